@@ -1,0 +1,75 @@
+package process_test
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/process"
+	"github.com/vigilhq/vigil/internal/testkernel"
+)
+
+func TestExecForkExit(t *testing.T) {
+	testkernel.RequireRoot(t)
+	set, err := sensor.Start([]sensor.Sensor{process.New()}, sensor.Options{AgentPID: uint32(os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+
+	cmd := exec.Command("/bin/sh", "-c", "exit 3", "vigil-marker-arg")
+	if err := cmd.Run(); err == nil {
+		t.Fatal("want exit status 3")
+	}
+	pid := uint32(cmd.Process.Pid)
+
+	var sawFork, sawExec, sawExit bool
+	deadline := time.AfterFunc(10*time.Second, func() { set.Close() })
+	defer deadline.Stop()
+	var rec ringbuf.Record
+	for !(sawFork && sawExec && sawExit) {
+		r, err := set.Read(&rec)
+		if errors.Is(err, ringbuf.ErrClosed) {
+			t.Fatalf("timed out: fork=%v exec=%v exit=%v", sawFork, sawExec, sawExit)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r := r.(type) {
+		case *sensor.Fork:
+			if r.PID == pid {
+				sawFork = true
+				if r.PPID != uint32(os.Getpid()) {
+					t.Errorf("fork ppid = %d, want %d", r.PPID, os.Getpid())
+				}
+			}
+		case *sensor.Exec:
+			if r.PID == pid {
+				sawExec = true
+				if r.Filename != "/bin/sh" || !slices.Contains(r.Args, "vigil-marker-arg") || r.Comm != "sh" {
+					t.Errorf("exec = %+v", r)
+				}
+				if r.UID != uint32(os.Getuid()) {
+					t.Errorf("uid = %d", r.UID)
+				}
+			}
+		case *sensor.Exit:
+			if r.PID == pid {
+				sawExit = true
+				if r.ExitCode>>8 != 3 {
+					t.Errorf("exit code = %#x, want status 3", r.ExitCode)
+				}
+			}
+		}
+	}
+	drops := set.Drops()["process"]
+	if drops["ringbuf_full"] != 0 {
+		t.Errorf("drops = %v", drops)
+	}
+}

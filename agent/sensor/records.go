@@ -1,0 +1,119 @@
+package sensor
+
+import "unsafe"
+
+// Header is struct rec_hdr: who did it and when.
+type Header struct {
+	Type      uint32
+	PID       uint32
+	TID       uint32
+	UID       uint32
+	LoginUID  uint32
+	SessionID uint32
+	// TS is CLOCK_BOOTTIME nanoseconds.
+	TS   uint64
+	Comm string
+}
+
+// rawHeader mirrors struct rec_hdr.
+type rawHeader struct {
+	Type, PID, TID, UID, LoginUID, SessionID uint32
+	TS                                       uint64
+	Comm                                     [16]byte
+}
+
+// HeaderSize is sizeof(struct rec_hdr).
+const HeaderSize = int(unsafe.Sizeof(rawHeader{}))
+
+// HeaderAt decodes the rec_hdr that p points to (the Hdr field of a bpf2go
+// record type).
+func HeaderAt(p unsafe.Pointer) Header {
+	r := (*rawHeader)(p)
+	return Header{Type: r.Type, PID: r.PID, TID: r.TID, UID: r.UID, LoginUID: r.LoginUID,
+		SessionID: r.SessionID, TS: r.TS, Comm: CString(r.Comm[:])}
+}
+
+// Exec is a program started by execve.
+type Exec struct {
+	Header
+	PPID          uint32
+	GID           uint32
+	StartBoottime uint64
+	TTY           string
+	Filename      string
+	Args          []string
+	ArgsTruncated bool
+}
+
+// Fork is a new process (not a new thread).
+type Fork struct {
+	Header
+	PPID          uint32
+	StartBoottime uint64
+}
+
+// Exit is the end of a process (its last thread).
+type Exit struct {
+	Header
+	PPID          uint32
+	ExitCode      int32
+	StartBoottime uint64
+}
+
+// FileWrite reports bytes written to one open file since the last report.
+type FileWrite struct {
+	Header
+	Reason    uint32
+	WriterPID uint32
+	FirstTS   uint64
+	LastTS    uint64
+	Bytes     uint64
+	Writes    uint64
+	OpenFlags uint32
+	Created   bool
+	// FlagsFromOpen is false when the file was opened before the sensor
+	// started and its flags come from the open file instead of open(2).
+	FlagsFromOpen bool
+	PathTruncated bool
+	Dev           uint32
+	FSMagic       uint32
+	FSType        string
+	Path          string
+}
+
+// File report reasons, as enum file_reason.
+const (
+	FileClose   = 1
+	FileExit    = 2
+	FileInterim = 3
+	FileIdle    = 4
+)
+
+// Rename is a successful rename. Names relative to a directory carry that
+// directory in the Base fields.
+type Rename struct {
+	Header
+	OldBase, OldName string
+	NewBase, NewName string
+}
+
+// TCP reports a TCP connection's bytes since its previous report.
+type TCP struct {
+	Header
+	Reason        uint32
+	Family        uint16
+	SrcPort       uint16
+	DstPort       uint16
+	Outbound      bool
+	SrcAddr       [16]byte
+	DstAddr       [16]byte
+	StartTS       uint64
+	BytesSent     uint64
+	BytesReceived uint64
+}
+
+// DNS is a DNS answer packet seen arriving on the host.
+type DNS struct {
+	TS   uint64
+	Data []byte
+}

@@ -1,0 +1,306 @@
+// Package sensor runs vigil's eBPF sensors. Every sensor writes its records
+// into one shared ring buffer, so the agent reads the kernel's records in the
+// order they were produced (an exec before the file writes of the program it
+// started). Each sensor lives in a subpackage beside its bpf2go output and
+// implements Sensor; this package owns the ring buffer, the reader and the
+// loss counters.
+package sensor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+// Record types, as enum rec_type in bpf/events.h.
+const (
+	RecExec       = 1
+	RecExit       = 2
+	RecFork       = 3
+	RecFileWrite  = 4
+	RecFileRename = 5
+	RecTCP        = 6
+	RecDNS        = 7
+)
+
+// Drop reasons, as enum drop_reason in bpf/events.h.
+var dropReasons = []string{"ringbuf_full", "map_full"}
+
+// Env is what a sensor gets to start with.
+type Env struct {
+	// Events is the shared ring buffer every sensor writes to. Sensors pass it
+	// to their collection as a map replacement for their "events" map.
+	Events *ebpf.Map
+	// AgentPID is the agent's own pid, whose activity sensors ignore.
+	AgentPID uint32
+}
+
+// Prepare readies a sensor's collection spec to share env: it points the
+// spec's "events" map at the shared ring buffer and sets agent_pid.
+func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, error) {
+	if m, ok := spec.Maps["events"]; ok {
+		m.MaxEntries = env.Events.MaxEntries()
+	}
+	if v, ok := spec.Variables["agent_pid"]; ok {
+		if err := v.Set(env.AgentPID); err != nil {
+			return nil, fmt.Errorf("setting agent pid: %w", err)
+		}
+	}
+	return &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{"events": env.Events}}, nil
+}
+
+// Sensor is one group of eBPF programs watching one kind of activity.
+type Sensor interface {
+	Name() string
+	// Start loads the programs with env's ring buffer and attaches them.
+	// On error nothing of the sensor stays loaded.
+	Start(env Env) error
+	// Types lists the record types the sensor produces.
+	Types() []uint32
+	// Decode turns one raw record of one of its types into a Go record.
+	Decode(typ uint32, raw []byte) (any, error)
+	// Drops returns the records the kernel side could not submit, by reason,
+	// summed over CPUs since Start.
+	Drops() (map[string]uint64, error)
+	Close() error
+}
+
+// Status says whether a sensor runs, and why not.
+type Status struct {
+	Name    string `json:"name"`
+	Running bool   `json:"running"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Set is the sensors that started and the reader of their ring buffer.
+type Set struct {
+	events   *ebpf.Map
+	reader   *ringbuf.Reader
+	running  []Sensor
+	byType   map[uint32]Sensor
+	statuses []Status
+
+	mu        sync.Mutex
+	malformed uint64
+}
+
+// Options configure a Set.
+type Options struct {
+	// RingBytes is the shared ring buffer size, a power of two multiple of
+	// the page size. Zero means 8 MiB.
+	RingBytes uint32
+	AgentPID  uint32
+}
+
+// ErrNoSensor is returned by Start when no sensor could start.
+var ErrNoSensor = errors.New("no sensor could start")
+
+// Start starts every sensor it can. A sensor that fails is recorded in
+// Statuses with the reason and the rest still run; only when none runs does
+// Start fail.
+func Start(sensors []Sensor, opts Options) (*Set, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("removing memlock limit: %w", err)
+	}
+	size := opts.RingBytes
+	if size == 0 {
+		size = 8 << 20
+	}
+	events, err := ebpf.NewMap(&ebpf.MapSpec{Name: "vigil_events", Type: ebpf.RingBuf, MaxEntries: size})
+	if err != nil {
+		return nil, fmt.Errorf("creating ring buffer: %w", explain(err))
+	}
+	s := &Set{events: events, byType: map[uint32]Sensor{}}
+	env := Env{Events: events, AgentPID: opts.AgentPID}
+	for _, sn := range sensors {
+		if err := sn.Start(env); err != nil {
+			s.statuses = append(s.statuses, Status{Name: sn.Name(), Error: explain(err).Error()})
+			continue
+		}
+		s.statuses = append(s.statuses, Status{Name: sn.Name(), Running: true})
+		s.running = append(s.running, sn)
+		for _, t := range sn.Types() {
+			s.byType[t] = sn
+		}
+	}
+	if len(s.running) == 0 {
+		events.Close()
+		return s, fmt.Errorf("%w: %s", ErrNoSensor, s.failures())
+	}
+	s.reader, err = ringbuf.NewReader(events)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening ring buffer reader: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Set) failures() string {
+	var msg string
+	for _, st := range s.statuses {
+		if !st.Running {
+			msg += fmt.Sprintf("%s: %s; ", st.Name, st.Error)
+		}
+	}
+	return msg
+}
+
+// Statuses reports every sensor asked for, running or not.
+func (s *Set) Statuses() []Status { return s.statuses }
+
+// Running names the sensors that run.
+func (s *Set) Running() []string {
+	var names []string
+	for _, sn := range s.running {
+		names = append(names, sn.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Read blocks for the next record and decodes it. It returns
+// ringbuf.ErrClosed (via errors.Is) after Close. Records it cannot decode are
+// counted (Malformed) and skipped.
+func (s *Set) Read(rec *ringbuf.Record) (any, error) {
+	for {
+		if err := s.reader.ReadInto(rec); err != nil {
+			return nil, err
+		}
+		raw := rec.RawSample
+		if len(raw) < 4 {
+			s.countMalformed()
+			continue
+		}
+		typ := uint32(raw[0]) | uint32(raw[1])<<8 | uint32(raw[2])<<16 | uint32(raw[3])<<24
+		sn, ok := s.byType[typ]
+		if !ok {
+			s.countMalformed()
+			continue
+		}
+		out, err := sn.Decode(typ, raw)
+		if err != nil {
+			s.countMalformed()
+			continue
+		}
+		return out, nil
+	}
+}
+
+func (s *Set) countMalformed() {
+	s.mu.Lock()
+	s.malformed++
+	s.mu.Unlock()
+}
+
+// Malformed counts records that could not be decoded.
+func (s *Set) Malformed() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.malformed
+}
+
+// Drops returns kernel-side drops per sensor and reason.
+func (s *Set) Drops() map[string]map[string]uint64 {
+	out := map[string]map[string]uint64{}
+	for _, sn := range s.running {
+		d, err := sn.Drops()
+		if err == nil {
+			out[sn.Name()] = d
+		}
+	}
+	return out
+}
+
+// Close detaches every program and frees the ring buffer; a blocked Read
+// returns.
+func (s *Set) Close() error {
+	var errs []error
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	for _, sn := range s.running {
+		errs = append(errs, sn.Close())
+	}
+	s.running = nil
+	errs = append(errs, s.events.Close())
+	return errors.Join(errs...)
+}
+
+// ReadDrops sums a per-CPU drops map into counts by reason.
+func ReadDrops(m *ebpf.Map) (map[string]uint64, error) {
+	out := map[string]uint64{}
+	for i, name := range dropReasons {
+		var perCPU []uint64
+		if err := m.Lookup(uint32(i), &perCPU); err != nil {
+			return nil, fmt.Errorf("reading drop counter %s: %w", name, err)
+		}
+		var sum uint64
+		for _, v := range perCPU {
+			sum += v
+		}
+		out[name] = sum
+	}
+	return out, nil
+}
+
+// Cast copies raw into a T, the bpf2go twin of a C record. It fails when raw
+// is shorter than T.
+func Cast[T any](raw []byte) (*T, error) {
+	var t T
+	size := int(unsafe.Sizeof(t))
+	if len(raw) < size {
+		return nil, fmt.Errorf("record of %d bytes, want at least %d", len(raw), size)
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&t)), size), raw)
+	return &t, nil
+}
+
+// CString returns the NUL-terminated string at the start of b.
+func CString[E int8 | uint8](b []E) string {
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+	for i, c := range raw {
+		if c == 0 {
+			return string(raw[:i])
+		}
+	}
+	return string(raw)
+}
+
+// Bytes views b as bytes without copying.
+func Bytes[E int8 | uint8](b []E) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+}
+
+// Links closes a group of attached programs.
+type Links []link.Link
+
+// Close detaches them all.
+func (l Links) Close() error {
+	var errs []error
+	for _, k := range l {
+		errs = append(errs, k.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// explain adds what to do to the errors a user can act on.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, ebpf.ErrNotSupported):
+		return fmt.Errorf("%w (this kernel lacks the feature)", err)
+	case errors.Is(err, os.ErrPermission):
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("%w (run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE)", err)
+		}
+		return fmt.Errorf("%w (the kernel refused this program type)", err)
+	}
+	return err
+}

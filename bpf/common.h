@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* common.h: what every vigil sensor program shares: its ring buffer, its loss
+ * counters, the agent's own pid to ignore, and filling the record header. */
+#ifndef VIGIL_COMMON_H
+#define VIGIL_COMMON_H
+
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_core_read.h"
+#include "bpf_tracing.h"
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by the loader before the program is loaded. */
+const volatile __u32 agent_pid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); /* resized by the loader */
+} events SEC(".maps");
+
+/* Records the sensor could not submit, by enum drop_reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+/* Copy a record into the ring buffer, counting it when there is no room. */
+static __always_inline void submit(void *rec, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, rec, size, 0) != 0)
+		count_drop(DROP_RINGBUF_FULL);
+}
+
+static __always_inline bool is_agent(void)
+{
+	return agent_pid != 0 && (bpf_get_current_pid_tgid() >> 32) == agent_pid;
+}
+
+static __always_inline void fill_hdr_task(struct rec_hdr *h, __u32 type, struct task_struct *t)
+{
+	h->type = type;
+	h->pid = BPF_CORE_READ(t, tgid);
+	h->tid = BPF_CORE_READ(t, pid);
+	h->uid = BPF_CORE_READ(t, cred, uid.val);
+	h->loginuid = BPF_CORE_READ(t, loginuid.val);
+	h->sessionid = BPF_CORE_READ(t, sessionid);
+	h->ts = bpf_ktime_get_boot_ns();
+	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+}
+
+static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type)
+{
+	fill_hdr_task(h, type, bpf_get_current_task_btf());
+}
+
+#endif

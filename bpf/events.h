@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * events.h: the one definition of every record the kernel sends to vigil-agent.
+ * Each record starts with struct rec_hdr; its type says which struct follows.
+ * The Go decoders in agent/sensor/... mirror these layouts (bpf2go generates
+ * the Go types from them, so a change here is a compile error there).
+ */
+#ifndef VIGIL_EVENTS_H
+#define VIGIL_EVENTS_H
+
+#define TASK_COMM_LEN 16
+#define MAX_FILENAME 256
+#define MAX_ARGS 512
+#define MAX_PATH 512
+#define MAX_TTY 32
+#define MAX_FSTYPE 16
+
+enum rec_type {
+	REC_EXEC = 1,
+	REC_EXIT = 2,
+	REC_FORK = 3,
+	REC_FILE_WRITE = 4,
+	REC_FILE_RENAME = 5,
+	REC_TCP = 6,
+	REC_DNS = 7,
+};
+
+/* Which sensor dropped records: index into each sensor's drops map. */
+enum drop_reason {
+	DROP_RINGBUF_FULL = 0,
+	DROP_MAP_FULL = 1,
+	DROP_REASONS = 2,
+};
+
+struct rec_hdr {
+	__u32 type;
+	__u32 pid; /* thread group id, what user space calls the pid */
+	__u32 tid;
+	__u32 uid;
+	__u32 loginuid;
+	__u32 sessionid;
+	__u64 ts; /* CLOCK_BOOTTIME ns */
+	char comm[TASK_COMM_LEN];
+};
+
+struct exec_rec {
+	struct rec_hdr hdr;
+	__u32 ppid;
+	__u32 gid;
+	__u64 start_boottime; /* task start, CLOCK_BOOTTIME ns */
+	__u16 filename_len;
+	__u16 args_len; /* NUL-separated argv bytes captured */
+	__u8 args_truncated;
+	__u8 pad[3];
+	char tty[MAX_TTY];
+	char filename[MAX_FILENAME];
+	char args[MAX_ARGS];
+};
+
+struct exit_rec {
+	struct rec_hdr hdr;
+	__u32 ppid;
+	__s32 exit_code; /* as wait(2) reports it */
+	__u64 start_boottime;
+};
+
+struct fork_rec {
+	struct rec_hdr hdr; /* the child */
+	__u32 ppid;
+	__u32 pad;
+	__u64 start_boottime;
+};
+
+enum file_reason {
+	FILE_CLOSE = 1,
+	FILE_EXIT = 2,
+	FILE_INTERIM = 3,
+	FILE_IDLE = 4, /* swept by user space after the file went quiet */
+};
+
+enum file_bits {
+	FILE_CREATED = 1,    /* opened with O_CREAT and the file was new */
+	FILE_PATH_TRUNC = 2, /* path longer than MAX_PATH: leading part kept */
+	FILE_OPEN_SEEN = 4,  /* open flags are from the open call, not f_flags */
+};
+
+/* One written file's running totals; also the value of the files map. */
+struct written_file {
+	__u32 writer_pid; /* first writer since the last report */
+	__u32 writer_tid;
+	__u64 first_ts;
+	__u64 last_ts;
+	__u64 last_report;
+	__u64 bytes;
+	__u64 writes;
+	__u32 open_flags;
+	__u32 bits;
+	__u32 dev;
+	__u32 fs_magic;
+	__u32 ignored; /* path matched a filter: skip without resolving again */
+	__u16 path_len;
+	__u16 pad;
+	char fstype[MAX_FSTYPE];
+	char path[MAX_PATH];
+};
+
+struct file_rec {
+	struct rec_hdr hdr;
+	__u32 reason;
+	__u32 pad;
+	struct written_file st;
+};
+
+struct rename_rec {
+	struct rec_hdr hdr;
+	__u16 old_base_len;
+	__u16 old_name_len;
+	__u16 new_base_len;
+	__u16 new_name_len;
+	char old_base[MAX_PATH]; /* directory the old name is relative to, if relative */
+	char old_name[MAX_FILENAME];
+	char new_base[MAX_PATH];
+	char new_name[MAX_FILENAME];
+};
+
+enum tcp_reason {
+	TCP_REPORT_CLOSE = 1,
+	TCP_REPORT_INTERIM = 2,
+};
+
+struct tcp_rec {
+	struct rec_hdr hdr; /* the process that connected (or accepted) */
+	__u32 reason;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 sport;
+	__u16 dport;
+	__u8 outbound;
+	__u8 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 start_ts;
+	__u64 bytes_sent;     /* since the previous report */
+	__u64 bytes_received; /* since the previous report */
+};
+
+#define MAX_DNS 512
+
+struct dns_rec {
+	__u32 type;
+	__u32 len;
+	__u64 ts;
+	__u8 data[MAX_DNS];
+};
+
+#endif
