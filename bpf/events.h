@@ -128,28 +128,56 @@ enum tcp_reason {
 	TCP_REPORT_INTERIM = 2,
 };
 
+/* A TCP connection's bytes since its previous report. Outbound connections
+ * carry the process that called connect(); inbound ones (outbound = 0) are
+ * accepted in softirq context and carry no process (hdr.pid = 0). */
 struct tcp_rec {
-	struct rec_hdr hdr; /* the process that connected (or accepted) */
-	__u32 reason;
-	__u16 family; /* AF_INET or AF_INET6 */
-	__u16 sport;
-	__u16 dport;
+	struct rec_hdr hdr; /* hdr.ts: when the report was made */
+	__u32 reason;       /* enum tcp_reason */
+	__u16 family;       /* AF_INET or AF_INET6 */
+	__u16 sport;        /* host byte order */
+	__u16 dport;        /* host byte order */
 	__u8 outbound;
 	__u8 pad;
-	__u8 saddr[16];
+	__u32 pad2;
+	__u8 saddr[16]; /* AF_INET: first 4 bytes */
 	__u8 daddr[16];
-	__u64 start_ts;
-	__u64 bytes_sent;     /* since the previous report */
+	__u64 start_ts;       /* connect() (or accept), CLOCK_BOOTTIME ns */
+	__u64 bytes_sent;     /* acknowledged by the peer, since the previous report */
 	__u64 bytes_received; /* since the previous report */
 };
 
-#define MAX_DNS 512
+/* The first MAX_DNS bytes of a DNS message that arrived over UDP from port 53
+ * (1232 is the EDNS buffer size resolvers use since DNS flag day 2020). */
+#define MAX_DNS 1232
 
 struct dns_rec {
-	__u32 type;
-	__u32 len;
+	__u32 type;     /* REC_DNS */
+	__u16 len;      /* bytes of data captured; the ring record is cut after them */
+	__u16 orig_len; /* UDP payload length on the wire */
 	__u64 ts;
 	__u8 data[MAX_DNS];
+};
+
+/* UDP sends are summed in a map, not sent per packet: user space drains the
+ * sums every interval. Key and value of that map. */
+struct udp_key {
+	__u32 pid; /* thread group id of the sender */
+	__u16 family;
+	__u16 dport; /* host byte order */
+	__u8 daddr[16];
+};
+
+struct udp_total {
+	__u64 bytes; /* UDP payload bytes */
+	__u64 packets;
+	__u64 first_ts;
+	__u64 last_ts;
+	__u32 uid;
+	__u32 loginuid;
+	__u32 sessionid;
+	__u32 tid; /* the thread that sent first */
+	char comm[TASK_COMM_LEN];
 };
 
 #endif

@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"unsafe"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 )
 
 // Sensor watches exec, fork and exit through sched tracepoints (tp_btf).
 type Sensor struct {
-	objs  processObjects
-	links sensor.Links
+	sensor.Loaded
 }
 
 // New returns the process sensor, not yet started.
@@ -35,22 +32,7 @@ func (s *Sensor) Start(env sensor.Env) error {
 	if err != nil {
 		return fmt.Errorf("loading process sensor spec: %w", err)
 	}
-	opts, err := env.Prepare(spec)
-	if err != nil {
-		return err
-	}
-	if err := spec.LoadAndAssign(&s.objs, opts); err != nil {
-		return fmt.Errorf("loading process sensor: %w", err)
-	}
-	for _, p := range []*ebpf.Program{s.objs.HandleExec, s.objs.HandleFork, s.objs.HandleExit} {
-		l, err := link.AttachTracing(link.TracingOptions{Program: p})
-		if err != nil {
-			s.Close()
-			return fmt.Errorf("attaching %s: %w", p, err)
-		}
-		s.links = append(s.links, l)
-	}
-	return nil
+	return s.Load(spec, env)
 }
 
 // Decode implements sensor.Sensor.
@@ -95,15 +77,3 @@ func Decode(typ uint32, raw []byte) (any, error) {
 	return nil, fmt.Errorf("process sensor has no record type %d", typ)
 }
 
-// Drops implements sensor.Sensor.
-func (s *Sensor) Drops() (map[string]uint64, error) { return sensor.ReadDrops(s.objs.Drops) }
-
-// Close implements sensor.Sensor.
-func (s *Sensor) Close() error {
-	err := s.links.Close()
-	s.links = nil
-	if cerr := s.objs.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

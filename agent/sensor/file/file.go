@@ -1,0 +1,161 @@
+// Package file is the sensor for bytes written to files and for renames.
+package file
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+)
+
+// Config sets what the file sensor reports.
+type Config struct {
+	// SkipPrefixes are path prefixes whose writes are not reported (at most
+	// 8, each under 64 bytes). A prefix matches itself and what lies below it.
+	SkipPrefixes []string
+	// SkipFSMagics are file system magics whose writes are not reported.
+	SkipFSMagics []uint32
+	// Interim is how often a file that stays open and keeps being written is
+	// reported. Zero means 5 s.
+	Interim time.Duration
+}
+
+// DefaultSkipPrefixes are pseudo file systems and device nodes.
+var DefaultSkipPrefixes = []string{"/proc", "/sys", "/dev"}
+
+// DefaultSkipFSMagics are kernel pseudo file systems no person exports data to.
+var DefaultSkipFSMagics = []uint32{
+	0x9fa0,     // proc
+	0x62656572, // sysfs
+	0x1cd1,     // devpts
+	0x64626720, // debugfs
+	0x74726163, // tracefs
+	0x73636673, // securityfs
+	0x27e0eb,   // cgroup
+	0x63677270, // cgroup2
+	0xcafe4a11, // bpf
+	0x50495045, // pipefs
+	0x534f434b, // sockfs
+	0x6e736673, // nsfs
+	0x09041934, // anon_inode
+	0x62656570, // configfs
+	0x6165676c, // pstore
+	0xde5e81e4, // efivarfs
+	0x42494e4d, // binfmt_misc
+	0x19800202, // mqueue
+}
+
+const (
+	maxPrefixes = 8
+	maxPrefix   = 64
+)
+
+// Sensor reports file writes and renames.
+type Sensor struct {
+	sensor.Loaded
+	cfg Config
+}
+
+// New returns the file sensor, not yet started.
+func New(cfg Config) *Sensor { return &Sensor{cfg: cfg} }
+
+// Name implements sensor.Sensor.
+func (s *Sensor) Name() string { return "file" }
+
+// Types implements sensor.Sensor.
+func (s *Sensor) Types() []uint32 { return []uint32{sensor.RecFileWrite, sensor.RecFileRename} }
+
+// Start implements sensor.Sensor.
+func (s *Sensor) Start(env sensor.Env) error {
+	if len(s.cfg.SkipPrefixes) > maxPrefixes {
+		return fmt.Errorf("file sensor takes at most %d skip prefixes, got %d", maxPrefixes, len(s.cfg.SkipPrefixes))
+	}
+	for _, p := range s.cfg.SkipPrefixes {
+		if len(p) == 0 || len(p) >= maxPrefix || p[0] != '/' {
+			return fmt.Errorf("file sensor skip prefix %q: want an absolute path under %d bytes", p, maxPrefix)
+		}
+	}
+	spec, err := loadFile()
+	if err != nil {
+		return fmt.Errorf("loading file sensor spec: %w", err)
+	}
+	interim := s.cfg.Interim
+	if interim == 0 {
+		interim = 5 * time.Second
+	}
+	if err := spec.Variables["interim_ns"].Set(uint64(interim)); err != nil {
+		return fmt.Errorf("setting interim: %w", err)
+	}
+	if err := s.Load(spec, env); err != nil {
+		return err
+	}
+	if err := s.setFilters(); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+func (s *Sensor) setFilters() error {
+	prefixes := s.Coll.Maps["skip_prefixes"]
+	for i, p := range s.cfg.SkipPrefixes {
+		var v filePrefix
+		v.Len = uint32(len(p))
+		copy(sensor.Bytes(v.S[:]), p)
+		if err := prefixes.Update(uint32(i), &v, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("setting skip prefix %q: %w", p, err)
+		}
+	}
+	magics := s.Coll.Maps["skip_magics"]
+	for _, m := range s.cfg.SkipFSMagics {
+		if err := magics.Update(m, uint8(1), ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("setting skipped file system %#x: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// Decode implements sensor.Sensor.
+func (s *Sensor) Decode(typ uint32, raw []byte) (any, error) { return Decode(typ, raw) }
+
+// Decode decodes a raw file record. Records are sent trimmed after the path,
+// so a short record is padded before decoding.
+func Decode(typ uint32, raw []byte) (any, error) {
+	switch typ {
+	case sensor.RecFileWrite:
+		var full fileFileRec
+		size := int(unsafe.Sizeof(full))
+		if len(raw) < size-int(unsafe.Sizeof(full.St.Path)) {
+			return nil, fmt.Errorf("file record of %d bytes is too short", len(raw))
+		}
+		if len(raw) < size {
+			raw = append(raw[:len(raw):len(raw)], make([]byte, size-len(raw))...)
+		}
+		r, err := sensor.Cast[fileFileRec](raw)
+		if err != nil {
+			return nil, err
+		}
+		st := &r.St
+		return &sensor.FileWrite{
+			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Reason: r.Reason, WriterPID: st.WriterPid,
+			FirstTS: st.FirstTs, LastTS: st.LastTs, Bytes: st.Bytes, Writes: st.Writes,
+			OpenFlags: st.OpenFlags, Created: st.Bits&1 != 0, PathTruncated: st.Bits&2 != 0,
+			FlagsFromOpen: st.Bits&4 != 0, Dev: st.Dev, FSMagic: st.FsMagic,
+			FSType: sensor.CString(st.Fstype[:]), Path: sensor.CString(st.Path[:]),
+		}, nil
+	case sensor.RecFileRename:
+		r, err := sensor.Cast[fileRenameRec](raw)
+		if err != nil {
+			return nil, fmt.Errorf("decoding rename: %w", err)
+		}
+		return &sensor.Rename{
+			Header:  sensor.HeaderAt(unsafe.Pointer(&r.Hdr)),
+			OldBase: sensor.CString(r.OldBase[:]), OldName: sensor.CString(r.OldName[:]),
+			NewBase: sensor.CString(r.NewBase[:]), NewName: sensor.CString(r.NewName[:]),
+		}, nil
+	}
+	return nil, fmt.Errorf("file sensor has no record type %d", typ)
+}
