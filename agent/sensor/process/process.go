@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"unsafe"
 
-
 	"github.com/vigilhq/vigil/agent/sensor"
 )
 
@@ -76,4 +75,3 @@ func Decode(typ uint32, raw []byte) (any, error) {
 	}
 	return nil, fmt.Errorf("process sensor has no record type %d", typ)
 }
-
