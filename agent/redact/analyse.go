@@ -1,0 +1,392 @@
+package redact
+
+import (
+	"sort"
+	"strings"
+
+	sqllexer "github.com/DataDog/go-sqllexer"
+)
+
+// analysis is what the token stream tells about tables, columns and
+// comparisons. It is a cheap pass over tokens, not a SQL parser: it reads the
+// common shapes (FROM a [AS] x, b JOIN c ON ..., col = literal, col IN (...)).
+type analysis struct {
+	dialect     Dialect
+	tables      []string          // as written, lower case unless quoted
+	aliases     map[string]string // alias or table name -> table (last part)
+	columns     []string
+	comparisons []comparison
+}
+
+type comparison struct {
+	col    []string // qualified name parts
+	values []string // normalised literal values
+	params []int    // placeholders
+}
+
+// words that end a table reference rather than name its alias.
+var notAlias = map[string]bool{}
+
+// words that are never column names.
+var notColumn = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`TO CROSS NATURAL FULL FOR FETCH USING TABLESAMPLE PARTITION WITH VALUES
+		SELECT DEFAULT FORCE IGNORE USE LOCK SET WHERE JOIN ON LEFT RIGHT INNER OUTER GROUP ORDER LIMIT
+		OFFSET HAVING UNION EXCEPT INTERSECT RETURNING WINDOW STDOUT STDIN FROM AS STRAIGHT_JOIN`) {
+		notAlias[w] = true
+	}
+	for _, w := range strings.Fields(`TO STDOUT STDIN CSV HEADER FORMAT BINARY TEXT DELIMITER NULLS FIRST LAST
+		CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER SESSION_USER LOCALTIME LOCALTIMESTAMP
+		INTERVAL DATE TIME TIMESTAMP ROW ROWS ONLY NEXT OVER PARTITION WITHIN FILTER EXCLUDED
+		DUPLICATE CONFLICT NOTHING DO LOCKED NOWAIT SHARE MODE SKIP ZONE AT ARRAY ASC DESC`) {
+		notColumn[w] = true
+	}
+}
+
+var dataCommands = map[string]bool{
+	"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true, "MERGE": true, "REPLACE": true,
+	"COPY": true, "TABLE": true, "VALUES": true, "UPSERT": true,
+}
+
+func upper(t token) string { return strings.ToUpper(t.val) }
+
+func analyse(d Dialect, toks []token, cmd string) *analysis {
+	a := &analysis{dialect: d, aliases: map[string]string{}}
+	isTable := make([]bool, len(toks))
+	skip := make([]bool, len(toks)) // aliases and names that are not columns
+	seenTable := map[string]bool{}
+	addTable := func(i int) {
+		parts := splitQualified(toks[i].val, d)
+		name := strings.Join(parts, ".")
+		last := parts[len(parts)-1]
+		isTable[i] = true
+		if !seenTable[name] {
+			seenTable[name] = true
+			a.tables = append(a.tables, name)
+		}
+		a.aliases[last] = last
+		a.aliases[name] = last
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind != kWord {
+			continue
+		}
+		u := upper(t)
+		switch u {
+		case "FROM", "JOIN", "STRAIGHT_JOIN", "UPDATE", "INTO", "TABLE", "TRUNCATE":
+		case "COPY":
+			if i != 0 {
+				continue
+			}
+		default:
+			continue
+		}
+		list := u == "FROM" || u == "UPDATE"
+		j := i + 1
+		for {
+			for j < len(toks) && toks[j].kind == kWord {
+				switch upper(toks[j]) {
+				case "ONLY", "IF", "NOT", "EXISTS", "LOW_PRIORITY", "IGNORE", "QUICK", "DELAYED", "HIGH_PRIORITY", "TABLE":
+					j++
+					continue
+				}
+				break
+			}
+			if j >= len(toks) || toks[j].kind != kIdent || notAlias[upper(toks[j])] {
+				break
+			}
+			addTable(j)
+			tbl := a.aliases[strings.Join(splitQualified(toks[j].val, d), ".")]
+			j++
+			if j < len(toks) && upper(toks[j]) == "AS" && j+1 < len(toks) && toks[j+1].kind == kIdent {
+				j++
+			}
+			if j < len(toks) && toks[j].kind == kIdent && !notAlias[upper(toks[j])] {
+				a.aliases[splitQualified(toks[j].val, d)[0]] = tbl
+				skip[j] = true
+				j++
+			}
+			if !list || j >= len(toks) || toks[j].val != "," {
+				break
+			}
+			j++
+		}
+		i = j - 1
+	}
+	if dataCommands[cmd] || cmd == "WITH" {
+		seenCol := map[string]bool{}
+		for i, t := range toks {
+			if t.kind != kIdent || isTable[i] || skip[i] || notColumn[upper(t)] {
+				continue
+			}
+			if i > 0 && (upper(toks[i-1]) == "AS" || toks[i-1].val == "::") {
+				continue
+			}
+			if i+1 < len(toks) && toks[i+1].kind == kIdent && i > 0 && (toks[i-1].val == ")") {
+				continue // subquery alias
+			}
+			if i+2 < len(toks) && upper(toks[i+1]) == "AS" && toks[i+2].val == "(" {
+				continue // common table expression
+			}
+			if strings.HasSuffix(t.val, ".") {
+				continue // qualifier of a.*
+			}
+			name := a.columnName(splitQualified(t.val, d))
+			if name != "" && !seenCol[name] {
+				seenCol[name] = true
+				a.columns = append(a.columns, name)
+			}
+		}
+		sort.Strings(a.columns)
+	}
+	a.comparisons = comparisons(d, toks)
+	return a
+}
+
+// columnName renders a column reference with its table resolved from aliases
+// when it is qualified.
+func (a *analysis) columnName(parts []string) string {
+	col := parts[len(parts)-1]
+	if len(parts) == 1 {
+		return col
+	}
+	q := parts[len(parts)-2]
+	if t, ok := a.aliases[q]; ok {
+		q = t
+	}
+	return q + "." + col
+}
+
+// comparisons finds col = literal, literal = col, col IN (literals) and the
+// same with placeholders.
+func comparisons(d Dialect, toks []token) []comparison {
+	var out []comparison
+	isEq := func(t token) bool {
+		return t.kind == kOther && (t.val == "=" || t.val == "==" || t.val == "<=>")
+	}
+	value := func(t token) (string, int, bool) {
+		switch t.kind {
+		case kLiteral:
+			if t.typ == sqllexer.ERROR {
+				return "", 0, false
+			}
+			return literalValue(d, t), 0, true
+		case kParam:
+			return "", t.param, true
+		}
+		return "", 0, false
+	}
+	add := func(c *comparison, t token) {
+		v, p, _ := value(t)
+		if p > 0 {
+			c.params = append(c.params, p)
+		} else {
+			c.values = append(c.values, v)
+		}
+	}
+	for i, t := range toks {
+		if t.kind != kIdent {
+			continue
+		}
+		col := splitQualified(t.val, d)
+		// col = value
+		if i+2 < len(toks) && isEq(toks[i+1]) {
+			if _, _, ok := value(toks[i+2]); ok {
+				c := comparison{col: col}
+				add(&c, toks[i+2])
+				out = append(out, c)
+				continue
+			}
+		}
+		// value = col
+		if i >= 2 && isEq(toks[i-1]) {
+			if _, _, ok := value(toks[i-2]); ok {
+				c := comparison{col: col}
+				add(&c, toks[i-2])
+				out = append(out, c)
+				continue
+			}
+		}
+		// col [NOT] IN (v, v, ...)
+		j := i + 1
+		if j < len(toks) && upper(toks[j]) == "NOT" {
+			j++
+		}
+		if j+1 < len(toks) && upper(toks[j]) == "IN" && toks[j+1].val == "(" {
+			c := comparison{col: col}
+			k := j + 2
+			for ; k < len(toks); k += 2 {
+				if _, _, ok := value(toks[k]); !ok {
+					break
+				}
+				add(&c, toks[k])
+				if k+1 >= len(toks) || toks[k+1].val != "," {
+					k++
+					break
+				}
+			}
+			if k < len(toks) && toks[k].val == ")" && (len(c.values) > 0 || len(c.params) > 0) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// matches reports whether the column reference col (in a statement with the
+// given analysis) is this configured identifier column.
+func (ic idColumn) matches(col []string, a *analysis) bool {
+	if col[len(col)-1] != ic.column {
+		return false
+	}
+	if ic.table == "" {
+		return true
+	}
+	if len(col) > 1 {
+		q := col[len(col)-2]
+		if t, ok := a.aliases[q]; ok {
+			q = t
+		}
+		return q == ic.table
+	}
+	// Unqualified: only when the statement reads exactly that one table.
+	if len(a.tables) != 1 {
+		return false
+	}
+	parts := splitQualified(a.tables[0], a.dialect)
+	return parts[len(parts)-1] == ic.table
+}
+
+// collapse shortens lists of placeholders: IN (?, ?, ?) becomes IN (?) and
+// repeated VALUES tuples become one, so statements differing only in list
+// length share a fingerprint.
+func collapse(toks []token) []token {
+	out := make([]token, 0, len(toks))
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		out = append(out, t)
+		if t.val != "(" {
+			continue
+		}
+		// IN (?, ?, ...) with literals only
+		if i == 0 || upper(toks[i-1]) != "IN" {
+			continue
+		}
+		k := i + 1
+		n := 0
+		for k < len(toks) && toks[k].kind == kLiteral {
+			n++
+			if k+1 < len(toks) && toks[k+1].val == "," {
+				k += 2
+				continue
+			}
+			k++
+			break
+		}
+		if n > 1 && k < len(toks) && toks[k].val == ")" && toks[k-1].kind == kLiteral {
+			out = append(out, token{kind: kLiteral, val: "?"})
+			i = k - 1
+		}
+	}
+	// VALUES (...), (...) with identical tuples
+	res := out[:0:0]
+	for i := 0; i < len(out); i++ {
+		res = append(res, out[i])
+		if out[i].val != ")" {
+			continue
+		}
+		start := tupleStart(res)
+		if start < 0 {
+			continue
+		}
+		tuple := res[start:]
+		for {
+			j := i + 1
+			if j >= len(out) || out[j].val != "," || j+1+len(tuple) > len(out) {
+				break
+			}
+			if !sameTokens(out[j+1:j+1+len(tuple)], tuple) {
+				break
+			}
+			i = j + len(tuple)
+		}
+	}
+	return res
+}
+
+// tupleStart returns the index of the "(" that opens the tuple ending res,
+// when that tuple directly follows VALUES.
+func tupleStart(res []token) int {
+	depth := 0
+	for k := len(res) - 1; k >= 0; k-- {
+		switch res[k].val {
+		case ")":
+			depth++
+		case "(":
+			depth--
+			if depth == 0 {
+				if k > 0 && upper(res[k-1]) == "VALUES" {
+					return k
+				}
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+func sameTokens(a, b []token) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].val != b[i].val || a[i].kind != b[i].kind {
+			return false
+		}
+	}
+	return true
+}
+
+// render returns the statement text and the normalised text hashed into the
+// fingerprint (keywords upper case, unquoted names lower case).
+func render(toks []token) (stmt, norm string) {
+	var s, n strings.Builder
+	for i, t := range toks {
+		if i > 0 && space(toks[i-1], t) {
+			s.WriteByte(' ')
+			n.WriteByte(' ')
+		}
+		s.WriteString(t.val)
+		switch t.kind {
+		case kWord:
+			n.WriteString(strings.ToUpper(t.val))
+		case kIdent, kFunc:
+			if strings.ContainsAny(t.val, "\"`") {
+				n.WriteString(t.val)
+			} else {
+				n.WriteString(strings.ToLower(t.val))
+			}
+		case kParam:
+			n.WriteString("?")
+		default:
+			n.WriteString(t.val)
+		}
+	}
+	return s.String(), n.String()
+}
+
+func space(prev, t token) bool {
+	switch t.val {
+	case ",", ")", ";", ".", "]", "::":
+		return false
+	case "(":
+		return prev.kind != kFunc
+	}
+	switch prev.val {
+	case "(", ".", "[", "::":
+		return false
+	}
+	return true
+}

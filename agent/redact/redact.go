@@ -1,0 +1,360 @@
+// Package redact turns SQL text into something vigil may keep: literal values
+// replaced by ?, a fingerprint of the normalised statement, the command, the
+// tables and columns it names, and keyed hashes of the values it compares with
+// configured identifier columns. It works on text only (no I/O) and is fed by
+// agent/dbwire.
+//
+// Redaction fails closed: text the lexer cannot account for, or that does not
+// start like SQL, becomes "<unparsable>" with a keyed hash, never the raw text.
+package redact
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Dialect selects the lexing rules (quotes, escapes, comments) of an engine.
+type Dialect int
+
+// Dialects.
+const (
+	Postgres Dialect = iota + 1
+	MySQL
+	// MySQLNoBackslashEscapes is MySQL with sql_mode NO_BACKSLASH_ESCAPES
+	// (the server flags it in its OK packets).
+	MySQLNoBackslashEscapes
+)
+
+// Unparsable is the statement reported for text that cannot be redacted safely.
+const Unparsable = "<unparsable>"
+
+// DefaultMaxStatement is the default length, in bytes, of a redacted statement.
+const DefaultMaxStatement = 4096
+
+// maxInput bounds the text lexed for one statement; the rest is cut (and any
+// literal cut in half is still replaced).
+const maxInput = 256 << 10
+
+// ErrNoKey is returned by New when no hashing key is configured.
+var ErrNoKey = errors.New("redact: a deployment key is required")
+
+// Config configures a Redactor.
+type Config struct {
+	// Key is the per-deployment secret for keyed hashes (HMAC-SHA256).
+	Key []byte
+	// IdentifierColumns names the columns whose compared values are reported
+	// as keyed hashes: "table.column" or "column" (any table).
+	IdentifierColumns []string
+	// MaxStatement caps the redacted statement in bytes (default 4096).
+	MaxStatement int
+	// Disabled turns redaction off: statements and error messages are kept
+	// verbatim (still capped). Hashes, fingerprints and tables still work.
+	Disabled bool
+}
+
+// Redactor redacts statements. It is safe for concurrent use.
+type Redactor struct {
+	key      []byte
+	maxStmt  int
+	disabled bool
+	idCols   []idColumn
+}
+
+type idColumn struct {
+	name   string // as configured, the key in Result.Identifiers
+	table  string // lower case, "" for any table
+	column string // lower case
+}
+
+// New returns a Redactor for cfg.
+func New(cfg Config) (*Redactor, error) {
+	if len(cfg.Key) == 0 {
+		return nil, ErrNoKey
+	}
+	r := &Redactor{key: append([]byte(nil), cfg.Key...), maxStmt: cfg.MaxStatement, disabled: cfg.Disabled}
+	if r.maxStmt <= 0 {
+		r.maxStmt = DefaultMaxStatement
+	}
+	for _, c := range cfg.IdentifierColumns {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			continue
+		}
+		parts := splitQualified(c, MySQL)
+		ic := idColumn{name: c, column: parts[len(parts)-1]}
+		if len(parts) > 1 {
+			ic.table = parts[len(parts)-2]
+		}
+		if ic.column == "" {
+			return nil, fmt.Errorf("redact: identifier column %q has no column name", c)
+		}
+		r.idCols = append(r.idCols, ic)
+	}
+	return r, nil
+}
+
+// Disabled reports whether redaction is off.
+func (r *Redactor) Disabled() bool { return r.disabled }
+
+// Result is what may be reported about one statement.
+type Result struct {
+	// Statement is the redacted statement, or Unparsable.
+	Statement string
+	// Fingerprint is a stable hash of the normalised statement (keyed hash of
+	// the raw text when unparsable).
+	Fingerprint string
+	Command     string
+	Tables      []string
+	Columns     []string
+	// Identifiers maps a configured identifier column to keyed hashes of the
+	// literal values compared with it.
+	Identifiers map[string][]string
+	// Params maps a bind placeholder ($n in PostgreSQL, the n-th ? in MySQL,
+	// counting from 1) compared with an identifier column to that column, so a
+	// caller holding the bound values can hash them with AddIdentifier.
+	Params map[int]string
+	// Unparsable is set when the statement failed closed.
+	Unparsable bool
+	// Truncated is set when the statement or its output was cut.
+	Truncated bool
+}
+
+// Hash returns the keyed hash (HMAC-SHA256, 128 bits, hex) of b.
+func (r *Redactor) Hash(b []byte) string {
+	m := hmac.New(sha256.New, r.key)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// IdentifierHash returns the keyed hash of an identifier value after
+// normalisation (surrounding space trimmed, lower case), so 'A@x.com ' and
+// 'a@x.com' count as one customer and 5 and '5' as one id.
+func (r *Redactor) IdentifierHash(value string) string {
+	return r.Hash([]byte(strings.ToLower(strings.TrimSpace(value))))
+}
+
+// AddIdentifier records the hash of value under column in res.
+func (r *Redactor) AddIdentifier(res *Result, column, value string) {
+	h := r.IdentifierHash(value)
+	if res.Identifiers == nil {
+		res.Identifiers = map[string][]string{}
+	}
+	for _, have := range res.Identifiers[column] {
+		if have == h {
+			return
+		}
+	}
+	res.Identifiers[column] = append(res.Identifiers[column], h)
+	sort.Strings(res.Identifiers[column])
+}
+
+// failClosed is the result for text that cannot be redacted safely.
+func (r *Redactor) failClosed(sql string) Result {
+	if r.disabled {
+		return Result{Statement: r.capRaw(sql), Fingerprint: r.Hash([]byte(sql)), Unparsable: true}
+	}
+	return Result{Statement: Unparsable, Fingerprint: r.Hash([]byte(sql)), Unparsable: true}
+}
+
+func (r *Redactor) capRaw(s string) string {
+	if len(s) <= r.maxStmt {
+		return s
+	}
+	cut := r.maxStmt
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// Redact redacts one statement. Use Split first for text holding several.
+func (r *Redactor) Redact(d Dialect, sql string) Result {
+	truncated := false
+	if len(sql) > maxInput {
+		sql = sql[:maxInput]
+		truncated = true
+	}
+	sql = strings.TrimRight(sql, " \t\r\n;\x00")
+	sql = strings.TrimLeft(sql, " \t\r\n")
+	if sql == "" {
+		return Result{Command: "", Statement: "", Fingerprint: ""}
+	}
+	if !plausibleText(sql, truncated) {
+		return r.failClosed(sql)
+	}
+	noBackslash := d == MySQLNoBackslashEscapes
+	if noBackslash {
+		d = MySQL
+	}
+	if d != MySQL {
+		d = Postgres
+	}
+	toks, ok := lex(d, sql)
+	if !ok {
+		return r.failClosed(sql)
+	}
+	if noBackslash {
+		if strings.ContainsRune(sql, '\\') {
+			// The lexer only knows MySQL with backslash escapes: when the
+			// server's reading may split literals differently, fail closed.
+			alt, ok := lexAlt(MySQL, sql)
+			if !ok || !sameShape(toks, alt) {
+				return r.failClosed(sql)
+			}
+		}
+	}
+	if d == Postgres && strings.ContainsRune(sql, '\\') {
+		// Backslash escapes depend on a server setting the agent cannot see
+		// (standard_conforming_strings). If the other
+		// reading splits literals differently, a value could surface as an
+		// identifier: fail closed.
+		alt, ok := lexAlt(d, sql)
+		if !ok || !sameShape(toks, alt) {
+			return r.failClosed(sql)
+		}
+	}
+	cmd, ok := command(toks)
+	if !ok {
+		return r.failClosed(sql)
+	}
+	res := Result{Command: cmd, Truncated: truncated}
+	a := analyse(d, toks, cmd)
+	res.Tables = a.tables
+	res.Columns = a.columns
+	for _, cmp := range a.comparisons {
+		for _, ic := range r.idCols {
+			if !ic.matches(cmp.col, a) {
+				continue
+			}
+			for _, v := range cmp.values {
+				r.AddIdentifier(&res, ic.name, v)
+			}
+			for _, p := range cmp.params {
+				if res.Params == nil {
+					res.Params = map[int]string{}
+				}
+				res.Params[p] = ic.name
+			}
+		}
+	}
+	out := collapse(toks)
+	stmt, fp := render(out)
+	sum := sha256.Sum256([]byte(fp))
+	res.Fingerprint = hex.EncodeToString(sum[:8])
+	if r.disabled {
+		stmt = sql
+	}
+	if len(stmt) > r.maxStmt {
+		stmt = r.capRaw(stmt)
+		res.Truncated = true
+	}
+	res.Statement = stmt
+	return res
+}
+
+// plausibleText rejects binary data: invalid UTF-8 (except a rune cut at the
+// end of truncated text) and control characters other than white space.
+func plausibleText(s string, truncated bool) bool {
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && n <= 1 {
+			if truncated && len(s)-i < utf8.UTFMax {
+				return true
+			}
+			return false
+		}
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// commands a statement may start with; anything else fails closed.
+var commandWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`SELECT INSERT UPDATE DELETE MERGE UPSERT REPLACE WITH COPY VALUES TABLE
+		EXPLAIN ANALYZE ANALYSE SHOW SET RESET BEGIN START COMMIT END ROLLBACK ABORT SAVEPOINT RELEASE
+		PREPARE EXECUTE EXEC DEALLOCATE DECLARE FETCH MOVE CLOSE LISTEN NOTIFY UNLISTEN CREATE ALTER DROP
+		TRUNCATE GRANT REVOKE COMMENT VACUUM CLUSTER REINDEX LOCK UNLOCK DISCARD CHECKPOINT CALL DO LOAD
+		USE DESCRIBE DESC HANDLER KILL FLUSH OPTIMIZE REPAIR CHECK CHECKSUM RENAME XA SECURITY IMPORT
+		REFRESH PURGE INSTALL UNINSTALL BINLOG CACHE HELP SIGNAL RESIGNAL GET`) {
+		commandWords[w] = true
+	}
+}
+
+// command returns the statement's command: its first keyword, or for WITH the
+// verb of the main statement after the common table expressions.
+func command(toks []token) (string, bool) {
+	i := 0
+	for i < len(toks) && toks[i].val == "(" {
+		i++
+	}
+	if i >= len(toks) || !isWord(toks[i]) {
+		return "", false
+	}
+	first := strings.ToUpper(toks[i].val)
+	if !commandWords[first] {
+		return "", false
+	}
+	if first == "WITH" {
+		depth := 0
+		for _, t := range toks[i+1:] {
+			switch t.val {
+			case "(":
+				depth++
+			case ")":
+				depth--
+			}
+			if depth == 0 && isWord(t) {
+				switch u := strings.ToUpper(t.val); u {
+				case "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE":
+					return u, true
+				}
+			}
+		}
+	}
+	return first, true
+}
+
+// Split splits text holding several statements at top-level semicolons.
+// Text the lexer cannot follow is returned whole.
+func Split(d Dialect, sql string) []string {
+	if !strings.Contains(sql, ";") {
+		return []string{sql}
+	}
+	var out []string
+	start, pos := 0, 0
+	l := newLexer(d, sql)
+	for {
+		t := l.Scan()
+		if t.Type == eof {
+			break
+		}
+		pos += len(t.Value)
+		if t.Type == punctuation && t.Value == ";" {
+			if s := strings.TrimSpace(sql[start : pos-1]); s != "" {
+				out = append(out, s)
+			}
+			start = pos
+		}
+	}
+	if pos != len(sql) {
+		return []string{sql}
+	}
+	if s := strings.TrimSpace(sql[start:]); s != "" {
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return []string{sql}
+	}
+	return out
+}
