@@ -1,0 +1,267 @@
+// Package agent is vigil's host agent: it reads the sensors' records, turns
+// them into events attributed to processes and people, runs host rules over
+// them and hands events and alerts to a sink (stdout or the collector).
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/vigilhq/vigil/agent/enrich"
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/event"
+)
+
+// Sink receives every event and alert the agent produces, in sequence order.
+type Sink interface {
+	Publish(ev *event.Event) error
+}
+
+// RuleEngine evaluates host rules; the agent feeds it every event and emits
+// the alerts it returns.
+type RuleEngine interface {
+	Process(ev *event.Event) []event.Event
+}
+
+// Identity names the agent in every event.
+type Identity struct {
+	Site    string
+	Host    string
+	AgentID string
+	Labels  map[string]string
+}
+
+// Options configure an Agent.
+type Options struct {
+	Identity
+	Sensors []sensor.Sensor
+	Sink    Sink
+	// Rules may be nil: no host rules.
+	Rules RuleEngine
+	// LossEvery is how often kernel loss counters are checked. Zero: 1 s.
+	LossEvery time.Duration
+	// RingBytes sizes the shared ring buffer (0: 8 MiB).
+	RingBytes uint32
+	Logger    *slog.Logger
+	// Started, if set, is called once the sensors run.
+	Started func(statuses []sensor.Status)
+}
+
+// Agent turns kernel records into events.
+type Agent struct {
+	opts   Options
+	bootID string
+	clock  enrich.Clock
+	users  *enrich.Users
+	procs  *enrich.Table
+	mounts *enrich.Mounts
+	recent *recentPaths
+
+	mu        sync.Mutex
+	seq       uint64
+	set       *sensor.Set
+	lastDrops map[string]map[string]uint64
+	published uint64
+}
+
+// New returns an agent; Run starts it.
+func New(opts Options) *Agent {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.LossEvery == 0 {
+		opts.LossEvery = time.Second
+	}
+	users := enrich.NewUsers()
+	clock := enrich.NewClock()
+	return &Agent{
+		opts: opts, bootID: newBootID(), clock: clock, users: users,
+		procs: enrich.NewTable(users, clock), mounts: enrich.NewMounts(),
+		recent: newRecentPaths(4096), lastDrops: map[string]map[string]uint64{},
+	}
+}
+
+// newBootID names this run of the agent; seq restarts from 1 under it.
+func newBootID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// BootID returns the id of this run.
+func (a *Agent) BootID() string { return a.bootID }
+
+// Run starts the sensors and processes records until ctx ends, then detaches
+// every probe. It fails only when no sensor can start.
+func (a *Agent) Run(ctx context.Context) error {
+	set, err := sensor.Start(a.opts.Sensors, sensor.Options{AgentPID: uint32(os.Getpid()), RingBytes: a.opts.RingBytes})
+	if err != nil {
+		if set != nil {
+			for _, st := range set.Statuses() {
+				a.opts.Logger.Error("sensor cannot run", "sensor", st.Name, "reason", st.Error)
+			}
+		}
+		return err
+	}
+	a.mu.Lock()
+	a.set = set
+	a.mu.Unlock()
+	for _, st := range set.Statuses() {
+		if st.Running {
+			a.opts.Logger.Info("sensor running", "sensor", st.Name)
+		} else {
+			a.opts.Logger.Warn("sensor cannot run", "sensor", st.Name, "reason", st.Error)
+		}
+	}
+	if err := a.procs.Seed(); err != nil {
+		a.opts.Logger.Warn("seeding process table from /proc", "err", err)
+	}
+	if a.opts.Started != nil {
+		a.opts.Started(set.Statuses())
+	}
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.watchLoss(done)
+	}()
+	go func() {
+		<-ctx.Done()
+		set.Close() // unblocks Read
+	}()
+
+	var rec ringbuf.Record
+	for {
+		r, err := set.Read(&rec)
+		if err != nil {
+			close(done)
+			wg.Wait()
+			a.checkLoss() // the last counts before the maps go
+			if errors.Is(err, ringbuf.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("reading sensor records: %w", err)
+		}
+		a.handle(r)
+	}
+}
+
+// Sensors reports which sensors run (nil before Run starts them).
+func (a *Agent) Sensors() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.set == nil {
+		return nil
+	}
+	return a.set.Running()
+}
+
+// Stats are the agent's counters.
+type Stats struct {
+	Events      uint64
+	KernelDrops map[string]uint64 // by sensor, all reasons
+	Malformed   uint64
+}
+
+// Stats returns the agent's counters.
+func (a *Agent) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := Stats{Events: a.published, KernelDrops: map[string]uint64{}}
+	for name, d := range a.lastDrops {
+		for _, n := range d {
+			st.KernelDrops[name] += n
+		}
+	}
+	if a.set != nil {
+		st.Malformed = a.set.Malformed()
+	}
+	return st
+}
+
+func (a *Agent) watchLoss(done <-chan struct{}) {
+	t := time.NewTicker(a.opts.LossEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			a.checkLoss()
+		}
+	}
+}
+
+// checkLoss emits an agent.loss event for every counter that rose.
+func (a *Agent) checkLoss() {
+	a.mu.Lock()
+	set := a.set
+	a.mu.Unlock()
+	if set == nil {
+		return
+	}
+	now := map[string]map[string]uint64{}
+	for name, d := range set.Drops() {
+		now[name] = d
+	}
+	for name, d := range now {
+		for reason, n := range d {
+			a.mu.Lock()
+			prev := a.lastDrops[name][reason]
+			a.mu.Unlock()
+			if n > prev {
+				a.Emit(&event.Event{Time: time.Now().UTC(), Kind: event.KindAgentLoss,
+					Loss: &event.Loss{Sensor: name, Count: n - prev, Reason: reason}})
+			}
+		}
+	}
+	a.mu.Lock()
+	a.lastDrops = now
+	a.mu.Unlock()
+}
+
+// Emit stamps ev with the agent's identity and the next sequence number,
+// publishes it and runs the host rules over it, publishing their alerts.
+func (a *Agent) Emit(ev *event.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.emitLocked(ev)
+	if a.opts.Rules == nil {
+		return
+	}
+	for _, al := range a.opts.Rules.Process(ev) {
+		al := al
+		if al.Time.IsZero() {
+			al.Time = ev.Time
+		}
+		a.emitLocked(&al)
+	}
+}
+
+func (a *Agent) emitLocked(ev *event.Event) {
+	a.seq++
+	ev.Seq = a.seq
+	ev.BootID = a.bootID
+	ev.ID = event.MakeID(a.bootID, a.seq)
+	ev.Site, ev.Host, ev.AgentID = a.opts.Site, a.opts.Host, a.opts.AgentID
+	if len(a.opts.Labels) > 0 {
+		ev.Labels = a.opts.Labels
+	}
+	if err := a.opts.Sink.Publish(ev); err != nil {
+		a.opts.Logger.Error("publishing event", "id", ev.ID, "err", err)
+	}
+	a.published++
+}

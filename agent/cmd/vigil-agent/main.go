@@ -1,0 +1,168 @@
+// vigil-agent watches a support workstation for data theft: database
+// queries, file writes and outbound transfers, attributed to the person
+// logged in. This file only wires the parts together.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/vigilhq/vigil/agent"
+	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/file"
+	"github.com/vigilhq/vigil/agent/sensor/process"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `vigil-agent watches this host for insider data theft.
+
+Usage:
+  vigil-agent run [--config FILE] [--stdout]   run the agent
+  vigil-agent preflight [--json]               say which sensors can run here, and why not
+  vigil-agent version                          print the version
+
+run reads FILE (default /etc/vigil/agent.hcl; built-in defaults when it is
+absent), loads the eBPF sensors, and prints events and alerts as JSON lines
+on standard output (--stdout, or when no collector is configured).
+SIGINT and SIGTERM detach every probe and exit.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = run(os.Args[2:])
+	case "preflight":
+		err = preflight(os.Args[2:], os.Stdout)
+	case "version", "--version", "-version":
+		fmt.Println("vigil-agent", version)
+	case "help", "--help", "-h":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "vigil-agent: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
+		os.Exit(1)
+	}
+}
+
+const defaultConfig = "/etc/vigil/agent.hcl"
+
+// loadConfig reads path; the default path may be absent, a named one not.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		if _, err := os.Stat(defaultConfig); errors.Is(err, os.ErrNotExist) {
+			return config.Default(), nil
+		}
+		path = defaultConfig
+	}
+	cfg, diags := config.Load(path)
+	if diags.HasErrors() {
+		var buf []byte
+		w := hcl.NewDiagnosticTextWriter(writerFunc(func(p []byte) (int, error) { buf = append(buf, p...); return len(p), nil }), nil, 100, false)
+		w.WriteDiagnostics(diags)
+		return nil, fmt.Errorf("config %s:\n%s", path, buf)
+	}
+	return cfg, nil
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// sensorsFor builds the sensors the config turns on.
+func sensorsFor(cfg *config.Config) []sensor.Sensor {
+	var out []sensor.Sensor
+	if config.On(cfg.Sensors.Process) {
+		out = append(out, process.New())
+	}
+	if config.On(cfg.Sensors.File) {
+		out = append(out, file.New(file.Config{
+			SkipPrefixes: cfg.File.SkipPrefixes,
+			SkipFSMagics: file.DefaultSkipFSMagics,
+			Interim:      config.Duration(cfg.File.Interim, 5*time.Second),
+		}))
+	}
+	return out
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "agent config `file` (default "+defaultConfig+")")
+	stdout := fs.Bool("stdout", false, "print events and alerts as JSON lines on standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	_ = stdout // the collector transport is the alternative; until it is configured, stdout is the output
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	id := cfg.AgentID
+	if id == "" {
+		if id, err = agent.LoadAgentID(cfg.StateDir); err != nil {
+			return err
+		}
+	}
+	sink := agent.NewJSONSink(os.Stdout)
+	defer sink.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a := agent.New(agent.Options{
+		Identity:  agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
+		Sensors:   sensorsFor(cfg),
+		Sink:      sink,
+		RingBytes: cfg.RingBufferMiB << 20,
+		Logger:    log,
+	})
+	log.Info("vigil-agent starting", "version", version, "site", cfg.Site, "host", cfg.Host, "agent_id", id, "boot_id", a.BootID())
+	if err := a.Run(ctx); err != nil {
+		return err
+	}
+	st := a.Stats()
+	log.Info("vigil-agent stopped, probes detached", "events", st.Events, "kernel_drops", st.KernelDrops)
+	return nil
+}
+
+func preflight(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cfgPath := fs.String("config", "", "agent config `file`")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	rep := sensor.Preflight(sensorsFor(cfg))
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.WriteText(out)
+	return nil
+}

@@ -1,0 +1,156 @@
+// Package config reads vigil-agent's HCL configuration file.
+package config
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Config is agent.hcl.
+type Config struct {
+	// Site names the support site (a vendor's office) the host belongs to.
+	Site string `hcl:"site,optional"`
+	// Host defaults to the host name.
+	Host string `hcl:"host,optional"`
+	// AgentID defaults to an id generated once and kept in StateDir.
+	AgentID  string            `hcl:"agent_id,optional"`
+	Labels   map[string]string `hcl:"labels,optional"`
+	StateDir string            `hcl:"state_dir,optional"`
+	RulesDir string            `hcl:"rules_dir,optional"`
+	// RingBufferMiB sizes the kernel-to-agent ring buffer.
+	RingBufferMiB uint32 `hcl:"ring_buffer_mib,optional"`
+
+	Sensors *Sensors `hcl:"sensors,block"`
+	File    *File    `hcl:"file,block"`
+	Net     *Net     `hcl:"net,block"`
+
+	// Rest holds blocks other parts of the agent read (collector, db).
+	Rest hcl.Body `hcl:",remain"`
+}
+
+// Sensors turns sensors on and off.
+type Sensors struct {
+	Process *bool `hcl:"process,optional"`
+	File    *bool `hcl:"file,optional"`
+	Net     *bool `hcl:"net,optional"`
+	DB      *bool `hcl:"db,optional"`
+}
+
+// File configures the file sensor.
+type File struct {
+	SkipPrefixes []string `hcl:"skip_prefixes,optional"`
+	Interim      string   `hcl:"interim,optional"`
+}
+
+// Net configures the network sensor.
+type Net struct {
+	IncludeLoopback bool   `hcl:"include_loopback,optional"`
+	Interim         string `hcl:"interim,optional"`
+	UDPInterval     string `hcl:"udp_interval,optional"`
+}
+
+// Defaults used when the file leaves a setting out.
+const (
+	DefaultSite     = "default"
+	DefaultStateDir = "/var/lib/vigil"
+	DefaultRulesDir = "/etc/vigil/rules"
+)
+
+// Default returns the configuration of an agent with no file.
+func Default() *Config {
+	c := &Config{}
+	c.setDefaults()
+	return c
+}
+
+func (c *Config) setDefaults() {
+	if c.Site == "" {
+		c.Site = DefaultSite
+	}
+	if c.Host == "" {
+		c.Host, _ = os.Hostname()
+	}
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.RulesDir == "" {
+		c.RulesDir = DefaultRulesDir
+	}
+	if c.RingBufferMiB == 0 {
+		c.RingBufferMiB = 8
+	}
+	if c.Sensors == nil {
+		c.Sensors = &Sensors{}
+	}
+	if c.File == nil {
+		c.File = &File{}
+	}
+	if c.File.SkipPrefixes == nil {
+		c.File.SkipPrefixes = []string{"/proc", "/sys", "/dev"}
+	}
+	if c.Net == nil {
+		c.Net = &Net{}
+	}
+}
+
+// On says whether a sensor is enabled; sensors are on unless turned off.
+func On(b *bool) bool { return b == nil || *b }
+
+// Load parses and checks an agent.hcl. Errors name file:line:col.
+func Load(path string) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "reading agent config", Detail: err.Error()}}
+	}
+	return Parse(path, src)
+}
+
+// Parse parses agent.hcl source; filename is used in diagnostics.
+func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
+	f, diags := hclparse.NewParser().ParseHCL(src, filename)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	var c Config
+	diags = append(diags, gohcl.DecodeBody(f.Body, nil, &c)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	c.setDefaults()
+	for _, d := range []struct {
+		name, v string
+	}{{"file.interim", c.File.Interim}, {"net.interim", c.Net.Interim}, {"net.udp_interval", c.Net.UDPInterval}} {
+		if d.v == "" {
+			continue
+		}
+		if _, err := time.ParseDuration(d.v); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid duration",
+				Detail: fmt.Sprintf("%s = %q: %v (write e.g. \"5s\")", d.name, d.v, err)})
+		}
+	}
+	if len(c.File.SkipPrefixes) > 8 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "too many skip prefixes",
+			Detail: fmt.Sprintf("file.skip_prefixes has %d entries; the kernel filter takes at most 8", len(c.File.SkipPrefixes))})
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return &c, diags
+}
+
+// Duration parses a checked duration setting, def when empty.
+func Duration(s string, def time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return def
+	}
+	return d
+}

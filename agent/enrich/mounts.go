@@ -1,0 +1,145 @@
+package enrich
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Mount is one line of /proc/self/mountinfo that matters to vigil.
+type Mount struct {
+	Dev       uint32 // kernel dev_t as the kernel encodes s_dev (major<<20 | minor)
+	Point     string
+	FSType    string
+	Source    string
+	Removable bool
+	Network   bool
+}
+
+// networkFS are file systems whose data leaves the host when written.
+var networkFS = map[string]bool{
+	"nfs": true, "nfs4": true, "cifs": true, "smb3": true, "smbfs": true, "9p": true,
+	"ceph": true, "glusterfs": true, "fuse.sshfs": true, "fuse.rclone": true,
+	"fuse.s3fs": true, "fuse.gcsfuse": true, "afs": true, "lustre": true, "davfs": true, "fuse.davfs2": true,
+}
+
+// ParseMountinfo reads /proc/<pid>/mountinfo.
+func ParseMountinfo(r io.Reader) ([]Mount, error) {
+	var out []Mount
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+		pre, post, ok := bytes.Cut(sc.Bytes(), []byte(" - "))
+		if !ok {
+			return nil, fmt.Errorf("mountinfo line %d: no separator", line)
+		}
+		f := strings.Fields(string(pre))
+		g := strings.Fields(string(post))
+		if len(f) < 5 || len(g) < 2 {
+			return nil, fmt.Errorf("mountinfo line %d: too few fields", line)
+		}
+		maj, min, ok := strings.Cut(f[2], ":")
+		if !ok {
+			return nil, fmt.Errorf("mountinfo line %d: bad device %q", line, f[2])
+		}
+		ma, err1 := strconv.ParseUint(maj, 10, 32)
+		mi, err2 := strconv.ParseUint(min, 10, 32)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("mountinfo line %d: bad device %q", line, f[2])
+		}
+		out = append(out, Mount{
+			Dev: uint32(ma<<20 | mi), Point: unescapeOctal(f[4]), FSType: g[0], Source: unescapeOctal(g[1]),
+			Network: networkFS[g[0]],
+		})
+	}
+	return out, sc.Err()
+}
+
+// unescapeOctal undoes mountinfo's \040-style escapes.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// Mounts maps devices to mounts, rereading mountinfo when it meets a
+// device it does not know (at most once a second).
+type Mounts struct {
+	mu       sync.Mutex
+	byDev    map[uint32]Mount
+	lastRead time.Time
+	sysBlock string
+}
+
+// NewMounts reads the mount table.
+func NewMounts() *Mounts {
+	m := &Mounts{sysBlock: "/sys/dev/block"}
+	m.reload()
+	return m
+}
+
+func (m *Mounts) reload() {
+	m.lastRead = time.Now()
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	list, err := ParseMountinfo(f)
+	if err != nil {
+		return
+	}
+	m.byDev = map[uint32]Mount{}
+	for _, mt := range list {
+		if _, seen := m.byDev[mt.Dev]; seen {
+			continue // bind mounts: keep the first
+		}
+		mt.Removable = m.removable(mt.Dev)
+		m.byDev[mt.Dev] = mt
+	}
+}
+
+// removable says whether the block device behind dev (or the disk its
+// partition is on) is removable, as the kernel reports it in sysfs.
+func (m *Mounts) removable(dev uint32) bool {
+	dir := fmt.Sprintf("%s/%d:%d", m.sysBlock, dev>>20, dev&0xfffff)
+	for _, p := range []string{dir + "/removable", dir + "/../removable"} {
+		if b, err := os.ReadFile(p); err == nil {
+			return strings.TrimSpace(string(b)) == "1"
+		}
+	}
+	return false
+}
+
+// Lookup returns the mount of dev.
+func (m *Mounts) Lookup(dev uint32) (Mount, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mt, ok := m.byDev[dev]
+	if !ok && time.Since(m.lastRead) > time.Second {
+		m.reload()
+		mt, ok = m.byDev[dev]
+	}
+	return mt, ok
+}

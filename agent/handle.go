@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"path"
+	"strings"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/event"
+)
+
+// handle turns one kernel record into zero or more events.
+func (a *Agent) handle(rec any) {
+	switch r := rec.(type) {
+	case *sensor.Fork:
+		a.procs.Fork(r)
+	case *sensor.Exec:
+		p := a.procs.Exec(r)
+		a.Emit(&event.Event{Time: a.clock.Time(r.TS), Kind: event.KindProcessExec, Process: &p})
+	case *sensor.Exit:
+		p := a.procs.Exit(r)
+		code, sig := r.ExitCode>>8&0xff, r.ExitCode&0x7f
+		a.Emit(&event.Event{Time: a.clock.Time(r.TS), Kind: event.KindProcessExit, Process: &p,
+			Exit: &event.Exit{Code: code, Signal: sig}})
+	case *sensor.FileWrite:
+		a.Emit(a.fileWrite(r))
+	case *sensor.Rename:
+		if ev := a.rename(r); ev != nil {
+			a.Emit(ev)
+		}
+	}
+}
+
+var fileReasons = map[uint32]string{
+	sensor.FileClose: "close", sensor.FileExit: "exit", sensor.FileInterim: "interim", sensor.FileIdle: "idle",
+}
+
+func (a *Agent) fileWrite(r *sensor.FileWrite) *event.Event {
+	h := r.Header
+	if r.WriterPID != 0 && r.WriterPID != h.PID {
+		h.PID, h.TID = r.WriterPID, r.WriterPID
+	}
+	p := a.procs.Lookup(&h)
+	f := &event.File{
+		Path: r.Path, Bytes: r.Bytes, Writes: r.Writes, Flags: OpenFlags(r.OpenFlags),
+		FSType: r.FSType, Created: r.Created, Reason: fileReasons[r.Reason],
+	}
+	if r.PathTruncated {
+		f.Path = "..." + f.Path
+	}
+	if r.LastTS > r.FirstTS && r.FirstTS != 0 {
+		f.DurationMS = (r.LastTS - r.FirstTS) / 1e6
+	}
+	if m, ok := a.mounts.Lookup(r.Dev); ok {
+		f.Mount, f.Removable, f.Network = m.Point, m.Removable, m.Network
+		if f.FSType == "" {
+			f.FSType = m.FSType
+		}
+	}
+	a.recent.add(f.Path)
+	return &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindFileWrite, Process: &p, File: f}
+}
+
+// rename reports renames of files the agent saw written recently: the last
+// step of "write dump.tmp, rename to dump.csv" or moving an export into a
+// synced folder.
+func (a *Agent) rename(r *sensor.Rename) *event.Event {
+	oldPath := joinBase(r.OldBase, r.OldName)
+	if !a.recent.has(oldPath) {
+		return nil
+	}
+	newPath := joinBase(r.NewBase, r.NewName)
+	a.recent.add(newPath)
+	p := a.procs.Lookup(&r.Header)
+	f := &event.File{Path: newPath, OldPath: oldPath}
+	return &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindFileRename, Process: &p, File: f}
+}
+
+func joinBase(base, name string) string {
+	if strings.HasPrefix(name, "/") || base == "" {
+		return path.Clean(name)
+	}
+	return path.Join(base, name)
+}
+
+// openFlagNames are the open(2) flags worth naming, in display order.
+var openFlagNames = []struct {
+	bit  uint32
+	name string
+}{
+	{0o100, "O_CREAT"}, {0o200, "O_EXCL"}, {0o1000, "O_TRUNC"}, {0o2000, "O_APPEND"},
+	{0o4000, "O_NONBLOCK"}, {0o10000, "O_DSYNC"}, {0o40000, "O_DIRECT"}, {0o20000000, "O_TMPFILE"},
+}
+
+// OpenFlags names the access mode and flags of an open(2) flags word.
+func OpenFlags(flags uint32) []string {
+	out := []string{[]string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"}[flags&3]}
+	for _, f := range openFlagNames {
+		if flags&f.bit == f.bit {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// recentPaths remembers the last n paths written, to relate renames to them.
+type recentPaths struct {
+	n     int
+	order []string
+	set   map[string]int
+}
+
+func newRecentPaths(n int) *recentPaths {
+	return &recentPaths{n: n, set: map[string]int{}}
+}
+
+func (r *recentPaths) add(p string) {
+	r.set[p]++
+	r.order = append(r.order, p)
+	if len(r.order) > r.n {
+		old := r.order[0]
+		r.order = r.order[1:]
+		if r.set[old]--; r.set[old] == 0 {
+			delete(r.set, old)
+		}
+	}
+}
+
+func (r *recentPaths) has(p string) bool { return r.set[p] > 0 }

@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// JSONSink writes one JSON object per line. Output is buffered and flushed
+// every FlushEvery and on Close, so a busy agent does not pay a write(2) per
+// event.
+type JSONSink struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	enc  *json.Encoder
+	stop chan struct{}
+	done chan struct{}
+}
+
+// FlushEvery is how long a line can wait in the buffer.
+const FlushEvery = 100 * time.Millisecond
+
+// NewJSONSink writes to w until Close.
+func NewJSONSink(w io.Writer) *JSONSink {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	s := &JSONSink{w: bw, enc: json.NewEncoder(bw), stop: make(chan struct{}), done: make(chan struct{})}
+	go s.flusher()
+	return s
+}
+
+func (s *JSONSink) flusher() {
+	defer close(s.done)
+	t := time.NewTicker(FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.mu.Lock()
+			s.w.Flush()
+			s.mu.Unlock()
+		}
+	}
+}
+
+// Publish implements Sink.
+func (s *JSONSink) Publish(ev *event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enc.Encode(ev)
+}
+
+// Close flushes what is buffered and stops the flusher.
+func (s *JSONSink) Close() error {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Flush()
+}
