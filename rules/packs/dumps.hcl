@@ -1,0 +1,88 @@
+# Incidents 2, 3 and 4: whole tables dumped or exported, and email lists
+# pulled in bulk.
+
+variable "email_export_rows" {
+  description = "Rows a query touching email addresses must return to count as a mass export."
+  default     = 1000
+}
+
+rule "db_dump_tool" {
+  severity    = "high"
+  description = "A database dump tool was run."
+  tags        = ["T1005", "T1213"]
+  when        = kind == "process.exec" && (contains(list.dump_tools, process.comm) || endswith(process.exe, ["/pg_dump", "/pg_dumpall", "/mysqldump", "/mariadb-dump"]))
+  by          = [person, host]
+  summary     = "${person} ran ${process.comm} on ${host}: ${process.cmdline}"
+}
+
+rule "db_copy_out" {
+  severity    = "high"
+  description = "A query exported a table with COPY ... TO or SELECT ... INTO OUTFILE."
+  tags        = ["T1005", "T1213"]
+  when = kind == "db.query" && (
+    (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b")) ||
+    regex(db.statement, "(?is)^\\s*COPY\\b.*\\bTO\\s+(STDOUT|PROGRAM|')") ||
+    regex(db.statement, "(?is)\\bINTO\\s+(OUTFILE|DUMPFILE)\\b")
+  )
+  by      = [person, db.user]
+  summary = "${person} exported data as database user ${db.user} on ${host}: ${db.statement}"
+}
+
+rule "email_mass_export" {
+  severity    = "high"
+  description = "A query returned email addresses in bulk."
+  tags        = ["T1213", "T1005"]
+  when = kind == "db.query" && db.rows >= var.email_export_rows && (
+    glob(lower(db.columns), list.email_columns) || icontains(db.statement, "email")
+  )
+  by      = [person]
+  summary = "${person} pulled ${db.rows} rows with email addresses from ${join(db.tables)} on ${host}"
+}
+
+test "pg_dump and mysqldump are flagged" {
+  defaults = { kind = "process.exec", process = { login_user = "hank", loginuid = 1008 } }
+  events = [
+    { process = { comm = "pg_dump", exe = "/usr/lib/postgresql/15/bin/pg_dump", cmdline = "pg_dump -t customers shop" } },
+    { process = { comm = "mysqldump", exe = "/usr/bin/mysqldump", cmdline = "mysqldump shop customers" } },
+    { process = { comm = "mariadb-dump", exe = "/usr/bin/mariadb-dump" } },
+    { process = { comm = "psql", exe = "/usr/bin/psql" } },
+  ]
+  expect "db_dump_tool" {
+    count = 3
+    group = { person = "hank", host = "ws-1" }
+  }
+}
+
+test "the backup account may dump" {
+  events = [
+    { kind = "process.exec", process = { comm = "pg_dump", login_user = "backup", loginuid = 990 } },
+    { kind = "db.query", process = { login_user = "backup", loginuid = 990 }, db = { command = "COPY", statement = "COPY public.customers (id, email) TO stdout" } },
+  ]
+  expect "db_dump_tool" { count = 0 }
+  expect "db_copy_out" { count = 0 }
+}
+
+test "COPY TO and INTO OUTFILE are flagged, COPY FROM is not" {
+  defaults = { kind = "db.query", process = { login_user = "ivy", loginuid = 1009 }, db = { user = "ivy" } }
+  events = [
+    { db = { command = "COPY", statement = "COPY public.customers (id, email) TO stdout" } },
+    { db = { command = "SELECT", statement = "SELECT * FROM customers INTO OUTFILE '/tmp/c.csv'" } },
+    { db = { command = "COPY", statement = "COPY staging FROM '/tmp/in.csv'" } },
+    { db = { command = "SELECT", statement = "SELECT note FROM tickets WHERE body LIKE ?" } },
+  ]
+  expect "db_copy_out" { count = 2 }
+}
+
+test "bulk email pull" {
+  defaults = { kind = "db.query", process = { login_user = "jack", loginuid = 1010 } }
+  events = [
+    { db = { tables = ["customers"], columns = ["id", "Email"], rows = 5000, statement = "SELECT id, \"Email\" FROM customers" } },
+    { db = { tables = ["newsletter"], rows = 3000, statement = "SELECT contact_email FROM newsletter" } },
+    { db = { tables = ["customers"], columns = ["id", "email"], rows = 20, statement = "SELECT id, email FROM customers WHERE id = ?" } },
+    { db = { tables = ["orders"], columns = ["id", "total"], rows = 9000, statement = "SELECT id, total FROM orders" } },
+  ]
+  expect "email_mass_export" {
+    count = 2
+    group = { person = "jack" }
+  }
+}
