@@ -1,0 +1,47 @@
+# vigil: `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+BIN := bin
+# Tests load eBPF programs and start databases: one package at a time keeps
+# the 2-core machines from timing out, and -p 1 keeps kernel probes from
+# seeing other packages' tests.
+TESTFLAGS ?= -p 1 -timeout 30m
+MAINS = $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./agent/cmd/... ./collector/cmd/... ./cmd/... 2>/dev/null)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build vigil-agent, vigil-collector and vigil into bin/
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(MAINS)
+
+.PHONY: generate
+generate: ## rebuild the eBPF objects and their Go bindings (needs clang)
+	$(GO) generate ./agent/sensor/...
+
+.PHONY: check-generate
+check-generate: generate ## fail if the committed eBPF output is stale
+	@git diff --exit-code --stat -- agent/sensor || { echo "generated eBPF files are stale: run make generate and commit"; exit 1; }
+
+.PHONY: test
+test: ## run every test (root: eBPF, databases, NATS; others skip with a reason)
+	$(GO) test $(TESTFLAGS) ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: run
+run: build ## run the agent on this host, printing events as JSON lines
+	sudo $(BIN)/vigil-agent run --stdout
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf $(BIN) dist
