@@ -1,6 +1,11 @@
 package sensor
 
-import "unsafe"
+import (
+	"net/netip"
+	"unsafe"
+
+	"github.com/vigilhq/vigil/agent/dnscache"
+)
 
 // Header is struct rec_hdr: who did it and when.
 type Header struct {
@@ -97,23 +102,58 @@ type Rename struct {
 	NewBase, NewName string
 }
 
-// TCP reports a TCP connection's bytes since its previous report.
+// TCP reports a TCP connection's bytes since its previous report (the close
+// report of a connection that had interim reports carries only the rest).
+// Outbound connections name the process that called connect(); inbound ones
+// (accepted by a listener) have PID 0.
 type TCP struct {
 	Header
-	Reason        uint32
-	Family        uint16
-	SrcPort       uint16
-	DstPort       uint16
-	Outbound      bool
-	SrcAddr       [16]byte
-	DstAddr       [16]byte
+	Reason  uint32 // TCPClose or TCPInterim
+	Family  uint16 // AF_INET (2) or AF_INET6 (10), the socket's family
+	SrcPort uint16
+	DstPort uint16
+	// Outbound is true when this host connected.
+	Outbound bool
+	// SrcAddr and DstAddr are unmapped: an IPv6 socket talking to an IPv4
+	// peer shows the IPv4 address.
+	SrcAddr netip.Addr
+	DstAddr netip.Addr
+	// DstName is the name DstAddr was resolved from on this host, when a DNS
+	// answer for it was seen.
+	DstName string
+	// StartTS is when the connection was opened (CLOCK_BOOTTIME ns).
 	StartTS       uint64
-	BytesSent     uint64
+	BytesSent     uint64 // acknowledged by the peer
 	BytesReceived uint64
+}
+
+// TCP report reasons, as enum tcp_reason.
+const (
+	TCPClose   = 1
+	TCPInterim = 2
+)
+
+// UDP is the datagrams one process sent to one destination over one interval.
+// Header.TS is the last send; Header.TID the thread that sent first; Type is 0
+// (these totals are drained from a map, not read from the ring buffer).
+type UDP struct {
+	Header
+	Family  uint16
+	DstPort uint16
+	DstAddr netip.Addr
+	DstName string
+	FirstTS uint64
+	Bytes   uint64 // UDP payload bytes
+	Packets uint64
 }
 
 // DNS is a DNS answer packet seen arriving on the host.
 type DNS struct {
-	TS   uint64
-	Data []byte
+	TS uint64
+	// Data is the start of the message, at most MAX_DNS bytes of OrigLen.
+	Data    []byte
+	OrigLen int
+	// Answers are the addresses the message gave, nil when Data is not a
+	// DNS response.
+	Answers []dnscache.Answer
 }
