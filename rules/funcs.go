@@ -172,8 +172,14 @@ func containsFold(s, sub string) bool {
 	if n == 0 {
 		return true
 	}
+	lo, up := sub[0], sub[0]
+	if 'a' <= lo && lo <= 'z' {
+		up = lo - 'a' + 'A'
+	} else if 'A' <= lo && lo <= 'Z' {
+		lo = lo - 'A' + 'a'
+	}
 	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], sub) {
+		if c := s[i]; (c == lo || c == up) && strings.EqualFold(s[i:i+n], sub) {
 			return true
 		}
 	}
@@ -288,6 +294,18 @@ func fnGlob(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 	if d := checkGlobArg(call, a[1]); d != nil {
 		return nil, d
 	}
+	if a[1].isConst {
+		pats := compileGlobs(l(nil))
+		return &node{typ: tBool, b: func(e *env) bool {
+			v := s(e)
+			for i := range pats {
+				if pats[i].match(v) {
+					return true
+				}
+			}
+			return false
+		}}, nil
+	}
 	return &node{typ: tBool, b: func(e *env) bool {
 		v := s(e)
 		for _, p := range l(e) {
@@ -297,6 +315,30 @@ func fnGlob(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 		}
 		return false
 	}}, nil
+}
+
+// glob is a constant pattern with the longest run of literal text in it,
+// which a matching string must contain: a fast test that rules most
+// strings out before the matcher runs.
+type glob struct {
+	pat, lit string
+}
+
+func compileGlobs(pats []string) []glob {
+	out := make([]glob, len(pats))
+	for i, p := range pats {
+		out[i].pat = p
+		for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '*' || r == '?' }) {
+			if len(part) > len(out[i].lit) {
+				out[i].lit = part
+			}
+		}
+	}
+	return out
+}
+
+func (g *glob) match(s string) bool {
+	return strings.Contains(s, g.lit) && globMatch(g.pat, s)
 }
 
 func checkGlobArg(call *hclsyntax.FunctionCallExpr, n *node) *hcl.Diagnostic {

