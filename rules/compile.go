@@ -84,9 +84,13 @@ func (x *exprCtx) compile(expr hcl.Expression) (*node, hcl.Diagnostics) {
 			"Rule files must use HCL native syntax.")}
 	}
 	n, diags := x.expr(se)
-	if n != nil {
-		n.rng = se.Range()
+	if n == nil {
+		if !diags.HasErrors() {
+			diags = append(diags, errDiag(se.Range(), "Invalid expression", "This expression could not be compiled."))
+		}
+		return nil, diags
 	}
+	n.rng = se.Range()
 	return n, diags
 }
 
@@ -239,6 +243,10 @@ func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnos
 		}
 		n, diags := x.c.condition(cd, hcl.RangeBetween(tr[0].SourceRange(), nrng))
 		if n == nil {
+			if !diags.HasErrors() {
+				diags = append(diags, errDiag(hcl.RangeBetween(tr[0].SourceRange(), nrng), "Invalid condition",
+					fmt.Sprintf("Condition %q has errors, reported where it is defined.", name)))
+			}
 			return nil, diags
 		}
 		cd.used = true
@@ -297,7 +305,7 @@ func (x *exprCtx) field(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Traversal, 
 			}
 		}
 		if !isPayload && strings.IndexByte(path, '.') < 0 {
-			cands := append(fieldPaths(), "var", "list", "cond")
+			cands := append(append(fieldPaths(), payloadRoots...), "var", "list", "cond")
 			if x.steps != nil {
 				cands = append(cands, "steps")
 			}

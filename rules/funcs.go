@@ -63,7 +63,7 @@ func (x *exprCtx) call(e *hclsyntax.FunctionCallExpr) (*node, hcl.Diagnostics) {
 	}
 	if !okN {
 		return nil, hcl.Diagnostics{errDiag(hcl.RangeBetween(e.NameRange, e.CloseParenRange), "Wrong number of arguments",
-			fmt.Sprintf("%s takes %d arguments, not %d: %s.", e.Name, fn.nargs[0], len(e.Args), fn.sig))}
+			fmt.Sprintf("%s takes %s, not %d: %s.", e.Name, plural(fn.nargs[0], "argument"), len(e.Args), fn.sig))}
 	}
 	var diags hcl.Diagnostics
 	args := make([]*node, len(e.Args))
@@ -77,7 +77,7 @@ func (x *exprCtx) call(e *hclsyntax.FunctionCallExpr) (*node, hcl.Diagnostics) {
 	}
 	n, d := fn.compile(e, args)
 	if d != nil {
-		if d.Detail != "" && !strings.Contains(d.Detail, e.Name+"(") {
+		if d.Summary == "Invalid function argument" {
 			d.Detail += fmt.Sprintf(" Usage: %s.", fn.sig)
 		}
 		return nil, append(diags, d)
@@ -635,4 +635,11 @@ func fnJoin(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 	}
 	l := a[0].l
 	return &node{typ: tStr, s: func(e *env) string { return strings.Join(l(e), sep) }}, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -1,0 +1,5 @@
+rule "r" {
+  scope    = "glocal"
+  severity = "high"
+  when     = kind == "db.query"
+}

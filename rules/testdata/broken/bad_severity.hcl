@@ -1,0 +1,4 @@
+rule "r" {
+  severity = "hgh"
+  when     = kind == "db.query"
+}

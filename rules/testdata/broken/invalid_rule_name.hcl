@@ -1,0 +1,4 @@
+rule "2fast" {
+  severity = "high"
+  when     = kind == "db.query"
+}

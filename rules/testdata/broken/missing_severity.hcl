@@ -1,0 +1,3 @@
+rule "r" {
+  when = kind == "db.query"
+}

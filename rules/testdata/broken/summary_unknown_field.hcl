@@ -1,0 +1,5 @@
+rule "r" {
+  severity = "high"
+  when     = kind == "db.query"
+  summary  = "${person} read ${db.row} rows"
+}

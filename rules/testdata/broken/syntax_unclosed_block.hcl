@@ -1,0 +1,3 @@
+rule "r" {
+  severity = "high"
+  when     = kind == "db.query"

@@ -1,0 +1,9 @@
+rule "r" {
+  severity = "high"
+  when     = kind == "db.query" && db.rows > 10
+}
+
+test "t" {
+  events = [{ kind = "db.query", db = { rowz = 100 } }]
+  expect "r" { count = 1 }
+}

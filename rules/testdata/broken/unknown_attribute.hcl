@@ -1,0 +1,4 @@
+rule "r" {
+  severity = "high"
+  whne     = kind == "db.query"
+}

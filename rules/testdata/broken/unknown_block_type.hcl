@@ -1,0 +1,4 @@
+rulez "r" {
+  severity = "high"
+  when     = kind == "db.query"
+}

@@ -1,0 +1,4 @@
+rule "r" {
+  severity = "high"
+  when     = kind == "db.query" && db.rowz > 1000
+}

@@ -1,0 +1,4 @@
+rule "r" {
+  severity = "high"
+  when     = contains(["file.write", "net.transfr"], kind)
+}
