@@ -3,6 +3,7 @@ package netsensor_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -61,8 +62,8 @@ func readUntil(t *testing.T, set *sensor.Set, what string, match func(any) bool)
 }
 
 // localAddr is an address of this machine that is not loopback: the first
-// one found, else one on a dummy interface made for the test. Traffic in
-// these tests never leaves the machine.
+// one found, else 10.231.7.1 added to the loopback device for the test. Either
+// way traffic in these tests never leaves the machine.
 func localAddr(t *testing.T) netip.Addr {
 	t.Helper()
 	addrs, err := net.InterfaceAddrs()
@@ -76,15 +77,11 @@ func localAddr(t *testing.T) netip.Addr {
 			}
 		}
 	}
-	run := func(args ...string) {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %v: %v\n%s", args, err, out)
-		}
+	// An address on lo, not a dummy interface: not every kernel has dummy.
+	if out, err := exec.Command("ip", "addr", "add", "10.231.7.1/32", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("adding a local address: %v\n%s", err, out)
 	}
-	run("link", "add", "vigil0", "type", "dummy")
-	t.Cleanup(func() { exec.Command("ip", "link", "del", "vigil0").Run() })
-	run("addr", "add", "10.231.7.1/32", "dev", "vigil0")
-	run("link", "set", "vigil0", "up")
+	t.Cleanup(func() { exec.Command("ip", "addr", "del", "10.231.7.1/32", "dev", "lo").Run() })
 	return netip.MustParseAddr("10.231.7.1")
 }
 
@@ -449,5 +446,56 @@ func save(t *testing.T, name string, raw []byte) {
 	}
 	if err := os.WriteFile(filepath.Join("testdata", name), raw, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAgentIgnored: the agent's own connections and sends are not reported,
+// a child's are (the child connects with bash's /dev/tcp).
+func TestAgentIgnored(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("skipping: needs bash for a child that connects")
+	}
+	ns := netsensor.New(netsensor.Config{})
+	set, err := sensor.Start([]sensor.Sensor{ns}, sensor.Options{AgentPID: uint32(os.Getpid())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	local := localAddr(t)
+	own := sink(t, "tcp4", netip.AddrPortFrom(local, 0).String())
+	send(t, "tcp4", own, 4096)
+	pc, err := net.ListenPacket("udp4", netip.AddrPortFrom(local, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.WriteTo([]byte("agent"), pc.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+
+	child := sink(t, "tcp4", netip.AddrPortFrom(local, 0).String())
+	cmd := exec.Command(bash, "-c", `exec 3<>/dev/tcp/$0/$1 && printf child >&3`, local.String(), fmt.Sprint(child.Port))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	r, _ := readUntil(t, set, "the child's connection", func(r any) bool {
+		if tc, ok := r.(*sensor.TCP); ok && int(tc.DstPort) == own.Port {
+			t.Errorf("agent's own connection reported: %+v", tc)
+		}
+		return closeOf(child.Port)(r)
+	})
+	if tc := r.(*sensor.TCP); tc.PID != uint32(cmd.Process.Pid) || tc.Comm != "bash" || tc.BytesSent != 5 {
+		t.Errorf("child connection = %+v, want pid %d", tc, cmd.Process.Pid)
+	}
+	totals, err := ns.DrainUDP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range totals {
+		if u.PID == uint32(os.Getpid()) {
+			t.Errorf("agent's own send reported: %+v", u)
+		}
 	}
 }
