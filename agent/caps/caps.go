@@ -35,12 +35,20 @@ func (n Need) Name() string { return strings.ToUpper(n.Cap.String()) }
 
 // Attach is what loading and attaching the sensors takes: the agent unit's
 // CapabilityBoundingSet is Attach plus Run. Nothing else is needed on
-// kernels from 5.11 on; CAP_SYS_ADMIN is not.
+// kernels from 5.11 on (CAP_SYS_RESOURCE is not: see CAP_BPF).
 var Attach = []Need{
 	{cap.BPF, "create maps, load programs, read BTF (bpf(2)); also tells cilium/ebpf that memory is charged to the cgroup, so no memlock rlimit change (CAP_SYS_RESOURCE) is needed"},
 	{cap.PERFMON, "load tracing programs (tracepoint, tp_btf, uprobe), use bpf_probe_read_user and bpf_get_current_task_btf, open tracepoint and uprobe perf events"},
 	{cap.NET_ADMIN, "load and attach cgroup_skb, cgroup/connect4 and sockops programs to the root cgroup (the net sensor; without it: create link: operation not permitted)"},
+	UprobeAttach,
 }
+
+// UprobeAttach is what attaching a uprobe takes on kernel 6.18: the
+// perf_uprobe PMU answers EACCES with CAP_PERFMON alone. The db sensor needs
+// it for libpq and libssl at start, and later for every libssl copy it finds
+// in a process started after the agent (conda, bundled clients). Tracepoints,
+// tp_btf and cgroup programs do not need it.
+var UprobeAttach = Need{cap.SYS_ADMIN, "attach uprobes (db sensor: libpq, libssl): perf_event_open of the perf_uprobe PMU is refused without it on 6.18"}
 
 // Run is what the running agent keeps after Drop.
 var Run = []Need{
@@ -75,9 +83,19 @@ type Result struct {
 	BoundingDropped bool
 }
 
-// DropAfterStart drops everything but Run. The agent calls it once its
-// sensors are attached and must stop if it returns an error.
-func DropAfterStart() (Result, error) { return Drop(Values(Run)...) }
+// DropAfterStart drops everything but Run, and keeps UprobeAttach too when
+// keepUprobeAttach is set so that the db sensor can still probe libssl
+// copies of programs started later. That is a trade: CAP_SYS_ADMIN is most
+// of root, held by a process that parses untrusted database traffic. The
+// agent calls DropAfterStart once its sensors are attached and must stop if
+// it returns an error.
+func DropAfterStart(keepUprobeAttach bool) (Result, error) {
+	keep := Values(Run)
+	if keepUprobeAttach {
+		keep = append(keep, UprobeAttach.Cap)
+	}
+	return Drop(keep...)
+}
 
 // Drop leaves the process with at most keep in its permitted and effective
 // sets and nothing inheritable or ambient, on every thread, and sets
