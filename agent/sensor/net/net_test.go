@@ -1,6 +1,7 @@
 package netsensor_test
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -497,5 +498,37 @@ func TestAgentIgnored(t *testing.T) {
 		if u.PID == uint32(os.Getpid()) {
 			t.Errorf("agent's own send reported: %+v", u)
 		}
+	}
+}
+
+// TestRunUDP: the last drain, when the context ends, hands over what was sent.
+func TestRunUDP(t *testing.T) {
+	set, ns := start(t, netsensor.Config{IncludeLoopback: true, UDPEvery: time.Hour})
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	if _, err := pc.WriteTo(make([]byte, 333), pc.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var got []sensor.UDP
+	if err := ns.RunUDP(ctx, func(u []sensor.UDP) { got = append(got, u...) }); err != nil {
+		t.Fatal(err)
+	}
+	var bytes uint64
+	for _, u := range got {
+		if int(u.DstPort) == port && u.PID == uint32(os.Getpid()) {
+			bytes += u.Bytes
+		}
+	}
+	if bytes != 333 {
+		t.Errorf("RunUDP handed over %d bytes to port %d, want 333: %+v", bytes, port, got)
+	}
+	if d := set.Drops()["net"]; d["ringbuf_full"] != 0 || d["map_full"] != 0 {
+		t.Errorf("drops = %v", d)
 	}
 }
