@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,6 +53,8 @@ type Options struct {
 	// RingBytes sizes the shared ring buffer (0: 8 MiB).
 	RingBytes uint32
 	Logger    *slog.Logger
+	// DB configures database capture (used when a db sensor runs).
+	DB DBOptions
 	// Started, if set, is called once the sensors run.
 	Started func(statuses []sensor.Status)
 }
@@ -65,6 +68,7 @@ type Agent struct {
 	procs  *enrich.Table
 	mounts *enrich.Mounts
 	recent *recentPaths
+	db     *dbConns
 
 	mu        sync.Mutex
 	seq       uint64
@@ -83,10 +87,13 @@ func New(opts Options) *Agent {
 	}
 	users := enrich.NewUsers()
 	clock := enrich.NewClock()
+	procs := enrich.NewTable(users, clock)
+	procs.SetScrubber(enrich.NewArgScrubber(opts.DB.Redactor))
 	return &Agent{
 		opts: opts, bootID: newBootID(), clock: clock, users: users,
-		procs: enrich.NewTable(users, clock), mounts: enrich.NewMounts(),
+		procs: procs, mounts: enrich.NewMounts(),
 		recent: newRecentPaths(4096), lastDrops: map[string]map[string]uint64{},
+		db: newDBConns(opts.DB),
 	}
 }
 
@@ -138,8 +145,25 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer wg.Done()
 		a.watchLoss(done)
 	}()
+	// Sensors that deliver on their own schedule stop (with a last
+	// delivery) before the ring buffer closes.
+	periodic, stopPeriodic := context.WithCancel(context.Background())
+	var pwg sync.WaitGroup
+	for _, sn := range a.opts.Sensors {
+		if u, ok := sn.(udpRunner); ok && slices.Contains(set.Running(), sn.Name()) {
+			pwg.Add(1)
+			go func() {
+				defer pwg.Done()
+				if err := u.RunUDP(periodic, a.udp); err != nil {
+					a.opts.Logger.Error("draining UDP totals", "err", err)
+				}
+			}()
+		}
+	}
 	go func() {
 		<-ctx.Done()
+		stopPeriodic()
+		pwg.Wait()
 		set.Close() // unblocks Read
 	}()
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/event"
 )
 
@@ -27,6 +28,12 @@ func (a *Agent) handle(rec any) {
 		if ev := a.rename(r); ev != nil {
 			a.Emit(ev)
 		}
+	case *db.Data:
+		a.dbData(r)
+	case *db.Close:
+		a.dbClose(r)
+	case *sensor.TCP:
+		a.Emit(a.tcp(r))
 	}
 }
 

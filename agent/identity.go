@@ -40,3 +40,37 @@ func LoadAgentID(stateDir string) (string, error) {
 	}
 	return id, nil
 }
+
+// LoadDeploymentKey returns the secret that keys identifier hashes and
+// fingerprints of unparsable statements. keyFile is the deployment's key,
+// shared by all its agents so hashes match across hosts; without one, a key
+// for this host alone is made in stateDir (shared reports it).
+func LoadDeploymentKey(keyFile, stateDir string) (key []byte, shared bool, err error) {
+	path, shared := keyFile, true
+	if path == "" {
+		path, shared = filepath.Join(stateDir, "host.key"), false
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k := []byte(strings.TrimSpace(string(b)))
+		if len(k) < 16 {
+			return nil, shared, fmt.Errorf("deployment key %s is %d bytes; it needs at least 16", path, len(k))
+		}
+		return k, shared, nil
+	}
+	if shared || !errors.Is(err, fs.ErrNotExist) {
+		return nil, shared, fmt.Errorf("reading deployment key: %w", err)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, false, err
+	}
+	k := []byte(hex.EncodeToString(raw[:]))
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("creating state directory: %w", err)
+	}
+	if err := os.WriteFile(path, append(k, '\n'), 0o600); err != nil {
+		return nil, false, fmt.Errorf("saving host key: %w", err)
+	}
+	return k, false, nil
+}

@@ -23,6 +23,8 @@ enum rec_type {
 	REC_FILE_RENAME = 5,
 	REC_TCP = 6,
 	REC_DNS = 7,
+	REC_DB_DATA = 8,
+	REC_DB_CLOSE = 9,
 };
 
 /* Which sensor dropped records: index into each sensor's drops map. */
@@ -178,6 +180,44 @@ struct udp_total {
 	__u32 sessionid;
 	__u32 tid; /* the thread that sent first */
 	char comm[TASK_COMM_LEN];
+};
+
+/* ---- database sensor ---- */
+
+#define MAX_CAPTURE 16384
+
+enum db_dir {
+	DB_SEND = 0, /* this process sent the bytes */
+	DB_RECV = 1, /* this process received them */
+};
+
+/* The connection both ends of a captured chunk belong to. */
+struct db_conn {
+	__u64 sock;   /* struct sock address: the connection's id while it lives */
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 lport;  /* local port */
+	__u16 rport;  /* remote port */
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* Bytes one send or receive moved on a database connection. */
+struct db_data_rec {
+	struct rec_hdr hdr;
+	struct db_conn conn;
+	__u32 len; /* bytes the call moved */
+	__u32 cap; /* bytes captured below (at most MAX_CAPTURE) */
+	__u8 dir;  /* enum db_dir */
+	__u8 tls;  /* plaintext from the TLS library, not the socket */
+	__u8 pad[6];
+	__u8 data[MAX_CAPTURE];
+};
+
+/* A tracked database connection closed. */
+struct db_close_rec {
+	struct rec_hdr hdr;
+	struct db_conn conn;
 };
 
 #endif

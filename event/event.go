@@ -121,8 +121,11 @@ type File struct {
 
 // Net is the payload of net.transfer.
 type Net struct {
-	Proto         string `json:"proto"` // tcp or udp
-	Family        string `json:"family,omitempty"`
+	Proto  string `json:"proto"` // tcp or udp
+	Family string `json:"family,omitempty"`
+	// Direction is outbound when this host opened the connection, inbound
+	// when a local listener accepted it (no process is known for those).
+	Direction     string `json:"direction,omitempty"`
 	SrcIP         string `json:"src_ip,omitempty"`
 	SrcPort       uint16 `json:"src_port,omitempty"`
 	DstIP         string `json:"dst_ip"`

@@ -28,6 +28,7 @@ type Config struct {
 	Sensors *Sensors `hcl:"sensors,block"`
 	File    *File    `hcl:"file,block"`
 	Net     *Net     `hcl:"net,block"`
+	DB      *DB      `hcl:"db,block"`
 
 	// Rest holds blocks other parts of the agent read (collector, db).
 	Rest hcl.Body `hcl:",remain"`
@@ -52,6 +53,24 @@ type Net struct {
 	IncludeLoopback bool   `hcl:"include_loopback,optional"`
 	Interim         string `hcl:"interim,optional"`
 	UDPInterval     string `hcl:"udp_interval,optional"`
+}
+
+// DB configures database capture and what may be kept of statements.
+type DB struct {
+	// Ports are database server ports (default 5432 and 3306).
+	Ports []int `hcl:"ports,optional"`
+	// CaptureBytes of each send or receive (default and most 16384).
+	CaptureBytes int `hcl:"capture_bytes,optional"`
+	// MaxStatement bytes kept of a redacted statement (default 4096).
+	MaxStatement int `hcl:"max_statement,optional"`
+	// Redact replaces literal values in statements by "?" (default true).
+	Redact *bool `hcl:"redact,optional"`
+	// IdentifierColumns are "table.column" or "column" names whose compared
+	// values are reported as keyed hashes, e.g. ["customers.id", "email"].
+	IdentifierColumns []string `hcl:"identifier_columns,optional"`
+	// KeyFile holds the deployment's secret key for those hashes. All agents
+	// of a deployment need the same key for hashes to match across hosts.
+	KeyFile string `hcl:"key_file,optional"`
 }
 
 // Defaults used when the file leaves a setting out.
@@ -96,6 +115,12 @@ func (c *Config) setDefaults() {
 	if c.Net == nil {
 		c.Net = &Net{}
 	}
+	if c.DB == nil {
+		c.DB = &DB{}
+	}
+	if len(c.DB.Ports) == 0 {
+		c.DB.Ports = []int{5432, 3306}
+	}
 }
 
 // On says whether a sensor is enabled; sensors are on unless turned off.
@@ -132,6 +157,16 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid duration",
 				Detail: fmt.Sprintf("%s = %q: %v (write e.g. \"5s\")", d.name, d.v, err)})
 		}
+	}
+	for _, p := range c.DB.Ports {
+		if p <= 0 || p > 65535 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid port",
+				Detail: fmt.Sprintf("db.ports has %d; ports are 1 to 65535", p)})
+		}
+	}
+	if c.DB.CaptureBytes < 0 || c.DB.CaptureBytes > 16384 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid capture size",
+			Detail: fmt.Sprintf("db.capture_bytes = %d; it takes 1 to 16384", c.DB.CaptureBytes)})
 	}
 	if len(c.File.SkipPrefixes) > 8 {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "too many skip prefixes",

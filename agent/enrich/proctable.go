@@ -30,7 +30,11 @@ type Table struct {
 	users *Users
 	clock Clock
 	now   func() time.Time
+	scrub *ArgScrubber
 }
+
+// SetScrubber makes the table scrub every command line it records.
+func (t *Table) SetScrubber(s *ArgScrubber) { t.scrub = s }
 
 // NewTable returns an empty table.
 func NewTable(users *Users, clock Clock) *Table {
@@ -46,7 +50,7 @@ func (t *Table) Seed() error {
 		return err
 	}
 	for _, p := range ps {
-		info, ok := fromProc(p)
+		info, ok := t.fromProc(p)
 		if !ok {
 			continue
 		}
@@ -61,7 +65,7 @@ func (t *Table) Seed() error {
 }
 
 // fromProc reads what /proc says of p.
-func fromProc(p *process.Process) (event.Process, bool) {
+func (t *Table) fromProc(p *process.Process) (event.Process, bool) {
 	pid := uint32(p.Pid)
 	info := event.Process{PID: pid, LoginUID: event.NoLoginUID}
 	name, err := p.Name()
@@ -73,7 +77,9 @@ func fromProc(p *process.Process) (event.Process, bool) {
 		info.PPID = uint32(ppid)
 	}
 	info.Exe, _ = p.Exe()
-	info.Cmdline, _ = p.Cmdline()
+	if args, err := p.CmdlineSlice(); err == nil {
+		info.Cmdline = strings.Join(t.scrub.Scrub(args), " ")
+	}
 	if uids, err := p.Uids(); err == nil && len(uids) > 0 {
 		info.UID = uint32(uids[0])
 	}
@@ -128,7 +134,7 @@ func (t *Table) Exec(r *sensor.Exec) event.Process {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	info := event.Process{PID: r.PID, PPID: r.PPID, Exe: r.Filename, Comm: r.Comm, TTY: r.TTY,
-		Cmdline: strings.Join(r.Args, " "), StartTime: t.clock.Time(r.StartBoottime)}
+		Cmdline: strings.Join(t.scrub.Scrub(r.Args), " "), StartTime: t.clock.Time(r.StartBoottime)}
 	if r.ArgsTruncated {
 		info.Cmdline += " ..."
 	}
@@ -188,7 +194,7 @@ func (t *Table) Lookup(h *sensor.Header) event.Process {
 	if !ok {
 		info := event.Process{PID: h.PID, Comm: h.Comm, LoginUID: event.NoLoginUID}
 		if pp, err := process.NewProcess(int32(h.PID)); err == nil {
-			if got, ok := fromProc(pp); ok {
+			if got, ok := t.fromProc(pp); ok {
 				info = got
 			}
 		}

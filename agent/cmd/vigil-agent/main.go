@@ -20,8 +20,11 @@ import (
 
 	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/agent/sensor/file"
+	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/process"
 )
 
@@ -90,6 +93,14 @@ type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
+func dbPorts(cfg *config.Config) []uint16 {
+	var ports []uint16
+	for _, p := range cfg.DB.Ports {
+		ports = append(ports, uint16(p))
+	}
+	return ports
+}
+
 // sensorsFor builds the sensors the config turns on.
 func sensorsFor(cfg *config.Config) []sensor.Sensor {
 	var out []sensor.Sensor
@@ -103,7 +114,37 @@ func sensorsFor(cfg *config.Config) []sensor.Sensor {
 			Interim:      config.Duration(cfg.File.Interim, 5*time.Second),
 		}))
 	}
+	if config.On(cfg.Sensors.Net) {
+		out = append(out, netsensor.New(netsensor.Config{
+			IncludeLoopback: cfg.Net.IncludeLoopback,
+			InterimEvery:    config.Duration(cfg.Net.Interim, 10*time.Second),
+			UDPEvery:        config.Duration(cfg.Net.UDPInterval, 10*time.Second),
+		}))
+	}
+	if config.On(cfg.Sensors.DB) {
+		out = append(out, db.New(db.Config{Ports: dbPorts(cfg), CaptureBytes: uint32(cfg.DB.CaptureBytes)}))
+	}
 	return out
+}
+
+// redactor builds the statement redactor from the db block.
+func redactor(cfg *config.Config, log *slog.Logger) (*redact.Redactor, error) {
+	key, shared, err := agent.LoadDeploymentKey(cfg.DB.KeyFile, cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if !shared {
+		log.Warn("no db.key_file set: identifier hashes use a key of this host alone and will not match other hosts'")
+	}
+	red, err := redact.New(redact.Config{Key: key, IdentifierColumns: cfg.DB.IdentifierColumns,
+		MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact)})
+	if err != nil {
+		return nil, fmt.Errorf("setting up redaction: %w", err)
+	}
+	if red.Disabled() {
+		log.Warn("redaction is off (db.redact = false): statements and command lines leave this host verbatim")
+	}
+	return red, nil
 }
 
 func run(args []string) error {
@@ -125,6 +166,17 @@ func run(args []string) error {
 			return err
 		}
 	}
+	red, err := redactor(cfg, log)
+	if err != nil {
+		return err
+	}
+	sensors := sensorsFor(cfg)
+	var libssl func(uint32)
+	for _, sn := range sensors {
+		if d, ok := sn.(*db.Sensor); ok {
+			libssl = d.CheckProcess
+		}
+	}
 	sink := agent.NewJSONSink(os.Stdout)
 	defer sink.Close()
 
@@ -132,8 +184,9 @@ func run(args []string) error {
 	defer stop()
 	a := agent.New(agent.Options{
 		Identity:  agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
-		Sensors:   sensorsFor(cfg),
+		Sensors:   sensors,
 		Sink:      sink,
+		DB:        agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl},
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,
 	})

@@ -1,0 +1,211 @@
+package agent
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/vigilhq/vigil/agent/dbwire"
+	"github.com/vigilhq/vigil/agent/redact"
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/event"
+)
+
+// DBOptions configure how database connections become events.
+type DBOptions struct {
+	// Ports are database server ports; they say which end is the server.
+	Ports []uint16
+	// Redactor redacts captured SQL, and SQL and passwords on command lines.
+	// Nil turns redaction off: set it.
+	Redactor *redact.Redactor
+	// LibSSLCheck, if set, is called with the pid of a process whose
+	// connection turned out to be TLS that no probed libssl showed, so the
+	// sensor can look for the process's own libssl.
+	LibSSLCheck func(pid uint32)
+}
+
+// dbIdle is how long a connection may be silent before its tracker is
+// dropped (the kernel reports closes; this bounds what a missed close costs).
+const dbIdle = 15 * time.Minute
+
+// dbConn is one end of a database connection as this host sees it.
+type dbConn struct {
+	side       string // client or server
+	engine     string
+	local      netip.AddrPort
+	remote     netip.AddrPort
+	plain      *dbwire.Tracker // socket bytes
+	tls        *dbwire.Tracker // TLS library plaintext
+	last       time.Time
+	header     sensor.Header // the last process seen on it
+	reportedTL bool          // an encrypted-unobserved db.session was sent
+	sslChecked bool          // the process was searched for its own libssl
+}
+
+// dbConns follows every database connection the sensor reports.
+type dbConns struct {
+	opts  DBOptions
+	ports map[uint16]bool
+	conns map[uint64]*dbConn
+	sweep time.Time
+}
+
+func newDBConns(opts DBOptions) *dbConns {
+	if len(opts.Ports) == 0 {
+		opts.Ports = db.DefaultPorts
+	}
+	c := &dbConns{opts: opts, ports: map[uint16]bool{}, conns: map[uint64]*dbConn{}}
+	for _, p := range opts.Ports {
+		c.ports[p] = true
+	}
+	return c
+}
+
+// engineOf guesses the protocol from the server port or the first bytes.
+func (c *dbConns) engineOf(port uint16, first []byte, sent bool) string {
+	switch port {
+	case 5432:
+		return dbwire.EnginePostgres
+	case 3306:
+		return dbwire.EngineMySQL
+	}
+	// The kernel side only lets through connections that start like one of
+	// the two: a MySQL server speaks first with protocol 10.
+	if len(first) > 4 && first[3] == 0 && first[4] == 10 {
+		return dbwire.EngineMySQL
+	}
+	return dbwire.EnginePostgres
+}
+
+func (a *Agent) dbData(d *db.Data) {
+	c := a.db
+	ts := a.clock.Time(d.TS)
+	conn := c.conns[d.Conn.Sock]
+	if conn == nil {
+		conn = &dbConn{local: d.Conn.Local, remote: d.Conn.Remote}
+		switch {
+		case c.ports[d.Conn.Remote.Port()]:
+			conn.side = "client"
+		case c.ports[d.Conn.Local.Port()]:
+			conn.side = "server"
+		default:
+			// Recognised by its first bytes: the PostgreSQL client and the
+			// MySQL server speak first.
+			mysqlGreeting := len(d.Data) > 4 && d.Data[3] == 0 && d.Data[4] == 10
+			if d.Sent != mysqlGreeting {
+				conn.side = "client"
+			} else {
+				conn.side = "server"
+			}
+		}
+		serverPort := d.Conn.Remote.Port()
+		if conn.side == "server" {
+			serverPort = d.Conn.Local.Port()
+		}
+		conn.engine = c.engineOf(serverPort, d.Data, d.Sent)
+		c.conns[d.Conn.Sock] = conn
+	}
+	conn.last = ts
+	conn.header = d.Header
+
+	dir := dbwire.ClientToServer
+	if d.Sent == (conn.side == "server") {
+		dir = dbwire.ServerToClient
+	}
+	t := &conn.plain
+	if d.TLS {
+		t = &conn.tls
+	}
+	if *t == nil {
+		tr, err := dbwire.NewTracker(dbwire.Config{Engine: conn.engine, Redactor: c.opts.Redactor})
+		if err != nil {
+			a.opts.Logger.Error("starting database tracker", "err", err)
+			return
+		}
+		*t = tr
+	}
+	var recs []dbwire.Record
+	if len(d.Data) < d.Len {
+		recs = (*t).FeedTruncated(dir, ts, d.Data, d.Len)
+	} else {
+		recs = (*t).Feed(dir, ts, d.Data)
+	}
+	a.emitDB(conn, recs, d.TLS)
+	if !d.TLS && !conn.sslChecked && conn.plain.Session().Encrypted && conn.tls == nil && c.opts.LibSSLCheck != nil {
+		conn.sslChecked = true
+		c.opts.LibSSLCheck(d.PID)
+	}
+	a.sweepDB(ts)
+}
+
+func (a *Agent) dbClose(cl *db.Close) {
+	conn := a.db.conns[cl.Conn.Sock]
+	if conn == nil {
+		return
+	}
+	delete(a.db.conns, cl.Conn.Sock)
+	a.finishDB(conn, a.clock.Time(cl.TS))
+}
+
+// finishDB flushes a connection's trackers and reports a connection whose
+// statements could not be read.
+func (a *Agent) finishDB(conn *dbConn, ts time.Time) {
+	if conn.plain != nil {
+		a.emitDB(conn, conn.plain.Close(ts), false)
+	}
+	if conn.tls != nil {
+		a.emitDB(conn, conn.tls.Close(ts), true)
+	}
+	if conn.plain != nil && conn.plain.Session().Encrypted && conn.tls == nil && !conn.reportedTL {
+		conn.reportedTL = true
+		p := a.procs.Lookup(&conn.header)
+		d := a.dbPayload(conn, event.DB{Engine: conn.engine, User: conn.plain.Session().User,
+			Database: conn.plain.Session().Database}, true)
+		d.Encrypted = true
+		a.Emit(&event.Event{Time: ts, Kind: event.KindDBSession, Process: &p, DB: d})
+	}
+}
+
+func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
+	if len(recs) == 0 {
+		return
+	}
+	p := a.procs.Lookup(&conn.header)
+	for _, r := range recs {
+		d := a.dbPayload(conn, r.DB, tls)
+		ts := r.End
+		if ts.IsZero() {
+			ts = r.Start
+		}
+		a.Emit(&event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: d})
+	}
+}
+
+func (a *Agent) dbPayload(conn *dbConn, in event.DB, tls bool) *event.DB {
+	d := in
+	d.Side = conn.side
+	d.TLS = tls
+	if conn.side == "client" {
+		d.Client, d.Server = conn.local.String(), conn.remote.String()
+	} else {
+		d.Client, d.Server = conn.remote.String(), conn.local.String()
+	}
+	if d.Engine == "" {
+		d.Engine = conn.engine
+	}
+	return &d
+}
+
+// sweepDB drops connections silent for dbIdle, at most once a minute.
+func (a *Agent) sweepDB(now time.Time) {
+	if now.Sub(a.db.sweep) < time.Minute {
+		return
+	}
+	a.db.sweep = now
+	for sock, conn := range a.db.conns {
+		if now.Sub(conn.last) > dbIdle {
+			delete(a.db.conns, sock)
+			a.finishDB(conn, now)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package agent_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	_ "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vigilhq/vigil/agent"
+	"github.com/vigilhq/vigil/agent/redact"
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/agent/sensor/process"
+	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testdb"
+	"github.com/vigilhq/vigil/internal/testkernel"
+)
+
+// runDBAgent starts a real agent with the database sensor watching port.
+func runDBAgent(t *testing.T, port int) chanSink {
+	t.Helper()
+	testkernel.RequireRoot(t)
+	red, err := redact.New(redact.Config{Key: []byte("test-deployment-key"), IdentifierColumns: []string{"customers.email"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := make(chanSink, 1<<16)
+	started := make(chan []sensor.Status, 1)
+	ports := []uint16{uint16(port)}
+	a := agent.New(agent.Options{
+		Identity: agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"},
+		Sensors:  []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports})},
+		Sink:     sink,
+		DB:       agent.DBOptions{Ports: ports, Redactor: red},
+		Started:  func(s []sensor.Status) { started <- s },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	})
+	select {
+	case st := <-started:
+		for _, s := range st {
+			if !s.Running {
+				t.Fatalf("sensor %s: %s", s.Name, s.Error)
+			}
+		}
+	case err := <-errc:
+		t.Fatal(err)
+	}
+	return sink
+}
+
+const marker = "MARKER-7f3a9@example.com"
+
+func pgScenario(t *testing.T, tls bool) {
+	srv := testdb.StartPostgres(t, testdb.Options{TLS: tls})
+	sink := runDBAgent(t, srv.Port)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, srv.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		"CREATE TABLE customers (id int primary key, email text)",
+		"INSERT INTO customers SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 1234) g",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The client is psql (libpq over OpenSSL when TLS is on), a process of
+	// its own: the agent ignores its own pid, and this test is the agent.
+	psql(t, srv, "SELECT id, email FROM customers WHERE email <> '"+marker+"'")
+	if out, err := psqlOut(srv, "SELECT * FROM no_such_table"); err == nil {
+		t.Fatalf("want an error, got %s", out)
+	}
+
+	var events []*event.Event
+	seen := map[string]*event.Event{} // side -> SELECT of customers
+	await(t, sink, "db.query SELECT of customers on both sides", func(ev *event.Event) bool {
+		events = append(events, ev)
+		if ev.Kind == event.KindDBQuery && ev.DB.Command == "SELECT" && strings.Contains(ev.DB.Statement, "FROM customers") {
+			seen[ev.DB.Side] = ev
+		}
+		return seen["client"] != nil && seen["server"] != nil
+	})
+	for side, sel := range seen {
+		if sel.DB.Rows != 1234 || sel.DB.TLS != tls || sel.DB.Engine != "postgresql" || sel.DB.User != srv.User {
+			t.Errorf("%s side select = %+v", side, sel.DB)
+		}
+	}
+	if c := seen["client"]; c.Process.Comm != "psql" {
+		t.Errorf("client process = %+v, want psql", c.Process)
+	}
+	if s := seen["server"]; s.Process.Comm != "postgres" {
+		t.Errorf("server process = %+v, want postgres", s.Process)
+	}
+	fail := await(t, sink, "db.query with an error", func(ev *event.Event) bool {
+		events = append(events, ev)
+		return ev.Kind == event.KindDBQuery && ev.DB.ErrorCode != "" && ev.DB.Side == "client"
+	})
+	if fail.DB.ErrorCode != "42P01" {
+		t.Errorf("error code = %q, want 42P01", fail.DB.ErrorCode)
+	}
+	for _, ev := range events {
+		b, _ := json.Marshal(ev)
+		if strings.Contains(string(b), "MARKER-7f3a9") {
+			t.Errorf("marker value leaked: %s", b)
+		}
+	}
+}
+
+func psqlOut(srv *testdb.Server, query string) ([]byte, error) {
+	return exec.Command("psql", srv.DSN, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", query).CombinedOutput()
+}
+
+func psql(t *testing.T, srv *testdb.Server, query string) {
+	t.Helper()
+	if out, err := psqlOut(srv, query); err != nil {
+		t.Fatalf("psql %q: %v: %s", query, err, out)
+	}
+}
+
+func TestPostgresClientPlain(t *testing.T) { pgScenario(t, false) }
+func TestPostgresClientTLS(t *testing.T)   { pgScenario(t, true) }
+
+func mariadbScenario(t *testing.T, tls bool) {
+	srv := testdb.StartMariaDB(t, testdb.Options{TLS: tls})
+	sink := runDBAgent(t, srv.Port)
+	dbh, err := sql.Open("mysql", srv.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dbh.Close()
+	for _, q := range []string{
+		"CREATE TABLE customers (id int primary key, email varchar(100))",
+		"INSERT INTO customers SELECT seq, concat('user', seq, '@example.com') FROM seq_1_to_1234",
+	} {
+		if _, err := dbh.Exec(q); err != nil {
+			t.Fatal(fmt.Errorf("%s: %w", q, err))
+		}
+	}
+	// The client is the mariadb command-line client, a process of its own.
+	args := []string{"-h", srv.Host, "-P", fmt.Sprint(srv.Port), "-u", srv.User, "-p" + srv.Password, srv.Database}
+	if tls {
+		args = append(args, "--ssl", "--ssl-verify-server-cert=0")
+	} else {
+		args = append(args, "--skip-ssl")
+	}
+	query := "SELECT id, email FROM customers WHERE email <> '" + marker + "'"
+	if out, err := exec.Command("mariadb", append(args, "-e", query)...).CombinedOutput(); err != nil {
+		t.Fatalf("mariadb: %v: %s", err, out)
+	}
+	if out, err := exec.Command("mariadb", append(args, "-e", "SELECT * FROM no_such_table")...).CombinedOutput(); err == nil {
+		t.Fatalf("want an error, got %s", out)
+	}
+
+	var events []*event.Event
+	seen := map[string]*event.Event{}
+	await(t, sink, "db.query SELECT of customers on both sides", func(ev *event.Event) bool {
+		events = append(events, ev)
+		if ev.Kind == event.KindDBQuery || ev.Kind == event.KindDBSession {
+			b, _ := json.Marshal(ev.DB)
+			t.Logf("%s %s", ev.Kind, b)
+		}
+		if ev.Kind == event.KindDBQuery && ev.DB.Command == "SELECT" && strings.Contains(ev.DB.Statement, "FROM customers") {
+			seen[ev.DB.Side] = ev
+		}
+		return seen["client"] != nil && seen["server"] != nil
+	})
+	for side, sel := range seen {
+		if sel.DB.Rows != 1234 || sel.DB.TLS != tls || sel.DB.Engine != "mysql" || sel.DB.User != srv.User {
+			t.Errorf("%s side select = %+v", side, sel.DB)
+		}
+	}
+	if c := seen["client"]; c.Process.Comm != "mariadb" {
+		t.Errorf("client process = %+v, want mariadb", c.Process)
+	}
+	fail := await(t, sink, "db.query with an error", func(ev *event.Event) bool {
+		events = append(events, ev)
+		return ev.Kind == event.KindDBQuery && ev.DB.ErrorCode != "" && ev.DB.Side == "client"
+	})
+	if fail.DB.ErrorCode != "1146" {
+		t.Errorf("error code = %q, want 1146 (no such table)", fail.DB.ErrorCode)
+	}
+	for _, ev := range events {
+		b, _ := json.Marshal(ev)
+		if strings.Contains(string(b), "MARKER-7f3a9") || strings.Contains(string(b), "-p"+srv.Password) {
+			t.Errorf("marker value or password leaked: %s", b)
+		}
+	}
+}
+
+func TestMariaDBPlain(t *testing.T) { mariadbScenario(t, false) }
+func TestMariaDBTLS(t *testing.T)   { mariadbScenario(t, true) }

@@ -1,0 +1,320 @@
+// Package db is the sensor for database connections: it hands the agent the
+// bytes each side of a PostgreSQL or MySQL connection sends, from the socket
+// for plaintext connections and from OpenSSL (uprobes on libssl) for TLS ones.
+package db
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+)
+
+// Record types, as enum rec_type in bpf/events.h.
+const (
+	RecData  = 8
+	RecClose = 9
+)
+
+// MaxCapture is the most bytes captured of one send or receive.
+const MaxCapture = 16384
+
+// Conn identifies a connection by its kernel socket and its two ends.
+type Conn struct {
+	Sock   uint64
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+}
+
+// Data is the bytes one send or receive moved on a database connection.
+type Data struct {
+	sensor.Header
+	Conn Conn
+	// Len is what the call moved; Data holds its first bytes (all of them
+	// unless Len exceeds the capture size).
+	Len  int
+	Data []byte
+	Sent bool // this process sent the bytes (else received)
+	TLS  bool // read from the TLS library's plaintext
+}
+
+// Close says a database connection ended.
+type Close struct {
+	sensor.Header
+	Conn Conn
+}
+
+// Config sets what the database sensor captures.
+type Config struct {
+	// Ports are database server ports (default 5432 and 3306). Connections
+	// on other ports are recognised by their first bytes.
+	Ports []uint16
+	// CaptureBytes is how much of each send or receive is captured, at most
+	// MaxCapture (the default).
+	CaptureBytes uint32
+	// LibSSL lists libssl files to probe besides those found in running
+	// processes and the usual library directories.
+	LibSSL []string
+}
+
+// DefaultPorts are PostgreSQL's and MySQL's.
+var DefaultPorts = []uint16{5432, 3306}
+
+// Sensor captures database connections.
+type Sensor struct {
+	sensor.Loaded
+	cfg Config
+
+	mu       sync.Mutex
+	attached map[[2]uint64]string // libssl (dev, inode) -> path
+	sslLinks sensor.Links
+	sslErrs  []string
+}
+
+// New returns the database sensor, not yet started.
+func New(cfg Config) *Sensor {
+	if len(cfg.Ports) == 0 {
+		cfg.Ports = DefaultPorts
+	}
+	if cfg.CaptureBytes == 0 || cfg.CaptureBytes > MaxCapture {
+		cfg.CaptureBytes = MaxCapture
+	}
+	return &Sensor{cfg: cfg, attached: map[[2]uint64]string{}}
+}
+
+// Name implements sensor.Sensor.
+func (s *Sensor) Name() string { return "db" }
+
+// Types implements sensor.Sensor.
+func (s *Sensor) Types() []uint32 { return []uint32{RecData, RecClose} }
+
+// Start implements sensor.Sensor. TLS capture is best effort: a host without
+// OpenSSL still gets plaintext capture, and LibSSLErrors says why.
+func (s *Sensor) Start(env sensor.Env) error {
+	spec, err := loadDb()
+	if err != nil {
+		return fmt.Errorf("loading db sensor spec: %w", err)
+	}
+	if err := spec.Variables["capture_bytes"].Set(s.cfg.CaptureBytes); err != nil {
+		return fmt.Errorf("setting capture size: %w", err)
+	}
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return fmt.Errorf("counting CPUs: %w", err)
+	}
+	spec.Maps["db_scratch_map"].MaxEntries = uint32(cpus)
+	if err := s.Load(spec, env); err != nil {
+		return err
+	}
+	ports := s.Coll.Maps["db_ports"]
+	for _, p := range s.cfg.Ports {
+		if err := ports.Update(p, uint8(1), ebpf.UpdateAny); err != nil {
+			s.Close()
+			return fmt.Errorf("setting database port %d: %w", p, err)
+		}
+	}
+	for _, path := range s.libSSLCandidates() {
+		s.AttachLibSSL(path)
+	}
+	return nil
+}
+
+// libSSLCandidates lists libssl files in the usual directories and mapped by
+// running processes.
+func (s *Sensor) libSSLCandidates() []string {
+	seen := map[string]bool{}
+	for _, p := range s.cfg.LibSSL {
+		seen[p] = true
+	}
+	for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib64"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, "libssl.so*"))
+		for _, m := range matches {
+			seen[m] = true
+		}
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/maps")
+	for _, maps := range procs {
+		for _, p := range LibSSLInMaps(maps) {
+			seen[filepath.Join(filepath.Dir(maps), "root", p)] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LibSSLInMaps returns the libssl files a /proc/<pid>/maps file lists.
+func LibSSLInMaps(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.IndexByte(line, '/')
+		if i < 0 || !strings.Contains(line[i:], "libssl.so") {
+			continue
+		}
+		p := line[i:]
+		if len(out) == 0 || out[len(out)-1] != p {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// CheckProcess attaches to any libssl the process maps that is not probed
+// yet (a program with its own OpenSSL build).
+func (s *Sensor) CheckProcess(pid uint32) {
+	maps := fmt.Sprintf("/proc/%d/maps", pid)
+	for _, p := range LibSSLInMaps(maps) {
+		s.AttachLibSSL(filepath.Join(filepath.Dir(maps), "root", p))
+	}
+}
+
+var sslProbes = []struct {
+	symbol    string
+	entry, rt string
+}{
+	{"SSL_write", "ssl_write", "ssl_write_ret"},
+	{"SSL_read", "ssl_read", "ssl_read_ret"},
+	{"SSL_write_ex", "ssl_write_ex", "ssl_write_ex_ret"},
+	{"SSL_read_ex", "ssl_read_ex", "ssl_read_ex_ret"},
+}
+
+// AttachLibSSL probes one libssl file once (by inode, so the same library
+// reached by several paths is probed once). Errors are kept for
+// LibSSLErrors.
+func (s *Sensor) AttachLibSSL(path string) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return
+	}
+	key := [2]uint64{sys.Dev, sys.Ino}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, done := s.attached[key]; done || s.Coll == nil {
+		return
+	}
+	s.attached[key] = path
+	ex, err := link.OpenExecutable(path)
+	if err != nil {
+		s.sslErrs = append(s.sslErrs, fmt.Sprintf("%s: %v", path, err))
+		return
+	}
+	var links sensor.Links
+	for _, p := range sslProbes {
+		l, err := ex.Uprobe(p.symbol, s.Coll.Programs[p.entry], nil)
+		if errors.Is(err, link.ErrNoSymbol) && strings.HasSuffix(p.symbol, "_ex") {
+			continue // OpenSSL before 1.1.1 has no _ex calls
+		}
+		if err != nil {
+			s.sslErrs = append(s.sslErrs, fmt.Sprintf("%s %s: %v", path, p.symbol, err))
+			links.Close()
+			return
+		}
+		links = append(links, l)
+		r, err := ex.Uretprobe(p.symbol, s.Coll.Programs[p.rt], nil)
+		if err != nil {
+			s.sslErrs = append(s.sslErrs, fmt.Sprintf("%s %s return: %v", path, p.symbol, err))
+			links.Close()
+			return
+		}
+		links = append(links, r)
+	}
+	s.sslLinks = append(s.sslLinks, links...)
+}
+
+// LibSSL lists the libssl files probed.
+func (s *Sensor) LibSSL() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.attached {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// LibSSLErrors says why libssl files could not be probed.
+func (s *Sensor) LibSSLErrors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.sslErrs...)
+}
+
+// Close implements sensor.Sensor.
+func (s *Sensor) Close() error {
+	s.mu.Lock()
+	err := s.sslLinks.Close()
+	s.sslLinks = nil
+	s.mu.Unlock()
+	return errors.Join(err, s.Loaded.Close())
+}
+
+// Decode implements sensor.Sensor.
+func (s *Sensor) Decode(typ uint32, raw []byte) (any, error) { return Decode(typ, raw) }
+
+// Decode decodes a raw database record. Data records are sent trimmed to
+// the captured bytes.
+func Decode(typ uint32, raw []byte) (any, error) {
+	switch typ {
+	case RecData:
+		var r dbDbDataRec
+		head := int(unsafe.Offsetof(r.Data))
+		if len(raw) < head {
+			return nil, fmt.Errorf("db record of %d bytes is too short", len(raw))
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), head), raw)
+		if int(r.Cap) > len(raw)-head || r.Cap > MaxCapture {
+			return nil, fmt.Errorf("db record claims %d captured bytes, has %d", r.Cap, len(raw)-head)
+		}
+		return &Data{
+			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(r.Conn.Sock, r.Conn.Family,
+				r.Conn.Laddr, r.Conn.Lport, r.Conn.Raddr, r.Conn.Rport),
+			Len: int(r.Len), Data: append([]byte(nil), raw[head:head+int(r.Cap)]...),
+			Sent: r.Dir == 0, TLS: r.Tls != 0,
+		}, nil
+	case RecClose:
+		r, err := sensor.Cast[dbDbCloseRec](raw)
+		if err != nil {
+			return nil, fmt.Errorf("decoding db close: %w", err)
+		}
+		return &Close{Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(r.Conn.Sock, r.Conn.Family,
+			r.Conn.Laddr, r.Conn.Lport, r.Conn.Raddr, r.Conn.Rport)}, nil
+	}
+	return nil, fmt.Errorf("db sensor has no record type %d", typ)
+}
+
+func conn(sock uint64, family uint16, laddr [16]uint8, lport uint16, raddr [16]uint8, rport uint16) Conn {
+	ip := func(b [16]uint8) netip.Addr {
+		if family == syscall.AF_INET {
+			return netip.AddrFrom4([4]byte(b[:4]))
+		}
+		return netip.AddrFrom16(b).Unmap()
+	}
+	return Conn{Sock: sock, Local: netip.AddrPortFrom(ip(laddr), lport), Remote: netip.AddrPortFrom(ip(raddr), rport)}
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * db.bpf.c: the bytes of database connections, both directions, for the
+ * agent's PostgreSQL and MySQL protocol trackers.
+ *
+ * Plaintext connections are read at the socket syscalls. TLS connections are
+ * read from OpenSSL's SSL_read/SSL_write (and _ex) through uprobes the agent
+ * attaches to each libssl it finds; the socket syscalls an SSL call makes
+ * tie the SSL object to its connection, and the connection's ciphertext is
+ * then no longer captured.
+ *
+ * A TCP connection is a database connection when either port is a configured
+ * database port, or when its first bytes are a PostgreSQL startup or SSL
+ * request or a MySQL server greeting.
+ */
+#include "common.h"
+#include "bpf_endian.h"
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define TCP_CLOSE 7
+#define CAP_MASK (MAX_CAPTURE - 1)
+#define MAX_IOV 4
+
+/* Bytes captured per call, at most MAX_CAPTURE (set by the loader). */
+const volatile __u32 capture_bytes = MAX_CAPTURE;
+
+const struct db_data_rec *unused_db_data_rec __attribute__((unused));
+const struct db_close_rec *unused_db_close_rec __attribute__((unused));
+
+/* Configured database server ports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u16);
+	__type(value, __u8);
+} db_ports SEC(".maps");
+
+enum sock_kind {
+	SOCK_UNKNOWN = 0, /* not a database port: decided by its first bytes */
+	SOCK_DB = 1,
+	SOCK_OTHER = 2,
+};
+
+struct sock_state {
+	__u8 kind;
+	__u8 tls; /* an SSL object runs over it: its syscalls carry ciphertext */
+};
+
+/* TCP sockets seen, by struct sock address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sock_state);
+} socks SEC(".maps");
+
+enum io_shape {
+	IO_BUF = 0,
+	IO_IOV = 1,
+	IO_MSG = 2,
+};
+
+struct io_args {
+	__u64 sk;
+	__u64 buf; /* buffer, iovec array or user_msghdr by shape */
+	__u32 iovcnt;
+	__u8 dir;
+	__u8 shape;
+};
+
+/* Socket syscalls between entry and exit, by thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct io_args);
+} pending_io SEC(".maps");
+
+struct ssl_args {
+	__u64 ssl;
+	__u64 buf;
+	__u64 done; /* size_t * the _ex calls fill with the byte count */
+	__u8 dir;
+};
+
+/* SSL calls between entry and return, by thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct ssl_args);
+} pending_ssl SEC(".maps");
+
+/* The socket under each SSL object. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} ssl_socks SEC(".maps");
+
+struct db_scratch {
+	struct db_data_rec rec;
+	__u8 spill[MAX_CAPTURE]; /* lets the verifier see iovec copies stay inside */
+};
+
+/* One per CPU, indexed by CPU: too large for a per-CPU map's 32 KiB values.
+ * The loader sizes it to the possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct db_scratch);
+} db_scratch_map SEC(".maps");
+
+static __always_inline struct sock *fd_sock(long fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline bool is_db_port(__u16 port)
+{
+	return bpf_map_lookup_elem(&db_ports, &port) != NULL;
+}
+
+static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
+{
+	c->sock = (__u64)sk;
+	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (c->family == AF_INET) {
+		__builtin_memset(c->laddr, 0, sizeof(c->laddr));
+		__builtin_memset(c->raddr, 0, sizeof(c->raddr));
+		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Tracking state of sk, created on first sight. */
+static __always_inline struct sock_state *sock_state(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	if (st)
+		return st;
+	struct sock_state fresh = {};
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	fresh.kind = is_db_port(lport) || is_db_port(rport) ? SOCK_DB : SOCK_UNKNOWN;
+	bpf_map_update_elem(&socks, &key, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&socks, &key);
+}
+
+/*
+ * Decide from a connection's first bytes whether it speaks a database
+ * protocol: a PostgreSQL StartupMessage (protocol 3.0), SSLRequest or
+ * GSSENCRequest sent, or a MySQL protocol-10 greeting received.
+ */
+static __always_inline __u8 classify(const __u8 *b, long n, __u8 dir)
+{
+	if (n < 8)
+		return SOCK_OTHER;
+	__u32 len = (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+	__u32 code = (__u32)b[4] << 24 | (__u32)b[5] << 16 | (__u32)b[6] << 8 | b[7];
+	if (dir == DB_SEND && len >= 8 && len < 10000 &&
+	    (code == 0x00030000 || code == 80877103 || code == 80877104))
+		return SOCK_DB;
+	__u32 plen = (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16;
+	if (dir == DB_RECV && b[3] == 0 && b[4] == 10 && plen > 20 && plen < 1024)
+		return SOCK_DB;
+	return SOCK_OTHER;
+}
+
+static __always_inline struct db_scratch *get_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&db_scratch_map, &cpu);
+}
+
+static __always_inline void send_rec(struct db_data_rec *r, __u32 cap)
+{
+	__u64 size = sizeof(*r) - MAX_CAPTURE + (cap & CAP_MASK);
+	if (cap >= MAX_CAPTURE)
+		size = sizeof(*r);
+	submit(r, size);
+}
+
+/* Captures one buffer's bytes for sk, classifying an unknown connection. */
+static __always_inline void capture_buf(struct sock *sk, struct sock_state *st, __u64 buf, long n, __u8 dir,
+					__u8 tls)
+{
+	struct db_scratch *s = get_scratch();
+	if (!s)
+		return;
+	struct db_data_rec *r = &s->rec;
+	__u32 cap = n < capture_bytes ? n : capture_bytes;
+	if (cap > MAX_CAPTURE)
+		cap = MAX_CAPTURE;
+	if (bpf_probe_read_user(r->data, cap, (void *)buf) != 0)
+		return;
+	if (st->kind == SOCK_UNKNOWN) {
+		st->kind = classify(r->data, cap, dir);
+		if (st->kind != SOCK_DB)
+			return;
+	}
+	fill_hdr(&r->hdr, REC_DB_DATA);
+	fill_conn(&r->conn, sk);
+	r->len = n;
+	r->cap = cap;
+	r->dir = dir;
+	r->tls = tls;
+	send_rec(r, cap);
+}
+
+struct iovec_user {
+	__u64 base;
+	__u64 len;
+};
+
+/* Captures the first MAX_IOV buffers of an iovec array, n bytes in all. */
+static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, __u64 iov, __u32 cnt, long n,
+					__u8 dir)
+{
+	struct db_scratch *s = get_scratch();
+	if (!s)
+		return;
+	struct db_data_rec *r = &s->rec;
+	__u32 want = n < capture_bytes ? n : capture_bytes;
+	if (want > MAX_CAPTURE)
+		want = MAX_CAPTURE;
+	__u32 off = 0;
+	for (int i = 0; i < MAX_IOV; i++) {
+		if (i >= cnt || off >= want)
+			break;
+		struct iovec_user v = {};
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)(iov + i * sizeof(v))) != 0)
+			break;
+		__u32 take = v.len < want - off ? v.len : want - off;
+		if (take > CAP_MASK)
+			take = CAP_MASK;
+		if (bpf_probe_read_user(&r->data[off & CAP_MASK], take, (void *)v.base) != 0)
+			break;
+		off += take;
+	}
+	if (off == 0)
+		return;
+	if (st->kind == SOCK_UNKNOWN) {
+		st->kind = classify(r->data, off, dir);
+		if (st->kind != SOCK_DB)
+			return;
+	}
+	fill_hdr(&r->hdr, REC_DB_DATA);
+	fill_conn(&r->conn, sk);
+	r->len = n;
+	r->cap = off;
+	r->dir = dir;
+	r->tls = 0;
+	send_rec(r, off);
+}
+
+static __always_inline void io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, __u8 shape)
+{
+	if (is_agent())
+		return;
+	struct sock *sk = fd_sock(fd);
+	if (!sk)
+		return;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_args *ssl = bpf_map_lookup_elem(&pending_ssl, &id);
+	struct sock_state *st = sock_state(sk);
+	if (!st)
+		return;
+	if (ssl) {
+		/* Inside SSL_read/SSL_write: this is ciphertext of ssl's connection. */
+		__u64 key = (__u64)sk;
+		bpf_map_update_elem(&ssl_socks, &ssl->ssl, &key, BPF_ANY);
+		st->tls = 1;
+		return;
+	}
+	if (st->tls || st->kind == SOCK_OTHER)
+		return;
+	struct io_args a = {.sk = (__u64)sk, .buf = buf, .iovcnt = iovcnt, .dir = dir, .shape = shape};
+	bpf_map_update_elem(&pending_io, &id, &a, BPF_ANY);
+}
+
+static __always_inline void io_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_args *a = bpf_map_lookup_elem(&pending_io, &id);
+	if (!a)
+		return;
+	struct io_args args = *a;
+	bpf_map_delete_elem(&pending_io, &id);
+	if (ret <= 0)
+		return;
+	struct sock *sk = (struct sock *)args.sk;
+	__u64 key = args.sk;
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	if (!st)
+		return;
+	if (args.shape == IO_BUF) {
+		capture_buf(sk, st, args.buf, ret, args.dir, 0);
+		return;
+	}
+	__u64 iov = args.buf;
+	__u32 cnt = args.iovcnt;
+	if (args.shape == IO_MSG) {
+		struct user_msghdr m = {};
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)args.buf) != 0)
+			return;
+		iov = (__u64)m.msg_iov;
+		cnt = m.msg_iovlen;
+	}
+	capture_iov(sk, st, iov, cnt, ret, args.dir);
+}
+
+#define IO_ENTER(name, fdarg, bufarg, cntarg, dir, shape)             \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                    \
+	int db_enter_##name(struct trace_event_raw_sys_enter *ctx)     \
+	{                                                              \
+		io_enter(ctx->args[fdarg], ctx->args[bufarg], cntarg, dir, shape); \
+		return 0;                                              \
+	}                                                              \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                     \
+	int db_exit_##name(struct trace_event_raw_sys_exit *ctx)       \
+	{                                                              \
+		io_exit(ctx->ret);                                     \
+		return 0;                                              \
+	}
+
+IO_ENTER(write, 0, 1, 0, DB_SEND, IO_BUF)
+IO_ENTER(sendto, 0, 1, 0, DB_SEND, IO_BUF)
+IO_ENTER(read, 0, 1, 0, DB_RECV, IO_BUF)
+IO_ENTER(recvfrom, 0, 1, 0, DB_RECV, IO_BUF)
+IO_ENTER(writev, 0, 1, ctx->args[2], DB_SEND, IO_IOV)
+IO_ENTER(readv, 0, 1, ctx->args[2], DB_RECV, IO_IOV)
+IO_ENTER(sendmsg, 0, 1, 0, DB_SEND, IO_MSG)
+IO_ENTER(recvmsg, 0, 1, 0, DB_RECV, IO_MSG)
+
+/* ---- OpenSSL ---- */
+
+static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 done, __u8 dir)
+{
+	if (is_agent())
+		return;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_args a = {.ssl = ssl, .buf = buf, .done = done, .dir = dir};
+	bpf_map_update_elem(&pending_ssl, &id, &a, BPF_ANY);
+}
+
+static __always_inline void ssl_return(long ret, bool ex)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_args *p = bpf_map_lookup_elem(&pending_ssl, &id);
+	if (!p)
+		return;
+	struct ssl_args a = *p;
+	bpf_map_delete_elem(&pending_ssl, &id);
+	long n = ret;
+	if (ex) {
+		__u64 done = 0;
+		if (ret != 1 || bpf_probe_read_user(&done, sizeof(done), (void *)a.done) != 0)
+			return;
+		n = done;
+	}
+	if (n <= 0)
+		return;
+	__u64 *skp = bpf_map_lookup_elem(&ssl_socks, &a.ssl);
+	if (!skp)
+		return;
+	struct sock *sk = (struct sock *)*skp;
+	__u64 key = *skp;
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	if (!st || st->kind == SOCK_OTHER)
+		return;
+	capture_buf(sk, st, a.buf, n, a.dir, 1);
+}
+
+SEC("uprobe/SSL_write")
+int BPF_KPROBE(ssl_write, void *ssl, const void *buf, int num)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, 0, DB_SEND);
+	return 0;
+}
+
+SEC("uretprobe/SSL_write")
+int BPF_KRETPROBE(ssl_write_ret, int ret)
+{
+	ssl_return(ret, false);
+	return 0;
+}
+
+SEC("uprobe/SSL_read")
+int BPF_KPROBE(ssl_read, void *ssl, void *buf, int num)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, 0, DB_RECV);
+	return 0;
+}
+
+SEC("uretprobe/SSL_read")
+int BPF_KRETPROBE(ssl_read_ret, int ret)
+{
+	ssl_return(ret, false);
+	return 0;
+}
+
+SEC("uprobe/SSL_write_ex")
+int BPF_KPROBE(ssl_write_ex, void *ssl, const void *buf, __u64 num, __u64 *written)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, (__u64)written, DB_SEND);
+	return 0;
+}
+
+SEC("uretprobe/SSL_write_ex")
+int BPF_KRETPROBE(ssl_write_ex_ret, int ret)
+{
+	ssl_return(ret, true);
+	return 0;
+}
+
+SEC("uprobe/SSL_read_ex")
+int BPF_KPROBE(ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, DB_RECV);
+	return 0;
+}
+
+SEC("uretprobe/SSL_read_ex")
+int BPF_KRETPROBE(ssl_read_ex_ret, int ret)
+{
+	ssl_return(ret, true);
+	return 0;
+}
+
+/* ---- connection end ---- */
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(db_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_CLOSE)
+		return 0;
+	__u64 key = (__u64)sk;
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	if (!st)
+		return 0;
+	if (st->kind == SOCK_DB) {
+		struct db_close_rec r = {};
+		fill_hdr(&r.hdr, REC_DB_CLOSE);
+		fill_conn(&r.conn, (struct sock *)sk);
+		submit(&r, sizeof(r));
+	}
+	bpf_map_delete_elem(&socks, &key);
+	return 0;
+}
