@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testdb"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/rules"
 )
 
 // runDBAgent starts a real agent with the database sensor watching port.
@@ -30,6 +32,10 @@ func runDBAgent(t *testing.T, port int) chanSink {
 	if err != nil {
 		t.Fatal(err)
 	}
+	set, diags := rules.LoadDir("../rules/packs")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
 	sink := make(chanSink, 1<<16)
 	started := make(chan []sensor.Status, 1)
 	ports := []uint16{uint16(port)}
@@ -38,6 +44,7 @@ func runDBAgent(t *testing.T, port int) chanSink {
 		Sensors:  []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports})},
 		Sink:     sink,
 		DB:       agent.DBOptions{Ports: ports, Redactor: red},
+		Rules:    rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
 		Started:  func(s []sensor.Status) { started <- s },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -107,6 +114,15 @@ func pgScenario(t *testing.T, tls bool) {
 	}
 	if s := seen["server"]; s.Process.Comm != "postgres" {
 		t.Errorf("server process = %+v, want postgres", s.Process)
+	}
+	// The default pack's email_mass_export rule fires on the 1,234 emails,
+	// citing the query as evidence.
+	alert := await(t, sink, "email_mass_export alert", func(ev *event.Event) bool {
+		events = append(events, ev)
+		return ev.Kind == event.KindAlert && ev.Alert.Rule == "email_mass_export"
+	})
+	if !slices.Contains(alert.Alert.Evidence, seen["client"].ID) && !slices.Contains(alert.Alert.Evidence, seen["server"].ID) {
+		t.Errorf("alert evidence %v cites neither query (%s, %s)", alert.Alert.Evidence, seen["client"].ID, seen["server"].ID)
 	}
 	fail := await(t, sink, "db.query with an error", func(ev *event.Event) bool {
 		events = append(events, ev)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor/file"
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/process"
+	"github.com/vigilhq/vigil/rules"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -151,6 +153,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "agent config `file` (default "+defaultConfig+")")
 	stdout := fs.Bool("stdout", false, "print events and alerts as JSON lines on standard output")
+	rulesDir := fs.String("rules", "", "host rules `directory` (default rules_dir of the config, "+config.DefaultRulesDir+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -182,11 +185,19 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *rulesDir != "" {
+		cfg.RulesDir = *rulesDir
+	}
+	engine, err := hostRules(ctx, cfg.RulesDir, log)
+	if err != nil {
+		return err
+	}
 	a := agent.New(agent.Options{
 		Identity:  agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
 		Sensors:   sensors,
 		Sink:      sink,
 		DB:        agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl},
+		Rules:     engine,
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,
 	})
@@ -197,6 +208,38 @@ func run(args []string) error {
 	st := a.Stats()
 	log.Info("vigil-agent stopped, probes detached", "events", st.Events, "kernel_drops", st.KernelDrops)
 	return nil
+}
+
+// hostRules loads the host rules and reloads them on SIGHUP and on change,
+// keeping the last good set when a change does not compile. A missing
+// directory means no host rules; a broken one at start is an error.
+func hostRules(ctx context.Context, dir string, log *slog.Logger) (agent.RuleEngine, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		log.Warn("no host rules: rules directory does not exist", "dir", dir)
+		return nil, nil
+	}
+	var engine *rules.Engine
+	w := rules.NewWatcher(dir, rules.WatchOptions{
+		OnLoad: func(set *rules.Set, _ hcl.Diagnostics) {
+			engine.Swap(set)
+			log.Info("host rules reloaded", "dir", dir, "rules", len(set.Names()), "hash", set.Hash())
+		},
+		OnReject: func(diags hcl.Diagnostics) {
+			var buf strings.Builder
+			rules.WriteDiagnostics(&buf, diags, 100, false)
+			log.Error("host rules rejected, the previous rules stay in force", "dir", dir, "diagnostics", buf.String())
+		},
+	})
+	set, diags := w.Load()
+	if diags.HasErrors() {
+		var buf strings.Builder
+		rules.WriteDiagnostics(&buf, diags, 100, false)
+		return nil, fmt.Errorf("host rules in %s:\n%s", dir, buf.String())
+	}
+	engine = rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost})
+	go w.Start(ctx)
+	log.Info("host rules loaded", "dir", dir, "rules", len(set.Names()), "hash", set.Hash())
+	return engine, nil
 }
 
 func preflight(args []string, out io.Writer) error {
