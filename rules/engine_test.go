@@ -397,3 +397,41 @@ rule "c" {
 		}
 	}
 }
+
+func TestGlobMatch(t *testing.T) {
+	cases := []struct {
+		p, s string
+		want bool
+	}{
+		{"**/Dropbox/**", "/home/a/Dropbox/x.csv", true},
+		{"**/Dropbox/**", "/home/a/Dropboxes/x.csv", false},
+		{"/home/*/x", "/home/a/x", true},
+		{"/home/*/x", "/home/a/b/x", false},
+		{"/home/**/x", "/home/a/b/x", true},
+		{"/home/**x", "/home/x", true},
+		{"*.corp.example.com", "files.corp.example.com", true},
+		{"*.corp.example.com", "corp.example.com", false},
+		{"svc_*", "svc_", true},
+		{"a?c", "abc", true},
+		{"a?c", "a/c", false},
+		{"", "", true},
+		{"abc", "abc", true},
+		{"abc", "abd", false},
+		{"**", "", true},
+		{"*", "a/b", false},
+	}
+	for _, c := range cases {
+		if got := globMatch(c.p, c.s); got != c.want {
+			t.Errorf("glob(%q, %q) = %v, want %v", c.s, c.p, got, c.want)
+		}
+	}
+	// Backtracking matchers take exponential time on this; ours is linear.
+	long := strings.Repeat("a", 4000)
+	start := time.Now()
+	if globMatch("**a**a**a**a**a**a**a**b", long) {
+		t.Fatal("matched")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("pathological glob took %v", d)
+	}
+}

@@ -247,6 +247,9 @@ func fnAffix(match func(s, affix string) bool) func(*hclsyntax.FunctionCallExpr,
 const maxGlobStars = 8
 
 func checkGlob(p string) string {
+	if len(p) > maxGlobLen {
+		return fmt.Sprintf("The pattern is longer than %d characters.", maxGlobLen)
+	}
 	if strings.Count(p, "*") > maxGlobStars {
 		return fmt.Sprintf("The pattern %q has more than %d wildcards.", p, maxGlobStars)
 	}
@@ -357,52 +360,83 @@ func checkGlobArg(call *hclsyntax.FunctionCallExpr, n *node) *hcl.Diagnostic {
 	return nil
 }
 
+// maxGlobLen bounds pattern length so matching runs in fixed memory.
+const maxGlobLen = 256
+
 // globMatch matches s against a pattern where * matches any run of
 // characters except /, ** matches any run including /, and ? matches one
-// character except /. Everything else matches itself.
+// character except /. Everything else matches itself. It simulates the
+// pattern as an automaton: time O(len(s)*len(p)) whatever the pattern, no
+// allocation.
 func globMatch(p, s string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			if len(p) > 1 && p[1] == '*' {
-				for len(p) > 0 && p[0] == '*' {
-					p = p[1:]
-				}
-				if p == "" {
-					return true
-				}
-				for i := 0; i <= len(s); i++ {
-					if globMatch(p, s[i:]) {
-						return true
-					}
-				}
-				return false
+	if len(p) > maxGlobLen {
+		return false
+	}
+	if strings.IndexAny(p, "*?") < 0 {
+		return p == s
+	}
+	// Tokens: a byte, '?' (any but /), '*' (run without /), or 'S' for **.
+	var tok [maxGlobLen]byte
+	var lit [maxGlobLen]bool
+	m := 0
+	for i := 0; i < len(p); i++ {
+		switch {
+		case p[i] == '*' && i+1 < len(p) && p[i+1] == '*':
+			for i+1 < len(p) && p[i+1] == '*' {
+				i++
 			}
-			p = p[1:]
-			if p == "" {
-				return strings.IndexByte(s, '/') < 0
-			}
-			for i := 0; i <= len(s); i++ {
-				if globMatch(p, s[i:]) {
-					return true
-				}
-				if i < len(s) && s[i] == '/' {
-					return false
-				}
-			}
-			return false
-		case '?':
-			if s == "" || s[0] == '/' {
-				return false
-			}
+			tok[m], lit[m] = 'S', false
+		case p[i] == '*' || p[i] == '?':
+			tok[m], lit[m] = p[i], false
 		default:
-			if s == "" || p[0] != s[0] {
-				return false
+			tok[m], lit[m] = p[i], true
+		}
+		m++
+	}
+	var cur, next [maxGlobLen + 1]bool
+	cur[0] = true
+	closeStars(&cur, &tok, &lit, m)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		clear(next[:m+1])
+		any := false
+		for st := 0; st < m; st++ {
+			if !cur[st] {
+				continue
+			}
+			switch {
+			case lit[st]:
+				if tok[st] == c {
+					next[st+1], any = true, true
+				}
+			case tok[st] == '?':
+				if c != '/' {
+					next[st+1], any = true, true
+				}
+			case tok[st] == '*':
+				if c != '/' {
+					next[st], any = true, true
+				}
+			default: // **
+				next[st], any = true, true
 			}
 		}
-		p, s = p[1:], s[1:]
+		if !any {
+			return false
+		}
+		closeStars(&next, &tok, &lit, m)
+		cur = next
 	}
-	return s == ""
+	return cur[m]
+}
+
+// closeStars lets every star match the empty string.
+func closeStars(set *[maxGlobLen + 1]bool, tok *[maxGlobLen]byte, lit *[maxGlobLen]bool, m int) {
+	for st := 0; st < m; st++ {
+		if set[st] && !lit[st] && (tok[st] == '*' || tok[st] == 'S') {
+			set[st+1] = true
+		}
+	}
 }
 
 func fnRegex(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {

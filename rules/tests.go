@@ -57,7 +57,7 @@ var expectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 // testFuncs are available in test blocks to build event lists.
 var testFuncs = map[string]function.Function{
-	"range": stdlib.RangeFunc, "concat": stdlib.ConcatFunc, "flatten": stdlib.FlattenFunc,
+	"range": boundedRange, "concat": stdlib.ConcatFunc, "flatten": stdlib.FlattenFunc,
 	"format": stdlib.FormatFunc, "merge": stdlib.MergeFunc, "join": stdlib.JoinFunc,
 	"lower": stdlib.LowerFunc, "upper": stdlib.UpperFunc, "tostring": stdlib.MakeToFunc(cty.String),
 }
@@ -467,3 +467,43 @@ func (s *Set) Untested() []string {
 
 // TestCount is the number of test blocks in the set.
 func (s *Set) TestCount() int { return len(s.tests) }
+
+// maxTestEvents bounds range() in test blocks: rule files load in the
+// agent, and a test must not be able to exhaust its memory.
+const maxTestEvents = 10000
+
+// boundedRange is range(n), range(start, end) or range(start, end, step)
+// with at most maxTestEvents elements.
+var boundedRange = function.New(&function.Spec{
+	VarParam: &function.Parameter{Name: "params", Type: cty.Number},
+	Type:     function.StaticReturnType(cty.List(cty.Number)),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		var f [3]float64
+		for i, a := range args {
+			if i > 2 || a.IsNull() || !a.IsKnown() {
+				return cty.NilVal, fmt.Errorf("range takes one to three numbers")
+			}
+			f[i], _ = a.AsBigFloat().Float64()
+		}
+		start, end, step := 0.0, f[0], 1.0
+		switch len(args) {
+		case 0:
+			return cty.NilVal, fmt.Errorf("range takes one to three numbers")
+		case 2:
+			start, end = f[0], f[1]
+		case 3:
+			start, end, step = f[0], f[1], f[2]
+		}
+		if step == 0 || (end-start)/step > maxTestEvents {
+			return cty.NilVal, fmt.Errorf("range would make more than %d elements", maxTestEvents)
+		}
+		var out []cty.Value
+		for x := start; (step > 0 && x < end) || (step < 0 && x > end); x += step {
+			out = append(out, cty.NumberFloatVal(x))
+		}
+		if len(out) == 0 {
+			return cty.ListValEmpty(cty.Number), nil
+		}
+		return cty.ListVal(out), nil
+	},
+})
