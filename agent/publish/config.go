@@ -1,0 +1,160 @@
+// Package publish sends the agent's events, alerts and heartbeats to the
+// collector over NATS JetStream. Every event is written to an on-disk spool
+// first and published from there in order, so a collector or network outage
+// (or an agent restart) loses nothing until the spool's bound is reached;
+// then the oldest events go and an agent.loss record says how many.
+package publish
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/nats-io/nkeys"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// Config is agent.hcl's collector block:
+//
+//	collector {
+//	  url       = "tls://collector.soc.example:4222"
+//	  creds     = "/etc/vigil/agent.creds"
+//	  spool_dir = "/var/lib/vigil/spool"
+//	}
+type Config struct {
+	// URL of the NATS server (the collector's embedded one or a leaf node);
+	// several may be given separated by commas.
+	URL string `hcl:"url"`
+	// Creds is the file vigil enrol wrote: site, agent id and NKey seed.
+	Creds string `hcl:"creds,optional"`
+	// SpoolDir defaults to <state_dir>/spool.
+	SpoolDir    string `hcl:"spool_dir,optional"`
+	SpoolMaxMiB int64  `hcl:"spool_max_mib,optional"`
+	MaxInFlight int    `hcl:"max_in_flight,optional"`
+	Heartbeat   string `hcl:"heartbeat,optional"`
+	// TLSCA verifies the server for tls:// URLs (system roots when empty);
+	// TLSCert and TLSKey present a client certificate when the server asks.
+	TLSCA   string `hcl:"tls_ca,optional"`
+	TLSCert string `hcl:"tls_cert,optional"`
+	TLSKey  string `hcl:"tls_key,optional"`
+
+	// Identity is read from Creds.
+	Identity *Creds `hcl:"-"`
+	// HeartbeatEvery is Heartbeat parsed.
+	HeartbeatEvery time.Duration `hcl:"-"`
+}
+
+// Defaults.
+const (
+	DefaultSpoolMaxMiB = 512
+	DefaultMaxInFlight = 256
+	DefaultHeartbeat   = 10 * time.Second
+)
+
+// Creds is the credentials file vigil enrol writes for one agent.
+type Creds struct {
+	Site    string `hcl:"site"`
+	Host    string `hcl:"host,optional"`
+	AgentID string `hcl:"agent_id"`
+	Seed    string `hcl:"seed"`
+}
+
+// KeyPair returns the NKey of the credentials.
+func (c *Creds) KeyPair() (nkeys.KeyPair, error) {
+	kp, err := nkeys.FromSeed([]byte(c.Seed))
+	if err != nil {
+		return nil, fmt.Errorf("agent credentials: bad seed: %w", err)
+	}
+	return kp, nil
+}
+
+// LoadCreds reads a credentials file.
+func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read agent credentials", Detail: err.Error()}}
+	}
+	f, diags := hclparse.NewParser().ParseHCL(src, path)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	var c Creds
+	if diags = gohcl.DecodeBody(f.Body, nil, &c); diags.HasErrors() {
+		return nil, diags
+	}
+	rng := f.Body.MissingItemRange()
+	if !event.ValidToken(c.Site) || !event.ValidToken(c.AgentID) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid agent credentials",
+			Detail: "site and agent_id must be letters, digits, '-' or '_'.", Subject: &rng}}
+	}
+	kp, err := nkeys.FromSeed([]byte(c.Seed))
+	if err == nil {
+		_, err = kp.PublicKey()
+	}
+	if err != nil || !bytes.HasPrefix([]byte(c.Seed), []byte("SU")) {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid agent credentials",
+			Detail: "seed is not an NKey user seed; run vigil enrol again.", Subject: &rng}}
+	}
+	return &c, nil
+}
+
+// ParseConfig decodes the collector block from the rest of agent.hcl. It
+// returns nil and no diagnostics when there is no collector block.
+func ParseConfig(rest hcl.Body, stateDir string) (*Config, hcl.Diagnostics) {
+	if rest == nil {
+		return nil, nil
+	}
+	var outer struct {
+		Collector *Config  `hcl:"collector,block"`
+		Remain    hcl.Body `hcl:",remain"`
+	}
+	diags := gohcl.DecodeBody(rest, nil, &outer)
+	if diags.HasErrors() || outer.Collector == nil {
+		return nil, diags
+	}
+	c := outer.Collector
+	if c.SpoolDir == "" {
+		c.SpoolDir = filepath.Join(stateDir, "spool")
+	}
+	if c.SpoolMaxMiB <= 0 {
+		c.SpoolMaxMiB = DefaultSpoolMaxMiB
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	c.HeartbeatEvery = DefaultHeartbeat
+	if c.Heartbeat != "" {
+		d, err := time.ParseDuration(c.Heartbeat)
+		if err != nil || d < 100*time.Millisecond {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid heartbeat interval",
+				Detail: fmt.Sprintf("collector.heartbeat = %q: write a duration of at least 100ms, e.g. \"10s\".", c.Heartbeat)})
+		}
+		c.HeartbeatEvery = d
+	}
+	if c.Creds != "" {
+		creds, d := LoadCreds(c.Creds)
+		diags = append(diags, d...)
+		c.Identity = creds
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return c, diags
+}
+
+// FromConfig is ParseConfig with diagnostics rendered into an error.
+func FromConfig(rest hcl.Body, stateDir string) (*Config, error) {
+	c, diags := ParseConfig(rest, stateDir)
+	if diags.HasErrors() {
+		var buf bytes.Buffer
+		hcl.NewDiagnosticTextWriter(&buf, nil, 100, false).WriteDiagnostics(diags)
+		return nil, fmt.Errorf("collector block:\n%s", buf.String())
+	}
+	return c, nil
+}

@@ -1,0 +1,423 @@
+package publish
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The spool is an append-only log of segments, <dir>/<n>.seg, each a run of
+// records: 4-byte big-endian length, 4-byte CRC-32C of the payload, payload.
+// Every event passes through it, so order is kept and an agent restart (or a
+// kill -9) resumes from what was not yet acknowledged. <dir>/cursor names
+// the first unacknowledged record. When the spool exceeds its bound the
+// oldest segment goes, and the count of events lost with it is reported.
+
+const recHeader = 8
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// pos is a place in the spool: segment number, byte offset and the index of
+// the record at that offset within its segment.
+type pos struct {
+	seg uint64
+	off int64
+	idx int64
+}
+
+func (p pos) before(q pos) bool {
+	return p.seg < q.seg || p.seg == q.seg && p.off < q.off
+}
+
+type segment struct {
+	n     uint64
+	size  int64 // bytes, including what is still buffered
+	count int64 // records
+}
+
+type spool struct {
+	dir      string
+	maxBytes int64
+	segBytes int64
+
+	mu        sync.Mutex
+	segs      []*segment // oldest first; the last is written to
+	w         *os.File
+	bw        *bufio.Writer
+	flushed   int64 // bytes of the write segment on disk
+	total     int64
+	committed pos
+	saved     pos // committed as last written to the cursor file
+	dropped   uint64
+	closed    bool
+
+	rf    *os.File // read handle and the segment it reads
+	rfSeg uint64
+}
+
+var errSpoolClosed = errors.New("spool closed")
+
+func segName(dir string, n uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%016d.seg", n))
+}
+
+// openSpool opens (or creates) the spool in dir, truncating a torn record at
+// the end of the last segment (a crash mid-write).
+func openSpool(dir string, maxBytes int64) (*spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating spool directory: %w", err)
+	}
+	segBytes := int64(8 << 20)
+	if segBytes > maxBytes/4 {
+		segBytes = max(maxBytes/4, 4<<10)
+	}
+	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes}
+	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		return nil, err
+	}
+	var nums []uint64
+	for _, name := range names {
+		n, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".seg"), 10, 64)
+		if err == nil {
+			nums = append(nums, n)
+		}
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	for i, n := range nums {
+		size, count, err := scanSegment(segName(dir, n), i == len(nums)-1)
+		if err != nil {
+			return nil, err
+		}
+		s.segs = append(s.segs, &segment{n: n, size: size, count: count})
+		s.total += size
+	}
+	if len(s.segs) == 0 {
+		s.segs = []*segment{{n: 1}}
+	}
+	last := s.segs[len(s.segs)-1]
+	if s.w, err = os.OpenFile(segName(dir, last.n), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return nil, fmt.Errorf("opening spool segment: %w", err)
+	}
+	s.bw = bufio.NewWriterSize(s.w, 64<<10)
+	s.flushed = last.size
+	s.committed = s.readCursor()
+	s.saved = s.committed
+	return s, nil
+}
+
+// scanSegment counts a segment's whole records; in the last segment a torn
+// or corrupt tail is cut off so appends continue from a clean end.
+func scanSegment(path string, last bool) (size, count int64, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("opening spool segment: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	var off int64
+	for {
+		n, err := readRecord(r, nil)
+		if err != nil {
+			break
+		}
+		off += int64(recHeader + n)
+		count++
+	}
+	if st, err := f.Stat(); err == nil && st.Size() != off && last {
+		if err := f.Truncate(off); err != nil {
+			return 0, 0, fmt.Errorf("truncating torn spool record: %w", err)
+		}
+	}
+	return off, count, nil
+}
+
+// readRecord reads one record into buf (when it has room; nil to skip) and
+// returns the payload length.
+func readRecord(r io.Reader, buf *[]byte) (int, error) {
+	var h [recHeader]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, err
+	}
+	n := binary.BigEndian.Uint32(h[:4])
+	if n > 16<<20 {
+		return 0, fmt.Errorf("spool record of %d bytes: corrupt", n)
+	}
+	var data []byte
+	if buf != nil && cap(*buf) >= int(n) {
+		data = (*buf)[:n]
+	} else {
+		data = make([]byte, n)
+	}
+	if _, err := io.ReadFull(r, data); err != nil {
+		return 0, err
+	}
+	if crc32.Checksum(data, crcTable) != binary.BigEndian.Uint32(h[4:]) {
+		return 0, errors.New("spool record checksum mismatch")
+	}
+	if buf != nil {
+		*buf = data
+	}
+	return int(n), nil
+}
+
+func (s *spool) readCursor() pos {
+	first := pos{seg: s.segs[0].n}
+	b, err := os.ReadFile(filepath.Join(s.dir, "cursor"))
+	if err != nil {
+		return first
+	}
+	var p pos
+	if _, err := fmt.Sscanf(string(b), "%d %d %d", &p.seg, &p.off, &p.idx); err != nil {
+		return first
+	}
+	for _, sg := range s.segs {
+		if sg.n == p.seg && p.off <= sg.size && p.idx <= sg.count {
+			return p
+		}
+	}
+	return first
+}
+
+// append adds one record. When the spool is over its bound it drops the
+// oldest segments and counts the unacknowledged records lost with them.
+func (s *spool) append(data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errSpoolClosed
+	}
+	last := s.segs[len(s.segs)-1]
+	if last.size > 0 && last.size+int64(recHeader+len(data)) > s.segBytes {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+		last = s.segs[len(s.segs)-1]
+	}
+	var h [recHeader]byte
+	binary.BigEndian.PutUint32(h[:4], uint32(len(data)))
+	binary.BigEndian.PutUint32(h[4:], crc32.Checksum(data, crcTable))
+	if _, err := s.bw.Write(h[:]); err != nil {
+		return fmt.Errorf("writing spool: %w", err)
+	}
+	if _, err := s.bw.Write(data); err != nil {
+		return fmt.Errorf("writing spool: %w", err)
+	}
+	n := int64(recHeader + len(data))
+	last.size += n
+	last.count++
+	s.total += n
+	for s.total > s.maxBytes && len(s.segs) > 1 {
+		s.dropOldest()
+	}
+	return nil
+}
+
+func (s *spool) rotate() error {
+	if err := s.flushLocked(); err != nil {
+		return err
+	}
+	if err := s.w.Close(); err != nil {
+		return fmt.Errorf("closing spool segment: %w", err)
+	}
+	n := s.segs[len(s.segs)-1].n + 1
+	w, err := os.OpenFile(segName(s.dir, n), os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating spool segment: %w", err)
+	}
+	s.w = w
+	s.bw.Reset(w)
+	s.flushed = 0
+	s.segs = append(s.segs, &segment{n: n})
+	return nil
+}
+
+func (s *spool) dropOldest() {
+	old := s.segs[0]
+	lost := old.count
+	if s.committed.seg == old.n {
+		lost -= s.committed.idx
+	} else if s.committed.seg > old.n {
+		lost = 0
+	}
+	s.dropped += uint64(lost)
+	s.segs = s.segs[1:]
+	s.total -= old.size
+	if s.rf != nil && s.rfSeg == old.n {
+		s.rf.Close()
+		s.rf = nil
+	}
+	os.Remove(segName(s.dir, old.n))
+	if s.committed.seg <= old.n {
+		s.committed = pos{seg: s.segs[0].n}
+	}
+}
+
+// takeDropped returns the records dropped since the last call.
+func (s *spool) takeDropped() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.dropped
+	s.dropped = 0
+	return n
+}
+
+func (s *spool) flushLocked() error {
+	if s.bw.Buffered() == 0 {
+		return nil
+	}
+	if err := s.bw.Flush(); err != nil {
+		return fmt.Errorf("flushing spool: %w", err)
+	}
+	s.flushed = s.segs[len(s.segs)-1].size
+	return nil
+}
+
+// flush writes buffered records to the segment file (the page cache keeps
+// them across a crash of the agent) and saves the cursor if it moved.
+func (s *spool) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	if err := s.flushLocked(); err != nil {
+		return err
+	}
+	return s.saveCursorLocked()
+}
+
+func (s *spool) saveCursorLocked() error {
+	if s.committed == s.saved {
+		return nil
+	}
+	tmp := filepath.Join(s.dir, "cursor.tmp")
+	c := s.committed
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d %d\n", c.seg, c.off, c.idx), 0o600); err != nil {
+		return fmt.Errorf("saving spool cursor: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(s.dir, "cursor")); err != nil {
+		return fmt.Errorf("saving spool cursor: %w", err)
+	}
+	s.saved = c
+	return nil
+}
+
+// start is where reading resumes: the first unacknowledged record.
+func (s *spool) start() pos {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed
+}
+
+// read returns the record at p (into buf) and the position after it;
+// ok is false at the end of the spool. A p in a dropped segment moves to
+// the oldest record still kept.
+func (s *spool) read(p pos, buf []byte) (data []byte, next pos, ok bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, p, false, errSpoolClosed
+	}
+	if p.seg < s.segs[0].n {
+		p = pos{seg: s.segs[0].n}
+	}
+	var sg *segment
+	for i, x := range s.segs {
+		if x.n == p.seg {
+			sg = x
+			// Past the end of a finished segment: go to the next one.
+			if p.off >= x.size && i < len(s.segs)-1 {
+				p = pos{seg: s.segs[i+1].n}
+				sg = s.segs[i+1]
+			}
+			break
+		}
+	}
+	if sg == nil {
+		return nil, p, false, fmt.Errorf("spool segment %d is missing", p.seg)
+	}
+	if p.off >= sg.size {
+		return nil, p, false, nil
+	}
+	if sg == s.segs[len(s.segs)-1] && p.off >= s.flushed {
+		if err := s.flushLocked(); err != nil {
+			return nil, p, false, err
+		}
+	}
+	if s.rf == nil || s.rfSeg != sg.n {
+		if s.rf != nil {
+			s.rf.Close()
+		}
+		if s.rf, err = os.Open(segName(s.dir, sg.n)); err != nil {
+			s.rf = nil
+			return nil, p, false, fmt.Errorf("reading spool: %w", err)
+		}
+		s.rfSeg = sg.n
+	}
+	n, err := readRecord(io.NewSectionReader(s.rf, p.off, sg.size-p.off), &buf)
+	if err != nil {
+		return nil, p, false, fmt.Errorf("reading spool segment %d at %d: %w", sg.n, p.off, err)
+	}
+	return buf, pos{seg: sg.n, off: p.off + int64(recHeader+n), idx: p.idx + 1}, true, nil
+}
+
+// commit marks every record before p as delivered and removes segments
+// wholly behind it. The cursor file is saved on the next flush.
+func (s *spool) commit(p pos) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.committed.before(p) {
+		return
+	}
+	s.committed = p
+	for len(s.segs) > 1 && s.segs[0].n < p.seg {
+		old := s.segs[0]
+		s.segs = s.segs[1:]
+		s.total -= old.size
+		if s.rf != nil && s.rfSeg == old.n {
+			s.rf.Close()
+			s.rf = nil
+		}
+		os.Remove(segName(s.dir, old.n))
+	}
+}
+
+// depth counts the records not yet delivered.
+func (s *spool) depth() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, sg := range s.segs {
+		switch {
+		case sg.n == s.committed.seg:
+			n += sg.count - s.committed.idx
+		case sg.n > s.committed.seg:
+			n += sg.count
+		}
+	}
+	return uint64(max(n, 0))
+}
+
+func (s *spool) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	err := errors.Join(s.flushLocked(), s.saveCursorLocked())
+	s.closed = true
+	if s.rf != nil {
+		s.rf.Close()
+	}
+	return errors.Join(err, s.w.Close())
+}

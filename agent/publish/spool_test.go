@@ -1,0 +1,132 @@
+package publish
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func readAll(t *testing.T, s *spool, from pos) ([]string, pos) {
+	t.Helper()
+	var out []string
+	p := from
+	for {
+		rec, next, ok, err := s.read(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return out, p
+		}
+		out = append(out, string(rec))
+		p = next
+	}
+}
+
+func TestSpoolOrderCommitAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := s.append(fmt.Appendf(nil, "rec-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := readAll(t, s, s.start())
+	if len(got) != 100 || got[0] != "rec-000" || got[99] != "rec-099" {
+		t.Fatalf("read %d records, first %q", len(got), got[0])
+	}
+	// Commit the first 40 and restart: reading resumes at the 41st.
+	p := s.start()
+	for range 40 {
+		_, p, _, _ = s.read(p, nil)
+	}
+	s.commit(p)
+	if d := s.depth(); d != 60 {
+		t.Fatalf("depth %d, want 60", d)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	got, _ = readAll(t, s, s.start())
+	if len(got) != 60 || got[0] != "rec-040" {
+		t.Fatalf("after restart read %d records starting %q, want 60 from rec-040", len(got), got[0])
+	}
+	if d := s.depth(); d != 60 {
+		t.Fatalf("depth after restart %d, want 60", d)
+	}
+}
+
+func TestSpoolTornTailIsCut(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		s.append(fmt.Appendf(nil, "rec-%d", i))
+	}
+	s.close()
+	// A crash mid-write leaves half a record.
+	f, _ := os.OpenFile(filepath.Join(dir, "0000000000000001.seg"), os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte{0, 0, 0, 9, 1, 2})
+	f.Close()
+	s, err = openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.append([]byte("rec-3"))
+	got, _ := readAll(t, s, s.start())
+	if fmt.Sprint(got) != "[rec-0 rec-1 rec-2 rec-3]" {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
+	dir := t.TempDir()
+	// 64 KiB bound: 16 KiB segments.
+	s, err := openSpool(dir, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	rec := make([]byte, 1000-recHeader)
+	const n = 300
+	for i := range n {
+		copy(rec, fmt.Sprintf("%05d", i))
+		if err := s.append(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.flush()
+	var onDisk int64
+	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	for _, f := range files {
+		st, _ := os.Stat(f)
+		onDisk += st.Size()
+	}
+	if onDisk > 64<<10 {
+		t.Fatalf("spool holds %d bytes, over its 64 KiB bound", onDisk)
+	}
+	dropped := s.takeDropped()
+	got, _ := readAll(t, s, s.start())
+	if dropped == 0 || uint64(len(got))+dropped != n {
+		t.Fatalf("dropped %d + kept %d != %d appended", dropped, len(got), n)
+	}
+	// The newest are kept, in order.
+	if got[len(got)-1][:5] != fmt.Sprintf("%05d", n-1) || got[0][:5] != fmt.Sprintf("%05d", dropped) {
+		t.Fatalf("kept %q..%q after dropping %d", got[0][:5], got[len(got)-1][:5], dropped)
+	}
+	if s.takeDropped() != 0 {
+		t.Fatal("takeDropped counted twice")
+	}
+}

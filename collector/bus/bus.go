@@ -1,0 +1,326 @@
+// Package bus is the collector's side of NATS: it runs the embedded
+// nats-server with JetStream (or connects to an external cluster), makes
+// the VIGIL stream and the collector's durable consumer, and grants each
+// enrolled agent's NKey publish rights on its own subjects only.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/vigilhq/vigil/collector/enrol"
+	"github.com/vigilhq/vigil/event"
+)
+
+// Names of the stream and the collector's durable consumer.
+const (
+	Stream   = "VIGIL"
+	Consumer = "collector"
+)
+
+// Config says where NATS is.
+type Config struct {
+	// URL of an external NATS cluster; empty runs the embedded server.
+	URL string
+	// Creds for the collector's connection to an external cluster (a
+	// .creds file or an NKey seed file).
+	Creds string
+
+	// Embedded server settings.
+	DataDir string // JetStream storage goes in DataDir/jetstream
+	Listen  string // host:port agents connect to; default 127.0.0.1:4222, port -1 picks one
+	// Auth requires enrolled NKeys (from AgentsDir) for every agent.
+	Auth      bool
+	AgentsDir string
+	// TLS for agents' connections.
+	TLSCert, TLSKey, TLSCA string
+	// TLSVerify asks agents for client certificates signed by TLSCA.
+	TLSVerify bool
+
+	// Stream settings.
+	Replicas   int
+	MaxAge     time.Duration // default 7 days
+	MaxBytes   int64         // default unlimited (-1)
+	Duplicates time.Duration // JetStream's dedupe window, default 10 minutes
+}
+
+// Bus is the collector's NATS connection (and server, when embedded).
+type Bus struct {
+	cfg    Config
+	log    *slog.Logger
+	srv    *server.Server
+	base   *server.Options
+	self   nkeys.KeyPair
+	NC     *nats.Conn
+	JS     jetstream.JetStream
+	stream jetstream.Stream
+
+	mu     sync.Mutex
+	agents []enrol.Agent
+}
+
+// Start brings NATS up and makes the stream.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Bus, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 7 * 24 * time.Hour
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = -1
+	}
+	if cfg.Duplicates == 0 {
+		cfg.Duplicates = 10 * time.Minute
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	b := &Bus{cfg: cfg, log: log}
+	var err error
+	if cfg.URL == "" {
+		err = b.startEmbedded()
+	} else {
+		err = b.connectExternal()
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := b.ensureStream(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Bus) startEmbedded() error {
+	c := b.cfg
+	host, port := "127.0.0.1", 4222
+	if c.Listen != "" {
+		h, p, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return fmt.Errorf("nats listen address %q: %w", c.Listen, err)
+		}
+		host = h
+		if port, err = strconv.Atoi(p); err != nil {
+			return fmt.Errorf("nats listen address %q: bad port", c.Listen)
+		}
+	}
+	o := &server.Options{
+		ServerName: "vigil-collector",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   filepath.Join(c.DataDir, "jetstream"),
+		MaxPayload: 1 << 20,
+		NoSigs:     true,
+		NoLog:      true,
+	}
+	if c.TLSCert != "" {
+		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: c.TLSCert, KeyFile: c.TLSKey, CaFile: c.TLSCA, Verify: c.TLSVerify})
+		if err != nil {
+			return fmt.Errorf("nats TLS: %w", err)
+		}
+		o.TLS, o.TLSConfig, o.TLSVerify, o.TLSTimeout = true, tc, c.TLSVerify, 5
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return err
+	}
+	b.self, b.base = kp, o
+	if c.Auth {
+		if err := b.loadAgents(); err != nil {
+			return err
+		}
+		o.Nkeys = b.nkeyUsers()
+	}
+	srv, err := server.NewServer(o)
+	if err != nil {
+		return fmt.Errorf("starting embedded NATS: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return errors.New("starting embedded NATS: not ready after 30 s")
+	}
+	b.srv = srv
+	opts := []nats.Option{nats.InProcessServer(srv), nats.Name("vigil-collector"), nats.MaxReconnects(-1)}
+	if c.Auth {
+		pub, _ := kp.PublicKey()
+		opts = append(opts, nats.Nkey(pub, kp.Sign))
+	}
+	if b.NC, err = nats.Connect(srv.ClientURL(), opts...); err != nil {
+		return fmt.Errorf("connecting to embedded NATS: %w", err)
+	}
+	b.JS, err = jetstream.New(b.NC)
+	b.log.Info("embedded NATS running", "url", b.ClientURL(), "auth", c.Auth, "tls", c.TLSCert != "", "store", o.StoreDir)
+	return err
+}
+
+func (b *Bus) connectExternal() error {
+	opts := []nats.Option{nats.Name("vigil-collector"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(time.Second)}
+	if b.cfg.Creds != "" {
+		if o, err := nats.NkeyOptionFromSeed(b.cfg.Creds); err == nil {
+			opts = append(opts, o)
+		} else {
+			opts = append(opts, nats.UserCredentials(b.cfg.Creds))
+		}
+	}
+	if b.cfg.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(b.cfg.TLSCA))
+	}
+	if b.cfg.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(b.cfg.TLSCert, b.cfg.TLSKey))
+	}
+	var err error
+	if b.NC, err = nats.Connect(b.cfg.URL, opts...); err != nil {
+		return fmt.Errorf("connecting to NATS %s: %w", b.cfg.URL, err)
+	}
+	b.JS, err = jetstream.New(b.NC)
+	b.log.Info("using external NATS", "url", b.cfg.URL)
+	return err
+}
+
+func (b *Bus) ensureStream(ctx context.Context) error {
+	sc := jetstream.StreamConfig{
+		Name:        Stream,
+		Description: "vigil agents' events, alerts and heartbeats",
+		Subjects:    []string{event.SubjectRoot + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      b.cfg.MaxAge,
+		MaxBytes:    b.cfg.MaxBytes,
+		Duplicates:  b.cfg.Duplicates,
+		Replicas:    b.cfg.Replicas,
+		Discard:     jetstream.DiscardOld,
+	}
+	var err error
+	// A cluster may still be electing its meta leader: retry for a while.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		b.stream, err = b.JS.CreateOrUpdateStream(cctx, sc)
+		cancel()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		b.log.Info("waiting for JetStream", "err", err)
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("creating stream %s: %w", Stream, err)
+	}
+	return nil
+}
+
+// Consumer returns the collector's durable pull consumer, creating it.
+func (b *Bus) Consumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := b.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       Consumer,
+		Description:   "vigil-collector ingest",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       60 * time.Second,
+		MaxAckPending: 20000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: event.SubjectRoot + ".>",
+		Replicas:      b.cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating consumer %s: %w", Consumer, err)
+	}
+	return c, nil
+}
+
+func (b *Bus) loadAgents() error {
+	agents, errs := enrol.Load(b.cfg.AgentsDir)
+	for _, err := range errs {
+		b.log.Error("enrolled agent skipped", "err", err)
+	}
+	b.mu.Lock()
+	b.agents = agents
+	b.mu.Unlock()
+	return nil
+}
+
+// AgentPermissions are what an enrolled agent may do: publish to its own
+// subjects and receive JetStream acks in its own inbox.
+func AgentPermissions(site, agentID string) *server.Permissions {
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: []string{event.AgentSubjects(site, agentID)}},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX." + agentID + ".>"}},
+	}
+}
+
+func (b *Bus) nkeyUsers() []*server.NkeyUser {
+	pub, _ := b.self.PublicKey()
+	users := []*server.NkeyUser{{Nkey: pub}}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, a := range b.agents {
+		users = append(users, &server.NkeyUser{Nkey: a.PublicKey, Permissions: AgentPermissions(a.Site, a.AgentID)})
+	}
+	return users
+}
+
+// ReloadAgents re-reads the agents directory and applies it to the
+// embedded server: new agents may connect, revoked ones are cut off.
+func (b *Bus) ReloadAgents() error {
+	if b.srv == nil || !b.cfg.Auth {
+		return nil
+	}
+	if err := b.loadAgents(); err != nil {
+		return err
+	}
+	o := b.base.Clone()
+	o.Nkeys = b.nkeyUsers()
+	if err := b.srv.ReloadOptions(o); err != nil {
+		return fmt.Errorf("reloading agent keys: %w", err)
+	}
+	return nil
+}
+
+// Enrolled reports the enrolled agents (nil without auth).
+func (b *Bus) Enrolled() []enrol.Agent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]enrol.Agent(nil), b.agents...)
+}
+
+// ClientURL is where agents connect (embedded) or the external URL.
+func (b *Bus) ClientURL() string {
+	if b.srv != nil {
+		if b.cfg.TLSCert != "" {
+			return fmt.Sprintf("tls://%s", b.srv.Addr())
+		}
+		return b.srv.ClientURL()
+	}
+	return b.cfg.URL
+}
+
+// Server is the embedded server (nil with an external cluster).
+func (b *Bus) Server() *server.Server { return b.srv }
+
+// Close disconnects and stops the embedded server.
+func (b *Bus) Close() {
+	if b.NC != nil {
+		b.NC.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+}

@@ -1,0 +1,161 @@
+// Package correlate runs the collector's correlation rules (scope global)
+// over every site's events and the hosts' alerts, and reloads them when the
+// rule directory changes, keeping the last good set when a file is wrong.
+package correlate
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/rules"
+)
+
+// Engine is the correlation engine over a rule directory.
+type Engine struct {
+	dir    string
+	log    *slog.Logger
+	eng    *rules.Engine
+	seen   string // fingerprint of the directory last loaded (good or bad)
+	errors uint64
+}
+
+// Load compiles the rules in dir; errors are returned as diagnostics text
+// and leave no engine. An empty dir runs no rules.
+func Load(dir string, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &Engine{dir: dir, log: log}
+	var set *rules.Set
+	if dir != "" {
+		var diags hcl.Diagnostics
+		set, diags = rules.LoadDir(dir)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("correlation rules in %s:\n%s", dir, render(diags))
+		}
+		e.seen = fingerprint(dir)
+	}
+	e.eng = rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal, NewAlert: stampAlert})
+	return e, nil
+}
+
+func render(diags hcl.Diagnostics) string {
+	var buf bytes.Buffer
+	rules.WriteDiagnostics(&buf, diags, 100, false)
+	return buf.String()
+}
+
+// stampAlert names a correlation alert by what it is about, so reprocessing
+// the same events after a collector restart stores it once.
+func stampAlert(al *event.Event) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00", al.Alert.Rule)
+	keys := make([]string, 0, len(al.Alert.Group))
+	for k := range al.Alert.Group {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\x00", k, al.Alert.Group[k])
+	}
+	for _, id := range al.Alert.Evidence {
+		fmt.Fprintf(h, "%s\x00", id)
+	}
+	al.ID = "corr-" + hex.EncodeToString(h.Sum(nil))[:24]
+	al.BootID = "collector"
+	if al.Alert.Scope == "" {
+		al.Alert.Scope = rules.ScopeGlobal
+	}
+}
+
+// Process runs the rules over one event and returns their alerts, each
+// with the agent id of the event that completed it.
+func (e *Engine) Process(ev *event.Event) []event.Event {
+	out := e.eng.Process(ev)
+	for i := range out {
+		out[i].AgentID = ev.AgentID
+	}
+	return out
+}
+
+// Hash is the running rule set's hash ("" with no rules).
+func (e *Engine) Hash() string {
+	if s := e.eng.Set(); s != nil {
+		return s.Hash()
+	}
+	return ""
+}
+
+// Stats are the engine's counters.
+func (e *Engine) Stats() rules.Stats { return e.eng.Stats() }
+
+// ReloadErrors counts reloads refused for errors.
+func (e *Engine) ReloadErrors() uint64 { return e.errors }
+
+// fingerprint changes when a rule file is added, removed or rewritten.
+func fingerprint(dir string) string {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	sort.Strings(paths)
+	var b strings.Builder
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			fmt.Fprintf(&b, "%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	return b.String()
+}
+
+// Reload loads the directory again if it changed. A set with errors is
+// logged and refused; the running set stays.
+func (e *Engine) Reload() (changed bool, err error) {
+	if e.dir == "" {
+		return false, nil
+	}
+	fp := fingerprint(e.dir)
+	if fp == e.seen {
+		return false, nil
+	}
+	e.seen = fp
+	set, diags := rules.LoadDir(e.dir)
+	if diags.HasErrors() {
+		e.errors++
+		return false, fmt.Errorf("correlation rules in %s not reloaded, the previous set keeps running:\n%s", e.dir, render(diags))
+	}
+	old := e.Hash()
+	e.eng.Swap(set)
+	return old != set.Hash(), nil
+}
+
+// Watch reloads every interval until ctx ends (and whenever reload
+// receives, e.g. on SIGHUP).
+func (e *Engine) Watch(ctx context.Context, every time.Duration, reload <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-reload:
+			e.seen = "" // force
+		}
+		changed, err := e.Reload()
+		if err != nil {
+			e.log.Error("reloading correlation rules", "err", err)
+		} else if changed {
+			e.log.Info("correlation rules reloaded", "hash", e.Hash(), "rules", len(e.eng.Set().Names()))
+		}
+	}
+}

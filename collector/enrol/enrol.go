@@ -1,0 +1,127 @@
+// Package enrol gives each agent its own NKey identity. Enrolling writes the
+// agent's public key, site and id into the collector's agents directory
+// (the collector grants that key publish rights on the agent's own
+// subjects only) and returns the credentials file for the agent host.
+package enrol
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nkeys"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// Agent is one enrolled agent as the collector knows it.
+type Agent struct {
+	AgentID   string    `json:"agent_id"`
+	Site      string    `json:"site"`
+	Host      string    `json:"host"`
+	PublicKey string    `json:"public_key"`
+	Enrolled  time.Time `json:"enrolled"`
+}
+
+// NewAgentID makes an agent id.
+func NewAgentID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "ag-" + hex.EncodeToString(b[:])
+}
+
+// Enrol creates an identity for host at site, records it in dir and
+// returns it with the credentials file's content. agentID may be empty
+// (a new id is made).
+func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
+	if agentID == "" {
+		agentID = NewAgentID()
+	}
+	if !event.ValidToken(site) {
+		return nil, nil, fmt.Errorf("site %q: use letters, digits, '-' and '_' (at most 64)", site)
+	}
+	if !event.ValidToken(agentID) {
+		return nil, nil, fmt.Errorf("agent id %q: use letters, digits, '-' and '_' (at most 64)", agentID)
+	}
+	if host == "" || strings.ContainsAny(host, "\"\n\\") {
+		return nil, nil, fmt.Errorf("host %q: give the host name", host)
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating agent key: %w", err)
+	}
+	seed, _ := kp.Seed()
+	pub, _ := kp.PublicKey()
+	a := &Agent{AgentID: agentID, Site: site, Host: host, PublicKey: pub, Enrolled: time.Now().UTC()}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating agents directory: %w", err)
+	}
+	path := filepath.Join(dir, agentID+".json")
+	if _, err := os.Stat(path); err == nil {
+		return nil, nil, fmt.Errorf("agent %s is already enrolled (%s): revoke it first or pick another id", agentID, path)
+	}
+	b, _ := json.MarshalIndent(a, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return nil, nil, fmt.Errorf("recording agent: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, nil, fmt.Errorf("recording agent: %w", err)
+	}
+	creds := fmt.Appendf(nil, `# vigil agent credentials, written by vigil enrol on %s.
+# Copy to the agent host as /etc/vigil/agent.creds (mode 0600, owner root)
+# and name it in agent.hcl: collector { creds = "/etc/vigil/agent.creds" }.
+# The seed is a secret: whoever holds it can publish as this agent.
+site     = %q
+host     = %q
+agent_id = %q
+seed     = %q
+`, a.Enrolled.Format(time.RFC3339), site, host, agentID, seed)
+	return a, creds, nil
+}
+
+// Revoke removes an agent; the collector refuses its key on the next reload.
+func Revoke(dir, agentID string) error {
+	if !event.ValidToken(agentID) {
+		return fmt.Errorf("agent id %q is not valid", agentID)
+	}
+	err := os.Remove(filepath.Join(dir, agentID+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("agent %s is not enrolled", agentID)
+	}
+	return err
+}
+
+// Load reads every enrolled agent in dir; a missing dir holds none. A bad
+// file is reported and skipped, so one mistake does not lock out the rest.
+func Load(dir string) ([]Agent, []error) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(paths)
+	var out []Agent
+	var errs []error
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var a Agent
+		if err := json.Unmarshal(b, &a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			continue
+		}
+		if !event.ValidToken(a.Site) || !event.ValidToken(a.AgentID) || !nkeys.IsValidPublicUserKey(a.PublicKey) {
+			errs = append(errs, fmt.Errorf("%s: bad site, agent id or public key", p))
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, errs
+}

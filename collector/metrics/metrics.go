@@ -1,0 +1,57 @@
+// Package metrics holds the collector's Prometheus metrics.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the collector's counters, registered on Registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Messages counts messages read from JetStream by result: stored,
+	// duplicate, heartbeat, malformed, oversized, rejected.
+	Messages *prometheus.CounterVec
+	// Alerts counts stored alerts by rule, severity and source (host,
+	// correlation, liveness).
+	Alerts *prometheus.CounterVec
+	// Lost counts events agents lost, by reason (seq_gap, spool_full, ...).
+	Lost *prometheus.CounterVec
+	// Batches and BatchSeconds time the store transactions.
+	BatchSeconds     prometheus.Histogram
+	StoreErrors      prometheus.Counter
+	Agents           *prometheus.GaugeVec
+	RuleReloadErrors prometheus.CounterFunc
+}
+
+// New makes and registers the metrics. reloadErrors reports refused rule
+// reloads (may be nil).
+func New(reloadErrors func() float64) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_messages_total",
+			Help: "Messages read from JetStream, by result."}, []string{"result"}),
+		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_alerts_total",
+			Help: "Alerts stored, by rule, severity and source."}, []string{"rule", "severity", "source"}),
+		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_lost_events_total",
+			Help: "Events agents reported or were found to have lost, by reason."}, []string{"reason"}),
+		BatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigil_collector_batch_seconds",
+			Help: "Time to store one batch of messages.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_collector_store_errors_total",
+			Help: "Batches the store failed to commit (redelivered later)."}),
+		Agents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vigil_collector_agents",
+			Help: "Agents known, by liveness status."}, []string{"status"}),
+	}
+	if reloadErrors == nil {
+		reloadErrors = func() float64 { return 0 }
+	}
+	m.RuleReloadErrors = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_collector_rule_reload_errors_total",
+		Help: "Correlation rule reloads refused because the files had errors."}, reloadErrors)
+	for _, res := range []string{"stored", "duplicate", "heartbeat", "malformed", "oversized", "rejected"} {
+		m.Messages.WithLabelValues(res)
+	}
+	r.MustRegister(m.Messages, m.Alerts, m.Lost, m.BatchSeconds, m.StoreErrors, m.Agents, m.RuleReloadErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

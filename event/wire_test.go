@@ -1,0 +1,90 @@
+package event
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func wireEvent() *Event {
+	return &Event{ID: MakeID("b1", 1), Time: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), Kind: KindFileWrite,
+		Site: "leeds", Host: "ws-a", AgentID: "ag-1", BootID: "b1", Seq: 1, File: &File{Path: "/tmp/a", Bytes: 3}}
+}
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	b, err := Encode(wireEvent())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != "b1-1" || ev.File.Path != "/tmp/a" {
+		t.Fatalf("round trip gave %+v", ev)
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	mut := func(f func(*Event)) string {
+		e := wireEvent()
+		f(e)
+		b, _ := Encode(e)
+		return string(b)
+	}
+	for name, data := range map[string]string{
+		"not json":       `{"id":`,
+		"trailing":       mut(func(*Event) {}) + `{}`,
+		"no id":          mut(func(e *Event) { e.ID = "" }),
+		"site wildcard":  mut(func(e *Event) { e.Site = "a.*" }),
+		"agent wildcard": mut(func(e *Event) { e.AgentID = ">" }),
+		"no time":        mut(func(e *Event) { e.Time = time.Time{} }),
+		"no seq":         mut(func(e *Event) { e.Seq = 0 }),
+		"no payload":     mut(func(e *Event) { e.File = nil }),
+		"unknown kind":   mut(func(e *Event) { e.Kind = "x.y" }),
+		"bad severity":   mut(func(e *Event) { e.Kind = KindAlert; e.Alert = &Alert{Rule: "r", Severity: "urgent"} }),
+		"oversized":      `{"id":"` + strings.Repeat("a", MaxWireSize) + `"}`,
+		"not utf8":       "\xff\xfe",
+	} {
+		if _, err := Decode([]byte(data)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestSubjects(t *testing.T) {
+	s := Subject("leeds", "ag-1", ClassOf(KindAlert))
+	site, agent, class, err := ParseSubject(s)
+	if err != nil || site != "leeds" || agent != "ag-1" || class != ClassAlerts {
+		t.Fatalf("%s parsed to %q %q %q %v", s, site, agent, class, err)
+	}
+	for _, bad := range []string{"vigil.leeds.ag-1", "other.leeds.ag-1.events", "vigil.leeds.ag-1.x", "vigil.a.b.c.events"} {
+		if _, _, _, err := ParseSubject(bad); err == nil {
+			t.Errorf("%s parsed", bad)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, _ := Encode(wireEvent())
+	f.Add(b)
+	f.Add([]byte(`{"id":"x","kind":"alert","alert":{}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := Decode(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		// What decodes validates and re-encodes.
+		if err := ev.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Encode(ev); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
