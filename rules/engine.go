@@ -119,8 +119,12 @@ type state struct {
 }
 
 // NewEngine returns an engine running set's rules of opts.Scope. set may be
-// nil (no rules) and supplied later with Swap.
+// nil (no rules) and supplied later with Swap. An unknown scope is a
+// programming error and panics.
 func NewEngine(set *Set, opts Options) *Engine {
+	if opts.Scope != "" && opts.Scope != ScopeHost && opts.Scope != ScopeGlobal {
+		panic("rules: Options.Scope must be ScopeHost or ScopeGlobal, not " + opts.Scope)
+	}
 	e := &Engine{opts: opts.withDefaults(), keyBuf: make([]byte, 0, 256)}
 	e.install(set, nil)
 	return e

@@ -57,12 +57,12 @@ func (s *Set) Names() []string {
 
 // RuleInfo describes one rule of a set.
 type RuleInfo struct {
-	Name     string `json:"name"`
-	Type     string `json:"type"` // rule, threshold or sequence
-	Scope    string `json:"scope"`
-	Severity string `json:"severity"`
-	Tags     []string
-	Pos      string `json:"pos"` // file:line
+	Name     string   `json:"name"`
+	Type     string   `json:"type"` // rule, threshold or sequence
+	Scope    string   `json:"scope"`
+	Severity string   `json:"severity"`
+	Tags     []string `json:"tags,omitempty"`
+	Pos      string   `json:"pos"` // file:line
 }
 
 // Rules describes the set's rules in name order.

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const packDir = "../../rules/packs"
+
+func TestDispatch(t *testing.T) {
+	if code, _, stderr := runCLI("nope"); code != exitUsage || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("unknown command: %d %q", code, stderr)
+	}
+	if code, _, stderr := runCLI(); code != exitUsage || !strings.Contains(stderr, "rules check|test|fmt") {
+		t.Errorf("no command: %d %q", code, stderr)
+	}
+	if code, stdout, _ := runCLI("version"); code != exitOK || !strings.HasPrefix(stdout, "vigil ") {
+		t.Errorf("version: %d %q", code, stdout)
+	}
+	if code, _, _ := runCLI("rules", "lint", packDir); code != exitUsage {
+		t.Errorf("unknown rules subcommand: %d", code)
+	}
+}
+
+func TestRulesCheckAndTestThePack(t *testing.T) {
+	code, stdout, _ := runCLI("rules", "check", packDir)
+	if code != exitOK || !strings.Contains(stdout, "ok: ") {
+		t.Fatalf("check: %d\n%s", code, stdout)
+	}
+	code, stdout, _ = runCLI("rules", "test", packDir, "--json")
+	var res testJSON
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("test --json: %v\n%s", err, stdout)
+	}
+	if code != exitOK || !res.OK || res.Failed != 0 || res.Passed < 20 || len(res.Untested) != 0 {
+		t.Fatalf("test: %d %+v", code, res)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, src string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRulesCheckReportsPositions(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "bad.hcl", "rule \"r\" {\n  severity = \"high\"\n  when     = kind == \"db.query\" && db.rowz > 1\n}\n")
+	code, stdout, _ := runCLI("rules", "check", p)
+	if code != exitFail || !strings.Contains(stdout, "Did you mean \"db.rows\"?") || !strings.Contains(stdout, "line 3") {
+		t.Fatalf("check: %d\n%s", code, stdout)
+	}
+	code, stdout, _ = runCLI("rules", "check", "--json", dir)
+	var res checkJSON
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if code != exitFail || res.OK || len(res.Diagnostics) != 1 {
+		t.Fatalf("check --json: %d %+v", code, res)
+	}
+	if d := res.Diagnostics[0]; d.File != p || d.Line != 3 || d.Column != 36 || d.Severity != "error" {
+		t.Errorf("diagnostic: %+v", d)
+	}
+}
+
+func TestRulesTestReportsFailures(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "r.hcl", `rule "dump" {
+  severity = "high"
+  when     = kind == "process.exec" && process.comm == "pg_dump"
+}
+
+test "mysqldump too" {
+  events = [{ kind = "process.exec", process = { comm = "mysqldump" } }]
+  expect "dump" { count = 1 }
+}
+`)
+	code, stdout, _ := runCLI("rules", "test", dir)
+	if code != exitFail || !strings.Contains(stdout, "FAIL  mysqldump too") ||
+		!strings.Contains(stdout, "rule dump: expected 1 alert(s), got 0") {
+		t.Fatalf("test: %d\n%s", code, stdout)
+	}
+}
+
+func TestRulesFmt(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "r.hcl", "rule \"r\" {\nseverity=\"high\"\n  when = kind == \"db.query\"\n}\n")
+	code, stdout, _ := runCLI("rules", "fmt", "-check", dir)
+	if code != exitFail || !strings.Contains(stdout, "not formatted: "+p) {
+		t.Fatalf("fmt -check: %d %q", code, stdout)
+	}
+	if code, _, _ := runCLI("rules", "fmt", dir); code != exitOK {
+		t.Fatalf("fmt: %d", code)
+	}
+	got, _ := os.ReadFile(p)
+	if !strings.Contains(string(got), "  severity = \"high\"\n  when     = kind") {
+		t.Fatalf("not formatted:\n%s", got)
+	}
+	code, stdout, _ = runCLI("rules", "fmt", "-check", "--json", dir)
+	var res fmtJSON
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != exitOK || !res.OK || len(res.Changed) != 0 {
+		t.Fatalf("fmt -check after fmt: %d %s", code, stdout)
+	}
+	if code, _, _ := runCLI("rules", "fmt", "-check", packDir); code != exitOK {
+		t.Errorf("the default pack is not formatted")
+	}
+	// Broken syntax is reported, not formatted.
+	writeFile(t, dir, "broken.hcl", "rule \"r\" {\n")
+	if code, _, _ := runCLI("rules", "fmt", dir); code != exitFail {
+		t.Errorf("fmt of broken syntax: %d", code)
+	}
+}
