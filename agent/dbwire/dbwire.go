@@ -195,6 +195,21 @@ func (t *Tracker) FeedTruncated(dir Direction, ts time.Time, data []byte, totalL
 	return out
 }
 
+// FeedHeadTail is FeedTruncated for a capture that kept the first bytes
+// (head) and the last bytes (tail) of a send or recv, with missing bytes
+// between them. The tail usually holds the end of a response (PostgreSQL's
+// CommandComplete with the server's row count, MySQL's EOF/OK after the last
+// row), so row counts stay exact (PostgreSQL) or close (MySQL: rows in the
+// gap are counted from packet sequence ids and the average row size) where a
+// head alone would give a lower bound. Sensors should prefer it.
+func (t *Tracker) FeedHeadTail(dir Direction, ts time.Time, head []byte, missing int, tail []byte) []Record {
+	recs := t.FeedTruncated(dir, ts, head, len(head)+max(missing, 0))
+	if len(tail) > 0 {
+		recs = append(recs, t.Feed(dir, ts, tail)...)
+	}
+	return recs
+}
+
 // Close reports statements still waiting for a response when the connection
 // closed (marked Partial).
 func (t *Tracker) Close(ts time.Time) []Record {

@@ -101,6 +101,13 @@ func newPostgres(t *Tracker) *postgres {
 }
 
 func (p *postgres) feed(dir Direction, ts time.Time, data []byte, missing int) {
+	if p.phase == pgStart && len(p.probe) > 0 && dir != ClientToServer {
+		// The server spoke before the client's first bytes were enough to
+		// tell: decide on what there is.
+		pr := p.probe
+		p.probe = nil
+		p.feedStart(ClientToServer, ts, pr, 0)
+	}
 	if p.phase == pgStart && dir == ClientToServer && missing == 0 && len(p.probe)+len(data) < 8 {
 		// Too little to tell a startup packet: wait for more.
 		p.probe = append(p.probe, data...)
@@ -110,6 +117,10 @@ func (p *postgres) feed(dir Direction, ts time.Time, data []byte, missing int) {
 		data = append(p.probe, data...)
 		p.probe = nil
 	}
+	p.feedStart(dir, ts, data, missing)
+}
+
+func (p *postgres) feedStart(dir Direction, ts time.Time, data []byte, missing int) {
 	if p.phase == pgStart {
 		if dir == ClientToServer && len(data) >= 8 && pgStartupPacket(data) {
 			p.phase = pgStartup

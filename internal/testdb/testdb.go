@@ -314,7 +314,7 @@ func StartMariaDB(t testing.TB, opts Options) *Server {
 	port := FreePort(t)
 	args := []string{"--no-defaults", "--datadir=" + data, "--socket=" + sock, "--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--skip-name-resolve", "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
-		"--innodb-flush-log-at-trx-commit=0", "--skip-log-bin", "--log-error=", "--console"}
+		"--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=32M", "--skip-log-bin", "--console"}
 	s := &Server{Engine: "mysql", Host: "127.0.0.1", Port: port, Socket: sock, User: "vigil", Password: "vigil",
 		Database: "vigil", DataDir: data, Dir: dir}
 	tlsParam := "false"
