@@ -38,9 +38,11 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: run
-run: build ## run the agent on this host, printing events as JSON lines
-	sudo $(BIN)/vigil-agent run --stdout
+run: build ## run vigil here: the agent with the default rules, events and alerts as JSON lines
+	$(SUDO) $(BIN)/vigil-agent run --stdout --rules rules/packs
 
 .PHONY: clean
 clean: ## remove build output
