@@ -264,6 +264,7 @@ var fields = map[string]field{
 
 	"net.proto":          nS(func(n *event.Net) string { return n.Proto }),
 	"net.family":         nS(func(n *event.Net) string { return n.Family }),
+	"net.direction":      nS(func(n *event.Net) string { return n.Direction }),
 	"net.src_ip":         nS(func(n *event.Net) string { return n.SrcIP }),
 	"net.src_port":       nN(func(n *event.Net) float64 { return float64(n.SrcPort) }),
 	"net.dst_ip":         nS(func(n *event.Net) string { return n.DstIP }),
