@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/vigilhq/vigil/agent/sensor/file"
 )
 
 // Config is agent.hcl.
@@ -110,7 +112,7 @@ func (c *Config) setDefaults() {
 		c.File = &File{}
 	}
 	if c.File.SkipPrefixes == nil {
-		c.File.SkipPrefixes = []string{"/proc", "/sys", "/dev"}
+		c.File.SkipPrefixes = file.DefaultSkipPrefixes
 	}
 	if c.Net == nil {
 		c.Net = &Net{}

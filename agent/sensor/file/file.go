@@ -23,8 +23,10 @@ type Config struct {
 	Interim time.Duration
 }
 
-// DefaultSkipPrefixes are pseudo file systems and device nodes.
-var DefaultSkipPrefixes = []string{"/proc", "/sys", "/dev"}
+// DefaultSkipPrefixes are pseudo file systems. /dev is not among them:
+// device nodes are not regular files and are never reported, while /dev/shm
+// is a tmpfs where an export can be staged.
+var DefaultSkipPrefixes = []string{"/proc", "/sys"}
 
 // DefaultSkipFSMagics are kernel pseudo file systems no person exports data to.
 var DefaultSkipFSMagics = []uint32{
