@@ -282,7 +282,11 @@ func (e *Engine) match(a *active, out []event.Event) []event.Event {
 			}
 		}
 	}
-	return append(out, e.alert(a, 0, group, []string{e.env.ev.ID}))
+	var evidence []string
+	if id := e.env.ev.ID; id != "" {
+		evidence = []string{id}
+	}
+	return append(out, e.alert(a, 0, group, evidence))
 }
 
 func (e *Engine) alert(a *active, value float64, group map[string]string, evidence []string) event.Event {
@@ -290,6 +294,9 @@ func (e *Engine) alert(a *active, value float64, group map[string]string, eviden
 	e.env.value, e.env.group, e.env.rule = value, group, r.name
 	summary := r.summary.s(&e.env)
 	e.env.value, e.env.group, e.env.rule = 0, nil, ""
+	if evidence == nil {
+		evidence = []string{} // "evidence": [] rather than null
+	}
 	al := event.Event{
 		Time: e.env.t, Kind: event.KindAlert, Site: ev.Site, Host: ev.Host,
 		Alert: &event.Alert{

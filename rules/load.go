@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,7 +72,7 @@ func (s *Set) Rules() []RuleInfo {
 	for _, n := range s.Names() {
 		r := s.byName[n]
 		out = append(out, RuleInfo{Name: r.name, Type: r.typ.String(), Scope: r.scope, Severity: r.severity,
-			Tags: r.tags, Pos: fmt.Sprintf("%s:%d", r.rng.Filename, r.rng.Start.Line)})
+			Tags: slices.Clone(r.tags), Pos: fmt.Sprintf("%s:%d", r.rng.Filename, r.rng.Start.Line)})
 	}
 	return out
 }

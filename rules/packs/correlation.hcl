@@ -144,3 +144,31 @@ test "the same customer read from many hosts" {
     group = { customer = "hash-A" }
   }
 }
+
+threshold "person_alerts_on_many_hosts" {
+  scope       = "global"
+  severity    = "high"
+  description = "Host alerts about one person came from several hosts within a day."
+  tags        = ["T1078"]
+  when        = kind == "alert" && alert.scope == "host" && person != ""
+  by          = [person]
+  distinct    = host
+  window      = "24h"
+  limit       = 1
+  cooldown    = "24h"
+  summary     = "alerts about ${person} came from ${value} hosts within a day (latest ${alert.rule} on ${host})"
+}
+
+test "alerts about one person from two hosts" {
+  defaults = { kind = "process.exec", process = { comm = "pg_dump", login_user = "quinn", loginuid = 1017 } }
+  events = [
+    { host = "ws-a", offset = "0m" },
+    { host = "ws-b", offset = "20m" },
+  ]
+  expect "db_dump_tool" { count = 2 }
+  expect "person_alerts_on_many_hosts" {
+    count = 1
+    value = 2
+    group = { person = "quinn" }
+  }
+}
