@@ -787,6 +787,11 @@ func (c *compiler) keys(a *hcl.Attribute, x *exprCtx, src []byte) ([]keyExpr, hc
 		if n == nil {
 			return
 		}
+		if n.steps {
+			diags = append(diags, errDiag(e.Range(), "Invalid key",
+				"Join keys are read from the step's own event; use the step's field (e.g. db.user), not steps.NAME."))
+			return
+		}
 		switch n.typ {
 		case tStr, tList:
 		case tNum, tBool:
