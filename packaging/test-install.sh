@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Installs the vigil .deb packages on this machine with dpkg and checks them
+# as an administrator would: the agent runs from its installed path, files
+# have the right modes and owners, an upgrade and a removal keep the
+# configuration, removal takes the binaries, purge takes the rest. Used by
+# CI; needs root and dpkg. Leaves the machine as it found it: an existing
+# /etc/vigil or /var/lib/vigil is moved aside and put back.
+#
+#   packaging/test-install.sh [DIST_DIR]     (default: dist)
+set -uo pipefail
+
+dist=${1:-dist}
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { # check DESCRIPTION COMMAND...
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
+}
+# mode PATH MODE OWNER:GROUP
+mode() {
+	local got
+	got=$(stat -c '%a %U:%G' "$1" 2>/dev/null) || {
+		bad "$1 exists"
+		return
+	}
+	if [ "$got" = "$2 $3" ]; then ok "$1 is $2 $3"; else bad "$1 is $got, want $2 $3"; fi
+}
+finish() {
+	echo "test-install: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null; then
+	echo "test-install: needs root and dpkg; skipping"
+	exit 0
+fi
+shopt -s nullglob
+agent_debs=("$dist"/vigil-agent_*.deb)
+if [ ${#agent_debs[@]} -ne 1 ]; then
+	echo "test-install: want exactly one $dist/vigil-agent_*.deb, found ${#agent_debs[@]} (run make package)"
+	exit 1
+fi
+agent_deb=${agent_debs[0]}
+for p in vigil-agent vigil-collector vigil-cli; do
+	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed; then
+		echo "test-install: $p is already installed here; not touching it"
+		exit 1
+	fi
+done
+
+# Keep what a developer's runs left behind.
+aside=$(mktemp -d /var/tmp/vigil-test-install.XXXXXX)
+for d in /etc/vigil /var/lib/vigil /var/lib/vigil-collector; do
+	[ -e "$d" ] && mkdir -p "$aside$(dirname "$d")" && mv "$d" "$aside$d"
+done
+restore() {
+	dpkg --purge vigil-agent vigil-collector vigil-cli >/dev/null 2>&1
+	for d in /etc/vigil /var/lib/vigil /var/lib/vigil-collector; do
+		if [ -e "$aside$d" ]; then
+			rm -rf "$d"
+			mv "$aside$d" "$d"
+		fi
+	done
+	rm -rf "$aside"
+}
+trap restore EXIT
+
+echo "== install $agent_deb"
+if dpkg -i "$agent_deb"; then ok "dpkg -i vigil-agent"; else bad "dpkg -i vigil-agent"; fi
+
+check "vigil-agent --version runs" /usr/bin/vigil-agent --version
+version=$(/usr/bin/vigil-agent --version 2>&1)
+case "$version" in vigil-agent\ *) ok "version: $version" ;; *) bad "version printed: $version" ;; esac
+if out=$(/usr/bin/vigil-agent preflight 2>&1); then ok "vigil-agent preflight runs"; else bad "vigil-agent preflight: $out"; fi
+echo "$out" | sed 's/^/     /'
+check "preflight reports the process sensor" grep -q "sensor process" <<<"$out"
+check "vigil-agent --help explains the commands" sh -c '/usr/bin/vigil-agent --help | grep -q preflight'
+
+mode /usr/bin/vigil-agent 755 root:root
+mode /usr/lib/systemd/system/vigil-agent.service 644 root:root
+mode /etc/vigil 755 root:root
+mode /etc/vigil/agent.hcl 640 root:root
+mode /etc/vigil/rules 755 root:root
+rules=(/etc/vigil/rules/*.hcl)
+if [ ${#rules[@]} -gt 0 ]; then ok "rule pack installed (${#rules[@]} files)"; else bad "rule pack installed"; fi
+for r in "${rules[@]}"; do mode "$r" 644 root:root; done
+mode /var/lib/vigil 700 root:root
+mode /var/lib/vigil/spool 700 root:root
+conffiles=$(dpkg-query -W -f='${Conffiles}' vigil-agent)
+check "agent.hcl is a conffile" grep -q "/etc/vigil/agent.hcl " <<<"$conffiles"
+check "the rule pack is conffiles" grep -q "/etc/vigil/rules/" <<<"$conffiles"
+check "the installed agent.hcl loads" /usr/bin/vigil-agent preflight --config /etc/vigil/agent.hcl
+
+# A local edit survives an upgrade (here: reinstalling) and a removal.
+echo "# local edit by test-install" >>/etc/vigil/agent.hcl
+if dpkg -i "$agent_deb" >/dev/null; then ok "reinstall over a local edit"; else bad "reinstall over a local edit"; fi
+check "upgrade keeps the edited agent.hcl" grep -q "local edit by test-install" /etc/vigil/agent.hcl
+
+echo "== remove vigil-agent"
+if dpkg -r vigil-agent; then ok "dpkg -r vigil-agent"; else bad "dpkg -r vigil-agent"; fi
+check "binary gone after remove" test ! -e /usr/bin/vigil-agent
+check "unit gone after remove" test ! -e /usr/lib/systemd/system/vigil-agent.service
+check "agent.hcl kept after remove" grep -q "local edit by test-install" /etc/vigil/agent.hcl
+check "rule pack kept after remove" test -n "$(ls /etc/vigil/rules/*.hcl 2>/dev/null)"
+check "package left in config-files state" sh -c "dpkg-query -W -f='\${Status}' vigil-agent | grep -q config-files"
+
+echo "== purge vigil-agent"
+if dpkg -P vigil-agent; then ok "dpkg -P vigil-agent"; else bad "dpkg -P vigil-agent"; fi
+check "agent.hcl gone after purge" test ! -e /etc/vigil/agent.hcl
+check "state gone after purge" test ! -e /var/lib/vigil
+check "package unknown after purge" sh -c "! dpkg-query -W -f='\${Status}' vigil-agent 2>/dev/null | grep -q installed"
+
+collector_debs=("$dist"/vigil-collector_*.deb)
+if [ ${#collector_debs[@]} -eq 1 ]; then
+	echo "== install ${collector_debs[0]}"
+	if dpkg -i "${collector_debs[0]}"; then ok "dpkg -i vigil-collector"; else bad "dpkg -i vigil-collector"; fi
+	check "user vigil exists" getent passwd vigil
+	check "user vigil has no login shell" sh -c 'getent passwd vigil | grep -q nologin'
+	mode /usr/bin/vigil-collector 755 root:root
+	mode /etc/vigil/collector.hcl 640 root:vigil
+	mode /etc/vigil/collector-credentials 700 vigil:vigil
+	mode /var/lib/vigil-collector 750 vigil:vigil
+	mode /usr/lib/systemd/system/vigil-collector.service 644 root:root
+	if dpkg -r vigil-collector; then ok "dpkg -r vigil-collector"; else bad "dpkg -r vigil-collector"; fi
+	check "collector binary gone after remove" test ! -e /usr/bin/vigil-collector
+	check "collector.hcl kept after remove" test -f /etc/vigil/collector.hcl
+	if dpkg -P vigil-collector; then ok "dpkg -P vigil-collector"; else bad "dpkg -P vigil-collector"; fi
+	check "collector.hcl gone after purge" test ! -e /etc/vigil/collector.hcl
+else
+	echo "test-install: no $dist/vigil-collector_*.deb (collector not built yet); skipping its checks"
+fi
+
+cli_debs=("$dist"/vigil-cli_*.deb)
+if [ ${#cli_debs[@]} -eq 1 ]; then
+	echo "== install ${cli_debs[0]}"
+	if dpkg -i "${cli_debs[0]}"; then ok "dpkg -i vigil-cli"; else bad "dpkg -i vigil-cli"; fi
+	mode /usr/bin/vigil 755 root:root
+	check "vigil version runs" /usr/bin/vigil version
+	if dpkg -P vigil-cli; then ok "dpkg -P vigil-cli"; else bad "dpkg -P vigil-cli"; fi
+	check "vigil gone after purge" test ! -e /usr/bin/vigil
+fi
+
+finish
