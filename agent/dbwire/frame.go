@@ -78,10 +78,13 @@ func (r *reader) feed(ts time.Time, data []byte, missing int) {
 			}
 			n, keep, ok := r.f.bodyLen(r.dir, r.hdr[:r.hlen])
 			if !ok {
+				// Look for a boundary after this false header (a boundary
+				// inside its few bytes is given up rather than copying the
+				// rest of the capture).
 				r.t.stats.ParseErrors++
+				r.t.lost(r.hlen)
+				r.f.gap(r.dir, r.hlen)
 				r.lost = true
-				// Look for a boundary from the byte after this false start.
-				data = append(append([]byte(nil), r.hdr[1:r.hlen]...), data...)
 				r.hn = 0
 				continue
 			}

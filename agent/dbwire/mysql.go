@@ -951,6 +951,9 @@ func (m *mysql) serverChain(data []byte, atStart bool) bool {
 		}
 		prev = seq
 		count++
+		if count >= maxChain {
+			return true
+		}
 		if myHeaderLen+n > len(data) {
 			if n > maxRunPast {
 				return false

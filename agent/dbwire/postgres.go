@@ -27,6 +27,9 @@ const (
 	// maxRunPast bounds the length of a message that runs past the capture
 	// a resync found it in.
 	maxRunPast = 1 << 20
+	// maxChain is how many well-formed messages in a row are enough to
+	// trust a boundary without reading to the end of the capture.
+	maxChain = 32
 )
 
 type pgPhase uint8
@@ -813,6 +816,9 @@ func (p *postgres) chain(dir Direction, data []byte, atStart bool) bool {
 		}
 		strong = strong || checked
 		count++
+		if count >= maxChain && strong {
+			return true
+		}
 		if !full {
 			past = true
 			break
