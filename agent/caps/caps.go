@@ -17,6 +17,7 @@ package caps
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,4 +195,22 @@ func Verify(allowed uint64, bounding bool) error {
 		}
 	}
 	return nil
+}
+
+// exit is os.Exit, replaced in tests.
+var exit = os.Exit
+
+// DropOrExit is DropAfterStart for the agent's Options.Started hook: it logs
+// what was kept, or logs why the drop failed and exits with status 1 (the
+// kernel detaches every probe as the process ends; systemd's
+// Restart=on-failure and start limits take over).
+func DropOrExit(log *slog.Logger, keepUprobeAttach bool) {
+	res, err := DropAfterStart(keepUprobeAttach)
+	if err != nil {
+		log.Error("refusing to run on with capabilities it no longer needs", "err", err)
+		exit(1)
+		return
+	}
+	log.Info("capabilities dropped", "kept", strings.Join(res.Kept, ","),
+		"not_held", strings.Join(res.Missing, ","), "bounding_set_dropped", res.BoundingDropped)
 }
