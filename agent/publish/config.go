@@ -45,9 +45,9 @@ type Config struct {
 	TLSKey  string `hcl:"tls_key,optional"`
 
 	// Identity is read from Creds.
-	Identity *Creds `hcl:"-"`
+	Identity *Creds
 	// HeartbeatEvery is Heartbeat parsed.
-	HeartbeatEvery time.Duration `hcl:"-"`
+	HeartbeatEvery time.Duration
 }
 
 // Defaults.

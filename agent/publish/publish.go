@@ -54,7 +54,7 @@ type Stats struct {
 	Spooled    uint64 // events written to the spool
 	Acked      uint64 // publishes JetStream acknowledged (duplicates included)
 	Retries    uint64 // times the in-flight window was resent after an error
-	Dropped    uint64 // events dropped from a full spool
+	Dropped    uint64 // events dropped from a full spool (loss records included)
 	Depth      uint64 // events waiting in the spool
 	Heartbeats uint64
 	Connected  bool
@@ -79,8 +79,8 @@ type Publisher struct {
 	bootID string // of src, or the publisher's own when it has none
 	closed bool
 
-	spooled, acked, retries, dropped, beats atomic.Uint64
-	lossSeq                                 atomic.Uint64
+	spooled, acked, retries, beats atomic.Uint64
+	lossSeq                        atomic.Uint64
 }
 
 // New opens the spool and starts connecting and publishing in the
@@ -203,7 +203,11 @@ func (p *Publisher) Publish(ev *event.Event) error {
 	rec = binary.AppendUvarint(rec, uint64(len(ev.ID)))
 	rec = append(rec, ev.ID...)
 	rec = append(rec, data...)
-	if err := p.sp.append(rec); err != nil {
+	var lossCount uint64
+	if ev.Kind == event.KindAgentLoss && ev.Loss != nil && ev.Loss.Reason == ReasonSpoolFull {
+		lossCount = ev.Loss.Count
+	}
+	if err := p.sp.append(rec, lossCount); err != nil {
 		return fmt.Errorf("spooling event %s: %w", ev.ID, err)
 	}
 	p.spooled.Add(1)
@@ -365,6 +369,9 @@ func (p *Publisher) flusher() {
 	}
 }
 
+// ReasonSpoolFull is the loss reason for events dropped from a full spool.
+const ReasonSpoolFull = "spool_full"
+
 // reportLoss turns records dropped from a full spool into one agent.loss
 // event, emitted through the agent when there is one.
 func (p *Publisher) reportLoss() {
@@ -372,10 +379,9 @@ func (p *Publisher) reportLoss() {
 	if n == 0 {
 		return
 	}
-	p.dropped.Add(n)
 	p.log.Warn("spool full: oldest events dropped", "count", n)
 	ev := &event.Event{Time: time.Now().UTC(), Kind: event.KindAgentLoss,
-		Loss: &event.Loss{Sensor: "spool", Count: n, Reason: "spool_full"}}
+		Loss: &event.Loss{Sensor: "spool", Count: n, Reason: ReasonSpoolFull}}
 	p.mu.Lock()
 	src, boot := p.src, p.bootID
 	p.mu.Unlock()
@@ -390,10 +396,14 @@ func (p *Publisher) reportLoss() {
 	}
 }
 
-// Start begins heartbeats about src every heartbeat interval.
-func (p *Publisher) Start(src Source) {
+// Start begins heartbeats about src every heartbeat interval;
+// ruleSetHash (may be nil) reports the host rule set running.
+func (p *Publisher) Start(src Source, ruleSetHash func() string) {
 	p.mu.Lock()
 	p.src = src
+	if ruleSetHash != nil {
+		p.opts.RuleSetHash = ruleSetHash
+	}
 	p.bootID = src.BootID()
 	p.mu.Unlock()
 	p.loops.Add(1)
@@ -435,14 +445,17 @@ func (p *Publisher) heartbeat(proc *process.Process, n *uint64, interval time.Du
 	st := src.Stats()
 	hb := &event.Heartbeat{
 		IntervalS: uint32((interval + time.Second - 1) / time.Second), Events: st.Events, KernelDrops: st.KernelDrops,
-		SpoolDepth: p.sp.depth(), SpoolDropped: p.dropped.Load(), Sensors: src.Sensors(),
+		SpoolDepth: p.sp.depth(), SpoolDropped: p.sp.lost(), Sensors: src.Sensors(),
 		Version: p.opts.Version, KernelVersion: kernelVersion(),
 	}
 	if hb.Sensors == nil {
 		hb.Sensors = []string{}
 	}
-	if p.opts.RuleSetHash != nil {
-		hb.RuleSetHash = p.opts.RuleSetHash()
+	p.mu.Lock()
+	hash := p.opts.RuleSetHash
+	p.mu.Unlock()
+	if hash != nil {
+		hb.RuleSetHash = hash()
 	}
 	if proc != nil {
 		if cpu, err := proc.Percent(0); err == nil {
@@ -484,7 +497,7 @@ func trimNL(b []byte) []byte {
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() Stats {
 	return Stats{Spooled: p.spooled.Load(), Acked: p.acked.Load(), Retries: p.retries.Load(),
-		Dropped: p.dropped.Load(), Depth: p.sp.depth(), Heartbeats: p.beats.Load(), Connected: p.nc.IsConnected()}
+		Dropped: p.sp.lost(), Depth: p.sp.depth(), Heartbeats: p.beats.Load(), Connected: p.nc.IsConnected()}
 }
 
 // Drain waits until the spool is empty or ctx ends.

@@ -38,6 +38,12 @@ func (p pos) before(q pos) bool {
 	return p.seg < q.seg || p.seg == q.seg && p.off < q.off
 }
 
+type lossRec struct {
+	seg   uint64
+	idx   int64
+	count uint64
+}
+
 type segment struct {
 	n     uint64
 	size  int64 // bytes, including what is still buffered
@@ -56,9 +62,14 @@ type spool struct {
 	flushed   int64 // bytes of the write segment on disk
 	total     int64
 	committed pos
-	saved     pos // committed as last written to the cursor file
-	dropped   uint64
-	closed    bool
+	saved     pos    // committed as last written to the cursor file
+	dropped   uint64 // records lost and not yet reported in a loss record
+	lostTotal uint64 // records dropped since open
+	// lossRecs are the loss records still in the spool. When one is dropped
+	// too, the count it carried goes back to dropped, so the reported total
+	// stays exact.
+	lossRecs []lossRec
+	closed   bool
 
 	rf    *os.File // read handle and the segment it reads
 	rfSeg uint64
@@ -190,7 +201,8 @@ func (s *spool) readCursor() pos {
 
 // append adds one record. When the spool is over its bound it drops the
 // oldest segments and counts the unacknowledged records lost with them.
-func (s *spool) append(data []byte) error {
+// lossCount is non-zero for a loss record reporting that many drops.
+func (s *spool) append(data []byte, lossCount uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -211,6 +223,9 @@ func (s *spool) append(data []byte) error {
 	}
 	if _, err := s.bw.Write(data); err != nil {
 		return fmt.Errorf("writing spool: %w", err)
+	}
+	if lossCount > 0 {
+		s.lossRecs = append(s.lossRecs, lossRec{seg: last.n, idx: last.count, count: lossCount})
 	}
 	n := int64(recHeader + len(data))
 	last.size += n
@@ -250,6 +265,17 @@ func (s *spool) dropOldest() {
 		lost = 0
 	}
 	s.dropped += uint64(lost)
+	s.lostTotal += uint64(lost)
+	kept := s.lossRecs[:0]
+	for _, l := range s.lossRecs {
+		switch {
+		case l.seg != old.n:
+			kept = append(kept, l)
+		case s.committed.seg < old.n || s.committed.seg == old.n && l.idx >= s.committed.idx:
+			s.dropped += l.count // never delivered: report its count again
+		}
+	}
+	s.lossRecs = kept
 	s.segs = s.segs[1:]
 	s.total -= old.size
 	if s.rf != nil && s.rfSeg == old.n {
@@ -260,6 +286,13 @@ func (s *spool) dropOldest() {
 	if s.committed.seg <= old.n {
 		s.committed = pos{seg: s.segs[0].n}
 	}
+}
+
+// lost counts records dropped since the spool was opened.
+func (s *spool) lost() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lostTotal
 }
 
 // takeDropped returns the records dropped since the last call.
@@ -380,6 +413,13 @@ func (s *spool) commit(p pos) {
 		return
 	}
 	s.committed = p
+	kept := s.lossRecs[:0]
+	for _, l := range s.lossRecs {
+		if l.seg > p.seg || l.seg == p.seg && l.idx >= p.idx {
+			kept = append(kept, l)
+		}
+	}
+	s.lossRecs = kept
 	for len(s.segs) > 1 && s.segs[0].n < p.seg {
 		old := s.segs[0]
 		s.segs = s.segs[1:]

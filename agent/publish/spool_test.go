@@ -31,7 +31,7 @@ func TestSpoolOrderCommitAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		if err := s.append(fmt.Appendf(nil, "rec-%03d", i)); err != nil {
+		if err := s.append(fmt.Appendf(nil, "rec-%03d", i), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,7 +72,7 @@ func TestSpoolTornTailIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		s.append(fmt.Appendf(nil, "rec-%d", i))
+		s.append(fmt.Appendf(nil, "rec-%d", i), 0)
 	}
 	s.close()
 	// A crash mid-write leaves half a record.
@@ -84,7 +84,7 @@ func TestSpoolTornTailIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	s.append([]byte("rec-3"))
+	s.append([]byte("rec-3"), 0)
 	got, _ := readAll(t, s, s.start())
 	if fmt.Sprint(got) != "[rec-0 rec-1 rec-2 rec-3]" {
 		t.Fatalf("got %v", got)
@@ -103,7 +103,7 @@ func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
 	const n = 300
 	for i := range n {
 		copy(rec, fmt.Sprintf("%05d", i))
-		if err := s.append(rec); err != nil {
+		if err := s.append(rec, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -324,3 +324,6 @@ func (b *Bus) Close() {
 		b.srv.WaitForShutdown()
 	}
 }
+
+// AgentsDir is the enrolled agents' directory.
+func (b *Bus) AgentsDir() string { return b.cfg.AgentsDir }

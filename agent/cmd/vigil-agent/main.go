@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/agent/publish"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
@@ -161,7 +162,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	_ = stdout // the collector transport is the alternative; until it is configured, stdout is the output
+	// A collector block publishes to the collector (unless --stdout); the
+	// enrolled credentials fix the site and agent id it may publish as.
+	pcfg, err := publish.FromConfig(cfg.Rest, cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	if pcfg != nil && pcfg.Identity != nil {
+		cfg.Site, cfg.AgentID = pcfg.Identity.Site, pcfg.Identity.AgentID
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	id := cfg.AgentID
 	if id == "" {
@@ -180,8 +189,19 @@ func run(args []string) error {
 			libssl = d.CheckProcess
 		}
 	}
-	sink := agent.NewJSONSink(os.Stdout)
-	defer sink.Close()
+	var sink agent.Sink
+	var pub *publish.Publisher
+	if pcfg != nil && !*stdout {
+		if pub, err = publish.New(pcfg, publish.Options{Site: cfg.Site, Host: cfg.Host, AgentID: id, Version: version, Logger: log}); err != nil {
+			return err
+		}
+		defer pub.Close()
+		sink = pub
+	} else {
+		js := agent.NewJSONSink(os.Stdout)
+		defer js.Close()
+		sink = js
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -201,6 +221,14 @@ func run(args []string) error {
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,
 	})
+	if pub != nil {
+		pub.Start(a, func() string {
+			if e, ok := engine.(*rules.Engine); ok && e.Set() != nil {
+				return e.Set().Hash()
+			}
+			return ""
+		})
+	}
 	log.Info("vigil-agent starting", "version", version, "site", cfg.Site, "host", cfg.Host, "agent_id", id, "boot_id", a.BootID())
 	if err := a.Run(ctx); err != nil {
 		return err

@@ -1,0 +1,65 @@
+package publish
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/collector/enrol"
+)
+
+func TestParseConfigFromAgentHCL(t *testing.T) {
+	dir := t.TempDir()
+	a, creds, err := enrol.Enrol(filepath.Join(dir, "agents"), "leeds", "ws-a", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	credsPath := filepath.Join(dir, "agent.creds")
+	os.WriteFile(credsPath, creds, 0o600)
+	src := `
+site = "leeds"
+collector {
+  url       = "nats://127.0.0.1:4222"
+  creds     = "` + credsPath + `"
+  heartbeat = "5s"
+}
+`
+	cfg, diags := config.Parse("agent.hcl", []byte(src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	c, err := FromConfig(cfg.Rest, "/var/lib/vigil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.URL != "nats://127.0.0.1:4222" || c.SpoolDir != "/var/lib/vigil/spool" || c.HeartbeatEvery != 5*time.Second ||
+		c.Identity == nil || c.Identity.AgentID != a.AgentID || c.Identity.Site != "leeds" {
+		t.Fatalf("config %+v identity %+v", c, c.Identity)
+	}
+	if _, err := c.Identity.KeyPair(); err != nil {
+		t.Fatal(err)
+	}
+
+	// No collector block: nil, no error.
+	cfg, _ = config.Parse("agent.hcl", []byte(`site = "leeds"`))
+	if c, err := FromConfig(cfg.Rest, "/x"); c != nil || err != nil {
+		t.Fatalf("no block gave %v %v", c, err)
+	}
+	// Mistakes are reported with their place.
+	for _, bad := range []string{
+		`collector { }`,
+		"collector {\n url = \"nats://x\"\n heartbeat = \"often\"\n}",
+		"collector {\n url = \"nats://x\"\n creds = \"/nonexistent.creds\"\n}",
+	} {
+		cfg, diags := config.Parse("agent.hcl", []byte(bad))
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if _, err := FromConfig(cfg.Rest, "/x"); err == nil || !strings.Contains(err.Error(), "collector block") {
+			t.Errorf("%s: err %v", bad, err)
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/vigilhq/vigil/collector"
+	"github.com/vigilhq/vigil/collector/store"
+)
+
+func init() {
+	register(command{
+		name:    "alerts",
+		usage:   "alerts list|tail|show [flags]",
+		summary: "list, follow or show alerts from the collector",
+		run:     runAlerts,
+	})
+}
+
+const alertsUsage = `usage:
+  vigil alerts list [filters] [--json]      alerts, newest first
+  vigil alerts tail [filters] [--json]      print alerts as they arrive (Ctrl-C stops)
+  vigil alerts show [--json] ALERT_ID       one alert with its evidence events
+
+filters: --site S --host H --person P --severity MIN --rule R --since 24h --limit N
+The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080).
+`
+
+type alertsFlags struct {
+	fs                                 *flag.FlagSet
+	api, site, host, person, sev, rule *string
+	since                              *string
+	limit                              *int
+	asJSON, fromStart                  *bool
+}
+
+func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
+	fs := flag.NewFlagSet("alerts "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := os.Getenv("VIGIL_API")
+	if def == "" {
+		def = "http://127.0.0.1:8080"
+	}
+	f := &alertsFlags{fs: fs,
+		api:    fs.String("api", def, "collector API `URL`"),
+		site:   fs.String("site", "", "only alerts from `site`"),
+		host:   fs.String("host", "", "only alerts from `host`"),
+		person: fs.String("person", "", "only alerts about `person`"),
+		sev:    fs.String("severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)"),
+		rule:   fs.String("rule", "", "only alerts of `rule`"),
+		since:  fs.String("since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)"),
+		limit:  fs.Int("limit", 100, "at most `n` alerts (list)"),
+		asJSON: fs.Bool("json", false, "print JSON (one object per line for tail)"),
+	}
+	f.fromStart = fs.Bool("from-start", false, "tail: print stored alerts first")
+	return f
+}
+
+func (f *alertsFlags) query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{"site": *f.site, "host": *f.host, "person": *f.person, "severity": *f.sev,
+		"rule": *f.rule, "since": *f.since} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+func runAlerts(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, alertsUsage)
+		return exitUsage
+	}
+	sub := args[0]
+	f := newAlertsFlags(sub, stderr)
+	pos, err := parseInterspersed(f.fs, args[1:])
+	if err != nil {
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	switch sub {
+	case "list":
+		err = alertsList(ctx, f, stdout)
+	case "tail":
+		err = alertsTail(ctx, f, stdout)
+	case "show":
+		if len(pos) != 1 {
+			fmt.Fprint(stderr, alertsUsage)
+			return exitUsage
+		}
+		err = alertsShow(ctx, f, pos[0], stdout)
+	default:
+		fmt.Fprintf(stderr, "vigil alerts: unknown subcommand %q\n\n%s", sub, alertsUsage)
+		return exitUsage
+	}
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintln(stderr, "vigil alerts:", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func getJSON(ctx context.Context, base, path string, q url.Values, into any) error {
+	u := base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking the collector: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return errors.New(e.Error)
+		}
+		return fmt.Errorf("collector answered %s", resp.Status)
+	}
+	return json.Unmarshal(body, into)
+}
+
+func printAlerts(w io.Writer, list []store.Alert, asJSON bool) {
+	for _, a := range list {
+		if asJSON {
+			b, _ := json.Marshal(a)
+			fmt.Fprintln(w, string(b))
+			continue
+		}
+		fmt.Fprintf(w, "%s  %s\n", collector.FormatAlert(a.Event), a.Event.ID)
+	}
+}
+
+func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
+	q := f.query()
+	q.Set("limit", strconv.Itoa(*f.limit))
+	var list []store.Alert
+	if err := getJSON(ctx, *f.api, "/api/alerts", q, &list); err != nil {
+		return err
+	}
+	if *f.asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(w, "no alerts")
+	}
+	printAlerts(w, list, false)
+	return nil
+}
+
+func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
+	after := int64(0)
+	if !*f.fromStart {
+		var latest []store.Alert
+		if err := getJSON(ctx, *f.api, "/api/alerts", url.Values{"limit": {"1"}}, &latest); err != nil {
+			return err
+		}
+		if len(latest) > 0 {
+			after = latest[0].N
+		}
+	}
+	for ctx.Err() == nil {
+		q := f.query()
+		q.Set("after", strconv.FormatInt(after, 10))
+		q.Set("wait", "30s")
+		q.Set("limit", "1000")
+		var list []store.Alert
+		if err := getJSON(ctx, *f.api, "/api/alerts", q, &list); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			fmt.Fprintln(os.Stderr, "vigil alerts tail:", err, "(retrying)")
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
+		printAlerts(w, list, *f.asJSON)
+		for _, a := range list {
+			after = max(after, a.N)
+		}
+	}
+	return nil
+}
+
+func alertsShow(ctx context.Context, f *alertsFlags, id string, w io.Writer) error {
+	var d store.AlertDetail
+	if err := getJSON(ctx, *f.api, "/api/alerts/"+url.PathEscape(id), nil, &d); err != nil {
+		return err
+	}
+	if *f.asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
+	}
+	a := d.Event.Alert
+	fmt.Fprintln(w, collector.FormatAlert(d.Event))
+	if a.Description != "" {
+		fmt.Fprintln(w, "  ", a.Description)
+	}
+	fmt.Fprintf(w, "  id %s  scope %s  agent %s\n  evidence (%d):\n", d.Event.ID, a.Scope, d.Event.AgentID, len(a.Evidence))
+	for _, ev := range d.Evidence {
+		b, _ := json.Marshal(ev)
+		fmt.Fprintf(w, "    %s\n", b)
+	}
+	for _, id := range d.Missing {
+		fmt.Fprintf(w, "    %s (not in the store)\n", id)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/vigilhq/vigil/collector/enrol"
+)
+
+func init() {
+	register(command{
+		name:    "enrol",
+		usage:   "enrol --site S --host H [flags]",
+		summary: "give an agent its own NKey credentials (run on the collector)",
+		run:     runEnrol,
+	})
+}
+
+func runEnrol(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("enrol", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	site := fs.String("site", "", "the agent's `site`")
+	host := fs.String("host", "", "the agent's `host` name")
+	id := fs.String("agent-id", "", "agent `id` (default: a new one)")
+	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory` (agents are recorded in its agents/)")
+	out := fs.String("out", "", "credentials `file` to write (default HOST.creds)")
+	revoke := fs.String("revoke", "", "revoke the agent with this `id` instead")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	dir := *data + "/agents"
+	if *revoke != "" {
+		if err := enrol.Revoke(dir, *revoke); err != nil {
+			fmt.Fprintln(stderr, "vigil enrol:", err)
+			return exitFail
+		}
+		fmt.Fprintf(stdout, "revoked %s; the collector refuses its key within a few seconds\n", *revoke)
+		return exitOK
+	}
+	if *site == "" || *host == "" {
+		fmt.Fprintln(stderr, "vigil enrol: --site and --host are required")
+		fs.Usage()
+		return exitUsage
+	}
+	path := *out
+	if path == "" {
+		path = *host + ".creds"
+	}
+	if _, err := os.Stat(path); err == nil {
+		fmt.Fprintf(stderr, "vigil enrol: %s exists; remove it or pick another --out\n", path)
+		return exitFail
+	} else if !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(stderr, "vigil enrol:", err)
+		return exitFail
+	}
+	a, creds, err := enrol.Enrol(dir, *site, *host, *id)
+	if err != nil {
+		fmt.Fprintln(stderr, "vigil enrol:", err)
+		return exitFail
+	}
+	if err := os.WriteFile(path, creds, 0o600); err != nil {
+		enrol.Revoke(dir, a.AgentID)
+		fmt.Fprintln(stderr, "vigil enrol: writing credentials:", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\ncredentials written to %s: copy them to the host as /etc/vigil/agent.creds (mode 0600)\n",
+		a.AgentID, a.Site, a.Host, a.PublicKey, path)
+	return exitOK
+}

@@ -1,0 +1,242 @@
+// Package api serves the SOC: alerts with their evidence, agents, loss,
+// OCSF findings and Prometheus metrics over HTTP, all JSON.
+//
+//	GET /api/alerts?site=&host=&person=&severity=&rule=&agent_id=&since=&limit=
+//	GET /api/alerts?after=N&wait=30s   alerts stored after N, oldest first, waiting for one
+//	GET /api/alerts/{id}               one alert with its evidence events
+//	GET /api/agents                    agents with their last heartbeat and liveness status
+//	GET /api/loss?agent_id=            loss records
+//	GET /api/ocsf?after=N&limit=       alerts as OCSF Detection Findings, JSON lines
+//	GET /metrics                       Prometheus
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigilhq/vigil/collector/liveness"
+	"github.com/vigilhq/vigil/collector/metrics"
+	"github.com/vigilhq/vigil/collector/ocsf"
+	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/event"
+)
+
+// Hub wakes tailing clients when an alert is stored.
+type Hub struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// NewHub returns a Hub.
+func NewHub() *Hub { return &Hub{ch: make(chan struct{})} }
+
+// Notify wakes every waiter.
+func (h *Hub) Notify() {
+	h.mu.Lock()
+	close(h.ch)
+	h.ch = make(chan struct{})
+	h.mu.Unlock()
+}
+
+// Wait returns a channel closed on the next Notify.
+func (h *Hub) Wait() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ch
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Store    *store.Store
+	Liveness *liveness.Tracker
+	Metrics  *metrics.Metrics
+	Hub      *Hub
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/alerts", s.alerts)
+	mux.HandleFunc("GET /api/alerts/{id}", s.alert)
+	mux.HandleFunc("GET /api/agents", s.agents)
+	mux.HandleFunc("GET /api/loss", s.loss)
+	mux.HandleFunc("GET /api/ocsf", s.ocsf)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, apiError{Error: err.Error()})
+}
+
+// ParseFilter reads an alert filter from query parameters.
+func ParseFilter(r *http.Request) (store.AlertFilter, time.Duration, error) {
+	q := r.URL.Query()
+	f := store.AlertFilter{Site: q.Get("site"), Host: q.Get("host"), Person: q.Get("person"), Rule: q.Get("rule"),
+		AgentID: q.Get("agent_id"), MinSeverity: q.Get("severity")}
+	if f.MinSeverity != "" && event.SeverityRank(f.MinSeverity) < 0 {
+		return f, 0, errors.New("severity must be one of info, low, medium, high, critical")
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			d, derr := time.ParseDuration(v)
+			if derr != nil {
+				return f, 0, errors.New("since must be an RFC 3339 time or a duration like 24h")
+			}
+			t = time.Now().Add(-d)
+		}
+		f.Since = t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return f, 0, errors.New("limit must be a number")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return f, 0, errors.New("after must be an alert number")
+		}
+		f.Tail, f.After = true, n
+	}
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return f, 0, errors.New("wait must be a duration like 30s")
+		}
+		wait = min(d, 60*time.Second)
+	}
+	return f, wait, nil
+}
+
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
+	f, wait, err := ParseFilter(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	ctx := r.Context()
+	deadline := time.Now().Add(wait)
+	for {
+		woken := s.Hub.Wait() // before the query: no alert slips between
+		list, err := s.Store.Alerts(ctx, f)
+		if err != nil {
+			fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		if len(list) > 0 || !f.Tail || wait == 0 || time.Now().After(deadline) {
+			writeJSON(w, http.StatusOK, list)
+			return
+		}
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-woken:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Store.AlertByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		fail(w, http.StatusNotFound, err)
+		return
+	}
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) agents(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Store.Agents(r.Context())
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	for i := range list {
+		if s.Liveness != nil {
+			list[i].Status = s.Liveness.Status(list[i].AgentID)
+		}
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) loss(w http.ResponseWriter, r *http.Request) {
+	list, err := s.Store.Losses(r.Context(), r.URL.Query().Get("agent_id"), 1000)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// Findings renders alerts as OCSF findings with their evidence.
+func Findings(ctx context.Context, st *store.Store, alerts []store.Alert) ([]ocsf.Object, error) {
+	var out []ocsf.Object
+	for _, a := range alerts {
+		d, err := st.AlertByID(ctx, a.Event.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ocsf.Finding(d.Event, d.Evidence, d.Missing))
+	}
+	return out, nil
+}
+
+func (s *Server) ocsf(w http.ResponseWriter, r *http.Request) {
+	f, _, err := ParseFilter(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, err)
+		return
+	}
+	if !f.Tail {
+		f.Tail = true // oldest first, from the start
+	}
+	list, err := s.Store.Alerts(r.Context(), f)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	findings, err := Findings(r.Context(), s.Store, list)
+	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	for _, f := range findings {
+		enc.Encode(f)
+	}
+}

@@ -1,0 +1,118 @@
+// vigil-collector receives every site's events and alerts over NATS
+// JetStream, correlates them and serves the SOC. This file only wires the
+// parts together.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigilhq/vigil/collector"
+	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `vigil-collector receives vigil agents' events and alerts, correlates them
+across sites and serves the SOC.
+
+Usage:
+  vigil-collector run [flags]    run the collector (vigil-collector run -h lists flags)
+  vigil-collector version        print the version
+
+By default run starts an embedded NATS server with JetStream on
+127.0.0.1:4222 storing under --data, requires enrolled agent keys
+(vigil enrol), and serves the API on 127.0.0.1:8080. --nats-url uses an
+external NATS cluster instead. SIGINT and SIGTERM stop it.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = run(os.Args[2:])
+	case "version", "--version", "-version":
+		fmt.Println("vigil-collector", version)
+	case "help", "--help", "-h":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "vigil-collector: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-collector:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	data := fs.String("data", "/var/lib/vigil-collector", "data `directory`: JetStream store, database, enrolled agents")
+	listen := fs.String("nats-listen", "127.0.0.1:4222", "embedded NATS listen `address` (0.0.0.0:4222 for remote agents)")
+	natsURL := fs.String("nats-url", "", "external NATS cluster `URL`s, comma separated (no embedded server)")
+	natsCreds := fs.String("nats-creds", "", "credentials `file` for the external cluster")
+	auth := fs.Bool("auth", true, "require enrolled agent NKeys (embedded server)")
+	tlsCert := fs.String("tls-cert", "", "server certificate `file` for agents' TLS (embedded); client certificate (external)")
+	tlsKey := fs.String("tls-key", "", "key `file` for --tls-cert")
+	tlsCA := fs.String("tls-ca", "", "CA `file`: verifies agent client certificates (embedded) or the cluster (external)")
+	tlsVerify := fs.Bool("tls-verify", false, "require agents' client certificates signed by --tls-ca")
+	replicas := fs.Int("replicas", 1, "stream replicas (3 on a three-node cluster)")
+	maxAge := fs.Duration("stream-max-age", 7*24*time.Hour, "how long JetStream keeps messages")
+	dedupe := fs.Duration("dedupe-window", 10*time.Minute, "JetStream's duplicate window (the store dedupes beyond it)")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "API and /metrics listen `address` (empty: off)")
+	rulesDir := fs.String("rules", "/etc/vigil/rules", "correlation rules `directory` (scope = \"global\" rules run here)")
+	hostRules := fs.String("host-rules", "", "host rules `directory` shipped to agents: switching to it raises no alert")
+	allowed := fs.String("allowed-rule-sets", "", "comma-separated host rule set `hashes` agents may switch to")
+	ocsfOut := fs.String("ocsf", "", "append alerts as OCSF Detection Findings to `file` (- for stdout)")
+	printAlerts := fs.Bool("print-alerts", false, "print each new alert on standard error")
+	keepEvents := fs.Duration("retain-events", 30*24*time.Hour, "keep events not cited by an alert this long")
+	keepAlerts := fs.Duration("retain-alerts", 365*24*time.Hour, "keep alerts, their evidence and loss records this long")
+	verbose := fs.Bool("v", false, "debug logging")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if *rulesDir != "" {
+		if _, err := os.Stat(*rulesDir); err != nil {
+			log.Warn("no correlation rules", "dir", *rulesDir, "err", err)
+			*rulesDir = ""
+		}
+	}
+	cfg := collector.Config{
+		DataDir: *data,
+		NATS: bus.Config{URL: *natsURL, Creds: *natsCreds, Listen: *listen, Auth: *auth,
+			AgentsDir: filepath.Join(*data, "agents"), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify,
+			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
+		HTTP: *httpAddr, RulesDir: *rulesDir, HostRulesDir: *hostRules, OCSF: *ocsfOut,
+		Retention: store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		Logger:    log,
+	}
+	if *allowed != "" {
+		cfg.AllowedRuleSets = strings.Split(*allowed, ",")
+	}
+	if *printAlerts {
+		cfg.AlertsOut = os.Stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info("vigil-collector starting", "version", version, "data", *data)
+	return collector.Run(ctx, cfg)
+}

@@ -1,0 +1,286 @@
+// Package collector assembles the central service: NATS (embedded or
+// external), ingest into the store, correlation rules, liveness, the HTTP
+// API and the OCSF export.
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilhq/vigil/collector/api"
+	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/correlate"
+	"github.com/vigilhq/vigil/collector/ingest"
+	"github.com/vigilhq/vigil/collector/liveness"
+	"github.com/vigilhq/vigil/collector/metrics"
+	"github.com/vigilhq/vigil/collector/ocsf"
+	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/rules"
+)
+
+// Config is everything vigil-collector run takes.
+type Config struct {
+	DataDir string
+	NATS    bus.Config
+	// HTTP is the API's listen address; empty turns it off.
+	HTTP string
+	// RulesDir holds the correlation rules; empty runs none.
+	RulesDir string
+	// HostRulesDir is the host rule set the SOC ships: agents switching to
+	// it raise no rule-set alert.
+	HostRulesDir    string
+	AllowedRuleSets []string
+	Retention       store.Retention
+	// OCSF appends each new alert as an OCSF finding line to this file
+	// ("-": standard output).
+	OCSF string
+	// AlertsOut, when set, gets a one-line summary of each new alert.
+	AlertsOut     io.Writer
+	LivenessEvery time.Duration
+	// Ready, when set, is called with the NATS URL and API address once
+	// everything runs.
+	Ready  func(natsURL, httpAddr string)
+	Logger *slog.Logger
+}
+
+// Run runs the collector until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.LivenessEvery == 0 {
+		cfg.LivenessEvery = time.Second
+	}
+	if cfg.Retention.Events == 0 {
+		cfg.Retention.Events = 30 * 24 * time.Hour
+	}
+	if cfg.Retention.Alerts == 0 {
+		cfg.Retention.Alerts = 365 * 24 * time.Hour
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	if cfg.NATS.DataDir == "" {
+		cfg.NATS.DataDir = cfg.DataDir
+	}
+	if cfg.NATS.AgentsDir == "" {
+		cfg.NATS.AgentsDir = filepath.Join(cfg.DataDir, "agents")
+	}
+	allowed := append([]string(nil), cfg.AllowedRuleSets...)
+	if cfg.HostRulesDir != "" {
+		set, diags := rules.LoadDir(cfg.HostRulesDir)
+		if diags.HasErrors() {
+			return fmt.Errorf("host rules in %s: %s", cfg.HostRulesDir, diags.Error())
+		}
+		allowed = append(allowed, set.Hash())
+	}
+
+	st, err := store.Open(filepath.Join(cfg.DataDir, "vigil.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	corr, err := correlate.Load(cfg.RulesDir, log)
+	if err != nil {
+		return err
+	}
+	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
+	live := liveness.New(liveness.Options{AllowedRuleSets: allowed})
+	now := time.Now()
+	agents, err := st.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range agents {
+		live.Known(a.AgentID, a.Site, a.Host, a.BootID, a.Heartbeat, now)
+	}
+
+	var ocsfOut io.Writer
+	switch cfg.OCSF {
+	case "":
+	case "-":
+		ocsfOut = os.Stdout
+	default:
+		f, err := os.OpenFile(cfg.OCSF, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening OCSF output: %w", err)
+		}
+		defer f.Close()
+		ocsfOut = f
+	}
+	hub := api.NewHub()
+	var outMu sync.Mutex
+	onAlert := func(al *event.Event) {
+		hub.Notify()
+		outMu.Lock()
+		defer outMu.Unlock()
+		if cfg.AlertsOut != nil {
+			fmt.Fprintln(cfg.AlertsOut, FormatAlert(al))
+		}
+		if ocsfOut != nil {
+			d, err := st.AlertByID(context.Background(), al.ID)
+			if err == nil {
+				b, _ := json.Marshal(ocsf.Finding(d.Event, d.Evidence, d.Missing))
+				ocsfOut.Write(append(b, '\n'))
+			}
+		}
+	}
+	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert})
+	if n, err := in.Warm(ctx, 24*time.Hour, 200000); err != nil {
+		log.Warn("warming correlation windows", "err", err)
+	} else if n > 0 {
+		log.Info("correlation windows warmed from the store", "events", n)
+	}
+
+	b, err := bus.Start(ctx, cfg.NATS, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	cons, err := b.Consumer(ctx)
+	if err != nil {
+		return err
+	}
+
+	var httpAddr string
+	var srv *http.Server
+	if cfg.HTTP != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP)
+		if err != nil {
+			return fmt.Errorf("API listen: %w", err)
+		}
+		httpAddr = ln.Addr().String()
+		srv = &http.Server{Handler: (&api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
+			ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		log.Info("API listening", "addr", "http://"+httpAddr)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
+	run(func() { corr.Watch(ctx, 2*time.Second, nil) })
+	run(func() { watchAgents(ctx, b, log) })
+	run(func() { prune(ctx, st, cfg.Retention, log) })
+	run(func() { agentGauge(ctx, st, live, m) })
+	if cfg.Ready != nil {
+		cfg.Ready(b.ClientURL(), httpAddr)
+	}
+	log.Info("vigil-collector running", "nats", b.ClientURL(), "rules", cfg.RulesDir, "correlation_rule_set", corr.Hash())
+	err = in.Run(ctx, cons)
+	cancel()
+	if srv != nil {
+		sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+		srv.Shutdown(sctx)
+		c()
+	}
+	wg.Wait()
+	return err
+}
+
+// FormatAlert is the one-line form of an alert for terminals.
+func FormatAlert(al *event.Event) string {
+	a := al.Alert
+	who := al.Process.Person()
+	if who == "" {
+		who = "-"
+	}
+	return fmt.Sprintf("%s %-8s %-28s site=%s host=%s person=%s  %s",
+		al.Time.Local().Format("15:04:05"), strings.ToUpper(a.Severity), a.Rule, al.Site, al.Host, who, a.Summary)
+}
+
+// watchAgents reloads enrolled agents' keys when the agents directory changes.
+func watchAgents(ctx context.Context, b *bus.Bus, log *slog.Logger) {
+	if b.Server() == nil {
+		return
+	}
+	dir := b.AgentsDir()
+	fp := dirFingerprint(dir)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if now := dirFingerprint(dir); now != fp {
+			fp = now
+			if err := b.ReloadAgents(); err != nil {
+				log.Error("reloading enrolled agents", "err", err)
+			} else {
+				log.Info("enrolled agents reloaded", "agents", len(b.Enrolled()))
+			}
+		}
+	}
+}
+
+func dirFingerprint(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	var sb strings.Builder
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil {
+			fmt.Fprintf(&sb, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return sb.String()
+}
+
+func prune(ctx context.Context, st *store.Store, r store.Retention, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		ev, al, err := st.Prune(ctx, time.Now(), r)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("pruning store", "err", err)
+		} else if ev+al > 0 {
+			log.Info("pruned store", "events", ev, "alerts", al)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func agentGauge(ctx context.Context, st *store.Store, live *liveness.Tracker, m *metrics.Metrics) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		if agents, err := st.Agents(ctx); err == nil {
+			counts := map[string]float64{"ok": 0, "silent": 0, "stopped": 0}
+			for _, a := range agents {
+				if s := live.Status(a.AgentID); s != "" {
+					counts[s]++
+				}
+			}
+			for s, n := range counts {
+				m.Agents.WithLabelValues(s).Set(n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
