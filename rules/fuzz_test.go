@@ -72,18 +72,27 @@ func FuzzEval(f *testing.F) {
 		src := "rule \"m\" {\n  severity = \"low\"\n  when = " + expr + "\n  summary = \"${person} ${kind}\"\n}\n" +
 			"threshold \"t\" {\n  severity = \"low\"\n  when = " + expr + "\n  by = [person, host]\n  distinct = site\n  window = \"1m\"\n  limit = 0\n}\n" +
 			"sequence \"s\" {\n  severity = \"low\"\n  by = [host]\n  window = \"1m\"\n  step \"a\" {\n    when = " + expr + "\n  }\n  step \"b\" {\n    when = " + expr + "\n  }\n}\n"
+		// The expression as a key, a distinct value and in a summary: any type.
+		src2 := "threshold \"k\" {\n  severity = \"low\"\n  when = kind != \"\"\n  by = [" + expr + "]\n  distinct = " + expr +
+			"\n  window = \"1m\"\n  limit = 0\n  summary = \"${" + expr + "} ${value}\"\n}\n"
 		set, _ := Load(Source{Name: "fuzz.hcl", Data: []byte(src)})
-		if set == nil {
+		set2, _ := Load(Source{Name: "fuzz2.hcl", Data: []byte(src2)})
+		if set == nil && set2 == nil {
 			return
 		}
 		var ev event.Event
 		if json.Unmarshal(evJSON, &ev) != nil {
 			return
 		}
-		e := NewEngine(set, Options{Now: func() time.Time { return t0 }})
-		for i := 0; i < 3; i++ {
-			cp := ev
-			e.Process(&cp)
+		for _, s := range []*Set{set, set2} {
+			if s == nil {
+				continue
+			}
+			e := NewEngine(s, Options{Now: func() time.Time { return t0 }})
+			for i := 0; i < 3; i++ {
+				cp := ev
+				e.Process(&cp)
+			}
 		}
 	})
 }
