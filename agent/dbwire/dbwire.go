@@ -14,6 +14,35 @@
 // that spans messages, garbage, a tracker started mid-connection) it scans for
 // a plausible chain of messages and carries on from there; it never panics and
 // its buffers are bounded.
+//
+// For the sensor:
+//
+//   - One Tracker per connection (NewTracker with the engine picked by port or
+//     by Detect / DetectServer on the first bytes), fed in capture order.
+//     Direction is the flow of the bytes, not the side capturing them: on a
+//     client host the process's send is ClientToServer; on a database host
+//     the server's recv is ClientToServer and its send ServerToClient.
+//   - Capture of a large send/recv: pass the first and last bytes with
+//     FeedHeadTail (preferred: the tail carries the server's row count) or the
+//     first bytes with FeedTruncated (rows in the gap are then only counted
+//     from what was seen: Record.Partial, a lower bound). Bytes are exact
+//     either way because the true length is given.
+//   - Session().Encrypted turns true when the connection switches to TLS; the
+//     socket bytes are then ignored. Feed the SSL_read/SSL_write plaintext of
+//     the same connection to a second Tracker (it starts with the startup
+//     packet or handshake response inside TLS); if no plaintext can be had,
+//     report a db.session event marked encrypted.
+//   - Close on connection close reports statements still awaiting an answer.
+//   - Records carry no raw literal: statements go through agent/redact before
+//     they leave the tracker; error messages have quoted text and numbers
+//     replaced. The caller sets DB.Side, Server, Client and TLS.
+//
+// What truncation costs: a statement longer than the capture is redacted from
+// its prefix (its tail is not reported); bound values beyond the capture are
+// not hashed; rows of a result whose end was not captured are a lower bound
+// (PostgreSQL) or estimated from sequence ids (MySQL) and marked Partial;
+// a tracker that lost its place reports the next statements it can place and
+// drops responses it cannot attribute (MySQL responses carry no statement).
 package dbwire
 
 import (

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -251,8 +252,20 @@ func TestPostgresLive(t *testing.T) {
 	srv := testdb.StartPostgres(t, testdb.Options{})
 	px := testdb.StartProxy(t, srv.Addr())
 	pgWorkload(t, strings.Replace(srv.DSN, srv.Addr(), px.Addr, 1))
+	// psql (libpq) as a second connection.
+	host, port, _ := strings.Cut(px.Addr, ":")
+	psql := filepath.Join(filepath.Dir(testdbBinary(t, "/usr/lib/postgresql/*/bin/psql")), "psql")
+	out, err := exec.Command(psql, "host="+host+" port="+port+" user=postgres dbname=postgres sslmode=disable",
+		"-c", "SELECT id FROM customers WHERE email = 'MARKER-7f3a9@example.com'",
+		"-c", "SELECT count(*) FROM customers", "-c", "SELECT nope FROM customers").CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "nope") {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
 	px.Close()
-	chunks := connChunks(px.Chunks(), 0)
+	all := px.Chunks()
+	chunks := connChunks(all, 0)
+	precs, _ := replay(t, EnginePostgres, connChunks(all, 1), nil)
+	checkPsql(t, precs)
 	recs, tr := replay(t, EnginePostgres, chunks, nil)
 	checkPostgres(t, recs)
 	if st := tr.Stats(); st.ParseErrors != 0 {
@@ -266,6 +279,7 @@ func TestPostgresLive(t *testing.T) {
 	}
 	if *update {
 		saveFixture(t, "postgres_session.json", chunks)
+		saveFixture(t, "postgres_psql_session.json", connChunks(all, 1))
 	}
 }
 
@@ -278,6 +292,33 @@ func TestPostgresFixture(t *testing.T) {
 	if !sameRecords(recs, recs2) {
 		t.Fatal("random chunking changed the records")
 	}
+	precs, _ := replay(t, EnginePostgres, loadFixture(t, "postgres_psql_session.json"), nil)
+	checkPsql(t, precs)
+}
+
+func checkPsql(t *testing.T, recs []Record) {
+	t.Helper()
+	assertNoMarker(t, recs)
+	r := findRecord(t, recs, "SELECT id FROM customers WHERE email = ?")
+	if r.DB.Rows != 1 || r.DB.User != "postgres" || len(r.DB.Identifiers["email"]) != 1 {
+		t.Errorf("psql select: %+v", r.DB)
+	}
+	r = findRecord(t, recs, "SELECT count(*) FROM customers")
+	if r.DB.Rows != 1 || !contains(r.DB.Columns, "count") {
+		t.Errorf("psql count: %+v", r.DB)
+	}
+	r = findRecord(t, recs, "SELECT nope FROM customers")
+	if r.DB.ErrorCode != "42703" {
+		t.Errorf("psql error: %+v", r.DB)
+	}
+}
+
+func testdbBinary(t *testing.T, glob string) string {
+	m, _ := filepath.Glob(glob)
+	if len(m) == 0 {
+		t.Skipf("%s not installed (CI installs it)", glob)
+	}
+	return m[len(m)-1]
 }
 
 func sameRecords(a, b []Record) bool {
