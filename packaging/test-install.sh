@@ -56,15 +56,20 @@ aside=$(mktemp -d /var/tmp/vigil-test-install.XXXXXX)
 for d in /etc/vigil /var/lib/vigil /var/lib/vigil-collector; do
 	[ -e "$d" ] && mkdir -p "$aside$(dirname "$d")" && mv "$d" "$aside$d"
 done
+had_user=no
+getent passwd vigil >/dev/null && had_user=yes
 restore() {
 	dpkg --purge vigil-agent vigil-collector vigil-cli >/dev/null 2>&1
 	for d in /etc/vigil /var/lib/vigil /var/lib/vigil-collector; do
-		if [ -e "$aside$d" ]; then
-			rm -rf "$d"
-			mv "$aside$d" "$d"
-		fi
+		rm -rf "$d" # what purge leaves on purpose (collector evidence)
+		[ -e "$aside$d" ] && mv "$aside$d" "$d"
 	done
 	rm -rf "$aside"
+	# The package keeps its user on purge; the test does not.
+	if [ "$had_user" = no ] && getent passwd vigil >/dev/null; then
+		userdel vigil 2>/dev/null
+		getent group vigil >/dev/null && groupdel vigil 2>/dev/null
+	fi
 }
 trap restore EXIT
 
@@ -141,6 +146,23 @@ if [ ${#cli_debs[@]} -eq 1 ]; then
 	check "vigil version runs" /usr/bin/vigil version
 	if dpkg -P vigil-cli; then ok "dpkg -P vigil-cli"; else bad "dpkg -P vigil-cli"; fi
 	check "vigil gone after purge" test ! -e /usr/bin/vigil
+fi
+
+# The rpm cannot be installed on Debian, but rpm can read it back.
+agent_rpms=("$dist"/vigil-agent-*.rpm)
+if command -v rpm >/dev/null && [ ${#agent_rpms[@]} -eq 1 ]; then
+	echo "== read ${agent_rpms[0]} with rpm"
+	listing=$(rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILEFLAGS:fflags} %{FILENAMES}\n]' "${agent_rpms[0]}" 2>&1)
+	check "rpm: agent.hcl is %config(noreplace), 0640 root" grep -qx -- '-rw-r----- root:root cn /etc/vigil/agent.hcl' <<<"$listing"
+	check "rpm: the rule pack is %config(noreplace)" grep -q -- '-rw-r--r-- root:root cn /etc/vigil/rules/' <<<"$listing"
+	check "rpm: /usr/bin/vigil-agent 0755 root" grep -qx -- '-rwxr-xr-x root:root  /usr/bin/vigil-agent' <<<"$listing"
+	check "rpm: /var/lib/vigil 0700 root" grep -qx -- 'drwx------ root:root  /var/lib/vigil' <<<"$listing"
+	check "rpm: /var/lib/vigil/spool 0700 root" grep -qx -- 'drwx------ root:root  /var/lib/vigil/spool' <<<"$listing"
+	scripts=$(rpm -qp --scripts "${agent_rpms[0]}" 2>&1)
+	check "rpm: %post script" grep -q "^postinstall scriptlet" <<<"$scripts"
+	check "rpm: %preun script" grep -q "^preuninstall scriptlet" <<<"$scripts"
+else
+	echo "test-install: rpm not installed or no $dist/vigil-agent-*.rpm; not reading the rpm"
 fi
 
 finish
