@@ -185,9 +185,6 @@ func ctyToValue(v cty.Value) (vtype, value, string) {
 	return tInvalid, value{}, fmt.Sprintf("Values of type %s are not supported.", ty.FriendlyName())
 }
 
-var rootNames = []string{"var", "list", "cond", "person", "kind", "time", "site", "host", "id", "agent_id",
-	"boot_id", "seq", "labels", "process", "exit", "file", "net", "db", "loss", "heartbeat", "alert"}
-
 func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnostics) {
 	root := tr.RootName()
 	rest := tr[1:]

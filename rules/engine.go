@@ -2,7 +2,6 @@ package rules
 
 import (
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -518,13 +517,4 @@ func (g *group) evidenceList() []string {
 	out := make([]string, 0, len(g.evidence))
 	out = append(out, g.evidence[g.evNext:]...)
 	return append(out, g.evidence[:g.evNext]...)
-}
-
-func sortedGroupNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

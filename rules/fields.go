@@ -14,7 +14,6 @@ import (
 // the engine can index them.
 type field struct {
 	typ vtype
-	doc string
 	// kinds lists the event kinds that carry the field; nil means all.
 	kinds []event.Kind
 	b     func(*env) bool

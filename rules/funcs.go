@@ -372,7 +372,7 @@ func globMatch(p, s string) bool {
 	if len(p) > maxGlobLen {
 		return false
 	}
-	if strings.IndexAny(p, "*?") < 0 {
+	if !strings.ContainsAny(p, "*?") {
 		return p == s
 	}
 	// Tokens: a byte, '?' (any but /), '*' (run without /), or 'S' for **.
@@ -612,7 +612,7 @@ func clockArg(call *hclsyntax.FunctionCallExpr, a []*node, i int) (func(*env) fl
 		}
 		h, err := parseClock(n.cv.s)
 		if err != nil {
-			return nil, errDiag(call.Args[i].Range(), "Invalid time of day", err.Error())
+			return nil, errDiag(call.Args[i].Range(), "Invalid time of day", err.Error()+".")
 		}
 		return func(*env) float64 { return h }, nil
 	}
@@ -627,7 +627,7 @@ func parseClock(s string) (float64, error) {
 		m, err2 = strconv.Atoi(mm)
 	}
 	if err1 != nil || err2 != nil || h < 0 || h > 24 || m < 0 || m > 59 || (ok && len(mm) != 2) {
-		return 0, fmt.Errorf("%q is not a time of day like \"08:30\".", s)
+		return 0, fmt.Errorf("%q is not a time of day like \"08:30\"", s)
 	}
 	return float64(h) + float64(m)/60, nil
 }

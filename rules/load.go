@@ -43,11 +43,19 @@ type Set struct {
 }
 
 // Hash is a stable hash of the rule sources (file base names and contents),
-// for reporting which rule set an agent runs.
-func (s *Set) Hash() string { return s.hash }
+// for reporting which rule set an agent runs; "" for a nil set.
+func (s *Set) Hash() string {
+	if s == nil {
+		return ""
+	}
+	return s.hash
+}
 
-// Names lists every rule's name, sorted.
+// Names lists every rule's name, sorted (none for a nil set).
 func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
 	out := make([]string, 0, len(s.rules))
 	for _, r := range s.rules {
 		out = append(out, r.name)
