@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/vigilhq/vigil/internal/testkernel"
+)
+
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "vigil-agent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	return bin
+}
+
+// programsOf lists the ids of the eBPF programs process pid holds open, as
+// its fdinfo shows them.
+func programsOf(t *testing.T, pid int) []ebpf.ProgramID {
+	t.Helper()
+	infos, err := filepath.Glob(fmt.Sprintf("/proc/%d/fdinfo/*", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []ebpf.ProgramID
+	for _, p := range infos {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "prog_id:"); ok {
+				if id, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					ids = append(ids, ebpf.ProgramID(id))
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// SIGTERM detaches every probe: after the agent exits, none of its programs
+// is left in the kernel.
+func TestSIGTERMDetachesEverything(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bin := buildAgent(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "agent.hcl")
+	if err := os.WriteFile(cfg, []byte(`site = "t"
+state_dir = "`+dir+`"
+rules_dir = "`+dir+`/no-rules"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfg, "--stdout")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until every sensor reports running.
+	running := map[string]bool{}
+	sc := bufio.NewScanner(stderr)
+	for len(running) < 4 && sc.Scan() {
+		line := sc.Text()
+		if i := strings.Index(line, `msg="sensor running" sensor=`); i >= 0 {
+			running[line[i+len(`msg="sensor running" sensor=`):]] = true
+		}
+		if strings.Contains(line, "cannot run") {
+			t.Errorf("agent: %s", line)
+		}
+	}
+	if len(running) < 4 {
+		t.Fatalf("agent ended with only %v running", running)
+	}
+	ids := programsOf(t, cmd.Process.Pid)
+	if len(ids) < 20 {
+		t.Fatalf("agent running with all sensors but holding only %d programs", len(ids))
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	detached := false
+	for sc.Scan() {
+		detached = detached || strings.Contains(sc.Text(), "probes detached")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("agent exit after SIGTERM: %v", err)
+	}
+	if !detached {
+		t.Error(`agent exited without logging "probes detached"`)
+	}
+	for _, id := range ids {
+		if p, err := ebpf.NewProgramFromID(id); err == nil {
+			p.Close()
+			t.Errorf("program %d is still loaded after the agent exited", id)
+		}
+	}
+}
+
+// Without privileges, preflight says what is missing for each sensor and
+// does not fail.
+func TestPreflightUnprivileged(t *testing.T) {
+	testkernel.RequireRoot(t) // to switch to an unprivileged user
+	bin := buildAgent(t)
+	for dir := filepath.Dir(bin); dir != os.TempDir(); dir = filepath.Dir(dir) {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "preflight", "--config", "/dev/null")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("preflight failed as nobody: %v: %s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{"FAIL privileges", "running as uid 65534", "sensor process    cannot run", "sensor file       cannot run"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("preflight output lacks %q:\n%s", want, text)
+		}
+	}
+}
