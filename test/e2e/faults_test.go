@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/agent/publish"
+	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testkernel"
+)
+
+// storedCount counts an agent's events in the running collector's store
+// through a read-only connection, which takes no write lock.
+func storedCount(t *testing.T, data, agentID string) int {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE agent_id = ?`, agentID).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// load publishes batches until stop closes.
+func load(t *testing.T, e *emitter, stop <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				e.emit(t, 20) // ~2000 events/s
+			}
+		}
+	}()
+	return done
+}
+
+func newPublisher(t *testing.T, cfg *publish.Config, site, agentID string) *publish.Publisher {
+	t.Helper()
+	p, err := publish.New(cfg, publish.Options{Site: site, Host: "ws-e2e", AgentID: agentID,
+		AckTimeout: 2 * time.Second, DrainTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// kill -9 the collector (and its embedded NATS) mid-stream and start it
+// again: every event id is in the store exactly once, none lost.
+func TestCollectorKill9MidStream(t *testing.T) {
+	data := t.TempDir()
+	port := freePort(t)
+	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
+	c := startCollector(t, data, port)
+	e := &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: "bootk9", site: "leeds", id: cfg.Identity.AgentID}
+
+	stop := make(chan struct{})
+	done := load(t, e, stop)
+	waitFor(t, "events stored before the kill", 60*time.Second, func() bool { return storedCount(t, data, e.id) > 2000 })
+	c.kill(syscall.SIGKILL)
+	time.Sleep(2 * time.Second) // load continues into the agent's spool meanwhile
+	c = startCollector(t, data, port)
+	waitFor(t, "more events stored after the restart", 60*time.Second, func() bool { return storedCount(t, data, e.id) > 6000 })
+	close(stop)
+	<-done
+	waitFor(t, "every event stored", 90*time.Second, func() bool { return storedCount(t, data, e.id) == int(e.seq) })
+	c.kill(syscall.SIGTERM)
+	checkExactlyOnce(t, data, e)
+	t.Logf("%d events, collector killed and restarted mid-stream", e.seq)
+}
+
+// Stop NATS (an external nats-server the collector uses) for --outage under
+// load: the agent spools, then drains; every event arrives exactly once.
+func TestNATSOutageUnderLoad(t *testing.T) {
+	bin := testnats.Binary(t)
+	store := t.TempDir()
+	port := freePort(t)
+	natsArgs := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", store}
+	nats := start(t, bin, natsArgs...)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	data := t.TempDir()
+	c := startCollector(t, data, 0, "--nats-url", url)
+	// An external server has its own accounts (docs/deploy.md); this one
+	// is open, so the agent connects without its NKey.
+	cfg := enrolled(t, data, "manila", url)
+	id := cfg.Identity.AgentID
+	cfg.Identity = nil
+	e := &emitter{pub: newPublisher(t, cfg, "manila", id), boot: "bootout", site: "manila", id: id}
+
+	stop := make(chan struct{})
+	done := load(t, e, stop)
+	waitFor(t, "events flowing", 60*time.Second, func() bool { return storedCount(t, data, e.id) > 1000 })
+	nats.kill(syscall.SIGKILL)
+	before := e.pub.Stats().Depth
+	time.Sleep(*outage)
+	during := e.pub.Stats().Depth
+	if during <= before {
+		t.Errorf("spool depth %d after the outage, %d before: the agent did not spool", during, before)
+	}
+	nats = start(t, bin, natsArgs...)
+	waitFor(t, "spool to drain", 120*time.Second, func() bool { return e.pub.Stats().Depth < 100 })
+	close(stop)
+	<-done
+	waitFor(t, "every event stored", 120*time.Second, func() bool { return storedCount(t, data, e.id) == int(e.seq) })
+	c.kill(syscall.SIGTERM)
+	checkExactlyOnce(t, data, e)
+	t.Logf("%d events, NATS down for %s with %d events spooled", e.seq, *outage, during)
+}
+
+// The real agent, killed with SIGKILL, raises the liveness alert.
+func TestAgentSIGKILLRaisesLivenessAlert(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bin := binaries(t)
+	data := t.TempDir()
+	port := freePort(t)
+	c := startCollector(t, data, port)
+	cfg := enrolled(t, data, "leeds", "")
+	dir := t.TempDir()
+	credsPath := filepath.Join(dir, "agent.creds")
+	os.WriteFile(credsPath, fmt.Appendf(nil, "site = %q\nhost = \"ws-e2e\"\nagent_id = %q\nseed = %q\n",
+		cfg.Identity.Site, cfg.Identity.AgentID, cfg.Identity.Seed), 0o600)
+	hcl := fmt.Sprintf(`state_dir = %q
+rules_dir = %q
+collector {
+  url       = "nats://127.0.0.1:%d"
+  creds     = %q
+  heartbeat = "1s"
+}
+`, filepath.Join(dir, "state"), filepath.Join(dir, "no-rules"), port, credsPath)
+	os.WriteFile(filepath.Join(dir, "agent.hcl"), []byte(hcl), 0o600)
+	agent := start(t, filepath.Join(bin, "vigil-agent"), "run", "--config", filepath.Join(dir, "agent.hcl"))
+
+	type agentRow struct {
+		AgentID string `json:"agent_id"`
+		Status  string `json:"status"`
+	}
+	waitFor(t, "the agent's heartbeat", 60*time.Second, func() bool {
+		var agents []agentRow
+		c.get(t, "/api/agents", &agents)
+		return len(agents) == 1 && agents[0].AgentID == cfg.Identity.AgentID && agents[0].Status == "ok"
+	})
+	var alerts []store.Alert
+	c.get(t, "/api/alerts?rule=vigil_agent_silent", &alerts)
+	if len(alerts) != 0 {
+		t.Fatalf("silent alert while the agent runs: %v", alerts[0].Event.Alert.Summary)
+	}
+	killed := time.Now()
+	agent.kill(syscall.SIGKILL)
+	waitFor(t, "vigil_agent_silent alert", 30*time.Second, func() bool {
+		c.get(t, "/api/alerts?rule=vigil_agent_silent", &alerts)
+		return len(alerts) == 1
+	})
+	if after := time.Since(killed); after < 2*time.Second {
+		t.Fatalf("silent alert %s after the kill: before three 1 s intervals passed", after)
+	}
+	a := alerts[0].Event
+	if a.AgentID != cfg.Identity.AgentID || a.Alert.Severity != "high" {
+		t.Fatalf("alert %+v", a.Alert)
+	}
+	var agents []agentRow
+	c.get(t, "/api/agents", &agents)
+	if agents[0].Status != "silent" {
+		t.Fatalf("agent status %q, want silent", agents[0].Status)
+	}
+}
