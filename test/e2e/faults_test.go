@@ -12,8 +12,8 @@ import (
 
 	"github.com/vigilhq/vigil/agent/publish"
 	"github.com/vigilhq/vigil/collector/store"
-	"github.com/vigilhq/vigil/internal/testnats"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testnats"
 )
 
 // storedCount counts an agent's events in the running collector's store
