@@ -275,16 +275,32 @@ var (
 	conditionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "when", Required: true}, {Name: "description"}}}
 )
 
-// LoadDir loads every *.hcl file in dir (not subdirectories), in name order.
+// LoadDir loads every *.hcl file in dir (see Files), in name order.
 func LoadDir(dir string) (*Set, hcl.Diagnostics) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	paths, err := Files(dir)
 	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot list rule files", Detail: err.Error()}}
-	}
-	if _, err := os.Stat(dir); err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read rule directory", Detail: err.Error()}}
 	}
 	return LoadFiles(paths...)
+}
+
+// Files lists the rule files of dir: *.hcl, sorted, not in subdirectories,
+// skipping hidden files (editor locks and backups such as .#rules.hcl).
+func Files(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".hcl") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, name))
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // LoadFiles loads and compiles rule files. Any error diagnostic means a nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -120,11 +118,10 @@ func (w *Watcher) load(force bool) (*Set, hcl.Diagnostics, bool) {
 }
 
 func readDir(dir string) ([]Source, hcl.Diagnostics) {
-	if _, err := os.Stat(dir); err != nil {
+	paths, err := Files(dir)
+	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read rule directory", Detail: err.Error()}}
 	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
-	sort.Strings(paths)
 	var srcs []Source
 	for _, p := range paths {
 		data, err := os.ReadFile(p)

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -55,11 +53,10 @@ func ruleFiles(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
-		m, err := filepath.Glob(filepath.Join(p, "*.hcl"))
+		m, err := rules.Files(p)
 		if err != nil {
 			return nil, err
 		}
-		sort.Strings(m)
 		out = append(out, m...)
 	}
 	return out, nil
