@@ -125,9 +125,13 @@ func (a *Agent) dbData(d *db.Data) {
 		*t = tr
 	}
 	var recs []dbwire.Record
-	if len(d.Data) < d.Len {
+	switch {
+	case d.Tail > 0:
+		head := d.Data[:len(d.Data)-d.Tail]
+		recs = (*t).FeedHeadTail(dir, ts, head, d.Len-len(d.Data), d.Data[len(head):])
+	case len(d.Data) < d.Len:
 		recs = (*t).FeedTruncated(dir, ts, d.Data, d.Len)
-	} else {
+	default:
 		recs = (*t).Feed(dir, ts, d.Data)
 	}
 	a.emitDB(conn, recs, d.TLS)
@@ -173,6 +177,7 @@ func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
 	p := a.procs.Lookup(&conn.header)
 	for _, r := range recs {
 		d := a.dbPayload(conn, r.DB, tls)
+		d.Partial = r.Partial && !r.RowsFromServer
 		ts := r.End
 		if ts.IsZero() {
 			ts = r.Start

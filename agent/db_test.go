@@ -25,7 +25,7 @@ import (
 )
 
 // runDBAgent starts a real agent with the database sensor watching port.
-func runDBAgent(t *testing.T, port int) chanSink {
+func runDBAgent(t *testing.T, port int, captureBytes ...uint32) chanSink {
 	t.Helper()
 	testkernel.RequireRoot(t)
 	red, err := redact.New(redact.Config{Key: []byte("test-deployment-key"), IdentifierColumns: []string{"customers.email"}})
@@ -39,9 +39,13 @@ func runDBAgent(t *testing.T, port int) chanSink {
 	sink := make(chanSink, 1<<16)
 	started := make(chan []sensor.Status, 1)
 	ports := []uint16{uint16(port)}
+	var capture uint32
+	if len(captureBytes) > 0 {
+		capture = captureBytes[0]
+	}
 	a := agent.New(agent.Options{
 		Identity: agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"},
-		Sensors:  []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports})},
+		Sensors:  []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports, CaptureBytes: capture})},
 		Sink:     sink,
 		DB:       agent.DBOptions{Ports: ports, Redactor: red},
 		Rules:    rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
@@ -222,3 +226,18 @@ func mariadbScenario(t *testing.T, tls bool) {
 
 func TestMariaDBPlain(t *testing.T) { mariadbScenario(t, false) }
 func TestMariaDBTLS(t *testing.T)   { mariadbScenario(t, true) }
+
+// Receives longer than the capture are kept as head and tail, so a result
+// of large rows still reports its exact row count and byte total. The
+// capture is set to 8 KiB so that nearly every receive is cut.
+func TestPostgresLargeRows(t *testing.T) {
+	srv := testdb.StartPostgres(t, testdb.Options{})
+	sink := runDBAgent(t, srv.Port, 8192)
+	psql(t, srv, "SELECT g, repeat('x', 100000) AS blob FROM generate_series(1, 50) g")
+	ev := await(t, sink, "client-side db.query of the blobs", func(ev *event.Event) bool {
+		return ev.Kind == event.KindDBQuery && ev.DB.Side == "client" && strings.Contains(ev.DB.Statement, "generate_series")
+	})
+	if ev.DB.Rows != 50 || ev.DB.Bytes < 50*100000 {
+		t.Errorf("rows %d bytes %d, want 50 rows of over 5,000,000 bytes", ev.DB.Rows, ev.DB.Bytes)
+	}
+}

@@ -222,7 +222,15 @@ static __always_inline void capture_buf(struct sock *sk, struct sock_state *st, 
 	__u32 cap = n < capture_bytes ? n : capture_bytes;
 	if (cap > MAX_CAPTURE)
 		cap = MAX_CAPTURE;
-	if (bpf_probe_read_user(r->data, cap, (void *)buf) != 0)
+	__u32 head = cap, tail = 0;
+	if (n > cap && cap >= 2 * CAPTURE_TAIL) {
+		/* Too long to keep whole: keep its head and its tail. */
+		head = cap - CAPTURE_TAIL;
+		tail = CAPTURE_TAIL;
+	}
+	if (bpf_probe_read_user(r->data, head, (void *)buf) != 0)
+		return;
+	if (tail && bpf_probe_read_user(&r->data[head & CAP_MASK], CAPTURE_TAIL, (void *)(buf + n - CAPTURE_TAIL)) != 0)
 		return;
 	if (st->kind == SOCK_UNKNOWN) {
 		st->kind = classify(r->data, cap, dir);
@@ -233,6 +241,7 @@ static __always_inline void capture_buf(struct sock *sk, struct sock_state *st, 
 	fill_conn(&r->conn, sk);
 	r->len = n;
 	r->cap = cap;
+	r->tail = tail;
 	r->dir = dir;
 	r->tls = tls;
 	send_rec(r, cap);
@@ -279,6 +288,7 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 	fill_conn(&r->conn, sk);
 	r->len = n;
 	r->cap = off;
+	r->tail = 0;
 	r->dir = dir;
 	r->tls = 0;
 	send_rec(r, off);

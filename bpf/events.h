@@ -185,6 +185,7 @@ struct udp_total {
 /* ---- database sensor ---- */
 
 #define MAX_CAPTURE 16384
+#define CAPTURE_TAIL 4096
 
 enum db_dir {
 	DB_SEND = 0, /* this process sent the bytes */
@@ -206,11 +207,14 @@ struct db_conn {
 struct db_data_rec {
 	struct rec_hdr hdr;
 	struct db_conn conn;
-	__u32 len; /* bytes the call moved */
-	__u32 cap; /* bytes captured below (at most MAX_CAPTURE) */
-	__u8 dir;  /* enum db_dir */
-	__u8 tls;  /* plaintext from the TLS library, not the socket */
-	__u8 pad[6];
+	__u32 len;  /* bytes the call moved */
+	__u32 cap;  /* bytes captured below (at most MAX_CAPTURE) */
+	__u32 tail; /* of which the last tail bytes are the end of the call's
+		     * bytes (a long call is captured as head and tail, so the
+		     * protocol's closing messages are seen) */
+	__u8 dir;   /* enum db_dir */
+	__u8 tls;   /* plaintext from the TLS library, not the socket */
+	__u8 pad[2];
 	__u8 data[MAX_CAPTURE];
 };
 

@@ -158,10 +158,13 @@ type DB struct {
 	Columns     []string `json:"columns,omitempty"`
 	Command     string   `json:"command,omitempty"` // SELECT, UPDATE, COPY ...
 	Rows        uint64   `json:"rows"`
-	Bytes       uint64   `json:"bytes"`
-	DurationMS  float64  `json:"duration_ms"`
-	Error       string   `json:"error,omitempty"`
-	ErrorCode   string   `json:"error_code,omitempty"`
+	// Partial is set when bytes of the exchange were not captured: Rows is
+	// then a lower bound.
+	Partial    bool    `json:"partial,omitempty"`
+	Bytes      uint64  `json:"bytes"`
+	DurationMS float64 `json:"duration_ms"`
+	Error      string  `json:"error,omitempty"`
+	ErrorCode  string  `json:"error_code,omitempty"`
 	// Identifiers maps a configured identifier column to the keyed hashes of
 	// the literal values the statement compared it with.
 	Identifiers map[string][]string `json:"identifiers,omitempty"`

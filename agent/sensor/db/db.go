@@ -46,6 +46,10 @@ type Data struct {
 	// unless Len exceeds the capture size).
 	Len  int
 	Data []byte
+	// Tail is how many of Data's last bytes are the end of the call's bytes
+	// rather than the continuation of its head (long calls are captured as
+	// head and tail).
+	Tail int
 	Sent bool // this process sent the bytes (else received)
 	TLS  bool // read from the TLS library's plaintext
 }
@@ -289,13 +293,13 @@ func Decode(typ uint32, raw []byte) (any, error) {
 			return nil, fmt.Errorf("db record of %d bytes is too short", len(raw))
 		}
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), head), raw)
-		if int(r.Cap) > len(raw)-head || r.Cap > MaxCapture {
-			return nil, fmt.Errorf("db record claims %d captured bytes, has %d", r.Cap, len(raw)-head)
+		if int(r.Cap) > len(raw)-head || r.Cap > MaxCapture || r.Tail > r.Cap || r.Cap > r.Len {
+			return nil, fmt.Errorf("db record claims %d captured bytes (%d tail) of %d, has %d", r.Cap, r.Tail, r.Len, len(raw)-head)
 		}
 		return &Data{
 			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(r.Conn.Sock, r.Conn.Family,
 				r.Conn.Laddr, r.Conn.Lport, r.Conn.Raddr, r.Conn.Rport),
-			Len: int(r.Len), Data: append([]byte(nil), raw[head:head+int(r.Cap)]...),
+			Len: int(r.Len), Data: append([]byte(nil), raw[head:head+int(r.Cap)]...), Tail: int(r.Tail),
 			Sent: r.Dir == 0, TLS: r.Tls != 0,
 		}, nil
 	case RecClose:

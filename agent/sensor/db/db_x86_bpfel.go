@@ -63,9 +63,10 @@ type dbDbDataRec struct {
 	}
 	Len  uint32
 	Cap  uint32
+	Tail uint32
 	Dir  uint8
 	Tls  uint8
-	Pad  [6]uint8
+	Pad  [2]uint8
 	Data [16384]uint8
 }
 
