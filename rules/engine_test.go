@@ -435,3 +435,18 @@ func TestGlobMatch(t *testing.T) {
 		t.Fatalf("pathological glob took %v", d)
 	}
 }
+
+// TestCompiledGlobsAgreeWithMatcher checks the fast shapes against the
+// general matcher.
+func TestCompiledGlobsAgreeWithMatcher(t *testing.T) {
+	pats := []string{"svc_*", "svc_**", "*_svc", "**_svc", "postgres", "*", "**", "a*b", "/home/*/x", "**/Dropbox/**", "?x"}
+	strs := []string{"", "svc_", "svc_a", "svc_a/b", "a_svc", "a/b_svc", "postgres", "postgres2", "ab", "a/b", "/home/u/x", "/h/Dropbox/f", "xx", "/x"}
+	gs := compileGlobs(pats)
+	for i, p := range pats {
+		for _, s := range strs {
+			if got, want := gs[i].match(s), globMatch(p, s); got != want {
+				t.Errorf("compiled %q on %q = %v, matcher says %v", p, s, got, want)
+			}
+		}
+	}
+}

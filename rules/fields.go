@@ -293,6 +293,7 @@ var fields = map[string]field{
 	"db.columns":     dL(func(d *event.DB) []string { return d.Columns }),
 	"db.command":     dS(func(d *event.DB) string { return d.Command }),
 	"db.rows":        dN(func(d *event.DB) float64 { return float64(d.Rows) }),
+	"db.partial":     dB(func(d *event.DB) bool { return d.Partial }),
 	"db.bytes":       dN(func(d *event.DB) float64 { return float64(d.Bytes) }),
 	"db.duration_ms": dN(func(d *event.DB) float64 { return d.DurationMS }),
 	"db.error":       dS(func(d *event.DB) string { return d.Error }),

@@ -320,27 +320,66 @@ func fnGlob(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 	}}, nil
 }
 
-// glob is a constant pattern with the longest run of literal text in it,
-// which a matching string must contain: a fast test that rules most
-// strings out before the matcher runs.
+// glob is a constant pattern, classified so the common shapes (exact,
+// prefix*, *suffix, prefix**, **suffix) skip the general matcher; for the
+// others, lit is the longest literal run, which a match must contain.
 type glob struct {
 	pat, lit string
+	kind     globKind
+	fix      string // the literal part of the simple shapes
 }
+
+type globKind uint8
+
+const (
+	globGeneral globKind = iota
+	globExact
+	globPrefix    // fix* : the rest has no /
+	globPrefixAny // fix**
+	globSuffix    // *fix : the start has no /
+	globSuffixAny // **fix
+)
 
 func compileGlobs(pats []string) []glob {
 	out := make([]glob, len(pats))
 	for i, p := range pats {
-		out[i].pat = p
+		g := &out[i]
+		g.pat = p
 		for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '*' || r == '?' }) {
-			if len(part) > len(out[i].lit) {
-				out[i].lit = part
+			if len(part) > len(g.lit) {
+				g.lit = part
 			}
+		}
+		plain := func(x string) bool { return !strings.ContainsAny(x, "*?") }
+		switch {
+		case plain(p):
+			g.kind, g.fix = globExact, p
+		case strings.HasSuffix(p, "**") && plain(strings.TrimRight(p, "*")):
+			g.kind, g.fix = globPrefixAny, strings.TrimRight(p, "*")
+		case strings.HasSuffix(p, "*") && plain(p[:len(p)-1]):
+			g.kind, g.fix = globPrefix, p[:len(p)-1]
+		case strings.HasPrefix(p, "**") && plain(strings.TrimLeft(p, "*")):
+			g.kind, g.fix = globSuffixAny, strings.TrimLeft(p, "*")
+		case strings.HasPrefix(p, "*") && plain(p[1:]):
+			g.kind, g.fix = globSuffix, p[1:]
 		}
 	}
 	return out
 }
 
 func (g *glob) match(s string) bool {
+	switch g.kind {
+	case globExact:
+		return s == g.fix
+	case globPrefix:
+		return strings.HasPrefix(s, g.fix) && strings.IndexByte(s[len(g.fix):], '/') < 0
+	case globPrefixAny:
+		return strings.HasPrefix(s, g.fix)
+	case globSuffix:
+		return strings.HasSuffix(s, g.fix) && strings.IndexByte(s[:len(s)-len(g.fix)], '/') < 0
+	case globSuffixAny:
+		return strings.HasSuffix(s, g.fix)
+	}
 	return strings.Contains(s, g.lit) && globMatch(g.pat, s)
 }
 
