@@ -1,4 +1,4 @@
 rule "r" {
   severity = "high"
-  when     = kind == "db.query" && db == "x"
+  when     = kind == "process.exit" && exit == 0
 }
