@@ -22,7 +22,7 @@ func TestFieldsCoverSchema(t *testing.T) {
 			}
 			path := prefix + name
 			if _, ok := fields[path]; !ok && !skip[path] {
-				t.Errorf("event field %s is not readable by rules", path)
+				t.Errorf("event field %s is not readable by rules: add one line for it to the fields table in rules/fields.go and list it in docs/rules.md", path)
 			}
 		}
 	}
