@@ -41,7 +41,11 @@ lint: ## gofmt and go vet
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run
-run: build ## run vigil here: the agent with the default rules, events and alerts as JSON lines
+run: build ## run vigil here: collector with embedded NATS, an agent with the default rules, alerts live
+	$(SUDO) test/run-local.sh
+
+.PHONY: run-agent
+run-agent: build ## run only the agent, printing events and alerts as JSON lines
 	$(SUDO) $(BIN)/vigil-agent run --stdout --rules rules/packs
 
 .PHONY: clean
