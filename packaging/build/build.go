@@ -67,14 +67,26 @@ func Packages(root string) ([]string, error) {
 	return names, nil
 }
 
-var semverish = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+`)
+var (
+	semverish = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+`)
+	// v1.2.3-4-gabcdef[-dirty]: four commits after the tag v1.2.3.
+	afterTag = regexp.MustCompile(`^([0-9]+\.[0-9]+\.[0-9]+)-([0-9]+)-g([0-9a-f]+)(-dirty)?$`)
+)
 
 // Version turns what `git describe --tags --always --dirty` prints into a
-// version deb and rpm both order sensibly: a tag v1.2.3 gives 1.2.3, v1.2.3-4-gabc
-// a prerelease of it, and a bare commit abc1234[-dirty] 0.0.0~git.abc1234[.dirty],
-// below any release.
+// version deb and rpm both order sensibly: a tag v1.2.3 gives 1.2.3,
+// v1.2.3-rc.1 a prerelease (1.2.3~rc.1, before 1.2.3), v1.2.3-4-gabc a build
+// after the tag (1.2.3+git.4.gabc), and a bare commit abc1234[-dirty]
+// 0.0.0~git.abc1234[.dirty], below any release.
 func Version(v string) string {
 	v = strings.TrimPrefix(strings.TrimSpace(v), "v")
+	if m := afterTag.FindStringSubmatch(v); m != nil {
+		meta := "git." + m[2] + ".g" + m[3]
+		if m[4] != "" {
+			meta += ".dirty"
+		}
+		return m[1] + "+" + meta
+	}
 	if semverish.MatchString(v) {
 		if _, err := semver.NewVersion(v); err == nil {
 			return v

@@ -106,14 +106,16 @@ func TestSkipsMissingBinary(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	for in, want := range map[string]string{
-		"v1.2.3":           "1.2.3",
-		"1.2.3":            "1.2.3",
-		"v1.2.3-4-gabcdef": "1.2.3-4-gabcdef",
-		"v1.2.3-rc.1":      "1.2.3-rc.1",
-		"48e6267":          "0.0.0-git.48e6267",
-		"48e6267-dirty":    "0.0.0-git.48e6267.dirty",
-		"":                 "0.0.0-git.dev",
-		"dev":              "0.0.0-git.dev",
+		"v1.2.3":                 "1.2.3",
+		"1.2.3":                  "1.2.3",
+		"v1.2.3-4-gabcdef":       "1.2.3+git.4.gabcdef",
+		"v1.2.3-4-gabcdef-dirty": "1.2.3+git.4.gabcdef.dirty",
+		"v1.2.3-dirty":           "1.2.3-dirty",
+		"v1.2.3-rc.1":            "1.2.3-rc.1",
+		"48e6267":                "0.0.0-git.48e6267",
+		"48e6267-dirty":          "0.0.0-git.48e6267.dirty",
+		"":                       "0.0.0-git.dev",
+		"dev":                    "0.0.0-git.dev",
 	} {
 		if got := Version(in); got != want {
 			t.Errorf("Version(%q) = %q, want %q", in, got, want)
