@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -154,6 +156,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "agent config `file` (default "+defaultConfig+")")
 	stdout := fs.Bool("stdout", false, "print events and alerts as JSON lines on standard output")
+	pprofAddr := fs.String("pprof", "", "serve Go profiles on this `address` (e.g. 127.0.0.1:6060) for diagnosis")
 	rulesDir := fs.String("rules", "", "host rules `directory` (default rules_dir of the config, "+config.DefaultRulesDir+")")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -207,6 +210,9 @@ func run(args []string) error {
 	defer stop()
 	if *rulesDir != "" {
 		cfg.RulesDir = *rulesDir
+	}
+	if *pprofAddr != "" {
+		go func() { log.Error("pprof server", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 	engine, err := hostRules(ctx, cfg.RulesDir, log)
 	if err != nil {
