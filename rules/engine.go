@@ -88,12 +88,19 @@ type Engine struct {
 	opts    Options
 	set     *Set
 	active  []*active
-	byKind  map[event.Kind][]*active
-	anyKind []*active
+	byKind  map[event.Kind][]entry
+	anyKind []entry
 	env     env
 	keyBuf  []byte
 	events  uint64
 	alerts  uint64
+}
+
+// entry is a rule to run for one event kind, with the sequence steps that
+// kind can match, last first.
+type entry struct {
+	a     *active
+	steps []int
 }
 
 // active is a rule running in an engine, with its state.
@@ -152,7 +159,7 @@ func (e *Engine) Set() *Set {
 func (e *Engine) install(set *Set, old map[string]*state) {
 	e.set = set
 	e.active, e.anyKind = nil, nil
-	e.byKind = map[event.Kind][]*active{}
+	e.byKind = map[event.Kind][]entry{}
 	if set == nil {
 		return
 	}
@@ -183,14 +190,14 @@ func (e *Engine) install(set *Set, old map[string]*state) {
 		}
 		e.active = append(e.active, a)
 		if r.kinds == nil {
-			e.anyKind = append(e.anyKind, a)
+			e.anyKind = append(e.anyKind, entry{a, a.anySteps})
 			for _, k := range event.Kinds {
-				e.byKind[k] = append(e.byKind[k], a)
+				e.byKind[k] = append(e.byKind[k], entry{a, a.stepsByKind[k]})
 			}
 			continue
 		}
 		for _, k := range sortedKinds(r.kinds) {
-			e.byKind[k] = append(e.byKind[k], a)
+			e.byKind[k] = append(e.byKind[k], entry{a, a.stepsByKind[k]})
 		}
 	}
 }
@@ -238,14 +245,14 @@ func (e *Engine) Process(ev *event.Event) []event.Event {
 		list = e.anyKind
 	}
 	var out []event.Event
-	for _, a := range list {
-		switch a.r.typ {
+	for _, en := range list {
+		switch en.a.r.typ {
 		case typeMatch:
-			out = e.match(a, out)
+			out = e.match(en.a, out)
 		case typeThreshold:
-			out = e.threshold(a, out)
+			out = e.threshold(en.a, out)
 		case typeSequence:
-			out = e.sequence(a, out)
+			out = e.sequence(en.a, en.steps, out)
 		}
 	}
 	e.env = env{}

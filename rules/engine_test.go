@@ -383,8 +383,8 @@ rule "c" {
 	e := NewEngine(set, Options{})
 	names := func(k event.Kind) string {
 		var s []string
-		for _, a := range e.byKind[k] {
-			s = append(s, a.r.name)
+		for _, en := range e.byKind[k] {
+			s = append(s, en.a.r.name)
 		}
 		return strings.Join(s, ",")
 	}

@@ -266,12 +266,8 @@ func (g *group) reset(st *state) {
 	g.evidence, g.evNext = g.evidence[:0], 0
 }
 
-func (e *Engine) sequence(a *active, out []event.Event) []event.Event {
+func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Event {
 	r, st := a.r, a.st
-	steps, ok := a.stepsByKind[e.env.ev.Kind]
-	if !ok {
-		steps = a.anySteps
-	}
 	tn := e.env.t.UnixNano()
 	w := int64(r.window)
 	checked, excepted := false, false
