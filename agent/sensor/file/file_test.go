@@ -2,6 +2,7 @@ package file_test
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,8 +27,31 @@ func start(t *testing.T, cfg file.Config) *sensor.Set {
 	return set
 }
 
+var update = flag.Bool("update", false, "rewrite the recorded samples in testdata/")
+
+// A recorded report of 3 MiB written to /tmp/.../export.csv decodes without
+// a kernel (the sample is recorded by TestWriteAndPwriteSummedExactly -update).
+func TestDecodeRecordedFileWrite(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "file_write.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := file.Decode(sensor.RecFileWrite, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := r.(*sensor.FileWrite)
+	if w.Bytes != 3145728 || filepath.Base(w.Path) != "export.csv" || !w.Created || w.Reason != sensor.FileClose || w.FSType == "" {
+		t.Errorf("decoded %+v", w)
+	}
+	if _, err := file.Decode(sensor.RecFileWrite, raw[:40]); err == nil {
+		t.Error("a short record decoded")
+	}
+}
+
 // next returns records until match accepts one, failing after a deadline.
-func next[T any](t *testing.T, set *sensor.Set, match func(T) bool) T {
+// With -update it saves the matching record's raw bytes as testdata/<save>.
+func next[T any](t *testing.T, set *sensor.Set, match func(T) bool, save ...string) T {
 	t.Helper()
 	stop := time.AfterFunc(15*time.Second, func() { set.Close() })
 	defer stop.Stop()
@@ -42,6 +66,11 @@ func next[T any](t *testing.T, set *sensor.Set, match func(T) bool) T {
 			t.Fatal(err)
 		}
 		if v, ok := r.(T); ok && match(v) {
+			if *update && len(save) > 0 {
+				if err := os.WriteFile(filepath.Join("testdata", save[0]), rec.RawSample, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			return v
 		}
 	}
@@ -66,7 +95,7 @@ func TestWriteAndPwriteSummedExactly(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	w := next(t, set, func(w *sensor.FileWrite) bool { return w.Path == path })
+	w := next(t, set, func(w *sensor.FileWrite) bool { return w.Path == path }, "file_write.bin")
 	if w.Bytes != 3145728 {
 		t.Errorf("bytes = %d, want 3145728", w.Bytes)
 	}

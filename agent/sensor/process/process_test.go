@@ -2,8 +2,10 @@ package process_test
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +16,42 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
+
+var update = flag.Bool("update", false, "rewrite the recorded samples in testdata/")
+
+// record saves a raw ring record for the decoding tests, with -update.
+func record(t *testing.T, name string, raw []byte) {
+	t.Helper()
+	if !*update {
+		return
+	}
+	if err := os.WriteFile(filepath.Join("testdata", name), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A recorded exec of "/bin/sh -c 'exit 3' vigil-marker-arg" decodes
+// without a kernel.
+func TestDecodeRecordedExec(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "exec.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := process.Decode(sensor.RecExec, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := r.(*sensor.Exec)
+	if ex.Filename != "/bin/sh" || ex.Comm != "sh" || !slices.Equal(ex.Args, []string{"/bin/sh", "-c", "exit 3", "vigil-marker-arg"}) || ex.PID == 0 || ex.PPID == 0 {
+		t.Errorf("decoded %+v", ex)
+	}
+	if _, err := process.Decode(sensor.RecExec, raw[:100]); err == nil {
+		t.Error("a short record decoded")
+	}
+	if _, err := process.Decode(99, raw); err == nil {
+		t.Error("an unknown type decoded")
+	}
+}
 
 func TestExecForkExit(t *testing.T) {
 	testkernel.RequireRoot(t)
@@ -52,6 +90,7 @@ func TestExecForkExit(t *testing.T) {
 		case *sensor.Exec:
 			if r.PID == pid {
 				sawExec = true
+				record(t, "exec.bin", rec.RawSample)
 				if r.Filename != "/bin/sh" || !slices.Contains(r.Args, "vigil-marker-arg") || r.Comm != "sh" {
 					t.Errorf("exec = %+v", r)
 				}

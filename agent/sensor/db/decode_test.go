@@ -1,0 +1,61 @@
+package db
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"unsafe"
+)
+
+// dataRecord builds a raw db data record as the kernel sends it.
+func dataRecord(payload []byte, length, tail uint32) []byte {
+	var r dbDbDataRec
+	r.Hdr.Type = RecData
+	r.Hdr.Pid = 42
+	r.Conn.Family = 2
+	r.Conn.Lport = 40000
+	r.Conn.Rport = 5432
+	copy(r.Conn.Raddr[:], []byte{127, 0, 0, 1})
+	r.Len = length
+	r.Cap = uint32(len(payload))
+	r.Tail = tail
+	head := int(unsafe.Offsetof(r.Data))
+	out := append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&r)), head)...)
+	return append(out, payload...)
+}
+
+func TestDecodeData(t *testing.T) {
+	payload := []byte("Q\x00\x00\x00\x0dSELECT 1\x00")
+	rec, err := Decode(RecData, dataRecord(payload, 100, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rec.(*Data)
+	if !bytes.Equal(d.Data, payload) || d.Len != 100 || d.Tail != 4 || !d.Sent || d.PID != 42 ||
+		d.Conn.Remote.String() != "127.0.0.1:5432" || d.Conn.Local.Port() != 40000 {
+		t.Errorf("decoded %+v", d)
+	}
+	// A record claiming more captured bytes than it carries is rejected.
+	bad := dataRecord(payload, 100, 0)
+	binary.LittleEndian.PutUint32(bad[int(unsafe.Offsetof(dbDbDataRec{}.Cap)):], 5000)
+	if _, err := Decode(RecData, bad); err == nil {
+		t.Error("a record claiming 5000 bytes decoded")
+	}
+	if _, err := Decode(RecData, bad[:10]); err == nil {
+		t.Error("a short record decoded")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(uint32(RecData), dataRecord([]byte("Q\x00\x00\x00\x0dSELECT 1\x00"), 14, 0))
+	f.Add(uint32(RecClose), make([]byte, 100))
+	f.Fuzz(func(t *testing.T, typ uint32, raw []byte) {
+		r, err := Decode(typ, raw)
+		if err == nil && r == nil {
+			t.Fatal("no record and no error")
+		}
+		if d, ok := r.(*Data); ok && (d.Tail > len(d.Data) || len(d.Data) > d.Len) {
+			t.Fatalf("inconsistent record %+v", d)
+		}
+	})
+}
