@@ -1,5 +1,7 @@
 // loadgen produces host activity at a set rate for vigil's benchmarks:
-// small file writes (one file.write event each) or short TCP connections.
+// small file writes (one file.write event per file closed) or short TCP
+// connections. Several workers share the rate so one generator can outrun
+// a single core.
 package main
 
 import (
@@ -9,19 +11,26 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
 func main() {
 	mode := flag.String("mode", "files", "files: create, write, close small files; tcp: short loopback TCP connections")
-	rate := flag.Int("rate", 0, "operations per second (0: as fast as possible)")
+	rate := flag.Int("rate", 0, "operations per second, all workers together (0: as fast as possible)")
 	dur := flag.Duration("duration", 5*time.Second, "how long to run")
 	dir := flag.String("dir", os.TempDir(), "directory for files mode")
-	size := flag.Int("size", 128, "bytes per operation")
+	size := flag.Int("size", 128, "bytes per write")
+	writes := flag.Int("writes", 1, "files mode: writes per file opened")
+	workers := flag.Int("workers", 1, "goroutines issuing operations (each with its own OS thread while in a syscall)")
 	flag.Parse()
+	if *workers < 1 || *writes < 1 {
+		fail(fmt.Errorf("-workers and -writes must be at least 1"))
+	}
 
 	buf := make([]byte, *size)
-	var op func(i int) error
+	var op func(worker, i int) error
 	switch *mode {
 	case "files":
 		d, err := os.MkdirTemp(*dir, "vigil-loadgen-")
@@ -29,13 +38,16 @@ func main() {
 			fail(err)
 		}
 		defer os.RemoveAll(d)
-		op = func(i int) error {
-			f, err := os.Create(filepath.Join(d, fmt.Sprintf("f%d", i%1000)))
+		op = func(worker, i int) error {
+			f, err := os.Create(filepath.Join(d, fmt.Sprintf("w%d-f%d", worker, i%1000)))
 			if err != nil {
 				return err
 			}
-			if _, err := f.Write(buf); err != nil {
-				return err
+			for range *writes {
+				if _, err := f.Write(buf); err != nil {
+					f.Close()
+					return err
+				}
 			}
 			return f.Close()
 		}
@@ -53,12 +65,13 @@ func main() {
 				go func() { io.Copy(io.Discard, c); c.Close() }()
 			}
 		}()
-		op = func(int) error {
+		op = func(int, int) error {
 			c, err := net.Dial("tcp", ln.Addr().String())
 			if err != nil {
 				return err
 			}
 			if _, err := c.Write(buf); err != nil {
+				c.Close()
 				return err
 			}
 			return c.Close()
@@ -70,22 +83,33 @@ func main() {
 	start := time.Now()
 	var interval time.Duration
 	if *rate > 0 {
-		interval = time.Second / time.Duration(*rate)
+		interval = time.Second * time.Duration(*workers) / time.Duration(*rate)
 	}
-	n := 0
-	for time.Since(start) < *dur {
-		if err := op(n); err != nil {
-			fail(err)
-		}
-		n++
-		if interval > 0 {
-			// Pace against the schedule, not the previous op, so the rate holds.
-			if ahead := start.Add(time.Duration(n) * interval).Sub(time.Now()); ahead > 0 {
-				time.Sleep(ahead)
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	for w := range *workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for time.Since(start) < *dur {
+				if err := op(w, n); err != nil {
+					fail(err)
+				}
+				n++
+				if interval > 0 {
+					// Pace against the schedule, not the previous op, so the rate holds.
+					if ahead := start.Add(time.Duration(n) * interval).Sub(time.Now()); ahead > 0 {
+						time.Sleep(ahead)
+					}
+				}
 			}
-		}
+			total.Add(int64(n))
+		}()
 	}
+	wg.Wait()
 	el := time.Since(start)
+	n := total.Load()
 	fmt.Printf("ops=%d seconds=%.3f rate=%.0f/s\n", n, el.Seconds(), float64(n)/el.Seconds())
 }
 
