@@ -21,6 +21,15 @@ build: ## build vigil-agent, vigil-collector and vigil into bin/
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(MAINS)
 
+.PHONY: package
+package: build ## build .deb and .rpm of agent, collector and CLI into dist/ (nfpm as a library)
+	@rm -rf dist
+	$(GO) run ./packaging/cmd/mkpkg -bin $(BIN) -out dist -version '$(VERSION)'
+
+.PHONY: test-install
+test-install: package ## install, check, remove and purge the .deb packages on this machine (root)
+	bash packaging/test-install.sh dist
+
 .PHONY: generate
 generate: ## rebuild the eBPF objects and their Go bindings (needs clang)
 	$(GO) generate ./agent/sensor/...

@@ -101,9 +101,13 @@ func NewMounts() *Mounts {
 
 func (m *Mounts) reload() {
 	m.lastRead = time.Now()
-	f, err := os.Open("/proc/self/mountinfo")
+	// The host's mounts, as init sees them: under systemd's sandboxing the
+	// agent's own mount namespace is a private copy.
+	f, err := os.Open("/proc/1/mountinfo")
 	if err != nil {
-		return
+		if f, err = os.Open("/proc/self/mountinfo"); err != nil {
+			return
+		}
 	}
 	defer f.Close()
 	list, err := ParseMountinfo(f)

@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/vigilhq/vigil/agent"
+	"github.com/vigilhq/vigil/agent/caps"
 	"github.com/vigilhq/vigil/agent/config"
 	"github.com/vigilhq/vigil/agent/publish"
 	"github.com/vigilhq/vigil/agent/redact"
@@ -226,6 +227,9 @@ func run(args []string) error {
 		Rules:     engine,
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,
+		// Once the probes are attached the agent keeps only what reading
+		// /proc takes, and refuses to run on if it cannot drop the rest.
+		Started: func([]sensor.Status) { caps.DropOrExit(log, cfg.KeepUprobeAttach) },
 	})
 	if pub != nil {
 		pub.Start(a, func() string {
