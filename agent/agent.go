@@ -150,12 +150,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	periodic, stopPeriodic := context.WithCancel(context.Background())
 	var pwg sync.WaitGroup
 	for _, sn := range a.opts.Sensors {
-		if u, ok := sn.(udpRunner); ok && slices.Contains(set.Running(), sn.Name()) {
+		if !slices.Contains(set.Running(), sn.Name()) {
+			continue
+		}
+		if u, ok := sn.(udpRunner); ok {
 			pwg.Add(1)
 			go func() {
 				defer pwg.Done()
 				if err := u.RunUDP(periodic, a.udp); err != nil {
 					a.opts.Logger.Error("draining UDP totals", "err", err)
+				}
+			}()
+		}
+		if sw, ok := sn.(sweeper); ok {
+			pwg.Add(1)
+			go func() {
+				defer pwg.Done()
+				if err := sw.RunSweep(periodic, a.sweptFiles); err != nil {
+					a.opts.Logger.Error("sweeping idle files", "err", err)
 				}
 			}()
 		}

@@ -49,6 +49,17 @@ type udpRunner interface {
 	RunUDP(ctx context.Context, emit func([]sensor.UDP)) error
 }
 
+// sweeper is a sensor that reports idle files on its own schedule.
+type sweeper interface {
+	RunSweep(ctx context.Context, emit func([]*sensor.FileWrite)) error
+}
+
+func (a *Agent) sweptFiles(recs []*sensor.FileWrite) {
+	for _, r := range recs {
+		a.Emit(a.fileWrite(r))
+	}
+}
+
 func family(a netip.Addr) string {
 	if a.Is4() {
 		return "ipv4"

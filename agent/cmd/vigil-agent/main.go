@@ -275,7 +275,7 @@ func hostRules(ctx context.Context, dir string, log *slog.Logger) (agent.RuleEng
 		return nil, fmt.Errorf("host rules in %s:\n%s", dir, buf.String())
 	}
 	engine = rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost})
-	go w.Start(ctx)
+	w.Start(ctx) // returns at once, with the SIGHUP handler installed
 	log.Info("host rules loaded", "dir", dir, "rules", len(set.Names()), "hash", set.Hash())
 	return engine, nil
 }

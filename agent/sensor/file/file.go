@@ -2,11 +2,14 @@
 package file
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 )
@@ -160,4 +163,78 @@ func Decode(typ uint32, raw []byte) (any, error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("file sensor has no record type %d", typ)
+}
+
+// IdleAfter is how long a tracked file may go unwritten before Sweep
+// reports what it still holds and forgets it.
+const IdleAfter = 10 * time.Minute
+
+// Sweep reports and forgets files not written for idle: an open file that
+// went quiet after its last interim report, and entries whose file was
+// closed in a way no probe sees (close_range, exec of a close-on-exec
+// descriptor). It bounds the kernel's table. now is CLOCK_BOOTTIME.
+//
+// The kernel adds bytes atomically while Sweep reads and deletes, so a
+// write landing between the two would go unreported; that needs a write to
+// a file quiet for the whole idle period to arrive in that instant.
+func (s *Sensor) Sweep(now time.Duration, idle time.Duration) ([]*sensor.FileWrite, error) {
+	files := s.Coll.Maps["files"]
+	var (
+		key  uint64
+		val  fileWrittenFile
+		keys []uint64
+		out  []*sensor.FileWrite
+	)
+	iter := files.Iterate()
+	for iter.Next(&key, &val) {
+		last := max(val.LastTs, val.LastReport)
+		if uint64(now) < last || time.Duration(uint64(now)-last) < idle {
+			continue
+		}
+		keys = append(keys, key)
+		if val.Ignored != 0 || val.Bytes == 0 {
+			continue
+		}
+		out = append(out, &sensor.FileWrite{
+			Header: sensor.Header{Type: sensor.RecFileWrite, PID: val.WriterPid, TID: val.WriterTid, TS: uint64(now),
+				UID: ^uint32(0), LoginUID: ^uint32(0), SessionID: ^uint32(0)},
+			Reason: sensor.FileIdle, WriterPID: val.WriterPid, FirstTS: val.FirstTs, LastTS: val.LastTs,
+			Bytes: val.Bytes, Writes: val.Writes, OpenFlags: val.OpenFlags, Created: val.Bits&1 != 0,
+			PathTruncated: val.Bits&2 != 0, FlagsFromOpen: val.Bits&4 != 0, Dev: val.Dev, FSMagic: val.FsMagic,
+			FSType: sensor.CString(val.Fstype[:]), Path: sensor.CString(val.Path[:]),
+		})
+	}
+	if err := iter.Err(); err != nil {
+		return out, fmt.Errorf("sweeping written files: %w", err)
+	}
+	for _, k := range keys {
+		if err := files.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return out, fmt.Errorf("forgetting idle file: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// RunSweep sweeps every minute until ctx ends, handing reports to emit.
+func (s *Sensor) RunSweep(ctx context.Context, emit func([]*sensor.FileWrite)) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			var ts unix.Timespec
+			if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+				return err
+			}
+			recs, err := s.Sweep(time.Duration(ts.Nano()), IdleAfter)
+			if len(recs) > 0 {
+				emit(recs)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
 }

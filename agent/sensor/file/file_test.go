@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/file"
@@ -185,5 +186,62 @@ func TestInterimAndRename(t *testing.T) {
 	r := next(t, set, func(r *sensor.Rename) bool { return r.PID == uint32(os.Getpid()) })
 	if filepath.Join(r.OldBase, r.OldName) != path || r.NewName != filepath.Join(dir, "renamed.log") {
 		t.Errorf("rename = %+v", r)
+	}
+}
+
+// A file that stays open and goes quiet is reported by the sweep, which
+// also forgets it, bounding the kernel's table.
+func TestSweepReportsIdleOpenFile(t *testing.T) {
+	testkernel.RequireRoot(t)
+	fs := file.New(file.Config{})
+	set, err := sensor.Start([]sensor.Sensor{fs}, sensor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	path := filepath.Join(t.TempDir(), "held-open.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(make([]byte, 4321)); err != nil {
+		t.Fatal(err)
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Duration(ts.Nano())
+	recent, err := fs.Sweep(now, file.IdleAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recent {
+		if r.Path == path {
+			t.Fatalf("a file written just now was swept: %+v", r)
+		}
+	}
+	later, err := fs.Sweep(now+file.IdleAfter+time.Second, file.IdleAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *sensor.FileWrite
+	for _, r := range later {
+		if r.Path == path {
+			got = r
+		}
+	}
+	if got == nil || got.Bytes != 4321 || got.Reason != sensor.FileIdle || got.WriterPID != uint32(os.Getpid()) {
+		t.Fatalf("idle sweep = %+v, want 4321 bytes by pid %d", got, os.Getpid())
+	}
+	again, err := fs.Sweep(now+2*file.IdleAfter, file.IdleAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range again {
+		if r.Path == path {
+			t.Errorf("swept twice: %+v", r)
+		}
 	}
 }
