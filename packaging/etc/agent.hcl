@@ -34,8 +34,9 @@ sensors {
 }
 
 file {
-  # Paths whose writes are not reported (at most 8).
-  skip_prefixes = ["/proc", "/sys", "/dev"]
+  # Paths whose writes are not reported (at most 8). /dev is watched on
+  # purpose: /dev/shm is a tmpfs where exports can be staged.
+  skip_prefixes = ["/proc", "/sys"]
   # How often long-running writes are reported before the file closes.
   interim = "5s"
 }
@@ -44,6 +45,26 @@ net {
   include_loopback = false
   interim          = "10s"
 }
+
+# Database capture (PostgreSQL and MySQL/MariaDB, plaintext and OpenSSL TLS).
+db {
+  # Server ports; connections on other ports are recognised by their first bytes.
+  ports = [5432, 3306]
+  # Literal values in statements (and SQL on command lines) are replaced by ?
+  # on this host. Turn off only where the law and your customers allow it.
+  redact = true
+  # Columns whose compared values are reported as keyed hashes, so rules can
+  # count distinct customers a person viewed without vigil holding the values.
+  # identifier_columns = ["customers.id", "customers.email"]
+  # The deployment's secret key for those hashes (at least 16 bytes). Give
+  # every agent the same file so hashes match across hosts and sites; without
+  # it each host makes a key of its own in state_dir.
+  # key_file = "/etc/vigil/deployment.key"
+}
+
+# Keep CAP_SYS_ADMIN after start so libssl copies of programs started later
+# (bundled or conda OpenSSL) can be probed. Off: it is most of root.
+# keep_uprobe_attach = false
 
 # Where events go. Without this block the agent prints JSON lines on stdout
 # (the journal). `vigil enrol` writes the credentials file, mode 0600.
