@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -239,5 +240,46 @@ func TestPostgresLargeRows(t *testing.T) {
 	})
 	if ev.DB.Rows != 50 || ev.DB.Bytes < 50*100000 {
 		t.Errorf("rows %d bytes %d, want 50 rows of over 5,000,000 bytes", ev.DB.Rows, ev.DB.Bytes)
+	}
+}
+
+// COPY ... TO STDOUT, the export incidents 2 and 4 describe, is reported
+// with the table's row count.
+func TestPostgresCopyOut(t *testing.T) {
+	srv := testdb.StartPostgres(t, testdb.Options{})
+	sink := runDBAgent(t, srv.Port)
+	psql(t, srv, "CREATE TABLE customers AS SELECT g AS id, 'user' || g || '@example.com' AS email FROM generate_series(1, 1234) g")
+	psql(t, srv, "COPY customers TO STDOUT WITH CSV")
+	ev := await(t, sink, "client-side COPY", func(ev *event.Event) bool {
+		return ev.Kind == event.KindDBQuery && ev.DB.Side == "client" && ev.DB.Command == "COPY"
+	})
+	if ev.DB.Rows != 1234 || !slices.Contains(ev.DB.Tables, "customers") {
+		t.Errorf("copy = %+v", ev.DB)
+	}
+	alert := await(t, sink, "db_copy_out alert", func(ev *event.Event) bool {
+		return ev.Kind == event.KindAlert && ev.Alert.Rule == "db_copy_out"
+	})
+	if !slices.Contains(alert.Alert.Evidence, ev.ID) {
+		t.Errorf("db_copy_out evidence %v lacks the COPY %s", alert.Alert.Evidence, ev.ID)
+	}
+}
+
+// A TLS connection whose plaintext no probe can read (Go's own TLS here)
+// is reported as a db.session marked encrypted: visible, never missing.
+func TestPostgresUnobservableTLS(t *testing.T) {
+	srv := testdb.StartPostgres(t, testdb.Options{TLS: true})
+	bin := filepath.Join(t.TempDir(), "gotlsclient")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/gotlsclient").CombinedOutput(); err != nil {
+		t.Fatalf("building the Go TLS client: %v: %s", err, out)
+	}
+	sink := runDBAgent(t, srv.Port)
+	if out, err := exec.Command(bin, srv.DSN).CombinedOutput(); err != nil {
+		t.Fatalf("gotlsclient: %v: %s", err, out)
+	}
+	ev := await(t, sink, "db.session marked encrypted", func(ev *event.Event) bool {
+		return ev.Kind == event.KindDBSession && ev.DB.Side == "client"
+	})
+	if !ev.DB.Encrypted || ev.DB.Engine != "postgresql" || ev.Process.Comm != "gotlsclient" {
+		t.Errorf("db.session = %+v by %+v", ev.DB, ev.Process)
 	}
 }
