@@ -64,4 +64,16 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type)
 	fill_hdr_task(h, type, bpf_get_current_task_btf());
 }
 
+/* The open file behind descriptor fd of task t, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
 #endif
