@@ -6,6 +6,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,29 +23,31 @@ type chanSink chan *event.Event
 
 func (c chanSink) Publish(ev *event.Event) error { c <- ev; return nil }
 
-// runAgent starts a real agent with the process and file sensors and returns
-// its events once the sensors are attached.
-func runAgent(t *testing.T) chanSink {
+// startAgent runs a real agent with opts until the test ends and returns
+// once every sensor is attached; stop ends it early (and waits until every
+// record already read is processed). Tests that load eBPF programs need root.
+func startAgent(t *testing.T, opts agent.Options) (stop func()) {
 	t.Helper()
 	testkernel.RequireRoot(t)
-	sink := make(chanSink, 1<<16)
+	if opts.Identity.AgentID == "" {
+		opts.Identity = agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"}
+	}
 	started := make(chan []sensor.Status, 1)
-	a := agent.New(agent.Options{
-		Identity: agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"},
-		Sensors: []sensor.Sensor{process.New(), file.New(file.Config{
-			SkipPrefixes: file.DefaultSkipPrefixes, SkipFSMagics: file.DefaultSkipFSMagics})},
-		Sink:    sink,
-		Started: func(s []sensor.Status) { started <- s },
-	})
+	opts.Started = func(s []sensor.Status) { started <- s }
+	a := agent.New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("agent: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case st := <-started:
 		for _, s := range st {
@@ -55,6 +58,19 @@ func runAgent(t *testing.T) chanSink {
 	case err := <-errc:
 		t.Fatal(err)
 	}
+	return stop
+}
+
+// runAgent starts a real agent with the process and file sensors and returns
+// its events once the sensors are attached.
+func runAgent(t *testing.T) chanSink {
+	t.Helper()
+	sink := make(chanSink, 1<<16)
+	startAgent(t, agent.Options{
+		Sensors: []sensor.Sensor{process.New(), file.New(file.Config{
+			SkipPrefixes: file.DefaultSkipPrefixes, SkipFSMagics: file.DefaultSkipFSMagics})},
+		Sink: sink,
+	})
 	return sink
 }
 

@@ -61,38 +61,12 @@ func runCountingAgent(t *testing.T, port int) (sink *countSink, stop func()) {
 		t.Fatal(err)
 	}
 	sink = &countSink{byComm: map[string]int{}}
-	started := make(chan []sensor.Status, 1)
 	ports := []uint16{uint16(port)}
-	a := agent.New(agent.Options{
-		Identity: agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"},
-		Sensors:  []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports})},
-		Sink:     sink,
-		DB:       agent.DBOptions{Ports: ports, Redactor: red},
-		Started:  func(s []sensor.Status) { started <- s },
+	stop = startAgent(t, agent.Options{
+		Sensors: []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports})},
+		Sink:    sink,
+		DB:      agent.DBOptions{Ports: ports, Redactor: red},
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- a.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-errc; err != nil {
-				t.Errorf("agent: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	select {
-	case st := <-started:
-		for _, s := range st {
-			if !s.Running {
-				t.Fatalf("sensor %s: %s", s.Name, s.Error)
-			}
-		}
-	case err := <-errc:
-		t.Fatal(err)
-	}
 	return sink, stop
 }
 

@@ -38,39 +38,17 @@ func runDBAgent(t *testing.T, port int, captureBytes ...uint32) chanSink {
 		t.Fatal(diags)
 	}
 	sink := make(chanSink, 1<<16)
-	started := make(chan []sensor.Status, 1)
 	ports := []uint16{uint16(port)}
 	var capture uint32
 	if len(captureBytes) > 0 {
 		capture = captureBytes[0]
 	}
-	a := agent.New(agent.Options{
-		Identity: agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"},
-		Sensors:  []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports, CaptureBytes: capture})},
-		Sink:     sink,
-		DB:       agent.DBOptions{Ports: ports, Redactor: red},
-		Rules:    rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
-		Started:  func(s []sensor.Status) { started <- s },
+	startAgent(t, agent.Options{
+		Sensors: []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports, CaptureBytes: capture})},
+		Sink:    sink,
+		DB:      agent.DBOptions{Ports: ports, Redactor: red},
+		Rules:   rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	})
-	select {
-	case st := <-started:
-		for _, s := range st {
-			if !s.Running {
-				t.Fatalf("sensor %s: %s", s.Name, s.Error)
-			}
-		}
-	case err := <-errc:
-		t.Fatal(err)
-	}
 	return sink
 }
 

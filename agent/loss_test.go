@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -33,25 +32,13 @@ func (g *gatedSink) Publish(ev *event.Event) error {
 func TestRingOverflowIsReported(t *testing.T) {
 	testkernel.RequireRoot(t)
 	sink := &gatedSink{gate: make(chan struct{}), events: make(chan *event.Event, 1<<16)}
-	started := make(chan []sensor.Status, 1)
-	a := agent.New(agent.Options{
+	startAgent(t, agent.Options{
 		Identity:  agent.Identity{Site: "s", Host: "h", AgentID: "a"},
 		Sensors:   []sensor.Sensor{file.New(file.Config{})},
 		Sink:      sink,
 		RingBytes: 4096, // room for a handful of records
 		LossEvery: 50 * time.Millisecond,
-		Started:   func(s []sensor.Status) { started <- s },
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Error(err)
-		}
-	}()
-	<-started
 
 	dir := t.TempDir()
 	const files = 200
