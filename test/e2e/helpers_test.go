@@ -114,7 +114,8 @@ func (p *proc) kill(sig syscall.Signal) {
 // collector runs vigil-collector on data with its NATS on natsPort.
 type collector struct {
 	*proc
-	api string
+	api  string
+	data string
 }
 
 func startCollector(t *testing.T, data string, natsPort int, extra ...string) *collector {
@@ -123,7 +124,7 @@ func startCollector(t *testing.T, data string, natsPort int, extra ...string) *c
 	httpPort := freePort(t)
 	args := append([]string{"run", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort),
 		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--rules", ""}, extra...)
-	c := &collector{proc: start(t, filepath.Join(bin, "vigil-collector"), args...), api: fmt.Sprintf("http://127.0.0.1:%d", httpPort)}
+	c := &collector{proc: start(t, filepath.Join(bin, "vigil-collector"), args...), api: fmt.Sprintf("http://127.0.0.1:%d", httpPort), data: data}
 	waitFor(t, "collector API", 60*time.Second, func() bool {
 		resp, err := http.Get(c.api + "/healthz")
 		if err == nil {
