@@ -81,7 +81,7 @@ func requireTools(t *testing.T, tools ...string) {
 
 func TestIncidents(t *testing.T) {
 	testkernel.RequireRoot(t)
-	requireTools(t, "psql", "pg_dump", "pgbench", "curl", "dd", "ip", "useradd", "setpriv")
+	requireTools(t, "psql", "pg_dump", "pgbench", "curl", "cp", "ip", "useradd", "setpriv")
 	pg := testdb.StartPostgres(t, testdb.Options{TLS: true})
 	// The data exists before the agent starts: loading it is not a scenario.
 	out, err := exec.Command("psql", pg.DSN, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", fmt.Sprintf(`
@@ -361,14 +361,14 @@ func (r *incidentRig) cloudSyncWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(dropbox, "customers.csv")
-	una.run(t, "dd", "if="+src, "of="+dst, "bs=1M", "status=none")
+	una.run(t, "cp", src, dst) // copy_file_range(2), not write(2)
 
 	a := r.c.awaitAlert(t, "removable_or_cloud_write", una.name)
 	if a.Event.Alert.Value != 12<<20 {
 		t.Errorf("removable_or_cloud_write value %v, want %d", a.Event.Alert.Value, 12<<20)
 	}
 	for _, ev := range evidenceOf(t, a, una.name, []event.Kind{event.KindFileWrite}, event.KindFileWrite)[event.KindFileWrite] {
-		if ev.File.Path != dst || ev.Process.Comm != "dd" {
+		if ev.File.Path != dst || ev.Process.Comm != "cp" {
 			t.Errorf("evidence %s: %s wrote %s", ev.ID, ev.Process.Comm, ev.File.Path)
 		}
 	}

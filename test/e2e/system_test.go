@@ -61,8 +61,8 @@ type agentOpts struct {
 	rulesDir   string
 	keyFile    string
 	idColumns  []string
-	// dbOnly turns off the process, file and net sensors.
-	dbOnly bool
+	// sensors to run (default all four).
+	sensors []string
 }
 
 type agentProc struct {
@@ -97,12 +97,15 @@ func startAgent(t *testing.T, c *collector, data string, natsPort int, o agentOp
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	}
-	sensors := ""
-	want := []string{"process", "file", "net", "db"}
-	if o.dbOnly {
-		sensors = "sensors {\n  process = false\n  file = false\n  net = false\n}\n"
-		want = []string{"db"}
+	want := o.sensors
+	if len(want) == 0 {
+		want = []string{"process", "file", "net", "db"}
 	}
+	sensors := "sensors {\n"
+	for _, name := range []string{"process", "file", "net", "db"} {
+		sensors += fmt.Sprintf("  %s = %v\n", name, slices.Contains(want, name))
+	}
+	sensors += "}\n"
 	hcl := fmt.Sprintf(`host      = %q
 state_dir = %q
 rules_dir = %q
