@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/internal/testnats"
+)
+
+// natsNode is one nats-server process of the topology.
+type natsNode struct {
+	*proc
+	name string
+	url  string
+}
+
+func startNATS(t *testing.T, bin, name, conf string) *natsNode {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &natsNode{proc: start(t, bin, "-c", path), name: name}
+}
+
+// The deployment of docs/deploy.md: three nats-server nodes with JetStream
+// at the SOC, a leaf node (no JetStream of its own) at the site, the
+// collector on the cluster with three replicas, and an agent's publisher
+// connected only to the leaf. Events cross the leaf node into the
+// replicated stream exactly once; killing one cluster node (the stream's
+// leader) mid-stream loses nothing.
+func TestClusterWithLeafNode(t *testing.T) {
+	bin := testnats.Binary(t)
+	const n = 3
+	client, route, leaf := make([]int, n), make([]int, n), make([]int, n)
+	var routes, leafURLs, clientURLs []string
+	for i := range n {
+		client[i], route[i], leaf[i] = freePort(t), freePort(t), freePort(t)
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", route[i]))
+		leafURLs = append(leafURLs, fmt.Sprintf(`"nats://127.0.0.1:%d"`, leaf[i]))
+		clientURLs = append(clientURLs, fmt.Sprintf("nats://127.0.0.1:%d", client[i]))
+	}
+	nodes := map[string]*natsNode{}
+	for i := range n {
+		name := fmt.Sprintf("soc-%d", i+1)
+		nodes[name] = startNATS(t, bin, name, fmt.Sprintf(`server_name: %s
+listen: 127.0.0.1:%d
+jetstream { store_dir: %q }
+cluster {
+  name: vigil-soc
+  listen: 127.0.0.1:%d
+  routes: [%s]
+}
+leafnodes { listen: 127.0.0.1:%d }
+`, name, client[i], t.TempDir(), route[i], strings.Join(routes, ", "), leaf[i]))
+		nodes[name].url = clientURLs[i]
+	}
+	leafPort := freePort(t)
+	startNATS(t, bin, "leaf-leeds", fmt.Sprintf(`server_name: leaf-leeds
+listen: 127.0.0.1:%d
+leafnodes { remotes = [ { urls: [%s] } ] }
+`, leafPort, strings.Join(leafURLs, ", ")))
+	leafURL := fmt.Sprintf("nats://127.0.0.1:%d", leafPort)
+
+	data := t.TempDir()
+	c := startCollector(t, data, 0, "--nats-url", strings.Join(clientURLs, ","), "--replicas", "3")
+
+	// Watch the stream from the cluster's side.
+	nc, err := nats.Connect(strings.Join(clientURLs, ","), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info *jetstream.StreamInfo
+	waitFor(t, "stream "+bus.Stream+" with a leader and two current replicas", 60*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, bus.Stream)
+		if err != nil {
+			return false
+		}
+		info, err = s.Info(ctx)
+		if err != nil || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+			return false
+		}
+		for _, r := range info.Cluster.Replicas {
+			if !r.Current {
+				return false
+			}
+		}
+		return true
+	})
+	if info.Config.Replicas != 3 {
+		t.Fatalf("stream has %d replicas, want 3", info.Config.Replicas)
+	}
+
+	// The agent's publisher knows only the leaf node, which has no
+	// JetStream: every ack comes from the cluster through the leaf.
+	cfg := enrolled(t, data, "leeds", leafURL)
+	id := cfg.Identity.AgentID
+	cfg.Identity = nil // the external cluster is open in this test (docs/deploy.md shows its accounts)
+	cfg.URL = leafURL
+	e := &emitter{pub: newPublisher(t, cfg, "leeds", id), boot: "bootcluster", site: "leeds", id: id}
+
+	stop := make(chan struct{})
+	done := load(t, e, stop)
+	waitFor(t, "events stored through the leaf node", 60*time.Second, func() bool { return storedCount(t, data, id) > 2000 })
+	leader := nodes[info.Cluster.Leader]
+	if leader == nil {
+		t.Fatalf("stream leader %q is not one of the nodes", info.Cluster.Leader)
+	}
+	leader.kill(syscall.SIGKILL)
+	atKill := storedCount(t, data, id)
+	t.Logf("killed %s (the stream leader) with %d events stored", leader.name, atKill)
+	waitFor(t, "events stored after the leader died", 90*time.Second, func() bool { return storedCount(t, data, id) > atKill+4000 })
+	close(stop)
+	<-done
+	waitFor(t, "every event stored", 120*time.Second, func() bool { return storedCount(t, data, id) == int(e.seq) })
+	c.kill(syscall.SIGTERM)
+	checkExactlyOnce(t, data, e)
+	if st := e.pub.Stats(); st.Depth != 0 {
+		t.Errorf("spool depth %d after everything was stored", st.Depth)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s, err := js.Stream(ctx, bus.Stream); err != nil {
+		t.Errorf("stream after the kill: %v", err)
+	} else if info, err := s.Info(ctx); err != nil {
+		t.Errorf("stream info after the kill: %v", err)
+	} else if info.Cluster.Leader == "" || info.Cluster.Leader == leader.name {
+		t.Errorf("stream leader after the kill is %q", info.Cluster.Leader)
+	}
+	t.Logf("%d events through the leaf node, none lost or doubled", e.seq)
+}
