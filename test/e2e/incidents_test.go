@@ -180,9 +180,14 @@ func (r *incidentRig) instacart(t *testing.T) {
 	}
 	ana.run(t, "psql", r.url("support_agent"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-f", writeScript(t, first))
 	clientLookups := "json_extract(body, '$.db.side') = 'client' AND json_extract(body, '$.db.statement') LIKE '%FROM customers WHERE id = ?%'"
-	waitFor(t, "ana's first 200 lookups stored", 60*time.Second, func() bool {
-		return storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups) >= 200
-	})
+	deadline := time.Now().Add(60 * time.Second)
+	for storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups) < 200 {
+		if time.Now().After(deadline) {
+			r.c.dump(t)
+			t.Fatalf("%d of ana's 200 lookups stored after 60s", storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if n := storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups); n != 200 {
 		t.Errorf("%d client-side lookups stored, want 200", n)
 	}
@@ -251,7 +256,7 @@ func (r *incidentRig) redmart(t *testing.T) {
 	copyOut := r.c.awaitAlert(t, "db_copy_out", raj.name)
 	for _, ev := range evidenceOf(t, copyOut, raj.name, []event.Kind{event.KindDBQuery}, event.KindDBQuery)[event.KindDBQuery] {
 		if ev.DB.Command != "COPY" || ev.DB.User != "svc_shop" || ev.DB.Rows != customerRows || !ev.DB.TLS {
-			t.Errorf("db_copy_out evidence %s: command %q user %q rows %d tls %v", ev.ID, ev.DB.Command, ev.DB.User, ev.DB.Rows, ev.DB.TLS)
+			t.Errorf("db_copy_out evidence %s: command %q user %q rows %d (partial %v) tls %v", ev.ID, ev.DB.Command, ev.DB.User, ev.DB.Rows, ev.DB.Partial, ev.DB.TLS)
 		}
 	}
 
@@ -312,7 +317,7 @@ func (r *incidentRig) amazon(t *testing.T) {
 	export := r.c.awaitAlert(t, "email_mass_export", amy.name)
 	for _, ev := range evidenceOf(t, export, amy.name, []event.Kind{event.KindDBQuery}, event.KindDBQuery)[event.KindDBQuery] {
 		if ev.DB.Rows != customerRows || !slices.Contains(ev.DB.Columns, "email") || !slices.Contains(ev.DB.Tables, "customers") {
-			t.Errorf("email_mass_export evidence %s: rows %d columns %v tables %v", ev.ID, ev.DB.Rows, ev.DB.Columns, ev.DB.Tables)
+			t.Errorf("email_mass_export evidence %s: rows %d (partial %v) columns %v tables %v", ev.ID, ev.DB.Rows, ev.DB.Partial, ev.DB.Columns, ev.DB.Tables)
 		}
 	}
 	up := r.c.awaitAlert(t, "upload_unapproved_destination", amy.name)

@@ -106,7 +106,11 @@ func startAgent(t *testing.T, c *collector, data string, natsPort int, o agentOp
 		sensors += fmt.Sprintf("  %s = %v\n", name, slices.Contains(want, name))
 	}
 	sensors += "}\n"
+	// The agent sees the whole host, including every other test running
+	// beside this one: a generous ring keeps their bursts from crowding
+	// out the scenario's events (drops are reported as loss in dump).
 	hcl := fmt.Sprintf(`host      = %q
+ring_buffer_mib = 64
 state_dir = %q
 rules_dir = %q
 %s
@@ -348,6 +352,19 @@ func storedEvents(t *testing.T, data, agentID string, kind event.Kind, person, c
 func (c *collector) dump(t *testing.T) {
 	for _, a := range c.alertsFor(t, "", "") {
 		t.Logf("alert %s about %q: %s (evidence %v)", a.Event.Alert.Rule, a.Person, a.Event.Alert.Summary, a.Event.Alert.Evidence)
+	}
+	var agents []store.Agent
+	c.get(t, "/api/agents", &agents)
+	for _, a := range agents {
+		if hb := a.Heartbeat; hb != nil {
+			t.Logf("agent %s (%s): %d events, kernel drops %v, spool depth %d dropped %d, cpu %.0f%%", a.AgentID, a.Site,
+				hb.Events, hb.KernelDrops, hb.SpoolDepth, hb.SpoolDropped, hb.CPUPercent)
+		}
+	}
+	var losses []store.Loss
+	c.get(t, "/api/loss", &losses)
+	for _, l := range losses {
+		t.Logf("loss: %+v", l)
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(c.data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
