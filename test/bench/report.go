@@ -1,0 +1,623 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	modeBaseline = "baseline"
+	modeAgent    = "vigil-agent"
+	modeAuditd   = "auditd"
+)
+
+// overheadSample is one set-up's figures 1 and 2 in one round.
+type overheadSample struct {
+	round           int
+	mode            string
+	tps             float64 // pgbench transactions/s
+	files           float64 // write loop files/s (4 writes each)
+	tcp             float64 // transfer loop connections/s
+	agentEvents     uint64
+	agentDrops      uint64
+	auditRecords    int
+	auditLostBefore uint64
+	auditLost       uint64
+}
+
+func (s overheadSample) note() string {
+	switch s.mode {
+	case modeAgent:
+		ev := "events unknown: killed at stop"
+		if s.agentEvents > 0 {
+			ev = fmt.Sprintf("%d events", s.agentEvents)
+		}
+		return fmt.Sprintf("(agent: %s, %d kernel drops)", ev, s.agentDrops)
+	case modeAuditd:
+		return fmt.Sprintf("(auditd: %d syscall records, %d lost)", s.auditRecords, s.auditLost)
+	}
+	return ""
+}
+
+// stepSample is one rate step of figure 3.
+type stepSample struct {
+	round       int
+	target      int
+	offered     float64 // file writes/s loadgen achieved
+	ops         int64   // files written
+	events      uint64  // events the agent emitted (its stop line; 0 when it had to be killed)
+	kernelDrops uint64  // in-kernel drops, all sensors, read from the agent's maps 1.5 s after the load
+	spooled     uint64  // spool records not yet acknowledged by JetStream then
+	stored      float64 // messages the collector had stored 1.5 s after the load stopped
+	lost        map[string]float64
+	agentCPU    float64
+	verdict     string
+}
+
+const (
+	stepOK     = "sustained"
+	stepGen    = "generator-bound"
+	stepLoss   = "loss"
+	stepBehind = "fell behind"
+)
+
+func (s *stepSample) lostTotal() float64 {
+	t := 0.0
+	for _, v := range s.lost {
+		t += v
+	}
+	return t
+}
+
+// classify: loss when any loss counter rose; fell behind when 1.5 s after
+// the load stopped the spool still held more than 0.2 s of the target rate
+// (1,000 records at least) not yet acknowledged by JetStream;
+// generator-bound when loadgen could not reach 95% of the target.
+func (s *stepSample) classify() {
+	switch {
+	case s.kernelDrops > 0 || s.lostTotal() > 0:
+		s.verdict = stepLoss
+	case s.spooled > max(1000, uint64(s.target)/5):
+		s.verdict = stepBehind
+	case s.offered < 0.95*float64(s.target):
+		s.verdict = stepGen
+	default:
+		s.verdict = stepOK
+	}
+}
+
+// collectorShare is the part of the agent's events the collector had
+// stored 1.5 s after the load stopped.
+func (s *stepSample) collectorShare() float64 {
+	if s.ops == 0 {
+		return 0
+	}
+	return s.stored / float64(s.ops)
+}
+
+// steadySample is one window of figure 6.
+type steadySample struct {
+	round  int
+	rate   int
+	cpu    float64 // % of one core
+	rssKiB uint64  // highest VmRSS seen in the window
+	hwmKiB uint64  // VmHWM at the end of the window
+	stored float64 // messages/s the collector stored
+}
+
+// trigger is one dump-tool run of figure 5.
+type trigger struct {
+	rate    int
+	pid     int
+	start   time.Time // just before fork and exec
+	kernel  time.Time // the process.exec event's time, from the kernel
+	stored  time.Time // the alert's received time in the collector's store
+	seen    time.Time // when the bench's long poll returned the alert
+	missing bool
+}
+
+type profileTop struct {
+	label string
+	top   string
+}
+
+// bpfStat is one BPF program's run time over a window.
+type bpfStat struct {
+	name string
+	runs uint64
+	ns   time.Duration
+}
+
+// goBench is one Go benchmark's results over -count runs.
+type goBench struct {
+	name                       string
+	nsPerOp, bPerOp, allocsPer []float64
+}
+
+func parseGoBench(out string) []goBench {
+	var order []string
+	by := map[string]*goBench{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		g := by[name]
+		if g == nil {
+			g = &goBench{name: name}
+			by[name] = g
+			order = append(order, name)
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/op":
+				g.nsPerOp = append(g.nsPerOp, v)
+			case "B/op":
+				g.bPerOp = append(g.bPerOp, v)
+			case "allocs/op":
+				g.allocsPer = append(g.allocsPer, v)
+			}
+		}
+	}
+	var res []goBench
+	for _, n := range order {
+		res = append(res, *by[n])
+	}
+	return res
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// percentile is the nearest-rank percentile p (0-100) of v.
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	return s[max(rank, 1)-1]
+}
+
+// target is a figure's goal: value >= limit (atLeast) or value < limit.
+type target struct {
+	limit   float64
+	atLeast bool
+	text    string
+}
+
+// row is one line of the results table and the CSV.
+type row struct {
+	figure, metric, setup string
+	value                 float64
+	unit                  string
+	format                string // fmt verb for value
+	target                *target
+	reps                  []float64
+	note                  string
+}
+
+func (r row) status() string {
+	if r.target == nil {
+		return "reference"
+	}
+	if math.IsNaN(r.value) {
+		return "not measured"
+	}
+	if r.met() {
+		return "met"
+	}
+	return "missed"
+}
+
+func (r row) met() bool {
+	if r.target.atLeast {
+		return r.value >= r.target.limit
+	}
+	return r.value < r.target.limit
+}
+
+// gap says by how much a target was missed (or the margin it was met by).
+func (r row) gap() string {
+	if r.target == nil || math.IsNaN(r.value) {
+		return ""
+	}
+	d := r.value - r.target.limit
+	if math.IsInf(d, 1) {
+		return "missed (some never arrived)"
+	}
+	rel := 100 * d / r.target.limit
+	word := "met, margin"
+	if !r.met() {
+		word = "missed by"
+	}
+	return fmt.Sprintf("%s %s (%+.0f%%)", word, strings.TrimPrefix(r.fmt(math.Abs(d)), "+"), rel)
+}
+
+func (r row) fmt(v float64) string {
+	if math.IsInf(v, 1) {
+		return fmt.Sprintf("> %.0f", alertGrace.Seconds()*1000)
+	}
+	f := r.format
+	if f == "" {
+		f = "%.3g"
+	}
+	return fmt.Sprintf(f, v)
+}
+
+// machine describes where the figures were measured.
+type machine struct {
+	nproc               int
+	memGiB              float64
+	kernel, cpu, goVer  string
+	postgres, auditd    string
+	loadStart, loadEnd  string
+	started             time.Time
+	hostname, osRelease string
+}
+
+func describeMachine() machine {
+	m := machine{nproc: runtime.NumCPU(), goVer: runtime.Version(), loadStart: loadavg(), started: time.Now().UTC()}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.memGiB = float64(parseStatusKiB(string(b), "MemTotal:")) / (1 << 20)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				m.osRelease = strings.Trim(v, `"`)
+			}
+		}
+	}
+	if p := pgBin("postgres"); p != "" {
+		out, _ := run(p, "--version")
+		m.postgres = strings.TrimSpace(out)
+	}
+	if out, err := run("auditctl", "-v"); err == nil {
+		m.auditd = strings.TrimSpace(out)
+	}
+	return m
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+type report struct {
+	o           options
+	agentStops  int
+	agentKilled int
+	machine     machine
+	elapsed     time.Duration
+	overheads   []overheadSample
+	steps       []stepSample
+	steady      []steadySample
+	triggers    []trigger
+	profiles    []profileTop
+	bpfStats    []bpfStat
+	bpfWindow   time.Duration
+	rules       []goBench
+}
+
+func newReport(o options) *report { return &report{o: o} }
+
+func (r *report) bpfTotal() time.Duration {
+	var t time.Duration
+	for _, s := range r.bpfStats {
+		t += s.ns
+	}
+	return t
+}
+
+// noteStop counts how often the agent had to be killed at stop.
+func (r *report) noteStop(st agentStopped) {
+	r.agentStops++
+	if st.killed {
+		r.agentKilled++
+	}
+}
+
+// ratios pairs each round's set-up with that round's baseline.
+func (r *report) ratios(mode string, get func(overheadSample) float64) (ratios, raw []float64) {
+	base := map[int]float64{}
+	for _, s := range r.overheads {
+		if s.mode == modeBaseline {
+			base[s.round] = get(s)
+		}
+	}
+	for _, s := range r.overheads {
+		if s.mode != mode {
+			continue
+		}
+		raw = append(raw, get(s))
+		if b := base[s.round]; b > 0 {
+			ratios = append(ratios, get(s)/b)
+		}
+	}
+	return ratios, raw
+}
+
+func (r *report) rows() []row {
+	var rows []row
+	if r.o.figures["1"] || r.o.figures["2"] {
+		figs := []struct {
+			fig, metric string
+			get         func(overheadSample) float64
+			unit        string
+			tgt         *target
+		}{
+			{"1", "pgbench TPS", func(s overheadSample) float64 { return s.tps }, "transactions/s", &target{0.97, true, "≥ 0.97 of baseline"}},
+			{"2", "write loop", func(s overheadSample) float64 { return s.files }, "files/s", &target{0.90, true, "≥ 0.90 of baseline"}},
+			{"2", "transfer loop", func(s overheadSample) float64 { return s.tcp }, "connections/s", nil},
+		}
+		for _, f := range figs {
+			if !r.o.figures[f.fig] {
+				continue
+			}
+			_, base := r.ratios(modeBaseline, f.get)
+			rows = append(rows, row{figure: f.fig, metric: f.metric, setup: modeBaseline, value: median(base), unit: f.unit, format: "%.0f", reps: base})
+			for _, mode := range []string{modeAgent, modeAuditd} {
+				ratios, _ := r.ratios(mode, f.get)
+				tgt := f.tgt
+				if mode == modeAuditd {
+					tgt = nil
+				}
+				rows = append(rows, row{figure: f.fig, metric: f.metric + " ratio", setup: mode, value: median(ratios), unit: "× baseline",
+					format: "%.3f", target: tgt, reps: ratios})
+			}
+		}
+	}
+	if r.o.figures["3"] {
+		best, loss := r.pipelineFigures()
+		rows = append(rows, row{figure: "3", metric: "pipeline rate with zero loss", setup: modeAgent, value: median(best), unit: "events/s",
+			format: "%.0f", target: &target{100000, true, "≥ 100,000 events/s"}, reps: best, note: r.pipelineNote()})
+		if len(loss) > 0 {
+			rows = append(rows, row{figure: "3", metric: "rate where loss or lag starts", setup: modeAgent, value: median(loss), unit: "events/s offered",
+				format: "%.0f", reps: loss, note: r.firstLossNote()})
+		}
+		if us := r.agentMicrosPerEvent(); len(us) > 0 {
+			rows = append(rows, row{figure: "3", metric: "agent CPU per event", setup: modeAgent, value: median(us), unit: "µs",
+				format: "%.1f", reps: us, note: fmt.Sprintf("at the highest sustained step; %.0f events/s per fully used core, %.0f on 2 cores",
+					1e6/median(us), 2e6/median(us))})
+		}
+		if st := r.collectorRates(); len(st) > 0 {
+			rows = append(rows, row{figure: "3", metric: "collector store rate", setup: "vigil-collector", value: median(st), unit: "events/s",
+				format: "%.0f", reps: st, note: "highest per round: events stored by 1.5 s after the step, over the step"})
+		}
+	}
+	if r.o.figures["4"] {
+		for _, g := range r.rules {
+			var tgt *target
+			if g.name == "BenchmarkPack/host" {
+				tgt = &target{1000, false, "< 1 µs/event"}
+			}
+			rows = append(rows, row{figure: "4", metric: g.name + " time", setup: "rules", value: median(g.nsPerOp), unit: "ns/event",
+				format: "%.0f", target: tgt, reps: g.nsPerOp})
+			rows = append(rows, row{figure: "4", metric: g.name + " allocations", setup: "rules", value: median(g.allocsPer), unit: "allocs/event",
+				format: "%.2f", reps: g.allocsPer})
+			rows = append(rows, row{figure: "4", metric: g.name + " bytes", setup: "rules", value: median(g.bPerOp), unit: "B/event",
+				format: "%.0f", reps: g.bPerOp})
+		}
+	}
+	if r.o.figures["5"] {
+		for _, rate := range []int{1000, 10000} {
+			lat, missing := r.latencies(rate)
+			note := fmt.Sprintf("%d alerts", len(lat))
+			if missing > 0 {
+				note += fmt.Sprintf(", %d never arrived", missing)
+			}
+			set := fmt.Sprintf("agent at %d/s", rate)
+			rows = append(rows, row{figure: "5", metric: "syscall to stored alert p50", setup: set, value: percentile(lat, 50), unit: "ms", format: "%.0f", note: note})
+			rows = append(rows, row{figure: "5", metric: "syscall to stored alert p99", setup: set, value: percentile(lat, 99), unit: "ms", format: "%.0f",
+				target: &target{1000, false, "< 1 s"}, note: note})
+		}
+	}
+	if r.o.figures["6"] {
+		for _, rate := range []int{1000, 10000} {
+			var cpu, rss, ev []float64
+			for _, s := range r.steady {
+				if s.rate == rate {
+					cpu = append(cpu, s.cpu)
+					rss = append(rss, float64(s.rssKiB)/1024)
+					ev = append(ev, s.stored)
+				}
+			}
+			set := fmt.Sprintf("agent at %d/s", rate)
+			var cpuT *target
+			if rate == 1000 {
+				cpuT = &target{2, false, "< 2% of a core"}
+			}
+			rows = append(rows, row{figure: "6", metric: "agent CPU", setup: set, value: median(cpu), unit: "% of a core", format: "%.2f", target: cpuT, reps: cpu,
+				note: fmt.Sprintf("collector stored %.0f events/s (median)", median(ev))})
+			rows = append(rows, row{figure: "6", metric: "agent RSS", setup: set, value: median(rss), unit: "MiB", format: "%.1f",
+				target: &target{64, false, "< 64 MiB"}, reps: rss})
+		}
+	}
+	return rows
+}
+
+// pipelineFigures returns per round the highest rate carried with zero loss
+// and in step, and the offered rate of the first step that lost or lagged.
+func (r *report) pipelineFigures() (best, loss []float64) {
+	for round := 1; round <= r.o.reps; round++ {
+		b, l := 0.0, math.NaN()
+		for _, s := range r.steps {
+			if s.round != round {
+				continue
+			}
+			if s.verdict == stepOK || s.verdict == stepGen {
+				b = max(b, s.offered)
+			} else if math.IsNaN(l) {
+				l = s.offered
+			}
+		}
+		best = append(best, b)
+		if !math.IsNaN(l) {
+			loss = append(loss, l)
+		}
+	}
+	return best, loss
+}
+
+// firstLossNote gives the counters of the first losing step of each round.
+func (r *report) firstLossNote() string {
+	var notes []string
+	for round := 1; round <= r.o.reps; round++ {
+		for _, s := range r.steps {
+			if s.round == round && s.verdict != stepOK && s.verdict != stepGen {
+				notes = append(notes, fmt.Sprintf("round %d at %.0f/s: %s, kernel drops %d, unsent %d, collector loss %.0f",
+					round, s.offered, s.verdict, s.kernelDrops, s.spooled, s.lostTotal()))
+				break
+			}
+		}
+	}
+	return strings.Join(notes, "; ")
+}
+
+// agentMicrosPerEvent is per round the agent's CPU time per event at the
+// highest sustained (or generator-bound) step.
+func (r *report) agentMicrosPerEvent() []float64 {
+	var out []float64
+	for round := 1; round <= r.o.reps; round++ {
+		var best *stepSample
+		for i := range r.steps {
+			s := &r.steps[i]
+			if s.round == round && (s.verdict == stepOK || s.verdict == stepGen) && (best == nil || s.offered > best.offered) {
+				best = s
+			}
+		}
+		if best != nil && best.offered > 0 {
+			out = append(out, best.agentCPU/100/best.offered*1e6)
+		}
+	}
+	return out
+}
+
+// collectorRates is per round the highest rate at which the collector
+// stored events during a step.
+func (r *report) collectorRates() []float64 {
+	var out []float64
+	for round := 1; round <= r.o.reps; round++ {
+		best := 0.0
+		for _, s := range r.steps {
+			if s.round == round {
+				best = max(best, s.stored/(r.o.stepSecs.Seconds()+1.5))
+			}
+		}
+		if best > 0 {
+			out = append(out, best)
+		}
+	}
+	return out
+}
+
+func (r *report) pipelineNote() string {
+	gen := 0
+	for _, s := range r.steps {
+		if s.verdict == stepGen {
+			gen++
+		}
+	}
+	if gen > 0 {
+		return fmt.Sprintf("%d steps generator-bound: the 2 cores could not produce the offered rate alongside the agent and collector", gen)
+	}
+	return ""
+}
+
+func (r *report) latencies(rate int) (ms []float64, missing int) {
+	return latencies(r.triggers, rate)
+}
+
+func latencies(triggers []trigger, rate int) (ms []float64, missing int) {
+	for _, t := range triggers {
+		if t.rate != rate {
+			continue
+		}
+		if t.missing {
+			// Not stored within the grace period: later than any stored one.
+			missing++
+			ms = append(ms, math.Inf(1))
+			continue
+		}
+		ms = append(ms, float64(t.stored.Sub(t.start))/float64(time.Millisecond))
+	}
+	return ms, missing
+}
+
+func join(v []float64, format string) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, fmt.Sprintf(format, x))
+	}
+	return strings.Join(s, " ")
+}
+
+func (r *report) write(dir string) error {
+	rows := r.rows()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var c bytes.Buffer
+	w := csv.NewWriter(&c)
+	w.Write([]string{"figure", "metric", "setup", "value", "unit", "target", "status", "gap", "repetitions", "note"})
+	for _, x := range rows {
+		tgt := ""
+		if x.target != nil {
+			tgt = x.target.text
+		}
+		w.Write([]string{x.figure, x.metric, x.setup, strconv.FormatFloat(x.value, 'f', -1, 64), x.unit, tgt, x.status(), x.gap(),
+			join(x.reps, x.format), x.note})
+	}
+	w.Flush()
+	if err := os.WriteFile(filepath.Join(dir, "benchmarks.csv"), c.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "benchmarks.md"), []byte(r.markdown(rows)), 0o644)
+}
