@@ -172,21 +172,25 @@ func (a *Agent) Run(ctx context.Context) error {
 			}()
 		}
 	}
+	// Shutting down: periodic deliveries make their last one, the kernel's
+	// loss counters are read a last time, the probes are detached, and then
+	// the records still in the ring buffer are read before it closes.
 	go func() {
 		<-ctx.Done()
 		stopPeriodic()
 		pwg.Wait()
-		set.Close() // unblocks Read
+		close(done)
+		wg.Wait()
+		a.checkLoss()
+		set.Shutdown()
 	}()
 
+	defer set.Close()
 	var rec ringbuf.Record
 	for {
 		r, err := set.Read(&rec)
 		if err != nil {
-			close(done)
-			wg.Wait()
-			a.checkLoss() // the last counts before the maps go
-			if errors.Is(err, ringbuf.ErrClosed) {
+			if errors.Is(err, sensor.ErrDrained) {
 				return nil
 			}
 			return fmt.Errorf("reading sensor records: %w", err)

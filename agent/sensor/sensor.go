@@ -103,6 +103,10 @@ type Options struct {
 // ErrNoSensor is returned by Start when no sensor could start.
 var ErrNoSensor = errors.New("no sensor could start")
 
+// ErrDrained is returned by Read after Shutdown, once every record the
+// sensors produced has been read.
+var ErrDrained = errors.New("sensors shut down and ring buffer drained")
+
 // Start starts every sensor it can. A sensor that fails is recorded in
 // Statuses with the reason and the rest still run; only when none runs does
 // Start fail.
@@ -158,6 +162,8 @@ func (s *Set) Statuses() []Status { return s.statuses }
 
 // Running names the sensors that run.
 func (s *Set) Running() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var names []string
 	for _, sn := range s.running {
 		names = append(names, sn.Name())
@@ -166,12 +172,16 @@ func (s *Set) Running() []string {
 	return names
 }
 
-// Read blocks for the next record and decodes it. It returns
-// ringbuf.ErrClosed (via errors.Is) after Close. Records it cannot decode are
-// counted (Malformed) and skipped.
+// Read blocks for the next record and decodes it. After Shutdown it
+// returns what is left in the ring buffer and then ErrDrained; after Close,
+// ringbuf.ErrClosed. Records it cannot decode are counted (Malformed) and
+// skipped.
 func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 	for {
 		if err := s.reader.ReadInto(rec); err != nil {
+			if errors.Is(err, ringbuf.ErrFlushed) {
+				return nil, ErrDrained
+			}
 			return nil, err
 		}
 		raw := rec.RawSample
@@ -210,7 +220,10 @@ func (s *Set) Malformed() uint64 {
 // Drops returns kernel-side drops per sensor and reason.
 func (s *Set) Drops() map[string]map[string]uint64 {
 	out := map[string]map[string]uint64{}
-	for _, sn := range s.running {
+	s.mu.Lock()
+	running := s.running
+	s.mu.Unlock()
+	for _, sn := range running {
 		d, err := sn.Drops()
 		if err == nil {
 			out[sn.Name()] = d
@@ -219,17 +232,31 @@ func (s *Set) Drops() map[string]map[string]uint64 {
 	return out
 }
 
-// Close detaches every program and frees the ring buffer; a blocked Read
-// returns.
-func (s *Set) Close() error {
+// Shutdown detaches and unloads every sensor, so no record is added, and
+// lets Read return the records still in the ring buffer before ErrDrained.
+// The ring buffer itself stays until Close.
+func (s *Set) Shutdown() error {
+	s.mu.Lock()
+	running := s.running
+	s.running = nil
+	s.mu.Unlock()
 	var errs []error
+	for _, sn := range running {
+		errs = append(errs, sn.Close())
+	}
+	if s.reader != nil {
+		errs = append(errs, s.reader.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Close detaches every program and frees the ring buffer; a blocked Read
+// returns ringbuf.ErrClosed.
+func (s *Set) Close() error {
+	errs := []error{s.Shutdown()}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
-	for _, sn := range s.running {
-		errs = append(errs, sn.Close())
-	}
-	s.running = nil
 	errs = append(errs, s.events.Close())
 	return errors.Join(errs...)
 }
