@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,11 +67,39 @@ leafnodes { listen: 127.0.0.1:%d }
 `, name, client[i], t.TempDir(), route[i], strings.Join(routes, ", "), leaf[i]))
 		nodes[name].url = clientURLs[i]
 	}
-	leafPort := freePort(t)
+	leafPort, leafMon := freePort(t), freePort(t)
 	startNATS(t, bin, "leaf-leeds", fmt.Sprintf(`server_name: leaf-leeds
 listen: 127.0.0.1:%d
+http: 127.0.0.1:%d
 leafnodes { remotes = [ { urls: [%s] } ] }
-`, leafPort, strings.Join(leafURLs, ", ")))
+`, leafPort, leafMon, strings.Join(leafURLs, ", ")))
+	// leafz reports the agents connected to the leaf and its links to the
+	// cluster.
+	leafz := func() (agents, links int) {
+		var connz struct {
+			Conns []struct {
+				Name string `json:"name"`
+			} `json:"connections"`
+		}
+		var lz struct {
+			N int `json:"leafnodes"`
+		}
+		for path, into := range map[string]any{"/connz": &connz, "/leafz": &lz} {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", leafMon, path))
+			if err != nil {
+				return -1, -1
+			}
+			json.NewDecoder(resp.Body).Decode(into)
+			resp.Body.Close()
+		}
+		for _, c := range connz.Conns {
+			if strings.HasPrefix(c.Name, "vigil-agent ") {
+				agents++
+			}
+		}
+		return agents, lz.N
+	}
+	waitFor(t, "the leaf node linked to the cluster", 30*time.Second, func() bool { _, links := leafz(); return links == 1 })
 	leafURL := fmt.Sprintf("nats://127.0.0.1:%d", leafPort)
 
 	data := t.TempDir()
@@ -132,6 +162,11 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 	waitFor(t, "every event stored", 120*time.Second, func() bool { return storedCount(t, data, id) == int(e.seq) })
 	c.kill(syscall.SIGTERM)
 	checkExactlyOnce(t, data, e)
+	// The agent is connected to the leaf, and the leaf is linked to the
+	// cluster again after losing a node.
+	if agents, links := leafz(); agents != 1 || links != 1 {
+		t.Errorf("leaf node has %d agents and %d links to the cluster, want 1 and 1", agents, links)
+	}
 	if st := e.pub.Stats(); st.Depth != 0 {
 		t.Errorf("spool depth %d after everything was stored", st.Depth)
 	}
