@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +17,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testnats"
 )
 
@@ -37,10 +40,13 @@ func startNATS(t *testing.T, bin, name, conf string) *natsNode {
 
 // The deployment of docs/deploy.md: three nats-server nodes with JetStream
 // at the SOC, a leaf node (no JetStream of its own) at the site, the
-// collector on the cluster with three replicas, and an agent's publisher
-// connected only to the leaf. Events cross the leaf node into the
-// replicated stream exactly once; killing one cluster node (the stream's
-// leader) mid-stream loses nothing.
+// collector on the cluster with three replicas, and agents connected only
+// to the leaf: a publisher (the agent's publish package) numbering a steady
+// load, and as root the real vigil-agent. Events cross the leaf node into
+// the replicated stream exactly once; killing one cluster node (the
+// stream's leader) mid-stream loses nothing: every numbered event is stored
+// once, every process the real agent saw before and during the election is
+// stored, and no gap remains in its seq.
 func TestClusterWithLeafNode(t *testing.T) {
 	bin := testnats.Binary(t)
 	const n = 3
@@ -146,6 +152,25 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 	cfg.URL = leafURL
 	e := &emitter{pub: newPublisher(t, cfg, "leeds", id), boot: "bootcluster", site: "leeds", id: id}
 
+	// As root, the real agent too, watching processes, publishes through
+	// the leaf without credentials (the cluster here has no accounts).
+	var ag *agentProc
+	marked := 0
+	mark := func(n int) {
+		for range n {
+			marked++
+			if out, err := exec.Command("/bin/true", fmt.Sprintf("vigil-cluster-mark-%d-", marked)).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+		}
+	}
+	if os.Geteuid() == 0 {
+		ag = startAgent(t, c, data, leafURL, agentOpts{site: "leeds", host: "ws-leeds-02", open: true,
+			rulesDir: filepath.Join(t.TempDir(), "none"), sensors: []string{"process"}})
+	} else {
+		t.Log("not root: the real agent's part of the test is skipped")
+	}
+
 	stop := make(chan struct{})
 	done := load(t, e, stop)
 	waitFor(t, "events stored through the leaf node", 60*time.Second, func() bool { return storedCount(t, data, id) > 2000 })
@@ -153,19 +178,47 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 	if leader == nil {
 		t.Fatalf("stream leader %q is not one of the nodes", info.Cluster.Leader)
 	}
+	if ag != nil {
+		mark(20)
+	}
 	leader.kill(syscall.SIGKILL)
+	if ag != nil {
+		mark(20) // while the cluster elects a new leader
+	}
 	atKill := storedCount(t, data, id)
 	t.Logf("killed %s (the stream leader) with %d events stored", leader.name, atKill)
 	waitFor(t, "events stored after the leader died", 90*time.Second, func() bool { return storedCount(t, data, id) > atKill+4000 })
 	close(stop)
 	<-done
 	waitFor(t, "every event stored", 120*time.Second, func() bool { return storedCount(t, data, id) == int(e.seq) })
+	if ag != nil {
+		for i := 1; i <= marked; i++ {
+			cond := fmt.Sprintf("json_extract(body, '$.process.cmdline') LIKE '%% vigil-cluster-mark-%d-'", i)
+			waitFor(t, fmt.Sprintf("the agent's marked exec %d of %d", i, marked), 60*time.Second, func() bool {
+				return storedEvents(t, data, ag.id, event.KindProcessExec, "", cond) == 1
+			})
+		}
+		waitFor(t, "no gap left in the agent's seq", 30*time.Second, func() bool {
+			var losses []store.Loss
+			c.get(t, "/api/loss?agent_id="+ag.id, &losses)
+			for _, l := range losses {
+				if l.Reason == store.ReasonSeqGap && l.Count > 0 {
+					return false
+				}
+			}
+			return true
+		})
+	}
 	c.kill(syscall.SIGTERM)
 	checkExactlyOnce(t, data, e)
-	// The agent is connected to the leaf, and the leaf is linked to the
+	// The agents are connected to the leaf, and the leaf is linked to the
 	// cluster again after losing a node.
-	if agents, links := leafz(); agents != 1 || links != 1 {
-		t.Errorf("leaf node has %d agents and %d links to the cluster, want 1 and 1", agents, links)
+	want := 1
+	if ag != nil {
+		want = 2
+	}
+	if agents, links := leafz(); agents != want || links != 1 {
+		t.Errorf("leaf node has %d agents and %d links to the cluster, want %d and 1", agents, links, want)
 	}
 	if st := e.pub.Stats(); st.Depth != 0 {
 		t.Errorf("spool depth %d after everything was stored", st.Depth)

@@ -116,6 +116,7 @@ type collector struct {
 	*proc
 	api  string
 	data string
+	nats string // the embedded NATS server's URL
 }
 
 func startCollector(t *testing.T, data string, natsPort int, extra ...string) *collector {
@@ -124,7 +125,8 @@ func startCollector(t *testing.T, data string, natsPort int, extra ...string) *c
 	httpPort := freePort(t)
 	args := append([]string{"run", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort),
 		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--rules", ""}, extra...)
-	c := &collector{proc: start(t, filepath.Join(bin, "vigil-collector"), args...), api: fmt.Sprintf("http://127.0.0.1:%d", httpPort), data: data}
+	c := &collector{proc: start(t, filepath.Join(bin, "vigil-collector"), args...), api: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		data: data, nats: fmt.Sprintf("nats://127.0.0.1:%d", natsPort)}
 	waitFor(t, "collector API", 60*time.Second, func() bool {
 		resp, err := http.Get(c.api + "/healthz")
 		if err == nil {

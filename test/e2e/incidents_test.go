@@ -108,7 +108,7 @@ GRANT CREATE ON SCHEMA public TO svc_bench;`, customerRows)).CombinedOutput()
 		r.people[name] = ensurePerson(t, "vigil-e2e-"+name)
 	}
 	r.sink = startUploadSink(t, approvedAddr, unknownAddr)
-	r.agent = startAgent(t, c, data, natsPort, agentOpts{site: "leeds", host: "ws-leeds-01", dbPorts: []int{pg.Port},
+	r.agent = startAgent(t, c, data, c.nats, agentOpts{site: "leeds", host: "ws-leeds-01", dbPorts: []int{pg.Port},
 		rulesDir: rulesDir, keyFile: keyFile, idColumns: []string{"customers.id", "customers.email"}})
 
 	t.Run("Instacart", r.instacart)

@@ -43,9 +43,9 @@ GRANT SELECT ON customers TO support_ro;`).CombinedOutput()
 	natsPort := freePort(t)
 	c := startCollector(t, data, natsPort, "--rules", rulesDir, "--host-rules", rulesDir)
 	agents := map[string]*agentProc{
-		"leeds": startAgent(t, c, data, natsPort, agentOpts{site: "leeds", host: "ws-leeds-07", dbPorts: []int{srv.Port},
+		"leeds": startAgent(t, c, data, c.nats, agentOpts{site: "leeds", host: "ws-leeds-07", dbPorts: []int{srv.Port},
 			rulesDir: rulesDir, keyFile: keyFile, idColumns: []string{"customers.id"}, sensors: []string{"db"}}),
-		"manila": startAgent(t, c, data, natsPort, agentOpts{site: "manila", host: "ws-manila-03",
+		"manila": startAgent(t, c, data, c.nats, agentOpts{site: "manila", host: "ws-manila-03",
 			rulesDir: rulesDir, keyFile: keyFile, sensors: []string{"file"}}),
 	}
 	if agents["leeds"].id == agents["manila"].id {
