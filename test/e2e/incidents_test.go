@@ -394,10 +394,10 @@ func (r *incidentRig) benignPgbench(t *testing.T) {
 		c.Env = append(os.Environ(), "HOME=/", "PGCONNECT_TIMEOUT=10")
 		return c
 	}
-	const txns = 2 * 250
+	const txns = 2 * 150
 	for _, args := range [][]string{
 		{"-i", "-s", "1", "-q"},
-		{"-c", "2", "-j", "2", "-t", "250", "-n"},
+		{"-c", "2", "-j", "2", "-t", "150", "-n"},
 	} {
 		if out, err := asService("pgbench", append(args, r.url("svc_bench"))...).CombinedOutput(); err != nil {
 			t.Fatalf("pgbench %v: %v\n%s", args, err, tail(string(out), 2000))
