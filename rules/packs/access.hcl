@@ -25,12 +25,13 @@ threshold "service_account_from_workstation" {
   severity    = "high"
   description = "A shared or service database account was used from a support workstation."
   tags        = ["T1078.001", "T1078.003"]
-  when        = (kind == "db.query" || kind == "db.session") && db.side != "server" && glob(lower(db.user), var.service_accounts)
-  by          = [person, host, db.user]
-  window      = "1m"
-  limit       = 0
-  cooldown    = "8h"
-  summary     = "${person} on ${host} used database account ${db.user} on ${db.server}"
+  # A person's login session (loginuid set), not a service running as itself.
+  when     = (kind == "db.query" || kind == "db.session") && db.side != "server" && process.loginuid != 4294967295 && glob(lower(db.user), var.service_accounts)
+  by       = [person, host, db.user]
+  window   = "1m"
+  limit    = 0
+  cooldown = "8h"
+  summary  = "${person} on ${host} used database account ${db.user} on ${db.server}"
 }
 
 test "queries at night are flagged" {

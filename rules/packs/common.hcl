@@ -86,9 +86,17 @@ list "email_columns" {
   items       = ["email", "*_email", "email_*", "*email_address*", "e_mail", "mail"]
 }
 
+condition "rows_read" {
+  description = "A query a person ran that returned rows: SELECT, WITH or COPY ... TO, seen on the client side (on a database host the server side sees the same query under the server's own user)."
+  when = kind == "db.query" && db.side != "server" && db.rows > 0 && (
+    db.command == "SELECT" || db.command == "WITH" ||
+    (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b"))
+  )
+}
+
 condition "customer_read" {
   description = "A query that reads a customer table."
-  when        = kind == "db.query" && contains(db.tables, var.customer_tables) && db.rows > 0
+  when        = cond.rows_read && contains(db.tables, var.customer_tables)
 }
 
 condition "upload" {

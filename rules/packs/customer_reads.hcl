@@ -61,14 +61,14 @@ test "reads of other tables and other people do not add up" {
 
 test "reads spread over more than a shift do not add up" {
   vars     = { max_customer_rows = 100 }
-  defaults = { kind = "db.query", process = { login_user = "alice", loginuid = 1001 }, db = { tables = ["customers"], rows = 60 } }
+  defaults = { kind = "db.query", process = { login_user = "alice", loginuid = 1001 }, db = { command = "SELECT", tables = ["customers"], rows = 60 } }
   events   = [{ offset = "0h" }, { offset = "9h" }]
   expect "excessive_customer_rows" { count = 0 }
 }
 
 test "one person looks up many customers" {
   vars     = { max_distinct_customers = 20 }
-  defaults = { kind = "db.query", process = { login_user = "carol", loginuid = 1003 }, db = { tables = ["customers"], rows = 1 } }
+  defaults = { kind = "db.query", process = { login_user = "carol", loginuid = 1003 }, db = { command = "SELECT", tables = ["customers"], rows = 1 } }
   # 25 lookups, of which 21 distinct customers.
   events = [for i in range(25) : { db = { identifiers = { customer_id = ["h${i % 21}"] } } }]
   expect "excessive_distinct_customers" {
@@ -80,7 +80,7 @@ test "one person looks up many customers" {
 
 test "the same customers looked up again do not count twice" {
   vars     = { max_distinct_customers = 20 }
-  defaults = { kind = "db.query", process = { login_user = "carol", loginuid = 1003 }, db = { tables = ["customers"], rows = 1 } }
+  defaults = { kind = "db.query", process = { login_user = "carol", loginuid = 1003 }, db = { command = "SELECT", tables = ["customers"], rows = 1 } }
   events   = [for i in range(100) : { db = { identifiers = { customer_id = ["h${i % 5}"] } } }]
   expect "excessive_distinct_customers" { count = 0 }
 }

@@ -21,7 +21,7 @@ rule "db_copy_out" {
   tags        = ["T1005", "T1213"]
   # db.command is the statement's first keyword, upper case; testing it
   # first keeps the regular expressions off ordinary queries.
-  when = kind == "db.query" && (
+  when = kind == "db.query" && db.side != "server" && (
     (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b")) ||
     (db.command == "SELECT" && icontains(db.statement, "outfile") && regex(db.statement, "(?is)\\bINTO\\s+(OUTFILE|DUMPFILE)\\b"))
   )
@@ -33,7 +33,7 @@ rule "email_mass_export" {
   severity    = "high"
   description = "A query returned email addresses in bulk."
   tags        = ["T1213", "T1005"]
-  when = kind == "db.query" && db.rows >= var.email_export_rows && (
+  when = cond.rows_read && db.rows >= var.email_export_rows && (
     glob(lower(db.columns), list.email_columns) || icontains(db.statement, "email")
   )
   by      = [person]
@@ -75,8 +75,12 @@ test "COPY TO and INTO OUTFILE are flagged, COPY FROM is not" {
 }
 
 test "bulk email pull" {
-  defaults = { kind = "db.query", process = { login_user = "jack", loginuid = 1010 } }
+  defaults = { kind = "db.query", process = { login_user = "jack", loginuid = 1010 }, db = { command = "SELECT", side = "client" } }
   events = [
+    # The same pull seen by the database server on its host counts once, on
+    # the client side; a load into a table is no pull.
+    { db = { side = "server", tables = ["customers"], columns = ["id", "email"], rows = 5000, statement = "SELECT id, email FROM customers" } },
+    { db = { command = "COPY", tables = ["customers"], columns = ["email"], rows = 5000, statement = "COPY customers (email) FROM STDIN" } },
     { db = { tables = ["customers"], columns = ["id", "Email"], rows = 5000, statement = "SELECT id, \"Email\" FROM customers" } },
     { db = { tables = ["newsletter"], rows = 3000, statement = "SELECT contact_email FROM newsletter" } },
     { db = { tables = ["customers"], columns = ["id", "email"], rows = 20, statement = "SELECT id, email FROM customers WHERE id = ?" } },
