@@ -108,11 +108,24 @@ rules_dir = "`+dir+`/no-rules"
 	if !detached {
 		t.Error(`agent exited without logging "probes detached"`)
 	}
-	for _, id := range ids {
-		if p, err := ebpf.NewProgramFromID(id); err == nil {
-			p.Close()
-			t.Errorf("program %d is still loaded after the agent exited", id)
+	// The kernel frees a program after its last reference goes, in deferred
+	// work: poll for that, with a deadline.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var left []ebpf.ProgramID
+		for _, id := range ids {
+			if p, err := ebpf.NewProgramFromID(id); err == nil {
+				p.Close()
+				left = append(left, id)
+			}
 		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("programs %v still loaded 15 s after the agent exited", left)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
