@@ -18,6 +18,7 @@ type bench struct {
 	site        string // the current collector's and agent's directory
 	sites       int
 	natsPort    int
+	spoolMaxMiB int // agent spool bound for the next site (0: the default)
 	creds       string
 	agentConfig string
 	pg          *postgres
@@ -261,6 +262,56 @@ func (b *bench) pipeline() error {
 			}
 		}
 	}
+	return b.lossProbe()
+}
+
+// lossProbeSpoolMiB bounds the spool in the loss probe: small enough that a
+// 15 s burst above what the publisher carries overflows it.
+const lossProbeSpoolMiB = 16
+
+// lossProbe shows the loss counters at work: the lowest target rate at which
+// the publisher fell behind, for 15 s, with a 16 MiB spool instead of the
+// default 512 MiB, so what a long burst does happens within the bench.
+func (b *bench) lossProbe() error {
+	target := 0
+	for _, s := range b.rep.steps {
+		if (s.verdict == stepBehind || s.verdict == stepLoss) && (target == 0 || s.target < target) {
+			target = s.target
+		}
+	}
+	if target == 0 {
+		return nil
+	}
+	b.spoolMaxMiB = lossProbeSpoolMiB
+	defer func() { b.spoolMaxMiB = 0 }()
+	if err := b.startSite(false); err != nil {
+		return err
+	}
+	defer func() { b.rep.noteStop(b.stopSite()) }()
+	pid := b.agent.proc.pid()
+	r, err := b.loadgen("-mode", "files", "-dir", "/dev/shm", "-workers", "2", "-rate", strconv.Itoa(target), "-duration", "15s")
+	if err != nil {
+		return err
+	}
+	if err := sleep(b.ctx, 1500*time.Millisecond); err != nil {
+		return err
+	}
+	p := lossProbeResult{target: target, offered: r.rate, ops: r.ops, spoolMiB: lossProbeSpoolMiB}
+	if p.kernelDrops, err = kernelDrops(pid); err != nil {
+		return err
+	}
+	p.spoolDropped = spoolDropped(b.agent.proc.logText())
+	if p.backlog, p.backlogBytes, err = spoolBacklogBytes(filepath.Join(b.site, "agent", "spool")); err != nil {
+		return err
+	}
+	c, err := b.col.counters()
+	if err != nil {
+		return err
+	}
+	p.collectorLost = c.lost
+	b.rep.probe = &p
+	log.Printf("loss probe at %d/s with a %d MiB spool: offered %.0f/s, spool_full dropped %d, kernel drops %d, backlog %d records",
+		target, lossProbeSpoolMiB, p.offered, p.spoolDropped, p.kernelDrops, p.backlog)
 	return nil
 }
 

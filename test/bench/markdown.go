@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -108,6 +109,15 @@ func (r *report) markdown(rows []row) string {
 			p("| %d | %d | %.0f | %d | %d | %d | %.0f (%.0f%%) | %s | %.0f | %s |\n", s.round, s.target, s.offered, s.ops,
 				s.kernelDrops, s.spooled, s.stored, 100*s.collectorShare(), strings.Join(lost, " "), s.agentCPU, s.verdict)
 		}
+		if pr := r.probe; pr != nil {
+			p("\n**Loss probe.** After the rounds, the lowest target at which the publisher fell behind (%d/s) ran for 15 s "+
+				"with `spool_max_mib = %d` instead of the default 512, so that what a long burst does happens within the bench: "+
+				"offered %.0f files/s, the agent logged `spool full: oldest events dropped` for %d events in all (each time also "+
+				"emitting an agent.loss record, reason spool_full), in-kernel drops %d, spool backlog %d records (%.1f MiB) 1.5 s "+
+				"after the burst; the collector had stored loss %s by then.\n",
+				pr.target, pr.spoolMiB, pr.offered, pr.spoolDropped, pr.kernelDrops, pr.backlog, float64(pr.backlogBytes)/(1<<20),
+				lostText(pr.collectorLost))
+		}
 		p("\nThe collector column shows the end of the pipeline: the collector stores (SQLite) more slowly than the agent " +
 			"hands events to JetStream, so above its store rate events wait, durably, in the JetStream stream.\n\n")
 	}
@@ -124,7 +134,7 @@ func (r *report) markdown(rows []row) string {
 		p("Kernel time of the agent's own programs (found through its file descriptors) over %s of pgbench with the "+
 			"agent running, from `kernel.bpf_stats_enabled` (switched on for that window only): %.3f s of CPU in total, "+
 			"%.1f%% of one core. The programs that cost most:\n\n| Program | Runs | Total s | ns/run |\n|---|---|---|---|\n",
-			r.bpfWindow, r.bpfTotal().Seconds(), 100*r.bpfTotal().Seconds()/r.bpfWindow.Seconds())
+			r.bpfWindow.Round(100*time.Millisecond), r.bpfTotal().Seconds(), 100*r.bpfTotal().Seconds()/r.bpfWindow.Seconds())
 		for i, st := range r.bpfStats {
 			if i == 10 {
 				break
@@ -144,8 +154,8 @@ func (r *report) markdown(rows []row) string {
 					k = append(k, float64(t.stored.Sub(t.kernel))/float64(time.Millisecond))
 				}
 			}
-			p("| %d files/s | %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f |\n", rate, len(lat), missing, percentile(lat, 50),
-				percentile(lat, 90), percentile(lat, 99), percentile(lat, 100), percentile(k, 50))
+			p("| %d files/s | %d | %d | %s | %s | %s | %s | %s |\n", rate, len(lat), missing, msText(percentile(lat, 50)),
+				msText(percentile(lat, 90)), msText(percentile(lat, 99)), msText(percentile(lat, 100)), msText(percentile(k, 50)))
 		}
 		p("\n")
 	}
@@ -218,6 +228,14 @@ func (r *report) markdown(rows []row) string {
 		}
 	}
 	return b.String()
+}
+
+// msText prints milliseconds, and an alert never stored as "> grace".
+func msText(v float64) string {
+	if math.IsInf(v, 1) {
+		return fmt.Sprintf("> %.0f", alertGrace.Seconds()*1000)
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 // trimProfile drops pprof's header lines that name temporary files.

@@ -492,6 +492,10 @@ type agentStopped struct {
 
 func (b *bench) writeAgentConfig() error {
 	state := filepath.Join(b.site, "agent")
+	spoolLimit := ""
+	if b.spoolMaxMiB > 0 {
+		spoolLimit = fmt.Sprintf("  spool_max_mib = %d\n", b.spoolMaxMiB)
+	}
 	ports := "5432, 3306"
 	if b.pg != nil {
 		ports += fmt.Sprintf(", %d", b.pg.port)
@@ -513,8 +517,8 @@ collector {
   url       = "nats://127.0.0.1:%d"
   creds     = %q
   spool_dir = %q
-}
-`, state, b.packs(), ports, b.natsPort, b.creds, filepath.Join(state, "spool"))
+%s}
+`, state, b.packs(), ports, b.natsPort, b.creds, filepath.Join(state, "spool"), spoolLimit)
 	b.agentConfig = filepath.Join(b.site, "agent.hcl")
 	return os.WriteFile(b.agentConfig, []byte(cfg), 0o600)
 }
@@ -738,12 +742,31 @@ func progStats(ids []uint64) map[uint64]bpfStat {
 	return out
 }
 
+var spoolFullRe = regexp.MustCompile(`msg="spool full: oldest events dropped" count=(\d+)`)
+
+// spoolDropped sums the events the agent logged as dropped from its full
+// spool (each time it also emits an agent.loss record, reason spool_full).
+func spoolDropped(agentLog string) uint64 {
+	var n uint64
+	for _, m := range spoolFullRe.FindAllStringSubmatch(agentLog, -1) {
+		c, _ := strconv.ParseUint(m[1], 10, 64)
+		n += c
+	}
+	return n
+}
+
 // spoolBacklog counts the records in the agent's spool after its saved
 // cursor: events not yet acknowledged by JetStream, as of the agent's last
 // flush (every 200 ms). The layout is agent/publish's: <n>.seg files of
 // records (4-byte big-endian length, 4-byte CRC, payload) and a cursor
 // file "seg offset index".
 func spoolBacklog(dir string) (records int64, err error) {
+	records, _, err = spoolBacklogBytes(dir)
+	return records, err
+}
+
+// spoolBacklogBytes is spoolBacklog with the bytes those records take.
+func spoolBacklogBytes(dir string) (records, bytes int64, err error) {
 	var cseg uint64
 	var coff int64
 	if b, err := os.ReadFile(filepath.Join(dir, "cursor")); err == nil {
@@ -752,7 +775,7 @@ func spoolBacklog(dir string) (records int64, err error) {
 	}
 	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, path := range segs {
 		n, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(path), ".seg"), 10, 64)
@@ -763,38 +786,40 @@ func spoolBacklog(dir string) (records int64, err error) {
 		if n == cseg {
 			from = coff
 		}
-		c, err := countRecords(path, from)
+		c, nb, err := countRecords(path, from)
 		if err != nil {
-			return records, err
+			return records, bytes, err
 		}
 		records += c
+		bytes += nb
 	}
-	return records, nil
+	return records, bytes, nil
 }
 
-func countRecords(path string, off int64) (int64, error) {
+func countRecords(path string, off int64) (n, bytes int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var n int64
+	start := off
 	var h [4]byte
 	for off+8 <= st.Size() {
 		if _, err := f.ReadAt(h[:], off); err != nil {
-			return n, err
+			return n, off - start, err
 		}
-		off += 8 + int64(uint32(h[0])<<24|uint32(h[1])<<16|uint32(h[2])<<8|uint32(h[3]))
-		if off > st.Size() {
+		next := off + 8 + int64(uint32(h[0])<<24|uint32(h[1])<<16|uint32(h[2])<<8|uint32(h[3]))
+		if next > st.Size() {
 			break // a record still being written
 		}
+		off = next
 		n++
 	}
-	return n, nil
+	return n, off - start, nil
 }
 
 // auditd is Linux auditd with rules for what vigil watches.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -123,6 +124,19 @@ type trigger struct {
 	stored  time.Time // the alert's received time in the collector's store
 	seen    time.Time // when the bench's long poll returned the alert
 	missing bool
+}
+
+// lossProbeResult is figure 3's loss probe.
+type lossProbeResult struct {
+	target        int
+	offered       float64
+	ops           int64
+	spoolMiB      int
+	spoolDropped  uint64
+	kernelDrops   uint64
+	backlog       int64
+	backlogBytes  int64
+	collectorLost map[string]float64
 }
 
 type profileTop struct {
@@ -340,6 +354,7 @@ type report struct {
 	steps       []stepSample
 	steady      []steadySample
 	triggers    []trigger
+	probe       *lossProbeResult
 	profiles    []profileTop
 	bpfStats    []bpfStat
 	bpfWindow   time.Duration
@@ -426,6 +441,15 @@ func (r *report) rows() []row {
 			rows = append(rows, row{figure: "3", metric: "agent CPU per event", setup: modeAgent, value: median(us), unit: "µs",
 				format: "%.1f", reps: us, note: fmt.Sprintf("at the highest sustained step; %.0f events/s per fully used core, %.0f on 2 cores",
 					1e6/median(us), 2e6/median(us))})
+		}
+		if pr := r.probe; pr != nil {
+			note := fmt.Sprintf("%d MiB spool (default 512), 15 s at %.0f/s offered: kernel drops %d, collector loss so far %s",
+				pr.spoolMiB, pr.offered, pr.kernelDrops, lostText(pr.collectorLost))
+			if fill := r.defaultSpoolFill(); fill > 0 {
+				note += fmt.Sprintf("; with the default spool the same burst starts losing after about %s", fill.Round(time.Second))
+			}
+			rows = append(rows, row{figure: "3", metric: "loss probe: events dropped from the full spool", setup: modeAgent,
+				value: float64(pr.spoolDropped), unit: "events (spool_full)", format: "%.0f", note: note})
 		}
 		if st := r.collectorRates(); len(st) > 0 {
 			rows = append(rows, row{figure: "3", metric: "collector store rate", setup: "vigil-collector", value: median(st), unit: "events/s",
@@ -519,6 +543,41 @@ func (r *report) firstLossNote() string {
 		}
 	}
 	return strings.Join(notes, "; ")
+}
+
+// defaultSpoolFill estimates how long a burst at the probe's rate takes to
+// fill the default 512 MiB spool: the backlog growth of the steps that fell
+// behind at that rate, times the probe's bytes per spooled record.
+func (r *report) defaultSpoolFill() time.Duration {
+	pr := r.probe
+	if pr == nil || pr.backlog == 0 {
+		return 0
+	}
+	var growth []float64
+	for _, s := range r.steps {
+		if s.target == pr.target && s.verdict == stepBehind {
+			growth = append(growth, float64(s.spooled)/(r.o.stepSecs.Seconds()+1.5))
+		}
+	}
+	g := median(growth)
+	if len(growth) == 0 || g <= 0 {
+		return 0
+	}
+	perRecord := float64(pr.backlogBytes) / float64(pr.backlog)
+	return time.Duration(512 * (1 << 20) / (g * perRecord) * float64(time.Second))
+}
+
+func lostText(m map[string]float64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%.0f", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "0 (the loss record waits behind the backlog)"
+	}
+	return strings.Join(parts, " ")
 }
 
 // agentMicrosPerEvent is per round the agent's CPU time per event at the
