@@ -42,6 +42,10 @@ check-generate: generate ## fail if the committed eBPF output is stale
 test: ## run every test (root: eBPF, databases, NATS; others skip with a reason)
 	$(GO) test $(TESTFLAGS) ./...
 
+.PHONY: bench
+bench: ## measure overhead beside auditd, pipeline rate, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~17 min)
+	$(SUDO) env "PATH=$(PATH)" $(GO) run ./test/bench -out docs
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
