@@ -88,6 +88,7 @@ enum file_bits {
 
 /* One written file's running totals; also the value of the files map. */
 struct written_file {
+	__u64 inode;      /* the file's inode: tells a reused struct file address */
 	__u32 writer_pid; /* first writer since the last report */
 	__u32 writer_tid;
 	__u64 first_ts;

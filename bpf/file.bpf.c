@@ -253,6 +253,26 @@ static __always_inline void report(struct written_file *w, __u32 reason)
 	submit(r, size);
 }
 
+/*
+ * The entry of f, if it is f's: a struct file freed without a probe seeing
+ * its last close (dup2 over the descriptor, close_range, exec closing a
+ * close-on-exec descriptor) can have its address reused by a new file. Such
+ * a stale entry is reported and forgotten.
+ */
+static __always_inline struct written_file *lookup_file(struct file *f)
+{
+	__u64 key = (__u64)f;
+	struct written_file *w = bpf_map_lookup_elem(&files, &key);
+	if (!w)
+		return NULL;
+	if (w->inode == (__u64)BPF_CORE_READ(f, f_inode))
+		return w;
+	if (!w->ignored)
+		report(w, FILE_CLOSE);
+	bpf_map_delete_elem(&files, &key);
+	return NULL;
+}
+
 /* Starts tracking f at its first write. Returns NULL for files not reported. */
 static __always_inline struct written_file *track(struct file *f)
 {
@@ -273,6 +293,7 @@ static __always_inline struct written_file *track(struct file *f)
 	} else {
 		w->open_flags = BPF_CORE_READ(f, f_flags);
 	}
+	w->inode = (__u64)BPF_CORE_READ(f, f_inode);
 	struct super_block *sb = BPF_CORE_READ(f, f_inode, i_sb);
 	w->dev = BPF_CORE_READ(sb, s_dev);
 	w->fs_magic = BPF_CORE_READ(sb, s_magic);
@@ -390,7 +411,7 @@ static __always_inline void write_enter(long fd)
 	if (!f)
 		return;
 	__u64 key = (__u64)f;
-	struct written_file *w = bpf_map_lookup_elem(&files, &key);
+	struct written_file *w = lookup_file(f);
 	if (w ? w->ignored : !eligible(f))
 		return;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -407,7 +428,7 @@ static __always_inline void write_exit(long ret)
 	bpf_map_delete_elem(&pending_write, &id);
 	if (ret <= 0)
 		return;
-	struct written_file *w = bpf_map_lookup_elem(&files, key);
+	struct written_file *w = lookup_file(f);
 	if (!w)
 		w = track(f);
 	if (!w || w->ignored)
@@ -492,22 +513,46 @@ WRITE_EXIT(copy_file_range)
 
 /* ---- close and exit: report ---- */
 
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+/* The descriptor fd is about to stop referring to its file. */
+static __always_inline void fd_closing(long fd)
 {
-	struct file *f = fd_file(bpf_get_current_task_btf(), ctx->args[0]);
+	struct file *f = fd_file(bpf_get_current_task_btf(), fd);
 	if (!f)
-		return 0;
+		return;
 	__u64 key = (__u64)f;
-	struct written_file *w = bpf_map_lookup_elem(&files, &key);
+	struct written_file *w = lookup_file(f);
 	if (!w) {
 		bpf_map_delete_elem(&opened, &key);
-		return 0;
+		return;
 	}
 	if (!w->ignored)
 		report(w, FILE_CLOSE);
 	if (last_ref(f))
 		bpf_map_delete_elem(&files, &key);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	fd_closing(ctx->args[0]);
+	return 0;
+}
+
+/* dup2 and dup3 close what newfd referred to: shells restore stdout after a
+ * redirect this way, dropping the redirected file without a close(2). */
+SEC("tracepoint/syscalls/sys_enter_dup2")
+int enter_dup2(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] != ctx->args[1])
+		fd_closing(ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_dup3")
+int enter_dup3(struct trace_event_raw_sys_enter *ctx)
+{
+	if (ctx->args[0] != ctx->args[1])
+		fd_closing(ctx->args[1]);
 	return 0;
 }
 
@@ -526,7 +571,7 @@ static long flush_fd(__u32 i, struct exit_walk *c)
 	if (!f)
 		return 0;
 	__u64 key = (__u64)f;
-	struct written_file *w = bpf_map_lookup_elem(&files, &key);
+	struct written_file *w = lookup_file(f);
 	if (!w)
 		return 0;
 	if (!w->ignored)

@@ -3,6 +3,7 @@ package file_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,6 +243,30 @@ func TestSweepReportsIdleOpenFile(t *testing.T) {
 	for _, r := range again {
 		if r.Path == path {
 			t.Errorf("swept twice: %+v", r)
+		}
+	}
+}
+
+// A shell builtin's redirect ends with dup2 restoring stdout, which drops the
+// file without close(2); the next file can reuse the freed struct file's
+// address. Each file must still be reported at once, with its own path.
+func TestShellBuiltinRedirects(t *testing.T) {
+	set := start(t, file.Config{})
+	dir := t.TempDir()
+	const n = 20
+	script := fmt.Sprintf("for i in $(seq %d); do echo data$i > %s/f$i; done", n, dir)
+	if out, err := exec.Command("/bin/bash", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got := map[string]uint64{}
+	for len(got) < n {
+		w := next(t, set, func(w *sensor.FileWrite) bool { return filepath.Dir(w.Path) == dir })
+		got[filepath.Base(w.Path)] += w.Bytes
+	}
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("f%d", i)
+		if want := uint64(len(fmt.Sprintf("data%d\n", i))); got[name] != want {
+			t.Errorf("%s: %d bytes, want %d", name, got[name], want)
 		}
 	}
 }

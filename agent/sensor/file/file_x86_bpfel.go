@@ -83,6 +83,7 @@ type fileScratch struct {
 
 type fileWrittenFile struct {
 	_          structs.HostLayout
+	Inode      uint64
 	WriterPid  uint32
 	WriterTid  uint32
 	FirstTs    uint64
@@ -119,6 +120,8 @@ const (
 	fileProgEnterClose         = "enter_close"
 	fileProgEnterCopyFileRange = "enter_copy_file_range"
 	fileProgEnterCreat         = "enter_creat"
+	fileProgEnterDup2          = "enter_dup2"
+	fileProgEnterDup3          = "enter_dup3"
 	fileProgEnterOpen          = "enter_open"
 	fileProgEnterOpenat        = "enter_openat"
 	fileProgEnterOpenat2       = "enter_openat2"
@@ -197,6 +200,8 @@ type fileProgramSpecs struct {
 	EnterClose         *ebpf.ProgramSpec `ebpf:"enter_close"`
 	EnterCopyFileRange *ebpf.ProgramSpec `ebpf:"enter_copy_file_range"`
 	EnterCreat         *ebpf.ProgramSpec `ebpf:"enter_creat"`
+	EnterDup2          *ebpf.ProgramSpec `ebpf:"enter_dup2"`
+	EnterDup3          *ebpf.ProgramSpec `ebpf:"enter_dup3"`
 	EnterOpen          *ebpf.ProgramSpec `ebpf:"enter_open"`
 	EnterOpenat        *ebpf.ProgramSpec `ebpf:"enter_openat"`
 	EnterOpenat2       *ebpf.ProgramSpec `ebpf:"enter_openat2"`
@@ -319,6 +324,8 @@ type filePrograms struct {
 	EnterClose         *ebpf.Program `ebpf:"enter_close"`
 	EnterCopyFileRange *ebpf.Program `ebpf:"enter_copy_file_range"`
 	EnterCreat         *ebpf.Program `ebpf:"enter_creat"`
+	EnterDup2          *ebpf.Program `ebpf:"enter_dup2"`
+	EnterDup3          *ebpf.Program `ebpf:"enter_dup3"`
 	EnterOpen          *ebpf.Program `ebpf:"enter_open"`
 	EnterOpenat        *ebpf.Program `ebpf:"enter_openat"`
 	EnterOpenat2       *ebpf.Program `ebpf:"enter_openat2"`
@@ -353,6 +360,8 @@ func (p *filePrograms) Close() error {
 		p.EnterClose,
 		p.EnterCopyFileRange,
 		p.EnterCreat,
+		p.EnterDup2,
+		p.EnterDup3,
 		p.EnterOpen,
 		p.EnterOpenat,
 		p.EnterOpenat2,
