@@ -10,11 +10,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sort"
-	"strings"
-	"time"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -27,8 +24,8 @@ type Engine struct {
 	dir    string
 	log    *slog.Logger
 	eng    *rules.Engine
-	seen   string // fingerprint of the directory last loaded (good or bad)
-	errors uint64
+	watch  *rules.Watcher // nil with no rule directory
+	errors atomic.Uint64
 }
 
 // Load compiles the rules in dir; errors are returned as diagnostics text
@@ -40,12 +37,21 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 	e := &Engine{dir: dir, log: log}
 	var set *rules.Set
 	if dir != "" {
+		e.watch = rules.NewWatcher(dir, rules.WatchOptions{
+			OnLoad: func(set *rules.Set, _ hcl.Diagnostics) {
+				e.eng.Swap(set)
+				e.log.Info("correlation rules reloaded", "hash", set.Hash(), "rules", len(set.Names()))
+			},
+			OnReject: func(diags hcl.Diagnostics) {
+				e.errors.Add(1)
+				e.log.Error("correlation rules not reloaded, the previous set keeps running", "dir", dir, "diagnostics", render(diags))
+			},
+		})
 		var diags hcl.Diagnostics
-		set, diags = rules.LoadDir(dir)
+		set, diags = e.watch.Load()
 		if diags.HasErrors() {
 			return nil, fmt.Errorf("correlation rules in %s:\n%s", dir, render(diags))
 		}
-		e.seen = fingerprint(dir)
 	}
 	e.eng = rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal, NewAlert: stampAlert})
 	return e, nil
@@ -102,60 +108,13 @@ func (e *Engine) Hash() string {
 func (e *Engine) Stats() rules.Stats { return e.eng.Stats() }
 
 // ReloadErrors counts reloads refused for errors.
-func (e *Engine) ReloadErrors() uint64 { return e.errors }
+func (e *Engine) ReloadErrors() uint64 { return e.errors.Load() }
 
-// fingerprint changes when a rule file is added, removed or rewritten.
-func fingerprint(dir string) string {
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
-	sort.Strings(paths)
-	var b strings.Builder
-	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil {
-			fmt.Fprintf(&b, "%s %d %d\n", p, st.Size(), st.ModTime().UnixNano())
-		}
+// Watch reloads on change (the rules watcher polls every 2 s) and on SIGHUP
+// until ctx ends.
+func (e *Engine) Watch(ctx context.Context) {
+	if e.watch != nil {
+		e.watch.Start(ctx)
 	}
-	return b.String()
-}
-
-// Reload loads the directory again if it changed. A set with errors is
-// logged and refused; the running set stays.
-func (e *Engine) Reload() (changed bool, err error) {
-	if e.dir == "" {
-		return false, nil
-	}
-	fp := fingerprint(e.dir)
-	if fp == e.seen {
-		return false, nil
-	}
-	e.seen = fp
-	set, diags := rules.LoadDir(e.dir)
-	if diags.HasErrors() {
-		e.errors++
-		return false, fmt.Errorf("correlation rules in %s not reloaded, the previous set keeps running:\n%s", e.dir, render(diags))
-	}
-	old := e.Hash()
-	e.eng.Swap(set)
-	return old != set.Hash(), nil
-}
-
-// Watch reloads every interval until ctx ends (and whenever reload
-// receives, e.g. on SIGHUP).
-func (e *Engine) Watch(ctx context.Context, every time.Duration, reload <-chan struct{}) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-reload:
-			e.seen = "" // force
-		}
-		changed, err := e.Reload()
-		if err != nil {
-			e.log.Error("reloading correlation rules", "err", err)
-		} else if changed {
-			e.log.Info("correlation rules reloaded", "hash", e.Hash(), "rules", len(e.eng.Set().Names()))
-		}
-	}
+	<-ctx.Done()
 }
