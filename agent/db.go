@@ -61,20 +61,49 @@ func newDBConns(opts DBOptions) *dbConns {
 	return c
 }
 
-// engineOf guesses the protocol from the server port or the first bytes.
-func (c *dbConns) engineOf(port uint16, first []byte, sent bool) string {
-	switch port {
+// newConn works out a new connection's side and protocol: from the
+// configured server port when one end has it, else from its first bytes
+// (a PostgreSQL client and a MySQL server speak first).
+func (c *dbConns) newConn(d *db.Data) *dbConn {
+	conn := &dbConn{local: d.Conn.Local, remote: d.Conn.Remote}
+	var serverPort uint16
+	switch {
+	case c.ports[d.Conn.Remote.Port()]:
+		conn.side, serverPort = "client", d.Conn.Remote.Port()
+	case c.ports[d.Conn.Local.Port()]:
+		conn.side, serverPort = "server", d.Conn.Local.Port()
+	}
+	switch serverPort {
 	case 5432:
-		return dbwire.EnginePostgres
+		conn.engine = dbwire.EnginePostgres
 	case 3306:
-		return dbwire.EngineMySQL
+		conn.engine = dbwire.EngineMySQL
 	}
-	// The kernel side only lets through connections that start like one of
-	// the two: a MySQL server speaks first with protocol 10.
-	if len(first) > 4 && first[3] == 0 && first[4] == 10 {
-		return dbwire.EngineMySQL
+	if conn.engine != "" && conn.side != "" {
+		return conn
 	}
-	return dbwire.EnginePostgres
+	detected, serverSpoke := false, false
+	if engine, ok := dbwire.DetectServer(d.Data); ok {
+		conn.engine, detected, serverSpoke = engine, true, true
+	} else if engine, ok := dbwire.Detect(d.Data); ok {
+		conn.engine, detected = engine, true
+	}
+	if conn.side == "" && detected {
+		// This process sent the first bytes: it is the server if they were a
+		// greeting, the client if they were a startup or handshake response.
+		if d.Sent == serverSpoke {
+			conn.side = "server"
+		} else {
+			conn.side = "client"
+		}
+	}
+	if conn.engine == "" {
+		conn.engine = dbwire.EnginePostgres // joined mid-stream on an unknown port
+	}
+	if conn.side == "" {
+		conn.side = "client"
+	}
+	return conn
 }
 
 func (a *Agent) dbData(d *db.Data) {
@@ -82,27 +111,7 @@ func (a *Agent) dbData(d *db.Data) {
 	ts := a.clock.Time(d.TS)
 	conn := c.conns[d.Conn.Sock]
 	if conn == nil {
-		conn = &dbConn{local: d.Conn.Local, remote: d.Conn.Remote}
-		switch {
-		case c.ports[d.Conn.Remote.Port()]:
-			conn.side = "client"
-		case c.ports[d.Conn.Local.Port()]:
-			conn.side = "server"
-		default:
-			// Recognised by its first bytes: the PostgreSQL client and the
-			// MySQL server speak first.
-			mysqlGreeting := len(d.Data) > 4 && d.Data[3] == 0 && d.Data[4] == 10
-			if d.Sent != mysqlGreeting {
-				conn.side = "client"
-			} else {
-				conn.side = "server"
-			}
-		}
-		serverPort := d.Conn.Remote.Port()
-		if conn.side == "server" {
-			serverPort = d.Conn.Local.Port()
-		}
-		conn.engine = c.engineOf(serverPort, d.Data, d.Sent)
+		conn = c.newConn(d)
 		c.conns[d.Conn.Sock] = conn
 	}
 	conn.last = ts

@@ -3,6 +3,7 @@ package agent
 import (
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
@@ -110,7 +111,9 @@ func OpenFlags(flags uint32) []string {
 }
 
 // recentPaths remembers the last n paths written, to relate renames to them.
+// The idle-file sweep adds to it from its own goroutine.
 type recentPaths struct {
+	mu    sync.Mutex
 	n     int
 	order []string
 	set   map[string]int
@@ -121,6 +124,8 @@ func newRecentPaths(n int) *recentPaths {
 }
 
 func (r *recentPaths) add(p string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.set[p]++
 	r.order = append(r.order, p)
 	if len(r.order) > r.n {
@@ -132,4 +137,8 @@ func (r *recentPaths) add(p string) {
 	}
 }
 
-func (r *recentPaths) has(p string) bool { return r.set[p] > 0 }
+func (r *recentPaths) has(p string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.set[p] > 0
+}
