@@ -189,22 +189,28 @@ func (t *Table) applyHeader(info *event.Process, h *sensor.Header) {
 // /proc if it still runs, else described from the record alone.
 func (t *Table) Lookup(h *sensor.Header) event.Process {
 	t.mu.Lock()
-	p, ok := t.procs[h.PID]
-	t.mu.Unlock()
-	if !ok {
-		info := event.Process{PID: h.PID, Comm: h.Comm, LoginUID: event.NoLoginUID}
-		if pp, err := process.NewProcess(int32(h.PID)); err == nil {
-			if got, ok := t.fromProc(pp); ok {
-				info = got
-			}
-		}
-		p = &proc{info: info}
-		t.mu.Lock()
-		t.procs[h.PID] = p
+	if p, ok := t.procs[h.PID]; ok {
+		t.applyHeader(&p.info, h)
+		info := p.info
 		t.mu.Unlock()
+		return info
+	}
+	t.mu.Unlock()
+
+	// Read /proc without holding the table.
+	info := event.Process{PID: h.PID, Comm: h.Comm, LoginUID: event.NoLoginUID}
+	if pp, err := process.NewProcess(int32(h.PID)); err == nil {
+		if got, ok := t.fromProc(pp); ok {
+			info = got
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	p, ok := t.procs[h.PID]
+	if !ok { // not added meanwhile by an exec or fork record
+		p = &proc{info: info}
+		t.procs[h.PID] = p
+	}
 	t.applyHeader(&p.info, h)
 	return p.info
 }
