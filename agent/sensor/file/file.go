@@ -126,23 +126,17 @@ func (s *Sensor) setFilters() error {
 // Decode implements sensor.Sensor.
 func (s *Sensor) Decode(typ uint32, raw []byte) (any, error) { return Decode(typ, raw) }
 
-// Decode decodes a raw file record. Records are sent trimmed after the path,
-// so a short record is padded before decoding.
+// Decode decodes a raw file record. Records are sent trimmed after the path.
 func Decode(typ uint32, raw []byte) (any, error) {
 	switch typ {
 	case sensor.RecFileWrite:
-		var full fileFileRec
-		size := int(unsafe.Sizeof(full))
-		if len(raw) < size-int(unsafe.Sizeof(full.St.Path)) {
-			return nil, fmt.Errorf("file record of %d bytes is too short", len(raw))
+		var r fileFileRec
+		size := int(unsafe.Sizeof(r))
+		if len(raw) < size-int(unsafe.Sizeof(r.St.Path)) || len(raw) > size {
+			return nil, fmt.Errorf("file record of %d bytes, want %d to %d", len(raw), size-int(unsafe.Sizeof(r.St.Path)), size)
 		}
-		if len(raw) < size {
-			raw = append(raw[:len(raw):len(raw)], make([]byte, size-len(raw))...)
-		}
-		r, err := sensor.Cast[fileFileRec](raw)
-		if err != nil {
-			return nil, err
-		}
+		// The kernel trims the record after the path; the rest stays zero.
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), size), raw)
 		st := &r.St
 		return &sensor.FileWrite{
 			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Reason: r.Reason, WriterPID: st.WriterPid,
