@@ -1,0 +1,149 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/correlate"
+	"github.com/vigilhq/vigil/collector/metrics"
+	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/event"
+)
+
+// benchEvents is how many events one benchmark op drains from the stream.
+const benchEvents = 20000
+
+// realistic returns the i-th event of a mix like the agent's under load:
+// mostly file.write, then db.query and net.transfer, from four agents at
+// two sites, each agent numbering its own events.
+func realistic(i int, seqs map[string]uint64) *event.Event {
+	agents := [...]struct{ site, id string }{{"leeds", "ag-leeds-1"}, {"leeds", "ag-leeds-2"}, {"manila", "ag-manila-1"}, {"manila", "ag-manila-2"}}
+	a := agents[i%len(agents)]
+	seqs[a.id]++
+	seq := seqs[a.id]
+	boot := "b-" + a.id
+	e := &event.Event{ID: event.MakeID(boot, seq), Time: t0.Add(time.Duration(i) * time.Millisecond), Site: a.site,
+		Host: "ws-" + a.id, AgentID: a.id, BootID: boot, Seq: seq,
+		Process: &event.Process{PID: uint32(4000 + i%50), PPID: 3990, Exe: "/usr/bin/python3", Comm: "python3",
+			Cmdline: "python3 /home/mona/export.py --out /tmp/report.csv", UID: 1013, User: "mona", LoginUID: 1013,
+			LoginUser: "mona", Session: 7, TTY: "pts/1", StartTime: t0}}
+	switch i % 20 {
+	case 0, 1, 2:
+		e.Kind = event.KindNetTransfer
+		e.Net = &event.Net{Proto: "tcp", Family: "ipv4", Direction: "outbound", SrcIP: "10.1.2.3", SrcPort: uint16(40000 + i%1000),
+			DstIP: "203.0.113.7", DstPort: 443, DstName: "files.example.com", BytesSent: uint64(1000 + i), BytesReceived: 512,
+			Packets: 9, DurationMS: 40, Reason: "close"}
+	case 3, 4, 5, 6, 7:
+		e.Kind = event.KindDBQuery
+		e.DB = &event.DB{Engine: "postgresql", Side: "client", Server: "10.1.0.5:5432", Client: "10.1.2.3:51234", User: "app",
+			Database: "crm", Statement: "SELECT id, name, email, phone FROM customers WHERE region = ? AND created_at > ?",
+			Fingerprint: "6c1f9a2e", Tables: []string{"customers"}, Columns: []string{"id", "name", "email", "phone"},
+			Command: "SELECT", Rows: uint64(20 + i%100), Bytes: 4096, DurationMS: 1.7}
+	default:
+		e.Kind = event.KindFileWrite
+		e.File = &event.File{Path: fmt.Sprintf("/home/mona/exports/report-%d.csv", i%1000), Bytes: 512, Writes: 4,
+			Flags: []string{"O_WRONLY", "O_CREAT", "O_TRUNC"}, Mount: "/home", FSType: "ext4", Created: true, Reason: "close",
+			DurationMS: 2}
+	}
+	return e
+}
+
+// publishRealistic puts n realistic events in the stream the way the agent
+// does (asynchronously, event id as Nats-Msg-Id) and waits for every ack.
+func publishRealistic(tb testing.TB, js jetstream.JetStream, n int) {
+	tb.Helper()
+	seqs := map[string]uint64{}
+	for i := range n {
+		e := realistic(i, seqs)
+		data, err := event.Encode(e)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := js.PublishAsync(event.Subject(e.Site, e.AgentID, event.ClassEvents), data, jetstream.WithMsgID(e.ID)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(2 * time.Minute):
+		tb.Fatal("publishing: acks did not come")
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// startBus runs the embedded JetStream the collector runs, with its
+// stream; the caller closes it.
+func startBus(tb testing.TB) *bus.Bus {
+	tb.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := bus.Start(context.Background(), bus.Config{DataDir: tb.TempDir(), Listen: "127.0.0.1:-1"}, quiet)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkIngest drains benchEvents realistic events from a real embedded
+// JetStream into a real store, with the shipped correlation rules, and
+// reports the stored rate and the process CPU (collector and its embedded
+// NATS) per event.
+func BenchmarkIngest(b *testing.B) {
+	var stored, wall, cpu float64
+	for b.Loop() {
+		b.StopTimer()
+		bs := startBus(b)
+		publishRealistic(b, bs.JS, benchEvents)
+		st, err := store.Open(filepath.Join(b.TempDir(), "vigil.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		corr, err := correlate.Load("../../rules/packs", slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := metrics.New(nil)
+		in := New(Options{Store: st, Correlation: corr, Metrics: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		c0 := cpuTime()
+		start := time.Now()
+		b.StartTimer()
+		go func() { done <- runIngest(ctx, in, bs) }()
+		for testutil.ToFloat64(m.Messages.WithLabelValues("stored")) < benchEvents {
+			time.Sleep(2 * time.Millisecond)
+		}
+		b.StopTimer()
+		el := time.Since(start)
+		cpu += float64(cpuTime() - c0)
+		wall += float64(el)
+		stored += benchEvents
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		if n, _ := st.CountEvents(context.Background()); n != benchEvents {
+			b.Fatalf("%d events stored, want %d", n, benchEvents)
+		}
+		st.Close()
+		bs.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(stored/(wall/1e9), "events/s")
+	b.ReportMetric(cpu/stored, "cpu-ns/event")
+	b.ReportMetric(wall/stored, "ns/event")
+}
