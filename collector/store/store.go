@@ -99,7 +99,33 @@ CREATE TABLE IF NOT EXISTS seqs (
 // Store is the collector's database.
 type Store struct {
 	db *sql.DB
+	// Statements every batch runs, parsed once: SQLite's parser cost as much
+	// as the inserts themselves when each Exec prepared its text again.
+	putEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite *sql.Stmt
 }
+
+const (
+	sqlPutEvent = `INSERT OR IGNORE INTO events
+		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlPutAlert = `INSERT OR IGNORE INTO alerts
+		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlPutEvidence = `INSERT OR IGNORE INTO alert_evidence (alert_id, event_id) VALUES (?, ?)`
+	sqlAddLoss     = `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlReadSeq = `SELECT max_seq FROM seqs WHERE agent_id = ? AND boot_id = ?`
+	sqlSaveSeq = `INSERT INTO seqs (agent_id, boot_id, max_seq) VALUES (?, ?, ?)
+		ON CONFLICT (agent_id, boot_id) DO UPDATE SET max_seq = excluded.max_seq`
+	sqlSeenAgent = `INSERT INTO agents (agent_id, site, host, boot_id, first_seen, last_seen, last_heartbeat, heartbeat)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (agent_id) DO UPDATE SET site = excluded.site, host = excluded.host, boot_id = excluded.boot_id,
+			last_seen = excluded.last_seen,
+			last_heartbeat = CASE WHEN excluded.last_heartbeat > 0 THEN excluded.last_heartbeat ELSE agents.last_heartbeat END,
+			heartbeat = COALESCE(excluded.heartbeat, agents.heartbeat)`
+	sqlSeenSite = `INSERT INTO sites (site, first_seen, last_seen) VALUES (?, ?, ?)
+		ON CONFLICT (site) DO UPDATE SET last_seen = excluded.last_seen`
+)
 
 // Open opens (or creates) the database at path.
 func Open(path string) (*Store, error) {
@@ -119,7 +145,18 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("creating store schema in %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{{&s.putEvent, sqlPutEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
+		{&s.readSeq, sqlReadSeq}, {&s.saveSeq, sqlSaveSeq}, {&s.seenAgent, sqlSeenAgent}, {&s.seenSite, sqlSeenSite}} {
+		if *p.stmt, err = db.Prepare(p.sql); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("preparing store statements in %s: %w", path, err)
+		}
+	}
+	return s, nil
 }
 
 // Close closes the database.
@@ -135,10 +172,31 @@ func fromMS(v int64) time.Time {
 }
 
 // Tx is one batch of writes, committed together before the batch's
-// messages are acknowledged.
+// messages are acknowledged. Agents, sites and each (agent, boot)'s highest
+// seq change many times in a batch but only their last state matters: the
+// Tx keeps them in memory and writes each once, at Commit.
 type Tx struct {
-	tx  *sql.Tx
-	ctx context.Context
+	s     *Store
+	tx    *sql.Tx
+	ctx   context.Context
+	stmts map[*sql.Stmt]*sql.Stmt
+	seqs  map[seqKey]*seqState
+	seen  map[string]*seenAgent
+	sites map[string]int64
+}
+
+type seqKey struct{ agentID, bootID string }
+
+type seqState struct {
+	max   int64
+	dirty bool
+}
+
+type seenAgent struct {
+	site, host, bootID string
+	first, last        int64
+	hbTime             int64
+	hb                 []byte
 }
 
 // Begin starts a write batch.
@@ -147,13 +205,53 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting store transaction: %w", err)
 	}
-	return &Tx{tx: tx, ctx: ctx}, nil
+	return &Tx{s: s, tx: tx, ctx: ctx, stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{},
+		seen: map[string]*seenAgent{}, sites: map[string]int64{}}, nil
 }
 
-// Commit commits the batch.
+// stmt is one of the store's prepared statements bound to this transaction.
+func (t *Tx) stmt(s *sql.Stmt) *sql.Stmt {
+	if ts, ok := t.stmts[s]; ok {
+		return ts
+	}
+	ts := t.tx.StmtContext(t.ctx, s)
+	t.stmts[s] = ts
+	return ts
+}
+
+// Commit writes what the batch kept in memory and commits it.
 func (t *Tx) Commit() error {
+	if err := t.flush(); err != nil {
+		return err
+	}
 	if err := t.tx.Commit(); err != nil {
 		return fmt.Errorf("committing store transaction: %w", err)
+	}
+	return nil
+}
+
+func (t *Tx) flush() error {
+	for k, st := range t.seqs {
+		if !st.dirty {
+			continue
+		}
+		if _, err := t.stmt(t.s.saveSeq).ExecContext(t.ctx, k.agentID, k.bootID, st.max); err != nil {
+			return fmt.Errorf("saving seq of %s: %w", k.agentID, err)
+		}
+	}
+	for id, a := range t.seen {
+		var hb any // NULL keeps the stored heartbeat
+		if a.hb != nil {
+			hb = a.hb
+		}
+		if _, err := t.stmt(t.s.seenAgent).ExecContext(t.ctx, id, a.site, a.host, a.bootID, a.first, a.last, a.hbTime, hb); err != nil {
+			return fmt.Errorf("recording agent %s: %w", id, err)
+		}
+	}
+	for site, last := range t.sites {
+		if _, err := t.stmt(t.s.seenSite).ExecContext(t.ctx, site, last, last); err != nil {
+			return fmt.Errorf("recording site %s: %w", site, err)
+		}
 	}
 	return nil
 }
@@ -164,9 +262,7 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 // PutEvent stores an event; inserted is false when its id was stored
 // before (a duplicate delivery).
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
-	res, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO events
-		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx,
 		ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
 		ev.Process.Person(), body)
 	if err != nil {
@@ -193,7 +289,8 @@ func alertPerson(ev *event.Event) string {
 }
 
 // PutAlert stores an alert and links its evidence; inserted is false for a
-// repeat of a stored alert id.
+// repeat of a stored alert id. The evidence events may arrive later: the
+// links are by id and resolve when they do.
 func (t *Tx) PutAlert(ev *event.Event, received time.Time) (inserted bool, err error) {
 	if ev.Alert == nil {
 		return false, fmt.Errorf("storing alert %s: no alert payload", ev.ID)
@@ -203,9 +300,7 @@ func (t *Tx) PutAlert(ev *event.Event, received time.Time) (inserted bool, err e
 		return false, fmt.Errorf("storing alert %s: %w", ev.ID, err)
 	}
 	a := ev.Alert
-	res, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO alerts
-		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := t.stmt(t.s.putAlert).ExecContext(t.ctx,
 		ev.ID, ms(ev.Time), ms(received), a.Rule, a.Severity, event.SeverityRank(a.Severity), a.Scope, ev.Site, ev.Host,
 		ev.AgentID, alertPerson(ev), a.Summary, body)
 	if err != nil {
@@ -215,7 +310,7 @@ func (t *Tx) PutAlert(ev *event.Event, received time.Time) (inserted bool, err e
 		return false, nil
 	}
 	for _, id := range a.Evidence {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT OR IGNORE INTO alert_evidence (alert_id, event_id) VALUES (?, ?)`, ev.ID, id); err != nil {
+		if _, err := t.stmt(t.s.putEvidence).ExecContext(t.ctx, ev.ID, id); err != nil {
 			return false, fmt.Errorf("storing evidence of alert %s: %w", ev.ID, err)
 		}
 	}
@@ -243,8 +338,7 @@ const ReasonSeqGap = "seq_gap"
 
 // AddLoss records loss.
 func (t *Tx) AddLoss(l Loss) error {
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
+	_, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
 		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq))
 	if err != nil {
 		return fmt.Errorf("recording loss: %w", err)
@@ -259,19 +353,21 @@ func (t *Tx) TrackSeq(ev *event.Event, now time.Time) (*Loss, error) {
 	if ev.Seq == 0 {
 		return nil, nil
 	}
-	var maxSeq int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT max_seq FROM seqs WHERE agent_id = ? AND boot_id = ?`, ev.AgentID, ev.BootID).Scan(&maxSeq)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("reading seq of %s: %w", ev.AgentID, err)
+	k := seqKey{ev.AgentID, ev.BootID}
+	st := t.seqs[k]
+	if st == nil {
+		st = &seqState{}
+		err := t.stmt(t.s.readSeq).QueryRowContext(t.ctx, ev.AgentID, ev.BootID).Scan(&st.max)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("reading seq of %s: %w", ev.AgentID, err)
+		}
+		t.seqs[k] = st
 	}
-	seq := int64(ev.Seq)
+	seq, maxSeq := int64(ev.Seq), st.max
 	if seq <= maxSeq {
 		return nil, t.fillGap(ev.AgentID, ev.BootID, seq)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO seqs (agent_id, boot_id, max_seq) VALUES (?, ?, ?)
-		ON CONFLICT (agent_id, boot_id) DO UPDATE SET max_seq = excluded.max_seq`, ev.AgentID, ev.BootID, seq); err != nil {
-		return nil, fmt.Errorf("saving seq of %s: %w", ev.AgentID, err)
-	}
+	st.max, st.dirty = seq, true
 	if seq == maxSeq+1 {
 		return nil, nil
 	}
@@ -311,30 +407,23 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 	return nil
 }
 
-// SeenAgent records that an agent sent something; hb, when set, is its
-// latest heartbeat.
+// SeenAgent records that an agent sent something, at Commit; a heartbeat
+// is also kept as the agent's latest.
 func (t *Tx) SeenAgent(ev *event.Event, now time.Time) error {
-	var hb []byte
-	var hbTime int64
+	a := t.seen[ev.AgentID]
+	if a == nil {
+		a = &seenAgent{first: ms(now)}
+		t.seen[ev.AgentID] = a
+	}
+	a.site, a.host, a.bootID, a.last = ev.Site, ev.Host, ev.BootID, ms(now)
 	if ev.Kind == event.KindHeartbeat {
-		hb, _ = json.Marshal(ev.Heartbeat)
-		hbTime = ms(now)
+		hb, err := json.Marshal(ev.Heartbeat)
+		if err != nil {
+			return fmt.Errorf("recording agent %s: %w", ev.AgentID, err)
+		}
+		a.hb, a.hbTime = hb, ms(now)
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO agents (agent_id, site, host, boot_id, first_seen, last_seen, last_heartbeat, heartbeat)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (agent_id) DO UPDATE SET site = excluded.site, host = excluded.host, boot_id = excluded.boot_id,
-			last_seen = excluded.last_seen,
-			last_heartbeat = CASE WHEN excluded.last_heartbeat > 0 THEN excluded.last_heartbeat ELSE agents.last_heartbeat END,
-			heartbeat = COALESCE(excluded.heartbeat, agents.heartbeat)`,
-		ev.AgentID, ev.Site, ev.Host, ev.BootID, ms(now), ms(now), hbTime, hb)
-	if err != nil {
-		return fmt.Errorf("recording agent %s: %w", ev.AgentID, err)
-	}
-	_, err = t.tx.ExecContext(t.ctx, `INSERT INTO sites (site, first_seen, last_seen) VALUES (?, ?, ?)
-		ON CONFLICT (site) DO UPDATE SET last_seen = excluded.last_seen`, ev.Site, ms(now), ms(now))
-	if err != nil {
-		return fmt.Errorf("recording site %s: %w", ev.Site, err)
-	}
+	t.sites[ev.Site] = ms(now)
 	return nil
 }
 
