@@ -14,6 +14,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before the program is loaded. */
 const volatile __u32 agent_pid = 0;
+/* Wake the reader only once this many bytes wait in the ring buffer; below
+ * it the reader finds records on its own poll (every few ms), so a steady
+ * trickle of events costs one wakeup per poll, not one per record. Zero
+ * wakes the reader for every record. Set by the loader. */
+const volatile __u64 wakeup_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -35,10 +40,23 @@ static __always_inline void count_drop(__u32 reason)
 		*n += 1;
 }
 
+/* Copy a record into the ring buffer; non-zero when there was no room. */
+static __always_inline long ring_output(void *rec, __u64 size)
+{
+	__u64 flags = 0;
+	if (wakeup_bytes) {
+		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+		else
+			flags = BPF_RB_NO_WAKEUP;
+	}
+	return bpf_ringbuf_output(&events, rec, size, flags);
+}
+
 /* Copy a record into the ring buffer, counting it when there is no room. */
 static __always_inline void submit(void *rec, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, rec, size, 0) != 0)
+	if (ring_output(rec, size) != 0)
 		count_drop(DROP_RINGBUF_FULL);
 }
 

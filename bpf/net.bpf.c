@@ -129,7 +129,7 @@ static __always_inline void report_tcp(struct tcp_sock *tp, struct tcp_owner *o,
 		BPF_CORE_READ_INTO(&r.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
 
-	if (bpf_ringbuf_output(&events, &r, sizeof(r), 0) != 0) {
+	if (ring_output(&r, sizeof(r)) != 0) {
 		count_drop(DROP_RINGBUF_FULL);
 		return; /* keep the bytes for the next report */
 	}

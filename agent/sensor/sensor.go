@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -41,6 +42,9 @@ type Env struct {
 	Events *ebpf.Map
 	// AgentPID is the agent's own pid, whose activity sensors ignore.
 	AgentPID uint32
+	// WakeupBytes is how full the ring buffer gets before a record wakes
+	// the reader; zero wakes it for every record.
+	WakeupBytes uint64
 }
 
 // Prepare readies a sensor's collection spec to share env: it points the
@@ -52,6 +56,11 @@ func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, erro
 	if v, ok := spec.Variables["agent_pid"]; ok {
 		if err := v.Set(env.AgentPID); err != nil {
 			return nil, fmt.Errorf("setting agent pid: %w", err)
+		}
+	}
+	if v, ok := spec.Variables["wakeup_bytes"]; ok {
+		if err := v.Set(env.WakeupBytes); err != nil {
+			return nil, fmt.Errorf("setting wakeup threshold: %w", err)
 		}
 	}
 	return &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{"events": env.Events}}, nil
@@ -84,6 +93,7 @@ type Status struct {
 type Set struct {
 	events   *ebpf.Map
 	reader   *ringbuf.Reader
+	poll     time.Duration
 	running  []Sensor
 	byType   map[uint32]Sensor
 	statuses []Status
@@ -97,8 +107,22 @@ type Options struct {
 	// RingBytes is the shared ring buffer size, a power of two multiple of
 	// the page size. Zero means 8 MiB.
 	RingBytes uint32
-	AgentPID  uint32
+	// Poll is how often Read looks for records that did not wake it. The
+	// kernel side wakes the reader only once a quarter of the ring (at most
+	// 256 KiB) is waiting, so records arrive in batches at most Poll late
+	// and a steady trickle costs one wakeup per Poll instead of one per
+	// record. Zero means 10 ms; negative wakes the reader for every record.
+	Poll     time.Duration
+	AgentPID uint32
 }
+
+// DefaultPoll is how often Read looks for records below the wakeup mark.
+const DefaultPoll = 10 * time.Millisecond
+
+// maxWakeupBytes caps the fill mark at which the kernel wakes the reader: at
+// 100,000 records/s of ~200 bytes, 256 KiB is about 13 ms of records, so the
+// reader is woken before a burst can fill even a small ring.
+const maxWakeupBytes = 256 << 10
 
 // ErrNoSensor is returned by Start when no sensor could start.
 var ErrNoSensor = errors.New("no sensor could start")
@@ -122,8 +146,14 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating ring buffer: %w", explain(err))
 	}
-	s := &Set{events: events, byType: map[uint32]Sensor{}}
+	s := &Set{events: events, byType: map[uint32]Sensor{}, poll: opts.Poll}
 	env := Env{Events: events, AgentPID: opts.AgentPID}
+	if s.poll == 0 {
+		s.poll = DefaultPoll
+	}
+	if s.poll > 0 {
+		env.WakeupBytes = min(uint64(size)/4, maxWakeupBytes)
+	}
 	for _, sn := range sensors {
 		if err := sn.Start(env); err != nil {
 			s.statuses = append(s.statuses, Status{Name: sn.Name(), Error: explain(err).Error()})
@@ -178,7 +208,16 @@ func (s *Set) Running() []string {
 // skipped.
 func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 	for {
+		if s.poll > 0 {
+			// Only this goroutine reads, so setting the deadline here
+			// cannot wait on a blocked ReadInto (both take the reader's
+			// lock); Shutdown wakes a waiting read with Flush instead.
+			s.reader.SetDeadline(time.Now().Add(s.poll))
+		}
 		if err := s.reader.ReadInto(rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
+			}
 			if errors.Is(err, ringbuf.ErrFlushed) {
 				return nil, ErrDrained
 			}

@@ -142,6 +142,7 @@ const (
 	dbVarCaptureBytes     = "capture_bytes"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadDb returns the embedded CollectionSpec for db.
@@ -235,6 +236,7 @@ type dbVariableSpecs struct {
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // dbObjects contains all objects after they have been loaded into the kernel.
@@ -288,6 +290,7 @@ type dbVariables struct {
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // dbPrograms contains all programs after they have been loaded into the kernel.

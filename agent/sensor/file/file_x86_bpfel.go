@@ -153,6 +153,7 @@ const (
 	fileVarInterimNs           = "interim_ns"
 	fileVarUnusedFileRec       = "unused_file_rec"
 	fileVarUnusedRenameRec     = "unused_rename_rec"
+	fileVarWakeupBytes         = "wakeup_bytes"
 )
 
 // loadFile returns the embedded CollectionSpec for file.
@@ -256,6 +257,7 @@ type fileVariableSpecs struct {
 	InterimNs       *ebpf.VariableSpec `ebpf:"interim_ns"`
 	UnusedFileRec   *ebpf.VariableSpec `ebpf:"unused_file_rec"`
 	UnusedRenameRec *ebpf.VariableSpec `ebpf:"unused_rename_rec"`
+	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // fileObjects contains all objects after they have been loaded into the kernel.
@@ -315,6 +317,7 @@ type fileVariables struct {
 	InterimNs       *ebpf.Variable `ebpf:"interim_ns"`
 	UnusedFileRec   *ebpf.Variable `ebpf:"unused_file_rec"`
 	UnusedRenameRec *ebpf.Variable `ebpf:"unused_rename_rec"`
+	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // filePrograms contains all programs after they have been loaded into the kernel.

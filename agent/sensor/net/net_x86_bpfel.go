@@ -112,6 +112,7 @@ const (
 	netVarUnusedTcpRec    = "unused_tcp_rec"
 	netVarUnusedUdpKey    = "unused_udp_key"
 	netVarUnusedUdpTotal  = "unused_udp_total"
+	netVarWakeupBytes     = "wakeup_bytes"
 )
 
 // loadNet returns the embedded CollectionSpec for net.
@@ -185,6 +186,7 @@ type netVariableSpecs struct {
 	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.VariableSpec `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.VariableSpec `ebpf:"unused_udp_total"`
+	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // netObjects contains all objects after they have been loaded into the kernel.
@@ -238,6 +240,7 @@ type netVariables struct {
 	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.Variable `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.Variable `ebpf:"unused_udp_total"`
+	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // netPrograms contains all programs after they have been loaded into the kernel.

@@ -87,6 +87,7 @@ const (
 	processVarAgentPid      = "agent_pid"
 	processVarUnusedExitRec = "unused_exit_rec"
 	processVarUnusedForkRec = "unused_fork_rec"
+	processVarWakeupBytes   = "wakeup_bytes"
 )
 
 // loadProcess returns the embedded CollectionSpec for process.
@@ -152,6 +153,7 @@ type processVariableSpecs struct {
 	AgentPid      *ebpf.VariableSpec `ebpf:"agent_pid"`
 	UnusedExitRec *ebpf.VariableSpec `ebpf:"unused_exit_rec"`
 	UnusedForkRec *ebpf.VariableSpec `ebpf:"unused_fork_rec"`
+	WakeupBytes   *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // processObjects contains all objects after they have been loaded into the kernel.
@@ -194,6 +196,7 @@ type processVariables struct {
 	AgentPid      *ebpf.Variable `ebpf:"agent_pid"`
 	UnusedExitRec *ebpf.Variable `ebpf:"unused_exit_rec"`
 	UnusedForkRec *ebpf.Variable `ebpf:"unused_fork_rec"`
+	WakeupBytes   *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // processPrograms contains all programs after they have been loaded into the kernel.
