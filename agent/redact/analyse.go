@@ -1,7 +1,7 @@
 package redact
 
 import (
-	"sort"
+	"slices"
 	"strings"
 
 	sqllexer "github.com/DataDog/go-sqllexer"
@@ -49,17 +49,27 @@ var dataCommands = map[string]bool{
 	"COPY": true, "TABLE": true, "VALUES": true, "UPSERT": true,
 }
 
-func upper(t token) string { return strings.ToUpper(t.val) }
-
-func analyse(d Dialect, toks []token, cmd string) *analysis {
-	a := &analysis{dialect: d, aliases: map[string]string{}}
-	isTable := make([]bool, len(toks))
-	skip := make([]bool, len(toks)) // aliases and names that are not columns
-	seenTable := map[string]bool{}
-	addTable := func(i int) {
-		parts := splitQualified(toks[i].val, d)
-		name := strings.Join(parts, ".")
-		last := parts[len(parts)-1]
+// analyse reads tables, columns and (with wantComparisons) comparisons from
+// toks. The analysis and its slices live in s: copy what is kept.
+func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons bool) *analysis {
+	a := &s.a
+	*a = analysis{dialect: d, aliases: s.aliases, tables: s.tables[:0], columns: s.columns[:0]}
+	s.isTable = append(s.isTable[:0], make([]bool, len(toks))...)
+	s.skip = append(s.skip[:0], make([]bool, len(toks))...)
+	isTable := s.isTable
+	skip := s.skip // aliases and names that are not columns
+	seenTable := s.seenTable
+	// tableName returns the table a name refers to, as reported, and its
+	// last part.
+	tableName := func(v string) (name, last string) {
+		if n, ok := simpleName(v); ok {
+			return n, n
+		}
+		parts := splitQualified(v, d)
+		return strings.Join(parts, "."), parts[len(parts)-1]
+	}
+	addTable := func(i int) string {
+		name, last := tableName(toks[i].val)
 		isTable[i] = true
 		if !seenTable[name] {
 			seenTable[name] = true
@@ -67,13 +77,14 @@ func analyse(d Dialect, toks []token, cmd string) *analysis {
 		}
 		a.aliases[last] = last
 		a.aliases[name] = last
+		return name
 	}
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		if t.kind != kWord {
 			continue
 		}
-		u := upper(t)
+		u := upperOf(t.val)
 		switch u {
 		case "FROM", "JOIN", "STRAIGHT_JOIN", "UPDATE", "INTO", "TABLE", "TRUNCATE":
 		case "COPY":
@@ -87,24 +98,27 @@ func analyse(d Dialect, toks []token, cmd string) *analysis {
 		j := i + 1
 		for {
 			for j < len(toks) && toks[j].kind == kWord {
-				switch upper(toks[j]) {
+				switch upperOf(toks[j].val) {
 				case "ONLY", "IF", "NOT", "EXISTS", "LOW_PRIORITY", "IGNORE", "QUICK", "DELAYED", "HIGH_PRIORITY", "TABLE":
 					j++
 					continue
 				}
 				break
 			}
-			if j >= len(toks) || toks[j].kind != kIdent || notAlias[upper(toks[j])] {
+			if j >= len(toks) || toks[j].kind != kIdent || inUpper(notAlias, toks[j].val) {
 				break
 			}
-			addTable(j)
-			tbl := a.aliases[strings.Join(splitQualified(toks[j].val, d), ".")]
+			tbl := a.aliases[addTable(j)]
 			j++
-			if j < len(toks) && upper(toks[j]) == "AS" && j+1 < len(toks) && toks[j+1].kind == kIdent {
+			if j < len(toks) && upperIs(toks[j].val, "AS") && j+1 < len(toks) && toks[j+1].kind == kIdent {
 				j++
 			}
-			if j < len(toks) && toks[j].kind == kIdent && !notAlias[upper(toks[j])] {
-				a.aliases[splitQualified(toks[j].val, d)[0]] = tbl
+			if j < len(toks) && toks[j].kind == kIdent && !inUpper(notAlias, toks[j].val) {
+				first, ok := simpleName(toks[j].val)
+				if !ok {
+					first = splitQualified(toks[j].val, d)[0]
+				}
+				a.aliases[first] = tbl
 				skip[j] = true
 				j++
 			}
@@ -116,32 +130,40 @@ func analyse(d Dialect, toks []token, cmd string) *analysis {
 		i = j - 1
 	}
 	if dataCommands[cmd] || cmd == "WITH" {
-		seenCol := map[string]bool{}
+		seenCol := s.seenCol
 		for i, t := range toks {
-			if t.kind != kIdent || isTable[i] || skip[i] || notColumn[upper(t)] {
+			if t.kind != kIdent || isTable[i] || skip[i] || inUpper(notColumn, t.val) {
 				continue
 			}
-			if i > 0 && (upper(toks[i-1]) == "AS" || toks[i-1].val == "::") {
+			if i > 0 && (upperIs(toks[i-1].val, "AS") || toks[i-1].val == "::") {
 				continue
 			}
 			if i+1 < len(toks) && toks[i+1].kind == kIdent && i > 0 && (toks[i-1].val == ")") {
 				continue // subquery alias
 			}
-			if i+2 < len(toks) && upper(toks[i+1]) == "AS" && toks[i+2].val == "(" {
+			if i+2 < len(toks) && upperIs(toks[i+1].val, "AS") && toks[i+2].val == "(" {
 				continue // common table expression
 			}
 			if strings.HasSuffix(t.val, ".") {
 				continue // qualifier of a.*
 			}
-			name := a.columnName(splitQualified(t.val, d))
+			var name string
+			if n, ok := simpleName(t.val); ok {
+				name = n
+			} else {
+				name = a.columnName(splitQualified(t.val, d))
+			}
 			if name != "" && !seenCol[name] {
 				seenCol[name] = true
 				a.columns = append(a.columns, name)
 			}
 		}
-		sort.Strings(a.columns)
+		slices.Sort(a.columns)
 	}
-	a.comparisons = comparisons(d, toks)
+	s.tables, s.columns = a.tables, a.columns
+	if wantComparisons {
+		a.comparisons = comparisons(d, toks)
+	}
 	return a
 }
 
@@ -190,11 +212,10 @@ func comparisons(d Dialect, toks []token) []comparison {
 		if t.kind != kIdent {
 			continue
 		}
-		col := splitQualified(t.val, d)
 		// col = value
 		if i+2 < len(toks) && isEq(toks[i+1]) {
 			if _, _, ok := value(toks[i+2]); ok {
-				c := comparison{col: col}
+				c := comparison{col: splitQualified(t.val, d)}
 				add(&c, toks[i+2])
 				out = append(out, c)
 				continue
@@ -203,7 +224,7 @@ func comparisons(d Dialect, toks []token) []comparison {
 		// value = col
 		if i >= 2 && isEq(toks[i-1]) {
 			if _, _, ok := value(toks[i-2]); ok {
-				c := comparison{col: col}
+				c := comparison{col: splitQualified(t.val, d)}
 				add(&c, toks[i-2])
 				out = append(out, c)
 				continue
@@ -211,11 +232,11 @@ func comparisons(d Dialect, toks []token) []comparison {
 		}
 		// col [NOT] IN (v, v, ...)
 		j := i + 1
-		if j < len(toks) && upper(toks[j]) == "NOT" {
+		if j < len(toks) && upperIs(toks[j].val, "NOT") {
 			j++
 		}
-		if j+1 < len(toks) && upper(toks[j]) == "IN" && toks[j+1].val == "(" {
-			c := comparison{col: col}
+		if j+1 < len(toks) && upperIs(toks[j].val, "IN") && toks[j+1].val == "(" {
+			c := comparison{col: splitQualified(t.val, d)}
 			k := j + 2
 			for ; k < len(toks); k += 2 {
 				if _, _, ok := value(toks[k]); !ok {
@@ -261,9 +282,9 @@ func (ic idColumn) matches(col []string, a *analysis) bool {
 
 // collapse shortens lists of placeholders: IN (?, ?, ?) becomes IN (?) and
 // repeated VALUES tuples become one, so statements differing only in list
-// length share a fingerprint.
-func collapse(toks []token) []token {
-	out := make([]token, 0, len(toks))
+// length share a fingerprint. The result lives in s.
+func (s *scratch) collapse(toks []token) []token {
+	out := s.out[:0]
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		out = append(out, t)
@@ -271,7 +292,7 @@ func collapse(toks []token) []token {
 			continue
 		}
 		// IN (?, ?, ...) with literals only
-		if i == 0 || upper(toks[i-1]) != "IN" {
+		if i == 0 || !upperIs(toks[i-1].val, "IN") {
 			continue
 		}
 		k := i + 1
@@ -290,8 +311,9 @@ func collapse(toks []token) []token {
 			i = k - 1
 		}
 	}
+	s.out = out
 	// VALUES (...), (...) with identical tuples
-	res := out[:0:0]
+	res := s.res[:0]
 	for i := 0; i < len(out); i++ {
 		res = append(res, out[i])
 		if out[i].val != ")" {
@@ -313,6 +335,7 @@ func collapse(toks []token) []token {
 			i = j + len(tuple)
 		}
 	}
+	s.res = res
 	return res
 }
 
@@ -327,7 +350,7 @@ func tupleStart(res []token) int {
 		case "(":
 			depth--
 			if depth == 0 {
-				if k > 0 && upper(res[k-1]) == "VALUES" {
+				if k > 0 && upperIs(res[k-1].val, "VALUES") {
 					return k
 				}
 				return -1
@@ -349,32 +372,33 @@ func sameTokens(a, b []token) bool {
 	return true
 }
 
-// render returns the statement text and the normalised text hashed into the
-// fingerprint (keywords upper case, unquoted names lower case).
-func render(toks []token) (stmt, norm string) {
-	var s, n strings.Builder
+// render renders the statement text into s.stmt and the normalised text
+// hashed into the fingerprint (keywords upper case, unquoted names lower
+// case) into s.norm.
+func (s *scratch) render(toks []token) {
+	st, n := s.stmt[:0], s.norm[:0]
 	for i, t := range toks {
 		if i > 0 && space(toks[i-1], t) {
-			s.WriteByte(' ')
-			n.WriteByte(' ')
+			st = append(st, ' ')
+			n = append(n, ' ')
 		}
-		s.WriteString(t.val)
+		st = append(st, t.val...)
 		switch t.kind {
 		case kWord:
-			n.WriteString(strings.ToUpper(t.val))
+			n = appendUpper(n, t.val)
 		case kIdent, kFunc:
 			if strings.ContainsAny(t.val, "\"`") {
-				n.WriteString(t.val)
+				n = append(n, t.val...)
 			} else {
-				n.WriteString(strings.ToLower(t.val))
+				n = appendLower(n, t.val)
 			}
 		case kParam:
-			n.WriteString("?")
+			n = append(n, '?')
 		default:
-			n.WriteString(t.val)
+			n = append(n, t.val...)
 		}
 	}
-	return s.String(), n.String()
+	s.stmt, s.norm = st, n
 }
 
 func space(prev, t token) bool {

@@ -47,26 +47,25 @@ func newLexer(d Dialect, sql string) *sqllexer.Lexer {
 	return sqllexer.New(sql, sqllexer.WithDBMS(dbms(d)))
 }
 
-// lex returns the significant tokens of sql with literals marked, or false
-// when some text cannot be classified safely.
-func lex(d Dialect, sql string) ([]token, bool) {
-	return lexWith(d, sql, newLexer(d, sql))
+// lex appends the significant tokens of sql to toks with literals marked,
+// or returns false when some text cannot be classified safely.
+func lex(toks []token, d Dialect, sql string) ([]token, bool) {
+	return lexWith(toks, d, sql, newLexer(d, sql))
 }
 
 // lexAlt lexes with the opposite backslash convention (for PostgreSQL: as if
 // standard_conforming_strings were off; for MySQL: NO_BACKSLASH_ESCAPES).
-func lexAlt(d Dialect, sql string) ([]token, bool) {
+func lexAlt(toks []token, d Dialect, sql string) ([]token, bool) {
 	if d == MySQL {
 		// Oracle's lexer takes backslashes literally and "..." as a quoted
 		// name; that differs from MySQL only when the text has double quotes,
 		// which then fails closed (rare, and safe).
-		return lexWith(d, sql, sqllexer.New(sql, sqllexer.WithDBMS(sqllexer.DBMSOracle)))
+		return lexWith(toks, d, sql, sqllexer.New(sql, sqllexer.WithDBMS(sqllexer.DBMSOracle)))
 	}
-	return lexWith(d, sql, sqllexer.New(sql))
+	return lexWith(toks, d, sql, sqllexer.New(sql))
 }
 
-func lexWith(d Dialect, sql string, l *sqllexer.Lexer) ([]token, bool) {
-	var toks []token
+func lexWith(toks []token, d Dialect, sql string, l *sqllexer.Lexer) ([]token, bool) {
 	pos := 0
 	nparam := 0
 	adjacent := false // no white space or comment since the previous token
@@ -82,18 +81,18 @@ func lexWith(d Dialect, sql string, l *sqllexer.Lexer) ([]token, bool) {
 			adjacent = false
 			continue
 		case sqllexer.UNKNOWN:
-			return nil, false
+			return toks, false
 		case sqllexer.ERROR:
 			// Unterminated quote, comment or dollar string: the lexer read to
 			// the end, so it is cut text. Report it as one literal.
 			if pos != len(sql) {
-				return nil, false
+				return toks, false
 			}
 			if strings.HasPrefix(v, "/*") {
 				continue
 			}
 			if strings.HasPrefix(v, "@@") {
-				return nil, false
+				return toks, false
 			}
 			toks = append(toks, token{kind: kLiteral, val: "?", typ: t.Type})
 		case sqllexer.STRING, sqllexer.INCOMPLETE_STRING, sqllexer.NUMBER,
@@ -134,7 +133,7 @@ func lexWith(d Dialect, sql string, l *sqllexer.Lexer) ([]token, bool) {
 				break
 			}
 			if strings.ContainsAny(v, "?") && t.Type == sqllexer.IDENT {
-				return nil, false
+				return toks, false
 			}
 			toks = append(toks, token{kind: kIdent, val: v, typ: t.Type})
 		case sqllexer.FUNCTION:
@@ -158,7 +157,7 @@ func lexWith(d Dialect, sql string, l *sqllexer.Lexer) ([]token, bool) {
 }
 
 func isStringPrefix(v string) bool {
-	switch strings.ToUpper(v) {
+	switch upperOf(v) {
 	case "E", "B", "X", "N", "U":
 		return true
 	}

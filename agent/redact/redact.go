@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -195,7 +196,10 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	if d != MySQL {
 		d = Postgres
 	}
-	toks, ok := lex(d, sql)
+	s := getScratch()
+	defer s.put()
+	toks, ok := lex(s.toks[:0], d, sql)
+	s.toks = toks
 	if !ok {
 		return r.failClosed(sql)
 	}
@@ -203,7 +207,8 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 		if strings.ContainsRune(sql, '\\') {
 			// The lexer only knows MySQL with backslash escapes: when the
 			// server's reading may split literals differently, fail closed.
-			alt, ok := lexAlt(MySQL, sql)
+			alt, ok := lexAlt(s.alt[:0], MySQL, sql)
+			s.alt = alt
 			if !ok || !sameShape(toks, alt) {
 				return r.failClosed(sql)
 			}
@@ -214,7 +219,8 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 		// (standard_conforming_strings). If the other
 		// reading splits literals differently, a value could surface as an
 		// identifier: fail closed.
-		alt, ok := lexAlt(d, sql)
+		alt, ok := lexAlt(s.alt[:0], d, sql)
+		s.alt = alt
 		if !ok || !sameShape(toks, alt) {
 			return r.failClosed(sql)
 		}
@@ -224,9 +230,9 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 		return r.failClosed(sql)
 	}
 	res := Result{Command: cmd, Truncated: truncated}
-	a := analyse(d, toks, cmd)
-	res.Tables = a.tables
-	res.Columns = a.columns
+	a := s.analyse(d, toks, cmd, len(r.idCols) > 0)
+	res.Tables = cloneStrings(a.tables)
+	res.Columns = cloneStrings(a.columns)
 	for _, cmp := range a.comparisons {
 		for _, ic := range r.idCols {
 			if !ic.matches(cmp.col, a) {
@@ -243,12 +249,12 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 			}
 		}
 	}
-	out := collapse(toks)
-	stmt, fp := render(out)
-	sum := sha256.Sum256([]byte(fp))
+	s.render(s.collapse(toks))
+	sum := sha256.Sum256(s.norm)
 	res.Fingerprint = hex.EncodeToString(sum[:8])
-	if r.disabled {
-		stmt = sql
+	stmt := sql
+	if !r.disabled {
+		stmt = string(s.stmt)
 	}
 	if len(stmt) > r.maxStmt {
 		stmt = r.capRaw(stmt)
@@ -256,6 +262,15 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	}
 	res.Statement = stmt
 	return res
+}
+
+// cloneStrings copies a slice of the scratch for a Result (nil when empty,
+// as the results have always had).
+func cloneStrings(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
 
 // plausibleText rejects binary data: invalid UTF-8 (except a rune cut at the
@@ -301,7 +316,7 @@ func command(toks []token) (string, bool) {
 	if i >= len(toks) || !isWord(toks[i]) {
 		return "", false
 	}
-	first := strings.ToUpper(toks[i].val)
+	first := upperOf(toks[i].val)
 	if !commandWords[first] {
 		return "", false
 	}
@@ -315,7 +330,7 @@ func command(toks []token) (string, bool) {
 				depth--
 			}
 			if depth == 0 && isWord(t) {
-				switch u := strings.ToUpper(t.val); u {
+				switch u := upperOf(t.val); u {
 				case "SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE":
 					return u, true
 				}
