@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"sync"
 	"time"
@@ -16,7 +15,7 @@ import (
 type JSONSink struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
-	enc  *json.Encoder
+	buf  []byte
 	stop chan struct{}
 	done chan struct{}
 }
@@ -27,7 +26,7 @@ const FlushEvery = 100 * time.Millisecond
 // NewJSONSink writes to w until Close.
 func NewJSONSink(w io.Writer) *JSONSink {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	s := &JSONSink{w: bw, enc: json.NewEncoder(bw), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &JSONSink{w: bw, stop: make(chan struct{}), done: make(chan struct{})}
 	go s.flusher()
 	return s
 }
@@ -52,7 +51,13 @@ func (s *JSONSink) flusher() {
 func (s *JSONSink) Publish(ev *event.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.enc.Encode(ev)
+	b, err := event.AppendJSON(s.buf[:0], ev)
+	if err != nil {
+		return err
+	}
+	s.buf = append(b, '\n')
+	_, err = s.w.Write(s.buf)
+	return err
 }
 
 // Close flushes what is buffered and stops the flusher.

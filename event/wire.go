@@ -81,7 +81,7 @@ func ParseSubject(subj string) (site, agentID, class string, err error) {
 
 // Encode renders ev for the wire.
 func Encode(ev *Event) ([]byte, error) {
-	b, err := json.Marshal(ev)
+	b, err := AppendJSON(nil, ev)
 	if err != nil {
 		return nil, fmt.Errorf("encoding event %s: %w", ev.ID, err)
 	}
