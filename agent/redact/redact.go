@@ -346,6 +346,59 @@ func Split(d Dialect, sql string) []string {
 	if !strings.Contains(sql, ";") {
 		return []string{sql}
 	}
+	if stmt, ok := splitOneTrailing(sql); ok {
+		return []string{stmt}
+	}
+	return splitLexed(d, sql)
+}
+
+// splitOneTrailing is Split, without lexing, for the common text of one
+// statement ending in a semicolon (what pgbench and psql scripts send): the
+// semicolon is the text's only one, only white space follows it, and
+// nothing before it could open a quote, comment or dollar string that
+// would hide it, nor is there white space around a dot. ok is false for
+// any other text.
+func splitOneTrailing(sql string) (string, bool) {
+	semi := -1
+	for i := 0; i < len(sql); i++ {
+		switch c := sql[i]; c {
+		case ';':
+			if semi >= 0 {
+				return "", false
+			}
+			semi = i
+		case ' ', '\t', '\n', '\r':
+		case '\'', '"', '`', '$', '#', '\\', '[', 0:
+			return "", false
+		case '.':
+			// MySQL's lexer joins "a . b" into one shorter token, which
+			// the lexed split treats as text it cannot follow.
+			if i > 0 && isSpaceByte(sql[i-1]) || i+1 < len(sql) && isSpaceByte(sql[i+1]) || semi >= 0 {
+				return "", false
+			}
+		case '-', '/':
+			if i+1 < len(sql) && (sql[i+1] == '-' || sql[i+1] == '*') {
+				return "", false
+			}
+			if semi >= 0 {
+				return "", false
+			}
+		default:
+			if semi >= 0 || c >= utf8.RuneSelf {
+				return "", false
+			}
+		}
+	}
+	if s := strings.TrimSpace(sql[:semi]); s != "" {
+		return s, true
+	}
+	return sql, true
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// splitLexed is Split by the lexer.
+func splitLexed(d Dialect, sql string) []string {
 	var out []string
 	start, pos := 0, 0
 	l := newLexer(d, sql)
