@@ -43,6 +43,10 @@ enum sock_kind {
 	SOCK_UNKNOWN = 0, /* not a database port: decided by its first bytes */
 	SOCK_DB = 1,
 	SOCK_OTHER = 2,
+	/* A database connection the agent follows from its other end (a local
+	 * client of a local server): nothing is captured, the close is still
+	 * reported. Only user space sets it. */
+	SOCK_MUTED = 3,
 };
 
 struct sock_state {
@@ -307,7 +311,7 @@ static __always_inline void io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir,
 		st->tls = 1;
 		return;
 	}
-	if (st->tls || st->kind == SOCK_OTHER)
+	if (st->tls || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
 		return;
 	struct io_args a = {.sk = (__u64)sk, .buf = buf, .iovcnt = iovcnt, .dir = dir, .shape = shape};
 	bpf_map_update_elem(&pending_io, &id, &a, BPF_ANY);
@@ -401,7 +405,7 @@ static __always_inline void ssl_return(long ret, bool ex)
 	struct sock *sk = (struct sock *)*skp;
 	__u64 key = *skp;
 	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
-	if (!st || st->kind == SOCK_OTHER)
+	if (!st || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
 		return;
 	capture_buf(sk, st, a.buf, n, a.dir, 1);
 }
@@ -473,7 +477,7 @@ int BPF_PROG(db_sock_state, const struct sock *sk, const int oldstate, const int
 	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
 		return 0;
-	if (st->kind == SOCK_DB) {
+	if (st->kind == SOCK_DB || st->kind == SOCK_MUTED) {
 		struct db_close_rec r = {};
 		fill_hdr(&r.hdr, REC_DB_CLOSE);
 		fill_conn(&r.conn, (struct sock *)sk);

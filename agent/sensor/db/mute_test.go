@@ -1,0 +1,114 @@
+package db_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/internal/testkernel"
+)
+
+// A muted connection's bytes stop reaching user space, its close is still
+// reported, and other connections are untouched.
+func TestMute(t *testing.T) {
+	testkernel.RequireRoot(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	sn := db.New(db.Config{Ports: []uint16{port}})
+	// AgentPID 0: this test's own sockets are the ones watched.
+	set, err := sensor.Start([]sensor.Sensor{sn}, sensor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
+	defer timeout.Stop()
+
+	dial := func() (client, server net.Conn) {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, s
+	}
+	send := func(c, s net.Conn, msg string) {
+		t.Helper()
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(s, buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rec ringbuf.Record
+	// next reads records until one satisfies ok, failing on any that bad flags.
+	next := func(what string, ok func(any) bool, bad func(any) bool) any {
+		t.Helper()
+		for {
+			r, err := set.Read(&rec)
+			if errors.Is(err, ringbuf.ErrClosed) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bad != nil && bad(r) {
+				t.Fatalf("while waiting for %s: unexpected record %+v", what, r)
+			}
+			if ok(r) {
+				return r
+			}
+		}
+	}
+	sentBy := func(msg string) func(any) bool {
+		return func(r any) bool {
+			d, ok := r.(*db.Data)
+			return ok && d.Sent && bytes.Equal(d.Data, []byte(msg))
+		}
+	}
+
+	c1, s1 := dial()
+	send(c1, s1, "first bytes")
+	sock := next("the client's first send", sentBy("first bytes"), nil).(*db.Data).Conn.Sock
+	if err := sn.Mute(sock); err != nil {
+		t.Fatal(err)
+	}
+	send(c1, s1, "muted bytes")
+	// A second connection's send, made after the muted one, is the barrier:
+	// the ring keeps the kernel's order.
+	c2, s2 := dial()
+	defer c2.Close()
+	defer s2.Close()
+	onMuted := func(r any) bool {
+		d, ok := r.(*db.Data)
+		return ok && d.Conn.Sock == sock
+	}
+	send(c2, s2, "barrier")
+	next("the second connection's send", sentBy("barrier"), onMuted)
+	c1.Close()
+	s1.Close()
+	next("the muted connection's close", func(r any) bool {
+		cl, ok := r.(*db.Close)
+		return ok && cl.Conn.Sock == sock
+	}, onMuted)
+	if err := sn.Mute(sock); err != nil {
+		t.Errorf("muting a closed connection: %v", err)
+	}
+}
