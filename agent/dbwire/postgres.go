@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/agent/redact"
 )
@@ -64,6 +67,7 @@ type pgOp struct {
 	idx    int      // Q: current statement
 	failed bool     // Q: an error ended it
 	cur    *pgExec  // Q or E: the statement in progress
+	exec   pgExec   // what cur points to, allocated with the request
 	stmt   *pgStmt  // P, D (statement)
 	portal *pgPortal
 	chunk  uint64 // client capture it came in
@@ -355,7 +359,9 @@ func (p *postgres) clientMessage(ts time.Time, typ byte, body []byte, complete b
 		if pt == nil {
 			pt = &pgPortal{stmt: &pgStmt{}}
 		}
-		p.push(&pgOp{kind: 'E', start: ts, portal: pt, cur: &pgExec{start: ts, sql: pt.stmt.sql, portal: pt}})
+		op := &pgOp{kind: 'E', start: ts, portal: pt, exec: pgExec{start: ts, sql: pt.stmt.sql, portal: pt}}
+		op.cur = &op.exec
+		p.push(op)
 	case 'D':
 		if len(body) < 2 {
 			return
@@ -438,8 +444,11 @@ func (p *postgres) head() *pgOp {
 
 func (p *postgres) pop() {
 	if len(p.ops) > 0 {
-		p.ops[0] = nil
-		p.ops = p.ops[1:]
+		// Shift rather than reslice, so the queue keeps its array instead
+		// of growing a new one every few requests.
+		n := copy(p.ops, p.ops[1:])
+		p.ops[n] = nil
+		p.ops = p.ops[:n]
 	}
 }
 
@@ -458,12 +467,14 @@ func (p *postgres) current(ts time.Time) *pgExec {
 			if op.idx < len(op.parts) {
 				sql = op.parts[op.idx]
 			}
-			op.cur = &pgExec{start: op.start, sql: sql}
+			op.exec = pgExec{start: op.start, sql: sql}
+			op.cur = &op.exec
 		}
 		return op.cur
 	case 'E':
 		if op.cur == nil {
-			op.cur = &pgExec{start: op.start}
+			op.exec = pgExec{start: op.start}
+			op.cur = &op.exec
 		}
 		return op.cur
 	}
@@ -523,10 +534,15 @@ func (p *postgres) serverMessage(ts time.Time, typ byte, body []byte, size int, 
 		}
 		e.bytes += uint64(size)
 		if typ == 'C' {
-			tag, _, _ := cstring(body)
+			tag := body
+			if i := bytes.IndexByte(body, 0); i >= 0 {
+				tag = body[:i]
+			} else {
+				tag = nil
+			}
 			p.finish(ts, e, tag, "", "")
 		} else if typ == 's' {
-			p.finish(ts, e, "", "", "")
+			p.finish(ts, e, nil, "", "")
 		}
 		p.advance(ts)
 		return
@@ -550,7 +566,7 @@ func (p *postgres) serverMessage(ts time.Time, typ byte, body []byte, size int, 
 		}
 		if e != nil {
 			e.bytes += uint64(size)
-			p.finish(ts, e, "", code, msg)
+			p.finish(ts, e, nil, code, msg)
 		}
 		if op.kind == 'Q' {
 			op.failed, op.cur = true, nil
@@ -568,7 +584,7 @@ func (p *postgres) serverMessage(ts time.Time, typ byte, body []byte, size int, 
 			if (k == 'E' || k == 'Q') && p.ops[0].cur != nil && (p.ops[0].cur.rows > 0 || p.ops[0].cur.sql != "") {
 				e := p.ops[0].cur
 				e.partial = true
-				p.finish(ts, e, "", "", "")
+				p.finish(ts, e, nil, "", "")
 			}
 			p.pop()
 			if k == 'S' || k == 'Q' {
@@ -648,7 +664,7 @@ func pgError(b []byte) (code, msg string) {
 
 // finish reports a statement. tag is the CommandComplete tag, code and msg
 // the error.
-func (p *postgres) finish(ts time.Time, e *pgExec, tag, code, msg string) {
+func (p *postgres) finish(ts time.Time, e *pgExec, tag []byte, code, msg string) {
 	start := e.start
 	if start.IsZero() {
 		start = ts
@@ -673,13 +689,13 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag, code, msg string) {
 	}
 	db.Columns = mergeColumns(db.Columns, e.columns)
 	db.Rows = e.rows
-	if tag != "" {
-		f := strings.Fields(tag)
-		if db.Command == "" && len(f) > 0 {
-			db.Command = f[0]
+	if len(tag) > 0 {
+		first, last, nf := tagFields(tag)
+		if db.Command == "" && nf > 0 {
+			db.Command = string(first)
 		}
-		if len(f) >= 2 {
-			if n, err := strconv.ParseUint(f[len(f)-1], 10, 64); err == nil {
+		if nf >= 2 {
+			if n, ok := parseUint(last); ok {
 				db.Rows = n
 				rec.RowsFromServer = true
 			}
@@ -695,6 +711,63 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag, code, msg string) {
 		db.Error = safeError(r, pgConditionName(code), msg)
 	}
 	p.t.emit(rec)
+}
+
+// tagFields returns the first and last of strings.Fields(tag) and how many
+// there are, without allocating for an ASCII tag.
+func tagFields(tag []byte) (first, last []byte, n int) {
+	for _, c := range tag {
+		if c >= utf8.RuneSelf {
+			f := strings.Fields(string(tag))
+			if len(f) == 0 {
+				return nil, nil, 0
+			}
+			return []byte(f[0]), []byte(f[len(f)-1]), len(f)
+		}
+	}
+	for i := 0; i < len(tag); {
+		for i < len(tag) && asciiSpace(tag[i]) {
+			i++
+		}
+		if i == len(tag) {
+			break
+		}
+		j := i
+		for j < len(tag) && !asciiSpace(tag[j]) {
+			j++
+		}
+		if n == 0 {
+			first = tag[i:j]
+		}
+		last = tag[i:j]
+		n++
+		i = j
+	}
+	return first, last, n
+}
+
+// asciiSpace is the ASCII white space of strings.Fields.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// parseUint is strconv.ParseUint(string(b), 10, 64) without the copy.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // pgParamText returns bound parameter i as text for identifier hashing.
@@ -763,11 +836,12 @@ func (p *postgres) flushBefore(ts time.Time, chunk uint64) {
 			continue
 		}
 		if op.kind == 'Q' && op.cur == nil && !op.failed && op.idx < len(op.parts) && strings.TrimSpace(op.parts[op.idx]) != "" {
-			op.cur = &pgExec{start: op.start, sql: op.parts[op.idx]}
+			op.exec = pgExec{start: op.start, sql: op.parts[op.idx]}
+			op.cur = &op.exec
 		}
 		if op.cur != nil && (op.cur.rows > 0 || op.cur.sql != "") {
 			op.cur.partial = true
-			p.finish(ts, op.cur, "", "", "")
+			p.finish(ts, op.cur, nil, "", "")
 		}
 	}
 	clear(p.ops[len(keep):])
@@ -913,14 +987,30 @@ func mergeColumns(a, b []string) []string {
 	if len(b) == 0 {
 		return a
 	}
-	seen := make(map[string]bool, len(a)+len(b))
 	out := make([]string, 0, len(a)+len(b))
-	for _, s := range append(append([]string{}, a...), b...) {
-		if s == "" || seen[s] || s == "?column?" {
-			continue
+	var seen map[string]bool // only for long lists: a scan is cheaper
+	add := func(s string) {
+		if s == "" || s == "?column?" {
+			return
 		}
-		seen[s] = true
+		if len(a)+len(b) > 16 {
+			if seen == nil {
+				seen = make(map[string]bool, len(a)+len(b))
+			}
+			if seen[s] {
+				return
+			}
+			seen[s] = true
+		} else if slices.Contains(out, s) {
+			return
+		}
 		out = append(out, s)
+	}
+	for _, s := range a {
+		add(s)
+	}
+	for _, s := range b {
+		add(s)
 	}
 	return out
 }
