@@ -24,10 +24,15 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
-// Names of the stream and the collector's durable consumer.
+// Names of the stream and the collector's durable consumers.
 const (
-	Stream   = "VIGIL"
+	Stream = "VIGIL"
+	// Consumer carries everything (the events lane reads alerts for their
+	// seq and skips heartbeats).
 	Consumer = "collector"
+	// PriorityConsumer carries alerts and heartbeats only, so they are
+	// stored and judged without waiting behind an event backlog.
+	PriorityConsumer = "collector-priority"
 )
 
 // Config says where NATS is.
@@ -241,6 +246,46 @@ func (b *Bus) Consumer(ctx context.Context) (jetstream.Consumer, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating consumer %s: %w", Consumer, err)
+	}
+	return c, nil
+}
+
+// PrioritySubjects are the subjects of the priority consumer.
+var PrioritySubjects = []string{
+	event.SubjectRoot + ".*.*." + event.ClassAlerts,
+	event.SubjectRoot + ".*.*." + event.ClassHeartbeat,
+}
+
+// PriorityConsumer returns the collector's durable pull consumer of alerts
+// and heartbeats. Made for the first time beside a Consumer that has been
+// reading, it starts where that one's acknowledgements end rather than at
+// the start of the stream, so days of old heartbeats are not judged again;
+// later it resumes where it stopped. Call it after Consumer.
+func (b *Bus) PriorityConsumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := b.stream.Consumer(ctx, PriorityConsumer)
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("looking up consumer %s: %w", PriorityConsumer, err)
+	}
+	start := uint64(1)
+	if main, err := b.stream.Consumer(ctx, Consumer); err == nil {
+		start = main.CachedInfo().AckFloor.Stream + 1
+	}
+	c, err = b.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:        PriorityConsumer,
+		Description:    "vigil-collector alerts and heartbeats, ahead of the events backlog",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        60 * time.Second,
+		MaxAckPending:  20000,
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    start,
+		FilterSubjects: PrioritySubjects,
+		Replicas:       b.cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating consumer %s: %w", PriorityConsumer, err)
 	}
 	return c, nil
 }
