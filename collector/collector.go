@@ -154,6 +154,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	prio, err := b.PriorityConsumer(ctx)
+	if err != nil {
+		return err
+	}
 
 	var httpAddr string
 	var srv *http.Server
@@ -185,7 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Ready(b.ClientURL(), httpAddr)
 	}
 	log.Info("vigil-collector running", "nats", b.ClientURL(), "rules", cfg.RulesDir, "correlation_rule_set", corr.Hash())
-	err = in.Run(ctx, cons)
+	err = in.Run(ctx, cons, prio)
 	cancel()
 	if srv != nil {
 		sctx, c := context.WithTimeout(context.Background(), 2*time.Second)

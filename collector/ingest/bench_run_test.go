@@ -12,5 +12,9 @@ func runIngest(ctx context.Context, in *Ingest, b *bus.Bus) error {
 	if err != nil {
 		return err
 	}
-	return in.Run(ctx, cons)
+	prio, err := b.PriorityConsumer(ctx)
+	if err != nil {
+		return err
+	}
+	return in.Run(ctx, cons, prio)
 }

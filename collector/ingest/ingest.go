@@ -51,6 +51,12 @@ type Options struct {
 type Ingest struct {
 	o  Options
 	mu sync.Mutex // one batch at a time: correlation state follows store order
+
+	// retry is how long a failed batch waits for redelivery.
+	retry time.Duration
+	// Tests fail batches before or after their commit (a crash before the
+	// acks) and follow the lanes with these.
+	beforeCommit, afterCommit func(l lane, msgs int) error
 }
 
 // New returns an Ingest.
@@ -70,44 +76,75 @@ func New(o Options) *Ingest {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	return &Ingest{o: o}
+	return &Ingest{o: o, retry: 5 * time.Second}
 }
 
-// Run fetches from the consumer and stores until ctx ends.
-func (in *Ingest) Run(ctx context.Context, cons jetstream.Consumer) error {
-	for ctx.Err() == nil {
-		batch, err := cons.Fetch(in.o.Batch, jetstream.FetchMaxWait(500*time.Millisecond))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			in.o.Logger.Warn("fetching from JetStream", "err", err)
-			sleep(ctx, time.Second)
-			continue
-		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoHeartbeat) && ctx.Err() == nil && len(msgs) == 0 {
-			in.o.Logger.Debug("fetch ended", "err", err)
-		}
-		if len(msgs) == 0 {
-			continue
-		}
+// Run stores what the consumers deliver until ctx ends. events carries the
+// agents' events; priority, when not nil, carries their alerts and
+// heartbeats (bus.PriorityConsumer), so that an alert is stored, and an
+// agent's liveness judged, without waiting behind an event backlog. With
+// priority nil, events carries every class in stream order.
+//
+// With two consumers the store order is no longer the stream order: an
+// alert is stored, and seen by the correlation rules, before the events
+// queued ahead of it (its evidence links resolve when they arrive), and
+// heartbeats are judged ahead of queued events. Each agent's seq is still
+// tracked in stream order by the events lane, which reads the alerts'
+// numbers without storing them, so an alert stored early is no gap.
+func (in *Ingest) Run(ctx context.Context, events, priority jetstream.Consumer) error {
+	if priority == nil {
+		in.runLane(ctx, events, laneAll)
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		in.runLane(ctx, priority, lanePriority)
+	}()
+	in.runLane(ctx, events, laneEvents)
+	wg.Wait()
+	return nil
+}
+
+// lane is which classes a consumer's messages are handled for.
+type lane int
+
+const (
+	// laneAll handles every class: one consumer (and Handle).
+	laneAll lane = iota
+	// laneEvents stores events; alerts only advance their agent's seq (the
+	// priority lane stores them) and heartbeats are left to the priority lane.
+	laneEvents
+	// lanePriority stores alerts and judges heartbeats.
+	lanePriority
+)
+
+func (l lane) String() string {
+	return [...]string{"all", "events", "priority"}[l]
+}
+
+// runLane stores what cons delivers until ctx ends. Fetching runs ahead
+// of storing: while one batch is stored the next gathers, up to Batch
+// messages, and is handed over as soon as the store is free, so an idle
+// lane stores a message as soon as it comes and a busy one in full batches.
+func (in *Ingest) runLane(ctx context.Context, cons jetstream.Consumer, l lane) {
+	batches := make(chan []jetstream.Msg)
+	go in.fetch(ctx, cons, l, batches)
+	for msgs := range batches {
 		raw := make([]Msg, len(msgs))
 		for i, m := range msgs {
 			raw[i] = Msg{Subject: m.Subject(), Data: m.Data()}
 		}
-		if err := in.Handle(ctx, raw); err != nil {
-			// Not acknowledged: JetStream redelivers after AckWait, and
-			// the store drops what was stored.
+		if err := in.handle(ctx, raw, l); err != nil {
+			// Not acknowledged: JetStream redelivers, and the store
+			// drops what was stored.
 			in.o.Metrics.StoreErrors.Inc()
-			in.o.Logger.Error("storing batch; it will be redelivered", "err", err, "messages", len(raw))
+			in.o.Logger.Error("storing batch; it will be redelivered", "err", err, "messages", len(raw), "lane", l)
 			for _, m := range msgs {
-				m.NakWithDelay(5 * time.Second)
+				m.NakWithDelay(in.retry)
 			}
-			sleep(ctx, time.Second)
+			sleep(ctx, in.retry/5)
 			continue
 		}
 		for _, m := range msgs {
@@ -116,7 +153,56 @@ func (in *Ingest) Run(ctx context.Context, cons jetstream.Consumer) error {
 			}
 		}
 	}
-	return nil
+}
+
+// fetch pulls from cons and hands batches to out, which it closes when ctx
+// ends.
+func (in *Ingest) fetch(ctx context.Context, cons jetstream.Consumer, l lane, out chan<- []jetstream.Msg) {
+	defer close(out)
+	var pending []jetstream.Msg
+	var msgs <-chan jetstream.Msg // the open pull request's messages; nil when none is open
+	var req jetstream.MessageBatch
+	for {
+		if msgs == nil && len(pending) < in.o.Batch {
+			var err error
+			req, err = cons.Fetch(in.o.Batch-len(pending), jetstream.FetchMaxWait(5*time.Second))
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				in.o.Logger.Warn("fetching from JetStream", "err", err, "lane", l)
+				if len(pending) == 0 {
+					sleep(ctx, time.Second)
+					continue
+				}
+			} else {
+				msgs = req.Messages()
+			}
+		}
+		var send chan<- []jetstream.Msg
+		if len(pending) > 0 {
+			send = out
+		}
+		recv := msgs
+		if len(pending) >= in.o.Batch {
+			recv = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case send <- pending:
+			pending = nil
+		case m, ok := <-recv:
+			if !ok {
+				if err := req.Error(); err != nil && !errors.Is(err, jetstream.ErrNoHeartbeat) && ctx.Err() == nil {
+					in.o.Logger.Debug("fetch ended", "err", err, "lane", l)
+				}
+				msgs = nil
+				continue
+			}
+			pending = append(pending, m)
+		}
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -128,9 +214,14 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// Handle stores one batch in one transaction. It returns an error only when
-// the store fails; bad messages are counted and skipped.
+// Handle stores one batch of messages of every class in one transaction.
+// It returns an error only when the store fails; bad messages are counted
+// and skipped.
 func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
+	return in.handle(ctx, msgs, laneAll)
+}
+
+func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	start := time.Now()
@@ -141,6 +232,8 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 	}
 	defer tx.Rollback()
 	m := in.o.Metrics
+	// Counted when the batch commits: a failed batch comes back.
+	results, lost := map[string]int{}, map[string]float64{}
 	var alerts []*event.Event
 	source := map[*event.Event]string{}
 	putAlert := func(al *event.Event, src string) error {
@@ -152,27 +245,38 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 		return err
 	}
 	for _, msg := range msgs {
+		if l == laneEvents {
+			if _, _, class, err := event.ParseSubject(msg.Subject); err == nil && class != event.ClassEvents {
+				// The priority lane stores and counts these.
+				if class == event.ClassAlerts {
+					if err := in.trackAlertSeq(tx, msg, now, lost); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
 		if len(msg.Data) > event.MaxWireSize {
-			m.Messages.WithLabelValues("oversized").Inc()
+			results["oversized"]++
 			in.o.Logger.Warn("oversized message skipped", "subject", msg.Subject, "bytes", len(msg.Data))
 			continue
 		}
 		site, agentID, class, err := event.ParseSubject(msg.Subject)
 		if err != nil {
-			m.Messages.WithLabelValues("malformed").Inc()
+			results["malformed"]++
 			in.o.Logger.Warn("message on an unknown subject skipped", "subject", msg.Subject)
 			continue
 		}
 		ev, err := event.Decode(msg.Data)
 		if err != nil {
-			m.Messages.WithLabelValues("malformed").Inc()
+			results["malformed"]++
 			in.o.Logger.Warn("malformed message skipped", "subject", msg.Subject, "err", err)
 			continue
 		}
 		if ev.Site != site || ev.AgentID != agentID {
 			// The subject is what NATS let this sender publish to; the
 			// payload claims someone else.
-			m.Messages.WithLabelValues("rejected").Inc()
+			results["rejected"]++
 			in.o.Logger.Warn("event claiming another agent rejected", "subject", msg.Subject, "claims_site", ev.Site, "claims_agent", ev.AgentID)
 			if al := in.o.Liveness.Identity(site, agentID, ev, now); al != nil {
 				if err := putAlert(al, "liveness"); err != nil {
@@ -182,7 +286,7 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 			continue
 		}
 		if class != event.ClassOf(ev.Kind) {
-			m.Messages.WithLabelValues("malformed").Inc()
+			results["malformed"]++
 			in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
 			continue
 		}
@@ -190,7 +294,7 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 			return err
 		}
 		if ev.Kind == event.KindHeartbeat {
-			m.Messages.WithLabelValues("heartbeat").Inc()
+			results["heartbeat"]++
 			raised := in.o.Liveness.Heartbeat(ev, now)
 			if len(raised) > 0 {
 				// Keep the heartbeat the alerts cite as evidence.
@@ -210,17 +314,14 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 			return err
 		}
 		if !inserted {
-			m.Messages.WithLabelValues("duplicate").Inc()
+			results["duplicate"]++
 			continue
 		}
-		m.Messages.WithLabelValues("stored").Inc()
-		gap, err := tx.TrackSeq(ev, now)
-		if err != nil {
-			return err
-		}
-		if gap != nil {
-			m.Lost.WithLabelValues(store.ReasonSeqGap).Add(float64(gap.Count))
-			in.o.Logger.Warn("gap in agent events", "agent_id", ev.AgentID, "boot_id", ev.BootID, "from", gap.FromSeq, "to", gap.ToSeq)
+		results["stored"]++
+		if l != lanePriority {
+			if err := in.trackSeq(tx, ev, now, lost); err != nil {
+				return err
+			}
 		}
 		switch ev.Kind {
 		case event.KindAgentLoss:
@@ -229,7 +330,7 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 				Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}); err != nil {
 				return err
 			}
-			m.Lost.WithLabelValues(l.Reason).Add(float64(l.Count))
+			lost[l.Reason] += float64(l.Count)
 		case event.KindAlert:
 			if err := putAlert(ev, "host"); err != nil {
 				return err
@@ -244,10 +345,26 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 			}
 		}
 	}
+	if in.beforeCommit != nil {
+		if err := in.beforeCommit(l, len(msgs)); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	for res, n := range results {
+		m.Messages.WithLabelValues(res).Add(float64(n))
+	}
+	for reason, n := range lost {
+		m.Lost.WithLabelValues(reason).Add(n)
+	}
 	m.BatchSeconds.Observe(time.Since(start).Seconds())
+	if in.afterCommit != nil {
+		if err := in.afterCommit(l, len(msgs)); err != nil {
+			return err
+		}
+	}
 	for _, al := range alerts {
 		m.Alerts.WithLabelValues(al.Alert.Rule, al.Alert.Severity, source[al]).Inc()
 		if in.o.OnAlert != nil {
@@ -255,6 +372,37 @@ func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
 		}
 	}
 	return nil
+}
+
+func (in *Ingest) trackSeq(tx *store.Tx, ev *event.Event, now time.Time, lost map[string]float64) error {
+	gap, err := tx.TrackSeq(ev, now)
+	if err != nil {
+		return err
+	}
+	if gap != nil {
+		lost[store.ReasonSeqGap] += float64(gap.Count)
+		in.o.Logger.Warn("gap in agent events", "agent_id", ev.AgentID, "boot_id", ev.BootID, "from", gap.FromSeq, "to", gap.ToSeq)
+	}
+	return nil
+}
+
+// trackAlertSeq advances the seq of an alert's agent in the events lane,
+// in stream order, whether or not the priority lane stored it yet: alerts
+// are numbered with the agent's events. What the priority lane would
+// refuse is skipped here without counting.
+func (in *Ingest) trackAlertSeq(tx *store.Tx, msg Msg, now time.Time, lost map[string]float64) error {
+	if len(msg.Data) > event.MaxWireSize {
+		return nil
+	}
+	site, agentID, _, err := event.ParseSubject(msg.Subject)
+	if err != nil {
+		return nil
+	}
+	ev, err := event.Decode(msg.Data)
+	if err != nil || ev.Site != site || ev.AgentID != agentID || ev.Kind != event.KindAlert {
+		return nil
+	}
+	return in.trackSeq(tx, ev, now, lost)
 }
 
 // CheckLiveness stores alerts for agents gone silent.
