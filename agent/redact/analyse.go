@@ -284,6 +284,16 @@ func (ic idColumn) matches(col []string, a *analysis) bool {
 // repeated VALUES tuples become one, so statements differing only in list
 // length share a fingerprint. The result lives in s.
 func (s *scratch) collapse(toks []token) []token {
+	need := false
+	for _, t := range toks {
+		if upperIs(t.val, "IN") || upperIs(t.val, "VALUES") {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return toks // nothing to shorten: spare the copies
+	}
 	out := s.out[:0]
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -387,7 +397,7 @@ func (s *scratch) render(toks []token) {
 		case kWord:
 			n = appendUpper(n, t.val)
 		case kIdent, kFunc:
-			if strings.ContainsAny(t.val, "\"`") {
+			if hasQuote(t.val) {
 				n = append(n, t.val...)
 			} else {
 				n = appendLower(n, t.val)

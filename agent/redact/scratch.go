@@ -178,8 +178,20 @@ func appendLower(b []byte, s string) []byte {
 // simpleName returns splitQualified(name)[0] for a name that is one
 // unquoted part (no dot or quote), without building the parts.
 func simpleName(name string) (string, bool) {
-	if strings.ContainsAny(name, ".\"`") {
-		return "", false
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '.' || c == '"' || c == '`' {
+			return "", false
+		}
 	}
 	return strings.ToLower(name), true
+}
+
+// hasQuote is strings.ContainsAny(s, "\"`"), cheaper for short s.
+func hasQuote(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '`' {
+			return true
+		}
+	}
+	return false
 }
