@@ -123,6 +123,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	hub := api.NewHub()
 	var outMu sync.Mutex
+	var findings *ocsfWriter
+	if ocsfOut != nil {
+		findings = &ocsfWriter{st: st, out: ocsfOut, wait: evidenceWait}
+	}
 	onAlert := func(al *event.Event) {
 		hub.Notify()
 		outMu.Lock()
@@ -130,12 +134,8 @@ func Run(ctx context.Context, cfg Config) error {
 		if cfg.AlertsOut != nil {
 			fmt.Fprintln(cfg.AlertsOut, FormatAlert(al))
 		}
-		if ocsfOut != nil {
-			d, err := st.AlertByID(context.Background(), al.ID)
-			if err == nil {
-				b, _ := json.Marshal(ocsf.Finding(d.Event, d.Evidence, d.Missing))
-				ocsfOut.Write(append(b, '\n'))
-			}
+		if findings != nil {
+			findings.add(al.ID, time.Now())
 		}
 	}
 	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert})
@@ -185,6 +185,9 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
 	run(func() { agentGauge(ctx, st, live, m) })
+	if findings != nil {
+		run(func() { findings.run(ctx) })
+	}
 	if cfg.Ready != nil {
 		cfg.Ready(b.ClientURL(), httpAddr)
 	}
@@ -198,6 +201,81 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// evidenceWait is how long an alert's OCSF finding waits for evidence
+// events not yet stored.
+const evidenceWait = 30 * time.Second
+
+// ocsfWriter writes each alert's OCSF finding once its evidence events are
+// stored. Alerts are stored in their own lane, ahead of the events queued
+// before them, so the evidence often arrives after the alert: a finding
+// waits for it, up to wait, and then goes out with what is still missing.
+type ocsfWriter struct {
+	st   *store.Store
+	out  io.Writer
+	wait time.Duration
+
+	mu      sync.Mutex
+	pending []pendingFinding
+}
+
+type pendingFinding struct {
+	id    string
+	since time.Time
+}
+
+// add writes the alert's finding now if its evidence is all stored, else
+// keeps it for flush.
+func (w *ocsfWriter) add(id string, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.write(id, false) {
+		w.pending = append(w.pending, pendingFinding{id, now})
+	}
+}
+
+// flush writes the waiting findings whose evidence has come, and those
+// that waited long enough (all of them with force).
+func (w *ocsfWriter) flush(now time.Time, force bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	keep := w.pending[:0]
+	for _, p := range w.pending {
+		if !w.write(p.id, force || now.Sub(p.since) >= w.wait) {
+			keep = append(keep, p)
+		}
+	}
+	w.pending = keep
+}
+
+// write writes one finding unless evidence is missing and it may wait; it
+// reports whether the alert is done with.
+func (w *ocsfWriter) write(id string, evenIfMissing bool) bool {
+	d, err := w.st.AlertByID(context.Background(), id)
+	if err != nil {
+		return true // pruned, or the store is closing: nothing to write
+	}
+	if len(d.Missing) > 0 && !evenIfMissing {
+		return false
+	}
+	b, _ := json.Marshal(ocsf.Finding(d.Event, d.Evidence, d.Missing))
+	w.out.Write(append(b, '\n'))
+	return true
+}
+
+func (w *ocsfWriter) run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			w.flush(time.Now(), true)
+			return
+		case now := <-t.C:
+			w.flush(now, false)
+		}
+	}
 }
 
 // FormatAlert is the one-line form of an alert for terminals.
