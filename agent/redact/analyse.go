@@ -20,7 +20,7 @@ type analysis struct {
 
 type comparison struct {
 	col    []string // qualified name parts
-	values []string // normalised literal values
+	values []int    // literal tokens compared (their values by literalValue)
 	params []int    // placeholders
 }
 
@@ -188,24 +188,23 @@ func comparisons(d Dialect, toks []token) []comparison {
 	isEq := func(t token) bool {
 		return t.kind == kOther && (t.val == "=" || t.val == "==" || t.val == "<=>")
 	}
-	value := func(t token) (string, int, bool) {
+	value := func(t token) (int, bool) {
 		switch t.kind {
 		case kLiteral:
 			if t.typ == sqllexer.ERROR {
-				return "", 0, false
+				return 0, false
 			}
-			return literalValue(d, t), 0, true
+			return 0, true
 		case kParam:
-			return "", t.param, true
+			return t.param, true
 		}
-		return "", 0, false
+		return 0, false
 	}
-	add := func(c *comparison, t token) {
-		v, p, _ := value(t)
-		if p > 0 {
+	add := func(c *comparison, i int) {
+		if p, _ := value(toks[i]); p > 0 {
 			c.params = append(c.params, p)
 		} else {
-			c.values = append(c.values, v)
+			c.values = append(c.values, i)
 		}
 	}
 	for i, t := range toks {
@@ -214,18 +213,18 @@ func comparisons(d Dialect, toks []token) []comparison {
 		}
 		// col = value
 		if i+2 < len(toks) && isEq(toks[i+1]) {
-			if _, _, ok := value(toks[i+2]); ok {
+			if _, ok := value(toks[i+2]); ok {
 				c := comparison{col: splitQualified(t.val, d)}
-				add(&c, toks[i+2])
+				add(&c, i+2)
 				out = append(out, c)
 				continue
 			}
 		}
 		// value = col
 		if i >= 2 && isEq(toks[i-1]) {
-			if _, _, ok := value(toks[i-2]); ok {
+			if _, ok := value(toks[i-2]); ok {
 				c := comparison{col: splitQualified(t.val, d)}
-				add(&c, toks[i-2])
+				add(&c, i-2)
 				out = append(out, c)
 				continue
 			}
@@ -239,10 +238,10 @@ func comparisons(d Dialect, toks []token) []comparison {
 			c := comparison{col: splitQualified(t.val, d)}
 			k := j + 2
 			for ; k < len(toks); k += 2 {
-				if _, _, ok := value(toks[k]); !ok {
+				if _, ok := value(toks[k]); !ok {
 					break
 				}
-				add(&c, toks[k])
+				add(&c, k)
 				if k+1 >= len(toks) || toks[k+1].val != "," {
 					k++
 					break

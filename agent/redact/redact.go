@@ -65,6 +65,7 @@ type Redactor struct {
 	maxStmt  int
 	disabled bool
 	idCols   []idColumn
+	shapes   *shapeCache // nil when redaction is off
 }
 
 type idColumn struct {
@@ -81,6 +82,9 @@ func New(cfg Config) (*Redactor, error) {
 	r := &Redactor{key: append([]byte(nil), cfg.Key...), maxStmt: cfg.MaxStatement, disabled: cfg.Disabled}
 	if r.maxStmt <= 0 {
 		r.maxStmt = DefaultMaxStatement
+	}
+	if !r.disabled {
+		r.shapes = newShapeCache()
 	}
 	for _, c := range cfg.IdentifierColumns {
 		c = strings.TrimSpace(c)
@@ -229,23 +233,36 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	if !ok {
 		return r.failClosed(sql)
 	}
+	var key []byte
+	if r.shapes != nil {
+		key = s.shapeKey(d, toks)
+		if len(key) > maxShapeKey {
+			key = nil
+		} else if sh := r.shapes.get(key); sh != nil {
+			return sh.result(r, d, toks, truncated)
+		}
+	}
 	res := Result{Command: cmd, Truncated: truncated}
 	a := s.analyse(d, toks, cmd, len(r.idCols) > 0)
 	res.Tables = cloneStrings(a.tables)
 	res.Columns = cloneStrings(a.columns)
+	var params []paramRef
+	var ids []idRef
 	for _, cmp := range a.comparisons {
 		for _, ic := range r.idCols {
 			if !ic.matches(cmp.col, a) {
 				continue
 			}
 			for _, v := range cmp.values {
-				r.AddIdentifier(&res, ic.name, v)
+				r.AddIdentifier(&res, ic.name, literalValue(d, toks[v]))
+				ids = append(ids, idRef{column: ic.name, tok: v})
 			}
 			for _, p := range cmp.params {
 				if res.Params == nil {
 					res.Params = map[int]string{}
 				}
 				res.Params[p] = ic.name
+				params = append(params, paramRef{n: p, column: ic.name})
 			}
 		}
 	}
@@ -256,11 +273,16 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	if !r.disabled {
 		stmt = string(s.stmt)
 	}
+	capped := false
 	if len(stmt) > r.maxStmt {
 		stmt = r.capRaw(stmt)
 		res.Truncated = true
+		capped = true
 	}
 	res.Statement = stmt
+	if key != nil {
+		r.shapes.put(key, newShape(&res, capped, params, ids))
+	}
 	return res
 }
 

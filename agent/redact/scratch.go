@@ -16,7 +16,7 @@ type scratch struct {
 	seenTable, seenCol  map[string]bool
 	tables, columns     []string
 	a                   analysis
-	stmt, norm          []byte
+	stmt, norm, key     []byte
 }
 
 // maxPooledTokens keeps the scratch of a huge statement out of the pool.
@@ -32,7 +32,7 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 // returns the scratch to the pool.
 func (s *scratch) put() {
 	if cap(s.toks) > maxPooledTokens || cap(s.alt) > maxPooledTokens || cap(s.out) > maxPooledTokens ||
-		cap(s.res) > maxPooledTokens || cap(s.stmt) > 64<<10 {
+		cap(s.res) > maxPooledTokens || cap(s.stmt) > 64<<10 || cap(s.key) > 64<<10 {
 		return
 	}
 	// Slots past each length were cleared by an earlier put.

@@ -1,0 +1,121 @@
+package redact
+
+import (
+	"encoding/binary"
+	"strings"
+	"sync"
+)
+
+// A statement's shape is its dialect and its tokens with every literal's
+// text left out: each token's kind, lexer type, placeholder number and
+// rendered text, which for a literal is always "?". Everything Redact
+// reports but the identifier hashes is computed from the shape alone (the
+// literal text, token.raw, is read only by literalValue for those hashes),
+// so statements of one shape, such as pgbench's UPDATE with different
+// numbers, get the same statement, fingerprint, command, tables, columns
+// and placeholders. shapeCache keeps that part of the result by shape, so
+// repeated shapes skip the analysis and rendering. It cannot carry a
+// literal from one statement to another: an entry holds only what the
+// shape determines, and the shape holds no literal text; identifier hashes
+// are taken from each statement's own literals through the token positions
+// the entry records.
+type shape struct {
+	command     string
+	statement   string
+	fingerprint string
+	capped      bool // statement cut to MaxStatement
+	tables      []string
+	columns     []string
+	params      []paramRef
+	ids         []idRef
+}
+
+// paramRef is Result.Params[n] = column, in the order Redact sets them.
+type paramRef struct {
+	n      int
+	column string
+}
+
+// idRef says the literal token at tok is compared with identifier column.
+type idRef struct {
+	column string
+	tok    int
+}
+
+const (
+	// maxShapes bounds the cache; when full an arbitrary entry goes.
+	maxShapes = 2048
+	// maxShapeKey keeps long statements (rarely repeated) out of it.
+	maxShapeKey = 2048
+)
+
+type shapeCache struct {
+	mu sync.Mutex
+	m  map[string]*shape
+}
+
+func newShapeCache() *shapeCache { return &shapeCache{m: make(map[string]*shape)} }
+
+func (c *shapeCache) get(key []byte) *shape {
+	c.mu.Lock()
+	sh := c.m[string(key)]
+	c.mu.Unlock()
+	return sh
+}
+
+func (c *shapeCache) put(key []byte, sh *shape) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxShapes {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[string(key)] = sh
+}
+
+// shapeKey encodes the shape of toks into s.key: every token field except
+// the literal text, with lengths so that the encoding is unambiguous.
+func (s *scratch) shapeKey(d Dialect, toks []token) []byte {
+	k := append(s.key[:0], byte(d))
+	for _, t := range toks {
+		k = append(k, byte(t.kind))
+		k = binary.AppendUvarint(k, uint64(t.typ))
+		k = binary.AppendUvarint(k, uint64(t.param))
+		k = binary.AppendUvarint(k, uint64(len(t.val)))
+		k = append(k, t.val...)
+	}
+	s.key = k
+	return k
+}
+
+// result is the Result of a statement of this shape whose tokens are toks.
+func (sh *shape) result(r *Redactor, d Dialect, toks []token, truncated bool) Result {
+	res := Result{Command: sh.command, Statement: sh.statement, Fingerprint: sh.fingerprint,
+		Truncated: truncated || sh.capped, Tables: cloneStrings(sh.tables), Columns: cloneStrings(sh.columns)}
+	for _, p := range sh.params {
+		if res.Params == nil {
+			res.Params = map[int]string{}
+		}
+		res.Params[p.n] = p.column
+	}
+	for _, id := range sh.ids {
+		r.AddIdentifier(&res, id.column, literalValue(d, toks[id.tok]))
+	}
+	return res
+}
+
+// newShape records what res and the identifier plan say about a shape,
+// with strings of its own (not slices of the statement's text).
+func newShape(res *Result, capped bool, params []paramRef, ids []idRef) *shape {
+	sh := &shape{command: strings.Clone(res.Command), statement: res.Statement, fingerprint: res.Fingerprint,
+		capped: capped, params: params, ids: ids}
+	for _, t := range res.Tables {
+		sh.tables = append(sh.tables, strings.Clone(t))
+	}
+	for _, c := range res.Columns {
+		sh.columns = append(sh.columns, strings.Clone(c))
+	}
+	return sh
+}
