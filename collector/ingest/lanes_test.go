@@ -151,6 +151,7 @@ func TestAlertOvertakesEventBacklog(t *testing.T) {
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
+	t.Logf("the alert was stored after %d of %d queued events", s.eventsBefore, backlog)
 	if s.eventsBefore >= backlog/2 {
 		t.Errorf("the alert was stored after %d of the %d queued events, want it ahead of most", s.eventsBefore, backlog)
 	}
