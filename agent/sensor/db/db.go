@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"structs"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -43,7 +44,8 @@ type Data struct {
 	sensor.Header
 	Conn Conn
 	// Len is what the call moved; Data holds its first bytes (all of them
-	// unless Len exceeds the capture size).
+	// unless Len exceeds the capture size). Decode does not copy them: see
+	// Decode for how long they stay valid.
 	Len  int
 	Data []byte
 	// Tail is how many of Data's last bytes are the end of the call's bytes
@@ -282,13 +284,32 @@ func (s *Sensor) Close() error {
 // Decode implements sensor.Sensor.
 func (s *Sensor) Decode(typ uint32, raw []byte) (any, error) { return Decode(typ, raw) }
 
+// dataHead is a data record's fixed part: dbDbDataRec without the capture
+// array, whose zeroing would cost more than the rest of decoding. Its layout
+// is checked against the generated record below and in TestDataHeadLayout.
+type dataHead struct {
+	_ structs.HostLayout
+	dbDbCloseRec
+	Len  uint32
+	Cap  uint32
+	Tail uint32
+	Dir  uint8
+	Tls  uint8
+	Pad  [2]uint8
+}
+
+// The capture array starts where dataHead ends (fails to compile if not).
+var _ = [1]struct{}{}[unsafe.Sizeof(dataHead{})-unsafe.Offsetof(dbDbDataRec{}.Data)]
+
 // Decode decodes a raw database record. Data records are sent trimmed to
-// the captured bytes.
+// the captured bytes. A Data record's bytes are raw's: they are valid only
+// until raw is reused (the agent handles each record before it reads the
+// next), and whoever keeps them longer copies them.
 func Decode(typ uint32, raw []byte) (any, error) {
 	switch typ {
 	case RecData:
-		var r dbDbDataRec
-		head := int(unsafe.Offsetof(r.Data))
+		var r dataHead
+		head := int(unsafe.Sizeof(r))
 		if len(raw) < head {
 			return nil, fmt.Errorf("db record of %d bytes is too short", len(raw))
 		}
@@ -299,7 +320,7 @@ func Decode(typ uint32, raw []byte) (any, error) {
 		return &Data{
 			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(r.Conn.Sock, r.Conn.Family,
 				r.Conn.Laddr, r.Conn.Lport, r.Conn.Raddr, r.Conn.Rport),
-			Len: int(r.Len), Data: append([]byte(nil), raw[head:head+int(r.Cap)]...), Tail: int(r.Tail),
+			Len: int(r.Len), Data: raw[head : head+int(r.Cap) : head+int(r.Cap)], Tail: int(r.Tail),
 			Sent: r.Dir == 0, TLS: r.Tls != 0,
 		}, nil
 	case RecClose:

@@ -59,3 +59,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// dataHead must be the generated data record's fixed part, field for field.
+func TestDataHeadLayout(t *testing.T) {
+	var h dataHead
+	var r dbDbDataRec
+	if unsafe.Offsetof(h.Hdr) != unsafe.Offsetof(r.Hdr) || unsafe.Offsetof(h.Conn) != unsafe.Offsetof(r.Conn) ||
+		unsafe.Sizeof(h.Hdr) != unsafe.Sizeof(r.Hdr) || unsafe.Sizeof(h.Conn) != unsafe.Sizeof(r.Conn) ||
+		unsafe.Offsetof(h.Len) != unsafe.Offsetof(r.Len) || unsafe.Offsetof(h.Cap) != unsafe.Offsetof(r.Cap) ||
+		unsafe.Offsetof(h.Tail) != unsafe.Offsetof(r.Tail) || unsafe.Offsetof(h.Dir) != unsafe.Offsetof(r.Dir) ||
+		unsafe.Offsetof(h.Tls) != unsafe.Offsetof(r.Tls) || unsafe.Sizeof(h) != unsafe.Offsetof(r.Data) {
+		t.Fatalf("dataHead does not match dbDbDataRec: regenerate both from bpf/events.h")
+	}
+}
