@@ -34,6 +34,8 @@ type dbConn struct {
 	engine     string
 	local      netip.AddrPort
 	remote     netip.AddrPort
+	client     string          // ip:port of the client end, for events
+	server     string          // ip:port of the server end
 	plain      *dbwire.Tracker // socket bytes
 	tls        *dbwire.Tracker // TLS library plaintext
 	last       time.Time
@@ -80,6 +82,7 @@ func (c *dbConns) newConn(d *db.Data) *dbConn {
 		conn.engine = dbwire.EngineMySQL
 	}
 	if conn.engine != "" && conn.side != "" {
+		conn.setEnds()
 		return conn
 	}
 	detected, serverSpoke := false, false
@@ -103,7 +106,17 @@ func (c *dbConns) newConn(d *db.Data) *dbConn {
 	if conn.side == "" {
 		conn.side = "client"
 	}
+	conn.setEnds()
 	return conn
+}
+
+// setEnds renders the connection's ends once rather than per event.
+func (conn *dbConn) setEnds() {
+	if conn.side == "client" {
+		conn.client, conn.server = conn.local.String(), conn.remote.String()
+	} else {
+		conn.client, conn.server = conn.remote.String(), conn.local.String()
+	}
 }
 
 func (a *Agent) dbData(d *db.Data) {
@@ -199,11 +212,7 @@ func (a *Agent) dbPayload(conn *dbConn, in event.DB, tls bool) *event.DB {
 	d := in
 	d.Side = conn.side
 	d.TLS = tls
-	if conn.side == "client" {
-		d.Client, d.Server = conn.local.String(), conn.remote.String()
-	} else {
-		d.Client, d.Server = conn.remote.String(), conn.local.String()
-	}
+	d.Client, d.Server = conn.client, conn.server
 	if d.Engine == "" {
 		d.Engine = conn.engine
 	}
