@@ -2,6 +2,7 @@ package redact
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -135,4 +136,33 @@ func FuzzRedactShapeCache(f *testing.F) {
 			t.Fatalf("%q gave\n %+v\nalone\n %+v", second, got, want)
 		}
 	})
+}
+
+// One Redactor redacting from several goroutines gives each statement its
+// own result (run with -race).
+func TestShapeCacheConcurrent(t *testing.T) {
+	r := newTest(t, "aid")
+	stmts := pgbenchStatements()[:140]
+	want := make([]Result, len(stmts))
+	for i, s := range stmts {
+		want[i] = uncached(t, Config{Key: []byte("test-key"), IdentifierColumns: []string{"aid"}}, Postgres, s)
+	}
+	done := make(chan string)
+	for g := range 4 {
+		go func() {
+			for k := range 3 * len(stmts) {
+				i := (k*7 + g) % len(stmts)
+				if got := r.Redact(Postgres, stmts[i]); !reflect.DeepEqual(got, want[i]) {
+					done <- fmt.Sprintf("%q: got %+v want %+v", stmts[i], got, want[i])
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 4 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
 }
