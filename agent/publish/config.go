@@ -26,6 +26,7 @@ import (
 //	  url       = "tls://collector.soc.example:4222"
 //	  creds     = "/etc/vigil/agent.creds"
 //	  spool_dir = "/var/lib/vigil/spool"
+//	  linger    = "5ms"
 //	}
 type Config struct {
 	// URL of the NATS server (the collector's embedded one or a leaf node);
@@ -38,6 +39,11 @@ type Config struct {
 	SpoolMaxMiB int64  `hcl:"spool_max_mib,optional"`
 	MaxInFlight int    `hcl:"max_in_flight,optional"`
 	Heartbeat   string `hcl:"heartbeat,optional"`
+	// Linger is how long the sender may hold events back to send them
+	// together, in one write and one wakeup, when it is keeping up:
+	// DefaultLinger when empty, "0s" for none, at most MaxLinger. Alerts
+	// never wait.
+	Linger string `hcl:"linger,optional"`
 	// TLSCA verifies the server for tls:// URLs (system roots when empty);
 	// TLSCert and TLSKey present a client certificate when the server asks.
 	TLSCA   string `hcl:"tls_ca,optional"`
@@ -55,7 +61,21 @@ const (
 	DefaultSpoolMaxMiB = 512
 	DefaultMaxInFlight = 256
 	DefaultHeartbeat   = 10 * time.Second
+	DefaultLinger      = 5 * time.Millisecond
+	MaxLinger          = 100 * time.Millisecond
 )
+
+// lingerOf parses Config.Linger.
+func lingerOf(s string) (time.Duration, error) {
+	if s == "" {
+		return DefaultLinger, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > MaxLinger {
+		return 0, fmt.Errorf("collector.linger = %q: write a duration from \"0s\" (no linger) to %s, e.g. \"5ms\"", s, MaxLinger)
+	}
+	return d, nil
+}
 
 // Creds is the credentials file vigil enrol writes for one agent.
 type Creds struct {
@@ -136,6 +156,9 @@ func ParseConfig(rest hcl.Body, stateDir string) (*Config, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("collector.heartbeat = %q: write a duration of at least 100ms, e.g. \"10s\".", c.Heartbeat)})
 		}
 		c.HeartbeatEvery = d
+	}
+	if _, err := lingerOf(c.Linger); err != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid linger", Detail: err.Error() + "."})
 	}
 	if c.Creds != "" {
 		creds, d := LoadCreds(c.Creds)

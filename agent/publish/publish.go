@@ -3,7 +3,6 @@ package publish
 import (
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -69,7 +68,9 @@ type Publisher struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
 
-	wake    chan struct{} // an append or a reconnect: the sender looks again
+	wake    chan struct{} // records to send or a reconnect: the sender looks again
+	urgent  chan struct{} // an alert for the fast lane
+	pubErr  chan struct{} // some publish failed
 	stop    chan struct{}
 	stopped chan struct{}
 	loops   sync.WaitGroup
@@ -81,7 +82,28 @@ type Publisher struct {
 
 	spooled, acked, retries, beats atomic.Uint64
 	lossSeq                        atomic.Uint64
+
+	linger                 time.Duration
+	subjEvents, subjAlerts string
+	pubOpts                []jetstream.PublishOpt
+	// idle says the sender waits for records, so an append wakes it; while
+	// it lingers or waits for acks appends leave it be.
+	idle atomic.Bool
+	// pending counts bytes appended since the sender last caught up; a
+	// write's worth wakes a lingering sender early.
+	pending atomic.Int64
+
+	alertMu sync.Mutex
+	alerts  []record // spooled alerts for the sender to publish at once
 }
+
+const (
+	// batchBytes appended while the sender lingers make it send at once.
+	batchBytes = 64 << 10
+	// alertSlack is how many fast-lane alerts (and heartbeats) may await
+	// their acks beyond the window.
+	alertSlack = 64
+)
 
 // New opens the spool and starts connecting and publishing in the
 // background; the collector need not be reachable.
@@ -108,12 +130,22 @@ func New(cfg *Config, opts Options) (*Publisher, error) {
 	if c.HeartbeatEvery <= 0 {
 		c.HeartbeatEvery = DefaultHeartbeat
 	}
+	linger, err := lingerOf(c.Linger)
+	if err != nil {
+		return nil, err
+	}
 	sp, err := openSpool(c.SpoolDir, c.SpoolMaxMiB<<20)
 	if err != nil {
 		return nil, err
 	}
 	p := &Publisher{cfg: c, opts: opts, log: opts.Logger, sp: sp, wake: make(chan struct{}, 1),
-		stop: make(chan struct{}), stopped: make(chan struct{}), bootID: randomID()}
+		urgent: make(chan struct{}, 1), pubErr: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), bootID: randomID(),
+		linger:     linger,
+		subjEvents: event.Subject(opts.Site, opts.AgentID, event.ClassEvents),
+		subjAlerts: event.Subject(opts.Site, opts.AgentID, event.ClassAlerts),
+		// No retry on "no responders" inside nats.go: a retry sent later
+		// would land out of order. The sender resends from the spool.
+		pubOpts: []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}}
 	if err := p.connect(); err != nil {
 		sp.close()
 		return nil, err
@@ -173,8 +205,15 @@ func (p *Publisher) connect() error {
 	if err != nil {
 		return fmt.Errorf("connecting to collector %s: %w", c.URL, err)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(c.MaxInFlight),
-		jetstream.WithPublishAsyncTimeout(p.opts.AckTimeout))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(c.MaxInFlight+alertSlack),
+		jetstream.WithPublishAsyncTimeout(p.opts.AckTimeout),
+		// The sender waits on one ack of many; any failure wakes it too.
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) {
+			select {
+			case p.pubErr <- struct{}{}:
+			default:
+			}
+		}))
 	if err != nil {
 		nc.Close()
 		return fmt.Errorf("connecting to collector %s: %w", c.URL, err)
@@ -191,163 +230,432 @@ func (p *Publisher) poke() {
 }
 
 // Publish implements agent.Sink: the event is in the spool when it returns.
+// Alerts are also handed to the sender to publish at once, ahead of any
+// backlog; their spooled copy is resent in order if that publish fails.
 func (p *Publisher) Publish(ev *event.Event) error {
 	data, err := event.Encode(ev)
 	if err != nil {
 		return err
 	}
-	rec := make([]byte, 0, len(data)+len(ev.ID)+64)
-	subj := event.Subject(p.opts.Site, p.opts.AgentID, event.ClassOf(ev.Kind))
-	rec = binary.AppendUvarint(rec, uint64(len(subj)))
-	rec = append(rec, subj...)
-	rec = binary.AppendUvarint(rec, uint64(len(ev.ID)))
-	rec = append(rec, ev.ID...)
-	rec = append(rec, data...)
+	class := event.ClassOf(ev.Kind)
+	r := record{subj: p.subject(class), id: ev.ID, data: data}
 	var lossCount uint64
 	if ev.Kind == event.KindAgentLoss && ev.Loss != nil && ev.Loss.Reason == ReasonSpoolFull {
 		lossCount = ev.Loss.Count
 	}
-	if err := p.sp.append(rec, lossCount); err != nil {
+	if err := p.sp.append(r, lossCount); err != nil {
 		return fmt.Errorf("spooling event %s: %w", ev.ID, err)
 	}
 	p.spooled.Add(1)
-	p.poke()
+	if class == event.ClassAlerts {
+		p.alertMu.Lock()
+		if len(p.alerts) >= 4*alertSlack { // the sender is stuck: the spool has them
+			p.alerts = p.alerts[1:]
+		}
+		p.alerts = append(p.alerts, r)
+		p.alertMu.Unlock()
+		select {
+		case p.urgent <- struct{}{}:
+		default:
+		}
+	}
+	size := r.memSize()
+	if n := p.pending.Add(size); n >= batchBytes && n-size < batchBytes || p.idle.Load() && p.idle.CompareAndSwap(true, false) {
+		p.poke()
+	}
 	return nil
 }
 
-func splitRecord(rec []byte) (subj, id string, data []byte, err error) {
-	n, k := binary.Uvarint(rec)
-	if k <= 0 || uint64(len(rec)-k) < n {
-		return "", "", nil, errors.New("bad spool record")
+func (p *Publisher) subject(class string) string {
+	switch class {
+	case event.ClassEvents:
+		return p.subjEvents
+	case event.ClassAlerts:
+		return p.subjAlerts
 	}
-	subj, rec = string(rec[k:k+int(n)]), rec[k+int(n):]
-	n, k = binary.Uvarint(rec)
-	if k <= 0 || uint64(len(rec)-k) < n {
-		return "", "", nil, errors.New("bad spool record")
-	}
-	return subj, string(rec[k : k+int(n)]), rec[k+int(n):], nil
+	return event.Subject(p.opts.Site, p.opts.AgentID, class)
 }
 
 type inflight struct {
 	next pos
-	paf  jetstream.PubAckFuture
+	paf  jetstream.PubAckFuture // nil: the fast lane had it acknowledged
+	ok   bool                   // acknowledged
+}
+
+type fastState uint8
+
+const (
+	fastPending fastState = iota
+	fastAcked
+	fastFailed
+)
+
+// fastAlert is an alert published ahead of the spool order.
+type fastAlert struct {
+	id      string
+	paf     jetstream.PubAckFuture
+	state   fastState
+	reached bool // the in-order send has come to it
+}
+
+// sender is the state of the send goroutine.
+type sender struct {
+	p        *Publisher
+	rpos     pos // next record to send
+	window   []inflight
+	recs     []spoolRec
+	fast     []fastAlert
+	alerts   []record
+	lastSend time.Time
+	behind   bool // the last read filled the window: do not linger
+	timer    *time.Timer
 }
 
 // send publishes the spool in order with at most MaxInFlight unacknowledged
 // messages, committing the spool as acks arrive. On any error it waits for
 // outstanding acks to settle and resends from the first unacknowledged
 // record: JetStream drops the repeats by Nats-Msg-Id, the collector by id.
+//
+// When it keeps up, the sender lingers up to Config.Linger after a send
+// before the next, so one wakeup and one write carry every event appended
+// meanwhile. Alerts go at once.
 func (p *Publisher) send() {
 	defer close(p.stopped)
-	rpos := p.sp.start()
-	var window []inflight
-	var buf []byte
-	backoff := func(d time.Duration) bool {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-p.stop:
+	s := &sender{p: p, rpos: p.sp.start(), behind: true, timer: time.NewTimer(time.Hour)}
+	s.timer.Stop()
+	for s.step() {
+	}
+}
+
+// step does one round: publish alerts, take acks, send or wait. It returns
+// false when the publisher stops.
+func (s *sender) step() bool {
+	p := s.p
+	select {
+	case <-p.stop:
+		return false
+	default:
+	}
+	if !p.nc.IsConnected() {
+		s.window = s.window[:0]
+		if !s.sleep(time.Second) {
 			return false
-		case <-t.C:
-			return true
-		case <-p.wake:
-			return true
+		}
+		s.rpos, s.behind = p.sp.start(), true
+		return true
+	}
+	s.sendAlerts()
+	if err := s.reap(); err != nil {
+		return s.fail(err)
+	}
+	room := p.cfg.MaxInFlight - len(s.window)
+	if room <= 0 {
+		return s.waitAcks()
+	}
+	now := time.Now()
+	if until := s.lastSend.Add(p.linger); !s.behind && now.Before(until) && p.pending.Load() < batchBytes {
+		return s.linger(until)
+	}
+	recs, next, err := p.sp.readBatch(s.rpos, room, s.recs[:0])
+	s.recs = recs
+	for i := range recs {
+		r := &recs[i]
+		if r.subj == p.subjAlerts && s.reachAlert(r.id) {
+			s.window = append(s.window, inflight{next: r.next, ok: true})
+			continue
+		}
+		paf, err := s.publish(&r.record)
+		if err != nil {
+			clear(recs)
+			return s.fail(err)
+		}
+		s.window = append(s.window, inflight{next: r.next, paf: paf})
+	}
+	clear(recs) // hold no events longer than needed
+	s.rpos = next
+	if err != nil {
+		if errors.Is(err, errSpoolClosed) {
+			return false
+		}
+		p.log.Error("reading spool; skipping the rest of the segment", "err", err)
+		s.rpos = p.sp.skipSegment(next)
+		if len(s.window) == 0 {
+			p.sp.commit(s.rpos)
+		}
+		return true
+	}
+	if len(recs) > 0 {
+		s.lastSend, s.behind = now, len(recs) == room
+		if !s.behind {
+			p.pending.Store(0)
+		}
+		return true
+	}
+	return s.waitIdle()
+}
+
+// publish sends one record. nats.go copies the data into its write buffer
+// before returning (and retries nothing itself), so the data need not
+// outlive the call.
+func (s *sender) publish(r *record) (jetstream.PubAckFuture, error) {
+	m := &nats.Msg{Subject: r.subj, Data: r.data, Header: nats.Header{jetstream.MsgIDHeader: []string{r.id}}}
+	return s.p.js.PublishMsgAsync(m, s.p.pubOpts...)
+}
+
+// reap commits the acknowledged head of the window; it returns the error
+// of the first publish that failed.
+func (s *sender) reap() (err error) {
+	done := 0
+scan:
+	for ; done < len(s.window); done++ {
+		e := &s.window[done]
+		if e.ok {
+			continue
+		}
+		select {
+		case <-e.paf.Ok():
+			e.ok = true
+			continue
+		default:
+		}
+		select {
+		case err = <-e.paf.Err():
+		default:
+		}
+		break scan
+	}
+	if done > 0 {
+		s.p.acked.Add(uint64(done))
+		s.p.sp.commit(s.window[done-1].next)
+		n := copy(s.window, s.window[done:])
+		clear(s.window[n:])
+		s.window = s.window[:n]
+	}
+	return err
+}
+
+// ackOf returns the ack channel of entry i, or of the nearest
+// unacknowledged one before it, to wait on; nil when there is none.
+func (s *sender) ackOf(i int) (int, <-chan *jetstream.PubAck) {
+	for ; i >= 0; i-- {
+		if !s.window[i].ok {
+			return i, s.window[i].paf.Ok()
 		}
 	}
-	fail := func(err error) bool {
-		p.retries.Add(1)
-		p.log.Debug("publish failed; resending from the spool", "err", err)
-		window = nil
-		select {
-		case <-p.js.PublishAsyncComplete():
-		case <-p.stop:
-			return false
-		case <-time.After(p.opts.AckTimeout + time.Second):
+	return 0, nil
+}
+
+// windowErr returns the error of a publish in the window that failed.
+func (s *sender) windowErr() error {
+	for _, e := range s.window {
+		if e.ok {
+			continue
 		}
-		rpos = p.sp.start()
-		return backoff(time.Second)
+		select {
+		case err := <-e.paf.Err():
+			return err
+		default:
+		}
 	}
+	return nil
+}
+
+// waitAcks waits, with the window full, for a quarter of it to be
+// acknowledged, so the window refills in batches.
+func (s *sender) waitAcks() bool {
+	p := s.p
+	i, ack := s.ackOf(len(s.window) / 4)
+	select {
+	case <-p.stop:
+		return false
+	case <-ack:
+		s.window[i].ok = true
+	case <-p.pubErr:
+		if err := s.windowErr(); err != nil {
+			s.reap() // commit what was acknowledged before it
+			return s.fail(err)
+		}
+	case <-p.urgent:
+	}
+	return true
+}
+
+// waitIdle waits for records to send, the newest publish's ack or an
+// alert.
+func (s *sender) waitIdle() bool {
+	p := s.p
+	p.idle.Store(true)
+	defer p.idle.Store(false)
+	if p.sp.hasAfter(s.rpos) { // appended before idle was seen
+		return true
+	}
+	i, ack := s.ackOf(len(s.window) - 1)
+	select {
+	case <-p.stop:
+		return false
+	case <-p.wake:
+	case <-ack:
+		s.window[i].ok = true
+	case <-p.pubErr:
+		if err := s.windowErr(); err != nil {
+			s.reap() // commit what was acknowledged before it
+			return s.fail(err)
+		}
+	case <-p.urgent:
+	}
+	return true
+}
+
+// linger waits until the next batch is due, a batch's worth is appended or
+// an alert comes.
+func (s *sender) linger(until time.Time) bool {
+	p := s.p
+	s.timer.Reset(time.Until(until))
+	defer s.timer.Stop()
+	select {
+	case <-p.stop:
+		return false
+	case <-s.timer.C:
+	case <-p.wake:
+	case <-p.urgent:
+	}
+	return true
+}
+
+// sleep waits d, or less if woken, publishing alerts that come meanwhile.
+func (s *sender) sleep(d time.Duration) bool {
+	p := s.p
+	s.timer.Reset(d)
+	defer s.timer.Stop()
 	for {
 		select {
 		case <-p.stop:
-			return
-		default:
-		}
-		if !p.nc.IsConnected() {
-			window = nil
-			if !backoff(time.Second) {
-				return
-			}
-			rpos = p.sp.start()
-			continue
-		}
-		// Fill the window.
-		for len(window) < p.cfg.MaxInFlight {
-			rec, next, ok, err := p.sp.read(rpos, buf)
-			if err != nil {
-				if errors.Is(err, errSpoolClosed) {
-					return
-				}
-				p.log.Error("reading spool; skipping the rest of the segment", "err", err)
-				rpos = pos{seg: rpos.seg + 1}
-				continue
-			}
-			if !ok {
-				break
-			}
-			buf = rec
-			subj, id, data, err := splitRecord(rec)
-			if err != nil {
-				p.log.Error("bad spool record skipped", "err", err)
-				rpos = next
-				continue
-			}
-			msg := &nats.Msg{Subject: subj, Data: append([]byte(nil), data...)}
-			paf, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(id))
-			if err != nil {
-				if !fail(err) {
-					return
-				}
-				break
-			}
-			window = append(window, inflight{next: next, paf: paf})
-			rpos = next
-		}
-		if len(window) == 0 {
-			select {
-			case <-p.stop:
-				return
-			case <-p.wake:
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		// Wait for the oldest ack (or more to send).
-		head := window[0]
-		select {
-		case <-p.stop:
-			return
-		case <-head.paf.Ok():
-			done := 1
-			for done < len(window) {
-				select {
-				case <-window[done].paf.Ok():
-					done++
-					continue
-				default:
-				}
-				break
-			}
-			p.acked.Add(uint64(done))
-			p.sp.commit(window[done-1].next)
-			window = window[done:]
-		case err := <-head.paf.Err():
-			if !fail(err) {
-				return
-			}
+			return false
+		case <-s.timer.C:
+			return true
 		case <-p.wake:
+			return true
+		case <-p.urgent:
+			s.sendAlerts()
 		}
 	}
+}
+
+// fail waits for outstanding acks to settle and starts again from the
+// first unacknowledged record.
+func (s *sender) fail(err error) bool {
+	p := s.p
+	p.retries.Add(1)
+	p.log.Debug("publish failed; resending from the spool", "err", err)
+	settled := time.NewTimer(p.opts.AckTimeout + time.Second)
+	defer settled.Stop()
+wait:
+	for {
+		select {
+		case <-p.js.PublishAsyncComplete():
+			break wait
+		case <-p.stop:
+			return false
+		case <-settled.C:
+			break wait
+		case <-p.urgent:
+			s.sendAlerts()
+		}
+	}
+	s.reap() // commit what was acknowledged after all
+	s.window = s.window[:0]
+	s.rpos, s.behind = p.sp.start(), true
+	return s.sleep(time.Second)
+}
+
+// sendAlerts publishes the alerts spooled since the last round ahead of
+// the spool order. One that cannot go now is left to the spool.
+func (s *sender) sendAlerts() {
+	p := s.p
+	p.alertMu.Lock()
+	s.alerts, p.alerts = p.alerts, s.alerts[:0]
+	p.alertMu.Unlock()
+	if len(s.alerts) == 0 {
+		return
+	}
+	pending := s.pruneFast()
+	for i := range s.alerts {
+		if pending >= alertSlack {
+			break
+		}
+		paf, err := s.publish(&s.alerts[i])
+		if err != nil {
+			p.log.Debug("fast publish of an alert failed; it goes in spool order", "err", err)
+			break
+		}
+		s.fast = append(s.fast, fastAlert{id: s.alerts[i].id, paf: paf})
+		pending++
+	}
+	clear(s.alerts)
+}
+
+func (f *fastAlert) update() {
+	if f.state != fastPending {
+		return
+	}
+	select {
+	case <-f.paf.Ok():
+		f.state = fastAcked
+		return
+	default:
+	}
+	select {
+	case <-f.paf.Err():
+		f.state = fastFailed
+	default:
+	}
+}
+
+// pruneFast forgets fast-lane alerts nothing needs any more and returns how
+// many still await their acks.
+func (s *sender) pruneFast() (pending int) {
+	kept := s.fast[:0]
+	for _, f := range s.fast {
+		f.update()
+		switch {
+		case f.state == fastPending:
+			pending++
+		case f.state == fastFailed || f.reached:
+			continue
+		}
+		kept = append(kept, f)
+	}
+	clear(s.fast[len(kept):])
+	s.fast = kept
+	// Acked alerts the spool dropped before sending are never reached.
+	if over := len(s.fast) - 4*alertSlack; over > 0 {
+		kept = s.fast[:0]
+		for _, f := range s.fast {
+			if over > 0 && f.state == fastAcked {
+				over--
+				continue
+			}
+			kept = append(kept, f)
+		}
+		clear(s.fast[len(kept):])
+		s.fast = kept
+	}
+	return pending
+}
+
+// reachAlert is called when the in-order send comes to alert id: it says
+// whether the fast lane already had it acknowledged, so it need not go
+// again.
+func (s *sender) reachAlert(id string) bool {
+	for i := range s.fast {
+		f := &s.fast[i]
+		if f.id == id && !f.reached {
+			f.update()
+			f.reached = true
+			return f.state == fastAcked
+		}
+	}
+	return false
 }
 
 // flusher saves buffered spool records and the cursor every 200 ms, so a

@@ -56,9 +56,13 @@ type fakeAgent struct {
 	sensors []string
 }
 
-func (f *fakeAgent) BootID() string     { return "boot1" }
-func (f *fakeAgent) Stats() agent.Stats { return agent.Stats{Events: f.seq} }
-func (f *fakeAgent) Sensors() []string  { return f.sensors }
+func (f *fakeAgent) BootID() string { return "boot1" }
+func (f *fakeAgent) Stats() agent.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return agent.Stats{Events: f.seq}
+}
+func (f *fakeAgent) Sensors() []string { return f.sensors }
 func (f *fakeAgent) Emit(ev *event.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

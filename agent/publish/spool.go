@@ -21,6 +21,11 @@ import (
 // kill -9) resumes from what was not yet acknowledged. <dir>/cursor names
 // the first unacknowledged record. When the spool exceeds its bound the
 // oldest segment goes, and the count of events lost with it is reported.
+//
+// A record's payload is uvarint length, subject, uvarint length, message id,
+// event. The newest records are also kept in memory (the tail, up to
+// tailMax bytes), so a sender keeping up never reads the file back; one
+// that falls behind, or starts over after an error, reads the file.
 
 const recHeader = 8
 
@@ -37,6 +42,26 @@ type pos struct {
 func (p pos) before(q pos) bool {
 	return p.seg < q.seg || p.seg == q.seg && p.off < q.off
 }
+
+// record is one message to publish: subject, Nats-Msg-Id and the event.
+type record struct {
+	subj, id string
+	data     []byte
+}
+
+// memSize is what a record costs in the tail, roughly.
+func (r *record) memSize() int64 { return int64(len(r.subj) + len(r.id) + len(r.data) + 96) }
+
+// spoolRec is a record and where it sits in the spool: at, and next just
+// after it.
+type spoolRec struct {
+	record
+	at, next pos
+}
+
+// defaultTailMax bounds the memory tail: some seconds of events at the
+// rates an agent sees, and a small part of its memory budget.
+const defaultTailMax = 2 << 20
 
 type lossRec struct {
 	seg   uint64
@@ -73,6 +98,20 @@ type spool struct {
 
 	rf    *os.File // read handle and the segment it reads
 	rfSeg uint64
+	br    *bufio.Reader // reads rf from brOff up to brEnd (brOff -1: not positioned)
+	brOff int64
+	brEnd int64
+	arena []byte // data of the records readBatch returned from the file
+
+	tail      []spoolRec // newest records, oldest first from tailHead
+	tailHead  int
+	tailBytes int64
+	tailMax   int64
+
+	fileReads uint64 // records read back from a segment file
+
+	scratch  []byte // a record's payload prefix being written
+	interned []string
 }
 
 var errSpoolClosed = errors.New("spool closed")
@@ -91,7 +130,7 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 	if segBytes > maxBytes/4 {
 		segBytes = max(maxBytes/4, 4<<10)
 	}
-	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes}
+	s := &spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, tailMax: defaultTailMax, brOff: -1}
 	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if err != nil {
 		return nil, err
@@ -199,40 +238,83 @@ func (s *spool) readCursor() pos {
 	return first
 }
 
-// append adds one record. When the spool is over its bound it drops the
-// oldest segments and counts the unacknowledged records lost with them.
-// lossCount is non-zero for a loss record reporting that many drops.
-func (s *spool) append(data []byte, lossCount uint64) error {
+// append adds one record and keeps it in the memory tail. When the spool is
+// over its bound it drops the oldest segments and counts the unacknowledged
+// records lost with them. lossCount is non-zero for a loss record reporting
+// that many drops. The spool keeps r.data: the caller must not change it.
+func (s *spool) append(r record, lossCount uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errSpoolClosed
 	}
+	pre := binary.AppendUvarint(s.scratch[:0], uint64(len(r.subj)))
+	pre = append(pre, r.subj...)
+	pre = binary.AppendUvarint(pre, uint64(len(r.id)))
+	pre = append(pre, r.id...)
+	s.scratch = pre
+	size := len(pre) + len(r.data)
 	last := s.segs[len(s.segs)-1]
-	if last.size > 0 && last.size+int64(recHeader+len(data)) > s.segBytes {
+	if last.size > 0 && last.size+int64(recHeader+size) > s.segBytes {
 		if err := s.rotate(); err != nil {
 			return err
 		}
 		last = s.segs[len(s.segs)-1]
 	}
 	var h [recHeader]byte
-	binary.BigEndian.PutUint32(h[:4], uint32(len(data)))
-	binary.BigEndian.PutUint32(h[4:], crc32.Checksum(data, crcTable))
+	binary.BigEndian.PutUint32(h[:4], uint32(size))
+	binary.BigEndian.PutUint32(h[4:], crc32.Update(crc32.Checksum(pre, crcTable), crcTable, r.data))
 	if _, err := s.bw.Write(h[:]); err != nil {
 		return fmt.Errorf("writing spool: %w", err)
 	}
-	if _, err := s.bw.Write(data); err != nil {
+	if _, err := s.bw.Write(pre); err != nil {
+		return fmt.Errorf("writing spool: %w", err)
+	}
+	if _, err := s.bw.Write(r.data); err != nil {
 		return fmt.Errorf("writing spool: %w", err)
 	}
 	if lossCount > 0 {
 		s.lossRecs = append(s.lossRecs, lossRec{seg: last.n, idx: last.count, count: lossCount})
 	}
-	n := int64(recHeader + len(data))
+	at := pos{seg: last.n, off: last.size, idx: last.count}
+	n := int64(recHeader + size)
 	last.size += n
 	last.count++
 	s.total += n
+	s.pushTail(spoolRec{record: r, at: at, next: pos{seg: last.n, off: last.size, idx: last.count}})
 	for s.total > s.maxBytes && len(s.segs) > 1 {
 		s.dropOldest()
+	}
+	return nil
+}
+
+func (s *spool) pushTail(t spoolRec) {
+	s.tail = append(s.tail, t)
+	s.tailBytes += t.memSize()
+	for s.tailBytes > s.tailMax && s.tailHead < len(s.tail) {
+		s.popTail()
+	}
+}
+
+func (s *spool) popTail() {
+	s.tailBytes -= s.tail[s.tailHead].memSize()
+	s.tail[s.tailHead] = spoolRec{}
+	s.tailHead++
+	if s.tailHead == len(s.tail) {
+		s.tail, s.tailHead = s.tail[:0], 0
+	} else if s.tailHead >= 1024 && s.tailHead*2 >= len(s.tail) {
+		n := copy(s.tail, s.tail[s.tailHead:])
+		clear(s.tail[n:])
+		s.tail, s.tailHead = s.tail[:n], 0
+	}
+}
+
+// tailAt returns the tail record at p, if the tail still has it.
+func (s *spool) tailAt(p pos) *spoolRec {
+	t := s.tail[s.tailHead:]
+	i := sort.Search(len(t), func(i int) bool { return !t[i].at.before(p) })
+	if i < len(t) && t[i].at.seg == p.seg && t[i].at.off == p.off {
+		return &t[i]
 	}
 	return nil
 }
@@ -278,9 +360,9 @@ func (s *spool) dropOldest() {
 	s.lossRecs = kept
 	s.segs = s.segs[1:]
 	s.total -= old.size
-	if s.rf != nil && s.rfSeg == old.n {
-		s.rf.Close()
-		s.rf = nil
+	s.closeReader(old.n)
+	for s.tailHead < len(s.tail) && s.tail[s.tailHead].at.seg <= old.n {
+		s.popTail()
 	}
 	os.Remove(segName(s.dir, old.n))
 	if s.committed.seg <= old.n {
@@ -352,56 +434,172 @@ func (s *spool) start() pos {
 	return s.committed
 }
 
-// read returns the record at p (into buf) and the position after it;
-// ok is false at the end of the spool. A p in a dropped segment moves to
-// the oldest record still kept.
-func (s *spool) read(p pos, buf []byte) (data []byte, next pos, ok bool, err error) {
+// readBatch appends up to limit records from p on to dst and returns the
+// position after them (or, with an error, of the record it could not read); it returns fewer at the end of the spool. Records
+// come from the memory tail when it still has them and from the segment
+// files otherwise; the data of those read from a file is only valid until
+// the next readBatch. A p in a dropped segment moves to the oldest record
+// still kept.
+func (s *spool) readBatch(p pos, limit int, dst []spoolRec) ([]spoolRec, pos, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, p, false, errSpoolClosed
+		return dst, p, errSpoolClosed
 	}
+	if cap(s.arena) > 1<<20 {
+		s.arena = nil // after a batch of big records
+	}
+	s.arena = s.arena[:0]
+	for n := 0; n < limit; n++ {
+		var sg *segment
+		if p, sg = s.locate(p); sg == nil {
+			return dst, p, fmt.Errorf("spool segment %d is missing", p.seg)
+		}
+		if p.off >= sg.size {
+			break
+		}
+		if t := s.tailAt(p); t != nil {
+			dst = append(dst, *t)
+			p = t.next
+			continue
+		}
+		r, next, err := s.readFile(sg, p)
+		if err != nil {
+			return dst, p, err
+		}
+		dst = append(dst, spoolRec{record: r, at: p, next: next})
+		p = next
+	}
+	return dst, p, nil
+}
+
+// locate finds the segment of p, moving a p in a dropped segment to the
+// oldest record kept and one past the end of a finished segment to the
+// start of the next.
+func (s *spool) locate(p pos) (pos, *segment) {
 	if p.seg < s.segs[0].n {
 		p = pos{seg: s.segs[0].n}
 	}
-	var sg *segment
 	for i, x := range s.segs {
-		if x.n == p.seg {
-			sg = x
-			// Past the end of a finished segment: go to the next one.
-			if p.off >= x.size && i < len(s.segs)-1 {
-				p = pos{seg: s.segs[i+1].n}
-				sg = s.segs[i+1]
-			}
-			break
+		if x.n != p.seg {
+			continue
+		}
+		for p.off >= x.size && i < len(s.segs)-1 {
+			i++
+			x = s.segs[i]
+			p = pos{seg: x.n}
+		}
+		return p, x
+	}
+	return p, nil
+}
+
+// skipSegment is where reading goes on after a record at p that cannot be
+// read: the next segment, or the end of the spool.
+func (s *spool) skipSegment(p pos) pos {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.segs {
+		if x.n > p.seg {
+			return pos{seg: x.n}
 		}
 	}
-	if sg == nil {
-		return nil, p, false, fmt.Errorf("spool segment %d is missing", p.seg)
-	}
-	if p.off >= sg.size {
-		return nil, p, false, nil
-	}
+	last := s.segs[len(s.segs)-1]
+	return pos{seg: last.n, off: last.size, idx: last.count}
+}
+
+// hasAfter says whether there is a record at or after p.
+func (s *spool) hasAfter(p pos) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, sg := s.locate(p)
+	return sg != nil && p.off < sg.size
+}
+
+// readFile reads the record at p from segment sg.
+func (s *spool) readFile(sg *segment, p pos) (record, pos, error) {
 	if sg == s.segs[len(s.segs)-1] && p.off >= s.flushed {
 		if err := s.flushLocked(); err != nil {
-			return nil, p, false, err
+			return record{}, p, err
 		}
 	}
 	if s.rf == nil || s.rfSeg != sg.n {
 		if s.rf != nil {
 			s.rf.Close()
 		}
+		var err error
 		if s.rf, err = os.Open(segName(s.dir, sg.n)); err != nil {
 			s.rf = nil
-			return nil, p, false, fmt.Errorf("reading spool: %w", err)
+			return record{}, p, fmt.Errorf("reading spool: %w", err)
 		}
-		s.rfSeg = sg.n
+		s.rfSeg, s.brOff = sg.n, -1
 	}
-	n, err := readRecord(io.NewSectionReader(s.rf, p.off, sg.size-p.off), &buf)
+	if s.brOff != p.off || p.off >= s.brEnd {
+		// The section ends where whole records do, so the reader never
+		// keeps an EOF from before the file grew.
+		end := sg.size
+		if sg == s.segs[len(s.segs)-1] {
+			end = s.flushed
+		}
+		r := io.NewSectionReader(s.rf, p.off, end-p.off)
+		if s.br == nil {
+			s.br = bufio.NewReaderSize(r, 64<<10)
+		} else {
+			s.br.Reset(r)
+		}
+		s.brOff, s.brEnd = p.off, end
+	}
+	// Records land in the arena so a batch costs no allocation per record.
+	start := len(s.arena)
+	buf := s.arena[start:]
+	n, err := readRecord(s.br, &buf)
 	if err != nil {
-		return nil, p, false, fmt.Errorf("reading spool segment %d at %d: %w", sg.n, p.off, err)
+		s.brOff = -1
+		return record{}, p, fmt.Errorf("reading spool segment %d at %d: %w", sg.n, p.off, err)
 	}
-	return buf, pos{seg: sg.n, off: p.off + int64(recHeader+n), idx: p.idx + 1}, true, nil
+	s.brOff += int64(recHeader + n)
+	s.fileReads++
+	if cap(s.arena)-start >= n {
+		s.arena = s.arena[:start+n]
+	} else {
+		// readRecord allocated; the next records go to a bigger arena
+		// (those already returned keep the old one).
+		s.arena = make([]byte, 0, max(2*cap(s.arena), 64<<10, n))
+	}
+	subj, id, data, err := splitRecord(buf)
+	if err != nil {
+		return record{}, p, fmt.Errorf("reading spool segment %d at %d: %w", sg.n, p.off, err)
+	}
+	return record{subj: s.intern(subj), id: string(id), data: data},
+		pos{seg: sg.n, off: p.off + int64(recHeader+n), idx: p.idx + 1}, nil
+}
+
+// intern returns a string for subj without allocating for the few
+// subjects an agent publishes to.
+func (s *spool) intern(subj []byte) string {
+	for _, x := range s.interned {
+		if x == string(subj) {
+			return x
+		}
+	}
+	x := string(subj)
+	if len(s.interned) < 8 {
+		s.interned = append(s.interned, x)
+	}
+	return x
+}
+
+func splitRecord(rec []byte) (subj, id, data []byte, err error) {
+	n, k := binary.Uvarint(rec)
+	if k <= 0 || uint64(len(rec)-k) < n {
+		return nil, nil, nil, errors.New("bad spool record")
+	}
+	subj, rec = rec[k:k+int(n)], rec[k+int(n):]
+	n, k = binary.Uvarint(rec)
+	if k <= 0 || uint64(len(rec)-k) < n {
+		return nil, nil, nil, errors.New("bad spool record")
+	}
+	return subj, rec[k : k+int(n)], rec[k+int(n):], nil
 }
 
 // commit marks every record before p as delivered and removes segments
@@ -424,11 +622,21 @@ func (s *spool) commit(p pos) {
 		old := s.segs[0]
 		s.segs = s.segs[1:]
 		s.total -= old.size
-		if s.rf != nil && s.rfSeg == old.n {
-			s.rf.Close()
-			s.rf = nil
-		}
+		s.closeReader(old.n)
 		os.Remove(segName(s.dir, old.n))
+	}
+	// Records acknowledged are never read again.
+	for s.tailHead < len(s.tail) && !p.before(s.tail[s.tailHead].next) {
+		s.popTail()
+	}
+}
+
+// closeReader closes the read handle if it is on segment n.
+func (s *spool) closeReader(n uint64) {
+	if s.rf != nil && s.rfSeg == n {
+		s.rf.Close()
+		s.rf = nil
+		s.brOff = -1
 	}
 }
 

@@ -7,20 +7,36 @@ import (
 	"testing"
 )
 
+// readAll reads every record from from on, in batches of a few, and returns
+// their data.
 func readAll(t *testing.T, s *spool, from pos) ([]string, pos) {
 	t.Helper()
 	var out []string
 	p := from
 	for {
-		rec, next, ok, err := s.read(p, nil)
+		recs, next, err := s.readBatch(p, 7, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ok {
+		if len(recs) == 0 {
 			return out, p
 		}
-		out = append(out, string(rec))
+		for _, r := range recs {
+			if r.subj != testSubj {
+				t.Fatalf("record %q has subject %q", r.data, r.subj)
+			}
+			out = append(out, string(r.data))
+		}
 		p = next
+	}
+}
+
+const testSubj = "vigil.leeds.ag-1.events"
+
+func appendData(t *testing.T, s *spool, data []byte) {
+	t.Helper()
+	if err := s.append(record{subj: testSubj, id: "id-" + string(data[:min(len(data), 8)]), data: data}, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -31,18 +47,16 @@ func TestSpoolOrderCommitAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 100 {
-		if err := s.append(fmt.Appendf(nil, "rec-%03d", i), 0); err != nil {
-			t.Fatal(err)
-		}
+		appendData(t, s, fmt.Appendf(nil, "rec-%03d", i))
 	}
 	got, _ := readAll(t, s, s.start())
 	if len(got) != 100 || got[0] != "rec-000" || got[99] != "rec-099" {
 		t.Fatalf("read %d records, first %q", len(got), got[0])
 	}
 	// Commit the first 40 and restart: reading resumes at the 41st.
-	p := s.start()
-	for range 40 {
-		_, p, _, _ = s.read(p, nil)
+	recs, p, _ := s.readBatch(s.start(), 40, nil)
+	if len(recs) != 40 || recs[39].next != p {
+		t.Fatalf("read %d records, last ending at %v, batch at %v", len(recs), recs[39].next, p)
 	}
 	s.commit(p)
 	if d := s.depth(); d != 60 {
@@ -72,7 +86,7 @@ func TestSpoolTornTailIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		s.append(fmt.Appendf(nil, "rec-%d", i), 0)
+		appendData(t, s, fmt.Appendf(nil, "rec-%d", i))
 	}
 	s.close()
 	// A crash mid-write leaves half a record.
@@ -84,7 +98,7 @@ func TestSpoolTornTailIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	s.append([]byte("rec-3"), 0)
+	appendData(t, s, []byte("rec-3"))
 	got, _ := readAll(t, s, s.start())
 	if fmt.Sprint(got) != "[rec-0 rec-1 rec-2 rec-3]" {
 		t.Fatalf("got %v", got)
@@ -99,13 +113,11 @@ func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	rec := make([]byte, 1000-recHeader)
 	const n = 300
 	for i := range n {
+		rec := make([]byte, 1000-recHeader-40)
 		copy(rec, fmt.Sprintf("%05d", i))
-		if err := s.append(rec, 0); err != nil {
-			t.Fatal(err)
-		}
+		appendData(t, s, rec)
 	}
 	s.flush()
 	var onDisk int64
