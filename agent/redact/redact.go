@@ -299,6 +299,13 @@ func cloneStrings(s []string) []string {
 // end of truncated text) and control characters other than white space.
 func plausibleText(s string, truncated bool) bool {
 	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b < 0x20 && b != '\t' && b != '\n' && b != '\r' || b == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
 		c, n := utf8.DecodeRuneInString(s[i:])
 		if c == utf8.RuneError && n <= 1 {
 			if truncated && len(s)-i < utf8.UTFMax {
@@ -383,32 +390,29 @@ func Split(d Dialect, sql string) []string {
 func splitOneTrailing(sql string) (string, bool) {
 	semi := -1
 	for i := 0; i < len(sql); i++ {
-		switch c := sql[i]; c {
-		case ';':
+		switch splitClass[sql[i]] {
+		case scPlain:
+			if semi >= 0 {
+				return "", false
+			}
+		case scSpace:
+		case scSemicolon:
 			if semi >= 0 {
 				return "", false
 			}
 			semi = i
-		case ' ', '\t', '\n', '\r':
-		case '\'', '"', '`', '$', '#', '\\', '[', 0:
-			return "", false
-		case '.':
+		case scDot:
 			// MySQL's lexer joins "a . b" into one shorter token, which
 			// the lexed split treats as text it cannot follow.
 			if i > 0 && isSpaceByte(sql[i-1]) || i+1 < len(sql) && isSpaceByte(sql[i+1]) || semi >= 0 {
 				return "", false
 			}
-		case '-', '/':
-			if i+1 < len(sql) && (sql[i+1] == '-' || sql[i+1] == '*') {
+		case scDashSlash:
+			if i+1 < len(sql) && (sql[i+1] == '-' || sql[i+1] == '*') || semi >= 0 {
 				return "", false
 			}
-			if semi >= 0 {
-				return "", false
-			}
-		default:
-			if semi >= 0 || c >= utf8.RuneSelf {
-				return "", false
-			}
+		default: // quotes, dollar, hash, backslash, bracket, NUL, not ASCII
+			return "", false
 		}
 	}
 	if s := strings.TrimSpace(sql[:semi]); s != "" {
@@ -416,6 +420,36 @@ func splitOneTrailing(sql string) (string, bool) {
 	}
 	return sql, true
 }
+
+// Byte classes for splitOneTrailing.
+const (
+	scPlain = iota
+	scSpace
+	scSemicolon
+	scDot
+	scDashSlash
+	scStop
+)
+
+var splitClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = scStop
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			t[c] = scSpace
+		case c == ';':
+			t[c] = scSemicolon
+		case c == '.':
+			t[c] = scDot
+		case c == '-' || c == '/':
+			t[c] = scDashSlash
+		case strings.IndexByte("'\"`$#\\[\x00", byte(c)) >= 0:
+			t[c] = scStop
+		}
+	}
+	return t
+}()
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
