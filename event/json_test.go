@@ -177,3 +177,16 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkDecode(b *testing.B) {
+	data, err := Encode(benchEvent())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

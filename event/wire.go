@@ -1,7 +1,6 @@
 package event
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,13 +100,10 @@ func Decode(data []byte) (*Event, error) {
 	if !utf8.Valid(data) {
 		return nil, fmt.Errorf("%w: not UTF-8", ErrMalformed)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	// Unmarshal refuses trailing data after the object itself.
 	var ev Event
-	if err := dec.Decode(&ev); err != nil {
+	if err := json.Unmarshal(data, &ev); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the event", ErrMalformed)
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
