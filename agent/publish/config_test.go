@@ -43,6 +43,18 @@ collector {
 		t.Fatal(err)
 	}
 
+	// Linger: the default when unset, "0s" for none.
+	for src, want := range map[string]time.Duration{"": DefaultLinger, "0s": 0, "10ms": 10 * time.Millisecond} {
+		got, err := lingerOf(src)
+		if err != nil || got != want {
+			t.Errorf("linger %q: %s, %v; want %s", src, got, err, want)
+		}
+	}
+	cfg, _ = config.Parse("agent.hcl", []byte("collector {\n url = \"nats://x\"\n linger = \"0s\"\n}"))
+	if c, err := FromConfig(cfg.Rest, "/x"); err != nil || c.Linger != "0s" {
+		t.Fatalf("linger = \"0s\": %v %v", c, err)
+	}
+
 	// No collector block: nil, no error.
 	cfg, _ = config.Parse("agent.hcl", []byte(`site = "leeds"`))
 	if c, err := FromConfig(cfg.Rest, "/x"); c != nil || err != nil {
@@ -53,6 +65,8 @@ collector {
 		`collector { }`,
 		"collector {\n url = \"nats://x\"\n heartbeat = \"often\"\n}",
 		"collector {\n url = \"nats://x\"\n creds = \"/nonexistent.creds\"\n}",
+		"collector {\n url = \"nats://x\"\n linger = \"1s\"\n}",
+		"collector {\n url = \"nats://x\"\n linger = \"soon\"\n}",
 	} {
 		cfg, diags := config.Parse("agent.hcl", []byte(bad))
 		if diags.HasErrors() {

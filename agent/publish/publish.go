@@ -398,8 +398,15 @@ func (s *sender) step() bool {
 // before returning (and retries nothing itself), so the data need not
 // outlive the call.
 func (s *sender) publish(r *record) (jetstream.PubAckFuture, error) {
-	m := &nats.Msg{Subject: r.subj, Data: r.data, Header: nats.Header{jetstream.MsgIDHeader: []string{r.id}}}
-	return s.p.js.PublishMsgAsync(m, s.p.pubOpts...)
+	o := &outMsg{id: [1]string{r.id}}
+	o.m = nats.Msg{Subject: r.subj, Data: r.data, Header: nats.Header{jetstream.MsgIDHeader: o.id[:]}}
+	return s.p.js.PublishMsgAsync(&o.m, s.p.pubOpts...)
+}
+
+// outMsg is a message and its header value in one allocation.
+type outMsg struct {
+	m  nats.Msg
+	id [1]string
 }
 
 // reap commits the acknowledged head of the window; it returns the error
