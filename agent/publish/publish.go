@@ -233,6 +233,8 @@ func (p *Publisher) poke() {
 // Alerts are also handed to the sender to publish at once, ahead of any
 // backlog; their spooled copy is resent in order if that publish fails.
 func (p *Publisher) Publish(ev *event.Event) error {
+	// Encode returns a new slice: the spool's memory tail and the sender
+	// keep it without a copy.
 	data, err := event.Encode(ev)
 	if err != nil {
 		return err
