@@ -72,4 +72,8 @@ db {
 #   url   = "tls://collector.soc.example:4222"
 #   creds = "/etc/vigil/agent.creds"
 #   # spool_dir defaults to <state_dir>/spool
+#   # spool_max_mib = 512
+#   # Wait up to this long after a send so one write carries many events;
+#   # "0s" sends each event at once. Alerts never wait.
+#   # linger = "5ms"
 # }
