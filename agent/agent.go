@@ -93,7 +93,7 @@ func New(opts Options) *Agent {
 		opts: opts, bootID: newBootID(), clock: clock, users: users,
 		procs: procs, mounts: enrich.NewMounts(),
 		recent: newRecentPaths(4096), lastDrops: map[string]map[string]uint64{},
-		db: newDBConns(opts.DB),
+		db: newDBConns(opts.DB, opts.Logger),
 	}
 }
 

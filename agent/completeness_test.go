@@ -70,7 +70,10 @@ func runCountingAgent(t *testing.T, srv *testdb.Server) (sink *countSink, stop f
 	stop = startAgent(t, agent.Options{
 		Sensors: []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports})},
 		Sink:    sink,
-		DB:      agent.DBOptions{Ports: ports, Redactor: red},
+		// Both ends of each local connection, so the server-side parser
+		// is counted too (the agent otherwise leaves a local connection
+		// to its client end).
+		DB: agent.DBOptions{Ports: ports, Redactor: red, BothEnds: true},
 	})
 	return sink, stop
 }

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -22,6 +23,13 @@ type DBOptions struct {
 	// connection turned out to be TLS that no probed libssl showed, so the
 	// sensor can look for the process's own libssl.
 	LibSSLCheck func(pid uint32)
+	// Mute, if set, stops the kernel capturing a connection (the db
+	// sensor's Mute): the server end of a local connection whose client end
+	// the agent reads is then left to the client end (see dbPeers).
+	Mute func(sock uint64) error
+	// BothEnds reports local connections from both ends, each statement
+	// twice (as before dbPeers); for tests that check the server side.
+	BothEnds bool
 }
 
 // dbIdle is how long a connection may be silent before its tracker is
@@ -49,14 +57,16 @@ type dbConns struct {
 	opts  DBOptions
 	ports map[uint16]bool
 	conns map[uint64]*dbConn
+	peers *dbPeers
 	sweep time.Time
 }
 
-func newDBConns(opts DBOptions) *dbConns {
+func newDBConns(opts DBOptions, log *slog.Logger) *dbConns {
 	if len(opts.Ports) == 0 {
 		opts.Ports = db.DefaultPorts
 	}
-	c := &dbConns{opts: opts, ports: map[uint16]bool{}, conns: map[uint64]*dbConn{}}
+	c := &dbConns{opts: opts, ports: map[uint16]bool{}, conns: map[uint64]*dbConn{},
+		peers: newDBPeers(opts.Mute, log.Warn)}
 	for _, p := range opts.Ports {
 		c.ports[p] = true
 	}
@@ -126,9 +136,16 @@ func (a *Agent) dbData(d *db.Data) {
 	if conn == nil {
 		conn = c.newConn(d)
 		c.conns[d.Conn.Sock] = conn
+		c.peers.added(conn)
 	}
 	conn.last = ts
 	conn.header = d.Header
+	if !c.opts.BothEnds && c.peers.leave(d.Conn.Sock, conn) {
+		// Left to the client end: drop what the server end parsed so
+		// far (its statements are the client's) and read no more.
+		conn.plain, conn.tls = nil, nil
+		return
+	}
 
 	dir := dbwire.ClientToServer
 	if d.Sent == (conn.side == "server") {
@@ -170,6 +187,7 @@ func (a *Agent) dbClose(cl *db.Close) {
 		return
 	}
 	delete(a.db.conns, cl.Conn.Sock)
+	a.db.peers.removed(cl.Conn.Sock, conn)
 	a.finishDB(conn, a.clock.Time(cl.TS))
 }
 
@@ -228,6 +246,7 @@ func (a *Agent) sweepDB(now time.Time) {
 	for sock, conn := range a.db.conns {
 		if now.Sub(conn.last) > dbIdle {
 			delete(a.db.conns, sock)
+			a.db.peers.removed(sock, conn)
 			a.finishDB(conn, now)
 		}
 	}

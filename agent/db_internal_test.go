@@ -1,17 +1,20 @@
 package agent
 
 import (
+	"log/slog"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil/agent/dbwire"
+	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor/db"
 )
 
 // A new connection's side and protocol come from a configured port, else
 // from who sent its first bytes and what they were.
 func TestNewConnSideAndEngine(t *testing.T) {
-	c := newDBConns(DBOptions{Ports: []uint16{5432, 3306}})
+	c := newDBConns(DBOptions{Ports: []uint16{5432, 3306}}, slog.Default())
 	pgStartup := []byte("\x00\x00\x00\x17\x00\x03\x00\x00user\x00alice\x00\x00")
 	myGreeting := append([]byte{30, 0, 0, 0, 10}, []byte("11.4.2-MariaDB\x00")...)
 	myGreeting = append(myGreeting, make([]byte, 20)...)
@@ -36,5 +39,52 @@ func TestNewConnSideAndEngine(t *testing.T) {
 		if got.side != tc.side || got.engine != tc.engine {
 			t.Errorf("%s: side %q engine %q, want %q %q", tc.name, got.side, got.engine, tc.side, tc.engine)
 		}
+	}
+}
+
+// The server end of a local connection is left to its client end only once
+// the client end reads the session, and matched across IPv4-mapped
+// addresses; muting is asked for once, and forgotten at close.
+func TestPeersLeaveServerEndToReadableClient(t *testing.T) {
+	var muted []uint64
+	p := newDBPeers(func(sock uint64) error { muted = append(muted, sock); return nil }, slog.Default().Warn)
+	ap := netip.MustParseAddrPort
+	client := &dbConn{side: "client", local: ap("127.0.0.1:40000"), remote: ap("127.0.0.1:5432")}
+	server := &dbConn{side: "server", local: ap("[::ffff:127.0.0.1]:5432"), remote: ap("[::ffff:127.0.0.1]:40000")}
+	other := &dbConn{side: "server", local: ap("127.0.0.1:5432"), remote: ap("127.0.0.1:40001")}
+	if p.leave(2, server) {
+		t.Fatal("server end left before its client end was seen")
+	}
+	p.added(client)
+	p.added(server)
+	if p.leave(2, server) {
+		t.Fatal("server end left before the client end read the startup")
+	}
+	red, err := redact.New(redact.Config{Key: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := dbwire.NewTracker(dbwire.Config{Engine: dbwire.EnginePostgres, Redactor: red})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.plain = tr
+	tr.Feed(dbwire.ClientToServer, time.Now(), []byte("\x00\x00\x00\x14\x00\x03\x00\x00user\x00alice\x00\x00"))
+	if !p.leave(2, server) || !p.leave(2, server) {
+		t.Fatal("server end of a readable local client not left to it")
+	}
+	if p.leave(3, other) {
+		t.Error("a server end with no followed client end was left")
+	}
+	if p.leave(1, client) {
+		t.Error("a client end was left")
+	}
+	if len(muted) != 1 || muted[0] != 2 || p.Muted != 1 {
+		t.Errorf("muted %v (count %d), want socket 2 once", muted, p.Muted)
+	}
+	p.removed(1, client)
+	p.removed(2, server)
+	if len(p.clients) != 0 || len(p.muted) != 0 {
+		t.Errorf("state left after close: %d clients, %d muted", len(p.clients), len(p.muted))
 	}
 }

@@ -43,10 +43,11 @@ func runDBAgent(t *testing.T, port int, captureBytes ...uint32) chanSink {
 	if len(captureBytes) > 0 {
 		capture = captureBytes[0]
 	}
+	dbs := db.New(db.Config{Ports: ports, CaptureBytes: capture})
 	startAgent(t, agent.Options{
-		Sensors: []sensor.Sensor{process.New(), db.New(db.Config{Ports: ports, CaptureBytes: capture})},
+		Sensors: []sensor.Sensor{process.New(), dbs},
 		Sink:    sink,
-		DB:      agent.DBOptions{Ports: ports, Redactor: red},
+		DB:      agent.DBOptions{Ports: ports, Redactor: red, Mute: dbs.Mute},
 		Rules:   rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
 	})
 	return sink
@@ -78,39 +79,48 @@ func pgScenario(t *testing.T, tls bool) {
 		t.Fatalf("want an error, got %s", out)
 	}
 
+	// Read on until everything expected has arrived, in whatever order the
+	// probes delivered it: the client's SELECT, its alert, the client's
+	// failed query (psql's second connection, after the first closed), and
+	// the server end's report of the test's own pgx statements (the agent
+	// ignores its own pid, so their client end is not followed and the
+	// server end stays).
 	var events []*event.Event
 	seen := map[string]*event.Event{} // side -> SELECT of customers
-	await(t, sink, "db.query SELECT of customers on both sides", func(ev *event.Event) bool {
+	var alert, fail, serverCreate *event.Event
+	await(t, sink, "client SELECT, its alert, the failed query and the server side of pgx's CREATE", func(ev *event.Event) bool {
 		events = append(events, ev)
-		if ev.Kind == event.KindDBQuery && ev.DB.Command == "SELECT" && strings.Contains(ev.DB.Statement, "FROM customers") {
+		switch {
+		case ev.Kind == event.KindDBQuery && ev.DB.Command == "SELECT" && strings.Contains(ev.DB.Statement, "FROM customers"):
 			seen[ev.DB.Side] = ev
+		case ev.Kind == event.KindDBQuery && ev.DB.Side == "server" && strings.Contains(ev.DB.Statement, "CREATE TABLE customers"):
+			serverCreate = ev
+		case ev.Kind == event.KindAlert && ev.Alert.Rule == "email_mass_export":
+			// The default pack's email_mass_export rule fires on the
+			// 1,234 emails, citing the query as evidence.
+			alert = ev
+		case ev.Kind == event.KindDBQuery && ev.DB.ErrorCode != "" && ev.DB.Side == "client":
+			fail = ev
 		}
-		return seen["client"] != nil && seen["server"] != nil
+		return seen["client"] != nil && alert != nil && fail != nil && serverCreate != nil
 	})
-	for side, sel := range seen {
-		if sel.DB.Rows != 1234 || sel.DB.TLS != tls || sel.DB.Engine != "postgresql" || sel.DB.User != srv.User {
-			t.Errorf("%s side select = %+v", side, sel.DB)
-		}
+	if sel := seen["client"]; sel.DB.Rows != 1234 || sel.DB.TLS != tls || sel.DB.Engine != "postgresql" || sel.DB.User != srv.User {
+		t.Errorf("client side select = %+v", sel.DB)
 	}
 	if c := seen["client"]; c.Process.Comm != "psql" {
 		t.Errorf("client process = %+v, want psql", c.Process)
 	}
-	if s := seen["server"]; s.Process.Comm != "postgres" {
-		t.Errorf("server process = %+v, want postgres", s.Process)
+	// psql's connection is local and read from its client end: the server
+	// end is muted, so the statement is reported once.
+	if s := seen["server"]; s != nil {
+		t.Errorf("the server end of psql's local connection reported %+v; want it left to the client end", s.DB)
 	}
-	// The default pack's email_mass_export rule fires on the 1,234 emails,
-	// citing the query as evidence.
-	alert := await(t, sink, "email_mass_export alert", func(ev *event.Event) bool {
-		events = append(events, ev)
-		return ev.Kind == event.KindAlert && ev.Alert.Rule == "email_mass_export"
-	})
-	if !slices.Contains(alert.Alert.Evidence, seen["client"].ID) && !slices.Contains(alert.Alert.Evidence, seen["server"].ID) {
-		t.Errorf("alert evidence %v cites neither query (%s, %s)", alert.Alert.Evidence, seen["client"].ID, seen["server"].ID)
+	if serverCreate.Process.Comm != "postgres" || serverCreate.DB.TLS != tls || serverCreate.DB.User != srv.User {
+		t.Errorf("server side create = %+v by %+v", serverCreate.DB, serverCreate.Process)
 	}
-	fail := await(t, sink, "db.query with an error", func(ev *event.Event) bool {
-		events = append(events, ev)
-		return ev.Kind == event.KindDBQuery && ev.DB.ErrorCode != "" && ev.DB.Side == "client"
-	})
+	if !slices.Contains(alert.Alert.Evidence, seen["client"].ID) {
+		t.Errorf("alert evidence %v does not cite the query %s", alert.Alert.Evidence, seen["client"].ID)
+	}
 	if fail.DB.ErrorCode != "42P01" {
 		t.Errorf("error code = %q, want 42P01", fail.DB.ErrorCode)
 	}
@@ -169,29 +179,35 @@ func mariadbScenario(t *testing.T, tls bool) {
 
 	var events []*event.Event
 	seen := map[string]*event.Event{}
-	await(t, sink, "db.query SELECT of customers on both sides", func(ev *event.Event) bool {
+	var fail, serverCreate *event.Event
+	await(t, sink, "client SELECT, the failed query and the server side of the driver's CREATE", func(ev *event.Event) bool {
 		events = append(events, ev)
 		if ev.Kind == event.KindDBQuery || ev.Kind == event.KindDBSession {
 			b, _ := json.Marshal(ev.DB)
 			t.Logf("%s %s", ev.Kind, b)
 		}
-		if ev.Kind == event.KindDBQuery && ev.DB.Command == "SELECT" && strings.Contains(ev.DB.Statement, "FROM customers") {
+		switch {
+		case ev.Kind == event.KindDBQuery && ev.DB.Command == "SELECT" && strings.Contains(ev.DB.Statement, "FROM customers"):
 			seen[ev.DB.Side] = ev
+		case ev.Kind == event.KindDBQuery && ev.DB.Side == "server" && strings.Contains(ev.DB.Statement, "CREATE TABLE customers"):
+			serverCreate = ev
+		case ev.Kind == event.KindDBQuery && ev.DB.ErrorCode != "" && ev.DB.Side == "client":
+			fail = ev
 		}
-		return seen["client"] != nil && seen["server"] != nil
+		return seen["client"] != nil && fail != nil && serverCreate != nil
 	})
-	for side, sel := range seen {
-		if sel.DB.Rows != 1234 || sel.DB.TLS != tls || sel.DB.Engine != "mysql" || sel.DB.User != srv.User {
-			t.Errorf("%s side select = %+v", side, sel.DB)
-		}
+	if sel := seen["client"]; sel.DB.Rows != 1234 || sel.DB.TLS != tls || sel.DB.Engine != "mysql" || sel.DB.User != srv.User {
+		t.Errorf("client side select = %+v", sel.DB)
 	}
 	if c := seen["client"]; c.Process.Comm != "mariadb" {
 		t.Errorf("client process = %+v, want mariadb", c.Process)
 	}
-	fail := await(t, sink, "db.query with an error", func(ev *event.Event) bool {
-		events = append(events, ev)
-		return ev.Kind == event.KindDBQuery && ev.DB.ErrorCode != "" && ev.DB.Side == "client"
-	})
+	if s := seen["server"]; s != nil {
+		t.Errorf("the server end of the mariadb client's local connection reported %+v; want it left to the client end", s.DB)
+	}
+	if serverCreate.Process.Comm != "mariadbd" || serverCreate.DB.TLS != tls || serverCreate.DB.User != srv.User {
+		t.Errorf("server side create = %+v by %+v", serverCreate.DB, serverCreate.Process)
+	}
 	if fail.DB.ErrorCode != "1146" {
 		t.Errorf("error code = %q, want 1146 (no such table)", fail.DB.ErrorCode)
 	}
@@ -254,10 +270,23 @@ func TestPostgresUnobservableTLS(t *testing.T) {
 	if out, err := exec.Command(bin, srv.DSN).CombinedOutput(); err != nil {
 		t.Fatalf("gotlsclient: %v: %s", err, out)
 	}
-	ev := await(t, sink, "db.session marked encrypted", func(ev *event.Event) bool {
-		return ev.Kind == event.KindDBSession && ev.DB.Side == "client"
+	// The client end cannot be read, so the server end (PostgreSQL's own
+	// OpenSSL, whose plaintext the probes read) is not muted: the
+	// statement is still reported, from the server.
+	var ev, server *event.Event
+	await(t, sink, "db.session marked encrypted and the server side's statement", func(e *event.Event) bool {
+		switch {
+		case e.Kind == event.KindDBSession && e.DB.Side == "client":
+			ev = e
+		case e.Kind == event.KindDBQuery && e.DB.Side == "server" && strings.Contains(e.DB.Statement, "FROM pg_class"):
+			server = e
+		}
+		return ev != nil && server != nil
 	})
 	if !ev.DB.Encrypted || ev.DB.Engine != "postgresql" || ev.Process.Comm != "gotlsclient" {
 		t.Errorf("db.session = %+v by %+v", ev.DB, ev.Process)
+	}
+	if !server.DB.TLS || server.DB.Rows != 1 || server.DB.Client != ev.DB.Client {
+		t.Errorf("server side = %+v, want the TLS statement of client %s with 1 row", server.DB, ev.DB.Client)
 	}
 }

@@ -209,9 +209,10 @@ func run(args []string) error {
 	}
 	sensors := sensorsFor(cfg)
 	var libssl func(uint32)
+	var mute func(uint64) error
 	for _, sn := range sensors {
 		if d, ok := sn.(*db.Sensor); ok {
-			libssl = d.CheckProcess
+			libssl, mute = d.CheckProcess, d.Mute
 		}
 	}
 	var sink agent.Sink
@@ -244,7 +245,7 @@ func run(args []string) error {
 		Identity:  agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
 		Sensors:   sensors,
 		Sink:      sink,
-		DB:        agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl},
+		DB:        agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl, Mute: mute},
 		Rules:     engine,
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,

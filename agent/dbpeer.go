@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"net/netip"
+
+	"github.com/vigilhq/vigil/agent/dbwire"
+)
+
+// A database host whose own users run clients against it (psql on the
+// server, a reporting job beside it) sees every such connection twice: the
+// client's end and the server's end, each with every statement. The client
+// end is the one worth keeping: it names the person. dbPeers finds the
+// server end of a connection whose client end this agent already reads, and
+// mutes it in the kernel, so each statement is captured, parsed, redacted
+// and published once. A server end whose client end cannot be read (a
+// statically linked TLS client) keeps being reported from the server.
+type dbPeers struct {
+	// clients are the client ends being followed, by their addresses.
+	clients map[peerKey]*dbConn
+	// muted are the server ends left to their client end, by socket.
+	muted map[uint64]bool
+	// mute stops capture of a socket in the kernel (the db sensor's Mute).
+	mute func(sock uint64) error
+	// Muted counts server ends muted since start.
+	Muted   uint64
+	warned  bool
+	logWarn func(msg string, args ...any)
+}
+
+// peerKey names a TCP connection by its client and server addresses,
+// IPv4-mapped addresses unmapped, so both ends compute the same key.
+type peerKey struct{ client, server netip.AddrPort }
+
+func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
+
+func keyOf(conn *dbConn) peerKey {
+	if conn.side == "client" {
+		return peerKey{client: unmap(conn.local), server: unmap(conn.remote)}
+	}
+	return peerKey{client: unmap(conn.remote), server: unmap(conn.local)}
+}
+
+func newDBPeers(mute func(uint64) error, warn func(string, ...any)) *dbPeers {
+	return &dbPeers{clients: map[peerKey]*dbConn{}, muted: map[uint64]bool{}, mute: mute, logWarn: warn}
+}
+
+// added records a new connection end.
+func (p *dbPeers) added(conn *dbConn) {
+	if conn.side == "client" {
+		p.clients[keyOf(conn)] = conn
+	}
+}
+
+// removed forgets a connection end that closed or went idle.
+func (p *dbPeers) removed(sock uint64, conn *dbConn) {
+	delete(p.muted, sock)
+	if conn.side == "client" && p.clients[keyOf(conn)] == conn {
+		delete(p.clients, keyOf(conn))
+	}
+}
+
+// leave says whether the bytes of connection end conn (socket sock) are
+// left to its other end: true for a server end whose client end is
+// followed and readable, which it then mutes in the kernel.
+func (p *dbPeers) leave(sock uint64, conn *dbConn) bool {
+	if conn.side != "server" {
+		return false
+	}
+	if p.muted[sock] {
+		return true
+	}
+	cl := p.clients[keyOf(conn)]
+	if cl == nil || !(readable(cl.tls) || readable(cl.plain)) {
+		return false
+	}
+	p.muted[sock] = true
+	p.Muted++
+	if p.mute != nil {
+		if err := p.mute(sock); err != nil && !p.warned {
+			p.warned = true
+			p.logWarn("could not stop capturing the server end of a local database connection; its bytes are read and dropped", "err", err)
+		}
+	}
+	return true
+}
+
+// readable says whether a client end's tracker reads the session: it has
+// parsed the startup (so the user is known) in plaintext and is in step.
+// Until then, and for a client whose TLS no probe reads, the server end
+// stays.
+func readable(t *dbwire.Tracker) bool {
+	if t == nil {
+		return false
+	}
+	s := t.Session()
+	return s.User != "" && s.Synced && !s.Encrypted && !s.GaveUp
+}
