@@ -16,8 +16,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 agent_pid = 0;
 /* Wake the reader only once this many bytes wait in the ring buffer; below
  * it the reader finds records on its own poll (every few ms), so a steady
- * trickle of events costs one wakeup per poll, not one per record. Zero
- * wakes the reader for every record. Set by the loader. */
+ * trickle of events costs no wakeup at all. Zero lets the kernel wake the
+ * reader whenever it has caught up. Set by the loader. */
 const volatile __u64 wakeup_bytes = 0;
 
 struct {

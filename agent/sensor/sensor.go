@@ -107,22 +107,25 @@ type Options struct {
 	// RingBytes is the shared ring buffer size, a power of two multiple of
 	// the page size. Zero means 8 MiB.
 	RingBytes uint32
-	// Poll is how often Read looks for records that did not wake it. The
-	// kernel side wakes the reader only once a quarter of the ring (at most
-	// 256 KiB) is waiting, so records arrive in batches at most Poll late
-	// and a steady trickle costs one wakeup per Poll instead of one per
-	// record. Zero means 10 ms; negative wakes the reader for every record.
+	// Poll is how long Read sleeps when it finds the ring empty. Records
+	// are submitted without waking the reader, and Read never waits in the
+	// kernel: it drains the ring with non-blocking reads and sleeps in the
+	// Go scheduler between drains. A steady trickle then costs one wakeup
+	// per Poll instead of one per record, records are at most Poll late,
+	// and a busy ring is drained without sleeping. (A thread blocked in
+	// epoll_wait makes Go's sysmon hand its P off and poll every 20 us,
+	// which on this kind of VM cost more than the records themselves.)
+	// Zero means 10 ms; negative blocks and is woken for every record.
 	Poll     time.Duration
 	AgentPID uint32
 }
 
-// DefaultPoll is how often Read looks for records below the wakeup mark.
+// DefaultPoll is how long Read sleeps on an empty ring: at 100,000
+// records/s of ~200 bytes, 10 ms is 2 MiB, a quarter of the default ring.
 const DefaultPoll = 10 * time.Millisecond
 
-// maxWakeupBytes caps the fill mark at which the kernel wakes the reader: at
-// 100,000 records/s of ~200 bytes, 256 KiB is about 13 ms of records, so the
-// reader is woken before a burst can fill even a small ring.
-const maxWakeupBytes = 256 << 10
+// never is a read deadline in the past: epoll_wait with a zero timeout.
+var never = time.Unix(1, 0)
 
 // ErrNoSensor is returned by Start when no sensor could start.
 var ErrNoSensor = errors.New("no sensor could start")
@@ -152,7 +155,9 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		s.poll = DefaultPoll
 	}
 	if s.poll > 0 {
-		env.WakeupBytes = min(uint64(size)/4, maxWakeupBytes)
+		// No reader waits to be woken: the kernel skips the wakeup work
+		// until the ring is full.
+		env.WakeupBytes = uint64(size)
 	}
 	for _, sn := range sensors {
 		if err := sn.Start(env); err != nil {
@@ -173,6 +178,9 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening ring buffer reader: %w", err)
+	}
+	if s.poll > 0 {
+		s.reader.SetDeadline(never)
 	}
 	return s, nil
 }
@@ -208,14 +216,11 @@ func (s *Set) Running() []string {
 // skipped.
 func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 	for {
-		if s.poll > 0 {
-			// Only this goroutine reads, so setting the deadline here
-			// cannot wait on a blocked ReadInto (both take the reader's
-			// lock); Shutdown wakes a waiting read with Flush instead.
-			s.reader.SetDeadline(time.Now().Add(s.poll))
-		}
 		if err := s.reader.ReadInto(rec); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// The ring is empty. Shutdown's Flush and Close are
+				// seen by the next read, at most Poll later.
+				time.Sleep(s.poll)
 				continue
 			}
 			if errors.Is(err, ringbuf.ErrFlushed) {
