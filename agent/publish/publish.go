@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,7 +52,7 @@ type Options struct {
 // Stats are the publisher's counters.
 type Stats struct {
 	Spooled    uint64 // events written to the spool
-	Acked      uint64 // publishes JetStream acknowledged (duplicates included)
+	Acked      uint64 // events JetStream acknowledged in order (duplicates included)
 	Retries    uint64 // times the in-flight window was resent after an error
 	Dropped    uint64 // events dropped from a full spool (loss records included)
 	Depth      uint64 // events waiting in the spool
@@ -103,6 +104,17 @@ const (
 	// alertSlack is how many fast-lane alerts (and heartbeats) may await
 	// their acks beyond the window.
 	alertSlack = 64
+	// A message on the events subject carries a run of consecutive events
+	// records, their JSON joined by '\n': at most maxMsgBytes of body (an
+	// event alone may be up to event.MaxWireSize, which is no more) and
+	// maxMsgEvents events. Its Nats-Msg-Id is the first event's id, with
+	// "+<n>" appended when it carries n > 1. Alerts and heartbeats go one
+	// to a message.
+	maxMsgBytes  = 256 << 10
+	maxMsgEvents = 512
+	// readChunk is how many records the sender reads from the spool at a
+	// time.
+	readChunk = 256
 )
 
 // New opens the spool and starts connecting and publishing in the
@@ -278,9 +290,11 @@ func (p *Publisher) subject(class string) string {
 	return event.Subject(p.opts.Site, p.opts.AgentID, class)
 }
 
+// inflight is one message in the window.
 type inflight struct {
-	next pos
+	next pos                    // just after its last record
 	paf  jetstream.PubAckFuture // nil: the fast lane had it acknowledged
+	n    int                    // events it carries
 	ok   bool                   // acknowledged
 }
 
@@ -311,12 +325,21 @@ type sender struct {
 	lastSend time.Time
 	behind   bool // the last read filled the window: do not linger
 	timer    *time.Timer
+
+	// The events message being filled: body, how many events it holds,
+	// the first one's id and where its last record ends.
+	body      []byte
+	bodyN     int
+	bodyFirst string
+	bodyNext  pos
 }
 
 // send publishes the spool in order with at most MaxInFlight unacknowledged
-// messages, committing the spool as acks arrive. On any error it waits for
-// outstanding acks to settle and resends from the first unacknowledged
-// record: JetStream drops the repeats by Nats-Msg-Id, the collector by id.
+// messages, runs of events several to a message, committing the spool as
+// acks arrive. On any error it waits for outstanding acks to settle and
+// resends from the first unacknowledged record: JetStream drops the repeats
+// by Nats-Msg-Id, the collector by event id (a resent run may be cut into
+// messages differently).
 //
 // When it keeps up, the sender lingers up to Config.Linger after a send
 // before the next, so one wakeup and one write carry every event appended
@@ -358,36 +381,24 @@ func (s *sender) step() bool {
 	if until := s.lastSend.Add(p.linger); !s.behind && now.Before(until) && p.pending.Load() < batchBytes {
 		return s.linger(until)
 	}
-	recs, next, err := p.sp.readBatch(s.rpos, room, s.recs[:0])
-	s.recs = recs
-	for i := range recs {
-		r := &recs[i]
-		if r.subj == p.subjAlerts && s.reachAlert(r.id) {
-			s.window = append(s.window, inflight{next: r.next, ok: true})
-			continue
-		}
-		paf, err := s.publish(&r.record)
-		if err != nil {
-			clear(recs)
-			return s.fail(err)
-		}
-		s.window = append(s.window, inflight{next: r.next, paf: paf})
-	}
-	clear(recs) // hold no events longer than needed
-	s.rpos = next
-	if err != nil {
-		if errors.Is(err, errSpoolClosed) {
+	took, full, err := s.fill(room)
+	var rerr *readError
+	if errors.As(err, &rerr) {
+		if errors.Is(rerr.err, errSpoolClosed) {
 			return false
 		}
-		p.log.Error("reading spool; skipping the rest of the segment", "err", err)
-		s.rpos = p.sp.skipSegment(next)
+		p.log.Error("reading spool; skipping the rest of the segment", "err", rerr.err)
+		s.rpos = p.sp.skipSegment(rerr.at)
 		if len(s.window) == 0 {
 			p.sp.commit(s.rpos)
 		}
 		return true
 	}
-	if len(recs) > 0 {
-		s.lastSend, s.behind = now, len(recs) == room
+	if err != nil {
+		return s.fail(err)
+	}
+	if took > 0 {
+		s.lastSend, s.behind = now, full
 		if !s.behind {
 			p.pending.Store(0)
 		}
@@ -396,12 +407,146 @@ func (s *sender) step() bool {
 	return s.waitIdle()
 }
 
-// publish sends one record. nats.go copies the data into its write buffer
-// before returning (and retries nothing itself), so the data need not
-// outlive the call.
+// readError is a spool read that failed at a record.
+type readError struct {
+	at  pos
+	err error
+}
+
+func (e *readError) Error() string { return e.err.Error() }
+
+// fill publishes the records from rpos on in at most room messages (window
+// entries): each run of events records in as few messages as the limits
+// allow, every other record alone, an alert the fast lane had acknowledged
+// not at all. It returns how many records it took and whether it stopped
+// at a full window with records left. An error is a publish that failed,
+// or a *readError when the spool could not be read (what was read before
+// it is published).
+func (s *sender) fill(room int) (took int, full bool, err error) {
+	p := s.p
+	defer s.resetBody()
+	used := 0 // window entries taken, the open events message included
+	for {
+		recs, next, rerr := p.sp.readBatch(s.rpos, readChunk, s.recs[:0])
+		s.recs = recs
+		for i := range recs {
+			r := &recs[i]
+			if r.subj == p.subjEvents {
+				if s.bodyN > 0 && (s.bodyN >= maxMsgEvents || len(s.body)+1+len(r.data) > maxMsgBytes) {
+					if err = s.flushBody(); err != nil {
+						break
+					}
+				}
+				if s.bodyN == 0 {
+					if used == room {
+						full = true
+						break
+					}
+					used++
+				}
+				s.addBody(r)
+				s.rpos = r.next
+				took++
+				continue
+			}
+			if s.bodyN > 0 {
+				if err = s.flushBody(); err != nil {
+					break
+				}
+			}
+			if used == room {
+				full = true
+				break
+			}
+			used++
+			if r.subj == p.subjAlerts && s.reachAlert(r.id) {
+				s.window = append(s.window, inflight{next: r.next, n: 1, ok: true})
+			} else {
+				paf, perr := s.publish(&r.record)
+				if perr != nil {
+					err = perr
+					break
+				}
+				s.window = append(s.window, inflight{next: r.next, paf: paf, n: 1})
+			}
+			s.rpos = r.next
+			took++
+		}
+		clear(recs) // hold no events longer than needed
+		if err != nil || full {
+			return took, full, err
+		}
+		if rerr != nil {
+			s.rpos = next
+			if err = s.flushBody(); err != nil {
+				return took, false, err
+			}
+			return took, false, &readError{at: next, err: rerr}
+		}
+		if len(recs) < readChunk {
+			return took, false, s.flushBody()
+		}
+		// More to read: an alert spooled meanwhile need not wait for it.
+		select {
+		case <-p.urgent:
+			s.sendAlerts()
+		default:
+		}
+	}
+}
+
+// addBody adds an events record to the message being filled. The data is
+// copied: a record read from the file is only valid until the next read.
+func (s *sender) addBody(r *spoolRec) {
+	if s.bodyN > 0 {
+		s.body = append(s.body, '\n')
+	} else {
+		s.bodyFirst = r.id
+	}
+	s.body = append(s.body, r.data...)
+	s.bodyN++
+	s.bodyNext = r.next
+}
+
+// flushBody publishes the events message being filled, if any.
+func (s *sender) flushBody() error {
+	if s.bodyN == 0 {
+		return nil
+	}
+	id := s.bodyFirst
+	if s.bodyN > 1 {
+		id += "+" + strconv.Itoa(s.bodyN)
+	}
+	paf, err := s.publishData(s.p.subjEvents, id, s.body)
+	n := s.bodyN
+	s.body, s.bodyN, s.bodyFirst = s.body[:0], 0, ""
+	if err != nil {
+		return err
+	}
+	s.window = append(s.window, inflight{next: s.bodyNext, paf: paf, n: n})
+	return nil
+}
+
+// resetBody drops a message left unsent (after an error) and a buffer
+// grown by big events.
+func (s *sender) resetBody() {
+	s.body, s.bodyN, s.bodyFirst = s.body[:0], 0, ""
+	if cap(s.body) > 2*maxMsgBytes {
+		s.body = nil
+	}
+}
+
+// publish sends one record as a message of its own.
 func (s *sender) publish(r *record) (jetstream.PubAckFuture, error) {
-	o := &outMsg{id: [1]string{r.id}}
-	o.m = nats.Msg{Subject: r.subj, Data: r.data, Header: nats.Header{jetstream.MsgIDHeader: o.id[:]}}
+	return s.publishData(r.subj, r.id, r.data)
+}
+
+// publishData sends one message. nats.go copies the data into its write
+// buffer before returning (and retries nothing itself: no retry attempts),
+// so the data need not outlive the call.
+func (s *sender) publishData(subj, id string, data []byte) (jetstream.PubAckFuture, error) {
+	o := &outMsg{id: [1]string{id}}
+	o.m = nats.Msg{Subject: subj, Data: data, Header: nats.Header{jetstream.MsgIDHeader: o.id[:]}}
 	return s.p.js.PublishMsgAsync(&o.m, s.p.pubOpts...)
 }
 
@@ -434,7 +579,11 @@ scan:
 		break scan
 	}
 	if done > 0 {
-		s.p.acked.Add(uint64(done))
+		events := 0
+		for _, e := range s.window[:done] {
+			events += e.n
+		}
+		s.p.acked.Add(uint64(events))
 		s.p.sp.commit(s.window[done-1].next)
 		n := copy(s.window, s.window[done:])
 		clear(s.window[n:])
