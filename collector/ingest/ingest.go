@@ -10,9 +10,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,103 +248,106 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 		}
 		return err
 	}
-	for _, msg := range msgs {
+	for _, whole := range msgs {
 		if l == laneEvents {
-			if _, _, class, err := event.ParseSubject(msg.Subject); err == nil && class != event.ClassEvents {
+			if _, _, class, err := event.ParseSubject(whole.Subject); err == nil && class != event.ClassEvents {
 				// The priority lane stores and counts these.
 				if class == event.ClassAlerts {
-					if err := in.trackAlertSeq(tx, msg, now, lost); err != nil {
+					if err := in.trackAlertSeq(tx, whole, now, lost); err != nil {
 						return err
 					}
 				}
 				continue
 			}
 		}
-		if len(msg.Data) > event.MaxWireSize {
+		if len(whole.Data) > event.MaxWireSize {
 			results["oversized"]++
-			in.o.Logger.Warn("oversized message skipped", "subject", msg.Subject, "bytes", len(msg.Data))
+			in.o.Logger.Warn("oversized message skipped", "subject", whole.Subject, "bytes", len(whole.Data))
 			continue
 		}
-		site, agentID, class, err := event.ParseSubject(msg.Subject)
-		if err != nil {
-			results["malformed"]++
-			in.o.Logger.Warn("message on an unknown subject skipped", "subject", msg.Subject)
-			continue
-		}
-		ev, err := event.Decode(msg.Data)
-		if err != nil {
-			results["malformed"]++
-			in.o.Logger.Warn("malformed message skipped", "subject", msg.Subject, "err", err)
-			continue
-		}
-		if ev.Site != site || ev.AgentID != agentID {
-			// The subject is what NATS let this sender publish to; the
-			// payload claims someone else.
-			results["rejected"]++
-			in.o.Logger.Warn("event claiming another agent rejected", "subject", msg.Subject, "claims_site", ev.Site, "claims_agent", ev.AgentID)
-			if al := in.o.Liveness.Identity(site, agentID, ev, now); al != nil {
-				if err := putAlert(al, "liveness"); err != nil {
+		// Each event of a batch is checked, counted and stored on its own.
+		for _, msg := range EventsOf(whole) {
+			site, agentID, class, err := event.ParseSubject(msg.Subject)
+			if err != nil {
+				results["malformed"]++
+				in.o.Logger.Warn("message on an unknown subject skipped", "subject", msg.Subject)
+				continue
+			}
+			ev, err := event.Decode(msg.Data)
+			if err != nil {
+				results["malformed"]++
+				in.o.Logger.Warn("malformed message skipped", "subject", msg.Subject, "err", err)
+				continue
+			}
+			if ev.Site != site || ev.AgentID != agentID {
+				// The subject is what NATS let this sender publish to; the
+				// payload claims someone else.
+				results["rejected"]++
+				in.o.Logger.Warn("event claiming another agent rejected", "subject", msg.Subject, "claims_site", ev.Site, "claims_agent", ev.AgentID)
+				if al := in.o.Liveness.Identity(site, agentID, ev, now); al != nil {
+					if err := putAlert(al, "liveness"); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if class != event.ClassOf(ev.Kind) {
+				results["malformed"]++
+				in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
+				continue
+			}
+			if err := tx.SeenAgent(ev, now); err != nil {
+				return err
+			}
+			if ev.Kind == event.KindHeartbeat {
+				results["heartbeat"]++
+				raised := in.o.Liveness.Heartbeat(ev, now)
+				if len(raised) > 0 {
+					// Keep the heartbeat the alerts cite as evidence.
+					if _, err := tx.PutEvent(ev, msg.Data, now); err != nil {
+						return err
+					}
+				}
+				for _, al := range raised {
+					if err := putAlert(al, "liveness"); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			inserted, err := tx.PutEvent(ev, msg.Data, now)
+			if err != nil {
+				return err
+			}
+			if !inserted {
+				results["duplicate"]++
+				continue
+			}
+			results["stored"]++
+			if l != lanePriority {
+				if err := in.trackSeq(tx, ev, now, lost); err != nil {
 					return err
 				}
 			}
-			continue
-		}
-		if class != event.ClassOf(ev.Kind) {
-			results["malformed"]++
-			in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
-			continue
-		}
-		if err := tx.SeenAgent(ev, now); err != nil {
-			return err
-		}
-		if ev.Kind == event.KindHeartbeat {
-			results["heartbeat"]++
-			raised := in.o.Liveness.Heartbeat(ev, now)
-			if len(raised) > 0 {
-				// Keep the heartbeat the alerts cite as evidence.
-				if _, err := tx.PutEvent(ev, msg.Data, now); err != nil {
+			switch ev.Kind {
+			case event.KindAgentLoss:
+				l := ev.Loss
+				if err := tx.AddLoss(store.Loss{Time: ev.Time, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID,
+					Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}); err != nil {
+					return err
+				}
+				lost[l.Reason] += float64(l.Count)
+			case event.KindAlert:
+				if err := putAlert(ev, "host"); err != nil {
 					return err
 				}
 			}
-			for _, al := range raised {
-				if err := putAlert(al, "liveness"); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		inserted, err := tx.PutEvent(ev, msg.Data, now)
-		if err != nil {
-			return err
-		}
-		if !inserted {
-			results["duplicate"]++
-			continue
-		}
-		results["stored"]++
-		if l != lanePriority {
-			if err := in.trackSeq(tx, ev, now, lost); err != nil {
-				return err
-			}
-		}
-		switch ev.Kind {
-		case event.KindAgentLoss:
-			l := ev.Loss
-			if err := tx.AddLoss(store.Loss{Time: ev.Time, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID,
-				Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}); err != nil {
-				return err
-			}
-			lost[l.Reason] += float64(l.Count)
-		case event.KindAlert:
-			if err := putAlert(ev, "host"); err != nil {
-				return err
-			}
-		}
-		if in.o.Correlation != nil {
-			for _, al := range in.o.Correlation.Process(ev) {
-				al := al
-				if err := putAlert(&al, "correlation"); err != nil {
-					return err
+			if in.o.Correlation != nil {
+				for _, al := range in.o.Correlation.Process(ev) {
+					al := al
+					if err := putAlert(&al, "correlation"); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -374,6 +379,22 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 		}
 	}
 	return nil
+}
+
+// EventsOf splits a message into its events. A message on an events subject
+// may carry several, one JSON object per line (the agent batches them, see
+// docs/events.md); alerts and heartbeats are one per message. A line that
+// is not an event (an empty one included) is counted as malformed like any
+// other bad message.
+func EventsOf(m Msg) []Msg {
+	if !strings.HasSuffix(m.Subject, "."+event.ClassEvents) || bytes.IndexByte(m.Data, '\n') < 0 {
+		return []Msg{m}
+	}
+	out := make([]Msg, 0, bytes.Count(m.Data, []byte{'\n'})+1)
+	for line := range bytes.SplitSeq(m.Data, []byte{'\n'}) {
+		out = append(out, Msg{Subject: m.Subject, Data: line})
+	}
+	return out
 }
 
 func (in *Ingest) trackSeq(tx *store.Tx, ev *event.Event, now time.Time, lost map[string]float64) error {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -251,5 +252,54 @@ func TestLivenessAlerts(t *testing.T) {
 	in.Handle(ctx, []Msg{hb("b4", 1, []string{"process"}, "h2", 0, 10)})
 	if r := fmt.Sprint(rules()); r != "[vigil_agent_restarted]" {
 		t.Fatalf("got %s", r)
+	}
+}
+
+// A message on an events subject may carry several events, one per line:
+// each is checked, counted and stored on its own, in order, and a bad line
+// costs only itself. Alerts are one per message: a line break there makes
+// the message malformed.
+func TestBatchMessages(t *testing.T) {
+	in, st, m, alerts := newIngest(t, nil)
+	ctx := context.Background()
+	var lines [][]byte
+	for _, s := range []uint64{1, 2, 3} {
+		lines = append(lines, msg(ev("leeds", "ag-1", s, event.KindFileWrite)).Data)
+	}
+	spoof := msg(ev("leeds", "ag-2", 4, event.KindFileWrite)).Data
+	batch := Msg{Subject: event.Subject("leeds", "ag-1", event.ClassEvents),
+		Data: bytes.Join([][]byte{lines[0], []byte(`{"id":`), lines[1], spoof, {}, lines[2]}, []byte{'\n'})}
+	host := ev("leeds", "ag-1", 5, event.KindAlert)
+	host.Process = nil
+	host.Alert = &event.Alert{Rule: "r", Severity: event.SeverityHigh, Summary: "s", Evidence: []string{event.MakeID("b-ag-1", 1)}}
+	alertPair := msg(host)
+	alertPair.Data = bytes.Join([][]byte{alertPair.Data, alertPair.Data}, []byte{'\n'})
+	if err := in.Handle(ctx, []Msg{batch, alertPair}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.EventIDs(ctx, "ag-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 3 {
+		t.Fatalf("stored %v, want seq 1-3 of ag-1", ids)
+	}
+	for res, want := range map[string]int{"stored": 3, "malformed": 3, "rejected": 1} {
+		if got := count(m, res); got != want {
+			t.Errorf("%s: %d, want %d", res, got, want)
+		}
+	}
+	if losses, _ := st.Losses(ctx, "ag-1", 0); len(losses) != 0 {
+		t.Errorf("losses %+v: the events of one message are in seq order, no gap", losses)
+	}
+	if len(*alerts) != 1 || (*alerts)[0].Alert.Rule != liveness.RuleIdentity {
+		t.Errorf("alerts %v, want only the identity mismatch of the spoofed line", *alerts)
+	}
+	// Replayed whole (a resend), every event is a duplicate.
+	if err := in.Handle(ctx, []Msg{batch}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(m, "duplicate"); got != 3 {
+		t.Errorf("duplicates after replay: %d, want 3", got)
 	}
 }

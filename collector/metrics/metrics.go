@@ -31,7 +31,7 @@ func New(reloadErrors func() float64) *Metrics {
 	m := &Metrics{
 		Registry: r,
 		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_messages_total",
-			Help: "Messages read from JetStream, by result."}, []string{"result"}),
+			Help: "Events read from JetStream (each event of a message carrying several), by result."}, []string{"result"}),
 		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_alerts_total",
 			Help: "Alerts stored, by rule, severity and source."}, []string{"rule", "severity", "source"}),
 		Lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_lost_events_total",
