@@ -26,7 +26,7 @@ import (
 //	  url       = "tls://collector.soc.example:4222"
 //	  creds     = "/etc/vigil/agent.creds"
 //	  spool_dir = "/var/lib/vigil/spool"
-//	  linger    = "5ms"
+//	  linger    = "20ms"
 //	}
 type Config struct {
 	// URL of the NATS server (the collector's embedded one or a leaf node);
@@ -40,7 +40,8 @@ type Config struct {
 	MaxInFlight int    `hcl:"max_in_flight,optional"`
 	Heartbeat   string `hcl:"heartbeat,optional"`
 	// Linger is how long the sender may hold events back to send them
-	// together, in one write and one wakeup, when it is keeping up:
+	// together, in one message, one ack and one wakeup, when it is keeping
+	// up:
 	// DefaultLinger when empty, "0s" for none, at most MaxLinger. Alerts
 	// never wait.
 	Linger string `hcl:"linger,optional"`
@@ -61,8 +62,10 @@ const (
 	DefaultSpoolMaxMiB = 512
 	DefaultMaxInFlight = 256
 	DefaultHeartbeat   = 10 * time.Second
-	DefaultLinger      = 5 * time.Millisecond
-	MaxLinger          = 100 * time.Millisecond
+	// At 1,000 events/s, 20 ms took the agent from 9.9-11.1% of a core
+	// (5 ms) to 6.5-7.6%; alerts never wait, so only events are later.
+	DefaultLinger = 20 * time.Millisecond
+	MaxLinger     = 100 * time.Millisecond
 )
 
 // lingerOf parses Config.Linger.

@@ -73,7 +73,7 @@ db {
 #   creds = "/etc/vigil/agent.creds"
 #   # spool_dir defaults to <state_dir>/spool
 #   # spool_max_mib = 512
-#   # Wait up to this long after a send so one write carries many events;
+#   # Wait up to this long after a send so one message carries many events;
 #   # "0s" sends each event at once. Alerts never wait.
-#   # linger = "5ms"
+#   # linger = "20ms"
 # }
