@@ -621,11 +621,18 @@ func (s *sender) windowErr() error {
 // waitAcks waits, with the window full, for a quarter of it to be
 // acknowledged, so the window refills in batches.
 func (s *sender) waitAcks() bool {
+	return s.waitAck(len(s.window)/4, nil)
+}
+
+// waitAck waits for the ack of the window's i-th publish, a publish error,
+// an alert, the stop or, if wake is not nil, a wake.
+func (s *sender) waitAck(i int, wake <-chan struct{}) bool {
 	p := s.p
-	i, ack := s.ackOf(len(s.window) / 4)
+	i, ack := s.ackOf(i)
 	select {
 	case <-p.stop:
 		return false
+	case <-wake:
 	case <-ack:
 		s.window[i].ok = true
 	case <-p.pubErr:
@@ -647,21 +654,7 @@ func (s *sender) waitIdle() bool {
 	if p.sp.hasAfter(s.rpos) { // appended before idle was seen
 		return true
 	}
-	i, ack := s.ackOf(len(s.window) - 1)
-	select {
-	case <-p.stop:
-		return false
-	case <-p.wake:
-	case <-ack:
-		s.window[i].ok = true
-	case <-p.pubErr:
-		if err := s.windowErr(); err != nil {
-			s.reap() // commit what was acknowledged before it
-			return s.fail(err)
-		}
-	case <-p.urgent:
-	}
-	return true
+	return s.waitAck(len(s.window)-1, p.wake)
 }
 
 // linger waits until the next batch is due, a batch's worth is appended or
