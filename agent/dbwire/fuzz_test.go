@@ -38,12 +38,11 @@ func encodeCaptures(chunks []testdb.Chunk, limit int) []byte {
 	return out
 }
 
-func fuzzTracker(t *testing.T, engine string, in []byte) {
-	tr, err := NewTracker(Config{Engine: engine, Redactor: testRedactor(t), MaxMessage: 4096, MaxPending: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := time.Unix(1700000000, 0)
+// replayCaptures feeds the captures encoded in in (see encodeCaptures) to
+// feed one by one, a millisecond apart from start, and returns the last
+// capture's time.
+func replayCaptures(in []byte, start time.Time, feed func(dir Direction, ts time.Time, data []byte, totalLen int)) time.Time {
+	ts := start
 	for len(in) >= 3 {
 		flags := in[0]
 		n := int(binary.LittleEndian.Uint16(in[1:]))
@@ -59,13 +58,24 @@ func fuzzTracker(t *testing.T, engine string, in []byte) {
 			dir = ServerToClient
 		}
 		ts = ts.Add(time.Millisecond)
-		for _, r := range tr.FeedTruncated(dir, ts, in[:n], n+missing) {
+		feed(dir, ts, in[:n], n+missing)
+		in = in[n:]
+	}
+	return ts
+}
+
+func fuzzTracker(t *testing.T, engine string, in []byte) {
+	tr, err := NewTracker(Config{Engine: engine, Redactor: testRedactor(t), MaxMessage: 4096, MaxPending: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := replayCaptures(in, time.Unix(1700000000, 0), func(dir Direction, ts time.Time, data []byte, totalLen int) {
+		for _, r := range tr.FeedTruncated(dir, ts, data, totalLen) {
 			if r.End.Before(r.Start) || r.DB.DurationMS < 0 || len(r.DB.Statement) > 4096 {
 				t.Fatalf("bad record %+v", r)
 			}
 		}
-		in = in[n:]
-	}
+	})
 	tr.Close(ts)
 	m := tr.proto
 	switch p := m.(type) {

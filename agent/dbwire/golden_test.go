@@ -3,7 +3,6 @@ package dbwire
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -154,26 +153,10 @@ func fuzzReplay(t *testing.T, h hash.Hash, engine string, in []byte, r *redact.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := time.Unix(1700000000, 0).UTC()
-	for len(in) >= 3 {
-		flags := in[0]
-		n := int(binary.LittleEndian.Uint16(in[1:]))
-		in = in[3:]
-		missing := 0
-		if flags&2 != 0 && len(in) >= 2 {
-			missing = int(binary.LittleEndian.Uint16(in))
-			in = in[2:]
-		}
-		n = min(n, len(in))
-		dir := ClientToServer
-		if flags&1 != 0 {
-			dir = ServerToClient
-		}
-		ts = ts.Add(time.Millisecond)
-		b, _ := json.Marshal(tr.FeedTruncated(dir, ts, in[:n], n+missing))
+	ts := replayCaptures(in, time.Unix(1700000000, 0).UTC(), func(dir Direction, ts time.Time, data []byte, totalLen int) {
+		b, _ := json.Marshal(tr.FeedTruncated(dir, ts, data, totalLen))
 		h.Write(b)
-		in = in[n:]
-	}
+	})
 	b, _ := json.Marshal(tr.Close(ts))
 	h.Write(b)
 }
