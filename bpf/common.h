@@ -14,11 +14,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader before the program is loaded. */
 const volatile __u32 agent_pid = 0;
-/* Wake the reader only once this many bytes wait in the ring buffer; below
- * it the reader finds records on its own poll (every few ms), so a steady
- * trickle of events costs no wakeup at all. Zero lets the kernel wake the
- * reader whenever it has caught up. Set by the loader. */
-const volatile __u64 wakeup_bytes = 0;
+/* Non-zero when the reader polls the ring (the agent does, every few ms):
+ * records are then submitted without a wakeup. Zero lets the kernel wake
+ * the reader whenever it has caught up. Set by the loader. */
+const volatile __u8 no_wakeup = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -43,14 +42,7 @@ static __always_inline void count_drop(__u32 reason)
 /* Copy a record into the ring buffer; non-zero when there was no room. */
 static __always_inline long ring_output(void *rec, __u64 size)
 {
-	__u64 flags = 0;
-	if (wakeup_bytes) {
-		if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-			flags = BPF_RB_FORCE_WAKEUP;
-		else
-			flags = BPF_RB_NO_WAKEUP;
-	}
-	return bpf_ringbuf_output(&events, rec, size, flags);
+	return bpf_ringbuf_output(&events, rec, size, no_wakeup ? BPF_RB_NO_WAKEUP : 0);
 }
 
 /* Copy a record into the ring buffer, counting it when there is no room. */

@@ -42,9 +42,8 @@ type Env struct {
 	Events *ebpf.Map
 	// AgentPID is the agent's own pid, whose activity sensors ignore.
 	AgentPID uint32
-	// WakeupBytes is how full the ring buffer gets before a record wakes
-	// the reader; zero wakes it for every record.
-	WakeupBytes uint64
+	// NoWakeup submits records without waking the reader, which polls.
+	NoWakeup bool
 }
 
 // Prepare readies a sensor's collection spec to share env: it points the
@@ -58,8 +57,8 @@ func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, erro
 			return nil, fmt.Errorf("setting agent pid: %w", err)
 		}
 	}
-	if v, ok := spec.Variables["wakeup_bytes"]; ok {
-		if err := v.Set(env.WakeupBytes); err != nil {
+	if v, ok := spec.Variables["no_wakeup"]; ok && env.NoWakeup {
+		if err := v.Set(uint8(1)); err != nil {
 			return nil, fmt.Errorf("setting wakeup threshold: %w", err)
 		}
 	}
@@ -154,11 +153,9 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if s.poll == 0 {
 		s.poll = DefaultPoll
 	}
-	if s.poll > 0 {
-		// No reader waits to be woken: the kernel skips the wakeup work
-		// until the ring is full.
-		env.WakeupBytes = uint64(size)
-	}
+	// A polling reader never waits to be woken: the kernel skips the
+	// wakeup work.
+	env.NoWakeup = s.poll > 0
 	for _, sn := range sensors {
 		if err := sn.Start(env); err != nil {
 			s.statuses = append(s.statuses, Status{Name: sn.Name(), Error: explain(err).Error()})

@@ -140,9 +140,9 @@ const (
 	dbProgSslWriteRet     = "ssl_write_ret"
 	dbVarAgentPid         = "agent_pid"
 	dbVarCaptureBytes     = "capture_bytes"
+	dbVarNoWakeup         = "no_wakeup"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
-	dbVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadDb returns the embedded CollectionSpec for db.
@@ -234,9 +234,9 @@ type dbMapSpecs struct {
 type dbVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
+	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
-	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // dbObjects contains all objects after they have been loaded into the kernel.
@@ -288,9 +288,9 @@ func (m *dbMaps) Close() error {
 type dbVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
+	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
-	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // dbPrograms contains all programs after they have been loaded into the kernel.

@@ -151,9 +151,9 @@ const (
 	fileProgFileExit           = "file_exit"
 	fileVarAgentPid            = "agent_pid"
 	fileVarInterimNs           = "interim_ns"
+	fileVarNoWakeup            = "no_wakeup"
 	fileVarUnusedFileRec       = "unused_file_rec"
 	fileVarUnusedRenameRec     = "unused_rename_rec"
-	fileVarWakeupBytes         = "wakeup_bytes"
 )
 
 // loadFile returns the embedded CollectionSpec for file.
@@ -255,9 +255,9 @@ type fileMapSpecs struct {
 type fileVariableSpecs struct {
 	AgentPid        *ebpf.VariableSpec `ebpf:"agent_pid"`
 	InterimNs       *ebpf.VariableSpec `ebpf:"interim_ns"`
+	NoWakeup        *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	UnusedFileRec   *ebpf.VariableSpec `ebpf:"unused_file_rec"`
 	UnusedRenameRec *ebpf.VariableSpec `ebpf:"unused_rename_rec"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // fileObjects contains all objects after they have been loaded into the kernel.
@@ -315,9 +315,9 @@ func (m *fileMaps) Close() error {
 type fileVariables struct {
 	AgentPid        *ebpf.Variable `ebpf:"agent_pid"`
 	InterimNs       *ebpf.Variable `ebpf:"interim_ns"`
+	NoWakeup        *ebpf.Variable `ebpf:"no_wakeup"`
 	UnusedFileRec   *ebpf.Variable `ebpf:"unused_file_rec"`
 	UnusedRenameRec *ebpf.Variable `ebpf:"unused_rename_rec"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // filePrograms contains all programs after they have been loaded into the kernel.

@@ -108,11 +108,11 @@ const (
 	netProgUdpEgress      = "udp_egress"
 	netVarAgentPid        = "agent_pid"
 	netVarIncludeLoopback = "include_loopback"
+	netVarNoWakeup        = "no_wakeup"
 	netVarUnusedDnsRec    = "unused_dns_rec"
 	netVarUnusedTcpRec    = "unused_tcp_rec"
 	netVarUnusedUdpKey    = "unused_udp_key"
 	netVarUnusedUdpTotal  = "unused_udp_total"
-	netVarWakeupBytes     = "wakeup_bytes"
 )
 
 // loadNet returns the embedded CollectionSpec for net.
@@ -182,11 +182,11 @@ type netMapSpecs struct {
 type netVariableSpecs struct {
 	AgentPid        *ebpf.VariableSpec `ebpf:"agent_pid"`
 	IncludeLoopback *ebpf.VariableSpec `ebpf:"include_loopback"`
+	NoWakeup        *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	UnusedDnsRec    *ebpf.VariableSpec `ebpf:"unused_dns_rec"`
 	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.VariableSpec `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.VariableSpec `ebpf:"unused_udp_total"`
-	WakeupBytes     *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // netObjects contains all objects after they have been loaded into the kernel.
@@ -236,11 +236,11 @@ func (m *netMaps) Close() error {
 type netVariables struct {
 	AgentPid        *ebpf.Variable `ebpf:"agent_pid"`
 	IncludeLoopback *ebpf.Variable `ebpf:"include_loopback"`
+	NoWakeup        *ebpf.Variable `ebpf:"no_wakeup"`
 	UnusedDnsRec    *ebpf.Variable `ebpf:"unused_dns_rec"`
 	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.Variable `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.Variable `ebpf:"unused_udp_total"`
-	WakeupBytes     *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // netPrograms contains all programs after they have been loaded into the kernel.

@@ -85,9 +85,9 @@ const (
 	processProgHandleExit   = "handle_exit"
 	processProgHandleFork   = "handle_fork"
 	processVarAgentPid      = "agent_pid"
+	processVarNoWakeup      = "no_wakeup"
 	processVarUnusedExitRec = "unused_exit_rec"
 	processVarUnusedForkRec = "unused_fork_rec"
-	processVarWakeupBytes   = "wakeup_bytes"
 )
 
 // loadProcess returns the embedded CollectionSpec for process.
@@ -151,9 +151,9 @@ type processMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type processVariableSpecs struct {
 	AgentPid      *ebpf.VariableSpec `ebpf:"agent_pid"`
+	NoWakeup      *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	UnusedExitRec *ebpf.VariableSpec `ebpf:"unused_exit_rec"`
 	UnusedForkRec *ebpf.VariableSpec `ebpf:"unused_fork_rec"`
-	WakeupBytes   *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // processObjects contains all objects after they have been loaded into the kernel.
@@ -194,9 +194,9 @@ func (m *processMaps) Close() error {
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processVariables struct {
 	AgentPid      *ebpf.Variable `ebpf:"agent_pid"`
+	NoWakeup      *ebpf.Variable `ebpf:"no_wakeup"`
 	UnusedExitRec *ebpf.Variable `ebpf:"unused_exit_rec"`
 	UnusedForkRec *ebpf.Variable `ebpf:"unused_fork_rec"`
-	WakeupBytes   *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // processPrograms contains all programs after they have been loaded into the kernel.
