@@ -236,119 +236,33 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	}
 	defer tx.Rollback()
 	m := in.o.Metrics
-	// Counted when the batch commits: a failed batch comes back.
-	results, lost := map[string]int{}, map[string]float64{}
-	var alerts []*event.Event
-	source := map[*event.Event]string{}
-	putAlert := func(al *event.Event, src string) error {
-		ok, err := tx.PutAlert(al, now)
-		if ok {
-			alerts = append(alerts, al)
-			source[al] = src
-		}
-		return err
-	}
+	b := &batch{tx: tx, now: now, lane: l, results: map[string]int{}, lost: map[string]float64{}}
 	for _, whole := range msgs {
-		if l == laneEvents {
-			if _, _, class, err := event.ParseSubject(whole.Subject); err == nil && class != event.ClassEvents {
-				// The priority lane stores and counts these.
-				if class == event.ClassAlerts {
-					if err := in.trackAlertSeq(tx, whole, now, lost); err != nil {
-						return err
-					}
+		// One subject for all the events a message carries: parsed once.
+		site, agentID, class, subjErr := event.ParseSubject(whole.Subject)
+		if l == laneEvents && subjErr == nil && class != event.ClassEvents {
+			// The priority lane stores and counts these.
+			if class == event.ClassAlerts {
+				if err := in.trackAlertSeq(b, whole, site, agentID); err != nil {
+					return err
 				}
-				continue
 			}
+			continue
 		}
 		if len(whole.Data) > event.MaxWireSize {
-			results["oversized"]++
+			b.results["oversized"]++
 			in.o.Logger.Warn("oversized message skipped", "subject", whole.Subject, "bytes", len(whole.Data))
 			continue
 		}
 		// Each event of a batch is checked, counted and stored on its own.
 		for _, msg := range EventsOf(whole) {
-			site, agentID, class, err := event.ParseSubject(msg.Subject)
-			if err != nil {
-				results["malformed"]++
+			if subjErr != nil {
+				b.results["malformed"]++
 				in.o.Logger.Warn("message on an unknown subject skipped", "subject", msg.Subject)
 				continue
 			}
-			ev, err := event.Decode(msg.Data)
-			if err != nil {
-				results["malformed"]++
-				in.o.Logger.Warn("malformed message skipped", "subject", msg.Subject, "err", err)
-				continue
-			}
-			if ev.Site != site || ev.AgentID != agentID {
-				// The subject is what NATS let this sender publish to; the
-				// payload claims someone else.
-				results["rejected"]++
-				in.o.Logger.Warn("event claiming another agent rejected", "subject", msg.Subject, "claims_site", ev.Site, "claims_agent", ev.AgentID)
-				if al := in.o.Liveness.Identity(site, agentID, ev, now); al != nil {
-					if err := putAlert(al, "liveness"); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			if class != event.ClassOf(ev.Kind) {
-				results["malformed"]++
-				in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
-				continue
-			}
-			if err := tx.SeenAgent(ev, now); err != nil {
+			if err := in.handleEvent(b, msg, site, agentID, class); err != nil {
 				return err
-			}
-			if ev.Kind == event.KindHeartbeat {
-				results["heartbeat"]++
-				raised := in.o.Liveness.Heartbeat(ev, now)
-				if len(raised) > 0 {
-					// Keep the heartbeat the alerts cite as evidence.
-					if _, err := tx.PutEvent(ev, msg.Data, now); err != nil {
-						return err
-					}
-				}
-				for _, al := range raised {
-					if err := putAlert(al, "liveness"); err != nil {
-						return err
-					}
-				}
-				continue
-			}
-			inserted, err := tx.PutEvent(ev, msg.Data, now)
-			if err != nil {
-				return err
-			}
-			if !inserted {
-				results["duplicate"]++
-				continue
-			}
-			results["stored"]++
-			if l != lanePriority {
-				if err := in.trackSeq(tx, ev, now, lost); err != nil {
-					return err
-				}
-			}
-			switch ev.Kind {
-			case event.KindAgentLoss:
-				l := ev.Loss
-				if err := tx.AddLoss(store.Loss{Time: ev.Time, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID,
-					Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}); err != nil {
-					return err
-				}
-				lost[l.Reason] += float64(l.Count)
-			case event.KindAlert:
-				if err := putAlert(ev, "host"); err != nil {
-					return err
-				}
-			}
-			if in.o.Correlation != nil {
-				for _, al := range in.o.Correlation.Process(ev) {
-					al := al
-					if err := putAlert(&al, "correlation"); err != nil {
-						return err
-					}
-				}
 			}
 		}
 	}
@@ -360,10 +274,10 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	for res, n := range results {
+	for res, n := range b.results {
 		m.Messages.WithLabelValues(res).Add(float64(n))
 	}
-	for reason, n := range lost {
+	for reason, n := range b.lost {
 		m.Lost.WithLabelValues(reason).Add(n)
 	}
 	m.BatchSeconds.Observe(time.Since(start).Seconds())
@@ -372,10 +286,116 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 			return err
 		}
 	}
-	for _, al := range alerts {
-		m.Alerts.WithLabelValues(al.Alert.Rule, al.Alert.Severity, source[al]).Inc()
+	for _, a := range b.alerts {
+		m.Alerts.WithLabelValues(a.ev.Alert.Rule, a.ev.Alert.Severity, a.source).Inc()
 		if in.o.OnAlert != nil {
-			in.o.OnAlert(al)
+			in.o.OnAlert(a.ev)
+		}
+	}
+	return nil
+}
+
+// batch is what handle gathers while storing one batch; results, lost and
+// alerts are counted and announced when it commits (a failed batch comes
+// back).
+type batch struct {
+	tx      *store.Tx
+	now     time.Time
+	lane    lane
+	results map[string]int
+	lost    map[string]float64
+	alerts  []storedAlert
+}
+
+type storedAlert struct {
+	ev     *event.Event
+	source string
+}
+
+func (b *batch) putAlert(al *event.Event, source string) error {
+	ok, err := b.tx.PutAlert(al, b.now)
+	if ok {
+		b.alerts = append(b.alerts, storedAlert{al, source})
+	}
+	return err
+}
+
+// handleEvent checks, counts and stores one event of a message whose
+// subject parsed as site, agentID and class.
+func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) error {
+	tx, now := b.tx, b.now
+	ev, err := event.Decode(msg.Data)
+	if err != nil {
+		b.results["malformed"]++
+		in.o.Logger.Warn("malformed message skipped", "subject", msg.Subject, "err", err)
+		return nil
+	}
+	if ev.Site != site || ev.AgentID != agentID {
+		// The subject is what NATS let this sender publish to; the
+		// payload claims someone else.
+		b.results["rejected"]++
+		in.o.Logger.Warn("event claiming another agent rejected", "subject", msg.Subject, "claims_site", ev.Site, "claims_agent", ev.AgentID)
+		if al := in.o.Liveness.Identity(site, agentID, ev, now); al != nil {
+			return b.putAlert(al, "liveness")
+		}
+		return nil
+	}
+	if class != event.ClassOf(ev.Kind) {
+		b.results["malformed"]++
+		in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
+		return nil
+	}
+	if err := tx.SeenAgent(ev, now); err != nil {
+		return err
+	}
+	if ev.Kind == event.KindHeartbeat {
+		b.results["heartbeat"]++
+		raised := in.o.Liveness.Heartbeat(ev, now)
+		if len(raised) > 0 {
+			// Keep the heartbeat the alerts cite as evidence.
+			if _, err := tx.PutEvent(ev, msg.Data, now); err != nil {
+				return err
+			}
+		}
+		for _, al := range raised {
+			if err := b.putAlert(al, "liveness"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	inserted, err := tx.PutEvent(ev, msg.Data, now)
+	if err != nil {
+		return err
+	}
+	if !inserted {
+		b.results["duplicate"]++
+		return nil
+	}
+	b.results["stored"]++
+	if b.lane != lanePriority {
+		if err := in.trackSeq(b, ev); err != nil {
+			return err
+		}
+	}
+	switch ev.Kind {
+	case event.KindAgentLoss:
+		l := ev.Loss
+		if err := tx.AddLoss(store.Loss{Time: ev.Time, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID,
+			Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}); err != nil {
+			return err
+		}
+		b.lost[l.Reason] += float64(l.Count)
+	case event.KindAlert:
+		if err := b.putAlert(ev, "host"); err != nil {
+			return err
+		}
+	}
+	if in.o.Correlation != nil {
+		for _, al := range in.o.Correlation.Process(ev) {
+			if err := b.putAlert(&al, "correlation"); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -397,13 +417,13 @@ func EventsOf(m Msg) []Msg {
 	return out
 }
 
-func (in *Ingest) trackSeq(tx *store.Tx, ev *event.Event, now time.Time, lost map[string]float64) error {
-	gap, err := tx.TrackSeq(ev, now)
+func (in *Ingest) trackSeq(b *batch, ev *event.Event) error {
+	gap, err := b.tx.TrackSeq(ev, b.now)
 	if err != nil {
 		return err
 	}
 	if gap != nil {
-		lost[store.ReasonSeqGap] += float64(gap.Count)
+		b.lost[store.ReasonSeqGap] += float64(gap.Count)
 		in.o.Logger.Warn("gap in agent events", "agent_id", ev.AgentID, "boot_id", ev.BootID, "from", gap.FromSeq, "to", gap.ToSeq)
 	}
 	return nil
@@ -411,21 +431,18 @@ func (in *Ingest) trackSeq(tx *store.Tx, ev *event.Event, now time.Time, lost ma
 
 // trackAlertSeq advances the seq of an alert's agent in the events lane,
 // in stream order, whether or not the priority lane stored it yet: alerts
-// are numbered with the agent's events. What the priority lane would
-// refuse is skipped here without counting.
-func (in *Ingest) trackAlertSeq(tx *store.Tx, msg Msg, now time.Time, lost map[string]float64) error {
+// are numbered with the agent's events. msg's subject parsed as site and
+// agentID. What the priority lane would refuse is skipped here without
+// counting.
+func (in *Ingest) trackAlertSeq(b *batch, msg Msg, site, agentID string) error {
 	if len(msg.Data) > event.MaxWireSize {
-		return nil
-	}
-	site, agentID, _, err := event.ParseSubject(msg.Subject)
-	if err != nil {
 		return nil
 	}
 	ev, err := event.Decode(msg.Data)
 	if err != nil || ev.Site != site || ev.AgentID != agentID || ev.Kind != event.KindAlert {
 		return nil
 	}
-	return in.trackSeq(tx, ev, now, lost)
+	return in.trackSeq(b, ev)
 }
 
 // CheckLiveness stores alerts for agents gone silent.
