@@ -142,19 +142,16 @@ func runServer(t *testing.T, port int, subjects ...string) (jetstream.JetStream,
 	t.Helper()
 	o := testnats.Options(t)
 	o.Port = port
-	s := testnats.Run(t, o)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	st, err := js.CreateOrUpdateStream(context.Background(), jetstream.StreamConfig{
-		Name: "VIGIL", Subjects: subjects, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, js, st := serveStream(t, o, subjects...)
 	return js, st, s.ClientURL()
+}
+
+// openStream lets the stream take every subject.
+func openStream(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	if _, err := js.UpdateStream(context.Background(), streamConfig("vigil.>")); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func emitAlert(f *fakeAgent) {
@@ -177,10 +174,7 @@ func TestAlertOvertakesTheBacklog(t *testing.T) {
 	if d := p.Stats().Depth; d != 101 {
 		t.Fatalf("spool depth %d after the fast alert, want 101: the alert stays spooled behind the events", d)
 	}
-	if _, err := js.UpdateStream(context.Background(), jetstream.StreamConfig{
-		Name: "VIGIL", Subjects: []string{"vigil.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
+	openStream(t, js)
 	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
 	seqs := streamSeqs(t, st, "") // fails on the alert twice
 	want := append([]uint64{101}, seqsFrom(1, 100)...)
@@ -207,10 +201,7 @@ func TestAlertResentInOrderWhenFastPublishFails(t *testing.T) {
 	emitAlert(f) // seq 6
 	emitN(f, 5)
 	waitFor(t, "events before the alert", 5*time.Second, func() bool { return p.Stats().Depth == 6 })
-	if _, err := js.UpdateStream(context.Background(), jetstream.StreamConfig{
-		Name: "VIGIL", Subjects: []string{"vigil.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}); err != nil {
-		t.Fatal(err)
-	}
+	openStream(t, js)
 	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
 	// Events after the alert may have been stored before it was refused
 	// (the window was in flight), and again when resent: each arrives at
@@ -323,8 +314,8 @@ func TestServerRestartResendsInOrderFromMemoryOrFile(t *testing.T) {
 
 func TestRefusedPublishBehindAckedOnesIsNoticed(t *testing.T) {
 	js, st, url := runServer(t, freePort(t), "vigil.>")
-	cfg := jetstream.StreamConfig{Name: "VIGIL", Subjects: []string{"vigil.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 2 * time.Minute, MaxMsgSize: 128 << 10}
+	cfg := streamConfig("vigil.>")
+	cfg.MaxMsgSize = 128 << 10
 	if _, err := js.UpdateStream(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

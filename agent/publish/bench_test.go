@@ -60,8 +60,7 @@ func startBenchServer(b *testing.B) *benchServer {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	if _, err := js.CreateOrUpdateStream(context.Background(), jetstream.StreamConfig{
-		Name: "VIGIL", Subjects: []string{"vigil.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}); err != nil {
+	if _, err := js.CreateOrUpdateStream(context.Background(), streamConfig("vigil.>")); err != nil {
 		b.Fatal(err)
 	}
 	return &benchServer{url: url, cmd: cmd}

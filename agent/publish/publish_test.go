@@ -31,12 +31,14 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startServer runs JetStream on port with the stream the collector makes.
-func startServer(t *testing.T, port int, storeDir string) (*server.Server, jetstream.Stream) {
+// streamConfig is the VIGIL stream the collector makes, over subjects.
+func streamConfig(subjects ...string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{Name: "VIGIL", Subjects: subjects, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}
+}
+
+// serveStream runs JetStream with o and makes the VIGIL stream over subjects.
+func serveStream(t *testing.T, o *server.Options, subjects ...string) (*server.Server, jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
-	o := testnats.Options(t)
-	o.Port = port
-	o.StoreDir = storeDir
 	s := testnats.Run(t, o)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
@@ -44,11 +46,20 @@ func startServer(t *testing.T, port int, storeDir string) (*server.Server, jetst
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	st, err := js.CreateOrUpdateStream(context.Background(), jetstream.StreamConfig{
-		Name: "VIGIL", Subjects: []string{"vigil.>"}, Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute})
+	st, err := js.CreateOrUpdateStream(context.Background(), streamConfig(subjects...))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, js, st
+}
+
+// startServer runs JetStream on port with the stream the collector makes.
+func startServer(t *testing.T, port int, storeDir string) (*server.Server, jetstream.Stream) {
+	t.Helper()
+	o := testnats.Options(t)
+	o.Port = port
+	o.StoreDir = storeDir
+	s, _, st := serveStream(t, o, "vigil.>")
 	return s, st
 }
 
