@@ -44,6 +44,7 @@ type dbConn struct {
 	remote     netip.AddrPort
 	client     string          // ip:port of the client end, for events
 	server     string          // ip:port of the server end
+	key        peerKey         // both ends, as dbPeers matches them
 	plain      *dbwire.Tracker // socket bytes
 	tls        *dbwire.Tracker // TLS library plaintext
 	last       time.Time
@@ -120,13 +121,15 @@ func (c *dbConns) newConn(d *db.Data) *dbConn {
 	return conn
 }
 
-// setEnds renders the connection's ends once rather than per event.
+// setEnds works out which address is the client's and which the server's
+// once, rather than per event or per record.
 func (conn *dbConn) setEnds() {
-	if conn.side == "client" {
-		conn.client, conn.server = conn.local.String(), conn.remote.String()
-	} else {
-		conn.client, conn.server = conn.remote.String(), conn.local.String()
+	client, server := conn.local, conn.remote
+	if conn.side != "client" {
+		client, server = server, client
 	}
+	conn.client, conn.server = client.String(), server.String()
+	conn.key = peerKey{client: unmap(client), server: unmap(server)}
 }
 
 func (a *Agent) dbData(d *db.Data) {

@@ -52,6 +52,9 @@ func TestPeersLeaveServerEndToReadableClient(t *testing.T) {
 	client := &dbConn{side: "client", local: ap("127.0.0.1:40000"), remote: ap("127.0.0.1:5432")}
 	server := &dbConn{side: "server", local: ap("[::ffff:127.0.0.1]:5432"), remote: ap("[::ffff:127.0.0.1]:40000")}
 	other := &dbConn{side: "server", local: ap("127.0.0.1:5432"), remote: ap("127.0.0.1:40001")}
+	for _, c := range []*dbConn{client, server, other} {
+		c.setEnds()
+	}
 	if p.leave(2, server) {
 		t.Fatal("server end left before its client end was seen")
 	}

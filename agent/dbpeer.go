@@ -33,13 +33,6 @@ type peerKey struct{ client, server netip.AddrPort }
 
 func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 
-func keyOf(conn *dbConn) peerKey {
-	if conn.side == "client" {
-		return peerKey{client: unmap(conn.local), server: unmap(conn.remote)}
-	}
-	return peerKey{client: unmap(conn.remote), server: unmap(conn.local)}
-}
-
 func newDBPeers(mute func(uint64) error, warn func(string, ...any)) *dbPeers {
 	return &dbPeers{clients: map[peerKey]*dbConn{}, muted: map[uint64]bool{}, mute: mute, logWarn: warn}
 }
@@ -47,15 +40,15 @@ func newDBPeers(mute func(uint64) error, warn func(string, ...any)) *dbPeers {
 // added records a new connection end.
 func (p *dbPeers) added(conn *dbConn) {
 	if conn.side == "client" {
-		p.clients[keyOf(conn)] = conn
+		p.clients[conn.key] = conn
 	}
 }
 
 // removed forgets a connection end that closed or went idle.
 func (p *dbPeers) removed(sock uint64, conn *dbConn) {
 	delete(p.muted, sock)
-	if conn.side == "client" && p.clients[keyOf(conn)] == conn {
-		delete(p.clients, keyOf(conn))
+	if conn.side == "client" && p.clients[conn.key] == conn {
+		delete(p.clients, conn.key)
 	}
 }
 
@@ -69,7 +62,7 @@ func (p *dbPeers) leave(sock uint64, conn *dbConn) bool {
 	if p.muted[sock] {
 		return true
 	}
-	cl := p.clients[keyOf(conn)]
+	cl := p.clients[conn.key]
 	if cl == nil || !(readable(cl.tls) || readable(cl.plain)) {
 		return false
 	}
