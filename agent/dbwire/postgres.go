@@ -5,12 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/agent/redact"
 )
@@ -534,11 +532,9 @@ func (p *postgres) serverMessage(ts time.Time, typ byte, body []byte, size int, 
 		}
 		e.bytes += uint64(size)
 		if typ == 'C' {
-			tag := body
+			var tag []byte // nil without a terminator, as cstring gives ""
 			if i := bytes.IndexByte(body, 0); i >= 0 {
 				tag = body[:i]
-			} else {
-				tag = nil
 			}
 			p.finish(ts, e, tag, "", "")
 		} else if typ == 's' {
@@ -695,7 +691,7 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag []byte, code, msg string)
 			db.Command = string(first)
 		}
 		if nf >= 2 {
-			if n, ok := parseUint(last); ok {
+			if n, err := strconv.ParseUint(string(last), 10, 64); err == nil {
 				db.Rows = n
 				rec.RowsFromServer = true
 			}
@@ -714,60 +710,16 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag []byte, code, msg string)
 }
 
 // tagFields returns the first and last of strings.Fields(tag) and how many
-// there are, without allocating for an ASCII tag.
+// there are, without allocating.
 func tagFields(tag []byte) (first, last []byte, n int) {
-	for _, c := range tag {
-		if c >= utf8.RuneSelf {
-			f := strings.Fields(string(tag))
-			if len(f) == 0 {
-				return nil, nil, 0
-			}
-			return []byte(f[0]), []byte(f[len(f)-1]), len(f)
-		}
-	}
-	for i := 0; i < len(tag); {
-		for i < len(tag) && asciiSpace(tag[i]) {
-			i++
-		}
-		if i == len(tag) {
-			break
-		}
-		j := i
-		for j < len(tag) && !asciiSpace(tag[j]) {
-			j++
-		}
+	for f := range bytes.FieldsSeq(tag) {
 		if n == 0 {
-			first = tag[i:j]
+			first = f
 		}
-		last = tag[i:j]
+		last = f
 		n++
-		i = j
 	}
 	return first, last, n
-}
-
-// asciiSpace is the ASCII white space of strings.Fields.
-func asciiSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
-// parseUint is strconv.ParseUint(string(b), 10, 64) without the copy.
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
 }
 
 // pgParamText returns bound parameter i as text for identifier hashing.
