@@ -21,7 +21,6 @@ import (
 
 // Engine is the correlation engine over a rule directory.
 type Engine struct {
-	dir    string
 	log    *slog.Logger
 	eng    *rules.Engine
 	watch  *rules.Watcher // nil with no rule directory
@@ -34,7 +33,7 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Engine{dir: dir, log: log}
+	e := &Engine{log: log}
 	var set *rules.Set
 	if dir != "" {
 		e.watch = rules.NewWatcher(dir, rules.WatchOptions{
