@@ -278,11 +278,15 @@ func TestLingerHoldsEventsNoLongerThanTheLimit(t *testing.T) {
 	}
 }
 
+// tailCases runs a test with the records all in the memory tail and with
+// most of them read back from the file.
+var tailCases = []struct {
+	name    string
+	tailMax int64
+}{{"memory tail", defaultTailMax}, {"file behind a small tail", 2 << 10}}
+
 func TestServerRestartResendsInOrderFromMemoryOrFile(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		tailMax int64
-	}{{"memory tail", defaultTailMax}, {"file behind a small tail", 2 << 10}} {
+	for _, tc := range tailCases {
 		t.Run(tc.name, func(t *testing.T) {
 			port := freePort(t)
 			url := fmt.Sprintf("nats://127.0.0.1:%d", port)

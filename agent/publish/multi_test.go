@@ -74,10 +74,7 @@ func TestBurstGoesSeveralEventsToAMessage(t *testing.T) {
 }
 
 func TestMessagesKeepToTheLimits(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		tailMax int64
-	}{{"memory tail", defaultTailMax}, {"file behind a small tail", 2 << 10}} {
+	for _, tc := range tailCases {
 		t.Run(tc.name, func(t *testing.T) {
 			port := freePort(t)
 			p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), nil)
