@@ -404,7 +404,7 @@ func splitOneTrailing(sql string) (string, bool) {
 		case scDot:
 			// MySQL's lexer joins "a . b" into one shorter token, which
 			// the lexed split treats as text it cannot follow.
-			if i > 0 && isSpaceByte(sql[i-1]) || i+1 < len(sql) && isSpaceByte(sql[i+1]) || semi >= 0 {
+			if i > 0 && splitClass[sql[i-1]] == scSpace || i+1 < len(sql) && splitClass[sql[i+1]] == scSpace || semi >= 0 {
 				return "", false
 			}
 		case scDashSlash:
@@ -450,8 +450,6 @@ var splitClass = func() (t [256]uint8) {
 	}
 	return t
 }()
-
-func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // splitLexed is Split by the lexer.
 func splitLexed(d Dialect, sql string) []string {
