@@ -358,13 +358,10 @@ func (s *spool) dropOldest() {
 		}
 	}
 	s.lossRecs = kept
-	s.segs = s.segs[1:]
-	s.total -= old.size
-	s.closeReader(old.n)
+	s.removeOldest()
 	for s.tailHead < len(s.tail) && s.tail[s.tailHead].at.seg <= old.n {
 		s.popTail()
 	}
-	os.Remove(segName(s.dir, old.n))
 	if s.committed.seg <= old.n {
 		s.committed = pos{seg: s.segs[0].n}
 	}
@@ -524,9 +521,7 @@ func (s *spool) readFile(sg *segment, p pos) (record, pos, error) {
 		}
 	}
 	if s.rf == nil || s.rfSeg != sg.n {
-		if s.rf != nil {
-			s.rf.Close()
-		}
+		s.closeReader(s.rfSeg)
 		var err error
 		if s.rf, err = os.Open(segName(s.dir, sg.n)); err != nil {
 			s.rf = nil
@@ -619,16 +614,21 @@ func (s *spool) commit(p pos) {
 	}
 	s.lossRecs = kept
 	for len(s.segs) > 1 && s.segs[0].n < p.seg {
-		old := s.segs[0]
-		s.segs = s.segs[1:]
-		s.total -= old.size
-		s.closeReader(old.n)
-		os.Remove(segName(s.dir, old.n))
+		s.removeOldest()
 	}
 	// Records acknowledged are never read again.
 	for s.tailHead < len(s.tail) && !p.before(s.tail[s.tailHead].next) {
 		s.popTail()
 	}
+}
+
+// removeOldest removes the oldest segment and its file.
+func (s *spool) removeOldest() {
+	old := s.segs[0]
+	s.segs = s.segs[1:]
+	s.total -= old.size
+	s.closeReader(old.n)
+	os.Remove(segName(s.dir, old.n))
 }
 
 // closeReader closes the read handle if it is on segment n.
@@ -664,8 +664,6 @@ func (s *spool) close() error {
 	}
 	err := errors.Join(s.flushLocked(), s.saveCursorLocked())
 	s.closed = true
-	if s.rf != nil {
-		s.rf.Close()
-	}
+	s.closeReader(s.rfSeg)
 	return errors.Join(err, s.w.Close())
 }
