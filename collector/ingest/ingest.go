@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"iter"
 	"log/slog"
 	"strings"
 	"sync"
@@ -255,7 +256,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 			continue
 		}
 		// Each event of a batch is checked, counted and stored on its own.
-		for _, msg := range EventsOf(whole) {
+		for msg := range EventsOf(whole) {
 			if subjErr != nil {
 				b.results["malformed"]++
 				in.o.Logger.Warn("message on an unknown subject skipped", "subject", msg.Subject)
@@ -405,16 +406,20 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) er
 // may carry several, one JSON object per line (the agent batches them, see
 // docs/events.md); alerts and heartbeats are one per message. A line that
 // is not an event (an empty one included) is counted as malformed like any
-// other bad message.
-func EventsOf(m Msg) []Msg {
-	if !strings.HasSuffix(m.Subject, "."+event.ClassEvents) || bytes.IndexByte(m.Data, '\n') < 0 {
-		return []Msg{m}
+// other bad message. The events are yielded in order, without gathering
+// them: this runs for every message.
+func EventsOf(m Msg) iter.Seq[Msg] {
+	return func(yield func(Msg) bool) {
+		if !strings.HasSuffix(m.Subject, "."+event.ClassEvents) || bytes.IndexByte(m.Data, '\n') < 0 {
+			yield(m)
+			return
+		}
+		for line := range bytes.SplitSeq(m.Data, []byte{'\n'}) {
+			if !yield(Msg{Subject: m.Subject, Data: line}) {
+				return
+			}
+		}
 	}
-	out := make([]Msg, 0, bytes.Count(m.Data, []byte{'\n'})+1)
-	for line := range bytes.SplitSeq(m.Data, []byte{'\n'}) {
-		out = append(out, Msg{Subject: m.Subject, Data: line})
-	}
-	return out
 }
 
 func (in *Ingest) trackSeq(b *batch, ev *event.Event) error {
