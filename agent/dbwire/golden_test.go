@@ -76,10 +76,9 @@ func goldenCases(t *testing.T) []goldenCase {
 		cases = append(cases, goldenCase{name, engine, chunks, "whole", 0}, goldenCase{name + "/split", engine, chunks, "split", 0},
 			goldenCase{name + "/trunc", engine, chunks, "trunc", 40})
 	}
-	s := dbwiretest.PgStartup("bench", "bench")
-	gen("pgbench-simple", EnginePostgres, []dbwiretest.Capture{s.Request, s.Response}, dbwiretest.PgbenchSimple(rand.New(rand.NewSource(3)), 10))
-	gen("pgbench-extended", EnginePostgres, []dbwiretest.Capture{s.Request, s.Response}, dbwiretest.PgbenchExtended(rand.New(rand.NewSource(3)), 10, false))
-	gen("pgbench-prepared", EnginePostgres, []dbwiretest.Capture{s.Request, s.Response}, dbwiretest.PgbenchExtended(rand.New(rand.NewSource(3)), 10, true))
+	gen("pgbench-simple", EnginePostgres, pgPrologue(), dbwiretest.PgbenchSimple(rand.New(rand.NewSource(3)), 10))
+	gen("pgbench-extended", EnginePostgres, pgPrologue(), dbwiretest.PgbenchExtended(rand.New(rand.NewSource(3)), 10, false))
+	gen("pgbench-prepared", EnginePostgres, pgPrologue(), dbwiretest.PgbenchExtended(rand.New(rand.NewSource(3)), 10, true))
 	gen("mysql-queries", EngineMySQL, dbwiretest.MySQLHandshake("u", "d"), dbwiretest.MySQLQueries(rand.New(rand.NewSource(3)), 10))
 	return cases
 }
