@@ -248,10 +248,7 @@ func (s *spool) append(r record, lossCount uint64) error {
 	if s.closed {
 		return errSpoolClosed
 	}
-	pre := binary.AppendUvarint(s.scratch[:0], uint64(len(r.subj)))
-	pre = append(pre, r.subj...)
-	pre = binary.AppendUvarint(pre, uint64(len(r.id)))
-	pre = append(pre, r.id...)
+	pre := appendField(appendField(s.scratch[:0], r.subj), r.id)
 	s.scratch = pre
 	size := len(pre) + len(r.data)
 	last := s.segs[len(s.segs)-1]
@@ -584,17 +581,30 @@ func (s *spool) intern(subj []byte) string {
 	return x
 }
 
+// splitRecord splits a record's payload into subject, message id and event.
 func splitRecord(rec []byte) (subj, id, data []byte, err error) {
-	n, k := binary.Uvarint(rec)
-	if k <= 0 || uint64(len(rec)-k) < n {
+	subj, rec, ok := cutField(rec)
+	if ok {
+		id, rec, ok = cutField(rec)
+	}
+	if !ok {
 		return nil, nil, nil, errors.New("bad spool record")
 	}
-	subj, rec = rec[k:k+int(n)], rec[k+int(n):]
-	n, k = binary.Uvarint(rec)
-	if k <= 0 || uint64(len(rec)-k) < n {
-		return nil, nil, nil, errors.New("bad spool record")
+	return subj, id, rec, nil
+}
+
+// appendField appends f with its uvarint length before it.
+func appendField(b []byte, f string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(f))), f...)
+}
+
+// cutField cuts a field appendField wrote off the front of b.
+func cutField(b []byte) (f, rest []byte, ok bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || uint64(len(b)-k) < n {
+		return nil, nil, false
 	}
-	return subj, rec[k : k+int(n)], rec[k+int(n):], nil
+	return b[k : k+int(n)], b[k+int(n):], true
 }
 
 // commit marks every record before p as delivered and removes segments
