@@ -254,18 +254,14 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 				continue
 			}
 			for _, v := range cmp.values {
-				r.AddIdentifier(&res, ic.name, literalValue(d, toks[v]))
 				ids = append(ids, idRef{column: ic.name, tok: v})
 			}
 			for _, p := range cmp.params {
-				if res.Params == nil {
-					res.Params = map[int]string{}
-				}
-				res.Params[p] = ic.name
 				params = append(params, paramRef{n: p, column: ic.name})
 			}
 		}
 	}
+	r.applyRefs(&res, d, toks, params, ids)
 	s.render(s.collapse(toks))
 	sum := sha256.Sum256(s.norm)
 	res.Fingerprint = hex.EncodeToString(sum[:8])

@@ -94,16 +94,23 @@ func (s *scratch) shapeKey(d Dialect, toks []token) []byte {
 func (sh *shape) result(r *Redactor, d Dialect, toks []token, truncated bool) Result {
 	res := Result{Command: sh.command, Statement: sh.statement, Fingerprint: sh.fingerprint,
 		Truncated: truncated || sh.capped, Tables: cloneStrings(sh.tables), Columns: cloneStrings(sh.columns)}
-	for _, p := range sh.params {
+	r.applyRefs(&res, d, toks, sh.params, sh.ids)
+	return res
+}
+
+// applyRefs sets res.Params from params and adds to res.Identifiers the
+// hash of each literal of toks that ids name, for a statement analysed now
+// and one of a cached shape alike.
+func (r *Redactor) applyRefs(res *Result, d Dialect, toks []token, params []paramRef, ids []idRef) {
+	for _, p := range params {
 		if res.Params == nil {
 			res.Params = map[int]string{}
 		}
 		res.Params[p.n] = p.column
 	}
-	for _, id := range sh.ids {
-		r.AddIdentifier(&res, id.column, literalValue(d, toks[id.tok]))
+	for _, id := range ids {
+		r.AddIdentifier(res, id.column, literalValue(d, toks[id.tok]))
 	}
-	return res
 }
 
 // newShape records what res and the identifier plan say about a shape,
