@@ -50,8 +50,9 @@ const (
 )
 
 type shapeCache struct {
-	mu sync.Mutex
-	m  map[string]*shape
+	mu   sync.Mutex
+	m    map[string]*shape
+	hits uint64 // statements answered from the cache
 }
 
 func newShapeCache() *shapeCache { return &shapeCache{m: make(map[string]*shape)} }
@@ -59,6 +60,9 @@ func newShapeCache() *shapeCache { return &shapeCache{m: make(map[string]*shape)
 func (c *shapeCache) get(key []byte) *shape {
 	c.mu.Lock()
 	sh := c.m[string(key)]
+	if sh != nil {
+		c.hits++
+	}
 	c.mu.Unlock()
 	return sh
 }
