@@ -560,23 +560,13 @@ type outMsg struct {
 // of the first publish that failed.
 func (s *sender) reap() (err error) {
 	done := 0
-scan:
 	for ; done < len(s.window); done++ {
 		e := &s.window[done]
-		if e.ok {
-			continue
+		if !e.ok {
+			if e.ok, err = poll(e.paf); !e.ok {
+				break
+			}
 		}
-		select {
-		case <-e.paf.Ok():
-			e.ok = true
-			continue
-		default:
-		}
-		select {
-		case err = <-e.paf.Err():
-		default:
-		}
-		break scan
 	}
 	if done > 0 {
 		events := 0
@@ -749,17 +739,27 @@ func (f *fastAlert) update() {
 	if f.state != fastPending {
 		return
 	}
-	select {
-	case <-f.paf.Ok():
+	switch acked, err := poll(f.paf); {
+	case acked:
 		f.state = fastAcked
-		return
+	case err != nil:
+		f.state = fastFailed
+	}
+}
+
+// poll says, without waiting, whether paf was acknowledged or else failed
+// (err); it takes the ack or error from paf, so the caller must keep it.
+func poll(paf jetstream.PubAckFuture) (acked bool, err error) {
+	select {
+	case <-paf.Ok():
+		return true, nil
 	default:
 	}
 	select {
-	case <-f.paf.Err():
-		f.state = fastFailed
+	case err = <-paf.Err():
 	default:
 	}
+	return false, err
 }
 
 // pruneFast forgets fast-lane alerts nothing needs any more and returns how
