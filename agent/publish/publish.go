@@ -519,7 +519,7 @@ func (s *sender) flushBody() error {
 	}
 	paf, err := s.publishData(s.p.subjEvents, id, s.body)
 	n := s.bodyN
-	s.body, s.bodyN, s.bodyFirst = s.body[:0], 0, ""
+	s.resetBody()
 	if err != nil {
 		return err
 	}
@@ -527,8 +527,8 @@ func (s *sender) flushBody() error {
 	return nil
 }
 
-// resetBody drops a message left unsent (after an error) and a buffer
-// grown by big events.
+// resetBody empties the message being filled (dropping one left unsent
+// after an error) and drops a buffer grown by big events.
 func (s *sender) resetBody() {
 	s.body, s.bodyN, s.bodyFirst = s.body[:0], 0, ""
 	if cap(s.body) > 2*maxMsgBytes {
