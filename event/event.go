@@ -163,8 +163,17 @@ type DB struct {
 	Partial    bool    `json:"partial,omitempty"`
 	Bytes      uint64  `json:"bytes"`
 	DurationMS float64 `json:"duration_ms"`
-	Error      string  `json:"error,omitempty"`
-	ErrorCode  string  `json:"error_code,omitempty"`
+	// Executions is how many runs of the statement the event stands for;
+	// absent (0) means one. The agent folds repeats of one statement on one
+	// connection within its fold window into one event: Rows, Bytes and
+	// DurationMS are then totals over the runs, Partial is set if any run's
+	// was, and Identifiers is the union of the runs' hashes.
+	Executions uint64 `json:"executions,omitempty"`
+	// FirstTime is when the first of folded runs ended (the event's Time is
+	// when the last did); zero for a single run.
+	FirstTime time.Time `json:"first_time,omitzero"`
+	Error     string    `json:"error,omitempty"`
+	ErrorCode string    `json:"error_code,omitempty"`
 	// Identifiers maps a configured identifier column to the keyed hashes of
 	// the literal values the statement compared it with.
 	Identifiers map[string][]string `json:"identifiers,omitempty"`
@@ -172,6 +181,18 @@ type DB struct {
 	// Encrypted is set on db.session when the connection's plaintext could not
 	// be observed (statically linked TLS and the like).
 	Encrypted bool `json:"encrypted,omitempty"`
+}
+
+// Runs is how many statement runs d stands for: Executions, or 1 when it is
+// not set; 0 for a nil d.
+func (d *DB) Runs() uint64 {
+	switch {
+	case d == nil:
+		return 0
+	case d.Executions == 0:
+		return 1
+	}
+	return d.Executions
 }
 
 // Loss is the payload of agent.loss: events that could not be delivered.

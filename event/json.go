@@ -282,6 +282,8 @@ func (e *enc) db(d *DB) {
 	e.bool("partial", d.Partial, true)
 	e.uint("bytes", d.Bytes, false)
 	e.float("duration_ms", d.DurationMS, false)
+	e.uint("executions", d.Executions, true)
+	e.time("first_time", d.FirstTime, true)
 	e.str("error", d.Error, true)
 	e.str("error_code", d.ErrorCode, true)
 	if len(d.Identifiers) > 0 {

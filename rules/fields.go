@@ -296,8 +296,18 @@ var fields = map[string]field{
 	"db.partial":     dB(func(d *event.DB) bool { return d.Partial }),
 	"db.bytes":       dN(func(d *event.DB) float64 { return float64(d.Bytes) }),
 	"db.duration_ms": dN(func(d *event.DB) float64 { return d.DurationMS }),
-	"db.error":       dS(func(d *event.DB) string { return d.Error }),
-	"db.error_code":  dS(func(d *event.DB) string { return d.ErrorCode }),
+	"db.executions":  dN(func(d *event.DB) float64 { return float64(d.Runs()) }),
+	"db.first_time": {typ: tTime, kinds: dbKinds, tm: func(e *env) time.Time {
+		switch d := e.ev.DB; {
+		case d == nil:
+			return time.Time{}
+		case d.FirstTime.IsZero():
+			return e.t
+		}
+		return e.ev.DB.FirstTime
+	}},
+	"db.error":      dS(func(d *event.DB) string { return d.Error }),
+	"db.error_code": dS(func(d *event.DB) string { return d.ErrorCode }),
 	"db.identifiers": {typ: tIdents, kinds: dbKinds, im: func(e *env) map[string][]string {
 		if d := e.ev.DB; d != nil {
 			return d.Identifiers

@@ -45,6 +45,18 @@ test "queries at night are flagged" {
   }
 }
 
+test "folded repeats count as every run" {
+  # The agent folds repeats of one statement into one event with db.executions.
+  vars     = { off_shift_queries = 20 }
+  start    = "2026-01-06T22:30:00Z"
+  defaults = { kind = "db.query", process = { login_user = "kate", loginuid = 1011 }, db = { rows = 1 } }
+  events   = [{}, { db = { executions = 25, rows = 25 } }]
+  expect "db_access_outside_shift" {
+    count = 1
+    value = 26
+  }
+}
+
 test "queries during the shift are not flagged" {
   vars     = { off_shift_queries = 2 }
   start    = "2026-01-06T09:30:00Z"
