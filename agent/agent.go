@@ -70,6 +70,12 @@ type Agent struct {
 	recent *recentPaths
 	db     *dbConns
 
+	// folds (nil when folding is off) and its timer are guarded by mu.
+	folds       *dbFolds
+	foldTimer   *time.Timer
+	foldAt      time.Time // when foldTimer fires; zero when not armed
+	foldStopped bool
+
 	mu        sync.Mutex
 	seq       uint64
 	set       *sensor.Set
@@ -89,12 +95,16 @@ func New(opts Options) *Agent {
 	clock := enrich.NewClock()
 	procs := enrich.NewTable(users, clock)
 	procs.SetScrubber(enrich.NewArgScrubber(opts.DB.Redactor))
-	return &Agent{
+	a := &Agent{
 		opts: opts, bootID: newBootID(), clock: clock, users: users,
 		procs: procs, mounts: enrich.NewMounts(),
 		recent: newRecentPaths(4096), lastDrops: map[string]map[string]uint64{},
 		db: newDBConns(opts.DB, opts.Logger),
 	}
+	if opts.DB.FoldWindow > 0 {
+		a.folds = newDBFolds(opts.DB.FoldWindow)
+	}
+	return a
 }
 
 // newBootID names this run of the agent; seq restarts from 1 under it.
@@ -190,6 +200,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for {
 		r, err := set.Read(&rec)
 		if err != nil {
+			a.stopFolds()
 			if errors.Is(err, sensor.ErrDrained) {
 				return nil
 			}
@@ -275,9 +286,90 @@ func (a *Agent) checkLoss() {
 
 // Emit stamps ev with the agent's identity and the next sequence number,
 // publishes it and runs the host rules over it, publishing their alerts.
+// Statement runs its person's folds hold are reported before it.
 func (a *Agent) Emit(ev *event.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.folds != nil && ev.Process != nil && len(a.folds.holding) > 0 {
+		a.folds.flushPerson(ev.Process.Person(), a.emitEvalLocked)
+	}
+	a.emitEvalLocked(ev)
+}
+
+// emitStatement emits one run of a statement on connection sock, folding
+// repeats when folding is on.
+func (a *Agent) emitStatement(sock uint64, ev *event.Event) {
+	if a.folds == nil {
+		a.Emit(ev)
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.foldStopped {
+		a.emitEvalLocked(ev)
+		return
+	}
+	a.folds.expire(ev.Time, a.emitEvalLocked)
+	a.folds.add(sock, ev, a.emitEvalLocked)
+	a.armFoldsLocked()
+}
+
+// flushFoldsConn reports the runs folded for a connection that closed.
+func (a *Agent) flushFoldsConn(sock uint64) {
+	if a.folds == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.folds.flushConn(sock, a.emitEvalLocked)
+}
+
+// armFoldsLocked sets the timer that ends fold windows when no further
+// record arrives to end them. It fires a tenth of a window late so one
+// wakeup ends the windows that close together.
+func (a *Agent) armFoldsLocked() {
+	if !a.foldAt.IsZero() {
+		return // armed; foldTick arms it again
+	}
+	at, ok := a.folds.next()
+	if !ok {
+		return
+	}
+	a.foldAt = at.Add(a.folds.window / 10)
+	if a.foldTimer == nil {
+		a.foldTimer = time.AfterFunc(time.Until(a.foldAt), a.foldTick)
+		return
+	}
+	a.foldTimer.Reset(time.Until(a.foldAt))
+}
+
+func (a *Agent) foldTick() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.foldAt = time.Time{}
+	if a.foldStopped {
+		return
+	}
+	a.folds.expire(time.Now(), a.emitEvalLocked)
+	a.armFoldsLocked()
+}
+
+// stopFolds reports every folded run: the agent is stopping.
+func (a *Agent) stopFolds() {
+	if a.folds == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.foldStopped = true
+	if a.foldTimer != nil {
+		a.foldTimer.Stop()
+	}
+	a.folds.flushAll(a.emitEvalLocked)
+}
+
+// emitEvalLocked publishes ev and runs the host rules over it.
+func (a *Agent) emitEvalLocked(ev *event.Event) {
 	a.emitLocked(ev)
 	if a.opts.Rules == nil {
 		return

@@ -30,6 +30,9 @@ type DBOptions struct {
 	// BothEnds reports local connections from both ends, each statement
 	// twice (as before dbPeers); for tests that check the server side.
 	BothEnds bool
+	// FoldWindow folds repeats of a statement on a connection into one
+	// db.query per window (see dbFolds). Zero reports every run.
+	FoldWindow time.Duration
 }
 
 // dbIdle is how long a connection may be silent before its tracker is
@@ -38,6 +41,7 @@ const dbIdle = 15 * time.Minute
 
 // dbConn is one end of a database connection as this host sees it.
 type dbConn struct {
+	sock       uint64 // the kernel's socket address: the connection's id
 	side       string // client or server
 	engine     string
 	local      netip.AddrPort
@@ -138,6 +142,7 @@ func (a *Agent) dbData(d *db.Data) {
 	conn := c.conns[d.Conn.Sock]
 	if conn == nil {
 		conn = c.newConn(d)
+		conn.sock = d.Conn.Sock
 		c.conns[d.Conn.Sock] = conn
 		c.peers.added(conn)
 	}
@@ -211,6 +216,7 @@ func (a *Agent) finishDB(conn *dbConn, ts time.Time) {
 		d.Encrypted = true
 		a.Emit(&event.Event{Time: ts, Kind: event.KindDBSession, Process: &p, DB: d})
 	}
+	a.flushFoldsConn(conn.sock)
 }
 
 func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
@@ -225,7 +231,7 @@ func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
 		if ts.IsZero() {
 			ts = r.Start
 		}
-		a.Emit(&event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: d})
+		a.emitStatement(conn.sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: d})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,17 @@ import (
 // runDBAgent starts a real agent with the database sensor watching port.
 func runDBAgent(t *testing.T, port int, captureBytes ...uint32) chanSink {
 	t.Helper()
+	var capture uint32
+	if len(captureBytes) > 0 {
+		capture = captureBytes[0]
+	}
+	return startDBAgent(t, port, capture, 0)
+}
+
+// startDBAgent is runDBAgent with a capture size (0: the default) and a
+// statement fold window (0: every run reported).
+func startDBAgent(t *testing.T, port int, capture uint32, fold time.Duration) chanSink {
+	t.Helper()
 	testkernel.RequireRoot(t)
 	red, err := redact.New(redact.Config{Key: []byte("test-deployment-key"), IdentifierColumns: []string{"customers.email"}})
 	if err != nil {
@@ -39,15 +51,11 @@ func runDBAgent(t *testing.T, port int, captureBytes ...uint32) chanSink {
 	}
 	sink := make(chanSink, 1<<16)
 	ports := []uint16{uint16(port)}
-	var capture uint32
-	if len(captureBytes) > 0 {
-		capture = captureBytes[0]
-	}
 	dbs := db.New(db.Config{Ports: ports, CaptureBytes: capture})
 	startAgent(t, agent.Options{
 		Sensors: []sensor.Sensor{process.New(), dbs},
 		Sink:    sink,
-		DB:      agent.DBOptions{Ports: ports, Redactor: red, Mute: dbs.Mute},
+		DB:      agent.DBOptions{Ports: ports, Redactor: red, Mute: dbs.Mute, FoldWindow: fold},
 		Rules:   rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
 	})
 	return sink
@@ -141,6 +149,57 @@ func psql(t *testing.T, srv *testdb.Server, query string) {
 	if out, err := psqlOut(srv, query); err != nil {
 		t.Fatalf("psql %q: %v: %s", query, err, out)
 	}
+}
+
+// A program that runs one statement over and over is reported in a few
+// folded events that still account for every run and every row; lookups of
+// different customers by a configured identifier column are not folded.
+func TestPostgresFoldsRepeats(t *testing.T) {
+	srv := testdb.StartPostgres(t, testdb.Options{})
+	psql(t, srv, "CREATE TABLE customers (id int primary key, email text); "+
+		"INSERT INTO customers SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 500) g")
+	sink := startDBAgent(t, srv.Port, 0, 200*time.Millisecond)
+	const byID, byEmail = 300, 20
+	var script strings.Builder
+	for i := range byID {
+		fmt.Fprintf(&script, "SELECT id, email FROM customers WHERE id = %d;\n", i%250+1)
+	}
+	for i := range byEmail {
+		fmt.Fprintf(&script, "SELECT id FROM customers WHERE email = 'user%d@example.com';\n", i+1)
+	}
+	cmd := exec.Command("psql", srv.DSN, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-")
+	cmd.Stdin = strings.NewReader(script.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("psql: %v: %s", err, out)
+	}
+	var idEvents, idRuns, idRows, emailEvents uint64
+	hashes := map[string]bool{}
+	await(t, sink, "every lookup", func(ev *event.Event) bool {
+		switch {
+		case ev.Kind != event.KindDBQuery || ev.DB.Side != "client":
+		case strings.Contains(ev.DB.Statement, "WHERE id = ?"):
+			idEvents++
+			idRuns += ev.DB.Runs()
+			idRows += ev.DB.Rows
+		case strings.Contains(ev.DB.Statement, "WHERE email = ?"):
+			emailEvents++
+			if ev.DB.Runs() != 1 || len(ev.DB.Identifiers["customers.email"]) != 1 {
+				t.Errorf("email lookup folded or without its hash: executions %d identifiers %v", ev.DB.Executions, ev.DB.Identifiers)
+			}
+			hashes[ev.DB.Identifiers["customers.email"][0]] = true
+		}
+		return idRuns >= byID && emailEvents >= byEmail
+	})
+	if idRuns != byID || idRows != byID {
+		t.Errorf("id lookups: events stand for %d runs and %d rows, want %d of each", idRuns, idRows, byID)
+	}
+	if idEvents > byID/10 {
+		t.Errorf("%d events for %d runs of one statement: repeats were not folded", idEvents, byID)
+	}
+	if len(hashes) != byEmail {
+		t.Errorf("%d distinct email hashes, want %d", len(hashes), byEmail)
+	}
+	t.Logf("%d id lookups reported in %d events", byID, idEvents)
 }
 
 func TestPostgresClientPlain(t *testing.T) { pgScenario(t, false) }

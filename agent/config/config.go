@@ -78,7 +78,17 @@ type DB struct {
 	// KeyFile holds the deployment's secret key for those hashes. All agents
 	// of a deployment need the same key for hashes to match across hosts.
 	KeyFile string `hcl:"key_file,optional"`
+	// FoldWindow: repeats of one statement on one connection within it are
+	// reported as one event with db.executions (default "1s"; "0s" reports
+	// every run).
+	FoldWindow string `hcl:"fold_window,optional"`
 }
+
+// DefaultFoldWindow is db.fold_window when the file leaves it out.
+const DefaultFoldWindow = time.Second
+
+// MaxFoldWindow bounds db.fold_window: folded runs wait at most this long.
+const MaxFoldWindow = time.Minute
 
 // Defaults used when the file leaves a setting out.
 const (
@@ -156,7 +166,8 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 	c.setDefaults()
 	for _, d := range []struct {
 		name, v string
-	}{{"file.interim", c.File.Interim}, {"net.interim", c.Net.Interim}, {"net.udp_interval", c.Net.UDPInterval}} {
+	}{{"file.interim", c.File.Interim}, {"net.interim", c.Net.Interim}, {"net.udp_interval", c.Net.UDPInterval},
+		{"db.fold_window", c.DB.FoldWindow}} {
 		if d.v == "" {
 			continue
 		}
@@ -164,6 +175,10 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid duration",
 				Detail: fmt.Sprintf("%s = %q: %v (write e.g. \"5s\")", d.name, d.v, err)})
 		}
+	}
+	if d, err := time.ParseDuration(c.DB.FoldWindow); err == nil && (d < 0 || d > MaxFoldWindow) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid fold window",
+			Detail: fmt.Sprintf("db.fold_window = %q; it takes \"0s\" (off) to %v", c.DB.FoldWindow, MaxFoldWindow)})
 	}
 	for _, p := range c.DB.Ports {
 		if p <= 0 || p > 65535 {

@@ -60,6 +60,10 @@ db {
   # every agent the same file so hashes match across hosts and sites; without
   # it each host makes a key of its own in state_dir.
   # key_file = "/etc/vigil/deployment.key"
+  # Repeats of one statement on one connection within this window are sent
+  # as one event with db.executions and totals (the first run goes at once);
+  # "0s" sends every run.
+  # fold_window = "1s"
 }
 
 # Keep CAP_SYS_ADMIN after start so libssl copies of programs started later

@@ -37,7 +37,7 @@ variable "customer_identifier" {
 }
 
 variable "bulk_read_rows" {
-  description = "Rows one query must return to count as a bulk read."
+  description = "Rows one query must return to count as a bulk read (a db.query folded from repeats of one statement, such as a paginated dump, counts its total)."
   default     = 10000
 }
 

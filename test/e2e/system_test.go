@@ -335,7 +335,8 @@ func storedEvents(t *testing.T, data, agentID string, kind event.Kind, person, c
 		return -1
 	}
 	defer db.Close()
-	q := `SELECT count(*) FROM events WHERE agent_id = ? AND kind = ?`
+	// A db.query the agent folded from repeats stands for db.executions runs.
+	q := `SELECT coalesce(sum(coalesce(json_extract(body, '$.db.executions'), 1)), 0) FROM events WHERE agent_id = ? AND kind = ?`
 	args := []any{agentID, string(kind)}
 	if person != "" {
 		q += " AND person = ?"

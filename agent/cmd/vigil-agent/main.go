@@ -244,10 +244,11 @@ func run(args []string) error {
 		return err
 	}
 	a := agent.New(agent.Options{
-		Identity:  agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
-		Sensors:   sensors,
-		Sink:      sink,
-		DB:        agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl, Mute: mute},
+		Identity: agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
+		Sensors:  sensors,
+		Sink:     sink,
+		DB: agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl, Mute: mute,
+			FoldWindow: config.Duration(cfg.DB.FoldWindow, config.DefaultFoldWindow)},
 		Rules:     engine,
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,

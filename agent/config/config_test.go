@@ -1,0 +1,37 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFoldWindow(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want time.Duration
+		err  string
+	}{
+		{``, DefaultFoldWindow, ""},
+		{`db { fold_window = "250ms" }`, 250 * time.Millisecond, ""},
+		{`db { fold_window = "0s" }`, 0, ""},
+		{`db { fold_window = "2m" }`, 0, `db.fold_window = "2m"`},
+		{`db { fold_window = "-1s" }`, 0, `db.fold_window = "-1s"`},
+		{`db { fold_window = "soon" }`, 0, `db.fold_window = "soon"`},
+	} {
+		c, diags := Parse("agent.hcl", []byte(tc.src))
+		if tc.err != "" {
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.err) {
+				t.Errorf("%s: diagnostics %v, want an error naming %s", tc.src, diags, tc.err)
+			}
+			continue
+		}
+		if diags.HasErrors() {
+			t.Errorf("%s: %v", tc.src, diags)
+			continue
+		}
+		if got := Duration(c.DB.FoldWindow, DefaultFoldWindow); got != tc.want {
+			t.Errorf("%s: fold window %v, want %v", tc.src, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package agent
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// Statement folding: a program that runs one statement over and over (a
+// pgbench-like workload, an application's lookup loop, a paginated dump)
+// costs one event per fold window instead of one per run. The first run of
+// a statement is reported at once, so a single dump or export is never
+// delayed; the runs after it within the window are reported together when
+// the window ends, as one db.query with db.executions and totals of rows,
+// bytes and time. Host rules run on the events as reported, and a threshold
+// count counts runs (db.executions).
+//
+// Runs fold only when they are equal in everything but those counts and
+// times, identifier hashes included: a rule grouped by customer then counts
+// a folded event in that one customer's group, as it would each run. A
+// person browsing different customers is not folded at all; that is a
+// person's pace, not a program's.
+
+// foldKey says which runs fold together: one statement text with one
+// outcome and the same identifiers, on one end of one connection, from one
+// process.
+type foldKey struct {
+	sock      uint64
+	pid       uint32
+	tls       bool
+	statement string
+	command   string
+	user      string
+	database  string
+	errCode   string
+	err       string
+	ids       string // the identifier hashes, flattened
+}
+
+func foldKeyOf(sock uint64, ev *event.Event) foldKey {
+	d := ev.DB
+	k := foldKey{sock: sock, tls: d.TLS, statement: d.Statement, command: d.Command, user: d.User,
+		database: d.Database, errCode: d.ErrorCode, err: d.Error}
+	if ev.Process != nil {
+		k.pid = ev.Process.PID
+	}
+	if len(d.Identifiers) > 0 {
+		var b strings.Builder
+		for _, col := range slices.Sorted(maps.Keys(d.Identifiers)) {
+			b.WriteString(col)
+			for _, h := range d.Identifiers[col] {
+				b.WriteByte(0)
+				b.WriteString(h)
+			}
+			b.WriteByte(1)
+		}
+		k.ids = b.String()
+	}
+	return k
+}
+
+// maxOpenFolds bounds the statements followed at once; runs of statements
+// beyond it are reported one by one.
+const maxOpenFolds = 4096
+
+// fold is one statement's open window.
+type fold struct {
+	key      foldKey
+	person   string
+	deadline time.Time
+	ev       *event.Event // the runs after the first, folded; nil until one comes
+	done     bool
+}
+
+// dbFolds holds the open windows. The agent's mutex guards it.
+type dbFolds struct {
+	window  time.Duration
+	open    map[foldKey]*fold
+	queue   []*fold        // by deadline: windows open in time order
+	holding map[string]int // folds holding runs, by person
+	// Unfolded counts runs reported on their own because maxOpenFolds
+	// statements were already followed.
+	unfolded uint64
+}
+
+func newDBFolds(window time.Duration) *dbFolds {
+	return &dbFolds{window: window, open: map[foldKey]*fold{}, holding: map[string]int{}}
+}
+
+// add takes one run of a statement on connection sock: it is emitted now if
+// it opens a window, else folded into the window's event.
+func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
+	k := foldKeyOf(sock, ev)
+	f := fs.open[k]
+	if f == nil {
+		emit(ev)
+		if len(fs.open) >= maxOpenFolds {
+			fs.unfolded++
+			return
+		}
+		f = &fold{key: k, person: ev.Process.Person(), deadline: ev.Time.Add(fs.window)}
+		fs.open[k] = f
+		fs.queue = append(fs.queue, f)
+		return
+	}
+	if f.ev == nil {
+		// The first run after the window's opening one: later runs fold
+		// into it.
+		f.ev = ev
+		fs.holding[f.person]++
+		return
+	}
+	f.merge(ev)
+}
+
+func (f *fold) merge(ev *event.Event) {
+	d, r := f.ev.DB, ev.DB
+	if d.Executions == 0 {
+		d.Executions = 1
+		d.FirstTime = f.ev.Time
+	}
+	d.Executions++
+	d.Rows += r.Rows
+	d.Bytes += r.Bytes
+	d.DurationMS += r.DurationMS
+	d.Partial = d.Partial || r.Partial
+	f.ev.Time = ev.Time
+	f.ev.Process = ev.Process
+}
+
+// report emits the runs f holds, if any, and keeps its window open.
+func (fs *dbFolds) report(f *fold, emit func(*event.Event)) {
+	if f.ev == nil {
+		return
+	}
+	ev := f.ev
+	f.ev = nil
+	if fs.holding[f.person]--; fs.holding[f.person] <= 0 {
+		delete(fs.holding, f.person)
+	}
+	emit(ev)
+}
+
+// close reports f's runs and ends its window.
+func (fs *dbFolds) close(f *fold, emit func(*event.Event)) {
+	if f.done {
+		return
+	}
+	f.done = true
+	delete(fs.open, f.key)
+	fs.report(f, emit)
+}
+
+// expire ends the windows due by now.
+func (fs *dbFolds) expire(now time.Time, emit func(*event.Event)) {
+	n := 0
+	for _, f := range fs.queue {
+		if f.deadline.After(now) {
+			break
+		}
+		fs.close(f, emit)
+		n++
+	}
+	if n > 0 {
+		clear(fs.queue[:n])
+		fs.queue = fs.queue[n:]
+	}
+}
+
+// next is when the earliest open window ends (ok false: none is open).
+func (fs *dbFolds) next() (time.Time, bool) {
+	for len(fs.queue) > 0 && fs.queue[0].done {
+		fs.queue[0] = nil
+		fs.queue = fs.queue[1:]
+	}
+	if len(fs.queue) == 0 {
+		return time.Time{}, false
+	}
+	return fs.queue[0].deadline, true
+}
+
+// flushPerson reports the runs held for person, before an event of theirs
+// that is not a statement: rules that follow a person from a read to a
+// write then see the read first.
+func (fs *dbFolds) flushPerson(person string, emit func(*event.Event)) {
+	if fs.holding[person] == 0 {
+		return
+	}
+	for _, f := range fs.open {
+		if f.person == person {
+			fs.report(f, emit)
+		}
+	}
+}
+
+// flushConn ends the windows of a connection that closed.
+func (fs *dbFolds) flushConn(sock uint64, emit func(*event.Event)) {
+	for _, f := range fs.open {
+		if f.key.sock == sock {
+			fs.close(f, emit)
+		}
+	}
+}
+
+// flushAll ends every window (the agent is stopping).
+func (fs *dbFolds) flushAll(emit func(*event.Event)) {
+	for _, f := range fs.queue {
+		fs.close(f, emit)
+	}
+	fs.queue = nil
+}

@@ -1,0 +1,239 @@
+package agent
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+var foldT0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// run is one statement run by login user person (pid 100) at foldT0+at.
+func run(person, statement string, at time.Duration, rows uint64, ids ...string) *event.Event {
+	ev := &event.Event{Time: foldT0.Add(at), Kind: event.KindDBQuery,
+		Process: &event.Process{PID: 100, LoginUID: 1000, LoginUser: person, User: person},
+		DB:      &event.DB{Engine: "postgresql", Side: "client", Statement: statement, Command: "SELECT", Rows: rows, Bytes: 10 * rows, DurationMS: 0.5}}
+	if len(ids) > 0 {
+		ev.DB.Identifiers = map[string][]string{"customer_id": ids}
+	}
+	return ev
+}
+
+type emitted []*event.Event
+
+func (e *emitted) emit(ev *event.Event) { *e = append(*e, ev) }
+
+// runs counts the statement runs events stand for, and their rows.
+func runs(evs []*event.Event) (n, rows uint64) {
+	for _, ev := range evs {
+		if ev.DB != nil {
+			n += ev.DB.Runs()
+			rows += ev.DB.Rows
+		}
+	}
+	return n, rows
+}
+
+// The first run goes at once; the runs after it within the window go as one
+// event with their count, totals, first and last time, when the window ends.
+func TestFoldRepeats(t *testing.T) {
+	fs := newDBFolds(time.Second)
+	var out emitted
+	const q = "SELECT * FROM customers WHERE id = ?"
+	fs.add(1, run("alice", q, 0, 1, "h0"), out.emit)
+	if len(out) != 1 || out[0].DB.Executions != 0 {
+		t.Fatalf("first run: emitted %d events, want it alone at once", len(out))
+	}
+	for i := 1; i < 50; i++ {
+		fs.expire(foldT0.Add(time.Duration(i)*10*time.Millisecond), out.emit)
+		fs.add(1, run("alice", q, time.Duration(i)*10*time.Millisecond, 2, "h0"), out.emit)
+	}
+	if len(out) != 1 {
+		t.Fatalf("runs within the window were emitted before it ended: %d events", len(out))
+	}
+	if at, ok := fs.next(); !ok || !at.Equal(foldT0.Add(time.Second)) {
+		t.Fatalf("next window end = %v %v, want %v", at, ok, foldT0.Add(time.Second))
+	}
+	fs.expire(foldT0.Add(time.Second), out.emit)
+	if len(out) != 2 {
+		t.Fatalf("window end: %d events, want 2", len(out))
+	}
+	agg := out[1].DB
+	if agg.Executions != 49 || agg.Rows != 98 || agg.Bytes != 980 || agg.DurationMS != 24.5 {
+		t.Errorf("folded = executions %d rows %d bytes %d duration %v, want 49 98 980 24.5", agg.Executions, agg.Rows, agg.Bytes, agg.DurationMS)
+	}
+	if !agg.FirstTime.Equal(foldT0.Add(10*time.Millisecond)) || !out[1].Time.Equal(foldT0.Add(490*time.Millisecond)) {
+		t.Errorf("folded first_time %v time %v, want the second run's and the last run's", agg.FirstTime, out[1].Time)
+	}
+	if ids := agg.Identifiers["customer_id"]; !slices.Equal(ids, []string{"h0"}) {
+		t.Errorf("folded identifiers = %v, want the runs' own [h0]", ids)
+	}
+	if _, ok := fs.next(); ok {
+		t.Error("a window is still open after every one ended")
+	}
+	// The next run opens a new window and is reported at once.
+	fs.add(1, run("alice", q, 1500*time.Millisecond, 1), out.emit)
+	if len(out) != 3 || out[2].DB.Executions != 0 {
+		t.Errorf("a run after the window: %d events, want it at once on its own", len(out))
+	}
+}
+
+// A window with one run after the first reports it as a plain event.
+func TestFoldSingleRepeatIsPlain(t *testing.T) {
+	fs := newDBFolds(time.Second)
+	var out emitted
+	fs.add(1, run("alice", "SELECT 1", 0, 1), out.emit)
+	fs.add(1, run("alice", "SELECT 1", 100*time.Millisecond, 1), out.emit)
+	fs.expire(foldT0.Add(2*time.Second), out.emit)
+	if len(out) != 2 || out[1].DB.Executions != 0 || !out[1].DB.FirstTime.IsZero() {
+		t.Fatalf("got %d events, second %+v; want two plain events", len(out), out[len(out)-1].DB)
+	}
+}
+
+// Runs fold only with runs of the same statement, outcome, identifiers,
+// connection and process.
+func TestFoldKeepsApart(t *testing.T) {
+	const q = "SELECT * FROM t WHERE a = ?"
+	variants := []func(*event.Event) (uint64, *event.Event){
+		func(ev *event.Event) (uint64, *event.Event) { return 1, ev },
+		func(ev *event.Event) (uint64, *event.Event) { return 2, ev }, // another connection
+		func(ev *event.Event) (uint64, *event.Event) {
+			ev.DB.Statement = "SELECT * FROM t WHERE b = ?"
+			return 1, ev
+		},
+		func(ev *event.Event) (uint64, *event.Event) {
+			ev.DB.ErrorCode = "42501"
+			ev.DB.Error = "permission denied"
+			return 1, ev
+		},
+		func(ev *event.Event) (uint64, *event.Event) { ev.DB.TLS = true; return 1, ev },
+		func(ev *event.Event) (uint64, *event.Event) { ev.Process.PID = 101; return 1, ev },
+		func(ev *event.Event) (uint64, *event.Event) { ev.DB.User = "postgres"; return 1, ev },
+		// Other customers: a rule grouped by customer must see each run.
+		func(ev *event.Event) (uint64, *event.Event) {
+			ev.DB.Identifiers = map[string][]string{"customer_id": {"h1"}}
+			return 1, ev
+		},
+		func(ev *event.Event) (uint64, *event.Event) {
+			ev.DB.Identifiers = map[string][]string{"customer_id": {"h1", "h2"}}
+			return 1, ev
+		},
+		func(ev *event.Event) (uint64, *event.Event) {
+			ev.DB.Identifiers = map[string][]string{"customers.email": {"h1"}}
+			return 1, ev
+		},
+	}
+	fs := newDBFolds(time.Second)
+	var out emitted
+	for i, v := range variants {
+		sock, ev := v(run("alice", q, time.Duration(i)*time.Millisecond, 1))
+		fs.add(sock, ev, out.emit)
+	}
+	if len(out) != len(variants) {
+		t.Fatalf("%d distinct statements gave %d events at once; every one should open its own window", len(variants), len(out))
+	}
+	for i, v := range variants {
+		for j := 0; j < 3; j++ {
+			sock, ev := v(run("alice", q, 10*time.Millisecond+time.Duration(i*3+j)*time.Millisecond, 1))
+			fs.add(sock, ev, out.emit)
+		}
+	}
+	fs.expire(foldT0.Add(time.Minute), out.emit)
+	if len(out) != 2*len(variants) {
+		t.Fatalf("got %d events, want one first run and one fold per statement (%d)", len(out), 2*len(variants))
+	}
+	for _, ev := range out[len(variants):] {
+		if ev.DB.Executions != 3 {
+			t.Errorf("fold of %+v has %d executions, want 3", ev.DB, ev.DB.Executions)
+		}
+	}
+}
+
+// Another kind of event from the same person is preceded by the runs held
+// for that person, so rules that follow a read to a write see the read
+// first; other people's runs stay folded.
+func TestFoldFlushesPersonBeforeOtherEvents(t *testing.T) {
+	a := New(Options{Sink: &collectSink{}, DB: DBOptions{FoldWindow: time.Hour}})
+	sink := a.opts.Sink.(*collectSink)
+	for i := range 5 {
+		a.emitStatement(1, run("alice", "SELECT * FROM customers", time.Duration(i)*time.Millisecond, 100))
+		a.emitStatement(2, run("bob", "SELECT * FROM orders", time.Duration(i)*time.Millisecond, 7))
+	}
+	if len(sink.evs) != 2 {
+		t.Fatalf("%d events before the write, want the two first runs", len(sink.evs))
+	}
+	write := &event.Event{Time: foldT0.Add(time.Second), Kind: event.KindFileWrite,
+		Process: &event.Process{PID: 100, LoginUID: 1000, LoginUser: "alice"}, File: &event.File{Path: "/tmp/x.csv"}}
+	a.Emit(write)
+	if len(sink.evs) != 4 {
+		t.Fatalf("%d events after alice's write, want her fold and the write too", len(sink.evs))
+	}
+	if f := sink.evs[2]; f.DB == nil || f.Process.LoginUser != "alice" || f.DB.Executions != 4 || f.DB.Rows != 400 {
+		t.Errorf("third event = %+v, want alice's 4 folded runs", f)
+	}
+	if sink.evs[3] != write {
+		t.Errorf("fourth event = %+v, want the write", sink.evs[3])
+	}
+	// Alice's window stays open: her next run still folds.
+	a.emitStatement(1, run("alice", "SELECT * FROM customers", 2*time.Second, 100))
+	if len(sink.evs) != 4 {
+		t.Errorf("alice's run after the write was emitted at once (%d events); want it folded", len(sink.evs))
+	}
+	a.stopFolds()
+	if n, rows := runs(sink.evs); n != 11 || rows != 5*100+5*7+100 {
+		t.Errorf("after stopping, events stand for %d runs and %d rows, want 11 and %d", n, rows, 5*100+5*7+100)
+	}
+}
+
+// A closed connection's runs are reported when it closes; other
+// connections' stay folded.
+func TestFoldFlushConn(t *testing.T) {
+	fs := newDBFolds(time.Hour)
+	var out emitted
+	for i := range 3 {
+		fs.add(1, run("alice", "SELECT 1", time.Duration(i), 1), out.emit)
+		fs.add(2, run("alice", "SELECT 1", time.Duration(i), 1), out.emit)
+	}
+	fs.flushConn(1, out.emit)
+	if len(out) != 3 || out[2].DB.Executions != 2 {
+		t.Fatalf("after closing connection 1: %d events, want its first run, its fold and connection 2's first run", len(out))
+	}
+	fs.add(1, run("alice", "SELECT 1", time.Second, 1), out.emit)
+	if len(out) != 4 {
+		t.Errorf("a run on a reused socket after close did not open a new window")
+	}
+}
+
+// With no further statement, the fold timer ends a window on its own.
+func TestFoldTimerEndsWindow(t *testing.T) {
+	sink := make(chan *event.Event, 16)
+	a := New(Options{Sink: chanSinkInternal(sink), DB: DBOptions{FoldWindow: 50 * time.Millisecond}})
+	defer a.stopFolds()
+	now := time.Now()
+	for i := range 3 {
+		ev := run("alice", "SELECT 1", 0, 1)
+		ev.Time = now.Add(time.Duration(i) * time.Millisecond)
+		a.emitStatement(1, ev)
+	}
+	if ev := <-sink; ev.DB.Executions != 0 {
+		t.Fatalf("first event has %d executions, want the first run alone", ev.DB.Executions)
+	}
+	select {
+	case ev := <-sink:
+		if ev.DB.Executions != 2 {
+			t.Errorf("timer-ended fold has %d executions, want 2", ev.DB.Executions)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fold was reported 10 s after its 50 ms window ended")
+	}
+}
+
+type collectSink struct{ evs []*event.Event }
+
+func (c *collectSink) Publish(ev *event.Event) error { c.evs = append(c.evs, ev); return nil }
+
+type chanSinkInternal chan *event.Event
+
+func (c chanSinkInternal) Publish(ev *event.Event) error { c <- ev; return nil }
