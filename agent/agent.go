@@ -286,12 +286,12 @@ func (a *Agent) checkLoss() {
 
 // Emit stamps ev with the agent's identity and the next sequence number,
 // publishes it and runs the host rules over it, publishing their alerts.
-// Statement runs its person's folds hold are reported before it.
+// Statement runs its process's folds hold are reported before it.
 func (a *Agent) Emit(ev *event.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.folds != nil && ev.Process != nil && len(a.folds.holding) > 0 {
-		a.folds.flushPerson(ev.Process.Person(), a.emitEvalLocked)
+		a.folds.flushProcess(ev.Process.PID, a.emitEvalLocked)
 	}
 	a.emitEvalLocked(ev)
 }

@@ -69,7 +69,6 @@ const maxOpenFolds = 4096
 // fold is one statement's open window.
 type fold struct {
 	key      foldKey
-	person   string
 	deadline time.Time
 	ev       *event.Event // the runs after the first, folded; nil until one comes
 	done     bool
@@ -80,14 +79,14 @@ type dbFolds struct {
 	window  time.Duration
 	open    map[foldKey]*fold
 	queue   []*fold        // by deadline: windows open in time order
-	holding map[string]int // folds holding runs, by person
+	holding map[uint32]int // folds holding runs, by process
 	// Unfolded counts runs reported on their own because maxOpenFolds
 	// statements were already followed.
 	unfolded uint64
 }
 
 func newDBFolds(window time.Duration) *dbFolds {
-	return &dbFolds{window: window, open: map[foldKey]*fold{}, holding: map[string]int{}}
+	return &dbFolds{window: window, open: map[foldKey]*fold{}, holding: map[uint32]int{}}
 }
 
 // add takes one run of a statement on connection sock: it is emitted now if
@@ -101,7 +100,7 @@ func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
 			fs.unfolded++
 			return
 		}
-		f = &fold{key: k, person: ev.Process.Person(), deadline: ev.Time.Add(fs.window)}
+		f = &fold{key: k, deadline: ev.Time.Add(fs.window)}
 		fs.open[k] = f
 		fs.queue = append(fs.queue, f)
 		return
@@ -110,7 +109,7 @@ func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
 		// The first run after the window's opening one: later runs fold
 		// into it.
 		f.ev = ev
-		fs.holding[f.person]++
+		fs.holding[f.key.pid]++
 		return
 	}
 	f.merge(ev)
@@ -138,8 +137,8 @@ func (fs *dbFolds) report(f *fold, emit func(*event.Event)) {
 	}
 	ev := f.ev
 	f.ev = nil
-	if fs.holding[f.person]--; fs.holding[f.person] <= 0 {
-		delete(fs.holding, f.person)
+	if fs.holding[f.key.pid]--; fs.holding[f.key.pid] <= 0 {
+		delete(fs.holding, f.key.pid)
 	}
 	emit(ev)
 }
@@ -182,15 +181,17 @@ func (fs *dbFolds) next() (time.Time, bool) {
 	return fs.queue[0].deadline, true
 }
 
-// flushPerson reports the runs held for person, before an event of theirs
-// that is not a statement: rules that follow a person from a read to a
-// write then see the read first.
-func (fs *dbFolds) flushPerson(person string, emit func(*event.Event)) {
-	if fs.holding[person] == 0 {
+// flushProcess reports the runs held for process pid, before an event of
+// its that is not a statement: rules that follow a person from a read to a
+// write then see the read first. (Another process of the same person, say
+// a browser writing its cache, does not end a fold: a person's reads reach
+// rules at most a window after their other programs' events.)
+func (fs *dbFolds) flushProcess(pid uint32, emit func(*event.Event)) {
+	if fs.holding[pid] == 0 {
 		return
 	}
 	for _, f := range fs.open {
-		if f.person == person {
+		if f.key.pid == pid {
 			fs.report(f, emit)
 		}
 	}

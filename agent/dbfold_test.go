@@ -151,15 +151,17 @@ func TestFoldKeepsApart(t *testing.T) {
 	}
 }
 
-// Another kind of event from the same person is preceded by the runs held
-// for that person, so rules that follow a read to a write see the read
-// first; other people's runs stay folded.
-func TestFoldFlushesPersonBeforeOtherEvents(t *testing.T) {
+// Another kind of event from the same process is preceded by the runs held
+// for it, so rules that follow a read to a write see the read first; other
+// processes' runs, the same person's included, stay folded.
+func TestFoldFlushesProcessBeforeOtherEvents(t *testing.T) {
 	a := New(Options{Sink: &collectSink{}, DB: DBOptions{FoldWindow: time.Hour}})
 	sink := a.opts.Sink.(*collectSink)
 	for i := range 5 {
 		a.emitStatement(1, run("alice", "SELECT * FROM customers", time.Duration(i)*time.Millisecond, 100))
-		a.emitStatement(2, run("bob", "SELECT * FROM orders", time.Duration(i)*time.Millisecond, 7))
+		other := run("alice", "SELECT * FROM orders", time.Duration(i)*time.Millisecond, 7)
+		other.Process.PID = 200
+		a.emitStatement(2, other)
 	}
 	if len(sink.evs) != 2 {
 		t.Fatalf("%d events before the write, want the two first runs", len(sink.evs))
@@ -168,18 +170,18 @@ func TestFoldFlushesPersonBeforeOtherEvents(t *testing.T) {
 		Process: &event.Process{PID: 100, LoginUID: 1000, LoginUser: "alice"}, File: &event.File{Path: "/tmp/x.csv"}}
 	a.Emit(write)
 	if len(sink.evs) != 4 {
-		t.Fatalf("%d events after alice's write, want her fold and the write too", len(sink.evs))
+		t.Fatalf("%d events after process 100's write, want its fold and the write too", len(sink.evs))
 	}
-	if f := sink.evs[2]; f.DB == nil || f.Process.LoginUser != "alice" || f.DB.Executions != 4 || f.DB.Rows != 400 {
-		t.Errorf("third event = %+v, want alice's 4 folded runs", f)
+	if f := sink.evs[2]; f.DB == nil || f.Process.PID != 100 || f.DB.Executions != 4 || f.DB.Rows != 400 {
+		t.Errorf("third event = %+v, want process 100's 4 folded runs", f)
 	}
 	if sink.evs[3] != write {
 		t.Errorf("fourth event = %+v, want the write", sink.evs[3])
 	}
-	// Alice's window stays open: her next run still folds.
+	// The window stays open: the process's next run still folds.
 	a.emitStatement(1, run("alice", "SELECT * FROM customers", 2*time.Second, 100))
 	if len(sink.evs) != 4 {
-		t.Errorf("alice's run after the write was emitted at once (%d events); want it folded", len(sink.evs))
+		t.Errorf("a run after the write was emitted at once (%d events); want it folded", len(sink.evs))
 	}
 	a.stopFolds()
 	if n, rows := runs(sink.evs); n != 11 || rows != 5*100+5*7+100 {
