@@ -582,38 +582,58 @@ func (d *decoder) object() (ok, null bool) {
 	return false, false
 }
 
-// payload reads an object into *p, allocating it if nil, with read.
-func payload[T any](d *decoder, p **T, read func(*decoder, *T)) {
+// open reads null, setting *p to nil, or the '{' of an object, allocating
+// *p if nil; it reports whether the object's members follow.
+func open[T any](d *decoder, p **T) bool {
 	ok, null := d.object()
-	switch {
-	case null:
+	if null {
 		*p = nil
-	case ok:
-		if *p == nil {
-			*p = new(T)
+	}
+	if ok && *p == nil {
+		*p = new(T)
+	}
+	return ok
+}
+
+// openMap is open for a map: an object adds to the map there is.
+func openMap[V any](d *decoder, p *map[string]V) bool {
+	ok, null := d.object()
+	if null {
+		*p = nil
+	}
+	if ok && *p == nil {
+		*p = make(map[string]V)
+	}
+	return ok
+}
+
+// Each map value is read into a zero value, so a null stores that.
+
+func (d *decoder) stringMap(p *map[string]string) {
+	if openMap(d, p) {
+		for first := true; d.member(first); first = false {
+			k, v := string(d.key), ""
+			d.str(&v)
+			(*p)[k] = v
 		}
-		read(d, *p)
 	}
 }
 
-// mapOf reads an object into the map *p, making it if nil; each value is
-// read into a zero V, so a null value stores the zero value.
-func mapOf[V any](d *decoder, p *map[string]V, read func(*decoder, *V)) {
-	ok, null := d.object()
-	switch {
-	case null:
-		*p = nil
-	case ok:
-		if *p == nil {
-			*p = make(map[string]V)
-		}
+func (d *decoder) uint64Map(p *map[string]uint64) {
+	if openMap(d, p) {
 		for first := true; d.member(first); first = false {
-			k := string(d.key)
-			var v V
-			read(d, &v)
-			if d.bad {
-				return
-			}
+			k, v := string(d.key), uint64(0)
+			d.uint64(&v)
+			(*p)[k] = v
+		}
+	}
+}
+
+func (d *decoder) stringsMap(p *map[string][]string) {
+	if openMap(d, p) {
+		for first := true; d.member(first); first = false {
+			k, v := string(d.key), []string(nil)
+			d.strings(&v)
 			(*p)[k] = v
 		}
 	}
@@ -639,23 +659,39 @@ func (d *decoder) event(ev *Event) {
 		case "seq":
 			d.uint64(&ev.Seq)
 		case "labels":
-			mapOf(d, &ev.Labels, (*decoder).str)
+			d.stringMap(&ev.Labels)
 		case "process":
-			payload(d, &ev.Process, (*decoder).process)
+			if open(d, &ev.Process) {
+				d.process(ev.Process)
+			}
 		case "exit":
-			payload(d, &ev.Exit, (*decoder).exit)
+			if open(d, &ev.Exit) {
+				d.exit(ev.Exit)
+			}
 		case "file":
-			payload(d, &ev.File, (*decoder).file)
+			if open(d, &ev.File) {
+				d.file(ev.File)
+			}
 		case "net":
-			payload(d, &ev.Net, (*decoder).net)
+			if open(d, &ev.Net) {
+				d.net(ev.Net)
+			}
 		case "db":
-			payload(d, &ev.DB, (*decoder).db)
+			if open(d, &ev.DB) {
+				d.db(ev.DB)
+			}
 		case "loss":
-			payload(d, &ev.Loss, (*decoder).loss)
+			if open(d, &ev.Loss) {
+				d.loss(ev.Loss)
+			}
 		case "heartbeat":
-			payload(d, &ev.Heartbeat, (*decoder).heartbeat)
+			if open(d, &ev.Heartbeat) {
+				d.heartbeat(ev.Heartbeat)
+			}
 		case "alert":
-			payload(d, &ev.Alert, (*decoder).alert)
+			if open(d, &ev.Alert) {
+				d.alert(ev.Alert)
+			}
 		default:
 			d.unknown()
 		}
@@ -822,7 +858,7 @@ func (d *decoder) db(b *DB) {
 		case "error_code":
 			d.str(&b.ErrorCode)
 		case "identifiers":
-			mapOf(d, &b.Identifiers, (*decoder).strings)
+			d.stringsMap(&b.Identifiers)
 		case "tls":
 			d.bool(&b.TLS)
 		case "encrypted":
@@ -856,7 +892,7 @@ func (d *decoder) heartbeat(h *Heartbeat) {
 		case "events":
 			d.uint64(&h.Events)
 		case "kernel_drops":
-			mapOf(d, &h.KernelDrops, (*decoder).uint64)
+			d.uint64Map(&h.KernelDrops)
 		case "spool_depth":
 			d.uint64(&h.SpoolDepth)
 		case "spool_dropped":
@@ -895,7 +931,7 @@ func (d *decoder) alert(a *Alert) {
 		case "evidence":
 			d.strings(&a.Evidence)
 		case "group":
-			mapOf(d, &a.Group, (*decoder).str)
+			d.stringMap(&a.Group)
 		case "value":
 			d.float64(&a.Value)
 		case "scope":
