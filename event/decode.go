@@ -12,8 +12,8 @@ import (
 // could. When it reports true, ev is exactly what json.Unmarshal(data, ev)
 // gives a zero ev and json.Unmarshal would not fail; data is then also valid
 // UTF-8. Whatever it is not sure of (a syntax or type error, a key that
-// differs from a field name only in case, invalid UTF-8, a null inside an
-// array, deep nesting) makes it report false, and the caller decodes with
+// differs from a field name only in case, invalid UTF-8, a null in a list
+// of strings, deep nesting) makes it report false, and the caller decodes with
 // encoding/json instead, which sets the semantics and the error messages.
 // Agents only send what AppendJSON writes, so that path is rare.
 //
