@@ -97,18 +97,24 @@ func Decode(data []byte) (*Event, error) {
 	if len(data) > MaxWireSize {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d byte limit", ErrMalformed, len(data), MaxWireSize)
 	}
-	if !utf8.Valid(data) {
-		return nil, fmt.Errorf("%w: not UTF-8", ErrMalformed)
-	}
-	// Unmarshal refuses trailing data after the object itself.
-	var ev Event
-	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	ev := new(Event)
+	// decodeFast reads what agents send; what it is not sure of goes to
+	// encoding/json, which then also words the error. It succeeds only on
+	// valid UTF-8.
+	if !decodeFast(data, ev) {
+		if !utf8.Valid(data) {
+			return nil, fmt.Errorf("%w: not UTF-8", ErrMalformed)
+		}
+		// Unmarshal refuses trailing data after the object itself.
+		*ev = Event{}
+		if err := json.Unmarshal(data, ev); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
-	return &ev, nil
+	return ev, nil
 }
 
 // Validate checks the fields every receiver relies on.
