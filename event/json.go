@@ -14,7 +14,8 @@ import (
 // AppendJSON appends ev's JSON to dst: byte for byte what json.Marshal
 // produces (TestAppendJSONMatchesMarshal holds it to that), without
 // reflection. The agent encodes every event it emits, so this is on its hot
-// path; receivers decode with encoding/json as before.
+// path; receivers read it with Decode (event/decode.go), which matches
+// json.Unmarshal.
 func AppendJSON(dst []byte, ev *Event) ([]byte, error) {
 	var e enc
 	e.b = dst
