@@ -132,9 +132,15 @@ struct {
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define kernel_ptr(addr, type) ((type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)))
 
+/* The file operations of every socket file (socket_file_ops), learnt from
+ * the first TCP socket seen: the kernel does not export its address. Once
+ * known, a file with other operations is turned away without reading its
+ * inode, which plain files on the write path would otherwise pay for. */
+__u64 sock_fops = 0;
+
 /* The TCP socket behind descriptor fd of the current task t, or NULL. The
  * checks run cheapest and most often failing first: plain files leave after
- * reading the inode's mode. */
+ * reading their struct file. */
 static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 {
 	struct files_struct *files = t->files;
@@ -148,9 +154,16 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 	if (!addr)
 		return NULL;
 	struct file *f = kernel_ptr(addr, struct file);
-	struct inode *ino = f->f_inode;
-	if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
-		return NULL;
+	__u64 fops = (__u64)f->f_op;
+	__u64 known = sock_fops;
+	if (known) {
+		if (fops != known)
+			return NULL;
+	} else {
+		struct inode *ino = f->f_inode;
+		if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+	}
 	struct socket *so = kernel_ptr(f->private_data, struct socket);
 	struct sock *sk = so->sk;
 	if (!sk)
@@ -160,6 +173,8 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 		return NULL;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return NULL;
+	if (!known)
+		sock_fops = fops;
 	return sk;
 }
 

@@ -145,6 +145,7 @@ const (
 	dbVarAgentPid         = "agent_pid"
 	dbVarCaptureBytes     = "capture_bytes"
 	dbVarNoWakeup         = "no_wakeup"
+	dbVarSockFops         = "sock_fops"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
 )
@@ -238,6 +239,7 @@ type dbVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
 	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
+	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
 }
@@ -290,6 +292,7 @@ type dbVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
 	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
+	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
 }
