@@ -128,8 +128,9 @@ struct {
  * program read fields through with plain loads (the JIT guards them against
  * faults) instead of one bpf_probe_read_kernel call per field: on the
  * syscall path of every process, the helper calls were most of the cost.
- * The verifier replaces the call with a move. */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+ * The verifier replaces the call with a move. Kernel 6.2 or later, which the
+ * net sensor needs for the same kfunc. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
 #define kernel_ptr(addr, type) ((type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)))
 
 /* The file operations of every socket file (socket_file_ops), learnt from
@@ -149,6 +150,8 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 	struct fdtable *fdt = files->fdt;
 	if (!fdt || fd < 0 || fd >= fdt->max_fds)
 		return NULL;
+	/* The slot holds a pointer, not a struct: a cast to untyped memory
+	 * would need kernel 6.17, so it costs one helper call. */
 	__u64 addr = 0;
 	bpf_probe_read_kernel(&addr, sizeof(addr), &fdt->fd[fd]);
 	if (!addr)
