@@ -76,14 +76,6 @@ struct io_args {
 	__u8 shape;
 };
 
-/* Socket syscalls between entry and exit, by thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, struct io_args);
-} pending_io SEC(".maps");
-
 struct ssl_args {
 	__u64 ssl;
 	__u64 buf;
@@ -91,13 +83,24 @@ struct ssl_args {
 	__u8 dir;
 };
 
-/* SSL calls between entry and return, by thread. */
+/* The calls a thread is inside: a socket syscall on a database connection
+ * between entry and exit, an SSL call between entry and return. Task storage
+ * rather than a hash by pid_tgid: the exit of every write and read on the
+ * host looks here, and a thread that never touched a database connection
+ * or libssl has no entry to find. */
+struct task_io {
+	struct io_args io;
+	struct ssl_args ssl;
+	__u8 io_pending;
+	__u8 ssl_pending;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, struct ssl_args);
-} pending_ssl SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_io);
+} task_io SEC(".maps");
 
 /* The socket under each SSL object. */
 struct {
@@ -121,20 +124,60 @@ struct {
 	__type(value, struct db_scratch);
 } db_scratch_map SEC(".maps");
 
-static __always_inline struct sock *fd_sock(long fd)
+/* Turns an address held as a number into a pointer the verifier lets the
+ * program read fields through with plain loads (the JIT guards them against
+ * faults) instead of one bpf_probe_read_kernel call per field: on the
+ * syscall path of every process, the helper calls were most of the cost.
+ * The verifier replaces the call with a move. Kernel 6.2 or later, which the
+ * net sensor needs for the same kfunc. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
+#define kernel_ptr(addr, type) ((type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)))
+
+/* The file operations of every socket file (socket_file_ops), learnt from
+ * the first TCP socket seen: the kernel does not export its address. Once
+ * known, a file with other operations is turned away without reading its
+ * inode, which plain files on the write path would otherwise pay for. */
+__u64 sock_fops = 0;
+
+/* The TCP socket behind descriptor fd of the current task t, or NULL. The
+ * checks run cheapest and most often failing first: plain files leave after
+ * reading their struct file. */
+static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 {
-	struct file *f = fd_file(bpf_get_current_task_btf(), fd);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+	struct files_struct *files = t->files;
+	if (!files)
 		return NULL;
-	struct socket *so = BPF_CORE_READ(f, private_data);
-	struct sock *sk = BPF_CORE_READ(so, sk);
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+		return NULL;
+	/* The slot holds a pointer, not a struct: a cast to untyped memory
+	 * would need kernel 6.17, so it costs one helper call. */
+	__u64 addr = 0;
+	bpf_probe_read_kernel(&addr, sizeof(addr), &fdt->fd[fd]);
+	if (!addr)
+		return NULL;
+	struct file *f = kernel_ptr(addr, struct file);
+	__u64 fops = (__u64)f->f_op;
+	__u64 known = sock_fops;
+	if (known) {
+		if (fops != known)
+			return NULL;
+	} else {
+		struct inode *ino = f->f_inode;
+		if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+	}
+	struct socket *so = kernel_ptr(f->private_data, struct socket);
+	struct sock *sk = so->sk;
 	if (!sk)
 		return NULL;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return NULL;
+	if (!known)
+		sock_fops = fops;
 	return sk;
 }
 
@@ -146,18 +189,33 @@ static __always_inline bool is_db_port(__u16 port)
 static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
 {
 	c->sock = (__u64)sk;
-	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	c->family = sk->__sk_common.skc_family;
+	c->lport = sk->__sk_common.skc_num;
+	c->rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (c->family == AF_INET) {
 		__builtin_memset(c->laddr, 0, sizeof(c->laddr));
 		__builtin_memset(c->raddr, 0, sizeof(c->raddr));
-		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_daddr);
+		*(__u32 *)c->laddr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)c->raddr = sk->__sk_common.skc_daddr;
 	} else {
 		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr);
 	}
+}
+
+/* fill_hdr of common.h with plain loads from the current task: it runs for
+ * every captured call. */
+static __always_inline void fill_hdr_current(struct rec_hdr *h, __u32 type)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	h->type = type;
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->uid = t->cred->uid.val;
+	h->loginuid = t->loginuid.val;
+	h->sessionid = t->sessionid;
+	h->ts = bpf_ktime_get_boot_ns();
+	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
 
 /* Tracking state of sk, created on first sight. */
@@ -168,8 +226,8 @@ static __always_inline struct sock_state *sock_state(struct sock *sk)
 	if (st)
 		return st;
 	struct sock_state fresh = {};
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 lport = sk->__sk_common.skc_num;
+	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	fresh.kind = is_db_port(lport) || is_db_port(rport) ? SOCK_DB : SOCK_UNKNOWN;
 	bpf_map_update_elem(&socks, &key, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&socks, &key);
@@ -235,7 +293,7 @@ static __always_inline void capture_buf(struct sock *sk, struct sock_state *st, 
 		if (st->kind != SOCK_DB)
 			return;
 	}
-	fill_hdr(&r->hdr, REC_DB_DATA);
+	fill_hdr_current(&r->hdr, REC_DB_DATA);
 	fill_conn(&r->conn, sk);
 	r->len = n;
 	r->cap = cap;
@@ -282,7 +340,7 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 		if (st->kind != SOCK_DB)
 			return;
 	}
-	fill_hdr(&r->hdr, REC_DB_DATA);
+	fill_hdr_current(&r->hdr, REC_DB_DATA);
 	fill_conn(&r->conn, sk);
 	r->len = n;
 	r->cap = off;
@@ -296,42 +354,47 @@ static __always_inline void io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir,
 {
 	if (is_agent())
 		return;
-	struct sock *sk = fd_sock(fd);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sock *sk = fd_sock(t, fd);
 	if (!sk)
 		return;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ssl_args *ssl = bpf_map_lookup_elem(&pending_ssl, &id);
 	struct sock_state *st = sock_state(sk);
 	if (!st)
 		return;
-	if (ssl) {
+	struct task_io *tio = bpf_task_storage_get(&task_io, t, 0, 0);
+	if (tio && tio->ssl_pending) {
 		/* Inside SSL_read/SSL_write: this is ciphertext of ssl's connection. */
 		__u64 key = (__u64)sk;
-		bpf_map_update_elem(&ssl_socks, &ssl->ssl, &key, BPF_ANY);
+		bpf_map_update_elem(&ssl_socks, &tio->ssl.ssl, &key, BPF_ANY);
 		st->tls = 1;
 		return;
 	}
 	if (st->tls || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
 		return;
-	struct io_args a = {.sk = (__u64)sk, .buf = buf, .iovcnt = iovcnt, .dir = dir, .shape = shape};
-	bpf_map_update_elem(&pending_io, &id, &a, BPF_ANY);
+	if (!tio)
+		tio = bpf_task_storage_get(&task_io, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tio) {
+		count_drop(DROP_MAP_FULL);
+		return;
+	}
+	tio->io = (struct io_args){.sk = (__u64)sk, .buf = buf, .iovcnt = iovcnt, .dir = dir, .shape = shape};
+	tio->io_pending = 1;
 }
 
 static __always_inline void io_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct io_args *a = bpf_map_lookup_elem(&pending_io, &id);
-	if (!a)
+	struct task_io *tio = bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, 0);
+	if (!tio || !tio->io_pending)
 		return;
-	struct io_args args = *a;
-	bpf_map_delete_elem(&pending_io, &id);
+	tio->io_pending = 0;
 	if (ret <= 0)
 		return;
-	struct sock *sk = (struct sock *)args.sk;
+	struct io_args args = tio->io;
 	__u64 key = args.sk;
 	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
 		return;
+	struct sock *sk = kernel_ptr(args.sk, struct sock);
 	if (args.shape == IO_BUF) {
 		capture_buf(sk, st, args.buf, ret, args.dir, 0);
 		return;
@@ -377,19 +440,23 @@ static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 done, __u8 dir
 {
 	if (is_agent())
 		return;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ssl_args a = {.ssl = ssl, .buf = buf, .done = done, .dir = dir};
-	bpf_map_update_elem(&pending_ssl, &id, &a, BPF_ANY);
+	struct task_io *tio =
+		bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!tio) {
+		count_drop(DROP_MAP_FULL);
+		return;
+	}
+	tio->ssl = (struct ssl_args){.ssl = ssl, .buf = buf, .done = done, .dir = dir};
+	tio->ssl_pending = 1;
 }
 
 static __always_inline void ssl_return(long ret, bool ex)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ssl_args *p = bpf_map_lookup_elem(&pending_ssl, &id);
-	if (!p)
+	struct task_io *tio = bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, 0);
+	if (!tio || !tio->ssl_pending)
 		return;
-	struct ssl_args a = *p;
-	bpf_map_delete_elem(&pending_ssl, &id);
+	tio->ssl_pending = 0;
+	struct ssl_args a = tio->ssl;
 	long n = ret;
 	if (ex) {
 		__u64 done = 0;
@@ -402,12 +469,11 @@ static __always_inline void ssl_return(long ret, bool ex)
 	__u64 *skp = bpf_map_lookup_elem(&ssl_socks, &a.ssl);
 	if (!skp)
 		return;
-	struct sock *sk = (struct sock *)*skp;
 	__u64 key = *skp;
 	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
 	if (!st || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
 		return;
-	capture_buf(sk, st, a.buf, n, a.dir, 1);
+	capture_buf(kernel_ptr(key, struct sock), st, a.buf, n, a.dir, 1);
 }
 
 SEC("uprobe/SSL_write")

@@ -76,29 +76,34 @@ type dbDbScratch struct {
 	Spill [16384]uint8
 }
 
-type dbIoArgs struct {
-	_      structs.HostLayout
-	Sk     uint64
-	Buf    uint64
-	Iovcnt uint32
-	Dir    uint8
-	Shape  uint8
-	_      [2]byte
-}
-
 type dbSockState struct {
 	_    structs.HostLayout
 	Kind uint8
 	Tls  uint8
 }
 
-type dbSslArgs struct {
-	_    structs.HostLayout
-	Ssl  uint64
-	Buf  uint64
-	Done uint64
-	Dir  uint8
-	_    [7]byte
+type dbTaskIo struct {
+	_  structs.HostLayout
+	Io struct {
+		_      structs.HostLayout
+		Sk     uint64
+		Buf    uint64
+		Iovcnt uint32
+		Dir    uint8
+		Shape  uint8
+		_      [2]byte
+	}
+	Ssl struct {
+		_    structs.HostLayout
+		Ssl  uint64
+		Buf  uint64
+		Done uint64
+		Dir  uint8
+		_    [7]byte
+	}
+	IoPending  uint8
+	SslPending uint8
+	_          [6]byte
 }
 
 // Names of all BPF objects in the ELF.
@@ -109,10 +114,9 @@ const (
 	dbMapDbScratchMap     = "db_scratch_map"
 	dbMapDrops            = "drops"
 	dbMapEvents           = "events"
-	dbMapPendingIo        = "pending_io"
-	dbMapPendingSsl       = "pending_ssl"
 	dbMapSocks            = "socks"
 	dbMapSslSocks         = "ssl_socks"
+	dbMapTaskIo           = "task_io"
 	dbProgDbEnterRead     = "db_enter_read"
 	dbProgDbEnterReadv    = "db_enter_readv"
 	dbProgDbEnterRecvfrom = "db_enter_recvfrom"
@@ -141,6 +145,7 @@ const (
 	dbVarAgentPid         = "agent_pid"
 	dbVarCaptureBytes     = "capture_bytes"
 	dbVarNoWakeup         = "no_wakeup"
+	dbVarSockFops         = "sock_fops"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
 )
@@ -222,10 +227,9 @@ type dbMapSpecs struct {
 	DbScratchMap *ebpf.MapSpec `ebpf:"db_scratch_map"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
-	PendingIo    *ebpf.MapSpec `ebpf:"pending_io"`
-	PendingSsl   *ebpf.MapSpec `ebpf:"pending_ssl"`
 	Socks        *ebpf.MapSpec `ebpf:"socks"`
 	SslSocks     *ebpf.MapSpec `ebpf:"ssl_socks"`
+	TaskIo       *ebpf.MapSpec `ebpf:"task_io"`
 }
 
 // dbVariableSpecs contains global variables before they are loaded into the kernel.
@@ -235,6 +239,7 @@ type dbVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
 	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
+	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
 }
@@ -263,10 +268,9 @@ type dbMaps struct {
 	DbScratchMap *ebpf.Map `ebpf:"db_scratch_map"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
-	PendingIo    *ebpf.Map `ebpf:"pending_io"`
-	PendingSsl   *ebpf.Map `ebpf:"pending_ssl"`
 	Socks        *ebpf.Map `ebpf:"socks"`
 	SslSocks     *ebpf.Map `ebpf:"ssl_socks"`
+	TaskIo       *ebpf.Map `ebpf:"task_io"`
 }
 
 func (m *dbMaps) Close() error {
@@ -275,10 +279,9 @@ func (m *dbMaps) Close() error {
 		m.DbScratchMap,
 		m.Drops,
 		m.Events,
-		m.PendingIo,
-		m.PendingSsl,
 		m.Socks,
 		m.SslSocks,
+		m.TaskIo,
 	)
 }
 
@@ -289,6 +292,7 @@ type dbVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
 	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
+	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
 }
