@@ -129,9 +129,20 @@ struct {
  * faults) instead of one bpf_probe_read_kernel call per field: on the
  * syscall path of every process, the helper calls were most of the cost.
  * The verifier replaces the call with a move. Kernel 6.2 or later, which the
- * net sensor needs for the same kfunc. */
+ * net sensor needs for the same kfunc. kfield reads one field (one pointer
+ * hop) through such a pointer.
+ *
+ * Built a second time with VIGIL_NO_RDONLY_CAST for older kernels (the
+ * loader picks the build by the kfunc's presence in the kernel's BTF): the
+ * address stays a plain number and each field costs a helper read. */
+#ifndef VIGIL_NO_RDONLY_CAST
 extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
 #define kernel_ptr(addr, type) ((type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)))
+#define kfield(p, field) ((p)->field)
+#else
+#define kernel_ptr(addr, type) ((type *)(addr))
+#define kfield(p, field) BPF_CORE_READ(p, field)
+#endif
 
 /* The file operations of every socket file (socket_file_ops), learnt from
  * the first TCP socket seen: the kernel does not export its address. Once
@@ -157,24 +168,24 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 	if (!addr)
 		return NULL;
 	struct file *f = kernel_ptr(addr, struct file);
-	__u64 fops = (__u64)f->f_op;
+	__u64 fops = (__u64)kfield(f, f_op);
 	__u64 known = sock_fops;
 	if (known) {
 		if (fops != known)
 			return NULL;
 	} else {
-		struct inode *ino = f->f_inode;
-		if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
+		struct inode *ino = kfield(f, f_inode);
+		if (!ino || (kfield(ino, i_mode) & S_IFMT) != S_IFSOCK)
 			return NULL;
 	}
-	struct socket *so = kernel_ptr(f->private_data, struct socket);
-	struct sock *sk = so->sk;
+	struct socket *so = kernel_ptr(kfield(f, private_data), struct socket);
+	struct sock *sk = kfield(so, sk);
 	if (!sk)
 		return NULL;
-	__u16 family = sk->__sk_common.skc_family;
+	__u16 family = kfield(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
-	if (sk->sk_protocol != IPPROTO_TCP)
+	if (kfield(sk, sk_protocol) != IPPROTO_TCP)
 		return NULL;
 	if (!known)
 		sock_fops = fops;
@@ -189,14 +200,14 @@ static __always_inline bool is_db_port(__u16 port)
 static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
 {
 	c->sock = (__u64)sk;
-	c->family = sk->__sk_common.skc_family;
-	c->lport = sk->__sk_common.skc_num;
-	c->rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	c->family = kfield(sk, __sk_common.skc_family);
+	c->lport = kfield(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
 	if (c->family == AF_INET) {
 		__builtin_memset(c->laddr, 0, sizeof(c->laddr));
 		__builtin_memset(c->raddr, 0, sizeof(c->raddr));
-		*(__u32 *)c->laddr = sk->__sk_common.skc_rcv_saddr;
-		*(__u32 *)c->raddr = sk->__sk_common.skc_daddr;
+		*(__u32 *)c->laddr = kfield(sk, __sk_common.skc_rcv_saddr);
+		*(__u32 *)c->raddr = kfield(sk, __sk_common.skc_daddr);
 	} else {
 		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr);
@@ -226,8 +237,8 @@ static __always_inline struct sock_state *sock_state(struct sock *sk)
 	if (st)
 		return st;
 	struct sock_state fresh = {};
-	__u16 lport = sk->__sk_common.skc_num;
-	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
+	__u16 lport = kfield(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
 	fresh.kind = is_db_port(lport) || is_db_port(rport) ? SOCK_DB : SOCK_UNKNOWN;
 	bpf_map_update_elem(&socks, &key, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&socks, &key);
