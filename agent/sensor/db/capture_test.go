@@ -25,6 +25,34 @@ func pgStartup(u string) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(4+len(body))), body...) // the length counts itself
 }
 
+// builds are the sensor's two builds of bpf/db.bpf.c: the default one, for
+// kernels with the kfunc bpf_rdonly_cast (6.2+), and the compat one for
+// older kernels, forced here so that newer kernels test it too.
+var builds = []struct {
+	name   string
+	compat bool
+}{{"default", false}, {"compat", true}}
+
+// startBuild starts sn alone as the given build.
+func startBuild(t *testing.T, sn *db.Sensor, compat bool) *sensor.Set {
+	t.Helper()
+	if compat {
+		db.ForceCompat(sn)
+	} else if !db.HaveRdonlyCast() {
+		t.Skip("kernel has no kfunc bpf_rdonly_cast (6.2+): only the compat build runs here")
+	}
+	// AgentPID 0: this test's own sockets are the ones watched.
+	set, err := sensor.Start([]sensor.Sensor{sn}, sensor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.RunsCompat(sn) != compat {
+		set.Close()
+		t.Fatalf("sensor runs the compat build: %v, want %v", db.RunsCompat(sn), compat)
+	}
+	return set
+}
+
 // A thread that has only written plain files, and a connection on a port
 // that is not a database port, still get the connection's first bytes
 // captured (they decide that it is a database connection), through write
@@ -32,18 +60,19 @@ func pgStartup(u string) []byte {
 // protocol's is not captured.
 func TestFirstBytesAfterPlainWrites(t *testing.T) {
 	testkernel.RequireRoot(t)
+	for _, b := range builds {
+		t.Run(b.name, func(t *testing.T) { testFirstBytesAfterPlainWrites(t, b.compat) })
+	}
+}
+
+func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	// Port 1 only: the listener's port is recognised by first bytes alone.
-	sn := db.New(db.Config{Ports: []uint16{1}})
-	// AgentPID 0: this test's own sockets are the ones watched.
-	set, err := sensor.Start([]sensor.Sensor{sn}, sensor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := startBuild(t, db.New(db.Config{Ports: []uint16{1}}), compat)
 	defer set.Close()
 	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
 	defer timeout.Stop()

@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -87,6 +88,11 @@ type Sensor struct {
 	attached map[[2]uint64]string // libssl (dev, inode) -> path
 	sslLinks sensor.Links
 	sslErrs  []string
+
+	// forceCompat makes Start load the compat build whatever the kernel
+	// (tests); compat says which build Start loaded.
+	forceCompat bool
+	compat      bool
 }
 
 // New returns the database sensor, not yet started.
@@ -109,7 +115,12 @@ func (s *Sensor) Types() []uint32 { return []uint32{RecData, RecClose} }
 // Start implements sensor.Sensor. TLS capture is best effort: a host without
 // OpenSSL still gets plaintext capture, and LibSSLErrors says why.
 func (s *Sensor) Start(env sensor.Env) error {
-	spec, err := loadDb()
+	s.compat = s.forceCompat || !haveRdonlyCast()
+	load := loadDb
+	if s.compat {
+		load = loadDbCompat
+	}
+	spec, err := load()
 	if err != nil {
 		return fmt.Errorf("loading db sensor spec: %w", err)
 	}
@@ -135,6 +146,20 @@ func (s *Sensor) Start(env sensor.Env) error {
 		s.AttachLibSSL(path)
 	}
 	return nil
+}
+
+// haveRdonlyCast says whether the kernel has the kfunc bpf_rdonly_cast
+// (6.2+), which the db build reads kernel fields through. Older kernels get
+// the dbCompat build of the same source, compiled with VIGIL_NO_RDONLY_CAST
+// to read them with bpf_probe_read_kernel; its maps and programs have the
+// same names.
+func haveRdonlyCast() bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var fn *btf.Func
+	return spec.TypeByName("bpf_rdonly_cast", &fn) == nil
 }
 
 // libSSLCandidates lists libssl files in the usual directories and mapped by

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf/ringbuf"
 
-	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
@@ -19,6 +18,12 @@ import (
 // reported, and other connections are untouched.
 func TestMute(t *testing.T) {
 	testkernel.RequireRoot(t)
+	for _, b := range builds {
+		t.Run(b.name, func(t *testing.T) { testMute(t, b.compat) })
+	}
+}
+
+func testMute(t *testing.T, compat bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -26,11 +31,7 @@ func TestMute(t *testing.T) {
 	defer ln.Close()
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	sn := db.New(db.Config{Ports: []uint16{port}})
-	// AgentPID 0: this test's own sockets are the ones watched.
-	set, err := sensor.Start([]sensor.Sensor{sn}, sensor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := startBuild(t, sn, compat)
 	defer set.Close()
 	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
 	defer timeout.Stop()
