@@ -93,9 +93,15 @@ type Set struct {
 	events   *ebpf.Map
 	reader   *ringbuf.Reader
 	poll     time.Duration
+	maxPoll  time.Duration
 	running  []Sensor
 	byType   map[uint32]Sensor
 	statuses []Status
+
+	// Read's state: how long it sleeps next on an empty ring, and how
+	// many records it read since it last slept.
+	nap     time.Duration
+	drained int
 
 	mu        sync.Mutex
 	malformed uint64
@@ -106,22 +112,41 @@ type Options struct {
 	// RingBytes is the shared ring buffer size, a power of two multiple of
 	// the page size. Zero means 8 MiB.
 	RingBytes uint32
-	// Poll is how long Read sleeps when it finds the ring empty. Records
-	// are submitted without waking the reader, and Read never waits in the
-	// kernel: it drains the ring with non-blocking reads and sleeps in the
-	// Go scheduler between drains. A steady trickle then costs one wakeup
-	// per Poll instead of one per record, records are at most Poll late,
-	// and a busy ring is drained without sleeping. (A thread blocked in
-	// epoll_wait makes Go's sysmon hand its P off and poll every 20 us,
-	// which on this kind of VM cost more than the records themselves.)
+	// Poll is the shortest Read sleeps when it finds the ring empty.
+	// Records are submitted without waking the reader, and Read never
+	// waits in the kernel: it drains the ring with non-blocking reads and
+	// sleeps in the Go scheduler between drains. A steady trickle then
+	// costs one wakeup per sleep instead of one per record, records are at
+	// most MaxPoll late, and a busy ring is drained without sleeping. (A
+	// thread blocked in epoll_wait makes Go's sysmon hand its P off and
+	// poll every 20 us, which on this kind of VM cost more than the
+	// records themselves.)
 	// Zero means 10 ms; negative blocks and is woken for every record.
-	Poll     time.Duration
+	Poll time.Duration
+	// MaxPoll is the longest Read sleeps: while drains stay small it
+	// doubles its sleep from Poll up to MaxPoll, and a big drain brings it
+	// back to Poll. It bounds how late a record (and so a host alert) is
+	// read. Zero means DefaultMaxPoll; less than Poll means Poll.
+	MaxPoll  time.Duration
 	AgentPID uint32
 }
 
-// DefaultPoll is how long Read sleeps on an empty ring: at 100,000
-// records/s of ~200 bytes, 10 ms is 2 MiB, a quarter of the default ring.
-const DefaultPoll = 10 * time.Millisecond
+const (
+	// DefaultPoll is how long Read sleeps on an empty ring while records
+	// come fast: at 100,000 records/s of ~200 bytes, 10 ms is 2 MiB, a
+	// quarter of the default ring.
+	DefaultPoll = 10 * time.Millisecond
+	// DefaultMaxPoll is how long Read sleeps on an empty ring while
+	// records trickle. At 1,000 records/s each wakeup (a timer, an
+	// epoll_wait and the Go scheduler's thread handoffs around them, dear
+	// on a VM) then carries ~40 records instead of ~10.
+	DefaultMaxPoll = 40 * time.Millisecond
+	// A drain (the records read between two sleeps) of fewer than
+	// smallDrain records lets the next sleep double; one of more than
+	// bigDrain brings it back to Poll.
+	smallDrain = 64
+	bigDrain   = 512
+)
 
 // never is a read deadline in the past: epoll_wait with a zero timeout.
 var never = time.Unix(1, 0)
@@ -153,6 +178,12 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if s.poll == 0 {
 		s.poll = DefaultPoll
 	}
+	s.maxPoll = opts.MaxPoll
+	if s.maxPoll == 0 {
+		s.maxPoll = DefaultMaxPoll
+	}
+	s.maxPoll = max(s.maxPoll, s.poll)
+	s.nap = s.poll
 	// A polling reader never waits to be woken: the kernel skips the
 	// wakeup work.
 	env.NoWakeup = s.poll > 0
@@ -216,8 +247,10 @@ func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 		if err := s.reader.ReadInto(rec); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				// The ring is empty. Shutdown's Flush and Close are
-				// seen by the next read, at most Poll later.
-				time.Sleep(s.poll)
+				// seen by the next read, at most MaxPoll later.
+				s.nap = nextNap(s.nap, s.drained, s.poll, s.maxPoll)
+				s.drained = 0
+				time.Sleep(s.nap)
 				continue
 			}
 			if errors.Is(err, ringbuf.ErrFlushed) {
@@ -225,6 +258,7 @@ func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 			}
 			return nil, err
 		}
+		s.drained++
 		raw := rec.RawSample
 		if len(raw) < 4 {
 			s.countMalformed()
@@ -243,6 +277,19 @@ func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 		}
 		return out, nil
 	}
+}
+
+// nextNap is how long Read sleeps on an empty ring after sleeping nap and
+// then reading drained records: twice as long (up to maxPoll) after a
+// small drain, poll after a big one, else as long again.
+func nextNap(nap time.Duration, drained int, poll, maxPoll time.Duration) time.Duration {
+	switch {
+	case drained > bigDrain:
+		return poll
+	case drained < smallDrain:
+		return min(2*nap, maxPoll)
+	}
+	return nap
 }
 
 func (s *Set) countMalformed() {
