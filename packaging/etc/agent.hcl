@@ -79,5 +79,5 @@ db {
 #   # spool_max_mib = 512
 #   # Wait up to this long after a send so one message carries many events;
 #   # "0s" sends each event at once. Alerts never wait.
-#   # linger = "20ms"
+#   # linger = "100ms"
 # }
