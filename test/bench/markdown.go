@@ -14,34 +14,34 @@ import (
 // (kernel.bpf_stats_enabled) taken while measuring; keep them in step with
 // the code. The report's owner-facing detail is in docs/benchmarks.md.
 var closers = map[string]string{
-	"1/pgbench TPS ratio": "Measured outside the bench at ~2,600 TPS: the agent's user space takes ~14-17% of a core " +
-		"(parsing and redaction now ~3 µs per statement, a local connection parsed from its client end only) and its " +
-		"BPF programs ~10.6% of a core (db_enter/exit_recvfrom and _sendto at 360-600 ns a call, ~100k calls/s, most " +
-		"of them pgbench's and the backends' reads that return EAGAIN), plus publishing one event per statement to the " +
-		"collector. To close it: aggregate db.query per session and statement shape over a short window (one event " +
-		"with a count and row total instead of one per execution), skip sockets of processes with no database " +
-		"connection before any map work in the syscall probes, and publish events in batches (one NATS message and " +
-		"one ack per batch).",
-	"2/write loop ratio": "One file.write per closed file; at the highest sustained rate the agent spends ~14 µs of " +
-		"CPU per event (figure 3), most of it publishing: one NATS message, one JetStream ack (decoded as JSON, with " +
-		"a future and a timer) and the goroutine switches around them; on this VM each switch goes through the " +
-		"hypervisor (pvm_irq_enable). Publishing events in batches per NATS message would roughly halve it; " +
-		"dropping or aggregating in the kernel the writes no rule reads (the default pack reads only removable, " +
-		"network and cloud-sync paths) would close it.",
-	"3/pipeline rate with zero loss": "At ~14 µs of agent CPU per event two full cores would carry ~140k/s, but the " +
-		"generator, the agent and the collector share them, and the collector stores ~15k events/s (SQLite; " +
-		"event.Decode is half of its batch CPU). Above the sustained rate nothing was lost: the spool absorbed the " +
-		"burst. Batch events per NATS message (fewer acks and per-message costs on agent and server), decode them " +
-		"without reflection on the collector, and cut volume in the kernel (writes no rule reads, rewrites of one " +
-		"file aggregated within the interim window).",
+	"1/pgbench TPS ratio": "Repeats of a statement are now folded (db.fold_window, 1 s): outside the bench " +
+		"(stdout sink, 8 s of pgbench -c 4 -j 2, 3 alternating rounds) the agent reported ~550 events per run instead " +
+		"of ~157,000, and used 11% of a core instead of 14%. What folding cannot remove is the work per statement " +
+		"before it: the BPF programs on every recvfrom and sendto (250-380 ns a call after task storage replaced the " +
+		"pending-call hashes, ~100k calls/s, most of them reads that return EAGAIN) and parsing and redaction (~3 µs " +
+		"per statement, ~20k statements/s). pgbench keeps both cores busy, so every such microsecond is taken from it. " +
+		"To close it: recognise repeats in the kernel (hash the statement bytes there and count them per connection, " +
+		"sending the bytes of a statement shape only once per window), and skip the EAGAIN reads before any map work.",
+	"2/write loop ratio": "One file.write per closed file, and the loop creates files as fast as the two cores allow, " +
+		"so the agent's CPU per event (figure 3) comes straight out of the loop's rate. The db sensor's probes on " +
+		"write(2) now cost ~160 ns per call instead of ~260. To close it: report writes no rule reads in aggregate " +
+		"from the kernel (the default pack reads removable, network and cloud-sync paths by name, and any file only " +
+		"as a step after a bulk read): a per-process summary of small files on local disks per interval instead of " +
+		"one event per file.",
+	"3/pipeline rate with zero loss": "The load generator, the agent, NATS and the collector share the 2 cores, so " +
+		"steps stop being reachable long before the agent is the limit (its CPU per event is the next row). Nothing " +
+		"was lost above the sustained rate: the spool absorbed the burst. The collector's event decoding is now " +
+		"hand-written (0.77× its CPU per event in BenchmarkIngest); SQLite storage remains its limit. 100,000 " +
+		"events/s on 2 cores needs less volume per file written, as in figure 2: aggregation in the kernel.",
 	"5/syscall to stored alert p99": "Alerts are published ahead of the agent's spooled backlog and stored by the " +
 		"collector's own alerts consumer; if this is missed again, look at the collector's alerts lane batch size.",
-	"6/agent CPU": "At 1,000 events/s the agent's time goes to switching, not work: perf record -e cpu-clock -g on " +
-		"the agent shows about half its samples in pvm_irq_enable under schedule(): Go's sysmon nanosleep, the " +
-		"scheduler parking in netpoll and futex, and the wakeups around one JetStream ack per event. The ring is " +
-		"already drained by polling without wakeups and sends linger 5 ms. Next: one NATS message and one ack per " +
-		"batch of events, GOMAXPROCS=1 for the agent (measured 8.7% against 10.3% of a core at 1,000/s), and a " +
-		"longer linger when the rate is low (25 ms measured 8.7% against 12.2%).",
+	"6/agent CPU": "The ring is polled without wakeups, backing off from 10 ms to 40 ms while it stays quiet, and " +
+		"sends linger up to 100 ms: together about half the CPU of the previous build at 1,000/s (alternating " +
+		"builds). perf record -e cpu-clock -g on the agent at 1,000/s shows ~21% of what is left in Go's sysmon " +
+		"naps, which restart on every wake from idle, ~6.5% in the spool's flush every 200 ms and ~16% encoding. " +
+		"Next: send and flush the spool on the reader's wakeups instead of their own timers, and run on one P while " +
+		"the ring is quiet (GOMAXPROCS=1 measured 3.0-3.4% against 3.3-4.2%, but lost records in a 20k/s burst, so " +
+		"it is not applied).",
 	"6/agent RSS":               "Bound the process table and enrichment caches, and set a GOMEMLIMIT for the agent.",
 	"4/BenchmarkPack/host time": "Profile BenchmarkPack/host; index rules by kind and avoid per-field cty conversion.",
 }
