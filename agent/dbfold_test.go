@@ -8,7 +8,9 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
-var foldT0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+// foldT0 is now: the agent's fold timer ends windows by the wall clock, so
+// tests that run a whole Agent need event times near it.
+var foldT0 = time.Now().UTC().Truncate(time.Second)
 
 // run is one statement run by login user person (pid 100) at foldT0+at.
 func run(person, statement string, at time.Duration, rows uint64, ids ...string) *event.Event {
