@@ -95,6 +95,12 @@ func Evidence(ev *event.Event) Object {
 		o["src_endpoint"] = endpoint(ev.DB.Client)
 		o["dst_endpoint"] = endpoint(ev.DB.Server)
 		o["unmapped"] = Object{"db_user": ev.DB.User, "rows": ev.DB.Rows, "bytes": ev.DB.Bytes, "tables": ev.DB.Tables}
+		if ev.DB.Executions > 1 {
+			// Repeats the agent folded: OCSF's own count over a period.
+			o["count"] = ev.DB.Executions
+			o["start_time"] = ev.DB.FirstTime.UnixMilli()
+			o["end_time"] = ev.Time.UnixMilli()
+		}
 		return o
 	case ev.File != nil:
 		act, name := 3, "Update"
