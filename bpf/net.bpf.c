@@ -291,11 +291,21 @@ static __always_inline bool is_udp_sock(struct __sk_buff *skb)
 	return sk && sk->protocol == IPPROTO_UDP;
 }
 
-extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
-
 /* Kernel sockets (UDP tunnels such as VXLAN or WireGuard) send from softirq
  * or kernel threads, where the current task is whoever was interrupted; what
- * they carry is other traffic, reported at its own socket. */
+ * they carry is other traffic, reported at its own socket.
+ *
+ * Two builds of this file (the loader picks one, see agent/sensor/net):
+ * the default one reads the bitfield with a plain load through the kfunc
+ * bpf_rdonly_cast (6.2+). The compat one (VIGIL_NET_COMPAT, for 5.17 on) has
+ * no kfunc: it takes the socket's address as a number by reading the
+ * bpf_sock pointer back from the stack, and reads the bitfield's word at its
+ * CO-RE offset with bpf_probe_read_kernel, which cgroup_skb programs get
+ * from bpf_base_func_proto when loaded with CAP_PERFMON (the verifier lets
+ * such programs pass pointers to helpers as plain values). */
+#ifndef VIGIL_NET_COMPAT
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
+
 static __always_inline bool kernel_sock(struct __sk_buff *skb)
 {
 	struct bpf_sock *bsk = skb->sk;
@@ -304,6 +314,34 @@ static __always_inline bool kernel_sock(struct __sk_buff *skb)
 	struct sock *sk = bpf_rdonly_cast(bsk, bpf_core_type_id_kernel(struct sock));
 	return BPF_CORE_READ_BITFIELD(sk, sk_kern_sock);
 }
+#else
+static __always_inline bool kernel_sock(struct __sk_buff *skb)
+{
+	struct bpf_sock *bsk = skb->sk;
+	if (!bsk)
+		return true;
+	__u64 addr = 0;
+	if (bpf_probe_read_kernel(&addr, sizeof(addr), &bsk) != 0 || addr == 0)
+		return true;
+	struct sock *sk = (struct sock *)addr;
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_kern_sock);
+}
+#endif
+
+/* The sending task. cgroup_skb programs get bpf_get_current_pid_tgid from
+ * 6.10 and bpf_get_current_comm later still; the compat build reads both
+ * from the task_struct that bpf_get_current_task_btf (5.15+) returns. */
+#ifndef VIGIL_NET_COMPAT
+#define current_pid_tgid() bpf_get_current_pid_tgid()
+#define current_comm(buf, task) bpf_get_current_comm(buf, sizeof(buf))
+#else
+static __always_inline __u64 current_pid_tgid(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	return (__u64)BPF_CORE_READ(task, tgid) << 32 | (__u32)BPF_CORE_READ(task, pid);
+}
+#define current_comm(buf, task) BPF_CORE_READ_STR_INTO(&(buf), task, comm)
+#endif
 
 /* UDP sends, summed per sender and destination. Egress of a user socket's
  * datagram runs in the sending syscall, so the current task is the sender. */
@@ -312,7 +350,7 @@ int udp_egress(struct __sk_buff *skb)
 {
 	if (!is_udp_sock(skb) || kernel_sock(skb))
 		return 1;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	if (tgid == 0 || (agent_pid != 0 && tgid == agent_pid))
 		return 1;
@@ -342,7 +380,7 @@ int udp_egress(struct __sk_buff *skb)
 		init.uid = BPF_CORE_READ(task, cred, uid.val);
 		init.loginuid = BPF_CORE_READ(task, loginuid.val);
 		init.sessionid = BPF_CORE_READ(task, sessionid);
-		bpf_get_current_comm(&init.comm, sizeof(init.comm));
+		current_comm(init.comm, task);
 		/* NOEXIST: another CPU may have created it meanwhile; add to theirs. */
 		long err = bpf_map_update_elem(sums, &key, &init, BPF_NOEXIST);
 		t = bpf_map_lookup_elem(sums, &key);

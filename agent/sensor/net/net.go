@@ -13,6 +13,10 @@
 //   - a cgroup_skb ingress program on the same root copies DNS answers (UDP
 //     from port 53) into the ring buffer.
 //
+// The source is built twice (see defaultBuildRuns): kernels without the kfunc
+// bpf_rdonly_cast or the current-task helpers in cgroup_skb programs get the
+// netCompat build, which reads the same fields with bpf_probe_read_kernel.
+//
 // No TCP work is done per packet. Connections of other network namespaces are
 // reported when they close but get no interim reports (the iterator walks the
 // agent's namespace).
@@ -32,6 +36,9 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 
 	"github.com/vigilhq/vigil/agent/dnscache"
@@ -70,6 +77,11 @@ type Sensor struct {
 
 	udpMu     sync.Mutex
 	udpActive int // 0: udp_sums_a takes the adds, 1: udp_sums_b
+
+	// forceCompat makes Start load the compat build whatever the kernel
+	// (tests); compat says which build Start loaded.
+	forceCompat bool
+	compat      bool
 }
 
 // New returns the net sensor, not yet started.
@@ -107,7 +119,12 @@ func (s *Sensor) Start(env sensor.Env) error {
 			return err
 		}
 	}
-	spec, err := loadNet()
+	s.compat = s.forceCompat || !defaultBuildRuns()
+	load := loadNet
+	if s.compat {
+		load = loadNetCompat
+	}
+	spec, err := load()
 	if err != nil {
 		return fmt.Errorf("loading net sensor spec: %w", err)
 	}
@@ -133,6 +150,30 @@ func (s *Sensor) Start(env sensor.Env) error {
 		go s.interimLoop()
 	}
 	return nil
+}
+
+// defaultBuildRuns says whether the kernel can load the net build of
+// bpf/net.bpf.c: its cgroup_skb egress program calls the kfunc
+// bpf_rdonly_cast (6.2+), and bpf_get_current_pid_tgid and
+// bpf_get_current_comm, which cgroup_skb programs get from 6.10 and later.
+// Other kernels (5.17 on) get the netCompat build of the same source,
+// compiled with VIGIL_NET_COMPAT to read the socket and the task with
+// bpf_probe_read_kernel; its maps and programs have the same names.
+func defaultBuildRuns() bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var fn *btf.Func
+	if spec.TypeByName("bpf_rdonly_cast", &fn) != nil {
+		return false
+	}
+	for _, helper := range []asm.BuiltinFunc{asm.FnGetCurrentPidTgid, asm.FnGetCurrentComm} {
+		if features.HaveProgramHelper(ebpf.CGroupSKB, helper) != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Sensor) attach(cgroup string) error {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,17 +27,46 @@ var update = flag.Bool("update", false, "rewrite the recorded samples in testdat
 
 const twoMiB = 2 << 20
 
-// start loads the real programs. The agent pid is left 0 so the test's own
-// connections are reported.
-func start(t *testing.T, cfg netsensor.Config) (*sensor.Set, *netsensor.Sensor) {
+// builds are the sensor's two builds of bpf/net.bpf.c: the default one, for
+// kernels with the kfunc bpf_rdonly_cast and the current-task helpers in
+// cgroup_skb programs, and the compat one for older kernels, forced here so
+// that newer kernels test it too.
+var builds = []struct {
+	name   string
+	compat bool
+}{{"default", false}, {"compat", true}}
+
+// eachBuild runs test as a subtest once per build.
+func eachBuild(t *testing.T, test func(t *testing.T, compat bool)) {
+	for _, b := range builds {
+		t.Run(b.name, func(t *testing.T) { test(t, b.compat) })
+	}
+}
+
+// start loads the real programs of the given build. The agent pid is left 0
+// so the test's own connections are reported.
+func start(t *testing.T, cfg netsensor.Config, compat bool) (*sensor.Set, *netsensor.Sensor) {
+	t.Helper()
+	return startAs(t, cfg, compat, sensor.Options{})
+}
+
+func startAs(t *testing.T, cfg netsensor.Config, compat bool, opts sensor.Options) (*sensor.Set, *netsensor.Sensor) {
 	t.Helper()
 	testkernel.RequireRoot(t)
 	ns := netsensor.New(cfg)
-	set, err := sensor.Start([]sensor.Sensor{ns}, sensor.Options{})
+	if compat {
+		netsensor.ForceCompat(ns)
+	} else if !netsensor.DefaultBuildRuns() {
+		t.Skip("kernel lacks bpf_rdonly_cast (6.2+) or the current-task helpers in cgroup_skb (6.10+): only the compat build runs here")
+	}
+	set, err := sensor.Start([]sensor.Sensor{ns}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { set.Close() })
+	if netsensor.RunsCompat(ns) != compat {
+		t.Fatalf("sensor runs the compat build: %v, want %v", netsensor.RunsCompat(ns), compat)
+	}
 	return set, ns
 }
 
@@ -150,8 +180,10 @@ func checkTCP(t *testing.T, tc *sensor.TCP, dst *net.TCPAddr, family uint16) {
 	}
 }
 
-func TestTCPSend2MiB(t *testing.T) {
-	set, _ := start(t, netsensor.Config{})
+func TestTCPSend2MiB(t *testing.T) { eachBuild(t, testTCPSend2MiB) }
+
+func testTCPSend2MiB(t *testing.T, compat bool) {
+	set, _ := start(t, netsensor.Config{}, compat)
 	dst := sink(t, "tcp4", netip.AddrPortFrom(localAddr(t), 0).String())
 	send(t, "tcp4", dst, twoMiB)
 	r, raw := readUntil(t, set, "tcp close record", closeOf(dst.Port))
@@ -161,8 +193,10 @@ func TestTCPSend2MiB(t *testing.T) {
 	save(t, "tcp_close_v4.bin", raw)
 }
 
-func TestTCPLoopbackIPv6(t *testing.T) {
-	set, _ := start(t, netsensor.Config{IncludeLoopback: true})
+func TestTCPLoopbackIPv6(t *testing.T) { eachBuild(t, testTCPLoopbackIPv6) }
+
+func testTCPLoopbackIPv6(t *testing.T, compat bool) {
+	set, _ := start(t, netsensor.Config{IncludeLoopback: true}, compat)
 	dst := sink(t, "tcp6", "[::1]:0")
 	send(t, "tcp6", dst, twoMiB)
 	r, raw := readUntil(t, set, "tcp close record over ::1", closeOf(dst.Port))
@@ -170,8 +204,10 @@ func TestTCPLoopbackIPv6(t *testing.T) {
 	save(t, "tcp_close_v6.bin", raw)
 }
 
-func TestTCPLoopbackExcluded(t *testing.T) {
-	set, _ := start(t, netsensor.Config{})
+func TestTCPLoopbackExcluded(t *testing.T) { eachBuild(t, testTCPLoopbackExcluded) }
+
+func testTCPLoopbackExcluded(t *testing.T, compat bool) {
+	set, _ := start(t, netsensor.Config{}, compat)
 	lo4 := sink(t, "tcp4", "127.0.0.1:0")
 	lo6 := sink(t, "tcp6", "[::1]:0")
 	send(t, "tcp4", lo4, 4096)
@@ -190,14 +226,16 @@ func TestTCPLoopbackExcluded(t *testing.T) {
 	})
 }
 
-func TestTCPInterim(t *testing.T) {
-	set, ns := start(t, netsensor.Config{InterimEvery: -1})
+func TestTCPInterim(t *testing.T) { eachBuild(t, testTCPInterim) }
+
+func testTCPInterim(t *testing.T, compat bool) {
+	set, ns := start(t, netsensor.Config{InterimEvery: -1}, compat)
 	if err := ns.ReportInterim(); err == nil {
 		t.Error("ReportInterim with interim reports off: want an error")
 	}
 	set.Close()
 
-	set, ns = start(t, netsensor.Config{InterimEvery: time.Hour})
+	set, ns = start(t, netsensor.Config{InterimEvery: time.Hour}, compat)
 	// The peer answers one byte after reading the first MiB: that byte's
 	// segment acknowledges the MiB, so once it is read the sender's counter
 	// holds all of it.
@@ -253,8 +291,10 @@ func TestTCPInterim(t *testing.T) {
 	}
 }
 
-func TestTCPInterimTicks(t *testing.T) {
-	set, _ := start(t, netsensor.Config{InterimEvery: 50 * time.Millisecond})
+func TestTCPInterimTicks(t *testing.T) { eachBuild(t, testTCPInterimTicks) }
+
+func testTCPInterimTicks(t *testing.T, compat bool) {
+	set, _ := start(t, netsensor.Config{InterimEvery: 50 * time.Millisecond}, compat)
 	dst := sink(t, "tcp4", netip.AddrPortFrom(localAddr(t), 0).String())
 	c, err := net.DialTCP("tcp4", nil, dst)
 	if err != nil {
@@ -273,8 +313,10 @@ func TestTCPInterimTicks(t *testing.T) {
 	}
 }
 
-func TestUDPSums(t *testing.T) {
-	_, ns := start(t, netsensor.Config{IncludeLoopback: true})
+func TestUDPSums(t *testing.T) { eachBuild(t, testUDPSums) }
+
+func testUDPSums(t *testing.T, compat bool) {
+	_, ns := start(t, netsensor.Config{IncludeLoopback: true}, compat)
 	for _, network := range []string{"udp4", "udp6"} {
 		host := "127.0.0.1:0"
 		if network == "udp6" {
@@ -324,6 +366,10 @@ func TestUDPSums(t *testing.T) {
 		if got.Bytes != 10000 || got.Packets != 10 || !got.DstAddr.IsLoopback() || got.FirstTS > got.TS {
 			t.Errorf("%s: total = %+v, want 10000 bytes in 10 packets", network, got)
 		}
+		// The sender's thread and name, read from the task in the compat build.
+		if comm := procComm(t); got.Comm != comm || got.TID == 0 {
+			t.Errorf("%s: total from tid %d comm %q, want a tid and comm %q", network, got.TID, got.Comm, comm)
+		}
 		// Drained totals start again from zero.
 		again, err := ns.DrainUDP()
 		if err != nil {
@@ -337,8 +383,20 @@ func TestUDPSums(t *testing.T) {
 	}
 }
 
-func TestUDPLoopbackExcluded(t *testing.T) {
-	_, ns := start(t, netsensor.Config{})
+// procComm is this process's name as the kernel keeps it.
+func procComm(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(string(b), "\n")
+}
+
+func TestUDPLoopbackExcluded(t *testing.T) { eachBuild(t, testUDPLoopbackExcluded) }
+
+func testUDPLoopbackExcluded(t *testing.T, compat bool) {
+	_, ns := start(t, netsensor.Config{}, compat)
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -360,8 +418,10 @@ func TestUDPLoopbackExcluded(t *testing.T) {
 
 // TestDNSNamesTransfer answers a DNS query on 127.0.0.1:53 with an address of
 // this machine, then connects there: the connection carries the name.
-func TestDNSNamesTransfer(t *testing.T) {
-	set, ns := start(t, netsensor.Config{})
+func TestDNSNamesTransfer(t *testing.T) { eachBuild(t, testDNSNamesTransfer) }
+
+func testDNSNamesTransfer(t *testing.T, compat bool) {
+	set, ns := start(t, netsensor.Config{}, compat)
 	target := localAddr(t)
 	const name = "files.vigil-test.example"
 
@@ -452,18 +512,15 @@ func save(t *testing.T, name string, raw []byte) {
 
 // TestAgentIgnored: the agent's own connections and sends are not reported,
 // a child's are (the child connects with bash's /dev/tcp).
-func TestAgentIgnored(t *testing.T) {
+func TestAgentIgnored(t *testing.T) { eachBuild(t, testAgentIgnored) }
+
+func testAgentIgnored(t *testing.T, compat bool) {
 	testkernel.RequireRoot(t)
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("skipping: needs bash for a child that connects")
 	}
-	ns := netsensor.New(netsensor.Config{})
-	set, err := sensor.Start([]sensor.Sensor{ns}, sensor.Options{AgentPID: uint32(os.Getpid())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
+	set, ns := startAs(t, netsensor.Config{}, compat, sensor.Options{AgentPID: uint32(os.Getpid())})
 	local := localAddr(t)
 	own := sink(t, "tcp4", netip.AddrPortFrom(local, 0).String())
 	send(t, "tcp4", own, 4096)
@@ -502,8 +559,10 @@ func TestAgentIgnored(t *testing.T) {
 }
 
 // TestRunUDP: the last drain, when the context ends, hands over what was sent.
-func TestRunUDP(t *testing.T) {
-	set, ns := start(t, netsensor.Config{IncludeLoopback: true, UDPEvery: time.Hour})
+func TestRunUDP(t *testing.T) { eachBuild(t, testRunUDP) }
+
+func testRunUDP(t *testing.T, compat bool) {
+	set, ns := start(t, netsensor.Config{IncludeLoopback: true, UDPEvery: time.Hour}, compat)
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
