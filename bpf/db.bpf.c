@@ -128,8 +128,8 @@ struct {
  * program read fields through with plain loads (the JIT guards them against
  * faults) instead of one bpf_probe_read_kernel call per field: on the
  * syscall path of every process, the helper calls were most of the cost.
- * The verifier replaces the call with a move. Kernel 6.2 or later, which the
- * net sensor needs for the same kfunc. kfield reads one field (one pointer
+ * The verifier replaces the call with a move. Kernel 6.2 or later (the net
+ * sensor has a compat build too). kfield reads one field (one pointer
  * hop) through such a pointer.
  *
  * Built a second time with VIGIL_NO_RDONLY_CAST for older kernels (the
