@@ -165,9 +165,9 @@ type DB struct {
 	DurationMS float64 `json:"duration_ms"`
 	// Executions is how many runs of the statement the event stands for;
 	// absent (0) means one. The agent folds repeats of one statement on one
-	// connection within its fold window into one event: Rows, Bytes and
-	// DurationMS are then totals over the runs, Partial is set if any run's
-	// was, and Identifiers is the union of the runs' hashes.
+	// connection within its fold window into one event when they are equal
+	// in everything else (identifiers included): Rows, Bytes and DurationMS
+	// are then totals over the runs, and Partial is set if any run's was.
 	Executions uint64 `json:"executions,omitempty"`
 	// FirstTime is when the first of folded runs ended (the event's Time is
 	// when the last did); zero for a single run.

@@ -298,13 +298,14 @@ var fields = map[string]field{
 	"db.duration_ms": dN(func(d *event.DB) float64 { return d.DurationMS }),
 	"db.executions":  dN(func(d *event.DB) float64 { return float64(d.Runs()) }),
 	"db.first_time": {typ: tTime, kinds: dbKinds, tm: func(e *env) time.Time {
-		switch d := e.ev.DB; {
+		d := e.ev.DB
+		switch {
 		case d == nil:
 			return time.Time{}
 		case d.FirstTime.IsZero():
 			return e.t
 		}
-		return e.ev.DB.FirstTime
+		return d.FirstTime
 	}},
 	"db.error":      dS(func(d *event.DB) string { return d.Error }),
 	"db.error_code": dS(func(d *event.DB) string { return d.ErrorCode }),
