@@ -82,7 +82,7 @@ func newDBConns(opts DBOptions, log *slog.Logger) *dbConns {
 // configured server port when one end has it, else from its first bytes
 // (a PostgreSQL client and a MySQL server speak first).
 func (c *dbConns) newConn(d *db.Data) *dbConn {
-	conn := &dbConn{local: d.Conn.Local, remote: d.Conn.Remote}
+	conn := &dbConn{sock: d.Conn.Sock, local: d.Conn.Local, remote: d.Conn.Remote}
 	var serverPort uint16
 	switch {
 	case c.ports[d.Conn.Remote.Port()]:
@@ -142,7 +142,6 @@ func (a *Agent) dbData(d *db.Data) {
 	conn := c.conns[d.Conn.Sock]
 	if conn == nil {
 		conn = c.newConn(d)
-		conn.sock = d.Conn.Sock
 		c.conns[d.Conn.Sock] = conn
 		c.peers.added(conn)
 	}

@@ -63,7 +63,7 @@ func foldKeyOf(sock uint64, ev *event.Event) foldKey {
 }
 
 // maxOpenFolds bounds the statements followed at once; runs of statements
-// beyond it are reported one by one.
+// beyond it are reported one by one, unfolded.
 const maxOpenFolds = 4096
 
 // fold is one statement's open window.
@@ -78,15 +78,13 @@ type fold struct {
 type dbFolds struct {
 	window  time.Duration
 	open    map[foldKey]*fold
-	queue   []*fold        // by deadline: windows open in time order
-	holding map[uint32]int // folds holding runs, by process
-	// Unfolded counts runs reported on their own because maxOpenFolds
-	// statements were already followed.
-	unfolded uint64
+	queue   []*fold            // by deadline: windows open in time order
+	bySock  map[uint64][]*fold // open windows by connection, for its close
+	holding map[uint32]int     // folds holding runs, by process
 }
 
 func newDBFolds(window time.Duration) *dbFolds {
-	return &dbFolds{window: window, open: map[foldKey]*fold{}, holding: map[uint32]int{}}
+	return &dbFolds{window: window, open: map[foldKey]*fold{}, bySock: map[uint64][]*fold{}, holding: map[uint32]int{}}
 }
 
 // add takes one run of a statement on connection sock: it is emitted now if
@@ -97,12 +95,12 @@ func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
 	if f == nil {
 		emit(ev)
 		if len(fs.open) >= maxOpenFolds {
-			fs.unfolded++
 			return
 		}
 		f = &fold{key: k, deadline: ev.Time.Add(fs.window)}
 		fs.open[k] = f
 		fs.queue = append(fs.queue, f)
+		fs.bySock[sock] = append(fs.bySock[sock], f)
 		return
 	}
 	if f.ev == nil {
@@ -150,6 +148,12 @@ func (fs *dbFolds) close(f *fold, emit func(*event.Event)) {
 	}
 	f.done = true
 	delete(fs.open, f.key)
+	sock := f.key.sock
+	if rest := slices.DeleteFunc(fs.bySock[sock], func(g *fold) bool { return g == f }); len(rest) > 0 {
+		fs.bySock[sock] = rest
+	} else {
+		delete(fs.bySock, sock)
+	}
 	fs.report(f, emit)
 }
 
@@ -199,10 +203,9 @@ func (fs *dbFolds) flushProcess(pid uint32, emit func(*event.Event)) {
 
 // flushConn ends the windows of a connection that closed.
 func (fs *dbFolds) flushConn(sock uint64, emit func(*event.Event)) {
-	for _, f := range fs.open {
-		if f.key.sock == sock {
-			fs.close(f, emit)
-		}
+	// close edits bySock[sock]: end the windows from a copy.
+	for _, f := range slices.Clone(fs.bySock[sock]) {
+		fs.close(f, emit)
 	}
 }
 
