@@ -287,13 +287,18 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 			return err
 		}
 	}
-	for _, a := range b.alerts {
-		m.Alerts.WithLabelValues(a.ev.Alert.Rule, a.ev.Alert.Severity, a.source).Inc()
+	in.announce(b.alerts)
+	return nil
+}
+
+// announce counts and hands on alerts once their transaction committed.
+func (in *Ingest) announce(alerts []storedAlert) {
+	for _, a := range alerts {
+		in.o.Metrics.Alerts.WithLabelValues(a.ev.Alert.Rule, a.ev.Alert.Severity, a.source).Inc()
 		if in.o.OnAlert != nil {
 			in.o.OnAlert(a.ev)
 		}
 	}
-	return nil
 }
 
 // batch is what handle gathers while storing one batch; results, lost and
@@ -463,25 +468,16 @@ func (in *Ingest) CheckLiveness(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	var stored []*event.Event
+	b := &batch{tx: tx, now: in.o.Now().UTC()}
 	for _, al := range raised {
-		ok, err := tx.PutAlert(al, in.o.Now().UTC())
-		if err != nil {
+		if err := b.putAlert(al, "liveness"); err != nil {
 			return err
-		}
-		if ok {
-			stored = append(stored, al)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	for _, al := range stored {
-		in.o.Metrics.Alerts.WithLabelValues(al.Alert.Rule, al.Alert.Severity, "liveness").Inc()
-		if in.o.OnAlert != nil {
-			in.o.OnAlert(al)
-		}
-	}
+	in.announce(b.alerts)
 	return nil
 }
 
