@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -309,6 +310,9 @@ func TestDecodeFastCorners(t *testing.T) {
 	}
 }
 
+// FuzzDecodeMatchesUnmarshal checks Decode against encoding/json and that
+// whatever it is sent, it fails only with ErrMalformed and what it accepts
+// encodes again.
 func FuzzDecodeMatchesUnmarshal(f *testing.F) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 20 {
@@ -322,8 +326,21 @@ func FuzzDecodeMatchesUnmarshal(f *testing.F) {
 	b, _ := Encode(wireEvent())
 	f.Add(b)
 	f.Add([]byte(`{"ID":"x","process":{"pid":1},"process":{"ppid":2},"labels":{"a":null}}`))
+	f.Add([]byte(`{"id":"x","kind":"alert","alert":{}}`))
+	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameAsUnmarshal(t, data)
+		ev, err := Decode(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		// What decodes re-encodes.
+		if _, err := Encode(ev); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 

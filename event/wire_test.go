@@ -65,26 +65,3 @@ func TestSubjects(t *testing.T) {
 		}
 	}
 }
-
-func FuzzDecode(f *testing.F) {
-	b, _ := Encode(wireEvent())
-	f.Add(b)
-	f.Add([]byte(`{"id":"x","kind":"alert","alert":{}}`))
-	f.Add([]byte(`[]`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := Decode(data)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("error %v does not wrap ErrMalformed", err)
-			}
-			return
-		}
-		// What decodes validates and re-encodes.
-		if err := ev.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Encode(ev); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
