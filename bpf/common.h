@@ -69,9 +69,19 @@ static __always_inline void fill_hdr_task(struct rec_hdr *h, __u32 type, struct 
 	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
 }
 
+/* fill_hdr_task for the current task, with plain loads instead of helper
+ * reads: it runs for every record of the syscall-path sensors. */
 static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type)
 {
-	fill_hdr_task(h, type, bpf_get_current_task_btf());
+	struct task_struct *t = bpf_get_current_task_btf();
+	h->type = type;
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->uid = t->cred->uid.val;
+	h->loginuid = t->loginuid.val;
+	h->sessionid = t->sessionid;
+	h->ts = bpf_ktime_get_boot_ns();
+	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
 
 /* The open file behind descriptor fd of task t, or NULL. */

@@ -214,21 +214,6 @@ static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
 	}
 }
 
-/* fill_hdr of common.h with plain loads from the current task: it runs for
- * every captured call. */
-static __always_inline void fill_hdr_current(struct rec_hdr *h, __u32 type)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	h->type = type;
-	h->pid = t->tgid;
-	h->tid = t->pid;
-	h->uid = t->cred->uid.val;
-	h->loginuid = t->loginuid.val;
-	h->sessionid = t->sessionid;
-	h->ts = bpf_ktime_get_boot_ns();
-	bpf_get_current_comm(&h->comm, sizeof(h->comm));
-}
-
 /* Tracking state of sk, created on first sight. */
 static __always_inline struct sock_state *sock_state(struct sock *sk)
 {
@@ -304,7 +289,7 @@ static __always_inline void capture_buf(struct sock *sk, struct sock_state *st, 
 		if (st->kind != SOCK_DB)
 			return;
 	}
-	fill_hdr_current(&r->hdr, REC_DB_DATA);
+	fill_hdr(&r->hdr, REC_DB_DATA);
 	fill_conn(&r->conn, sk);
 	r->len = n;
 	r->cap = cap;
@@ -351,7 +336,7 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 		if (st->kind != SOCK_DB)
 			return;
 	}
-	fill_hdr_current(&r->hdr, REC_DB_DATA);
+	fill_hdr(&r->hdr, REC_DB_DATA);
 	fill_conn(&r->conn, sk);
 	r->len = n;
 	r->cap = off;
