@@ -84,15 +84,22 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type)
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
 
-/* The open file behind descriptor fd of task t, or NULL. */
+/* The open file behind descriptor fd of task t (a BTF pointer, such as
+ * bpf_get_current_task_btf's), or NULL. The table is reached with plain
+ * loads; the slot holds a pointer, not a struct, and a cast to untyped
+ * memory would need kernel 6.17, so reading it costs one helper call. The
+ * file comes back as an address the verifier does not let the program load
+ * through. */
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	struct files_struct *files = t->files;
+	if (!files)
 		return NULL;
-	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+		return NULL;
 	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
 }
 

@@ -155,16 +155,7 @@ __u64 sock_fops = 0;
  * reading their struct file. */
 static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 {
-	struct files_struct *files = t->files;
-	if (!files)
-		return NULL;
-	struct fdtable *fdt = files->fdt;
-	if (!fdt || fd < 0 || fd >= fdt->max_fds)
-		return NULL;
-	/* The slot holds a pointer, not a struct: a cast to untyped memory
-	 * would need kernel 6.17, so it costs one helper call. */
-	__u64 addr = 0;
-	bpf_probe_read_kernel(&addr, sizeof(addr), &fdt->fd[fd]);
+	__u64 addr = (__u64)fd_file(t, fd);
 	if (!addr)
 		return NULL;
 	struct file *f = kernel_ptr(addr, struct file);
