@@ -112,7 +112,7 @@ func TestDecodeFastMatchesUnmarshal(t *testing.T) {
 // reflection so fields added later are covered, and checks the fast path
 // reads it as json.Unmarshal does.
 func TestDecodeFastEveryField(t *testing.T) {
-	var walk func(path string, typ reflect.Type, set func(ev *Event) reflect.Value)
+	var walk func(path string, typ reflect.Type, at func(ev *Event) reflect.Value)
 	walk = func(path string, typ reflect.Type, at func(ev *Event) reflect.Value) {
 		for i := 0; i < typ.NumField(); i++ {
 			f := typ.Field(i)
