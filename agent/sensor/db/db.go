@@ -18,7 +18,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -89,10 +88,7 @@ type Sensor struct {
 	sslLinks sensor.Links
 	sslErrs  []string
 
-	// forceCompat makes Start load the compat build whatever the kernel
-	// (tests); compat says which build Start loaded.
-	forceCompat bool
-	compat      bool
+	build sensor.Builds // db or dbCompat
 }
 
 // New returns the database sensor, not yet started.
@@ -115,12 +111,7 @@ func (s *Sensor) Types() []uint32 { return []uint32{RecData, RecClose} }
 // Start implements sensor.Sensor. TLS capture is best effort: a host without
 // OpenSSL still gets plaintext capture, and LibSSLErrors says why.
 func (s *Sensor) Start(env sensor.Env) error {
-	s.compat = s.forceCompat || !haveRdonlyCast()
-	load := loadDb
-	if s.compat {
-		load = loadDbCompat
-	}
-	spec, err := load()
+	spec, err := s.build.Load(haveRdonlyCast, loadDb, loadDbCompat)
 	if err != nil {
 		return fmt.Errorf("loading db sensor spec: %w", err)
 	}
@@ -153,14 +144,7 @@ func (s *Sensor) Start(env sensor.Env) error {
 // the dbCompat build of the same source, compiled with VIGIL_NO_RDONLY_CAST
 // to read them with bpf_probe_read_kernel; its maps and programs have the
 // same names.
-func haveRdonlyCast() bool {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return false
-	}
-	var fn *btf.Func
-	return spec.TypeByName("bpf_rdonly_cast", &fn) == nil
-}
+func haveRdonlyCast() bool { return sensor.HaveKfunc("bpf_rdonly_cast") }
 
 // libSSLCandidates lists libssl files in the usual directories and mapped by
 // running processes.

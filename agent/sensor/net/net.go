@@ -37,7 +37,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 
@@ -78,10 +77,7 @@ type Sensor struct {
 	udpMu     sync.Mutex
 	udpActive int // 0: udp_sums_a takes the adds, 1: udp_sums_b
 
-	// forceCompat makes Start load the compat build whatever the kernel
-	// (tests); compat says which build Start loaded.
-	forceCompat bool
-	compat      bool
+	build sensor.Builds // net or netCompat
 }
 
 // New returns the net sensor, not yet started.
@@ -119,12 +115,7 @@ func (s *Sensor) Start(env sensor.Env) error {
 			return err
 		}
 	}
-	s.compat = s.forceCompat || !defaultBuildRuns()
-	load := loadNet
-	if s.compat {
-		load = loadNetCompat
-	}
-	spec, err := load()
+	spec, err := s.build.Load(defaultBuildRuns, loadNet, loadNetCompat)
 	if err != nil {
 		return fmt.Errorf("loading net sensor spec: %w", err)
 	}
@@ -160,12 +151,7 @@ func (s *Sensor) Start(env sensor.Env) error {
 // compiled with VIGIL_NET_COMPAT to read the socket and the task with
 // bpf_probe_read_kernel; its maps and programs have the same names.
 func defaultBuildRuns() bool {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return false
-	}
-	var fn *btf.Func
-	if spec.TypeByName("bpf_rdonly_cast", &fn) != nil {
+	if !sensor.HaveKfunc("bpf_rdonly_cast") {
 		return false
 	}
 	for _, helper := range []asm.BuiltinFunc{asm.FnGetCurrentPidTgid, asm.FnGetCurrentComm} {
