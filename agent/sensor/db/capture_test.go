@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -25,32 +26,14 @@ func pgStartup(u string) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(4+len(body))), body...) // the length counts itself
 }
 
-// builds are the sensor's two builds of bpf/db.bpf.c: the default one, for
-// kernels with the kfunc bpf_rdonly_cast (6.2+), and the compat one for
-// older kernels, forced here so that newer kernels test it too.
-var builds = []struct {
-	name   string
-	compat bool
-}{{"default", false}, {"compat", true}}
-
-// startBuild starts sn alone as the given build.
+// startBuild starts sn alone as the given build of bpf/db.bpf.c: the
+// default one, for kernels with the kfunc bpf_rdonly_cast (6.2+), or the
+// compat one for older kernels.
 func startBuild(t *testing.T, sn *db.Sensor, compat bool) *sensor.Set {
 	t.Helper()
-	if compat {
-		db.ForceCompat(sn)
-	} else if !db.HaveRdonlyCast() {
-		t.Skip("kernel has no kfunc bpf_rdonly_cast (6.2+): only the compat build runs here")
-	}
 	// AgentPID 0: this test's own sockets are the ones watched.
-	set, err := sensor.Start([]sensor.Sensor{sn}, sensor.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if db.RunsCompat(sn) != compat {
-		set.Close()
-		t.Fatalf("sensor runs the compat build: %v, want %v", db.RunsCompat(sn), compat)
-	}
-	return set
+	return sensortest.Start(t, sn, db.Builds(sn), compat, db.HaveRdonlyCast,
+		"kernel has no kfunc bpf_rdonly_cast (6.2+): only the compat build runs here", sensor.Options{})
 }
 
 // A thread that has only written plain files, and a connection on a port
@@ -60,9 +43,7 @@ func startBuild(t *testing.T, sn *db.Sensor, compat bool) *sensor.Set {
 // protocol's is not captured.
 func TestFirstBytesAfterPlainWrites(t *testing.T) {
 	testkernel.RequireRoot(t)
-	for _, b := range builds {
-		t.Run(b.name, func(t *testing.T) { testFirstBytesAfterPlainWrites(t, b.compat) })
-	}
+	sensortest.EachBuild(t, testFirstBytesAfterPlainWrites)
 }
 
 func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {

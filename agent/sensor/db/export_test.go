@@ -1,11 +1,10 @@
 package db
 
-// ForceCompat makes s load the build for kernels without bpf_rdonly_cast.
-func ForceCompat(s *Sensor) { s.build.ForceCompat = true }
+import "github.com/vigilhq/vigil/agent/sensor"
 
-// RunsCompat says whether s loaded the build for kernels without
-// bpf_rdonly_cast.
-func RunsCompat(s *Sensor) bool { return s.build.Compat }
+// Builds is s's choice between its default build and the one for kernels
+// without bpf_rdonly_cast.
+func Builds(s *Sensor) *sensor.Builds { return &s.build }
 
 // HaveRdonlyCast says whether this kernel can run the default build.
 var HaveRdonlyCast = haveRdonlyCast

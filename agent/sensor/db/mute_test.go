@@ -11,6 +11,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -18,9 +19,7 @@ import (
 // reported, and other connections are untouched.
 func TestMute(t *testing.T) {
 	testkernel.RequireRoot(t)
-	for _, b := range builds {
-		t.Run(b.name, func(t *testing.T) { testMute(t, b.compat) })
-	}
+	sensortest.EachBuild(t, testMute)
 }
 
 func testMute(t *testing.T, compat bool) {

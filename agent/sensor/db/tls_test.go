@@ -20,6 +20,7 @@ import (
 	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -32,9 +33,7 @@ func TestTLSCapture(t *testing.T) {
 	if err != nil {
 		t.Skip("needs the openssl command, linked to libssl")
 	}
-	for _, b := range builds {
-		t.Run(b.name, func(t *testing.T) { testTLSCapture(t, openssl, b.compat) })
-	}
+	sensortest.EachBuild(t, func(t *testing.T, compat bool) { testTLSCapture(t, openssl, compat) })
 }
 
 func testTLSCapture(t *testing.T, openssl string, compat bool) {

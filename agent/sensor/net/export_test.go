@@ -1,11 +1,10 @@
 package netsensor
 
-// ForceCompat makes s load the build for kernels older than the default
-// build needs.
-func ForceCompat(s *Sensor) { s.build.ForceCompat = true }
+import "github.com/vigilhq/vigil/agent/sensor"
 
-// RunsCompat says whether s loaded the compat build.
-func RunsCompat(s *Sensor) bool { return s.build.Compat }
+// Builds is s's choice between its default build and the one for kernels
+// older than the default build needs.
+func Builds(s *Sensor) *sensor.Builds { return &s.build }
 
 // DefaultBuildRuns says whether this kernel can run the default build.
 var DefaultBuildRuns = defaultBuildRuns

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
+	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -27,24 +28,11 @@ var update = flag.Bool("update", false, "rewrite the recorded samples in testdat
 
 const twoMiB = 2 << 20
 
-// builds are the sensor's two builds of bpf/net.bpf.c: the default one, for
-// kernels with the kfunc bpf_rdonly_cast and the current-task helpers in
-// cgroup_skb programs, and the compat one for older kernels, forced here so
-// that newer kernels test it too.
-var builds = []struct {
-	name   string
-	compat bool
-}{{"default", false}, {"compat", true}}
-
-// eachBuild runs test as a subtest once per build.
-func eachBuild(t *testing.T, test func(t *testing.T, compat bool)) {
-	for _, b := range builds {
-		t.Run(b.name, func(t *testing.T) { test(t, b.compat) })
-	}
-}
-
-// start loads the real programs of the given build. The agent pid is left 0
-// so the test's own connections are reported.
+// start loads the real programs of the given build of bpf/net.bpf.c: the
+// default one, for kernels with the kfunc bpf_rdonly_cast and the
+// current-task helpers in cgroup_skb programs, or the compat one for older
+// kernels. The agent pid is left 0 so the test's own connections are
+// reported.
 func start(t *testing.T, cfg netsensor.Config, compat bool) (*sensor.Set, *netsensor.Sensor) {
 	t.Helper()
 	return startAs(t, cfg, compat, sensor.Options{})
@@ -54,19 +42,9 @@ func startAs(t *testing.T, cfg netsensor.Config, compat bool, opts sensor.Option
 	t.Helper()
 	testkernel.RequireRoot(t)
 	ns := netsensor.New(cfg)
-	if compat {
-		netsensor.ForceCompat(ns)
-	} else if !netsensor.DefaultBuildRuns() {
-		t.Skip("kernel lacks bpf_rdonly_cast (6.2+) or the current-task helpers in cgroup_skb (6.10+): only the compat build runs here")
-	}
-	set, err := sensor.Start([]sensor.Sensor{ns}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := sensortest.Start(t, ns, netsensor.Builds(ns), compat, netsensor.DefaultBuildRuns,
+		"kernel lacks bpf_rdonly_cast (6.2+) or the current-task helpers in cgroup_skb (6.10+): only the compat build runs here", opts)
 	t.Cleanup(func() { set.Close() })
-	if netsensor.RunsCompat(ns) != compat {
-		t.Fatalf("sensor runs the compat build: %v, want %v", netsensor.RunsCompat(ns), compat)
-	}
 	return set, ns
 }
 
@@ -180,7 +158,7 @@ func checkTCP(t *testing.T, tc *sensor.TCP, dst *net.TCPAddr, family uint16) {
 	}
 }
 
-func TestTCPSend2MiB(t *testing.T) { eachBuild(t, testTCPSend2MiB) }
+func TestTCPSend2MiB(t *testing.T) { sensortest.EachBuild(t, testTCPSend2MiB) }
 
 func testTCPSend2MiB(t *testing.T, compat bool) {
 	set, _ := start(t, netsensor.Config{}, compat)
@@ -193,7 +171,7 @@ func testTCPSend2MiB(t *testing.T, compat bool) {
 	save(t, "tcp_close_v4.bin", raw)
 }
 
-func TestTCPLoopbackIPv6(t *testing.T) { eachBuild(t, testTCPLoopbackIPv6) }
+func TestTCPLoopbackIPv6(t *testing.T) { sensortest.EachBuild(t, testTCPLoopbackIPv6) }
 
 func testTCPLoopbackIPv6(t *testing.T, compat bool) {
 	set, _ := start(t, netsensor.Config{IncludeLoopback: true}, compat)
@@ -204,7 +182,7 @@ func testTCPLoopbackIPv6(t *testing.T, compat bool) {
 	save(t, "tcp_close_v6.bin", raw)
 }
 
-func TestTCPLoopbackExcluded(t *testing.T) { eachBuild(t, testTCPLoopbackExcluded) }
+func TestTCPLoopbackExcluded(t *testing.T) { sensortest.EachBuild(t, testTCPLoopbackExcluded) }
 
 func testTCPLoopbackExcluded(t *testing.T, compat bool) {
 	set, _ := start(t, netsensor.Config{}, compat)
@@ -226,7 +204,7 @@ func testTCPLoopbackExcluded(t *testing.T, compat bool) {
 	})
 }
 
-func TestTCPInterim(t *testing.T) { eachBuild(t, testTCPInterim) }
+func TestTCPInterim(t *testing.T) { sensortest.EachBuild(t, testTCPInterim) }
 
 func testTCPInterim(t *testing.T, compat bool) {
 	set, ns := start(t, netsensor.Config{InterimEvery: -1}, compat)
@@ -291,7 +269,7 @@ func testTCPInterim(t *testing.T, compat bool) {
 	}
 }
 
-func TestTCPInterimTicks(t *testing.T) { eachBuild(t, testTCPInterimTicks) }
+func TestTCPInterimTicks(t *testing.T) { sensortest.EachBuild(t, testTCPInterimTicks) }
 
 func testTCPInterimTicks(t *testing.T, compat bool) {
 	set, _ := start(t, netsensor.Config{InterimEvery: 50 * time.Millisecond}, compat)
@@ -313,7 +291,7 @@ func testTCPInterimTicks(t *testing.T, compat bool) {
 	}
 }
 
-func TestUDPSums(t *testing.T) { eachBuild(t, testUDPSums) }
+func TestUDPSums(t *testing.T) { sensortest.EachBuild(t, testUDPSums) }
 
 func testUDPSums(t *testing.T, compat bool) {
 	_, ns := start(t, netsensor.Config{IncludeLoopback: true}, compat)
@@ -393,7 +371,7 @@ func procComm(t *testing.T) string {
 	return strings.TrimSuffix(string(b), "\n")
 }
 
-func TestUDPLoopbackExcluded(t *testing.T) { eachBuild(t, testUDPLoopbackExcluded) }
+func TestUDPLoopbackExcluded(t *testing.T) { sensortest.EachBuild(t, testUDPLoopbackExcluded) }
 
 func testUDPLoopbackExcluded(t *testing.T, compat bool) {
 	_, ns := start(t, netsensor.Config{}, compat)
@@ -418,7 +396,7 @@ func testUDPLoopbackExcluded(t *testing.T, compat bool) {
 
 // TestDNSNamesTransfer answers a DNS query on 127.0.0.1:53 with an address of
 // this machine, then connects there: the connection carries the name.
-func TestDNSNamesTransfer(t *testing.T) { eachBuild(t, testDNSNamesTransfer) }
+func TestDNSNamesTransfer(t *testing.T) { sensortest.EachBuild(t, testDNSNamesTransfer) }
 
 func testDNSNamesTransfer(t *testing.T, compat bool) {
 	set, ns := start(t, netsensor.Config{}, compat)
@@ -512,7 +490,7 @@ func save(t *testing.T, name string, raw []byte) {
 
 // TestAgentIgnored: the agent's own connections and sends are not reported,
 // a child's are (the child connects with bash's /dev/tcp).
-func TestAgentIgnored(t *testing.T) { eachBuild(t, testAgentIgnored) }
+func TestAgentIgnored(t *testing.T) { sensortest.EachBuild(t, testAgentIgnored) }
 
 func testAgentIgnored(t *testing.T, compat bool) {
 	testkernel.RequireRoot(t)
@@ -559,7 +537,7 @@ func testAgentIgnored(t *testing.T, compat bool) {
 }
 
 // TestRunUDP: the last drain, when the context ends, hands over what was sent.
-func TestRunUDP(t *testing.T) { eachBuild(t, testRunUDP) }
+func TestRunUDP(t *testing.T) { sensortest.EachBuild(t, testRunUDP) }
 
 func testRunUDP(t *testing.T, compat bool) {
 	set, ns := start(t, netsensor.Config{IncludeLoopback: true, UDPEvery: time.Hour}, compat)
