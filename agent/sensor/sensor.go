@@ -59,7 +59,7 @@ func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, erro
 	}
 	if v, ok := spec.Variables["no_wakeup"]; ok && env.NoWakeup {
 		if err := v.Set(uint8(1)); err != nil {
-			return nil, fmt.Errorf("setting wakeup threshold: %w", err)
+			return nil, fmt.Errorf("setting no_wakeup: %w", err)
 		}
 	}
 	return &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{"events": env.Events}}, nil
