@@ -68,14 +68,6 @@ enum io_shape {
 	IO_MSG = 2,
 };
 
-struct io_args {
-	__u64 sk;
-	__u64 buf; /* buffer, iovec array or user_msghdr by shape */
-	__u32 iovcnt;
-	__u8 dir;
-	__u8 shape;
-};
-
 struct ssl_args {
 	__u64 ssl;
 	__u64 buf;
@@ -83,15 +75,12 @@ struct ssl_args {
 	__u8 dir;
 };
 
-/* The calls a thread is inside: a socket syscall on a database connection
- * between entry and exit, an SSL call between entry and return. Task storage
- * rather than a hash by pid_tgid: the exit of every write and read on the
- * host looks here, and a thread that never touched a database connection
- * or libssl has no entry to find. */
+/* The SSL call a thread is inside, between entry and return. Task storage
+ * rather than a hash by pid_tgid: the exit of every socket read and write on
+ * the host looks here, and a thread that never called into libssl has no
+ * entry to find. */
 struct task_io {
-	struct io_args io;
 	struct ssl_args ssl;
-	__u8 io_pending;
 	__u8 ssl_pending;
 };
 
@@ -337,16 +326,29 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 	send_rec(r, off);
 }
 
-static __always_inline void io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, __u8 shape)
+/*
+ * A socket read or write, at its return: nothing is done at entry. The
+ * arguments are read back from the registers the task entered the kernel
+ * with (bpf_task_pt_regs, the syscall's own, still unchanged at the exit
+ * tracepoint), so a call that moved no bytes (most reads on a non-blocking
+ * socket return EAGAIN) costs a compare, and no state is kept between entry
+ * and exit. The descriptor is looked up after the call: a socket closed by
+ * another thread during the call is missed, as it would be one call later.
+ */
+static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 {
-	if (is_agent())
+	if (ret <= 0 || is_agent())
 		return;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct sock *sk = fd_sock(t, fd);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return;
+	struct sock *sk = fd_sock(t, PT_REGS_PARM1_SYSCALL(regs));
 	if (!sk)
 		return;
 	struct sock_state *st = sock_state(sk);
-	if (!st)
+	/* Nothing of these is captured, in plaintext or through libssl. */
+	if (!st || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
 		return;
 	struct task_io *tio = bpf_task_storage_get(&task_io, t, 0, 0);
 	if (tio && tio->ssl_pending) {
@@ -356,70 +358,41 @@ static __always_inline void io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir,
 		st->tls = 1;
 		return;
 	}
-	if (st->tls || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
+	if (st->tls)
 		return;
-	if (!tio)
-		tio = bpf_task_storage_get(&task_io, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!tio) {
-		count_drop(DROP_MAP_FULL);
-		return;
-	}
-	tio->io = (struct io_args){.sk = (__u64)sk, .buf = buf, .iovcnt = iovcnt, .dir = dir, .shape = shape};
-	tio->io_pending = 1;
-}
-
-static __always_inline void io_exit(long ret)
-{
-	struct task_io *tio = bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, 0);
-	if (!tio || !tio->io_pending)
-		return;
-	tio->io_pending = 0;
-	if (ret <= 0)
-		return;
-	struct io_args args = tio->io;
-	__u64 key = args.sk;
-	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
-	if (!st)
-		return;
-	struct sock *sk = kernel_ptr(args.sk, struct sock);
-	if (args.shape == IO_BUF) {
-		capture_buf(sk, st, args.buf, ret, args.dir, 0);
+	__u64 buf = PT_REGS_PARM2_SYSCALL(regs);
+	if (shape == IO_BUF) {
+		capture_buf(sk, st, buf, ret, dir, 0);
 		return;
 	}
-	__u64 iov = args.buf;
-	__u32 cnt = args.iovcnt;
-	if (args.shape == IO_MSG) {
+	__u64 iov = buf;
+	__u32 cnt = PT_REGS_PARM3_SYSCALL(regs);
+	if (shape == IO_MSG) {
 		struct user_msghdr m = {};
-		if (bpf_probe_read_user(&m, sizeof(m), (void *)args.buf) != 0)
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)buf) != 0)
 			return;
 		iov = (__u64)m.msg_iov;
 		cnt = m.msg_iovlen;
 	}
-	capture_iov(sk, st, iov, cnt, ret, args.dir);
+	capture_iov(sk, st, iov, cnt, ret, dir);
 }
 
-#define IO_ENTER(name, fdarg, bufarg, cntarg, dir, shape)             \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                    \
-	int db_enter_##name(struct trace_event_raw_sys_enter *ctx)     \
-	{                                                              \
-		io_enter(ctx->args[fdarg], ctx->args[bufarg], cntarg, dir, shape); \
-		return 0;                                              \
-	}                                                              \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                     \
-	int db_exit_##name(struct trace_event_raw_sys_exit *ctx)       \
-	{                                                              \
-		io_exit(ctx->ret);                                     \
-		return 0;                                              \
+#define IO_EXIT(name, dir, shape)                                \
+	SEC("tracepoint/syscalls/sys_exit_" #name)               \
+	int db_exit_##name(struct trace_event_raw_sys_exit *ctx) \
+	{                                                        \
+		io_exit(ctx->ret, dir, shape);                   \
+		return 0;                                        \
 	}
 
-IO_ENTER(write, 0, 1, 0, DB_SEND, IO_BUF)
-IO_ENTER(sendto, 0, 1, 0, DB_SEND, IO_BUF)
-IO_ENTER(read, 0, 1, 0, DB_RECV, IO_BUF)
-IO_ENTER(recvfrom, 0, 1, 0, DB_RECV, IO_BUF)
-IO_ENTER(writev, 0, 1, ctx->args[2], DB_SEND, IO_IOV)
-IO_ENTER(readv, 0, 1, ctx->args[2], DB_RECV, IO_IOV)
-IO_ENTER(sendmsg, 0, 1, 0, DB_SEND, IO_MSG)
-IO_ENTER(recvmsg, 0, 1, 0, DB_RECV, IO_MSG)
+IO_EXIT(write, DB_SEND, IO_BUF)
+IO_EXIT(sendto, DB_SEND, IO_BUF)
+IO_EXIT(read, DB_RECV, IO_BUF)
+IO_EXIT(recvfrom, DB_RECV, IO_BUF)
+IO_EXIT(writev, DB_SEND, IO_IOV)
+IO_EXIT(readv, DB_RECV, IO_IOV)
+IO_EXIT(sendmsg, DB_SEND, IO_MSG)
+IO_EXIT(recvmsg, DB_RECV, IO_MSG)
 
 /* ---- OpenSSL ---- */
 

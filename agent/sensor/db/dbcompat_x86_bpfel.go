@@ -56,16 +56,7 @@ type dbCompatSockState struct {
 }
 
 type dbCompatTaskIo struct {
-	_  structs.HostLayout
-	Io struct {
-		_      structs.HostLayout
-		Sk     uint64
-		Buf    uint64
-		Iovcnt uint32
-		Dir    uint8
-		Shape  uint8
-		_      [2]byte
-	}
+	_   structs.HostLayout
 	Ssl struct {
 		_    structs.HostLayout
 		Ssl  uint64
@@ -74,9 +65,8 @@ type dbCompatTaskIo struct {
 		Dir  uint8
 		_    [7]byte
 	}
-	IoPending  uint8
 	SslPending uint8
-	_          [6]byte
+	_          [7]byte
 }
 
 // Names of all BPF objects in the ELF.
@@ -90,14 +80,6 @@ const (
 	dbCompatMapSocks            = "socks"
 	dbCompatMapSslSocks         = "ssl_socks"
 	dbCompatMapTaskIo           = "task_io"
-	dbCompatProgDbEnterRead     = "db_enter_read"
-	dbCompatProgDbEnterReadv    = "db_enter_readv"
-	dbCompatProgDbEnterRecvfrom = "db_enter_recvfrom"
-	dbCompatProgDbEnterRecvmsg  = "db_enter_recvmsg"
-	dbCompatProgDbEnterSendmsg  = "db_enter_sendmsg"
-	dbCompatProgDbEnterSendto   = "db_enter_sendto"
-	dbCompatProgDbEnterWrite    = "db_enter_write"
-	dbCompatProgDbEnterWritev   = "db_enter_writev"
 	dbCompatProgDbExitRead      = "db_exit_read"
 	dbCompatProgDbExitReadv     = "db_exit_readv"
 	dbCompatProgDbExitRecvfrom  = "db_exit_recvfrom"
@@ -165,31 +147,23 @@ type dbCompatSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbCompatProgramSpecs struct {
-	DbEnterRead     *ebpf.ProgramSpec `ebpf:"db_enter_read"`
-	DbEnterReadv    *ebpf.ProgramSpec `ebpf:"db_enter_readv"`
-	DbEnterRecvfrom *ebpf.ProgramSpec `ebpf:"db_enter_recvfrom"`
-	DbEnterRecvmsg  *ebpf.ProgramSpec `ebpf:"db_enter_recvmsg"`
-	DbEnterSendmsg  *ebpf.ProgramSpec `ebpf:"db_enter_sendmsg"`
-	DbEnterSendto   *ebpf.ProgramSpec `ebpf:"db_enter_sendto"`
-	DbEnterWrite    *ebpf.ProgramSpec `ebpf:"db_enter_write"`
-	DbEnterWritev   *ebpf.ProgramSpec `ebpf:"db_enter_writev"`
-	DbExitRead      *ebpf.ProgramSpec `ebpf:"db_exit_read"`
-	DbExitReadv     *ebpf.ProgramSpec `ebpf:"db_exit_readv"`
-	DbExitRecvfrom  *ebpf.ProgramSpec `ebpf:"db_exit_recvfrom"`
-	DbExitRecvmsg   *ebpf.ProgramSpec `ebpf:"db_exit_recvmsg"`
-	DbExitSendmsg   *ebpf.ProgramSpec `ebpf:"db_exit_sendmsg"`
-	DbExitSendto    *ebpf.ProgramSpec `ebpf:"db_exit_sendto"`
-	DbExitWrite     *ebpf.ProgramSpec `ebpf:"db_exit_write"`
-	DbExitWritev    *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
-	DbSockState     *ebpf.ProgramSpec `ebpf:"db_sock_state"`
-	SslRead         *ebpf.ProgramSpec `ebpf:"ssl_read"`
-	SslReadEx       *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
-	SslReadExRet    *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
-	SslReadRet      *ebpf.ProgramSpec `ebpf:"ssl_read_ret"`
-	SslWrite        *ebpf.ProgramSpec `ebpf:"ssl_write"`
-	SslWriteEx      *ebpf.ProgramSpec `ebpf:"ssl_write_ex"`
-	SslWriteExRet   *ebpf.ProgramSpec `ebpf:"ssl_write_ex_ret"`
-	SslWriteRet     *ebpf.ProgramSpec `ebpf:"ssl_write_ret"`
+	DbExitRead     *ebpf.ProgramSpec `ebpf:"db_exit_read"`
+	DbExitReadv    *ebpf.ProgramSpec `ebpf:"db_exit_readv"`
+	DbExitRecvfrom *ebpf.ProgramSpec `ebpf:"db_exit_recvfrom"`
+	DbExitRecvmsg  *ebpf.ProgramSpec `ebpf:"db_exit_recvmsg"`
+	DbExitSendmsg  *ebpf.ProgramSpec `ebpf:"db_exit_sendmsg"`
+	DbExitSendto   *ebpf.ProgramSpec `ebpf:"db_exit_sendto"`
+	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
+	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
+	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
+	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
+	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
+	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
+	SslReadRet     *ebpf.ProgramSpec `ebpf:"ssl_read_ret"`
+	SslWrite       *ebpf.ProgramSpec `ebpf:"ssl_write"`
+	SslWriteEx     *ebpf.ProgramSpec `ebpf:"ssl_write_ex"`
+	SslWriteExRet  *ebpf.ProgramSpec `ebpf:"ssl_write_ex_ret"`
+	SslWriteRet    *ebpf.ProgramSpec `ebpf:"ssl_write_ret"`
 }
 
 // dbCompatMapSpecs contains maps before they are loaded into the kernel.
@@ -274,43 +248,27 @@ type dbCompatVariables struct {
 //
 // It can be passed to loadDbCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbCompatPrograms struct {
-	DbEnterRead     *ebpf.Program `ebpf:"db_enter_read"`
-	DbEnterReadv    *ebpf.Program `ebpf:"db_enter_readv"`
-	DbEnterRecvfrom *ebpf.Program `ebpf:"db_enter_recvfrom"`
-	DbEnterRecvmsg  *ebpf.Program `ebpf:"db_enter_recvmsg"`
-	DbEnterSendmsg  *ebpf.Program `ebpf:"db_enter_sendmsg"`
-	DbEnterSendto   *ebpf.Program `ebpf:"db_enter_sendto"`
-	DbEnterWrite    *ebpf.Program `ebpf:"db_enter_write"`
-	DbEnterWritev   *ebpf.Program `ebpf:"db_enter_writev"`
-	DbExitRead      *ebpf.Program `ebpf:"db_exit_read"`
-	DbExitReadv     *ebpf.Program `ebpf:"db_exit_readv"`
-	DbExitRecvfrom  *ebpf.Program `ebpf:"db_exit_recvfrom"`
-	DbExitRecvmsg   *ebpf.Program `ebpf:"db_exit_recvmsg"`
-	DbExitSendmsg   *ebpf.Program `ebpf:"db_exit_sendmsg"`
-	DbExitSendto    *ebpf.Program `ebpf:"db_exit_sendto"`
-	DbExitWrite     *ebpf.Program `ebpf:"db_exit_write"`
-	DbExitWritev    *ebpf.Program `ebpf:"db_exit_writev"`
-	DbSockState     *ebpf.Program `ebpf:"db_sock_state"`
-	SslRead         *ebpf.Program `ebpf:"ssl_read"`
-	SslReadEx       *ebpf.Program `ebpf:"ssl_read_ex"`
-	SslReadExRet    *ebpf.Program `ebpf:"ssl_read_ex_ret"`
-	SslReadRet      *ebpf.Program `ebpf:"ssl_read_ret"`
-	SslWrite        *ebpf.Program `ebpf:"ssl_write"`
-	SslWriteEx      *ebpf.Program `ebpf:"ssl_write_ex"`
-	SslWriteExRet   *ebpf.Program `ebpf:"ssl_write_ex_ret"`
-	SslWriteRet     *ebpf.Program `ebpf:"ssl_write_ret"`
+	DbExitRead     *ebpf.Program `ebpf:"db_exit_read"`
+	DbExitReadv    *ebpf.Program `ebpf:"db_exit_readv"`
+	DbExitRecvfrom *ebpf.Program `ebpf:"db_exit_recvfrom"`
+	DbExitRecvmsg  *ebpf.Program `ebpf:"db_exit_recvmsg"`
+	DbExitSendmsg  *ebpf.Program `ebpf:"db_exit_sendmsg"`
+	DbExitSendto   *ebpf.Program `ebpf:"db_exit_sendto"`
+	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
+	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
+	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
+	SslRead        *ebpf.Program `ebpf:"ssl_read"`
+	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
+	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
+	SslReadRet     *ebpf.Program `ebpf:"ssl_read_ret"`
+	SslWrite       *ebpf.Program `ebpf:"ssl_write"`
+	SslWriteEx     *ebpf.Program `ebpf:"ssl_write_ex"`
+	SslWriteExRet  *ebpf.Program `ebpf:"ssl_write_ex_ret"`
+	SslWriteRet    *ebpf.Program `ebpf:"ssl_write_ret"`
 }
 
 func (p *dbCompatPrograms) Close() error {
 	return _DbCompatClose(
-		p.DbEnterRead,
-		p.DbEnterReadv,
-		p.DbEnterRecvfrom,
-		p.DbEnterRecvmsg,
-		p.DbEnterSendmsg,
-		p.DbEnterSendto,
-		p.DbEnterWrite,
-		p.DbEnterWritev,
 		p.DbExitRead,
 		p.DbExitReadv,
 		p.DbExitRecvfrom,
