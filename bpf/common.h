@@ -84,6 +84,16 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 type)
 	bpf_get_current_comm(&h->comm, sizeof(h->comm));
 }
 
+/* The user registers task t entered the kernel with (a BTF pointer): at a
+ * syscall's exit tracepoint they still hold its arguments
+ * (PT_REGS_PARMn_SYSCALL), so a program at the exit alone sees both the
+ * arguments and the result, with no state kept from the entry. Kernel 5.15
+ * or later. */
+static __always_inline struct pt_regs *syscall_regs(struct task_struct *t)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(t);
+}
+
 /* The open file behind descriptor fd of task t (a BTF pointer, such as
  * bpf_get_current_task_btf's), or NULL. The table is reached with plain
  * loads; the slot holds a pointer, not a struct, and a cast to untyped

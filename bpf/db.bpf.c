@@ -329,8 +329,7 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 /*
  * A socket read or write, at its return: nothing is done at entry. The
  * arguments are read back from the registers the task entered the kernel
- * with (bpf_task_pt_regs, the syscall's own, still unchanged at the exit
- * tracepoint), so a call that moved no bytes (most reads on a non-blocking
+ * with (syscall_regs), so a call that moved no bytes (most reads on a non-blocking
  * socket return EAGAIN) costs a compare, and no state is kept between entry
  * and exit. The descriptor is looked up after the call: a socket closed by
  * another thread during the call is missed, as it would be one call later.
@@ -340,10 +339,10 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 	if (ret <= 0 || is_agent())
 		return;
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	struct pt_regs *regs = syscall_regs(t);
 	if (!regs)
 		return;
-	struct sock *sk = fd_sock(t, PT_REGS_PARM1_SYSCALL(regs));
+	struct sock *sk = fd_sock(t, (int)PT_REGS_PARM1_SYSCALL(regs));
 	if (!sk)
 		return;
 	struct sock_state *st = sock_state(sk);

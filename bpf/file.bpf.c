@@ -76,34 +76,12 @@ struct {
 	__type(value, struct open_info);
 } opened SEC(".maps");
 
-/* Between syscall entry and exit, by thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, __u32);
-} pending_open SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, __u64);
-} pending_write SEC(".maps");
-
 struct rename_args {
 	__s64 olddfd;
 	__u64 oldname;
 	__s64 newdfd;
 	__u64 newname;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u64);
-	__type(value, struct rename_args);
-} pending_rename SEC(".maps");
 
 struct scratch {
 	struct file_rec rec;
@@ -317,122 +295,86 @@ static __always_inline struct written_file *track(struct file *f)
 
 /* ---- opens: remember the flags of opens with write intent ---- */
 
-static __always_inline void open_enter(__u32 flags)
-{
-	if (!(flags & WRITE_INTENT) || is_agent())
-		return;
-	__u64 id = bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending_open, &id, &flags, BPF_ANY);
-}
+/* Which open call returned: where its flags are. */
+enum open_call {
+	OPEN_OPENAT,
+	OPEN_OPEN,
+	OPEN_CREAT,
+	OPEN_OPENAT2,
+};
 
-static __always_inline void open_exit(long fd)
+/* An open, at its return (nothing is done at entry): its flags are read
+ * back from its arguments (syscall_regs), so the many opens for reading
+ * cost a compare. */
+static __always_inline void open_exit(long fd, enum open_call call)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 *flags = bpf_map_lookup_elem(&pending_open, &id);
-	if (!flags)
+	if (fd < 0 || is_agent())
 		return;
-	struct open_info oi = {.flags = *flags};
-	bpf_map_delete_elem(&pending_open, &id);
-	if (fd < 0)
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(t);
+	if (!regs)
 		return;
-	struct file *f = fd_file(bpf_get_current_task_btf(), fd);
+	__u32 flags;
+	if (call == OPEN_OPEN) {
+		flags = PT_REGS_PARM2_SYSCALL(regs);
+	} else if (call == OPEN_CREAT) {
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+	} else if (call == OPEN_OPENAT2) {
+		struct open_how how = {};
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs)) != 0)
+			return;
+		flags = how.flags;
+	} else {
+		flags = PT_REGS_PARM3_SYSCALL(regs);
+	}
+	if (!(flags & WRITE_INTENT))
+		return;
+	struct file *f = fd_file(t, fd);
 	if (!f || !eligible(f))
 		return;
-	oi.created = (BPF_CORE_READ(f, f_mode) & FMODE_CREATED) != 0;
+	struct open_info oi = {.flags = flags, .created = (BPF_CORE_READ(f, f_mode) & FMODE_CREATED) != 0};
 	__u64 key = (__u64)f;
 	bpf_map_update_elem(&opened, &key, &oi, BPF_ANY);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	open_enter(ctx->args[2]);
-	return 0;
-}
+#define OPEN_EXIT(name, call)                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #name)               \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)    \
+	{                                                        \
+		open_exit(ctx->ret, call);                       \
+		return 0;                                        \
+	}
 
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	open_enter(ctx->args[1]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_creat")
-int enter_creat(struct trace_event_raw_sys_enter *ctx)
-{
-	open_enter(O_CREAT | O_WRONLY | O_TRUNC);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	open_enter(how.flags);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	open_exit(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	open_exit(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	open_exit(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	open_exit(ctx->ret);
-	return 0;
-}
+OPEN_EXIT(openat, OPEN_OPENAT)
+OPEN_EXIT(open, OPEN_OPEN)
+OPEN_EXIT(creat, OPEN_CREAT)
+OPEN_EXIT(openat2, OPEN_OPENAT2)
 
 /* ---- writes: sum bytes per open file ---- */
 
-static __always_inline void write_enter(long fd)
+/* A write, at its return (nothing is done at entry): the descriptor is
+ * read back from its arguments (syscall_regs), argument fd_arg (1 or 3). */
+static __always_inline void write_exit(long ret, int fd_arg)
 {
-	if (is_agent())
+	if (ret <= 0 || is_agent())
 		return;
-	struct file *f = fd_file(bpf_get_current_task_btf(), fd);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = syscall_regs(t);
+	if (!regs)
+		return;
+	int fd = fd_arg == 3 ? PT_REGS_PARM3_SYSCALL(regs) : PT_REGS_PARM1_SYSCALL(regs);
+	struct file *f = fd_file(t, fd);
 	if (!f)
 		return;
-	__u64 key = (__u64)f;
 	struct written_file *w = lookup_file(f);
-	if (w ? w->ignored : !eligible(f))
-		return;
-	__u64 id = bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending_write, &id, &key, BPF_ANY);
-}
-
-static __always_inline void write_exit(long ret)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 *key = bpf_map_lookup_elem(&pending_write, &id);
-	if (!key)
-		return;
-	struct file *f = (struct file *)*key;
-	bpf_map_delete_elem(&pending_write, &id);
-	if (ret <= 0)
-		return;
-	struct written_file *w = lookup_file(f);
-	if (!w)
+	if (!w) {
+		if (!eligible(f))
+			return;
 		w = track(f);
+	}
 	if (!w || w->ignored)
 		return;
+	__u64 id = bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_boot_ns();
 	__sync_fetch_and_add(&w->bytes, ret);
 	__sync_fetch_and_add(&w->writes, 1);
@@ -446,70 +388,21 @@ static __always_inline void write_exit(long ret)
 		report(w, FILE_INTERIM);
 }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_pwrite64")
-int enter_pwrite64(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_pwritev")
-int enter_pwritev(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_pwritev2")
-int enter_pwritev2(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int enter_sendfile64(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[0]); /* out_fd */
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_copy_file_range")
-int enter_copy_file_range(struct trace_event_raw_sys_enter *ctx)
-{
-	write_enter(ctx->args[2]); /* fd_out */
-	return 0;
-}
-
-#define WRITE_EXIT(name)                                              \
+#define WRITE_EXIT(name, fd_arg)                                      \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                    \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)         \
 	{                                                             \
-		write_exit(ctx->ret);                                 \
+		write_exit(ctx->ret, fd_arg);                         \
 		return 0;                                             \
 	}
 
-WRITE_EXIT(write)
-WRITE_EXIT(pwrite64)
-WRITE_EXIT(writev)
-WRITE_EXIT(pwritev)
-WRITE_EXIT(pwritev2)
-WRITE_EXIT(sendfile64)
-WRITE_EXIT(copy_file_range)
+WRITE_EXIT(write, 1)
+WRITE_EXIT(pwrite64, 1)
+WRITE_EXIT(writev, 1)
+WRITE_EXIT(pwritev, 1)
+WRITE_EXIT(pwritev2, 1)
+WRITE_EXIT(sendfile64, 1)      /* out_fd */
+WRITE_EXIT(copy_file_range, 3) /* fd_out */
 
 /* ---- close and exit: report ---- */
 
@@ -601,15 +494,6 @@ int BPF_PROG(file_exit, struct task_struct *p, bool group_dead)
 
 /* ---- renames ---- */
 
-static __always_inline void rename_enter(long olddfd, __u64 oldname, long newdfd, __u64 newname)
-{
-	if (is_agent())
-		return;
-	struct rename_args a = {.olddfd = olddfd, .oldname = oldname, .newdfd = newdfd, .newname = newname};
-	__u64 id = bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending_rename, &id, &a, BPF_ANY);
-}
-
 /* Directory a relative name is resolved against: the cwd or dfd's file. */
 static __always_inline __u16 resolve_base(long dfd, char *buf, char *out)
 {
@@ -625,16 +509,31 @@ static __always_inline __u16 resolve_base(long dfd, char *buf, char *out)
 	return resolve_path(&f->f_path, buf, out, &trunc);
 }
 
-static __always_inline void rename_exit(long ret)
+/* Which rename call returned: where its arguments are. */
+enum rename_call {
+	RENAME,
+	RENAMEAT, /* and renameat2 */
+};
+
+/* A rename, at its return (nothing is done at entry): the names are read
+ * back from its arguments (syscall_regs). */
+static __always_inline void rename_exit(long ret, enum rename_call call)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct rename_args *a = bpf_map_lookup_elem(&pending_rename, &id);
-	if (!a)
+	if (ret != 0 || is_agent())
 		return;
-	struct rename_args args = *a;
-	bpf_map_delete_elem(&pending_rename, &id);
-	if (ret != 0)
+	struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
+	if (!regs)
 		return;
+	struct rename_args args = {.olddfd = AT_FDCWD, .newdfd = AT_FDCWD};
+	if (call == RENAME) {
+		args.oldname = PT_REGS_PARM1_SYSCALL(regs);
+		args.newname = PT_REGS_PARM2_SYSCALL(regs);
+	} else {
+		args.olddfd = (int)PT_REGS_PARM1_SYSCALL(regs);
+		args.oldname = PT_REGS_PARM2_SYSCALL(regs);
+		args.newdfd = (int)PT_REGS_PARM3_SYSCALL(regs);
+		args.newname = PT_REGS_PARM4_SYSCALL(regs);
+	}
 	__u32 zero = 0;
 	struct rename_rec *r = bpf_map_lookup_elem(&rename_scratch, &zero);
 	struct scratch *s = get_scratch();
@@ -656,44 +555,14 @@ static __always_inline void rename_exit(long ret)
 	submit(r, sizeof(*r));
 }
 
-SEC("tracepoint/syscalls/sys_enter_rename")
-int enter_rename(struct trace_event_raw_sys_enter *ctx)
-{
-	rename_enter(AT_FDCWD, ctx->args[0], AT_FDCWD, ctx->args[1]);
-	return 0;
-}
+#define RENAME_EXIT(name, call)                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)               \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)    \
+	{                                                        \
+		rename_exit(ctx->ret, call);                     \
+		return 0;                                        \
+	}
 
-SEC("tracepoint/syscalls/sys_enter_renameat")
-int enter_renameat(struct trace_event_raw_sys_enter *ctx)
-{
-	rename_enter(ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_renameat2")
-int enter_renameat2(struct trace_event_raw_sys_enter *ctx)
-{
-	rename_enter(ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_rename")
-int exit_rename(struct trace_event_raw_sys_exit *ctx)
-{
-	rename_exit(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int exit_renameat(struct trace_event_raw_sys_exit *ctx)
-{
-	rename_exit(ctx->ret);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
-{
-	rename_exit(ctx->ret);
-	return 0;
-}
+RENAME_EXIT(rename, RENAME)
+RENAME_EXIT(renameat, RENAMEAT)
+RENAME_EXIT(renameat2, RENAMEAT)

@@ -43,14 +43,6 @@ type filePrefix struct {
 	S   [64]int8
 }
 
-type fileRenameArgs struct {
-	_       structs.HostLayout
-	Olddfd  int64
-	Oldname uint64
-	Newdfd  int64
-	Newname uint64
-}
-
 type fileRenameRec struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -106,54 +98,37 @@ type fileWrittenFile struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	fileMapDrops               = "drops"
-	fileMapEvents              = "events"
-	fileMapFiles               = "files"
-	fileMapOpened              = "opened"
-	fileMapPendingOpen         = "pending_open"
-	fileMapPendingRename       = "pending_rename"
-	fileMapPendingWrite        = "pending_write"
-	fileMapRenameScratch       = "rename_scratch"
-	fileMapScratchMap          = "scratch_map"
-	fileMapSkipMagics          = "skip_magics"
-	fileMapSkipPrefixes        = "skip_prefixes"
-	fileProgEnterClose         = "enter_close"
-	fileProgEnterCopyFileRange = "enter_copy_file_range"
-	fileProgEnterCreat         = "enter_creat"
-	fileProgEnterDup2          = "enter_dup2"
-	fileProgEnterDup3          = "enter_dup3"
-	fileProgEnterOpen          = "enter_open"
-	fileProgEnterOpenat        = "enter_openat"
-	fileProgEnterOpenat2       = "enter_openat2"
-	fileProgEnterPwrite64      = "enter_pwrite64"
-	fileProgEnterPwritev       = "enter_pwritev"
-	fileProgEnterPwritev2      = "enter_pwritev2"
-	fileProgEnterRename        = "enter_rename"
-	fileProgEnterRenameat      = "enter_renameat"
-	fileProgEnterRenameat2     = "enter_renameat2"
-	fileProgEnterSendfile64    = "enter_sendfile64"
-	fileProgEnterWrite         = "enter_write"
-	fileProgEnterWritev        = "enter_writev"
-	fileProgExitCopyFileRange  = "exit_copy_file_range"
-	fileProgExitCreat          = "exit_creat"
-	fileProgExitOpen           = "exit_open"
-	fileProgExitOpenat         = "exit_openat"
-	fileProgExitOpenat2        = "exit_openat2"
-	fileProgExitPwrite64       = "exit_pwrite64"
-	fileProgExitPwritev        = "exit_pwritev"
-	fileProgExitPwritev2       = "exit_pwritev2"
-	fileProgExitRename         = "exit_rename"
-	fileProgExitRenameat       = "exit_renameat"
-	fileProgExitRenameat2      = "exit_renameat2"
-	fileProgExitSendfile64     = "exit_sendfile64"
-	fileProgExitWrite          = "exit_write"
-	fileProgExitWritev         = "exit_writev"
-	fileProgFileExit           = "file_exit"
-	fileVarAgentPid            = "agent_pid"
-	fileVarInterimNs           = "interim_ns"
-	fileVarNoWakeup            = "no_wakeup"
-	fileVarUnusedFileRec       = "unused_file_rec"
-	fileVarUnusedRenameRec     = "unused_rename_rec"
+	fileMapDrops              = "drops"
+	fileMapEvents             = "events"
+	fileMapFiles              = "files"
+	fileMapOpened             = "opened"
+	fileMapRenameScratch      = "rename_scratch"
+	fileMapScratchMap         = "scratch_map"
+	fileMapSkipMagics         = "skip_magics"
+	fileMapSkipPrefixes       = "skip_prefixes"
+	fileProgEnterClose        = "enter_close"
+	fileProgEnterDup2         = "enter_dup2"
+	fileProgEnterDup3         = "enter_dup3"
+	fileProgExitCopyFileRange = "exit_copy_file_range"
+	fileProgExitCreat         = "exit_creat"
+	fileProgExitOpen          = "exit_open"
+	fileProgExitOpenat        = "exit_openat"
+	fileProgExitOpenat2       = "exit_openat2"
+	fileProgExitPwrite64      = "exit_pwrite64"
+	fileProgExitPwritev       = "exit_pwritev"
+	fileProgExitPwritev2      = "exit_pwritev2"
+	fileProgExitRename        = "exit_rename"
+	fileProgExitRenameat      = "exit_renameat"
+	fileProgExitRenameat2     = "exit_renameat2"
+	fileProgExitSendfile64    = "exit_sendfile64"
+	fileProgExitWrite         = "exit_write"
+	fileProgExitWritev        = "exit_writev"
+	fileProgFileExit          = "file_exit"
+	fileVarAgentPid           = "agent_pid"
+	fileVarInterimNs          = "interim_ns"
+	fileVarNoWakeup           = "no_wakeup"
+	fileVarUnusedFileRec      = "unused_file_rec"
+	fileVarUnusedRenameRec    = "unused_rename_rec"
 )
 
 // loadFile returns the embedded CollectionSpec for file.
@@ -198,38 +173,24 @@ type fileSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type fileProgramSpecs struct {
-	EnterClose         *ebpf.ProgramSpec `ebpf:"enter_close"`
-	EnterCopyFileRange *ebpf.ProgramSpec `ebpf:"enter_copy_file_range"`
-	EnterCreat         *ebpf.ProgramSpec `ebpf:"enter_creat"`
-	EnterDup2          *ebpf.ProgramSpec `ebpf:"enter_dup2"`
-	EnterDup3          *ebpf.ProgramSpec `ebpf:"enter_dup3"`
-	EnterOpen          *ebpf.ProgramSpec `ebpf:"enter_open"`
-	EnterOpenat        *ebpf.ProgramSpec `ebpf:"enter_openat"`
-	EnterOpenat2       *ebpf.ProgramSpec `ebpf:"enter_openat2"`
-	EnterPwrite64      *ebpf.ProgramSpec `ebpf:"enter_pwrite64"`
-	EnterPwritev       *ebpf.ProgramSpec `ebpf:"enter_pwritev"`
-	EnterPwritev2      *ebpf.ProgramSpec `ebpf:"enter_pwritev2"`
-	EnterRename        *ebpf.ProgramSpec `ebpf:"enter_rename"`
-	EnterRenameat      *ebpf.ProgramSpec `ebpf:"enter_renameat"`
-	EnterRenameat2     *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
-	EnterSendfile64    *ebpf.ProgramSpec `ebpf:"enter_sendfile64"`
-	EnterWrite         *ebpf.ProgramSpec `ebpf:"enter_write"`
-	EnterWritev        *ebpf.ProgramSpec `ebpf:"enter_writev"`
-	ExitCopyFileRange  *ebpf.ProgramSpec `ebpf:"exit_copy_file_range"`
-	ExitCreat          *ebpf.ProgramSpec `ebpf:"exit_creat"`
-	ExitOpen           *ebpf.ProgramSpec `ebpf:"exit_open"`
-	ExitOpenat         *ebpf.ProgramSpec `ebpf:"exit_openat"`
-	ExitOpenat2        *ebpf.ProgramSpec `ebpf:"exit_openat2"`
-	ExitPwrite64       *ebpf.ProgramSpec `ebpf:"exit_pwrite64"`
-	ExitPwritev        *ebpf.ProgramSpec `ebpf:"exit_pwritev"`
-	ExitPwritev2       *ebpf.ProgramSpec `ebpf:"exit_pwritev2"`
-	ExitRename         *ebpf.ProgramSpec `ebpf:"exit_rename"`
-	ExitRenameat       *ebpf.ProgramSpec `ebpf:"exit_renameat"`
-	ExitRenameat2      *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
-	ExitSendfile64     *ebpf.ProgramSpec `ebpf:"exit_sendfile64"`
-	ExitWrite          *ebpf.ProgramSpec `ebpf:"exit_write"`
-	ExitWritev         *ebpf.ProgramSpec `ebpf:"exit_writev"`
-	FileExit           *ebpf.ProgramSpec `ebpf:"file_exit"`
+	EnterClose        *ebpf.ProgramSpec `ebpf:"enter_close"`
+	EnterDup2         *ebpf.ProgramSpec `ebpf:"enter_dup2"`
+	EnterDup3         *ebpf.ProgramSpec `ebpf:"enter_dup3"`
+	ExitCopyFileRange *ebpf.ProgramSpec `ebpf:"exit_copy_file_range"`
+	ExitCreat         *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitOpen          *ebpf.ProgramSpec `ebpf:"exit_open"`
+	ExitOpenat        *ebpf.ProgramSpec `ebpf:"exit_openat"`
+	ExitOpenat2       *ebpf.ProgramSpec `ebpf:"exit_openat2"`
+	ExitPwrite64      *ebpf.ProgramSpec `ebpf:"exit_pwrite64"`
+	ExitPwritev       *ebpf.ProgramSpec `ebpf:"exit_pwritev"`
+	ExitPwritev2      *ebpf.ProgramSpec `ebpf:"exit_pwritev2"`
+	ExitRename        *ebpf.ProgramSpec `ebpf:"exit_rename"`
+	ExitRenameat      *ebpf.ProgramSpec `ebpf:"exit_renameat"`
+	ExitRenameat2     *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
+	ExitSendfile64    *ebpf.ProgramSpec `ebpf:"exit_sendfile64"`
+	ExitWrite         *ebpf.ProgramSpec `ebpf:"exit_write"`
+	ExitWritev        *ebpf.ProgramSpec `ebpf:"exit_writev"`
+	FileExit          *ebpf.ProgramSpec `ebpf:"file_exit"`
 }
 
 // fileMapSpecs contains maps before they are loaded into the kernel.
@@ -240,9 +201,6 @@ type fileMapSpecs struct {
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	Files         *ebpf.MapSpec `ebpf:"files"`
 	Opened        *ebpf.MapSpec `ebpf:"opened"`
-	PendingOpen   *ebpf.MapSpec `ebpf:"pending_open"`
-	PendingRename *ebpf.MapSpec `ebpf:"pending_rename"`
-	PendingWrite  *ebpf.MapSpec `ebpf:"pending_write"`
 	RenameScratch *ebpf.MapSpec `ebpf:"rename_scratch"`
 	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 	SkipMagics    *ebpf.MapSpec `ebpf:"skip_magics"`
@@ -284,9 +242,6 @@ type fileMaps struct {
 	Events        *ebpf.Map `ebpf:"events"`
 	Files         *ebpf.Map `ebpf:"files"`
 	Opened        *ebpf.Map `ebpf:"opened"`
-	PendingOpen   *ebpf.Map `ebpf:"pending_open"`
-	PendingRename *ebpf.Map `ebpf:"pending_rename"`
-	PendingWrite  *ebpf.Map `ebpf:"pending_write"`
 	RenameScratch *ebpf.Map `ebpf:"rename_scratch"`
 	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 	SkipMagics    *ebpf.Map `ebpf:"skip_magics"`
@@ -299,9 +254,6 @@ func (m *fileMaps) Close() error {
 		m.Events,
 		m.Files,
 		m.Opened,
-		m.PendingOpen,
-		m.PendingRename,
-		m.PendingWrite,
 		m.RenameScratch,
 		m.ScratchMap,
 		m.SkipMagics,
@@ -324,59 +276,31 @@ type fileVariables struct {
 //
 // It can be passed to loadFileObjects or ebpf.CollectionSpec.LoadAndAssign.
 type filePrograms struct {
-	EnterClose         *ebpf.Program `ebpf:"enter_close"`
-	EnterCopyFileRange *ebpf.Program `ebpf:"enter_copy_file_range"`
-	EnterCreat         *ebpf.Program `ebpf:"enter_creat"`
-	EnterDup2          *ebpf.Program `ebpf:"enter_dup2"`
-	EnterDup3          *ebpf.Program `ebpf:"enter_dup3"`
-	EnterOpen          *ebpf.Program `ebpf:"enter_open"`
-	EnterOpenat        *ebpf.Program `ebpf:"enter_openat"`
-	EnterOpenat2       *ebpf.Program `ebpf:"enter_openat2"`
-	EnterPwrite64      *ebpf.Program `ebpf:"enter_pwrite64"`
-	EnterPwritev       *ebpf.Program `ebpf:"enter_pwritev"`
-	EnterPwritev2      *ebpf.Program `ebpf:"enter_pwritev2"`
-	EnterRename        *ebpf.Program `ebpf:"enter_rename"`
-	EnterRenameat      *ebpf.Program `ebpf:"enter_renameat"`
-	EnterRenameat2     *ebpf.Program `ebpf:"enter_renameat2"`
-	EnterSendfile64    *ebpf.Program `ebpf:"enter_sendfile64"`
-	EnterWrite         *ebpf.Program `ebpf:"enter_write"`
-	EnterWritev        *ebpf.Program `ebpf:"enter_writev"`
-	ExitCopyFileRange  *ebpf.Program `ebpf:"exit_copy_file_range"`
-	ExitCreat          *ebpf.Program `ebpf:"exit_creat"`
-	ExitOpen           *ebpf.Program `ebpf:"exit_open"`
-	ExitOpenat         *ebpf.Program `ebpf:"exit_openat"`
-	ExitOpenat2        *ebpf.Program `ebpf:"exit_openat2"`
-	ExitPwrite64       *ebpf.Program `ebpf:"exit_pwrite64"`
-	ExitPwritev        *ebpf.Program `ebpf:"exit_pwritev"`
-	ExitPwritev2       *ebpf.Program `ebpf:"exit_pwritev2"`
-	ExitRename         *ebpf.Program `ebpf:"exit_rename"`
-	ExitRenameat       *ebpf.Program `ebpf:"exit_renameat"`
-	ExitRenameat2      *ebpf.Program `ebpf:"exit_renameat2"`
-	ExitSendfile64     *ebpf.Program `ebpf:"exit_sendfile64"`
-	ExitWrite          *ebpf.Program `ebpf:"exit_write"`
-	ExitWritev         *ebpf.Program `ebpf:"exit_writev"`
-	FileExit           *ebpf.Program `ebpf:"file_exit"`
+	EnterClose        *ebpf.Program `ebpf:"enter_close"`
+	EnterDup2         *ebpf.Program `ebpf:"enter_dup2"`
+	EnterDup3         *ebpf.Program `ebpf:"enter_dup3"`
+	ExitCopyFileRange *ebpf.Program `ebpf:"exit_copy_file_range"`
+	ExitCreat         *ebpf.Program `ebpf:"exit_creat"`
+	ExitOpen          *ebpf.Program `ebpf:"exit_open"`
+	ExitOpenat        *ebpf.Program `ebpf:"exit_openat"`
+	ExitOpenat2       *ebpf.Program `ebpf:"exit_openat2"`
+	ExitPwrite64      *ebpf.Program `ebpf:"exit_pwrite64"`
+	ExitPwritev       *ebpf.Program `ebpf:"exit_pwritev"`
+	ExitPwritev2      *ebpf.Program `ebpf:"exit_pwritev2"`
+	ExitRename        *ebpf.Program `ebpf:"exit_rename"`
+	ExitRenameat      *ebpf.Program `ebpf:"exit_renameat"`
+	ExitRenameat2     *ebpf.Program `ebpf:"exit_renameat2"`
+	ExitSendfile64    *ebpf.Program `ebpf:"exit_sendfile64"`
+	ExitWrite         *ebpf.Program `ebpf:"exit_write"`
+	ExitWritev        *ebpf.Program `ebpf:"exit_writev"`
+	FileExit          *ebpf.Program `ebpf:"file_exit"`
 }
 
 func (p *filePrograms) Close() error {
 	return _FileClose(
 		p.EnterClose,
-		p.EnterCopyFileRange,
-		p.EnterCreat,
 		p.EnterDup2,
 		p.EnterDup3,
-		p.EnterOpen,
-		p.EnterOpenat,
-		p.EnterOpenat2,
-		p.EnterPwrite64,
-		p.EnterPwritev,
-		p.EnterPwritev2,
-		p.EnterRename,
-		p.EnterRenameat,
-		p.EnterRenameat2,
-		p.EnterSendfile64,
-		p.EnterWrite,
-		p.EnterWritev,
 		p.ExitCopyFileRange,
 		p.ExitCreat,
 		p.ExitOpen,
