@@ -14,20 +14,24 @@ import (
 // (kernel.bpf_stats_enabled) taken while measuring; keep them in step with
 // the code. The report's owner-facing detail is in docs/benchmarks.md.
 var closers = map[string]string{
-	"1/pgbench TPS ratio": "Repeats of a statement are now folded (db.fold_window, 1 s): outside the bench " +
-		"(stdout sink, 8 s of pgbench -c 4 -j 2, 3 alternating rounds) the agent reported ~550 events per run instead " +
-		"of ~157,000, and used 11% of a core instead of 14%. What folding cannot remove is the work per statement " +
-		"before it: the BPF programs on every recvfrom and sendto (250-380 ns a call after task storage replaced the " +
-		"pending-call hashes, ~100k calls/s, most of them reads that return EAGAIN) and parsing and redaction (~3 µs " +
-		"per statement, ~20k statements/s). pgbench keeps both cores busy, so every such microsecond is taken from it. " +
-		"To close it: recognise repeats in the kernel (hash the statement bytes there and count them per connection, " +
-		"sending the bytes of a statement shape only once per window), and skip the EAGAIN reads before any map work.",
+	"1/pgbench TPS ratio": "Repeats of a statement are folded (db.fold_window, 1 s: ~550 events per 8 s of pgbench " +
+		"instead of ~157,000), and the db sensor now reads each socket call once, at its exit, with its arguments " +
+		"taken from the task's syscall registers: a read that returns EAGAIN costs a compare, and BPF time per " +
+		"transaction fell from ~38 to ~22 µs (kernel.bpf_stats_enabled, one round each). What is left is per " +
+		"statement: ~450-580 ns of BPF per captured or muted send and receive, and parsing and redaction in the agent " +
+		"(~2 µs per statement in BenchmarkPgbenchSimple, half of it the SQL lexer; with allocation, scheduling and " +
+		"GC the agent used ~9% of a core). pgbench keeps both cores busy, so every such microsecond is taken from " +
+		"it; auditd, which sees no statements, costs ~7%. To close it: skip the muted server end of a local " +
+		"connection before the socket table lookup (socket-local storage instead of the LRU hash), and recognise " +
+		"repeats before redaction (a shape cache keyed by the statement with its literals skipped, taking care that " +
+		"configured identifier values are still read).",
 	"2/write loop ratio": "One file.write per closed file, and the loop creates files as fast as the two cores allow, " +
-		"so the agent's CPU per event (figure 3) comes straight out of the loop's rate. The db sensor's probes on " +
-		"write(2) now cost ~160 ns per call instead of ~260. To close it: report writes no rule reads in aggregate " +
-		"from the kernel (the default pack reads removable, network and cloud-sync paths by name, and any file only " +
-		"as a step after a bulk read): a per-process summary of small files on local disks per interval instead of " +
-		"one event per file.",
+		"so the agent's CPU per event (figure 3) comes straight out of the loop's rate. The file sensor now does " +
+		"nothing at a call's entry: opens, writes and renames are read at their exit, their arguments from the " +
+		"task's syscall registers, with no pending-call hash (BPF time per file 5.9 -> 3.8 µs, bpf_stats, one round " +
+		"each). To close it: report writes no rule reads in aggregate from the kernel (the default pack reads " +
+		"removable, network and cloud-sync paths by name, and any file only as a step after a bulk read): a " +
+		"per-process summary of small files on local disks per interval instead of one event per file.",
 	"3/pipeline rate with zero loss": "The load generator, the agent, NATS and the collector share the 2 cores, so " +
 		"steps stop being reachable long before the agent is the limit (its CPU per event is the next row). Nothing " +
 		"was lost above the sustained rate: the spool absorbed the burst. The collector's event decoding is now " +
@@ -41,7 +45,10 @@ var closers = map[string]string{
 		"naps, which restart on every wake from idle, ~6.5% in the spool's flush every 200 ms and ~16% encoding. " +
 		"Next: send and flush the spool on the reader's wakeups instead of their own timers, and run on one P while " +
 		"the ring is quiet (GOMAXPROCS=1 measured 3.0-3.4% against 3.3-4.2%, but lost records in a 20k/s burst, so " +
-		"it is not applied).",
+		"it is not applied; in a later session neither GOMAXPROCS=1 nor a 1 s spool flush moved the figure beyond " +
+		"the 2.6-3.9% spread of alternating rounds). Under perf, ~40% of the agent's time at this rate is the " +
+		"hypervisor's interrupt enabling around syscalls and context switches (pvm_irq_enable): fewer wakeups, not " +
+		"less work per event, is what would close it.",
 	"6/agent RSS":               "Bound the process table and enrichment caches, and set a GOMEMLIMIT for the agent.",
 	"4/BenchmarkPack/host time": "Profile BenchmarkPack/host; index rules by kind and avoid per-field cty conversion.",
 }
