@@ -21,7 +21,7 @@ var closers = map[string]string{
 		"statement: ~450-580 ns of BPF per captured or muted send and receive, and parsing and redaction in the agent " +
 		"(~2 µs per statement in BenchmarkPgbenchSimple, half of it the SQL lexer; with allocation, scheduling and " +
 		"GC the agent used ~9% of a core). pgbench keeps both cores busy, so every such microsecond is taken from " +
-		"it; auditd, which sees no statements, costs ~7%. To close it: skip the muted server end of a local " +
+		"it; auditd, which sees no statements, costs 5-7%. To close it: skip the muted server end of a local " +
 		"connection before the socket table lookup (socket-local storage instead of the LRU hash), and recognise " +
 		"repeats before redaction (a shape cache keyed by the statement with its literals skipped, taking care that " +
 		"configured identifier values are still read).",
@@ -68,9 +68,10 @@ func (r *report) markdown(rows []row) string {
 	p("Written by `make bench` (`go run ./test/bench`, issue 7) on %s; the run took %s. Every figure is the median of %d repetitions. "+
 		"Figures 1 and 2 alternate the three set-ups round by round (no monitor, vigil-agent, auditd, no monitor, ...) and report "+
 		"each round's ratio to that round's no-monitor baseline.\n\n", m.started.Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second), r.o.reps)
-	p("> **Measured on a shared, noisy 2-core VM** while other engineers ran test suites on the same machine (load average %s when the run "+
-		"started, %s when it ended, on %d cores). Absolute numbers move from run to run; the ratios from alternating rounds are the "+
-		"figures to read, and every round's value is listed below so the spread is visible.\n\n", m.loadStart, m.loadEnd, m.nproc)
+	p("> **Measured on a shared, noisy 2-core VM** (load average %s when the run started, %s when it ended, on %d cores: "+
+		"a load above the core count means other work shared the machine). Absolute numbers move from run to run; the ratios from "+
+		"alternating rounds are the figures to read, and every round's value is listed below so the spread is visible.\n\n",
+		m.loadStart, m.loadEnd, m.nproc)
 
 	p("## Results\n\n")
 	p("| # | Measure | Set-up | Result | Target | Verdict | What would close it |\n|---|---|---|---|---|---|---|\n")
