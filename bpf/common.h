@@ -94,6 +94,16 @@ static __always_inline struct pt_regs *syscall_regs(struct task_struct *t)
 	return (struct pt_regs *)bpf_task_pt_regs(t);
 }
 
+/* Program prog at the exit of syscall name: handler(its return value, the
+ * rest of the arguments). With syscall_regs, the one program a call needs. */
+#define SYSCALL_EXIT(prog, name, handler, ...)                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)             \
+	int prog(struct trace_event_raw_sys_exit *ctx)         \
+	{                                                      \
+		handler(ctx->ret, __VA_ARGS__);                \
+		return 0;                                      \
+	}
+
 /* The open file behind descriptor fd of task t (a BTF pointer, such as
  * bpf_get_current_task_btf's), or NULL. The table is reached with plain
  * loads; the slot holds a pointer, not a struct, and a cast to untyped

@@ -337,18 +337,10 @@ static __always_inline void open_exit(long fd, enum open_call call)
 	bpf_map_update_elem(&opened, &key, &oi, BPF_ANY);
 }
 
-#define OPEN_EXIT(name, call)                                    \
-	SEC("tracepoint/syscalls/sys_exit_" #name)               \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)    \
-	{                                                        \
-		open_exit(ctx->ret, call);                       \
-		return 0;                                        \
-	}
-
-OPEN_EXIT(openat, OPEN_OPENAT)
-OPEN_EXIT(open, OPEN_OPEN)
-OPEN_EXIT(creat, OPEN_CREAT)
-OPEN_EXIT(openat2, OPEN_OPENAT2)
+SYSCALL_EXIT(exit_openat, openat, open_exit, OPEN_OPENAT)
+SYSCALL_EXIT(exit_open, open, open_exit, OPEN_OPEN)
+SYSCALL_EXIT(exit_creat, creat, open_exit, OPEN_CREAT)
+SYSCALL_EXIT(exit_openat2, openat2, open_exit, OPEN_OPENAT2)
 
 /* ---- writes: sum bytes per open file ---- */
 
@@ -388,21 +380,13 @@ static __always_inline void write_exit(long ret, int fd_arg)
 		report(w, FILE_INTERIM);
 }
 
-#define WRITE_EXIT(name, fd_arg)                                      \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                    \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)         \
-	{                                                             \
-		write_exit(ctx->ret, fd_arg);                         \
-		return 0;                                             \
-	}
-
-WRITE_EXIT(write, 1)
-WRITE_EXIT(pwrite64, 1)
-WRITE_EXIT(writev, 1)
-WRITE_EXIT(pwritev, 1)
-WRITE_EXIT(pwritev2, 1)
-WRITE_EXIT(sendfile64, 1)      /* out_fd */
-WRITE_EXIT(copy_file_range, 3) /* fd_out */
+SYSCALL_EXIT(exit_write, write, write_exit, 1)
+SYSCALL_EXIT(exit_pwrite64, pwrite64, write_exit, 1)
+SYSCALL_EXIT(exit_writev, writev, write_exit, 1)
+SYSCALL_EXIT(exit_pwritev, pwritev, write_exit, 1)
+SYSCALL_EXIT(exit_pwritev2, pwritev2, write_exit, 1)
+SYSCALL_EXIT(exit_sendfile64, sendfile64, write_exit, 1)           /* out_fd */
+SYSCALL_EXIT(exit_copy_file_range, copy_file_range, write_exit, 3) /* fd_out */
 
 /* ---- close and exit: report ---- */
 
@@ -555,14 +539,6 @@ static __always_inline void rename_exit(long ret, enum rename_call call)
 	submit(r, sizeof(*r));
 }
 
-#define RENAME_EXIT(name, call)                                  \
-	SEC("tracepoint/syscalls/sys_exit_" #name)               \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)    \
-	{                                                        \
-		rename_exit(ctx->ret, call);                     \
-		return 0;                                        \
-	}
-
-RENAME_EXIT(rename, RENAME)
-RENAME_EXIT(renameat, RENAMEAT)
-RENAME_EXIT(renameat2, RENAMEAT)
+SYSCALL_EXIT(exit_rename, rename, rename_exit, RENAME)
+SYSCALL_EXIT(exit_renameat, renameat, rename_exit, RENAMEAT)
+SYSCALL_EXIT(exit_renameat2, renameat2, rename_exit, RENAMEAT)

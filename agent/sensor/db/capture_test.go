@@ -3,7 +3,6 @@ package db_test
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -94,25 +93,16 @@ func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
 	var rec ringbuf.Record
 	next := func(what string, ok func(*db.Data) bool, bad func(*db.Data) bool) *db.Data {
 		t.Helper()
-		for {
-			r, err := set.Read(&rec)
-			if errors.Is(err, ringbuf.ErrClosed) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		return sensortest.Next(t, set, &rec, what, func(r any) bool {
 			d, isData := r.(*db.Data)
 			if !isData {
-				continue
+				return false
 			}
 			if bad != nil && bad(d) {
 				t.Fatalf("while waiting for %s: unexpected record %+v", what, d)
 			}
-			if ok(d) {
-				return d
-			}
-		}
+			return ok(d)
+		}).(*db.Data)
 	}
 	sent := func(msg []byte) func(*db.Data) bool {
 		return func(d *db.Data) bool { return d.Sent && bytes.Equal(d.Data, msg) }

@@ -65,23 +65,13 @@ func testEverySocketCall(t *testing.T, compat bool) {
 	}
 	expect := func(what string, sent bool, want []byte) {
 		t.Helper()
-		for {
-			r, err := set.Read(&rec)
-			if errors.Is(err, ringbuf.ErrClosed) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		d := sensortest.Next(t, set, &rec, what, func(r any) bool {
 			d, ok := r.(*db.Data)
-			if !ok || !ours(d) {
-				continue
-			}
-			if d.Sent != sent || !bytes.Equal(d.Data, want) || d.Len != len(want) {
-				t.Fatalf("%s: got sent=%v len=%d %q, want sent=%v len=%d %q",
-					what, d.Sent, d.Len, d.Data, sent, len(want), want)
-			}
-			return
+			return ok && ours(d)
+		}).(*db.Data)
+		if d.Sent != sent || !bytes.Equal(d.Data, want) || d.Len != len(want) {
+			t.Fatalf("%s: got sent=%v len=%d %q, want sent=%v len=%d %q",
+				what, d.Sent, d.Len, d.Data, sent, len(want), want)
 		}
 	}
 	// recv reads exactly n bytes with one call of read, retrying while the

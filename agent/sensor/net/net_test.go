@@ -2,7 +2,6 @@ package netsensor_test
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,18 +55,8 @@ func readUntil(t *testing.T, set *sensor.Set, what string, match func(any) bool)
 	deadline := time.AfterFunc(10*time.Second, func() { set.Close() })
 	defer deadline.Stop()
 	var rec ringbuf.Record
-	for {
-		r, err := set.Read(&rec)
-		if errors.Is(err, ringbuf.ErrClosed) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if match(r) {
-			return r, append([]byte(nil), rec.RawSample...)
-		}
-	}
+	r := sensortest.Next(t, set, &rec, what, match)
+	return r, append([]byte(nil), rec.RawSample...)
 }
 
 // localAddr is an address of this machine that is not loopback: the first

@@ -1,9 +1,12 @@
 // Package sensortest runs a sensor's tests against each of its builds of
-// one BPF source (see sensor.Builds).
+// one BPF source (see sensor.Builds), and reads the records they expect.
 package sensortest
 
 import (
+	"errors"
 	"testing"
+
+	"github.com/cilium/ebpf/ringbuf"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 )
@@ -41,4 +44,24 @@ func Start(t *testing.T, sn sensor.Sensor, builds *sensor.Builds, compat bool, d
 		t.Fatalf("sensor runs the compat build: %v, want %v", builds.Compat, compat)
 	}
 	return set
+}
+
+// Next reads set's records until match accepts one and returns it, failing
+// the test when the set is closed first (tests close it at their
+// deadline, which ends a blocked Read) or a read fails. rec holds the
+// returned record's raw bytes until the next read into it.
+func Next(t *testing.T, set *sensor.Set, rec *ringbuf.Record, what string, match func(any) bool) any {
+	t.Helper()
+	for {
+		r, err := set.Read(rec)
+		if errors.Is(err, ringbuf.ErrClosed) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if match(r) {
+			return r
+		}
+	}
 }
