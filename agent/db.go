@@ -26,7 +26,7 @@ type DBOptions struct {
 	// Mute, if set, stops the kernel capturing a connection (the db
 	// sensor's Mute): the server end of a local connection whose client end
 	// the agent reads is then left to the client end (see dbPeers).
-	Mute func(sock uint64) error
+	Mute func(end db.Conn) error
 	// BothEnds reports local connections from both ends, each statement
 	// twice (as before dbPeers); for tests that check the server side.
 	BothEnds bool

@@ -47,7 +47,7 @@ func TestNewConnSideAndEngine(t *testing.T) {
 // addresses; muting is asked for once, and forgotten at close.
 func TestPeersLeaveServerEndToReadableClient(t *testing.T) {
 	var muted []uint64
-	p := newDBPeers(func(sock uint64) error { muted = append(muted, sock); return nil }, slog.Default().Warn)
+	p := newDBPeers(func(end db.Conn) error { muted = append(muted, end.Sock); return nil }, slog.Default().Warn)
 	ap := netip.MustParseAddrPort
 	client := &dbConn{side: "client", local: ap("127.0.0.1:40000"), remote: ap("127.0.0.1:5432")}
 	server := &dbConn{side: "server", local: ap("[::ffff:127.0.0.1]:5432"), remote: ap("[::ffff:127.0.0.1]:40000")}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/vigilhq/vigil/agent/dbwire"
+	"github.com/vigilhq/vigil/agent/sensor/db"
 )
 
 // A database host whose own users run clients against it (psql on the
@@ -19,8 +20,9 @@ type dbPeers struct {
 	clients map[peerKey]*dbConn
 	// muted are the server ends left to their client end, by socket.
 	muted map[uint64]bool
-	// mute stops capture of a socket in the kernel (the db sensor's Mute).
-	mute func(sock uint64) error
+	// mute stops capture of a connection end in the kernel (the db
+	// sensor's Mute).
+	mute func(end db.Conn) error
 	// Muted counts server ends muted since start.
 	Muted   uint64
 	warned  bool
@@ -33,7 +35,7 @@ type peerKey struct{ client, server netip.AddrPort }
 
 func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 
-func newDBPeers(mute func(uint64) error, warn func(string, ...any)) *dbPeers {
+func newDBPeers(mute func(db.Conn) error, warn func(string, ...any)) *dbPeers {
 	return &dbPeers{clients: map[peerKey]*dbConn{}, muted: map[uint64]bool{}, mute: mute, logWarn: warn}
 }
 
@@ -69,7 +71,7 @@ func (p *dbPeers) leave(sock uint64, conn *dbConn) bool {
 	p.muted[sock] = true
 	p.Muted++
 	if p.mute != nil {
-		if err := p.mute(sock); err != nil && !p.warned {
+		if err := p.mute(db.Conn{Sock: sock, Local: conn.local, Remote: conn.remote}); err != nil && !p.warned {
 			p.warned = true
 			p.logWarn("could not stop capturing the server end of a local database connection; its bytes are read and dropped", "err", err)
 		}

@@ -52,6 +52,11 @@ enum sock_kind {
 struct sock_state {
 	__u8 kind;
 	__u8 tls; /* an SSL object runs over it: its syscalls carry ciphertext */
+	/* The ends' ports when first seen: user space, muting a socket by
+	 * address, checks them, since a closed socket's address is soon another
+	 * socket's. */
+	__u16 lport;
+	__u16 rport;
 };
 
 /* TCP sockets seen, by struct sock address. */
@@ -194,18 +199,26 @@ static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
 	}
 }
 
-/* Tracking state of sk, created on first sight. */
+/* Tracking state of sk, created on first sight. An entry whose ports are
+ * not sk's is a closed socket's whose close went unseen (a call on it
+ * returned after its TCP_CLOSE, say), at an address a new socket has
+ * taken: it is replaced, so the new socket inherits nothing (muted, TLS, a
+ * kind). A closed socket gets no entry. */
 static __always_inline struct sock_state *sock_state(struct sock *sk)
 {
 	__u64 key = (__u64)sk;
-	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
-	if (st)
-		return st;
-	struct sock_state fresh = {};
 	__u16 lport = kfield(sk, __sk_common.skc_num);
 	__u16 rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
+	if (st && st->lport == lport && st->rport == rport)
+		return st;
+	if (kfield(sk, __sk_common.skc_state) == TCP_CLOSE)
+		return NULL;
+	struct sock_state fresh = {};
 	fresh.kind = is_db_port(lport) || is_db_port(rport) ? SOCK_DB : SOCK_UNKNOWN;
-	bpf_map_update_elem(&socks, &key, &fresh, BPF_NOEXIST);
+	fresh.lport = lport;
+	fresh.rport = rport;
+	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
 	return bpf_map_lookup_elem(&socks, &key);
 }
 
@@ -346,8 +359,7 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 	if (!sk)
 		return;
 	struct sock_state *st = sock_state(sk);
-	/* Nothing of these is captured, in plaintext or through libssl. */
-	if (!st || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
+	if (!st)
 		return;
 	struct task_io *tio = bpf_task_storage_get(&task_io, t, 0, 0);
 	if (tio && tio->ssl_pending) {
@@ -357,7 +369,7 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 		st->tls = 1;
 		return;
 	}
-	if (st->tls)
+	if (st->tls || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
 		return;
 	__u64 buf = PT_REGS_PARM2_SYSCALL(regs);
 	if (shape == IO_BUF) {
@@ -376,22 +388,14 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 	capture_iov(sk, st, iov, cnt, ret, dir);
 }
 
-#define IO_EXIT(name, dir, shape)                                \
-	SEC("tracepoint/syscalls/sys_exit_" #name)               \
-	int db_exit_##name(struct trace_event_raw_sys_exit *ctx) \
-	{                                                        \
-		io_exit(ctx->ret, dir, shape);                   \
-		return 0;                                        \
-	}
-
-IO_EXIT(write, DB_SEND, IO_BUF)
-IO_EXIT(sendto, DB_SEND, IO_BUF)
-IO_EXIT(read, DB_RECV, IO_BUF)
-IO_EXIT(recvfrom, DB_RECV, IO_BUF)
-IO_EXIT(writev, DB_SEND, IO_IOV)
-IO_EXIT(readv, DB_RECV, IO_IOV)
-IO_EXIT(sendmsg, DB_SEND, IO_MSG)
-IO_EXIT(recvmsg, DB_RECV, IO_MSG)
+SYSCALL_EXIT(db_exit_write, write, io_exit, DB_SEND, IO_BUF)
+SYSCALL_EXIT(db_exit_sendto, sendto, io_exit, DB_SEND, IO_BUF)
+SYSCALL_EXIT(db_exit_read, read, io_exit, DB_RECV, IO_BUF)
+SYSCALL_EXIT(db_exit_recvfrom, recvfrom, io_exit, DB_RECV, IO_BUF)
+SYSCALL_EXIT(db_exit_writev, writev, io_exit, DB_SEND, IO_IOV)
+SYSCALL_EXIT(db_exit_readv, readv, io_exit, DB_RECV, IO_IOV)
+SYSCALL_EXIT(db_exit_sendmsg, sendmsg, io_exit, DB_SEND, IO_MSG)
+SYSCALL_EXIT(db_exit_recvmsg, recvmsg, io_exit, DB_RECV, IO_MSG)
 
 /* ---- OpenSSL ---- */
 

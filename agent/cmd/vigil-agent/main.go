@@ -211,7 +211,7 @@ func run(args []string) error {
 	}
 	sensors := sensorsFor(cfg)
 	var libssl func(uint32)
-	var mute func(uint64) error
+	var mute func(db.Conn) error
 	for _, sn := range sensors {
 		if d, ok := sn.(*db.Sensor); ok {
 			libssl, mute = d.CheckProcess, d.Mute

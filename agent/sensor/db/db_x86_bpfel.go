@@ -77,9 +77,11 @@ type dbDbScratch struct {
 }
 
 type dbSockState struct {
-	_    structs.HostLayout
-	Kind uint8
-	Tls  uint8
+	_     structs.HostLayout
+	Kind  uint8
+	Tls   uint8
+	Lport uint16
+	Rport uint16
 }
 
 type dbTaskIo struct {

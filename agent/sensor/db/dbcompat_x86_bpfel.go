@@ -50,9 +50,11 @@ type dbCompatDbScratch struct {
 }
 
 type dbCompatSockState struct {
-	_    structs.HostLayout
-	Kind uint8
-	Tls  uint8
+	_     structs.HostLayout
+	Kind  uint8
+	Tls   uint8
+	Lport uint16
+	Rport uint16
 }
 
 type dbCompatTaskIo struct {

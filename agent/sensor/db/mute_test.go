@@ -2,9 +2,9 @@ package db_test
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -61,21 +61,12 @@ func testMute(t *testing.T, compat bool) {
 	// next reads records until one satisfies ok, failing on any that bad flags.
 	next := func(what string, ok func(any) bool, bad func(any) bool) any {
 		t.Helper()
-		for {
-			r, err := set.Read(&rec)
-			if errors.Is(err, ringbuf.ErrClosed) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		return sensortest.Next(t, set, &rec, what, func(r any) bool {
 			if bad != nil && bad(r) {
 				t.Fatalf("while waiting for %s: unexpected record %+v", what, r)
 			}
-			if ok(r) {
-				return r
-			}
-		}
+			return ok(r)
+		})
 	}
 	sentBy := func(msg string) func(any) bool {
 		return func(r any) bool {
@@ -86,8 +77,19 @@ func testMute(t *testing.T, compat bool) {
 
 	c1, s1 := dial()
 	send(c1, s1, "first bytes")
-	sock := next("the client's first send", sentBy("first bytes"), nil).(*db.Data).Conn.Sock
-	if err := sn.Mute(sock); err != nil {
+	conn := next("the client's first send", sentBy("first bytes"), nil).(*db.Data).Conn
+	sock := conn.Sock
+	// A record of a connection that closed names its socket's address,
+	// which a new socket may have taken since: muting by that record (other
+	// ports at the same address) leaves the new socket captured.
+	stale := conn
+	stale.Remote = netip.AddrPortFrom(conn.Remote.Addr(), conn.Remote.Port()+1)
+	if err := sn.Mute(stale); err != nil {
+		t.Fatal(err)
+	}
+	send(c1, s1, "still captured")
+	next("a send after muting another connection at the same address", sentBy("still captured"), nil)
+	if err := sn.Mute(conn); err != nil {
 		t.Fatal(err)
 	}
 	send(c1, s1, "muted bytes")
@@ -108,7 +110,7 @@ func testMute(t *testing.T, compat bool) {
 		cl, ok := r.(*db.Close)
 		return ok && cl.Conn.Sock == sock
 	}, onMuted)
-	if err := sn.Mute(sock); err != nil {
+	if err := sn.Mute(conn); err != nil {
 		t.Errorf("muting a closed connection: %v", err)
 	}
 }
