@@ -147,7 +147,7 @@ func (a *Agent) dbData(d *db.Data) {
 	}
 	conn.last = ts
 	conn.header = d.Header
-	if !c.opts.BothEnds && c.peers.leave(d.Conn.Sock, conn) {
+	if !c.opts.BothEnds && c.peers.leave(conn) {
 		// Left to the client end: drop what the server end parsed so
 		// far (its statements are the client's) and read no more.
 		conn.plain, conn.tls = nil, nil
@@ -194,7 +194,7 @@ func (a *Agent) dbClose(cl *db.Close) {
 		return
 	}
 	delete(a.db.conns, cl.Conn.Sock)
-	a.db.peers.removed(cl.Conn.Sock, conn)
+	a.db.peers.removed(conn)
 	a.finishDB(conn, a.clock.Time(cl.TS))
 }
 
@@ -254,7 +254,7 @@ func (a *Agent) sweepDB(now time.Time) {
 	for sock, conn := range a.db.conns {
 		if now.Sub(conn.last) > dbIdle {
 			delete(a.db.conns, sock)
-			a.db.peers.removed(sock, conn)
+			a.db.peers.removed(conn)
 			a.finishDB(conn, now)
 		}
 	}

@@ -47,31 +47,31 @@ func (p *dbPeers) added(conn *dbConn) {
 }
 
 // removed forgets a connection end that closed or went idle.
-func (p *dbPeers) removed(sock uint64, conn *dbConn) {
-	delete(p.muted, sock)
+func (p *dbPeers) removed(conn *dbConn) {
+	delete(p.muted, conn.sock)
 	if conn.side == "client" && p.clients[conn.key] == conn {
 		delete(p.clients, conn.key)
 	}
 }
 
-// leave says whether the bytes of connection end conn (socket sock) are
-// left to its other end: true for a server end whose client end is
-// followed and readable, which it then mutes in the kernel.
-func (p *dbPeers) leave(sock uint64, conn *dbConn) bool {
+// leave says whether the bytes of connection end conn are left to its
+// other end: true for a server end whose client end is followed and
+// readable, which it then mutes in the kernel.
+func (p *dbPeers) leave(conn *dbConn) bool {
 	if conn.side != "server" {
 		return false
 	}
-	if p.muted[sock] {
+	if p.muted[conn.sock] {
 		return true
 	}
 	cl := p.clients[conn.key]
 	if cl == nil || !(readable(cl.tls) || readable(cl.plain)) {
 		return false
 	}
-	p.muted[sock] = true
+	p.muted[conn.sock] = true
 	p.Muted++
 	if p.mute != nil {
-		if err := p.mute(db.Conn{Sock: sock, Local: conn.local, Remote: conn.remote}); err != nil && !p.warned {
+		if err := p.mute(db.Conn{Sock: conn.sock, Local: conn.local, Remote: conn.remote}); err != nil && !p.warned {
 			p.warned = true
 			p.logWarn("could not stop capturing the server end of a local database connection; its bytes are read and dropped", "err", err)
 		}
