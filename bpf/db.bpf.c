@@ -342,10 +342,11 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 /*
  * A socket read or write, at its return: nothing is done at entry. The
  * arguments are read back from the registers the task entered the kernel
- * with (syscall_regs), so a call that moved no bytes (most reads on a non-blocking
- * socket return EAGAIN) costs a compare, and no state is kept between entry
- * and exit. The descriptor is looked up after the call: a socket closed by
- * another thread during the call is missed, as it would be one call later.
+ * with (syscall_regs), so a call that moved no bytes (most reads on a
+ * non-blocking socket return EAGAIN) costs a compare, and no state is kept
+ * between entry and exit. The descriptor is looked up after the call: a
+ * socket closed by another thread during the call is missed, as it would be
+ * one call later.
  */
 static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 {

@@ -76,13 +76,6 @@ struct {
 	__type(value, struct open_info);
 } opened SEC(".maps");
 
-struct rename_args {
-	__s64 olddfd;
-	__u64 oldname;
-	__s64 newdfd;
-	__u64 newname;
-};
-
 struct scratch {
 	struct file_rec rec;
 	struct written_file fresh;
@@ -508,15 +501,16 @@ static __always_inline void rename_exit(long ret, enum rename_call call)
 	struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
 	if (!regs)
 		return;
-	struct rename_args args = {.olddfd = AT_FDCWD, .newdfd = AT_FDCWD};
+	long olddfd = AT_FDCWD, newdfd = AT_FDCWD;
+	__u64 oldname, newname;
 	if (call == RENAME) {
-		args.oldname = PT_REGS_PARM1_SYSCALL(regs);
-		args.newname = PT_REGS_PARM2_SYSCALL(regs);
+		oldname = PT_REGS_PARM1_SYSCALL(regs);
+		newname = PT_REGS_PARM2_SYSCALL(regs);
 	} else {
-		args.olddfd = (int)PT_REGS_PARM1_SYSCALL(regs);
-		args.oldname = PT_REGS_PARM2_SYSCALL(regs);
-		args.newdfd = (int)PT_REGS_PARM3_SYSCALL(regs);
-		args.newname = PT_REGS_PARM4_SYSCALL(regs);
+		olddfd = (int)PT_REGS_PARM1_SYSCALL(regs);
+		oldname = PT_REGS_PARM2_SYSCALL(regs);
+		newdfd = (int)PT_REGS_PARM3_SYSCALL(regs);
+		newname = PT_REGS_PARM4_SYSCALL(regs);
 	}
 	__u32 zero = 0;
 	struct rename_rec *r = bpf_map_lookup_elem(&rename_scratch, &zero);
@@ -524,18 +518,18 @@ static __always_inline void rename_exit(long ret, enum rename_call call)
 	if (!r || !s)
 		return;
 	fill_hdr(&r->hdr, REC_FILE_RENAME);
-	long n = bpf_probe_read_user_str(r->old_name, sizeof(r->old_name), (void *)args.oldname);
+	long n = bpf_probe_read_user_str(r->old_name, sizeof(r->old_name), (void *)oldname);
 	r->old_name_len = n > 0 ? n - 1 : 0;
-	n = bpf_probe_read_user_str(r->new_name, sizeof(r->new_name), (void *)args.newname);
+	n = bpf_probe_read_user_str(r->new_name, sizeof(r->new_name), (void *)newname);
 	r->new_name_len = n > 0 ? n - 1 : 0;
 	r->old_base_len = 0;
 	r->new_base_len = 0;
 	r->old_base[0] = 0;
 	r->new_base[0] = 0;
 	if (r->old_name[0] != '/')
-		r->old_base_len = resolve_base(args.olddfd, s->path, r->old_base);
+		r->old_base_len = resolve_base(olddfd, s->path, r->old_base);
 	if (r->new_name[0] != '/')
-		r->new_base_len = resolve_base(args.newdfd, s->path, r->new_base);
+		r->new_base_len = resolve_base(newdfd, s->path, r->new_base);
 	submit(r, sizeof(*r));
 }
 
