@@ -74,9 +74,9 @@ func testEverySocketCall(t *testing.T, compat bool) {
 				what, d.Sent, d.Len, d.Data, sent, len(want), want)
 		}
 	}
-	// recv reads exactly n bytes with one call of read, retrying while the
-	// socket has none (EAGAIN) or fewer (the rest of the message is not
-	// there yet: never on loopback for these sizes, but not assumed).
+	// recv reads exactly n bytes with one call of read, waiting while the
+	// socket has none (EAGAIN). A shorter read fails the test: on loopback
+	// a message this small is queued whole before its send returns.
 	recv := func(what string, n int, read func(buf []byte) (int, error)) []byte {
 		t.Helper()
 		buf := make([]byte, n+64) // room to spare: a read returns what there is
