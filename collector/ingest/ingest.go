@@ -412,10 +412,11 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) er
 // docs/events.md); alerts and heartbeats are one per message. A line that
 // is not an event (an empty one included) is counted as malformed like any
 // other bad message. The events are yielded in order, without gathering
-// them: this runs for every message.
+// them: this runs for every message. A message without a newline is its
+// one line.
 func EventsOf(m Msg) iter.Seq[Msg] {
 	return func(yield func(Msg) bool) {
-		if !strings.HasSuffix(m.Subject, "."+event.ClassEvents) || bytes.IndexByte(m.Data, '\n') < 0 {
+		if !strings.HasSuffix(m.Subject, "."+event.ClassEvents) {
 			yield(m)
 			return
 		}
