@@ -443,12 +443,9 @@ func (in *Ingest) trackSeq(b *batch, ev *event.Event) error {
 // trackAlertSeq advances the seq of an alert's agent in the events lane,
 // in stream order, whether or not the priority lane stored it yet: alerts
 // are numbered with the agent's events. msg's subject parsed as site and
-// agentID. What the priority lane would refuse is skipped here without
-// counting.
+// agentID. What the priority lane would refuse (Decode refuses an
+// oversized message too) is skipped here without counting.
 func (in *Ingest) trackAlertSeq(b *batch, msg Msg, site, agentID string) error {
-	if len(msg.Data) > event.MaxWireSize {
-		return nil
-	}
 	ev, err := event.Decode(msg.Data)
 	if err != nil || ev.Site != site || ev.AgentID != agentID || ev.Kind != event.KindAlert {
 		return nil
