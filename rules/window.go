@@ -49,16 +49,18 @@ func (e *Engine) threshold(a *active, out []event.Event) []event.Event {
 	if r.baseline > 0 {
 		horizon += int64(r.baseline)
 	}
-	// The contribution is the same for every group the event falls in. A
-	// count counts statement runs: an event the agent folded from several
-	// runs of one statement counts as that many.
-	x := 1.0
-	if d := e.env.ev.DB; d != nil {
-		x = float64(d.Runs())
-	}
+	// The contribution is the same for every group the event falls in.
+	var x float64
 	var distinct []string
 	var one [1]string
 	switch r.agg {
+	case aggCount:
+		// A count counts statement runs: an event the agent folded from
+		// several runs of one statement counts as that many.
+		x = 1
+		if d := e.env.ev.DB; d != nil {
+			x = float64(d.Runs())
+		}
 	case aggSum:
 		x = r.aggExpr.n(&e.env)
 	case aggDistinct:
