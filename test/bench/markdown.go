@@ -39,16 +39,14 @@ var closers = map[string]string{
 		"events/s on 2 cores needs less volume per file written, as in figure 2: aggregation in the kernel.",
 	"5/syscall to stored alert p99": "Alerts are published ahead of the agent's spooled backlog and stored by the " +
 		"collector's own alerts consumer; if this is missed again, look at the collector's alerts lane batch size.",
-	"6/agent CPU": "The ring is polled without wakeups, backing off from 10 ms to 40 ms while it stays quiet, and " +
-		"sends linger up to 100 ms: together about half the CPU of the previous build at 1,000/s (alternating " +
-		"builds). perf record -e cpu-clock -g on the agent at 1,000/s shows ~21% of what is left in Go's sysmon " +
-		"naps, which restart on every wake from idle, ~6.5% in the spool's flush every 200 ms and ~16% encoding. " +
-		"Next: send and flush the spool on the reader's wakeups instead of their own timers, and run on one P while " +
-		"the ring is quiet (GOMAXPROCS=1 measured 3.0-3.4% against 3.3-4.2%, but lost records in a 20k/s burst, so " +
-		"it is not applied; in a later session neither GOMAXPROCS=1 nor a 1 s spool flush moved the figure beyond " +
-		"the 2.6-3.9% spread of alternating rounds). Under perf, ~40% of the agent's time at this rate is the " +
-		"hypervisor's interrupt enabling around syscalls and context switches (pvm_irq_enable): fewer wakeups, not " +
-		"less work per event, is what would close it.",
+	"6/agent CPU": "The ring is polled without wakeups, backing off from 10 ms to 100 ms while it stays quiet, and " +
+		"sends linger up to 100 ms. At this rate the agent's time goes mostly to waking up, not to events: under perf " +
+		"~40% is the hypervisor's interrupt enabling around syscalls and context switches (pvm_irq_enable) and ~27% " +
+		"Go's sysmon, which naps every 20 µs from each wake until the process is idle again. Raising the longest poll " +
+		"from 40 to 100 ms halved epoll_wait calls and cut futex and nanosleep calls by a third (strace -c), ~3.4% -> " +
+		"~2.8% in alternating rounds. GOMAXPROCS=1 and a 1 s spool flush each moved it by less than the spread of " +
+		"rounds. Next: one wakeup for everything timed, the spool flush, the cursor save and the linger, on the " +
+		"reader's (today each has its own timer, and each JetStream acknowledgement wakes the NATS client).",
 	"6/agent RSS":               "Bound the process table and enrichment caches, and set a GOMEMLIMIT for the agent.",
 	"4/BenchmarkPack/host time": "Profile BenchmarkPack/host; index rules by kind and avoid per-field cty conversion.",
 }
