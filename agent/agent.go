@@ -27,6 +27,13 @@ type Sink interface {
 	Publish(ev *event.Event) error
 }
 
+// A Drainer is a Sink told when the agent has handed it everything read
+// so far and its reader is about to sleep: the publisher sends and flushes
+// then, instead of waking on timers of its own.
+type Drainer interface {
+	Drained()
+}
+
 // RuleEngine evaluates host rules; the agent feeds it every event and emits
 // the alerts it returns.
 type RuleEngine interface {
@@ -122,7 +129,11 @@ func (a *Agent) BootID() string { return a.bootID }
 // Run starts the sensors and processes records until ctx ends, then detaches
 // every probe. It fails only when no sensor can start.
 func (a *Agent) Run(ctx context.Context) error {
-	set, err := sensor.Start(a.opts.Sensors, sensor.Options{AgentPID: uint32(os.Getpid()), RingBytes: a.opts.RingBytes})
+	sopts := sensor.Options{AgentPID: uint32(os.Getpid()), RingBytes: a.opts.RingBytes}
+	if d, ok := a.opts.Sink.(Drainer); ok {
+		sopts.Idle = d.Drained
+	}
+	set, err := sensor.Start(a.opts.Sensors, sopts)
 	if err != nil {
 		if set != nil {
 			for _, st := range set.Statuses() {

@@ -94,6 +94,7 @@ type Set struct {
 	reader   *ringbuf.Reader
 	poll     time.Duration
 	maxPoll  time.Duration
+	idle     func()
 	running  []Sensor
 	byType   map[uint32]Sensor
 	statuses []Status
@@ -127,7 +128,11 @@ type Options struct {
 	// doubles its sleep from Poll up to MaxPoll, and a big drain brings it
 	// back to Poll. It bounds how late a record (and so a host alert) is
 	// read. Zero means DefaultMaxPoll; less than Poll means Poll.
-	MaxPoll  time.Duration
+	MaxPoll time.Duration
+	// Idle, if set, is called by Read, on its goroutine, each time it
+	// finds the ring empty, before it sleeps: the moment to hand on what
+	// the records read so far produced, without a wakeup of its own.
+	Idle     func()
 	AgentPID uint32
 }
 
@@ -180,7 +185,7 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating ring buffer: %w", explain(err))
 	}
-	s := &Set{events: events, byType: map[uint32]Sensor{}, poll: opts.Poll}
+	s := &Set{events: events, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
 	env := Env{Events: events, AgentPID: opts.AgentPID}
 	if s.poll == 0 {
 		s.poll = DefaultPoll
@@ -257,6 +262,9 @@ func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 				// seen by the next read, at most MaxPoll later.
 				s.nap = nextNap(s.nap, s.drained, s.poll, s.maxPoll)
 				s.drained = 0
+				if s.idle != nil {
+					s.idle()
+				}
 				time.Sleep(s.nap)
 				continue
 			}
