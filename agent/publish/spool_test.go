@@ -142,3 +142,65 @@ func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
 		t.Fatal("takeDropped counted twice")
 	}
 }
+
+// TestSpoolCursorFile checks the cursor file across restarts: a cursor
+// saved twice in place is read back, one written by an earlier version
+// ("seg off idx") is still honoured, and a torn or corrupt one resends
+// from the first record rather than resuming mid-record.
+func TestSpoolCursorFile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		appendData(t, s, fmt.Appendf(nil, "rec-%03d", i))
+	}
+	recs, p10, _ := s.readBatch(s.start(), 10, nil)
+	s.commit(p10)
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	recs, p40, _ := s.readBatch(p10, 30, nil)
+	if len(recs) != 30 {
+		t.Fatalf("read %d records, want 30", len(recs))
+	}
+	s.commit(p40)
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	cursor := filepath.Join(dir, "cursor")
+	b, err := os.ReadFile(cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(cursorLine(p40)) {
+		t.Fatalf("cursor file %q, want %q", b, cursorLine(p40))
+	}
+	resume := func(what, want string, n int) {
+		t.Helper()
+		s, err := openSpool(dir, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.close()
+		got, _ := readAll(t, s, s.start())
+		if len(got) != n || got[0] != want {
+			t.Fatalf("%s: read %d records from %q, want %d from %q", what, len(got), got[0], n, want)
+		}
+	}
+	resume("cursor saved in place", "rec-040", 60)
+
+	old := fmt.Sprintf("%d %d %d\n", p10.seg, p10.off, p10.idx)
+	if err := os.WriteFile(cursor, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resume("cursor of an earlier version", "rec-010", 90)
+
+	torn := cursorLine(p40)
+	copy(torn, cursorLine(p10)[:41]) // segment and offset of another write
+	if err := os.WriteFile(cursor, torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resume("torn cursor", "rec-000", 100)
+}
