@@ -28,6 +28,7 @@ const (
 // is never rendered.
 type token struct {
 	kind  kind
+	off   int32  // byte offset of raw in the statement (literals only)
 	val   string // rendered text ("?" for literals)
 	raw   string // literal source text
 	typ   sqllexer.TokenType
@@ -94,7 +95,7 @@ func lexWith(toks []token, d Dialect, sql string, l *sqllexer.Lexer) ([]token, b
 			if strings.HasPrefix(v, "@@") {
 				return toks, false
 			}
-			toks = append(toks, token{kind: kLiteral, val: "?", typ: t.Type})
+			toks = append(toks, token{kind: kLiteral, off: int32(pos - len(v)), val: "?", typ: t.Type})
 		case sqllexer.STRING, sqllexer.INCOMPLETE_STRING, sqllexer.NUMBER,
 			sqllexer.DOLLAR_QUOTED_STRING, sqllexer.DOLLAR_QUOTED_FUNCTION:
 			if t.Type == sqllexer.STRING || t.Type == sqllexer.INCOMPLETE_STRING {
@@ -111,7 +112,7 @@ func lexWith(toks []token, d Dialect, sql string, l *sqllexer.Lexer) ([]token, b
 			if t.Type == sqllexer.NUMBER && len(toks) > 0 && adjacent && toks[len(toks)-1].val == "." {
 				toks = toks[:len(toks)-1] // .5
 			}
-			toks = append(toks, token{kind: kLiteral, val: "?", raw: v, typ: t.Type})
+			toks = append(toks, token{kind: kLiteral, off: int32(pos - len(v)), val: "?", raw: v, typ: t.Type})
 		case sqllexer.BOOLEAN, sqllexer.NULL:
 			toks = append(toks, token{kind: kWord, val: v, typ: t.Type})
 		case sqllexer.POSITIONAL_PARAMETER:
@@ -129,7 +130,7 @@ func lexWith(toks []token, d Dialect, sql string, l *sqllexer.Lexer) ([]token, b
 			if d == MySQL && t.Type == sqllexer.QUOTED_IDENT && strings.HasPrefix(v, `"`) {
 				// A double-quoted MySQL "identifier" is a string unless
 				// ANSI_QUOTES is on: treat it as a value.
-				toks = append(toks, token{kind: kLiteral, val: "?", raw: v, typ: sqllexer.STRING})
+				toks = append(toks, token{kind: kLiteral, off: int32(pos - len(v)), val: "?", raw: v, typ: sqllexer.STRING})
 				break
 			}
 			if strings.ContainsAny(v, "?") && t.Type == sqllexer.IDENT {

@@ -65,7 +65,8 @@ type Redactor struct {
 	maxStmt  int
 	disabled bool
 	idCols   []idColumn
-	shapes   *shapeCache // nil when redaction is off
+	shapes   *shapeCache  // nil when redaction is off
+	prelex   *prelexCache // nil when redaction is off
 }
 
 type idColumn struct {
@@ -85,6 +86,7 @@ func New(cfg Config) (*Redactor, error) {
 	}
 	if !r.disabled {
 		r.shapes = newShapeCache()
+		r.prelex = newPrelexCache()
 	}
 	for _, c := range cfg.IdentifierColumns {
 		c = strings.TrimSpace(c)
@@ -190,9 +192,6 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	if sql == "" {
 		return Result{Command: "", Statement: "", Fingerprint: ""}
 	}
-	if !plausibleText(sql, truncated) {
-		return r.failClosed(sql)
-	}
 	noBackslash := d == MySQLNoBackslashEscapes
 	if noBackslash {
 		d = MySQL
@@ -202,6 +201,25 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	}
 	s := getScratch()
 	defer s.put()
+	// The fast path: text the scan accepts is printable ASCII (so
+	// plausibleText would pass it) without backslashes (so neither
+	// backslash check below applies), and not cut (the truncated flag
+	// and a literal cut in half are left to the full path).
+	var pkey []byte
+	var spans []litSpan
+	if r.prelex != nil && !truncated {
+		var ok bool
+		if pkey, spans, ok = s.prelexScan(d, sql); ok {
+			if e := r.prelex.get(pkey); e != nil {
+				return e.result(r, d, sql, spans)
+			}
+		} else {
+			pkey = nil
+		}
+	}
+	if !plausibleText(sql, truncated) {
+		return r.failClosed(sql)
+	}
 	toks, ok := lex(s.toks[:0], d, sql)
 	s.toks = toks
 	if !ok {
@@ -239,6 +257,9 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 		if len(key) > maxShapeKey {
 			key = nil
 		} else if sh := r.shapes.get(key); sh != nil {
+			if pkey != nil {
+				r.learnPrelex(pkey, spans, sql, toks, sh)
+			}
 			return sh.result(r, d, toks, truncated)
 		}
 	}
@@ -277,7 +298,11 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	}
 	res.Statement = stmt
 	if key != nil {
-		r.shapes.put(key, newShape(&res, capped, params, ids))
+		sh := newShape(&res, capped, params, ids)
+		r.shapes.put(key, sh)
+		if pkey != nil {
+			r.learnPrelex(pkey, spans, sql, toks, sh)
+		}
 	}
 	return res
 }

@@ -17,6 +17,8 @@ type scratch struct {
 	tables, columns     []string
 	a                   analysis
 	stmt, norm, key     []byte
+	pkey                []byte    // prelexScan's key (no literal text)
+	spans               []litSpan // prelexScan's literals
 }
 
 // maxPooledTokens keeps the scratch of a huge statement out of the pool.
@@ -32,7 +34,8 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 // returns the scratch to the pool.
 func (s *scratch) put() {
 	if cap(s.toks) > maxPooledTokens || cap(s.alt) > maxPooledTokens || cap(s.out) > maxPooledTokens ||
-		cap(s.res) > maxPooledTokens || cap(s.stmt) > 64<<10 || cap(s.key) > 64<<10 {
+		cap(s.res) > maxPooledTokens || cap(s.stmt) > 64<<10 || cap(s.key) > 64<<10 ||
+		cap(s.pkey) > 64<<10 || cap(s.spans) > maxPooledTokens {
 		return
 	}
 	// Slots past each length were cleared by an earlier put.

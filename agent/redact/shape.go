@@ -96,22 +96,33 @@ func (s *scratch) shapeKey(d Dialect, toks []token) []byte {
 
 // result is the Result of a statement of this shape whose tokens are toks.
 func (sh *shape) result(r *Redactor, d Dialect, toks []token, truncated bool) Result {
-	res := Result{Command: sh.command, Statement: sh.statement, Fingerprint: sh.fingerprint,
-		Truncated: truncated || sh.capped, Tables: cloneStrings(sh.tables), Columns: cloneStrings(sh.columns)}
+	res := sh.base(truncated)
 	r.applyRefs(&res, d, toks, sh.params, sh.ids)
 	return res
 }
 
-// applyRefs sets res.Params from params and adds to res.Identifiers the
-// hash of each literal of toks that ids name, for a statement analysed now
-// and one of a cached shape alike.
-func (r *Redactor) applyRefs(res *Result, d Dialect, toks []token, params []paramRef, ids []idRef) {
+// base is the Result of a statement of this shape without its Params and
+// Identifiers.
+func (sh *shape) base(truncated bool) Result {
+	return Result{Command: sh.command, Statement: sh.statement, Fingerprint: sh.fingerprint,
+		Truncated: truncated || sh.capped, Tables: cloneStrings(sh.tables), Columns: cloneStrings(sh.columns)}
+}
+
+// applyParams sets res.Params from params.
+func applyParams(res *Result, params []paramRef) {
 	for _, p := range params {
 		if res.Params == nil {
 			res.Params = map[int]string{}
 		}
 		res.Params[p.n] = p.column
 	}
+}
+
+// applyRefs sets res.Params from params and adds to res.Identifiers the
+// hash of each literal of toks that ids name, for a statement analysed now
+// and one of a cached shape alike.
+func (r *Redactor) applyRefs(res *Result, d Dialect, toks []token, params []paramRef, ids []idRef) {
+	applyParams(res, params)
 	for _, id := range ids {
 		r.AddIdentifier(res, id.column, literalValue(d, toks[id.tok]))
 	}
