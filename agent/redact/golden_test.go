@@ -22,7 +22,7 @@ var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden_re
 // as before: the unit test statements, the fuzz seed corpora, pgbench, and a
 // deterministic soup of SQL fragments (quotes, escapes, comments, case and
 // Unicode that upper-cases to ASCII).
-func goldenCorpus(t *testing.T) []string {
+func goldenCorpus(t testing.TB) []string {
 	out := []string{
 		"SELECT id, email FROM customers WHERE email = 'a@b.c' AND id > 10",
 		"select c.id from public.customers c join orders o on o.cid = c.id where o.total > -5.5 and c.id in (1, 2, 3)",
