@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -41,6 +42,9 @@ type Watcher struct {
 	mu       sync.Mutex
 	current  *Set
 	lastSeen string // source hash of the last files tried, good or bad
+	// lastStamp is the stamp of the files last read (see dirStamp), ""
+	// when it cannot be trusted to show a change.
+	lastStamp string
 }
 
 // NewWatcher returns a watcher of dir; call Load, then Start.
@@ -97,10 +101,15 @@ func (w *Watcher) check(force bool) bool {
 // load reads the files; unless force, it stops when they are unchanged
 // since the last attempt. Called with mu held.
 func (w *Watcher) load(force bool) (*Set, hcl.Diagnostics, bool) {
+	stamp := dirStamp(w.dir)
+	if !force && stamp != "" && stamp == w.lastStamp {
+		return nil, nil, false
+	}
 	srcs, diags := readDir(w.dir)
 	if diags.HasErrors() {
 		return nil, diags, true
 	}
+	w.lastStamp = stamp
 	var files []parsedFile
 	for _, s := range srcs {
 		files = append(files, parsedFile{name: s.Name, data: s.Data})
@@ -117,6 +126,41 @@ func (w *Watcher) load(force bool) (*Set, hcl.Diagnostics, bool) {
 	return set, diags, true
 }
 
+// racyStamp is how recent a change must be for dirStamp not to trust the
+// file times: a write within the file system's timestamp granularity of
+// the last one can leave size and times as they were.
+var racyStamp = 2 * time.Second
+
+// dirStamp is each rule file's name, inode, size, modification and change
+// time, so that a check of unchanged files stats them instead of reading
+// and hashing them all (every two seconds, for the life of the agent). A
+// replaced file has a new inode and an edited one a new change time, which
+// no tool sets back. It is "" (read the files) when the directory cannot
+// be read or a file changed within racyStamp.
+func dirStamp(dir string) string {
+	paths, err := Files(dir)
+	if err != nil {
+		return ""
+	}
+	var b []byte
+	now := time.Now()
+	for _, p := range paths {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return ""
+		}
+		mtime, ctime := time.Unix(st.Mtim.Unix()), time.Unix(st.Ctim.Unix())
+		if now.Sub(mtime) < racyStamp || now.Sub(ctime) < racyStamp {
+			return ""
+		}
+		b = fmt.Appendf(b, "%s %d %d %d %d\n", p, st.Ino, st.Size, mtime.UnixNano(), ctime.UnixNano())
+	}
+	return string(b)
+}
+
+// readFile reads a rule file for the watcher (a test counts the reads).
+var readFile = os.ReadFile
+
 func readDir(dir string) ([]Source, hcl.Diagnostics) {
 	paths, err := Files(dir)
 	if err != nil {
@@ -124,7 +168,7 @@ func readDir(dir string) ([]Source, hcl.Diagnostics) {
 	}
 	var srcs []Source
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readFile(p)
 		if err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read rule file", Detail: err.Error()}}
 		}

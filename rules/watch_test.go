@@ -119,3 +119,38 @@ func TestFilesSkipsHiddenAndOtherFiles(t *testing.T) {
 		t.Fatal("no error for a missing directory")
 	}
 }
+
+// TestWatcherStatsUnchangedFiles checks that a check of files whose stamp
+// (inode, size, times) is unchanged reads none of them, and that a change
+// of one is still seen.
+func TestWatcherStatsUnchangedFiles(t *testing.T) {
+	defer func(r time.Duration, f func(string) ([]byte, error)) { racyStamp, readFile = r, f }(racyStamp, readFile)
+	racyStamp = -1 // trust even the times of files written just now
+	reads := 0
+	readFile = func(p string) ([]byte, error) { reads++; return os.ReadFile(p) }
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.hcl")
+	if err := os.WriteFile(path, []byte(goodRule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := NewWatcher(dir, WatchOptions{NoSignal: true})
+	if _, diags := w.Load(); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	reads = 0
+	if w.Check() || w.Check() {
+		t.Fatal("Check reloaded unchanged files")
+	}
+	if reads != 0 {
+		t.Fatalf("%d reads of unchanged files", reads)
+	}
+	if err := os.WriteFile(path, []byte(goodRule+"rule \"more\" {\n  severity = \"low\"\n  when = kind == \"db.query\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !w.Check() {
+		t.Fatal("a changed file was not reloaded")
+	}
+	if len(w.Current().Names()) != 2 {
+		t.Fatalf("set after the change has rules %v", w.Current().Names())
+	}
+}
