@@ -362,15 +362,26 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 	struct sock_state *st = sock_state(sk);
 	if (!st)
 		return;
+	/* Before the SSL check: ssl_return captures nothing on a muted or
+	 * non-database connection either, so its SSL object need not be tied to
+	 * it, and half the calls of a local client and server (the muted server
+	 * end) skip the task storage lookup. */
+	if (st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
+		return;
 	struct task_io *tio = bpf_task_storage_get(&task_io, t, 0, 0);
 	if (tio && tio->ssl_pending) {
-		/* Inside SSL_read/SSL_write: this is ciphertext of ssl's connection. */
+		/* Inside SSL_read/SSL_write: this is ciphertext of ssl's connection.
+		 * The tie is written only when new: an update of the LRU hash
+		 * allocates and swaps an element, a lookup reads one, and an SSL
+		 * object keeps its socket for the connection's life. */
 		__u64 key = (__u64)sk;
-		bpf_map_update_elem(&ssl_socks, &tio->ssl.ssl, &key, BPF_ANY);
+		__u64 *cur = bpf_map_lookup_elem(&ssl_socks, &tio->ssl.ssl);
+		if (!cur || *cur != key)
+			bpf_map_update_elem(&ssl_socks, &tio->ssl.ssl, &key, BPF_ANY);
 		st->tls = 1;
 		return;
 	}
-	if (st->tls || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
+	if (st->tls)
 		return;
 	__u64 buf = PT_REGS_PARM2_SYSCALL(regs);
 	if (shape == IO_BUF) {
