@@ -2,9 +2,11 @@ package db_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
@@ -113,4 +115,76 @@ func testMute(t *testing.T, compat bool) {
 	if err := sn.Mute(conn); err != nil {
 		t.Errorf("muting a closed connection: %v", err)
 	}
+}
+
+// A muted socket closes, and a new one often takes its address at once (TCP
+// sockets are reused straight from their slab): the new socket, never
+// muted, is captured, also from the thread that moved the muted socket's
+// bytes last (a guard for any memory of muted sockets kept per thread or per
+// address).
+func TestMuteForgetsClosedSocket(t *testing.T) {
+	testkernel.RequireRoot(t)
+	sensortest.EachBuild(t, testMuteForgetsClosedSocket)
+}
+
+func testMuteForgetsClosedSocket(t *testing.T, compat bool) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	sn := db.New(db.Config{Ports: []uint16{port}})
+	set := startBuild(t, sn, compat)
+	defer set.Close()
+	timeout := time.AfterFunc(30*time.Second, func() { set.Close() })
+	defer timeout.Stop()
+
+	// The writes below run on one thread, the one that remembers.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	var rec ringbuf.Record
+	sent := func(c net.Conn, msg string) *db.Data {
+		t.Helper()
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		return sensortest.Next(t, set, &rec, msg, func(r any) bool {
+			d, ok := r.(*db.Data)
+			return ok && d.Sent && bytes.Equal(d.Data, []byte(msg))
+		}).(*db.Data)
+	}
+	reused := 0
+	var muted uint64
+	for i := range 20 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Either end may have taken the last muted socket's address.
+		server := sent(s, fmt.Sprintf("server %d", i))
+		client := sent(c, fmt.Sprintf("client %d", i))
+		if server.Conn.Sock == muted || client.Conn.Sock == muted {
+			reused++
+		}
+		if err := sn.Mute(client.Conn); err != nil {
+			t.Fatal(err)
+		}
+		muted = client.Conn.Sock
+		for range 2 {
+			if _, err := c.Write([]byte("muted")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+		s.Close()
+		// Lets the kernel free the sockets before the next dial.
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%d of 20 connections took the last muted socket's address", reused)
 }
