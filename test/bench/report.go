@@ -439,8 +439,8 @@ func (r *report) rows() []row {
 		}
 		if us := r.agentMicrosPerEvent(); len(us) > 0 {
 			rows = append(rows, row{figure: "3", metric: "agent CPU per event", setup: modeAgent, value: median(us), unit: "µs",
-				format: "%.1f", reps: us, note: fmt.Sprintf("at the highest sustained step; %.0f events/s per fully used core, %.0f on 2 cores",
-					1e6/median(us), 2e6/median(us))})
+				format: "%.1f", reps: us, note: fmt.Sprintf("at the highest sustained step; %.0f events/s on the one core the agent's Go code runs on",
+					1e6/median(us))})
 		}
 		if pr := r.probe; pr != nil {
 			note := fmt.Sprintf("%d MiB spool (default 512), 15 s at %.0f/s offered: kernel drops %d, collector loss so far %s",
