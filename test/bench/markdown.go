@@ -15,16 +15,18 @@ import (
 // the code. The report's owner-facing detail is in docs/benchmarks.md.
 var closers = map[string]string{
 	"1/pgbench TPS ratio": "Repeats of a statement are folded (db.fold_window, 1 s: ~550 events per 8 s of pgbench " +
-		"instead of ~157,000), and the db sensor now reads each socket call once, at its exit, with its arguments " +
-		"taken from the task's syscall registers: a read that returns EAGAIN costs a compare, and BPF time per " +
-		"transaction fell from ~38 to ~22 µs (kernel.bpf_stats_enabled, one round each). What is left is per " +
-		"statement: ~450-580 ns of BPF per captured or muted send and receive, and parsing and redaction in the agent " +
-		"(~2 µs per statement in BenchmarkPgbenchSimple, half of it the SQL lexer; with allocation, scheduling and " +
-		"GC the agent used ~9% of a core). pgbench keeps both cores busy, so every such microsecond is taken from " +
-		"it; auditd, which sees no statements, costs 5-7%. To close it: skip the muted server end of a local " +
-		"connection before the socket table lookup (socket-local storage instead of the LRU hash), and recognise " +
-		"repeats before redaction (a shape cache keyed by the statement with its literals skipped, taking care that " +
-		"configured identifier values are still read).",
+		"instead of ~157,000); the db sensor reads each socket call once, at its exit, so a read that returns EAGAIN " +
+		"costs a compare; and a repeated simple statement is now redacted from a cache keyed by its text with the " +
+		"literals skipped, without the SQL lexer (BenchmarkRedactPgbench 1.25 -> 0.24 µs; the agent's CPU under " +
+		"pgbench ~11% -> ~9% of a core, 3 alternating rounds). What is left is mostly in the kernel, per record: BPF " +
+		"per pgbench transaction is ~18-22 µs, and builds stopped at each stage put ~550 ns of a captured send or " +
+		"receive in the ring buffer submit alone (about the same for a header-only record: it is per record, not per " +
+		"byte; on this VM the ring's lock disables interrupts, which is dear here), ~200 ns in reading the bytes and " +
+		"the connection, and ~120 ns in the program's entry; a muted server end costs ~210-280 ns, half of it the " +
+		"socket table lookup. pgbench keeps both cores busy, so every such microsecond is taken from it; auditd, which " +
+		"sees no statements, costs 5-7%. To close it: fewer ring records per statement (one record per request and " +
+		"response pair, or batching a CPU's records before they go to the ring), then the agent's allocations per " +
+		"statement (~1.5 KB in 11 allocations in BenchmarkAgentDBPgbenchClient).",
 	"2/write loop ratio": "One file.write per closed file, and the loop creates files as fast as the two cores allow, " +
 		"so the agent's CPU per event (figure 3) comes straight out of the loop's rate. The file sensor now does " +
 		"nothing at a call's entry: opens, writes and renames are read at their exit, their arguments from the " +
@@ -39,14 +41,16 @@ var closers = map[string]string{
 		"events/s on 2 cores needs less volume per file written, as in figure 2: aggregation in the kernel.",
 	"5/syscall to stored alert p99": "Alerts are published ahead of the agent's spooled backlog and stored by the " +
 		"collector's own alerts consumer; if this is missed again, look at the collector's alerts lane batch size.",
-	"6/agent CPU": "The ring is polled without wakeups, backing off from 10 ms to 100 ms while it stays quiet, and " +
-		"sends linger up to 100 ms. At this rate the agent's time goes mostly to waking up, not to events: under perf " +
-		"~40% is the hypervisor's interrupt enabling around syscalls and context switches (pvm_irq_enable) and ~27% " +
-		"Go's sysmon, which naps every 20 µs from each wake until the process is idle again. Raising the longest poll " +
-		"from 40 to 100 ms halved epoll_wait calls and cut futex and nanosleep calls by a third (strace -c), ~3.4% -> " +
-		"~2.8% in alternating rounds. GOMAXPROCS=1 and a 1 s spool flush each moved it by less than the spread of " +
-		"rounds. Next: one wakeup for everything timed, the spool flush, the cursor save and the linger, on the " +
-		"reader's (today each has its own timer, and each JetStream acknowledgement wakes the NATS client).",
+	"6/agent CPU": "At this rate the agent's time goes mostly to waking up, not to events: under perf ~35% is the " +
+		"hypervisor's interrupt enabling around context switches (pvm_irq_enable) and ~22% Go's sysmon, which naps " +
+		"every 20 µs from each wake until the process is idle again. The ring is polled without wakeups, backing off " +
+		"from 10 ms to 100 ms while it stays quiet; the sender and the spool flush now go on the reader's wakeups " +
+		"instead of timers of their own; the spool cursor is one pwrite, not a new file and a rename; the rule " +
+		"watcher stats unchanged files instead of reading them; and the agent runs its Go code on one thread " +
+		"(GOMAXPROCS 1). Together ~2.8% -> ~2.0% of a core and system calls ~640/s -> ~470/s before the last " +
+		"(steady-rate script, alternating rounds). Left: Go's sysmon and the NATS client's goroutines (its flusher " +
+		"and reader wake once per message and per acknowledgement); next, send less often (a longer linger and " +
+		"poll, at the cost of event latency) or publish from the reader's own goroutine.",
 	"6/agent RSS":               "Bound the process table and enrichment caches, and set a GOMEMLIMIT for the agent.",
 	"4/BenchmarkPack/host time": "Profile BenchmarkPack/host; index rules by kind and avoid per-field cty conversion.",
 }
