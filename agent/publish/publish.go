@@ -365,6 +365,7 @@ type sender struct {
 	alerts   []record
 	lastSend time.Time
 	behind   bool // the last read filled the window: do not linger
+	due      bool // woken to send (paced: by Drained or a batch's worth)
 	timer    *time.Timer
 
 	// The events message being filled: body, how many events it holds,
@@ -419,11 +420,15 @@ func (s *sender) step() bool {
 		return s.waitAcks()
 	}
 	now := time.Now()
-	if until := s.lastSend.Add(p.linger); !s.behind && now.Before(until) && p.pending.Load() < batchBytes {
-		if p.paced.Load() {
-			// Drained wakes it when the linger is over.
+	if p.paced.Load() {
+		// Drained (or a batch's worth appended) wakes it when it is time
+		// to send: it then sends whatever its own clock says, so one
+		// wakeup of the reader is one send.
+		if !s.behind && !s.due && p.pending.Load() < batchBytes {
 			return s.waitAck(len(s.window)-1, p.wake)
 		}
+		s.due = false
+	} else if until := s.lastSend.Add(p.linger); !s.behind && now.Before(until) && p.pending.Load() < batchBytes {
 		return s.linger(until)
 	}
 	took, full, err := s.fill(room)
@@ -668,6 +673,7 @@ func (s *sender) waitAck(i int, wake <-chan struct{}) bool {
 	case <-p.stop:
 		return false
 	case <-wake:
+		s.due = true
 	case <-ack:
 		s.window[i].ok = true
 	case <-p.pubErr:
