@@ -47,9 +47,9 @@ var closers = map[string]string{
 		"from 10 ms to 100 ms while it stays quiet; the sender and the spool flush now go on the reader's wakeups " +
 		"instead of timers of their own; the spool cursor is one pwrite, not a new file and a rename; the rule " +
 		"watcher stats unchanged files instead of reading them; and the agent runs its Go code on one thread " +
-		"(GOMAXPROCS 1). Together 3.40% -> 2.80% of a core between the last two runs of this bench, and ~2.8% -> " +
-		"~2.0% in alternating rounds of a separate steady-rate script, where system calls fell from ~640/s to " +
-		"~470/s before the one-thread change. Left: Go's sysmon and the NATS client's goroutines (its flusher " +
+		"(GOMAXPROCS 1). This bench measured 3.40% in its last run before these changes; alternating rounds of a " +
+		"separate steady-rate script measured ~2.8% -> ~2.0%, and system calls ~640/s -> ~470/s before the " +
+		"one-thread change. Left: Go's sysmon and the NATS client's goroutines (its flusher " +
 		"and reader wake once per message and per acknowledgement); next, send less often (a longer linger and " +
 		"poll, at the cost of event latency) or publish from the reader's own goroutine.",
 	"6/agent RSS":               "Bound the process table and enrichment caches, and set a GOMEMLIMIT for the agent.",
