@@ -35,6 +35,45 @@ func startBuild(t *testing.T, sn *db.Sensor, compat bool) *sensor.Set {
 		"kernel has no kfunc bpf_rdonly_cast (6.2+): only the compat build runs here", sensor.Options{})
 }
 
+// listenAndStart listens on a loopback port and starts a db sensor, in the
+// build asked for, on that port, or on ports alone when given (the
+// listener's connections are then recognised by their first bytes). All of
+// it closes when the test ends, and the set closes itself after limit, so
+// a wait for a record that never comes fails instead of hanging.
+func listenAndStart(t *testing.T, compat bool, limit time.Duration, ports ...uint16) (net.Listener, *db.Sensor, *sensor.Set) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	if len(ports) == 0 {
+		ports = []uint16{uint16(ln.Addr().(*net.TCPAddr).Port)}
+	}
+	sn := db.New(db.Config{Ports: ports})
+	set := startBuild(t, sn, compat)
+	timeout := time.AfterFunc(limit, func() { set.Close() })
+	t.Cleanup(func() {
+		timeout.Stop()
+		set.Close()
+	})
+	return ln, sn, set
+}
+
+// dialAccept connects to ln and returns both ends.
+func dialAccept(t *testing.T, ln net.Listener) (client, server net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
 // A thread that has only written plain files, and a connection on a port
 // that is not a database port, still get the connection's first bytes
 // captured (they decide that it is a database connection), through write
@@ -46,16 +85,8 @@ func TestFirstBytesAfterPlainWrites(t *testing.T) {
 }
 
 func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	// Port 1 only: the listener's port is recognised by first bytes alone.
-	set := startBuild(t, db.New(db.Config{Ports: []uint16{1}}), compat)
-	defer set.Close()
-	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
-	defer timeout.Stop()
+	ln, _, set := listenAndStart(t, compat, 20*time.Second, 1)
 
 	// One OS thread does everything, so the plain writes and the first
 	// socket write come from the same thread.
@@ -72,18 +103,6 @@ func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
 	}
 	f.Close()
 
-	dial := func() (client, server net.Conn) {
-		t.Helper()
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, s
-	}
 	drain := func(s net.Conn, n int) {
 		t.Helper()
 		if _, err := io.ReadFull(s, make([]byte, n)); err != nil {
@@ -108,7 +127,7 @@ func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
 		return func(d *db.Data) bool { return d.Sent && bytes.Equal(d.Data, msg) }
 	}
 
-	other, otherSrv := dial()
+	other, otherSrv := dialAccept(t, ln)
 	defer other.Close()
 	defer otherSrv.Close()
 	for _, msg := range []string{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "more bytes of it"} {
@@ -121,7 +140,7 @@ func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
 		return d.Conn.Local.Port() == uint16(other.LocalAddr().(*net.TCPAddr).Port)
 	}
 
-	c, s := dial()
+	c, s := dialAccept(t, ln)
 	defer c.Close()
 	defer s.Close()
 	startup := pgStartup("alice")

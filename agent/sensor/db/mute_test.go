@@ -25,30 +25,7 @@ func TestMute(t *testing.T) {
 }
 
 func testMute(t *testing.T, compat bool) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	sn := db.New(db.Config{Ports: []uint16{port}})
-	set := startBuild(t, sn, compat)
-	defer set.Close()
-	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
-	defer timeout.Stop()
-
-	dial := func() (client, server net.Conn) {
-		t.Helper()
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, s
-	}
+	ln, sn, set := listenAndStart(t, compat, 20*time.Second)
 	send := func(c, s net.Conn, msg string) {
 		t.Helper()
 		if _, err := c.Write([]byte(msg)); err != nil {
@@ -77,7 +54,7 @@ func testMute(t *testing.T, compat bool) {
 		}
 	}
 
-	c1, s1 := dial()
+	c1, s1 := dialAccept(t, ln)
 	send(c1, s1, "first bytes")
 	conn := next("the client's first send", sentBy("first bytes"), nil).(*db.Data).Conn
 	sock := conn.Sock
@@ -97,7 +74,7 @@ func testMute(t *testing.T, compat bool) {
 	send(c1, s1, "muted bytes")
 	// A second connection's send, made after the muted one, is the barrier:
 	// the ring keeps the kernel's order.
-	c2, s2 := dial()
+	c2, s2 := dialAccept(t, ln)
 	defer c2.Close()
 	defer s2.Close()
 	onMuted := func(r any) bool {
@@ -128,17 +105,7 @@ func TestMuteForgetsClosedSocket(t *testing.T) {
 }
 
 func testMuteForgetsClosedSocket(t *testing.T, compat bool) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	sn := db.New(db.Config{Ports: []uint16{port}})
-	set := startBuild(t, sn, compat)
-	defer set.Close()
-	timeout := time.AfterFunc(30*time.Second, func() { set.Close() })
-	defer timeout.Stop()
+	ln, sn, set := listenAndStart(t, compat, 30*time.Second)
 
 	// The writes below run on one thread, the one that remembers.
 	runtime.LockOSThread()
@@ -158,14 +125,7 @@ func testMuteForgetsClosedSocket(t *testing.T, compat bool) {
 	reused := 0
 	var muted uint64
 	for i := range 20 {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, s := dialAccept(t, ln)
 		// Either end may have taken the last muted socket's address.
 		server := sent(s, fmt.Sprintf("server %d", i))
 		client := sent(c, fmt.Sprintf("client %d", i))

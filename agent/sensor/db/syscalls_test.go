@@ -29,26 +29,10 @@ func TestEverySocketCall(t *testing.T) {
 }
 
 func testEverySocketCall(t *testing.T, compat bool) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln, _, set := listenAndStart(t, compat, 20*time.Second)
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	set := startBuild(t, db.New(db.Config{Ports: []uint16{port}}), compat)
-	defer set.Close()
-	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
-	defer timeout.Stop()
-
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := dialAccept(t, ln)
 	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer s.Close()
 	// Raw descriptors (dups of the conns'), so each call below is exactly
 	// the syscall named; the server's is non-blocking.
