@@ -1,9 +1,6 @@
 package redact
 
 import (
-	"sync"
-	"sync/atomic"
-
 	sqllexer "github.com/DataDog/go-sqllexer"
 )
 
@@ -57,36 +54,6 @@ type prelexID struct {
 	column string
 	lit    int
 	signed bool // the lexer's literal starts with the sign before the span
-}
-
-type prelexCache struct {
-	mu   sync.RWMutex
-	m    map[string]*prelexEntry
-	hits atomic.Uint64 // statements answered without lexing
-}
-
-func newPrelexCache() *prelexCache { return &prelexCache{m: make(map[string]*prelexEntry)} }
-
-func (c *prelexCache) get(key []byte) *prelexEntry {
-	c.mu.RLock()
-	e := c.m[string(key)]
-	c.mu.RUnlock()
-	if e != nil {
-		c.hits.Add(1)
-	}
-	return e
-}
-
-func (c *prelexCache) put(key []byte, e *prelexEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= maxShapes {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[string(key)] = e
 }
 
 // Byte classes for prelexScan.

@@ -65,8 +65,8 @@ type Redactor struct {
 	maxStmt  int
 	disabled bool
 	idCols   []idColumn
-	shapes   *shapeCache  // nil when redaction is off
-	prelex   *prelexCache // nil when redaction is off
+	shapes   *cache[*shape]       // nil when redaction is off
+	prelex   *cache[*prelexEntry] // statements answered without lexing; nil when redaction is off
 }
 
 type idColumn struct {
@@ -85,8 +85,8 @@ func New(cfg Config) (*Redactor, error) {
 		r.maxStmt = DefaultMaxStatement
 	}
 	if !r.disabled {
-		r.shapes = newShapeCache()
-		r.prelex = newPrelexCache()
+		r.shapes = newCache[*shape]()
+		r.prelex = newCache[*prelexEntry]()
 	}
 	for _, c := range cfg.IdentifierColumns {
 		c = strings.TrimSpace(c)
@@ -210,7 +210,7 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	if r.prelex != nil && !truncated {
 		var ok bool
 		if pkey, spans, ok = s.prelexScan(d, sql); ok {
-			if e := r.prelex.get(pkey); e != nil {
+			if e, ok := r.prelex.get(pkey); ok {
 				return e.result(r, d, sql, spans)
 			}
 		} else {
@@ -256,7 +256,7 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 		key = s.shapeKey(d, toks)
 		if len(key) > maxShapeKey {
 			key = nil
-		} else if sh := r.shapes.get(key); sh != nil {
+		} else if sh, ok := r.shapes.get(key); ok {
 			if pkey != nil {
 				r.learnPrelex(pkey, spans, sql, toks, sh)
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // A statement's shape is its dialect and its tokens with every literal's
@@ -13,7 +14,7 @@ import (
 // literal text, token.raw, is read only by literalValue for those hashes),
 // so statements of one shape, such as pgbench's UPDATE with different
 // numbers, get the same statement, fingerprint, command, tables, columns
-// and placeholders. shapeCache keeps that part of the result by shape, so
+// and placeholders. The shape cache keeps that part of the result by shape, so
 // repeated shapes skip the analysis and rendering. It cannot carry a
 // literal from one statement to another: an entry holds only what the
 // shape determines, and the shape holds no literal text; identifier hashes
@@ -49,25 +50,28 @@ const (
 	maxShapeKey = 2048
 )
 
-type shapeCache struct {
-	mu   sync.Mutex
-	m    map[string]*shape
-	hits uint64 // statements answered from the cache
+// cache is a map of at most maxShapes entries, safe for concurrent use:
+// the shape cache (by token key) and the pre-lex cache (by text key).
+type cache[V any] struct {
+	mu   sync.RWMutex
+	m    map[string]V
+	hits atomic.Uint64 // lookups answered
 }
 
-func newShapeCache() *shapeCache { return &shapeCache{m: make(map[string]*shape)} }
+func newCache[V any]() *cache[V] { return &cache[V]{m: make(map[string]V)} }
 
-func (c *shapeCache) get(key []byte) *shape {
-	c.mu.Lock()
-	sh := c.m[string(key)]
-	if sh != nil {
-		c.hits++
+func (c *cache[V]) get(key []byte) (V, bool) {
+	c.mu.RLock()
+	v, ok := c.m[string(key)]
+	c.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
 	}
-	c.mu.Unlock()
-	return sh
+	return v, ok
 }
 
-func (c *shapeCache) put(key []byte, sh *shape) {
+// put adds an entry; when the cache is full an arbitrary entry goes.
+func (c *cache[V]) put(key []byte, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= maxShapes {
@@ -76,7 +80,7 @@ func (c *shapeCache) put(key []byte, sh *shape) {
 			break
 		}
 	}
-	c.m[string(key)] = sh
+	c.m[string(key)] = v
 }
 
 // shapeKey encodes the shape of toks into s.key: every token field except

@@ -48,7 +48,7 @@ func TestShapeCacheTransparent(t *testing.T) {
 			}
 		}
 		hits += len(r.shapes.m)
-		served += r.shapes.hits
+		served += r.shapes.hits.Load()
 	}
 	if hits == 0 {
 		t.Fatal("nothing was cached")
