@@ -214,19 +214,29 @@ func TestAlertResentInOrderWhenFastPublishFails(t *testing.T) {
 	}
 }
 
-func TestLingerHoldsEventsNoLongerThanTheLimit(t *testing.T) {
-	const linger = 100 * time.Millisecond
-	_, st, url := runServer(t, freePort(t), "vigil.>")
+// subscribeAgent delivers every message the test agent publishes, as the
+// server routes it (before any stream).
+func subscribeAgent(t *testing.T, url string) <-chan *nats.Msg {
+	t.Helper()
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	arrived := make(chan *nats.Msg, 64)
 	if _, err := nc.ChanSubscribe("vigil.leeds.ag-1.*", arrived); err != nil {
 		t.Fatal(err)
 	}
-	nc.Flush()
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return arrived
+}
+
+func TestLingerHoldsEventsNoLongerThanTheLimit(t *testing.T) {
+	const linger = 100 * time.Millisecond
+	_, st, url := runServer(t, freePort(t), "vigil.>")
+	arrived := subscribeAgent(t, url)
 	// Events arrive in messages that may carry several.
 	var queued []*event.Event
 	var queuedAt time.Time

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/vigilhq/vigil/event"
 )
 
@@ -17,16 +15,7 @@ import (
 func TestDrainedPacesTheSender(t *testing.T) {
 	const linger = 50 * time.Millisecond
 	_, st, url := runServer(t, freePort(t), "vigil.>")
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	arrived := make(chan *nats.Msg, 64)
-	if _, err := nc.ChanSubscribe("vigil.leeds.ag-1.*", arrived); err != nil {
-		t.Fatal(err)
-	}
-	nc.Flush()
+	arrived := subscribeAgent(t, url)
 	next := func(what string, within time.Duration) []*event.Event {
 		t.Helper()
 		select {
