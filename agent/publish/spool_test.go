@@ -40,8 +40,9 @@ func appendData(t *testing.T, s *spool, data []byte) {
 	}
 }
 
-func TestSpoolOrderCommitAndRestart(t *testing.T) {
-	dir := t.TempDir()
+// openHundred opens a spool in dir and appends rec-000 to rec-099.
+func openHundred(t *testing.T, dir string) *spool {
+	t.Helper()
 	s, err := openSpool(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +50,12 @@ func TestSpoolOrderCommitAndRestart(t *testing.T) {
 	for i := range 100 {
 		appendData(t, s, fmt.Appendf(nil, "rec-%03d", i))
 	}
+	return s
+}
+
+func TestSpoolOrderCommitAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := openHundred(t, dir)
 	got, _ := readAll(t, s, s.start())
 	if len(got) != 100 || got[0] != "rec-000" || got[99] != "rec-099" {
 		t.Fatalf("read %d records, first %q", len(got), got[0])
@@ -65,7 +72,7 @@ func TestSpoolOrderCommitAndRestart(t *testing.T) {
 	if err := s.close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = openSpool(dir, 1<<20)
+	s, err := openSpool(dir, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,13 +156,7 @@ func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
 // from the first record rather than resuming mid-record.
 func TestSpoolCursorFile(t *testing.T) {
 	dir := t.TempDir()
-	s, err := openSpool(dir, 1<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 100 {
-		appendData(t, s, fmt.Appendf(nil, "rec-%03d", i))
-	}
+	s := openHundred(t, dir)
 	recs, p10, _ := s.readBatch(s.start(), 10, nil)
 	s.commit(p10)
 	if err := s.flush(); err != nil {
