@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/dbwire/dbwiretest"
 	"github.com/vigilhq/vigil/agent/redact"
@@ -15,12 +18,14 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
-// countSink counts db.query events and touches their payload.
-type countSink struct{ queries, bytes int }
+// countSink counts db.query events, and the runs they stand for, and
+// touches their payload.
+type countSink struct{ queries, runs, bytes int }
 
 func (s *countSink) Publish(ev *event.Event) error {
 	if ev.Kind == event.KindDBQuery {
 		s.queries++
+		s.runs += max(int(ev.DB.Executions), 1)
 		s.bytes += len(ev.DB.Statement) + len(ev.DB.Client) + len(ev.DB.Server)
 	}
 	return nil
@@ -36,10 +41,16 @@ func dbRecords(caps []dbwiretest.Capture, server bool, port uint16) []*db.Data {
 		conn.Local, conn.Remote = srv, client
 	}
 	pid := uint32(os.Getpid())
+	// Stamped now (the kernel's boot-time clock), as the sensor stamps
+	// them: fold windows then end when they would.
+	var now unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &now); err != nil {
+		panic(err)
+	}
 	var out []*db.Data
 	for i, c := range caps {
 		out = append(out, &db.Data{
-			Header: sensor.Header{Type: db.RecData, PID: pid, TID: pid, TS: uint64(i+1) * 1000, Comm: "pgbench"},
+			Header: sensor.Header{Type: db.RecData, PID: pid, TID: pid, TS: uint64(now.Nano()) + uint64(i+1)*1000, Comm: "pgbench"},
 			Conn:   conn, Len: len(c.Data), Data: c.Data, Sent: c.FromClient != server,
 		})
 	}
@@ -47,12 +58,18 @@ func dbRecords(caps []dbwiretest.Capture, server bool, port uint16) []*db.Data {
 }
 
 func benchAgentDB(b *testing.B, server bool, port uint16, pro []dbwiretest.Capture, xs []dbwiretest.Exchange) {
+	benchAgentDBFold(b, server, port, pro, xs, 0)
+}
+
+// benchAgentDBFold is benchAgentDB with statement folding over window.
+func benchAgentDBFold(b *testing.B, server bool, port uint16, pro []dbwiretest.Capture, xs []dbwiretest.Exchange,
+	window time.Duration) {
 	r, err := redact.New(redact.Config{Key: []byte("bench-key")})
 	if err != nil {
 		b.Fatal(err)
 	}
 	sink := &countSink{}
-	a := New(Options{Sink: sink, DB: DBOptions{Redactor: r},
+	a := New(Options{Sink: sink, DB: DBOptions{Redactor: r, FoldWindow: window},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var caps []dbwiretest.Capture
 	for _, x := range xs {
@@ -70,8 +87,9 @@ func benchAgentDB(b *testing.B, server bool, port uint16, pro []dbwiretest.Captu
 		a.handle(recs[j+1])
 	}
 	b.StopTimer()
-	if sink.queries < b.N {
-		b.Fatalf("%d db.query events for %d statements", sink.queries, b.N)
+	a.stopFolds() // reports the runs folds hold
+	if sink.runs < b.N {
+		b.Fatalf("%d db.query events standing for %d runs, for %d statements", sink.queries, sink.runs, b.N)
 	}
 }
 
@@ -82,6 +100,12 @@ func pgBenchPrologue() []dbwiretest.Capture {
 
 func BenchmarkAgentDBPgbenchClient(b *testing.B) {
 	benchAgentDB(b, false, 5432, pgBenchPrologue(), dbwiretest.PgbenchSimple(rand.New(rand.NewSource(1)), 512))
+}
+
+// BenchmarkAgentDBPgbenchFolded is the client end with statement folding
+// on, as the agent runs: most runs fold into the one before.
+func BenchmarkAgentDBPgbenchFolded(b *testing.B) {
+	benchAgentDBFold(b, false, 5432, pgBenchPrologue(), dbwiretest.PgbenchSimple(rand.New(rand.NewSource(1)), 512), time.Second)
 }
 
 func BenchmarkAgentDBPgbenchServer(b *testing.B) {
