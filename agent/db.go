@@ -2,7 +2,6 @@ package agent
 
 import (
 	"log/slog"
-	"net/netip"
 	"time"
 
 	"github.com/vigilhq/vigil/agent/dbwire"
@@ -41,11 +40,9 @@ const dbIdle = 15 * time.Minute
 
 // dbConn is one end of a database connection as this host sees it.
 type dbConn struct {
-	sock       uint64 // the kernel's socket address: the connection's id
-	side       string // client or server
+	end        db.Conn // the socket (the kernel's address: the connection's id) and its ends
+	side       string  // client or server
 	engine     string
-	local      netip.AddrPort
-	remote     netip.AddrPort
 	client     string          // ip:port of the client end, for events
 	server     string          // ip:port of the server end
 	key        peerKey         // both ends, as dbPeers matches them
@@ -82,7 +79,7 @@ func newDBConns(opts DBOptions, log *slog.Logger) *dbConns {
 // configured server port when one end has it, else from its first bytes
 // (a PostgreSQL client and a MySQL server speak first).
 func (c *dbConns) newConn(d *db.Data) *dbConn {
-	conn := &dbConn{sock: d.Conn.Sock, local: d.Conn.Local, remote: d.Conn.Remote}
+	conn := &dbConn{end: d.Conn}
 	var serverPort uint16
 	switch {
 	case c.ports[d.Conn.Remote.Port()]:
@@ -128,7 +125,7 @@ func (c *dbConns) newConn(d *db.Data) *dbConn {
 // setEnds works out which address is the client's and which the server's
 // once, rather than per event or per record.
 func (conn *dbConn) setEnds() {
-	client, server := conn.local, conn.remote
+	client, server := conn.end.Local, conn.end.Remote
 	if conn.side != "client" {
 		client, server = server, client
 	}
@@ -215,7 +212,7 @@ func (a *Agent) finishDB(conn *dbConn, ts time.Time) {
 		d.Encrypted = true
 		a.Emit(&event.Event{Time: ts, Kind: event.KindDBSession, Process: &p, DB: d})
 	}
-	a.flushFoldsConn(conn.sock)
+	a.flushFoldsConn(conn.end.Sock)
 }
 
 func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
@@ -230,7 +227,7 @@ func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
 		if ts.IsZero() {
 			ts = r.Start
 		}
-		a.emitStatement(conn.sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: d})
+		a.emitStatement(conn.end.Sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: d})
 	}
 }
 

@@ -49,9 +49,9 @@ func TestPeersLeaveServerEndToReadableClient(t *testing.T) {
 	var muted []db.Conn
 	p := newDBPeers(func(end db.Conn) error { muted = append(muted, end); return nil }, slog.Default().Warn)
 	ap := netip.MustParseAddrPort
-	client := &dbConn{sock: 1, side: "client", local: ap("127.0.0.1:40000"), remote: ap("127.0.0.1:5432")}
-	server := &dbConn{sock: 2, side: "server", local: ap("[::ffff:127.0.0.1]:5432"), remote: ap("[::ffff:127.0.0.1]:40000")}
-	other := &dbConn{sock: 3, side: "server", local: ap("127.0.0.1:5432"), remote: ap("127.0.0.1:40001")}
+	client := &dbConn{side: "client", end: db.Conn{Sock: 1, Local: ap("127.0.0.1:40000"), Remote: ap("127.0.0.1:5432")}}
+	server := &dbConn{side: "server", end: db.Conn{Sock: 2, Local: ap("[::ffff:127.0.0.1]:5432"), Remote: ap("[::ffff:127.0.0.1]:40000")}}
+	other := &dbConn{side: "server", end: db.Conn{Sock: 3, Local: ap("127.0.0.1:5432"), Remote: ap("127.0.0.1:40001")}}
 	for _, c := range []*dbConn{client, server, other} {
 		c.setEnds()
 	}

@@ -48,7 +48,7 @@ func (p *dbPeers) added(conn *dbConn) {
 
 // removed forgets a connection end that closed or went idle.
 func (p *dbPeers) removed(conn *dbConn) {
-	delete(p.muted, conn.sock)
+	delete(p.muted, conn.end.Sock)
 	if conn.side == "client" && p.clients[conn.key] == conn {
 		delete(p.clients, conn.key)
 	}
@@ -61,17 +61,17 @@ func (p *dbPeers) leave(conn *dbConn) bool {
 	if conn.side != "server" {
 		return false
 	}
-	if p.muted[conn.sock] {
+	if p.muted[conn.end.Sock] {
 		return true
 	}
 	cl := p.clients[conn.key]
 	if cl == nil || !(readable(cl.tls) || readable(cl.plain)) {
 		return false
 	}
-	p.muted[conn.sock] = true
+	p.muted[conn.end.Sock] = true
 	p.Muted++
 	if p.mute != nil {
-		if err := p.mute(db.Conn{Sock: conn.sock, Local: conn.local, Remote: conn.remote}); err != nil && !p.warned {
+		if err := p.mute(conn.end); err != nil && !p.warned {
 			p.warned = true
 			p.logWarn("could not stop capturing the server end of a local database connection; its bytes are read and dropped", "err", err)
 		}
