@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"strings"
+
 	sqllexer "github.com/DataDog/go-sqllexer"
 )
 
@@ -89,7 +91,7 @@ var prelexClass = func() (t [256]uint8) {
 			t[c] = pcDot
 		case c == '$':
 			t[c] = pcDollar
-		case c < 0x80 && stringIndexByte("(),;=<>+*%|!:?&^~[]{}@", byte(c)):
+		case strings.IndexByte("(),;=<>+*%|!:?&^~[]{}@", byte(c)) >= 0:
 			t[c] = pcPunct
 		}
 		// Everything else stops the scan: " ` # \ and other control
@@ -97,15 +99,6 @@ var prelexClass = func() (t [256]uint8) {
 	}
 	return t
 }()
-
-func stringIndexByte(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
-}
 
 // literalMayFollow reports whether a literal (or $n) may start right after
 // c: c ends any token before it, cannot join the literal in one token, and
@@ -245,7 +238,7 @@ func (s *scratch) prelexScan(d Dialect, sql string) (key []byte, spans []litSpan
 	return k, sp, true
 }
 
-// prelexResult is the Result of sql, whose scan gave spans, from e.
+// result is the Result of sql, whose scan gave spans, from e.
 func (e *prelexEntry) result(r *Redactor, d Dialect, sql string, spans []litSpan) Result {
 	res := e.sh.base(false)
 	applyParams(&res, e.sh.params)
