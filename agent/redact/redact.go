@@ -208,13 +208,11 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	var pkey []byte
 	var spans []litSpan
 	if r.prelex != nil && !truncated {
-		var ok bool
-		if pkey, spans, ok = s.prelexScan(d, sql); ok {
-			if e, ok := r.prelex.get(pkey); ok {
+		// Text outside the scan's subset gives a nil key: the full way.
+		if pkey, spans, _ = s.prelexScan(d, sql); pkey != nil {
+			if e, hit := r.prelex.get(pkey); hit {
 				return e.result(r, d, sql, spans)
 			}
-		} else {
-			pkey = nil
 		}
 	}
 	if !plausibleText(sql, truncated) {
