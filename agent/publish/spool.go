@@ -20,9 +20,10 @@ import (
 // records: 4-byte big-endian length, 4-byte CRC-32C of the payload, payload.
 // Every event passes through it, so order is kept and an agent restart (or a
 // kill -9) resumes from what was not yet acknowledged. <dir>/cursor names
-// the first unacknowledged record: segment, offset and index, then a CRC-32
-// of them, in one fixed-width line rewritten in place. When the spool exceeds its bound the
-// oldest segment goes, and the count of events lost with it is reported.
+// the first unacknowledged record: segment, offset and index, then their
+// CRC-32C, in one fixed-width line rewritten in place. When the spool
+// exceeds its bound the oldest segment goes, and the count of events lost
+// with it is reported.
 //
 // A record's payload is uvarint length, subject, uvarint length, message id,
 // event. The newest records are also kept in memory (the tail, up to
@@ -229,7 +230,7 @@ func readRecord(r io.Reader, buf *[]byte) (int, error) {
 // in the middle of a record.
 func cursorLine(p pos) []byte {
 	b := fmt.Appendf(nil, "%020d %020d %020d", p.seg, p.off, p.idx)
-	return fmt.Appendf(b, " %08x\n", crc32.ChecksumIEEE(b))
+	return fmt.Appendf(b, " %08x\n", crc32.Checksum(b, crcTable))
 }
 
 func (s *spool) readCursor() pos {
