@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -71,22 +70,12 @@ func testTLSCapture(t *testing.T, openssl string, compat bool) {
 	}
 
 	var rec ringbuf.Record
-	for {
-		r, err := set.Read(&rec)
-		if errors.Is(err, ringbuf.ErrClosed) {
-			t.Fatal("timed out waiting for the client's plaintext")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	d := sensortest.Next(t, set, &rec, "the client's plaintext", func(r any) bool {
 		d, ok := r.(*db.Data)
-		if !ok || !d.TLS || !bytes.Equal(d.Data, []byte(msg)) {
-			continue
-		}
-		if !d.Sent || d.Conn.Remote.Port() != uint16(port) {
-			t.Errorf("plaintext captured as sent %v on %+v, want sent on the connection to port %d", d.Sent, d.Conn, port)
-		}
-		return
+		return ok && d.TLS && bytes.Equal(d.Data, []byte(msg))
+	}).(*db.Data)
+	if !d.Sent || d.Conn.Remote.Port() != uint16(port) {
+		t.Errorf("plaintext captured as sent %v on %+v, want sent on the connection to port %d", d.Sent, d.Conn, port)
 	}
 }
 
