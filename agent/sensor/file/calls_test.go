@@ -36,28 +36,8 @@ func TestEveryCall(t *testing.T) {
 
 	const flags = unix.O_CREAT | unix.O_WRONLY | unix.O_TRUNC
 	opens := map[string]func(path string) (int, error){
-		"open": func(path string) (int, error) {
-			p, err := unix.BytePtrFromString(path)
-			if err != nil {
-				return -1, err
-			}
-			fd, _, errno := unix.Syscall(unix.SYS_OPEN, uintptr(unsafe.Pointer(p)), flags, 0o600)
-			if errno != 0 {
-				return -1, errno
-			}
-			return int(fd), nil
-		},
-		"creat": func(path string) (int, error) {
-			p, err := unix.BytePtrFromString(path)
-			if err != nil {
-				return -1, err
-			}
-			fd, _, errno := unix.Syscall(unix.SYS_CREAT, uintptr(unsafe.Pointer(p)), 0o600, 0)
-			if errno != 0 {
-				return -1, errno
-			}
-			return int(fd), nil
-		},
+		"open":   func(path string) (int, error) { return syscallPath(unix.SYS_OPEN, path, flags, 0o600) },
+		"creat":  func(path string) (int, error) { return syscallPath(unix.SYS_CREAT, path, 0o600, 0) },
 		"openat": func(path string) (int, error) { return unix.Openat(unix.AT_FDCWD, path, flags, 0o600) },
 		"openat2": func(path string) (int, error) {
 			return unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{Flags: flags, Mode: 0o600})
@@ -155,4 +135,18 @@ func TestEveryCall(t *testing.T) {
 				filepath.Join(got.NewBase, got.NewName), filepath.Join(dir, r.old), filepath.Join(sub, r.new))
 		}
 	}
+}
+
+// syscallPath makes system call nr with path and two more arguments, for
+// the calls x/sys/unix makes with openat instead (open and creat).
+func syscallPath(nr uintptr, path string, a2, a3 uintptr) (int, error) {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return -1, err
+	}
+	r, _, errno := unix.Syscall(nr, uintptr(unsafe.Pointer(p)), a2, a3)
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
 }
