@@ -359,11 +359,11 @@ static __always_inline void write_exit(long ret, int fd_arg)
 	}
 	if (!w || w->ignored)
 		return;
-	__u64 id = bpf_get_current_pid_tgid();
 	__u64 now = bpf_ktime_get_boot_ns();
 	__sync_fetch_and_add(&w->bytes, ret);
 	__sync_fetch_and_add(&w->writes, 1);
 	if (w->writer_pid == 0) {
+		__u64 id = bpf_get_current_pid_tgid();
 		w->writer_pid = id >> 32;
 		w->writer_tid = (__u32)id;
 		w->first_ts = now;
