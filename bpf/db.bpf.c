@@ -81,9 +81,9 @@ struct ssl_args {
 };
 
 /* The SSL call a thread is inside, between entry and return. Task storage
- * rather than a hash by pid_tgid: the exit of every socket read and write on
- * the host looks here, and a thread that never called into libssl has no
- * entry to find. */
+ * rather than a hash by pid_tgid: the exit of every read and write on a
+ * database or not yet classified TCP socket looks here, and a thread that
+ * never called into libssl has no entry to find. */
 struct task_io {
 	struct ssl_args ssl;
 	__u8 ssl_pending;
