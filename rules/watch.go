@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -130,33 +129,6 @@ func (w *Watcher) load(force bool) (*Set, hcl.Diagnostics, bool) {
 // file times: a write within the file system's timestamp granularity of
 // the last one can leave size and times as they were.
 var racyStamp = 2 * time.Second
-
-// dirStamp is each rule file's name, inode, size, modification and change
-// time, so that a check of unchanged files stats them instead of reading
-// and hashing them all (every two seconds, for the life of the agent). A
-// replaced file has a new inode and an edited one a new change time, which
-// no tool sets back. It is "" (read the files) when the directory cannot
-// be read or a file changed within racyStamp.
-func dirStamp(dir string) string {
-	paths, err := Files(dir)
-	if err != nil {
-		return ""
-	}
-	var b []byte
-	now := time.Now()
-	for _, p := range paths {
-		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err != nil {
-			return ""
-		}
-		mtime, ctime := time.Unix(st.Mtim.Unix()), time.Unix(st.Ctim.Unix())
-		if now.Sub(mtime) < racyStamp || now.Sub(ctime) < racyStamp {
-			return ""
-		}
-		b = fmt.Appendf(b, "%s %d %d %d %d\n", p, st.Ino, st.Size, mtime.UnixNano(), ctime.UnixNano())
-	}
-	return string(b)
-}
 
 // readFile reads a rule file for the watcher (a test counts the reads).
 var readFile = os.ReadFile
