@@ -29,7 +29,7 @@ var closers = map[string]string{
 		"statement (~1.5 KB in 11 allocations in BenchmarkAgentDBPgbenchClient).",
 	"2/write loop ratio": "One file.write per closed file, and the loop creates files as fast as the two cores allow, " +
 		"so the agent's CPU per event (figure 3) comes straight out of the loop's rate. The file sensor now does " +
-		"nothing at a call's entry: opens, writes and renames are read at their exit, their arguments from the " +
+		"nothing at the entry of an open, write or rename: they are read at their exit, their arguments from the " +
 		"task's syscall registers, with no pending-call hash (BPF time per file 5.9 -> 3.8 µs, bpf_stats, one round " +
 		"each). To close it: report writes no rule reads in aggregate from the kernel (the default pack reads " +
 		"removable, network and cloud-sync paths by name, and any file only as a step after a bulk read): a " +
