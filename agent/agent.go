@@ -64,6 +64,9 @@ type Options struct {
 	DB DBOptions
 	// Started, if set, is called once the sensors run.
 	Started func(statuses []sensor.Status)
+	// Pipeline, if set, names the NATS server on this host whose activity
+	// the sensors ignore.
+	Pipeline *Pipeline
 }
 
 // Agent turns kernel records into events.
@@ -130,6 +133,9 @@ func (a *Agent) BootID() string { return a.bootID }
 // every probe. It fails only when no sensor can start.
 func (a *Agent) Run(ctx context.Context) error {
 	sopts := sensor.Options{AgentPID: uint32(os.Getpid()), RingBytes: a.opts.RingBytes}
+	if a.opts.Pipeline != nil {
+		sopts.PipelinePID = a.opts.Pipeline.current()
+	}
 	if d, ok := a.opts.Sink.(Drainer); ok {
 		sopts.Idle = d.Drained
 	}
@@ -145,6 +151,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.set = set
 	a.mu.Unlock()
+	if a.opts.Pipeline != nil {
+		a.opts.Pipeline.attach(set)
+	}
 	for _, st := range set.Statuses() {
 		if st.Running {
 			a.opts.Logger.Info("sensor running", "sensor", st.Name)

@@ -52,9 +52,29 @@ static __always_inline void submit(void *rec, __u64 size)
 		count_drop(DROP_RINGBUF_FULL);
 }
 
-static __always_inline bool is_agent(void)
+/* Entry 0: the pid of the NATS server the agent publishes to, when that
+ * server runs on this host (a co-hosted collector), else 0. Shared by every
+ * sensor and set by the agent on each connection: what that server writes is
+ * the agent's own stream coming back, and reporting it would be published
+ * and written again, a loop. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} pipeline_pid SEC(".maps");
+
+/* Whether the current task belongs to vigil's own pipeline on this host: the
+ * agent, or the NATS server it publishes to. Their activity is not
+ * reported. */
+static __always_inline bool is_pipeline(void)
 {
-	return agent_pid != 0 && (bpf_get_current_pid_tgid() >> 32) == agent_pid;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (agent_pid != 0 && tgid == agent_pid)
+		return true;
+	__u32 zero = 0;
+	__u32 *pid = bpf_map_lookup_elem(&pipeline_pid, &zero);
+	return pid && *pid != 0 && *pid == tgid;
 }
 
 static __always_inline void fill_hdr_task(struct rec_hdr *h, __u32 type, struct task_struct *t)

@@ -147,7 +147,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 
 	if (newstate == TCP_SYN_SENT) {
-		if (is_agent() || (!include_loopback && sk_loopback(sk)))
+		if (is_pipeline() || (!include_loopback && sk_loopback(sk)))
 			return 0;
 		struct tcp_owner *o = bpf_sk_storage_get(&tcp_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!o) {

@@ -45,6 +45,9 @@ type Options struct {
 	// AckTimeout is how long a publish may wait for JetStream's ack before
 	// it is retried. Zero: 10 s.
 	AckTimeout time.Duration
+	// Connected, if set, is called with the server's address ("ip:port")
+	// each time the connection is made or made again.
+	Connected func(serverAddr string)
 	// NATSOptions are appended to the connection options (tests).
 	NATSOptions []nats.Option
 }
@@ -84,7 +87,9 @@ type Publisher struct {
 	spooled, acked, retries, beats atomic.Uint64
 	lossSeq                        atomic.Uint64
 
-	linger                 time.Duration
+	linger time.Duration
+	// connecting is set while connect makes the first connection.
+	connecting             atomic.Bool
 	subjEvents, subjAlerts string
 	pubOpts                []jetstream.PublishOpt
 	// idle says the sender waits for records, so an append wakes it; while
@@ -187,6 +192,16 @@ func randomID() string {
 // allow subscribing there and nowhere else.
 func InboxPrefix(agentID string) string { return "_INBOX." + agentID }
 
+// connected tells Options.Connected where nc is connected.
+func (p *Publisher) connected(nc *nats.Conn) {
+	if p.opts.Connected == nil {
+		return
+	}
+	if addr := nc.ConnectedAddr(); addr != "" {
+		p.opts.Connected(addr)
+	}
+}
+
 func (p *Publisher) connect() error {
 	c := p.cfg
 	o := []nats.Option{
@@ -199,8 +214,19 @@ func (p *Publisher) connect() error {
 		// once and the sender waits; the spool is the buffer.
 		nats.ReconnectBufSize(-1),
 		nats.CustomInboxPrefix(InboxPrefix(p.opts.AgentID)),
-		nats.ConnectHandler(func(*nats.Conn) { p.log.Info("connected to collector", "url", c.URL); p.poke() }),
-		nats.ReconnectHandler(func(*nats.Conn) { p.log.Info("reconnected to collector"); p.poke() }),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			p.log.Info("connected to collector", "url", c.URL)
+			p.poke()
+			// A connection made within connect is reported there.
+			if !p.connecting.Load() {
+				p.connected(nc)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			p.log.Info("reconnected to collector")
+			p.poke()
+			p.connected(nc)
+		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				p.log.Warn("disconnected from collector; spooling", "err", err)
@@ -222,10 +248,18 @@ func (p *Publisher) connect() error {
 		o = append(o, nats.ClientCert(c.TLSCert, c.TLSKey))
 	}
 	o = append(o, p.opts.NATSOptions...)
+	p.connecting.Store(true)
 	nc, err := nats.Connect(c.URL, o...)
 	if err != nil {
+		p.connecting.Store(false)
 		return fmt.Errorf("connecting to collector %s: %w", c.URL, err)
 	}
+	// Reported before New returns, so that the agent's sensors know the
+	// server before they attach.
+	if nc.IsConnected() {
+		p.connected(nc)
+	}
+	p.connecting.Store(false)
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(c.MaxInFlight+alertSlack),
 		jetstream.WithPublishAsyncTimeout(p.opts.AckTimeout),
 		// The sender waits on one ack of many; any failure wakes it too.

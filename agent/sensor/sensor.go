@@ -42,6 +42,11 @@ type Env struct {
 	Events *ebpf.Map
 	// AgentPID is the agent's own pid, whose activity sensors ignore.
 	AgentPID uint32
+	// Pipeline holds, at key 0, the pid of the NATS server the agent
+	// publishes to when it runs on this host, whose activity sensors also
+	// ignore (0: none). Sensors pass it as a map replacement for their
+	// "pipeline_pid" map; Set.SetPipelinePID writes it.
+	Pipeline *ebpf.Map
 	// NoWakeup submits records without waking the reader, which polls.
 	NoWakeup bool
 }
@@ -62,7 +67,11 @@ func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, erro
 			return nil, fmt.Errorf("setting no_wakeup: %w", err)
 		}
 	}
-	return &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{"events": env.Events}}, nil
+	repl := map[string]*ebpf.Map{"events": env.Events}
+	if _, ok := spec.Maps["pipeline_pid"]; ok && env.Pipeline != nil {
+		repl["pipeline_pid"] = env.Pipeline
+	}
+	return &ebpf.CollectionOptions{MapReplacements: repl}, nil
 }
 
 // Sensor is one group of eBPF programs watching one kind of activity.
@@ -91,6 +100,7 @@ type Status struct {
 // Set is the sensors that started and the reader of their ring buffer.
 type Set struct {
 	events   *ebpf.Map
+	pipeline *ebpf.Map
 	reader   *ringbuf.Reader
 	poll     time.Duration
 	maxPoll  time.Duration
@@ -134,6 +144,9 @@ type Options struct {
 	// the records read so far produced, without a wakeup of its own.
 	Idle     func()
 	AgentPID uint32
+	// PipelinePID is the first value of SetPipelinePID, in place before
+	// any program is attached.
+	PipelinePID uint32
 }
 
 const (
@@ -185,8 +198,18 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating ring buffer: %w", explain(err))
 	}
-	s := &Set{events: events, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
-	env := Env{Events: events, AgentPID: opts.AgentPID}
+	pipeline, err := ebpf.NewMap(&ebpf.MapSpec{Name: "vigil_pipeline", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		events.Close()
+		return nil, fmt.Errorf("creating the pipeline pid map: %w", explain(err))
+	}
+	s := &Set{events: events, pipeline: pipeline, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
+	if err := s.SetPipelinePID(opts.PipelinePID); err != nil {
+		events.Close()
+		pipeline.Close()
+		return nil, err
+	}
+	env := Env{Events: events, AgentPID: opts.AgentPID, Pipeline: pipeline}
 	if s.poll == 0 {
 		s.poll = DefaultPoll
 	}
@@ -212,6 +235,7 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	}
 	if len(s.running) == 0 {
 		events.Close()
+		pipeline.Close()
 		return s, fmt.Errorf("%w: %s", ErrNoSensor, s.failures())
 	}
 	s.reader, err = ringbuf.NewReader(events)
@@ -360,8 +384,18 @@ func (s *Set) Close() error {
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
-	errs = append(errs, s.events.Close())
+	errs = append(errs, s.events.Close(), s.pipeline.Close())
 	return errors.Join(errs...)
+}
+
+// SetPipelinePID tells every sensor to ignore pid as they ignore the agent:
+// the NATS server the agent publishes to, when it runs on this host. Zero
+// clears it.
+func (s *Set) SetPipelinePID(pid uint32) error {
+	if err := s.pipeline.Update(uint32(0), pid, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("setting the pipeline pid: %w", err)
+	}
+	return nil
 }
 
 // ReadDrops sums a per-CPU drops map into counts by reason.

@@ -117,6 +117,27 @@ GRANT CREATE ON SCHEMA public TO svc_bench;`, customerRows)).CombinedOutput()
 	t.Run("CustomerIO", r.customerIO)
 	t.Run("CloudSyncWrite", r.cloudSyncWrite)
 	t.Run("BenignPgbench", r.benignPgbench)
+	t.Run("CollectorNotReported", r.collectorNotReported)
+}
+
+// The collector runs on the agent's host, as make run has it: everything it
+// stored during the scenarios was written to its JetStream store and its
+// database on this host, and none of it may come back as events (each one
+// would be published and written again, a loop).
+func (r *incidentRig) collectorNotReported(t *testing.T) {
+	pid := r.c.cmd.Process.Pid
+	for _, kind := range []event.Kind{event.KindFileWrite, event.KindFileRename, event.KindNetTransfer} {
+		if n := storedEvents(t, r.data, r.agent.id, kind, "", fmt.Sprintf("json_extract(body, '$.process.pid') = %d", pid)); n != 0 {
+			t.Errorf("%d %s events from the collector (pid %d) stored", n, kind, pid)
+		}
+	}
+	log, err := os.ReadFile(r.agent.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("its activity is not reported\" server=127.0.0.1:%s pid=%d", strings.TrimPrefix(r.c.nats, "nats://127.0.0.1:"), pid); !strings.Contains(string(log), want) {
+		t.Errorf("the agent did not say it found the collector on this host (%q)", want)
+	}
 }
 
 func (r *incidentRig) url(role string) string { return pgURL(r.pg.Port, role, "require") }

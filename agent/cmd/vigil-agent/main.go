@@ -235,8 +235,11 @@ func run(args []string) error {
 	}
 	var sink agent.Sink
 	var pub *publish.Publisher
+	var pipeline *agent.Pipeline
 	if pcfg != nil && !*stdout {
-		if pub, err = publish.New(pcfg, publish.Options{Site: cfg.Site, Host: cfg.Host, AgentID: id, Version: version, Logger: log}); err != nil {
+		pipeline = agent.NewPipeline(log)
+		if pub, err = publish.New(pcfg, publish.Options{Site: cfg.Site, Host: cfg.Host, AgentID: id, Version: version, Logger: log,
+			Connected: pipeline.Connected}); err != nil {
 			return err
 		}
 		defer pub.Close()
@@ -270,7 +273,8 @@ func run(args []string) error {
 		Logger:    log,
 		// Once the probes are attached the agent keeps only what reading
 		// /proc takes, and refuses to run on if it cannot drop the rest.
-		Started: func([]sensor.Status) { caps.DropOrExit(log, cfg.KeepUprobeAttach) },
+		Started:  func([]sensor.Status) { caps.DropOrExit(log, cfg.KeepUprobeAttach) },
+		Pipeline: pipeline,
 	})
 	if pub != nil {
 		pub.Start(a, func() string {

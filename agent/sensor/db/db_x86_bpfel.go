@@ -106,6 +106,7 @@ const (
 	dbMapDbScratchMap     = "db_scratch_map"
 	dbMapDrops            = "drops"
 	dbMapEvents           = "events"
+	dbMapPipelinePid      = "pipeline_pid"
 	dbMapSocks            = "socks"
 	dbMapSslSocks         = "ssl_socks"
 	dbMapTaskIo           = "task_io"
@@ -203,6 +204,7 @@ type dbMapSpecs struct {
 	DbScratchMap *ebpf.MapSpec `ebpf:"db_scratch_map"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	PipelinePid  *ebpf.MapSpec `ebpf:"pipeline_pid"`
 	Socks        *ebpf.MapSpec `ebpf:"socks"`
 	SslSocks     *ebpf.MapSpec `ebpf:"ssl_socks"`
 	TaskIo       *ebpf.MapSpec `ebpf:"task_io"`
@@ -244,6 +246,7 @@ type dbMaps struct {
 	DbScratchMap *ebpf.Map `ebpf:"db_scratch_map"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	PipelinePid  *ebpf.Map `ebpf:"pipeline_pid"`
 	Socks        *ebpf.Map `ebpf:"socks"`
 	SslSocks     *ebpf.Map `ebpf:"ssl_socks"`
 	TaskIo       *ebpf.Map `ebpf:"task_io"`
@@ -255,6 +258,7 @@ func (m *dbMaps) Close() error {
 		m.DbScratchMap,
 		m.Drops,
 		m.Events,
+		m.PipelinePid,
 		m.Socks,
 		m.SslSocks,
 		m.TaskIo,

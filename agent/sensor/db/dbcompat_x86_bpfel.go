@@ -79,6 +79,7 @@ const (
 	dbCompatMapDbScratchMap     = "db_scratch_map"
 	dbCompatMapDrops            = "drops"
 	dbCompatMapEvents           = "events"
+	dbCompatMapPipelinePid      = "pipeline_pid"
 	dbCompatMapSocks            = "socks"
 	dbCompatMapSslSocks         = "ssl_socks"
 	dbCompatMapTaskIo           = "task_io"
@@ -176,6 +177,7 @@ type dbCompatMapSpecs struct {
 	DbScratchMap *ebpf.MapSpec `ebpf:"db_scratch_map"`
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	PipelinePid  *ebpf.MapSpec `ebpf:"pipeline_pid"`
 	Socks        *ebpf.MapSpec `ebpf:"socks"`
 	SslSocks     *ebpf.MapSpec `ebpf:"ssl_socks"`
 	TaskIo       *ebpf.MapSpec `ebpf:"task_io"`
@@ -217,6 +219,7 @@ type dbCompatMaps struct {
 	DbScratchMap *ebpf.Map `ebpf:"db_scratch_map"`
 	Drops        *ebpf.Map `ebpf:"drops"`
 	Events       *ebpf.Map `ebpf:"events"`
+	PipelinePid  *ebpf.Map `ebpf:"pipeline_pid"`
 	Socks        *ebpf.Map `ebpf:"socks"`
 	SslSocks     *ebpf.Map `ebpf:"ssl_socks"`
 	TaskIo       *ebpf.Map `ebpf:"task_io"`
@@ -228,6 +231,7 @@ func (m *dbCompatMaps) Close() error {
 		m.DbScratchMap,
 		m.Drops,
 		m.Events,
+		m.PipelinePid,
 		m.Socks,
 		m.SslSocks,
 		m.TaskIo,

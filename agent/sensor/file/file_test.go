@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -268,5 +269,74 @@ func TestShellBuiltinRedirects(t *testing.T) {
 		if want := uint64(len(fmt.Sprintf("data%d\n", i))); got[name] != want {
 			t.Errorf("%s: %d bytes, want %d", name, got[name], want)
 		}
+	}
+}
+
+// The pid set as the pipeline's (a co-hosted NATS server) writes and
+// renames unreported; another process's writes after it are reported, and
+// clearing the pid reports the first one's again.
+func TestPipelinePIDNotReported(t *testing.T) {
+	set := start(t, file.Config{})
+	dir := t.TempDir()
+	// One process (perl, which Debian always has) that writes and renames
+	// a file per line it reads, so the calls come from a pid known before
+	// they happen.
+	sh := exec.Command("perl", "-e", `$| = 1; while (<STDIN>) { chomp; open(my $f, ">", $_) or die; print $f "x"; close $f; `+
+		`rename($_, "$_.renamed") or die; print "done\n" }`)
+	sh.Dir = dir
+	in, err := sh.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sh.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); sh.Wait() })
+	ack := make([]byte, 5)
+	write := func(name string) {
+		t.Helper()
+		if _, err := fmt.Fprintln(in, name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(out, ack); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := set.SetPipelinePID(uint32(sh.Process.Pid)); err != nil {
+		t.Fatal(err)
+	}
+	write("quiet")
+	sentinel := filepath.Join(dir, "sentinel")
+	if err := os.WriteFile(sentinel, []byte("y"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The ring buffer keeps order: the quiet file's records would come first.
+	next(t, set, func(r any) bool {
+		switch r := r.(type) {
+		case *sensor.FileWrite:
+			if filepath.Base(r.Path) == "quiet" {
+				t.Errorf("write by the pipeline pid reported: %+v", r)
+			}
+			return r.Path == sentinel
+		case *sensor.Rename:
+			if filepath.Base(r.OldName) == "quiet" {
+				t.Errorf("rename by the pipeline pid reported: %+v", r)
+			}
+		}
+		return false
+	})
+
+	if err := set.SetPipelinePID(0); err != nil {
+		t.Fatal(err)
+	}
+	write("loud")
+	w := next(t, set, func(w *sensor.FileWrite) bool { return filepath.Base(w.Path) == "loud" })
+	if w.PID != uint32(sh.Process.Pid) {
+		t.Errorf("loud write pid = %d, want the writer's %d", w.PID, sh.Process.Pid)
 	}
 }

@@ -102,6 +102,7 @@ const (
 	fileMapEvents             = "events"
 	fileMapFiles              = "files"
 	fileMapOpened             = "opened"
+	fileMapPipelinePid        = "pipeline_pid"
 	fileMapRenameScratch      = "rename_scratch"
 	fileMapScratchMap         = "scratch_map"
 	fileMapSkipMagics         = "skip_magics"
@@ -201,6 +202,7 @@ type fileMapSpecs struct {
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	Files         *ebpf.MapSpec `ebpf:"files"`
 	Opened        *ebpf.MapSpec `ebpf:"opened"`
+	PipelinePid   *ebpf.MapSpec `ebpf:"pipeline_pid"`
 	RenameScratch *ebpf.MapSpec `ebpf:"rename_scratch"`
 	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 	SkipMagics    *ebpf.MapSpec `ebpf:"skip_magics"`
@@ -242,6 +244,7 @@ type fileMaps struct {
 	Events        *ebpf.Map `ebpf:"events"`
 	Files         *ebpf.Map `ebpf:"files"`
 	Opened        *ebpf.Map `ebpf:"opened"`
+	PipelinePid   *ebpf.Map `ebpf:"pipeline_pid"`
 	RenameScratch *ebpf.Map `ebpf:"rename_scratch"`
 	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 	SkipMagics    *ebpf.Map `ebpf:"skip_magics"`
@@ -254,6 +257,7 @@ func (m *fileMaps) Close() error {
 		m.Events,
 		m.Files,
 		m.Opened,
+		m.PipelinePid,
 		m.RenameScratch,
 		m.ScratchMap,
 		m.SkipMagics,

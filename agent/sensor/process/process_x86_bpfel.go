@@ -81,6 +81,7 @@ const (
 	processMapDrops         = "drops"
 	processMapEvents        = "events"
 	processMapExecScratch   = "exec_scratch"
+	processMapPipelinePid   = "pipeline_pid"
 	processProgHandleExec   = "handle_exec"
 	processProgHandleExit   = "handle_exit"
 	processProgHandleFork   = "handle_fork"
@@ -144,6 +145,7 @@ type processMapSpecs struct {
 	Drops       *ebpf.MapSpec `ebpf:"drops"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	ExecScratch *ebpf.MapSpec `ebpf:"exec_scratch"`
+	PipelinePid *ebpf.MapSpec `ebpf:"pipeline_pid"`
 }
 
 // processVariableSpecs contains global variables before they are loaded into the kernel.
@@ -179,6 +181,7 @@ type processMaps struct {
 	Drops       *ebpf.Map `ebpf:"drops"`
 	Events      *ebpf.Map `ebpf:"events"`
 	ExecScratch *ebpf.Map `ebpf:"exec_scratch"`
+	PipelinePid *ebpf.Map `ebpf:"pipeline_pid"`
 }
 
 func (m *processMaps) Close() error {
@@ -186,6 +189,7 @@ func (m *processMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ExecScratch,
+		m.PipelinePid,
 	)
 }
 

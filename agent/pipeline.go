@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	psnet "github.com/shirou/gopsutil/v3/net"
+)
+
+// Pipeline keeps the sensors from reporting the NATS server the agent
+// publishes to when that server runs on this host, as a co-hosted collector
+// does (make run, a one-box site). Everything that server writes is the
+// agent's own stream coming back: its JetStream store and the collector's
+// database. Reported, each write would be published and so written again:
+// an idle agent beside its collector sent ~20 such events a second, for
+// ever. The sensors ignore that process as they ignore the agent.
+//
+// Connected, given to the publisher, finds the process listening on the
+// address the agent connected to; Agent.Run applies it to the sensors.
+type Pipeline struct {
+	log *slog.Logger
+	// listener finds the pid listening on a local address (a test seam).
+	listener func(ctx context.Context, addr netip.AddrPort) (int32, error)
+
+	mu  sync.Mutex
+	pid uint32
+	set interface{ SetPipelinePID(uint32) error }
+}
+
+// NewPipeline returns a Pipeline that logs to log.
+func NewPipeline(log *slog.Logger) *Pipeline {
+	return &Pipeline{log: log, listener: localListener}
+}
+
+// Connected is called with the address of the server the agent has just
+// connected (or reconnected) to.
+func (p *Pipeline) Connected(addr string) {
+	pid, err := p.serverPID(addr)
+	if err != nil {
+		p.log.Warn("cannot tell whether the NATS server runs on this host; its activity is reported", "server", addr, "err", err)
+	}
+	if pid != 0 {
+		p.log.Info("the NATS server the agent publishes to runs on this host: its activity is not reported", "server", addr, "pid", pid)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pid = pid
+	p.apply()
+}
+
+// serverPID is the pid of the process listening on addr when addr is on
+// this host and that process is not the agent itself (a test that embeds
+// the server: the agent's own pid is the sensors' business), else 0.
+func (p *Pipeline) serverPID(addr string) (uint32, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("server address %q: %w", addr, err)
+	}
+	local, err := isLocal(ap.Addr())
+	if err != nil || !local {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pid, err := p.listener(ctx, ap)
+	if err != nil || pid <= 0 || int(pid) == os.Getpid() {
+		return 0, err
+	}
+	return uint32(pid), nil
+}
+
+// current is the pid found so far (0: none).
+func (p *Pipeline) current() uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pid
+}
+
+// attach hands the sensors the pid found so far, and any found later.
+func (p *Pipeline) attach(set interface{ SetPipelinePID(uint32) error }) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.set = set
+	p.apply()
+}
+
+func (p *Pipeline) apply() {
+	if p.set == nil {
+		return
+	}
+	if err := p.set.SetPipelinePID(p.pid); err != nil {
+		p.log.Error("cannot tell the sensors to ignore the NATS server on this host", "pid", p.pid, "err", err)
+	}
+}
+
+// isLocal reports whether a is a loopback address or one of this host's.
+func isLocal(a netip.Addr) (bool, error) {
+	a = a.Unmap()
+	if a.IsLoopback() {
+		return true, nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false, fmt.Errorf("listing this host's addresses: %w", err)
+	}
+	for _, ia := range addrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == a {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// localListener finds the process with a TCP socket listening on addr
+// (or on every address, at addr's port). 0 when there is none.
+func localListener(ctx context.Context, addr netip.AddrPort) (int32, error) {
+	conns, err := psnet.ConnectionsWithoutUidsWithContext(ctx, "tcp")
+	if err != nil {
+		return 0, fmt.Errorf("listing TCP sockets: %w", err)
+	}
+	want := addr.Addr().Unmap()
+	for _, c := range conns {
+		if c.Status != "LISTEN" || c.Laddr.Port != uint32(addr.Port()) || c.Pid <= 0 {
+			continue
+		}
+		ip, err := netip.ParseAddr(c.Laddr.IP)
+		if err != nil {
+			continue
+		}
+		if ip = ip.Unmap(); ip == want || ip.IsUnspecified() {
+			return c.Pid, nil
+		}
+	}
+	return 0, nil
+}

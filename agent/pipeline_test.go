@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// A process listening on a loopback port is found by that port, and the
+// address it is not listening on finds nobody.
+func TestLocalListenerFindsTheListeningProcess(t *testing.T) {
+	// perl is in every Debian (perl-base), with IO::Socket::INET.
+	cmd := exec.Command("perl", "-MIO::Socket::INET", "-e",
+		`$| = 1; my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0) or die "$!"; `+
+			`print $s->sockport, "\n"; <STDIN>`)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Skipf("perl: %v", err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	port, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort("127.0.0.1:" + strings.TrimSpace(port))
+
+	pid, err := localListener(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(pid) != cmd.Process.Pid {
+		t.Errorf("listener on %s = pid %d, want the child's %d", addr, pid, cmd.Process.Pid)
+	}
+	// The same port on another loopback address: nobody listens there.
+	other := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.2"), addr.Port())
+	if pid, err := localListener(context.Background(), other); err != nil || pid != 0 {
+		t.Errorf("listener on %s = %d, %v; want none", other, pid, err)
+	}
+}
+
+type pidRecorder struct {
+	mu  sync.Mutex
+	set []uint32
+}
+
+func (r *pidRecorder) SetPipelinePID(pid uint32) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.set = append(r.set, pid)
+	return nil
+}
+
+func TestPipelineQuietsOnlyALocalServerOtherThanItself(t *testing.T) {
+	var asked []netip.AddrPort
+	p := NewPipeline(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p.listener = func(_ context.Context, a netip.AddrPort) (int32, error) {
+		asked = append(asked, a)
+		if a.Port() == 5555 {
+			return int32(os.Getpid()), nil
+		}
+		return 4242, nil
+	}
+
+	// Found before the sensors run: it is there when they attach.
+	p.Connected("127.0.0.1:4222")
+	if got := p.current(); got != 4242 {
+		t.Fatalf("pid after a loopback connection = %d, want 4242", got)
+	}
+	var r pidRecorder
+	p.attach(&r)
+
+	// Another host's server: nothing to quiet, and no socket scan.
+	p.Connected("192.0.2.7:4222")
+	// A server in the agent's own process (tests): the agent's own pid is
+	// already the sensors' business.
+	p.Connected("[::1]:5555")
+	// Back to a local one.
+	p.Connected("[::ffff:127.0.0.1]:4222")
+
+	want := []uint32{4242, 0, 0, 4242}
+	if r.set == nil || len(r.set) != len(want) {
+		t.Fatalf("pids set = %v, want %v", r.set, want)
+	}
+	for i := range want {
+		if r.set[i] != want[i] {
+			t.Fatalf("pids set = %v, want %v", r.set, want)
+		}
+	}
+	for _, a := range asked {
+		if a.Addr().String() == "192.0.2.7" {
+			t.Errorf("scanned sockets for a remote server %s", a)
+		}
+	}
+
+	// An address that does not parse leaves nothing quieted.
+	p.Connected("not an address")
+	if got := p.current(); got != 0 {
+		t.Errorf("pid after a bad address = %d, want 0", got)
+	}
+}
