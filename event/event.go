@@ -4,7 +4,7 @@
 package event
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -260,5 +260,7 @@ type Alert struct {
 // MakeID returns the id of the event with the given boot id and sequence.
 // Ids are deterministic so that a replay of the same event deduplicates.
 func MakeID(bootID string, seq uint64) string {
-	return fmt.Sprintf("%s-%d", bootID, seq)
+	var buf [64]byte // on the stack: one allocation, the string
+	b := append(append(buf[:0], bootID...), '-')
+	return string(strconv.AppendUint(b, seq, 10))
 }
