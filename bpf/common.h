@@ -18,6 +18,10 @@ const volatile __u32 agent_pid = 0;
  * records are then submitted without a wakeup. Zero lets the kernel wake
  * the reader whenever it has caught up. Set by the loader. */
 const volatile __u8 no_wakeup = 0;
+/* With no_wakeup: once this many bytes wait in the ring, a record wakes the
+ * reader anyway, so that a burst starting while it sleeps its longest does
+ * not fill the ring. Zero: never. Set by the loader. */
+const volatile __u32 wake_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -42,7 +46,13 @@ static __always_inline void count_drop(__u32 reason)
 /* Copy a record into the ring buffer; non-zero when there was no room. */
 static __always_inline long ring_output(void *rec, __u64 size)
 {
-	return bpf_ringbuf_output(&events, rec, size, no_wakeup ? BPF_RB_NO_WAKEUP : 0);
+	__u64 flags = 0;
+	if (no_wakeup) {
+		flags = BPF_RB_NO_WAKEUP;
+		if (wake_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
+	return bpf_ringbuf_output(&events, rec, size, flags);
 }
 
 /* Copy a record into the ring buffer, counting it when there is no room. */

@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
 
 // Record types, as enum rec_type in bpf/events.h.
@@ -49,6 +51,9 @@ type Env struct {
 	Pipeline *ebpf.Map
 	// NoWakeup submits records without waking the reader, which polls.
 	NoWakeup bool
+	// WakeBytes, with NoWakeup, wakes the reader anyway once this many
+	// bytes wait in the ring (0: never).
+	WakeBytes uint32
 }
 
 // Prepare readies a sensor's collection spec to share env: it points the
@@ -65,6 +70,11 @@ func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, erro
 	if v, ok := spec.Variables["no_wakeup"]; ok && env.NoWakeup {
 		if err := v.Set(uint8(1)); err != nil {
 			return nil, fmt.Errorf("setting no_wakeup: %w", err)
+		}
+		if v, ok := spec.Variables["wake_bytes"]; ok {
+			if err := v.Set(env.WakeBytes); err != nil {
+				return nil, fmt.Errorf("setting wake_bytes: %w", err)
+			}
 		}
 	}
 	repl := map[string]*ebpf.Map{"events": env.Events}
@@ -104,10 +114,15 @@ type Set struct {
 	reader   *ringbuf.Reader
 	poll     time.Duration
 	maxPoll  time.Duration
-	idle     func()
-	running  []Sensor
-	byType   map[uint32]Sensor
-	statuses []Status
+	// ring is the ring buffer in Go's poller, for sleep (nil: not
+	// pollable); wakeBytes is what the kernel wakes it at.
+	ring      *os.File
+	wakeBytes int
+	closed    atomic.Bool // Close was called: a wait on ring ends at once
+	idle      func()
+	running   []Sensor
+	byType    map[uint32]Sensor
+	statuses  []Status
 
 	// Read's state: how long it sleeps next on an empty ring, and how
 	// many records it read since it last slept.
@@ -124,14 +139,15 @@ type Options struct {
 	// the page size. Zero means 8 MiB.
 	RingBytes uint32
 	// Poll is the shortest Read sleeps when it finds the ring empty.
-	// Records are submitted without waking the reader, and Read never
-	// waits in the kernel: it drains the ring with non-blocking reads and
-	// sleeps in the Go scheduler between drains. A steady trickle then
-	// costs one wakeup per sleep instead of one per record, records are at
-	// most MaxPoll late, and a busy ring is drained without sleeping. (A
-	// thread blocked in epoll_wait makes Go's sysmon hand its P off and
-	// poll every 20 us, which on this kind of VM cost more than the
-	// records themselves.)
+	// Records are submitted without waking the reader (until a quarter of
+	// the ring waits), and Read never waits in the kernel: it drains the
+	// ring with non-blocking reads and sleeps in the Go scheduler between
+	// drains, in its network poller, which the kernel's wakeup cuts short.
+	// A steady trickle then costs one wakeup per sleep instead of one per
+	// record, records are at most MaxPoll late, and a busy ring is drained
+	// without sleeping. (A thread blocked in epoll_wait makes Go's sysmon
+	// hand its P off and poll every 20 us, which on this kind of VM cost
+	// more than the records themselves.)
 	// Zero means 10 ms; negative blocks and is woken for every record.
 	Poll time.Duration
 	// MaxPoll is the longest Read sleeps: while drains stay small it
@@ -155,22 +171,22 @@ const (
 	// quarter of the default ring.
 	DefaultPoll = 10 * time.Millisecond
 	// DefaultMaxPoll is how long Read sleeps on an empty ring while
-	// records trickle. At 1,000 records/s each wakeup (a timer, an
-	// epoll_wait and the Go scheduler's thread handoffs around them, and
-	// Go's sysmon napping every 20 us until the process is idle again,
-	// dear on a VM) then carries ~100 records instead of ~10: 40 ms to
-	// 100 ms took the agent at 1,000 files/s from ~3.4% to ~2.8% of a core
-	// (4 alternating rounds), with epoll_wait calls halved and futex and
-	// nanosleep calls down by a third. A record (and so a host alert) is
-	// then read at most 100 ms late, and the first sleep after a burst
-	// leaves 100 ms of it in the ring: at 30 MB/s of records, 3 MB of the
-	// default 8 MiB.
-	DefaultMaxPoll = 100 * time.Millisecond
+	// records trickle. Every wakeup costs the agent far more than a record
+	// (a timer, the Go scheduler's thread handoffs, and Go's sysmon napping
+	// every 20 us until the process is idle again, dear on a VM), so at
+	// 1,000 records/s a wakeup should carry many: 100 ms to 250 ms (with
+	// drains of up to smallDrain letting the sleep grow) took the agent at
+	// 1,000 files/s from ~1.9% to ~1.2% of a core and its context switches
+	// from ~250/s to ~130/s (3 alternating rounds). A record (and so a host
+	// alert) is then read at most 250 ms late. A burst starting during the
+	// longest sleep does not wait for it: once a quarter of the ring is
+	// waiting, records wake the reader (wake_bytes in bpf/common.h).
+	DefaultMaxPoll = 250 * time.Millisecond
 	// A drain (the records read between two sleeps) of fewer than
 	// smallDrain records lets the next sleep double; one of more than
 	// bigDrain brings it back to Poll.
-	smallDrain = 64
-	bigDrain   = 512
+	smallDrain = 1024
+	bigDrain   = 8192
 )
 
 // never is a read deadline in the past: epoll_wait with a zero timeout.
@@ -219,9 +235,11 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	}
 	s.maxPoll = max(s.maxPoll, s.poll)
 	s.nap = s.poll
-	// A polling reader never waits to be woken: the kernel skips the
-	// wakeup work.
+	// A polling reader is not woken for each record: the kernel skips the
+	// wakeup work until a quarter of the ring waits.
 	env.NoWakeup = s.poll > 0
+	env.WakeBytes = size / 4
+	s.wakeBytes = int(env.WakeBytes)
 	for _, sn := range sensors {
 		if err := sn.Start(env); err != nil {
 			s.statuses = append(s.statuses, Status{Name: sn.Name(), Error: explain(err).Error()})
@@ -245,8 +263,51 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	}
 	if s.poll > 0 {
 		s.reader.SetDeadline(never)
+		s.ring = pollable(events)
 	}
 	return s, nil
+}
+
+// pollable returns the ring buffer's descriptor (a copy) as a file in Go's
+// network poller, or nil when it cannot be: Read then sleeps without
+// being woken early.
+func pollable(m *ebpf.Map) *os.File {
+	fd, err := unix.FcntlInt(uintptr(m.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "vigil_events")
+	if err := f.SetReadDeadline(time.Time{}); err != nil { // not in the poller
+		f.Close()
+		return nil
+	}
+	return f
+}
+
+// sleep waits d, or less if the kernel wakes the ring's readers because
+// WakeBytes wait in it.
+func (s *Set) sleep(d time.Duration) {
+	if s.ring == nil {
+		time.Sleep(d)
+		return
+	}
+	rc, err := s.ring.SyscallConn()
+	if err == nil {
+		err = s.ring.SetReadDeadline(time.Now().Add(d))
+	}
+	if err == nil {
+		// Woken by a record that found WakeBytes waiting (or by a
+		// stale readiness from an earlier one: then the check fails and
+		// the wait goes on).
+		err = rc.Read(func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes })
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !s.closed.Load() {
+		time.Sleep(d)
+	}
 }
 
 func (s *Set) failures() string {
@@ -289,7 +350,7 @@ func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 				if s.idle != nil {
 					s.idle()
 				}
-				time.Sleep(s.nap)
+				s.sleep(s.nap)
 				continue
 			}
 			if errors.Is(err, ringbuf.ErrFlushed) {
@@ -374,6 +435,10 @@ func (s *Set) Shutdown() error {
 	if s.reader != nil {
 		errs = append(errs, s.reader.Flush())
 	}
+	if s.ring != nil {
+		// End a sleeping Read's nap: it then reads the rest and stops.
+		s.ring.SetReadDeadline(never)
+	}
 	return errors.Join(errs...)
 }
 
@@ -383,6 +448,10 @@ func (s *Set) Close() error {
 	errs := []error{s.Shutdown()}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
+	}
+	if s.ring != nil {
+		s.closed.Store(true)
+		errs = append(errs, s.ring.Close())
 	}
 	errs = append(errs, s.events.Close(), s.pipeline.Close())
 	return errors.Join(errs...)

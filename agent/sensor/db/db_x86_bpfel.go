@@ -133,6 +133,7 @@ const (
 	dbVarSockFops         = "sock_fops"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbVarWakeBytes        = "wake_bytes"
 )
 
 // loadDb returns the embedded CollectionSpec for db.
@@ -220,6 +221,7 @@ type dbVariableSpecs struct {
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // dbObjects contains all objects after they have been loaded into the kernel.
@@ -275,6 +277,7 @@ type dbVariables struct {
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // dbPrograms contains all programs after they have been loaded into the kernel.

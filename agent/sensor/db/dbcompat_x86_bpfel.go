@@ -106,6 +106,7 @@ const (
 	dbCompatVarSockFops         = "sock_fops"
 	dbCompatVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbCompatVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbCompatVarWakeBytes        = "wake_bytes"
 )
 
 // loadDbCompat returns the embedded CollectionSpec for dbCompat.
@@ -193,6 +194,7 @@ type dbCompatVariableSpecs struct {
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // dbCompatObjects contains all objects after they have been loaded into the kernel.
@@ -248,6 +250,7 @@ type dbCompatVariables struct {
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // dbCompatPrograms contains all programs after they have been loaded into the kernel.

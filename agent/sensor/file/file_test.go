@@ -340,3 +340,63 @@ func TestPipelinePIDNotReported(t *testing.T) {
 		t.Errorf("loud write pid = %d, want the writer's %d", w.PID, sh.Process.Pid)
 	}
 }
+
+// A burst bigger than the ring, starting while the reader sleeps a nap far
+// longer than the burst, is read whole: once a quarter of the ring waits,
+// records wake the reader (wake_bytes) instead of waiting out its nap.
+func TestBurstWakesASleepingReader(t *testing.T) {
+	testkernel.RequireRoot(t)
+	const nap = 10 * time.Second
+	set, err := sensor.Start([]sensor.Sensor{file.New(file.Config{})},
+		sensor.Options{RingBytes: 1 << 20, Poll: nap, MaxPoll: nap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	dir := t.TempDir()
+	const files = 10000 // ~3 MB of records: three rings' worth
+
+	got := make(chan int, 1)
+	go func() {
+		var rec ringbuf.Record
+		n := 0
+		for {
+			r, err := set.Read(&rec)
+			if err != nil {
+				break
+			}
+			if w, ok := r.(*sensor.FileWrite); ok && filepath.Dir(w.Path) == dir {
+				n++
+			}
+		}
+		got <- n
+	}()
+	// The reader's first Read finds the ring empty and starts its nap.
+	time.Sleep(100 * time.Millisecond)
+	for i := range files {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every record is in the ring or counted as dropped by now.
+	for name, byReason := range set.Drops() {
+		for reason, n := range byReason {
+			if n != 0 {
+				t.Errorf("%s dropped %d records (%s): the ring filled while the reader slept", name, n, reason)
+			}
+		}
+	}
+	// Shutdown ends the reader's nap too: what is left (less than the
+	// quarter of the ring that wakes it) is read at once.
+	start := time.Now()
+	set.Shutdown()
+	select {
+	case n := <-got:
+		t.Logf("the rest read %v after Shutdown", time.Since(start))
+		if n != files {
+			t.Errorf("read %d of %d records", n, files)
+		}
+	case <-time.After(nap / 2):
+		t.Errorf("the reader still slept %v after Shutdown", nap/2)
+	}
+}

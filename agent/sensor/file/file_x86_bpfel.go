@@ -130,6 +130,7 @@ const (
 	fileVarNoWakeup           = "no_wakeup"
 	fileVarUnusedFileRec      = "unused_file_rec"
 	fileVarUnusedRenameRec    = "unused_rename_rec"
+	fileVarWakeBytes          = "wake_bytes"
 )
 
 // loadFile returns the embedded CollectionSpec for file.
@@ -218,6 +219,7 @@ type fileVariableSpecs struct {
 	NoWakeup        *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	UnusedFileRec   *ebpf.VariableSpec `ebpf:"unused_file_rec"`
 	UnusedRenameRec *ebpf.VariableSpec `ebpf:"unused_rename_rec"`
+	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // fileObjects contains all objects after they have been loaded into the kernel.
@@ -274,6 +276,7 @@ type fileVariables struct {
 	NoWakeup        *ebpf.Variable `ebpf:"no_wakeup"`
 	UnusedFileRec   *ebpf.Variable `ebpf:"unused_file_rec"`
 	UnusedRenameRec *ebpf.Variable `ebpf:"unused_rename_rec"`
+	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // filePrograms contains all programs after they have been loaded into the kernel.

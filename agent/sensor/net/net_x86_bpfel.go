@@ -114,6 +114,7 @@ const (
 	netVarUnusedTcpRec    = "unused_tcp_rec"
 	netVarUnusedUdpKey    = "unused_udp_key"
 	netVarUnusedUdpTotal  = "unused_udp_total"
+	netVarWakeBytes       = "wake_bytes"
 )
 
 // loadNet returns the embedded CollectionSpec for net.
@@ -189,6 +190,7 @@ type netVariableSpecs struct {
 	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.VariableSpec `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.VariableSpec `ebpf:"unused_udp_total"`
+	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // netObjects contains all objects after they have been loaded into the kernel.
@@ -245,6 +247,7 @@ type netVariables struct {
 	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.Variable `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.Variable `ebpf:"unused_udp_total"`
+	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // netPrograms contains all programs after they have been loaded into the kernel.

@@ -87,6 +87,7 @@ const (
 	netCompatVarUnusedTcpRec    = "unused_tcp_rec"
 	netCompatVarUnusedUdpKey    = "unused_udp_key"
 	netCompatVarUnusedUdpTotal  = "unused_udp_total"
+	netCompatVarWakeBytes       = "wake_bytes"
 )
 
 // loadNetCompat returns the embedded CollectionSpec for netCompat.
@@ -162,6 +163,7 @@ type netCompatVariableSpecs struct {
 	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.VariableSpec `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.VariableSpec `ebpf:"unused_udp_total"`
+	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // netCompatObjects contains all objects after they have been loaded into the kernel.
@@ -218,6 +220,7 @@ type netCompatVariables struct {
 	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
 	UnusedUdpKey    *ebpf.Variable `ebpf:"unused_udp_key"`
 	UnusedUdpTotal  *ebpf.Variable `ebpf:"unused_udp_total"`
+	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // netCompatPrograms contains all programs after they have been loaded into the kernel.

@@ -89,6 +89,7 @@ const (
 	processVarNoWakeup      = "no_wakeup"
 	processVarUnusedExitRec = "unused_exit_rec"
 	processVarUnusedForkRec = "unused_fork_rec"
+	processVarWakeBytes     = "wake_bytes"
 )
 
 // loadProcess returns the embedded CollectionSpec for process.
@@ -156,6 +157,7 @@ type processVariableSpecs struct {
 	NoWakeup      *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	UnusedExitRec *ebpf.VariableSpec `ebpf:"unused_exit_rec"`
 	UnusedForkRec *ebpf.VariableSpec `ebpf:"unused_fork_rec"`
+	WakeBytes     *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // processObjects contains all objects after they have been loaded into the kernel.
@@ -201,6 +203,7 @@ type processVariables struct {
 	NoWakeup      *ebpf.Variable `ebpf:"no_wakeup"`
 	UnusedExitRec *ebpf.Variable `ebpf:"unused_exit_rec"`
 	UnusedForkRec *ebpf.Variable `ebpf:"unused_fork_rec"`
+	WakeBytes     *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // processPrograms contains all programs after they have been loaded into the kernel.
