@@ -11,6 +11,7 @@ import (
 	"time"
 
 	psnet "github.com/shirou/gopsutil/v3/net"
+	"github.com/shirou/gopsutil/v3/process"
 )
 
 // Pipeline keeps the sensors from reporting the NATS server the agent
@@ -25,8 +26,10 @@ import (
 // address the agent connected to; Agent.Run applies it to the sensors.
 type Pipeline struct {
 	log *slog.Logger
-	// listener finds the pid listening on a local address (a test seam).
+	// listener finds the pid listening on a local address, and uids a
+	// process's user ids (test seams).
 	listener func(ctx context.Context, addr netip.AddrPort) (int32, error)
+	uids     func(pid int32) ([]uint32, error)
 
 	mu  sync.Mutex
 	pid uint32
@@ -35,7 +38,7 @@ type Pipeline struct {
 
 // NewPipeline returns a Pipeline that logs to log.
 func NewPipeline(log *slog.Logger) *Pipeline {
-	return &Pipeline{log: log, listener: localListener}
+	return &Pipeline{log: log, listener: localListener, uids: processUIDs}
 }
 
 // Connected is called with the address of the server the agent has just
@@ -43,7 +46,7 @@ func NewPipeline(log *slog.Logger) *Pipeline {
 func (p *Pipeline) Connected(addr string) {
 	pid, err := p.serverPID(addr)
 	if err != nil {
-		p.log.Warn("cannot tell whether the NATS server runs on this host; its activity is reported", "server", addr, "err", err)
+		p.log.Warn("the activity of the NATS server's process stays reported", "server", addr, "err", err)
 	}
 	if pid != 0 {
 		p.log.Info("the NATS server the agent publishes to runs on this host: its activity is not reported", "server", addr, "pid", pid)
@@ -55,8 +58,13 @@ func (p *Pipeline) Connected(addr string) {
 }
 
 // serverPID is the pid of the process listening on addr when addr is on
-// this host and that process is not the agent itself (a test that embeds
-// the server: the agent's own pid is the sensors' business), else 0.
+// this host, that process runs as a system account, and it is not the
+// agent itself (a test that embeds the server: the agent's own pid is the
+// sensors' business); else 0.
+//
+// A person's process is never quieted: anyone may listen on the collector's
+// port while the collector is down, and the agent, reconnecting, would
+// otherwise hide that process's activity.
 func (p *Pipeline) serverPID(addr string) (uint32, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
@@ -72,7 +80,39 @@ func (p *Pipeline) serverPID(addr string) (uint32, error) {
 	if err != nil || pid <= 0 || int(pid) == os.Getpid() {
 		return 0, err
 	}
+	uids, err := p.uids(pid)
+	if err != nil {
+		return 0, fmt.Errorf("user of pid %d listening on %s: %w", pid, addr, err)
+	}
+	for _, u := range uids {
+		if u >= firstPersonUID {
+			return 0, fmt.Errorf("pid %d listening on %s runs as uid %d, not a system account", pid, addr, u)
+		}
+	}
 	return uint32(pid), nil
+}
+
+// firstPersonUID is the first uid of people's accounts (UID_MIN in Debian's
+// login.defs); system accounts, such as the packaged collector's vigil
+// user, are below it.
+const firstPersonUID = 1000
+
+// processUIDs returns a process's real, effective, saved and file system
+// uids.
+func processUIDs(pid int32) ([]uint32, error) {
+	pr, err := process.NewProcess(pid)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pr.Uids()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint32, len(ids))
+	for i, u := range ids {
+		out[i] = uint32(u)
+	}
+	return out, nil
 }
 
 // current is the pid found so far (0: none).

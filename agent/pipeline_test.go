@@ -45,6 +45,10 @@ func TestLocalListenerFindsTheListeningProcess(t *testing.T) {
 	if int(pid) != cmd.Process.Pid {
 		t.Errorf("listener on %s = pid %d, want the child's %d", addr, pid, cmd.Process.Pid)
 	}
+	uids, err := processUIDs(pid)
+	if err != nil || len(uids) == 0 || uids[0] != uint32(os.Getuid()) {
+		t.Errorf("uids of the child = %v, %v; want ours (%d) first", uids, err, os.Getuid())
+	}
 	// The same port on another loopback address: nobody listens there.
 	other := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.2"), addr.Port())
 	if pid, err := localListener(context.Background(), other); err != nil || pid != 0 {
@@ -64,15 +68,24 @@ func (r *pidRecorder) SetPipelinePID(pid uint32) error {
 	return nil
 }
 
-func TestPipelineQuietsOnlyALocalServerOtherThanItself(t *testing.T) {
+func TestPipelineQuietsOnlyALocalSystemServerOtherThanItself(t *testing.T) {
 	var asked []netip.AddrPort
 	p := NewPipeline(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p.listener = func(_ context.Context, a netip.AddrPort) (int32, error) {
 		asked = append(asked, a)
-		if a.Port() == 5555 {
+		switch a.Port() {
+		case 5555:
 			return int32(os.Getpid()), nil
+		case 6666:
+			return 4343, nil
 		}
 		return 4242, nil
+	}
+	p.uids = func(pid int32) ([]uint32, error) {
+		if pid == 4343 { // a person's process on the collector's port
+			return []uint32{1001, 1001, 1001, 1001}, nil
+		}
+		return []uint32{0, 0, 0, 0}, nil
 	}
 
 	// Found before the sensors run: it is there when they attach.
@@ -88,10 +101,12 @@ func TestPipelineQuietsOnlyALocalServerOtherThanItself(t *testing.T) {
 	// A server in the agent's own process (tests): the agent's own pid is
 	// already the sensors' business.
 	p.Connected("[::1]:5555")
+	// A person's process listening where the server was: never quieted.
+	p.Connected("127.0.0.1:6666")
 	// Back to a local one.
 	p.Connected("[::ffff:127.0.0.1]:4222")
 
-	want := []uint32{4242, 0, 0, 4242}
+	want := []uint32{4242, 0, 0, 0, 4242}
 	if r.set == nil || len(r.set) != len(want) {
 		t.Fatalf("pids set = %v, want %v", r.set, want)
 	}
