@@ -39,19 +39,21 @@ var closers = map[string]string{
 		"was lost above the sustained rate: the spool absorbed the burst. The collector's event decoding is now " +
 		"hand-written (0.77× its CPU per event in BenchmarkIngest); SQLite storage remains its limit. 100,000 " +
 		"events/s on 2 cores needs less volume per file written, as in figure 2: aggregation in the kernel.",
-	"5/syscall to stored alert p99": "Alerts are published ahead of the agent's spooled backlog and stored by the " +
-		"collector's own alerts consumer; if this is missed again, look at the collector's alerts lane batch size.",
-	"6/agent CPU": "At this rate the agent's time goes mostly to waking up, not to events: under perf ~35% is the " +
-		"hypervisor's interrupt enabling around context switches (pvm_irq_enable) and ~22% Go's sysmon, which naps " +
-		"every 20 µs from each wake until the process is idle again. The ring is polled without wakeups, backing off " +
-		"from 10 ms to 100 ms while it stays quiet; the sender and the spool flush now go on the reader's wakeups " +
-		"instead of timers of their own; the spool cursor is one pwrite, not a new file and a rename; the rule " +
-		"watcher stats unchanged files instead of reading them; and the agent runs its Go code on one thread " +
-		"(GOMAXPROCS 1). This bench measured 3.40% in its last run before these changes; alternating rounds of a " +
-		"separate steady-rate script measured ~2.8% -> ~2.0%, and system calls ~640/s -> ~470/s before the " +
-		"one-thread change. Left: Go's sysmon and the NATS client's goroutines (its flusher " +
-		"and reader wake once per message and per acknowledgement); next, send less often (a longer linger and " +
-		"poll, at the cost of event latency) or publish from the reader's own goroutine.",
+	"5/syscall to stored alert p99": "The agent reads its ring at most 250 ms after a record is written (less under " +
+		"load); alerts are published ahead of the agent's spooled backlog and stored by the collector's own alerts " +
+		"consumer. If this is missed, shorten sensor.DefaultMaxPoll (at the cost of figure 6) or look at the " +
+		"collector's alerts lane batch size.",
+	"6/agent CPU": "At this rate the agent's time goes mostly to waking up, not to events: under perf ~30% is the " +
+		"hypervisor's interrupt enabling around context switches (pvm_irq_enable) and ~20% Go's sysmon, which naps " +
+		"every 20 µs from each wake until the process is idle again. So the agent wakes as little as it can: the ring " +
+		"is polled without wakeups, backing off from 10 ms to 250 ms while drains stay under 1,024 records, and a " +
+		"quarter-full ring wakes the reader early so a burst cannot fill it; the sender and the spool flush go on the " +
+		"reader's wakeups; the spool cursor is one pwrite; the rule watcher stats unchanged files; the agent runs its " +
+		"Go code on one thread (GOMAXPROCS 1); and it no longer reports the co-hosted collector, whose store writes it " +
+		"used to publish, which the collector wrote again (~20 events/s at idle, for ever). Alternating rounds of a " +
+		"steady-rate script: ~2.0% -> ~1.2% of a core for the 250 ms sleep, idle 0.9% -> 0.4% for the collector. " +
+		"Next: Go's sysmon and the NATS client's goroutines (its flusher and reader wake once per message and per " +
+		"acknowledgement): publish from the reader's own goroutine.",
 	"6/agent RSS":               "Bound the process table and enrichment caches (the agent already sets a 24 MiB GOMEMLIMIT).",
 	"4/BenchmarkPack/host time": "Profile BenchmarkPack/host; index rules by kind and avoid per-field cty conversion.",
 }
