@@ -26,6 +26,14 @@ func (b *Builds) Load(defaultRuns func() bool, def, compat func() (*ebpf.Collect
 	return def()
 }
 
+// String names the build Load picked: "default" or "compat".
+func (b *Builds) String() string {
+	if b.Compat {
+		return "compat"
+	}
+	return "default"
+}
+
 // HaveKfunc says whether the kernel's BTF has the kfunc name; false when the
 // kernel has no BTF.
 func HaveKfunc(name string) bool {

@@ -105,6 +105,9 @@ type Status struct {
 	Name    string `json:"name"`
 	Running bool   `json:"running"`
 	Error   string `json:"error,omitempty"`
+	// Build is which of a sensor's two builds runs, "default" or
+	// "compat" (see Builds); empty for sensors with one.
+	Build string `json:"build,omitempty"`
 }
 
 // Set is the sensors that started and the reader of their ring buffer.
@@ -245,7 +248,11 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 			s.statuses = append(s.statuses, Status{Name: sn.Name(), Error: explain(err).Error()})
 			continue
 		}
-		s.statuses = append(s.statuses, Status{Name: sn.Name(), Running: true})
+		st := Status{Name: sn.Name(), Running: true}
+		if b, ok := sn.(interface{ Builds() *Builds }); ok {
+			st.Build = b.Builds().String()
+		}
+		s.statuses = append(s.statuses, st)
 		s.running = append(s.running, sn)
 		for _, t := range sn.Types() {
 			s.byType[t] = sn
@@ -446,12 +453,14 @@ func (s *Set) Shutdown() error {
 // returns ringbuf.ErrClosed.
 func (s *Set) Close() error {
 	errs := []error{s.Shutdown()}
-	if s.reader != nil {
-		errs = append(errs, s.reader.Close())
-	}
 	if s.ring != nil {
+		// First: closing the file waits for a sleeping Read's check of
+		// the ring, which must not look at a closed reader.
 		s.closed.Store(true)
 		errs = append(errs, s.ring.Close())
+	}
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
 	}
 	errs = append(errs, s.events.Close(), s.pipeline.Close())
 	return errors.Join(errs...)

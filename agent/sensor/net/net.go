@@ -97,6 +97,9 @@ func New(cfg Config) *Sensor {
 // Name implements sensor.Sensor.
 func (s *Sensor) Name() string { return "net" }
 
+// Builds says which build Start loaded.
+func (s *Sensor) Builds() *sensor.Builds { return &s.build }
+
 // Types implements sensor.Sensor.
 func (s *Sensor) Types() []uint32 { return []uint32{sensor.RecTCP, sensor.RecDNS} }
 
