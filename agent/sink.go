@@ -10,8 +10,9 @@ import (
 )
 
 // JSONSink writes one JSON object per line. Output is buffered and flushed
-// every FlushEvery and on Close, so a busy agent does not pay a write(2) per
-// event.
+// when the agent's reader finds the ring empty (Drained), at the latest
+// every FlushEvery, and on Close, so a busy agent does not pay a write(2)
+// per event nor a wakeup of its own per flush.
 type JSONSink struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
@@ -20,8 +21,9 @@ type JSONSink struct {
 	done chan struct{}
 }
 
-// FlushEvery is how long a line can wait in the buffer.
-const FlushEvery = 100 * time.Millisecond
+// FlushEvery is how long a line can wait in the buffer when nothing calls
+// Drained (events emitted between the reader's wakeups wait for the next).
+const FlushEvery = time.Second
 
 // NewJSONSink writes to w until Close.
 func NewJSONSink(w io.Writer) *JSONSink {
@@ -40,10 +42,17 @@ func (s *JSONSink) flusher() {
 		case <-s.stop:
 			return
 		case <-t.C:
-			s.mu.Lock()
-			s.w.Flush()
-			s.mu.Unlock()
+			s.Drained()
 		}
+	}
+}
+
+// Drained implements Drainer: it writes out what is buffered.
+func (s *JSONSink) Drained() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w.Buffered() > 0 {
+		s.w.Flush()
 	}
 }
 
