@@ -220,6 +220,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 
 	defer set.Close()
+	if a.opts.Pipeline != nil {
+		// Before the set closes (defers run last first): a disconnection
+		// afterwards must not write to its closed map.
+		defer a.opts.Pipeline.attach(nil)
+	}
 	var rec ringbuf.Record
 	for {
 		r, err := set.Read(&rec)

@@ -42,8 +42,20 @@ func NewPipeline(log *slog.Logger) *Pipeline {
 }
 
 // Connected is called with the address of the server the agent has just
-// connected (or reconnected) to.
+// connected (or reconnected) to, and with "" when the connection is lost:
+// the pid is then forgotten, since the server may be gone and its pid
+// given to another process by the time the agent reconnects.
 func (p *Pipeline) Connected(addr string) {
+	if addr == "" {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.pid != 0 {
+			p.log.Info("disconnected from the NATS server on this host: its process is reported until the agent reconnects", "pid", p.pid)
+		}
+		p.pid = 0
+		p.apply()
+		return
+	}
 	pid, err := p.serverPID(addr)
 	if err != nil {
 		p.log.Warn("the activity of the NATS server's process stays reported", "server", addr, "err", err)

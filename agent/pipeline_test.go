@@ -121,6 +121,13 @@ func TestPipelineQuietsOnlyALocalSystemServerOtherThanItself(t *testing.T) {
 		}
 	}
 
+	// A lost connection forgets the pid.
+	p.Connected("")
+	if got := p.current(); got != 0 || r.set[len(r.set)-1] != 0 {
+		t.Errorf("pid after a disconnection = %d (sensors told %d), want 0", got, r.set[len(r.set)-1])
+	}
+	p.Connected("127.0.0.1:4222")
+
 	// An address that does not parse leaves nothing quieted.
 	p.Connected("not an address")
 	if got := p.current(); got != 0 {

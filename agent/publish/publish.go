@@ -46,7 +46,8 @@ type Options struct {
 	// it is retried. Zero: 10 s.
 	AckTimeout time.Duration
 	// Connected, if set, is called with the server's address ("ip:port")
-	// each time the connection is made or made again.
+	// each time the connection is made or made again, and with "" each
+	// time it is lost.
 	Connected func(serverAddr string)
 	// NATSOptions are appended to the connection options (tests).
 	NATSOptions []nats.Option
@@ -230,6 +231,9 @@ func (p *Publisher) connect() error {
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				p.log.Warn("disconnected from collector; spooling", "err", err)
+			}
+			if p.opts.Connected != nil {
+				p.opts.Connected("")
 			}
 		}),
 	}
