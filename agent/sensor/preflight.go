@@ -60,6 +60,7 @@ func Preflight(sensors []Sensor) Report {
 		if err != nil {
 			st.Error = strings.TrimSuffix(strings.TrimPrefix(err.Error(), ErrNoSensor.Error()+": "+sn.Name()+": "), "; ")
 		} else {
+			st = set.Statuses()[0] // with the build it loaded
 			set.Close()
 		}
 		rep.Sensors = append(rep.Sensors, st)
@@ -80,7 +81,11 @@ func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, s := range r.Sensors {
 		if s.Running {
-			fmt.Fprintf(w, "sensor %-10s can run\n", s.Name)
+			if s.Build != "" {
+				fmt.Fprintf(w, "sensor %-10s can run (%s build)\n", s.Name, s.Build)
+			} else {
+				fmt.Fprintf(w, "sensor %-10s can run\n", s.Name)
+			}
 		} else {
 			fmt.Fprintf(w, "sensor %-10s cannot run: %s\n", s.Name, s.Error)
 		}

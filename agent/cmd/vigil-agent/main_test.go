@@ -152,3 +152,23 @@ func TestPreflightUnprivileged(t *testing.T) {
 		}
 	}
 }
+
+// As root every sensor can run here, and the two with two builds say which
+// one preflight loaded.
+func TestPreflightNamesBuilds(t *testing.T) {
+	testkernel.RequireRoot(t)
+	out, err := exec.Command(buildAgent(t), "preflight", "--config", "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("preflight: %v: %s", err, out)
+	}
+	text := string(out)
+	for _, name := range []string{"net", "db"} {
+		if !strings.Contains(text, fmt.Sprintf("sensor %-10s can run (default build)", name)) &&
+			!strings.Contains(text, fmt.Sprintf("sensor %-10s can run (compat build)", name)) {
+			t.Errorf("preflight does not say which build of %s runs:\n%s", name, text)
+		}
+	}
+	if !strings.Contains(text, "sensor process    can run\n") {
+		t.Errorf("preflight output:\n%s", text)
+	}
+}
