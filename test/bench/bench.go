@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -217,22 +218,58 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 			s.auditLost = auditLost() - s.auditLostBefore
 		}()
 	}
+	// With the agent, each workload also records the agent's CPU and the
+	// collector's: niced, the collector stands in for one on another
+	// machine, but it still takes what the workload leaves idle. Each
+	// workload starts once the collector has stored the previous one's
+	// events (up to 30 s), so that its backlog does not run into the next.
+	var agentPid, colPid int
+	if mode == modeAgent {
+		agentPid, colPid = b.agent.proc.pid(), b.col.proc.pid()
+		s.measured = true
+	}
+	measure := func(i int, fn func() error) error {
+		if agentPid == 0 {
+			return fn()
+		}
+		if _, _, err := b.drain(b.col, time.Second, 30*time.Second); err != nil {
+			return err
+		}
+		a0, errA := sampleProc(agentPid)
+		c0, errC := sampleProc(colPid)
+		if err := fn(); err != nil {
+			return err
+		}
+		a1, errA1 := sampleProc(agentPid)
+		c1, errC1 := sampleProc(colPid)
+		if errors.Join(errA, errC, errA1, errC1) != nil {
+			s.measured = false
+			return nil
+		}
+		s.agentCPU[i], s.collectorCPU[i] = cpuPercent(a0, a1), cpuPercent(c0, c1)
+		return nil
+	}
 	if b.o.figures["1"] {
-		if s.tps, err = b.pg.pgbench(b.o.pgSeconds); err != nil {
+		if err := measure(0, func() (err error) { s.tps, err = b.pg.pgbench(b.o.pgSeconds); return err }); err != nil {
 			return s, err
 		}
 	}
 	if b.o.figures["2"] {
 		secs := b.o.loopSecs.String()
-		r, err := b.loadgen("-mode", "files", "-dir", "/dev/shm", "-workers", "2", "-writes", "4", "-size", "128", "-duration", secs)
-		if err != nil {
+		if err := measure(1, func() error {
+			r, err := b.loadgen("-mode", "files", "-dir", "/dev/shm", "-workers", "2", "-writes", "4", "-size", "128", "-duration", secs)
+			s.files = r.rate
+			return err
+		}); err != nil {
 			return s, err
 		}
-		s.files = r.rate
-		if r, err = b.loadgen("-mode", "tcp", "-workers", "2", "-size", "128", "-duration", secs); err != nil {
+		if err := measure(2, func() error {
+			r, err := b.loadgen("-mode", "tcp", "-workers", "2", "-size", "128", "-duration", secs)
+			s.tcp = r.rate
+			return err
+		}); err != nil {
 			return s, err
 		}
-		s.tcp = r.rate
 	}
 	return s, nil
 }

@@ -33,7 +33,10 @@ var closers = map[string]string{
 		"task's syscall registers, with no pending-call hash (BPF time per file 5.9 -> 3.8 µs, bpf_stats, one round " +
 		"each). To close it: report writes no rule reads in aggregate from the kernel (the default pack reads " +
 		"removable, network and cloud-sync paths by name, and any file only as a step after a bulk read): a " +
-		"per-process summary of small files on local disks per interval instead of one event per file.",
+		"per-process summary of small files on local disks per interval instead of one event per file. Part of the " +
+		"gap is the stand-in collector: niced, it still takes ~25-30% of a core during the loop (the round notes give " +
+		"the agent's and the collector's CPU per workload); the agent alone, printing to stdout, kept ~0.75 of the " +
+		"loop's rate (/root/m/wl.sh, 3 alternating rounds).",
 	"3/pipeline rate with zero loss": "The load generator, the agent, NATS and the collector share the 2 cores, so " +
 		"steps stop being reachable long before the agent is the limit (its CPU per event is the next row). Nothing " +
 		"was lost above the sustained rate: the spool absorbed the burst. The collector's event decoding is now " +

@@ -33,6 +33,10 @@ type overheadSample struct {
 	auditRecords    int
 	auditLostBefore uint64
 	auditLost       uint64
+	// With the agent: its CPU and the co-hosted collector's, in % of a
+	// core, during pgbench, the write loop and the transfer loop.
+	agentCPU, collectorCPU [3]float64
+	measured               bool
 }
 
 func (s overheadSample) note() string {
@@ -42,7 +46,12 @@ func (s overheadSample) note() string {
 		if s.agentEvents > 0 {
 			ev = fmt.Sprintf("%d events", s.agentEvents)
 		}
-		return fmt.Sprintf("(agent: %s, %d kernel drops)", ev, s.agentDrops)
+		cpu := ""
+		if s.measured {
+			cpu = fmt.Sprintf("; CPU %% of a core, agent / collector: pgbench %.0f / %.0f, write loop %.0f / %.0f, transfer %.0f / %.0f",
+				s.agentCPU[0], s.collectorCPU[0], s.agentCPU[1], s.collectorCPU[1], s.agentCPU[2], s.collectorCPU[2])
+		}
+		return fmt.Sprintf("(agent: %s, %d kernel drops%s)", ev, s.agentDrops, cpu)
 	case modeAuditd:
 		return fmt.Sprintf("(auditd: %d syscall records, %d lost)", s.auditRecords, s.auditLost)
 	}
