@@ -88,9 +88,11 @@ type Publisher struct {
 	spooled, acked, retries, beats atomic.Uint64
 	lossSeq                        atomic.Uint64
 
-	linger time.Duration
-	// connecting is set while connect makes the first connection.
-	connecting             atomic.Bool
+	// firstReported says the first connection went to Options.Connected,
+	// from connect or from the connect handler, whichever came first.
+	firstReported atomic.Bool
+
+	linger                 time.Duration
 	subjEvents, subjAlerts string
 	pubOpts                []jetstream.PublishOpt
 	// idle says the sender waits for records, so an append wakes it; while
@@ -218,8 +220,7 @@ func (p *Publisher) connect() error {
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			p.log.Info("connected to collector", "url", c.URL)
 			p.poke()
-			// A connection made within connect is reported there.
-			if !p.connecting.Load() {
+			if p.firstReported.CompareAndSwap(false, true) {
 				p.connected(nc)
 			}
 		}),
@@ -252,18 +253,16 @@ func (p *Publisher) connect() error {
 		o = append(o, nats.ClientCert(c.TLSCert, c.TLSKey))
 	}
 	o = append(o, p.opts.NATSOptions...)
-	p.connecting.Store(true)
 	nc, err := nats.Connect(c.URL, o...)
 	if err != nil {
-		p.connecting.Store(false)
 		return fmt.Errorf("connecting to collector %s: %w", c.URL, err)
 	}
-	// Reported before New returns, so that the agent's sensors know the
-	// server before they attach.
-	if nc.IsConnected() {
+	// Reported before New returns (unless the connect handler, run
+	// meanwhile, has), so that the agent's sensors know the server before
+	// they attach.
+	if nc.IsConnected() && p.firstReported.CompareAndSwap(false, true) {
 		p.connected(nc)
 	}
-	p.connecting.Store(false)
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(c.MaxInFlight+alertSlack),
 		jetstream.WithPublishAsyncTimeout(p.opts.AckTimeout),
 		// The sender waits on one ack of many; any failure wakes it too.
