@@ -74,17 +74,22 @@ struct {
 	__type(value, __u32);
 } pipeline_pid SEC(".maps");
 
-/* Whether the current task belongs to vigil's own pipeline on this host: the
+/* Whether process tgid belongs to vigil's own pipeline on this host: the
  * agent, or the NATS server it publishes to. Their activity is not
  * reported. */
-static __always_inline bool is_pipeline(void)
+static __always_inline bool pipeline_tgid(__u32 tgid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (agent_pid != 0 && tgid == agent_pid)
 		return true;
 	__u32 zero = 0;
 	__u32 *pid = bpf_map_lookup_elem(&pipeline_pid, &zero);
 	return pid && *pid != 0 && *pid == tgid;
+}
+
+/* pipeline_tgid for the current task. */
+static __always_inline bool is_pipeline(void)
+{
+	return pipeline_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline void fill_hdr_task(struct rec_hdr *h, __u32 type, struct task_struct *t)

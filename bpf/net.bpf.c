@@ -352,7 +352,7 @@ int udp_egress(struct __sk_buff *skb)
 		return 1;
 	__u64 pid_tgid = current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	if (tgid == 0 || (agent_pid != 0 && tgid == agent_pid))
+	if (tgid == 0 || pipeline_tgid(tgid))
 		return 1;
 
 	struct udp_key key = {.pid = tgid};
