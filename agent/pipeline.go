@@ -33,8 +33,11 @@ type Pipeline struct {
 
 	mu  sync.Mutex
 	pid uint32
-	set interface{ SetPipelinePID(uint32) error }
+	set pidSetter
 }
+
+// pidSetter is the sensors' side (sensor.Set).
+type pidSetter interface{ SetPipelinePID(uint32) error }
 
 // NewPipeline returns a Pipeline that logs to log.
 func NewPipeline(log *slog.Logger) *Pipeline {
@@ -46,25 +49,21 @@ func NewPipeline(log *slog.Logger) *Pipeline {
 // the pid is then forgotten, since the server may be gone and its pid
 // given to another process by the time the agent reconnects.
 func (p *Pipeline) Connected(addr string) {
-	if addr == "" {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.pid != 0 {
-			p.log.Info("disconnected from the NATS server on this host: its process is reported until the agent reconnects", "pid", p.pid)
+	var pid uint32
+	if addr != "" {
+		var err error
+		if pid, err = p.serverPID(addr); err != nil {
+			p.log.Warn("the activity of the NATS server's process stays reported", "server", addr, "err", err)
 		}
-		p.pid = 0
-		p.apply()
-		return
-	}
-	pid, err := p.serverPID(addr)
-	if err != nil {
-		p.log.Warn("the activity of the NATS server's process stays reported", "server", addr, "err", err)
-	}
-	if pid != 0 {
-		p.log.Info("the NATS server the agent publishes to runs on this host: its activity is not reported", "server", addr, "pid", pid)
+		if pid != 0 {
+			p.log.Info("the NATS server the agent publishes to runs on this host: its activity is not reported", "server", addr, "pid", pid)
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if addr == "" && p.pid != 0 {
+		p.log.Info("disconnected from the NATS server on this host: its process is reported until the agent reconnects", "pid", p.pid)
+	}
 	p.pid = pid
 	p.apply()
 }
@@ -135,7 +134,7 @@ func (p *Pipeline) current() uint32 {
 }
 
 // attach hands the sensors the pid found so far, and any found later.
-func (p *Pipeline) attach(set interface{ SetPipelinePID(uint32) error }) {
+func (p *Pipeline) attach(set pidSetter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.set = set
