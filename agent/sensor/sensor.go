@@ -13,6 +13,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -118,8 +119,11 @@ type Set struct {
 	poll     time.Duration
 	maxPoll  time.Duration
 	// ring is the ring buffer in Go's poller, for sleep (nil: not
-	// pollable); wakeBytes is what the kernel wakes it at.
+	// pollable), with its raw conn and the readiness check sleep waits
+	// on; wakeBytes is what the kernel wakes it at.
 	ring      *os.File
+	ringConn  syscall.RawConn
+	ringFull  func(uintptr) bool
 	wakeBytes int
 	closed    atomic.Bool // Close was called: a wait on ring ends at once
 	idle      func()
@@ -223,10 +227,12 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("creating the pipeline pid map: %w", explain(err))
 	}
 	s := &Set{events: events, pipeline: pipeline, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
-	if err := s.SetPipelinePID(opts.PipelinePID); err != nil {
-		events.Close()
-		pipeline.Close()
-		return nil, err
+	if opts.PipelinePID != 0 { // a new array holds zeros
+		if err := s.SetPipelinePID(opts.PipelinePID); err != nil {
+			events.Close()
+			pipeline.Close()
+			return nil, err
+		}
 	}
 	env := Env{Events: events, AgentPID: opts.AgentPID, Pipeline: pipeline}
 	if s.poll == 0 {
@@ -270,7 +276,17 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	}
 	if s.poll > 0 {
 		s.reader.SetDeadline(never)
-		s.ring = pollable(events)
+		if s.ring = pollable(events); s.ring != nil {
+			// Made once, not per sleep: each would allocate.
+			if s.ringConn, err = s.ring.SyscallConn(); err != nil {
+				s.ring.Close()
+				s.ring = nil
+			}
+			// Woken by a record that found wakeBytes waiting (or by a
+			// stale readiness from an earlier one: then the check fails
+			// and the wait goes on).
+			s.ringFull = func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes }
+		}
 	}
 	return s, nil
 }
@@ -302,15 +318,9 @@ func (s *Set) sleep(d time.Duration) {
 		time.Sleep(d)
 		return
 	}
-	rc, err := s.ring.SyscallConn()
+	err := s.ring.SetReadDeadline(time.Now().Add(d))
 	if err == nil {
-		err = s.ring.SetReadDeadline(time.Now().Add(d))
-	}
-	if err == nil {
-		// Woken by a record that found WakeBytes waiting (or by a
-		// stale readiness from an earlier one: then the check fails and
-		// the wait goes on).
-		err = rc.Read(func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes })
+		err = s.ringConn.Read(s.ringFull)
 	}
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !s.closed.Load() {
 		time.Sleep(d)
