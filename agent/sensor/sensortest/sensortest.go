@@ -43,11 +43,10 @@ func Start(t *testing.T, sn sensor.Sensor, builds *sensor.Builds, compat bool, d
 		set.Close()
 		t.Fatalf("sensor runs the compat build: %v, want %v", builds.Compat, compat)
 	}
-	// The status the agent logs names the build.
-	want := map[bool]string{false: "default", true: "compat"}[compat]
-	if st := set.Statuses(); len(st) != 1 || st[0].Build != want {
+	// The status the agent logs names the build (builds.Compat is compat).
+	if st := set.Statuses(); len(st) != 1 || st[0].Build != builds.String() {
 		set.Close()
-		t.Fatalf("statuses %+v, want one running the %s build", st, want)
+		t.Fatalf("statuses %+v, want one running the %s build", st, builds.String())
 	}
 	return set
 }
