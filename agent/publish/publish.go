@@ -79,6 +79,10 @@ type Publisher struct {
 	stop    chan struct{}
 	stopped chan struct{}
 	loops   sync.WaitGroup
+	// beatStop ends the heartbeat loop, and beating waits for it, before
+	// the farewell heartbeat: no regular beat may follow the farewell.
+	beatStop chan struct{}
+	beating  sync.WaitGroup
 
 	mu     sync.Mutex
 	src    Source
@@ -168,7 +172,7 @@ func New(cfg *Config, opts Options) (*Publisher, error) {
 		return nil, err
 	}
 	p := &Publisher{cfg: c, opts: opts, log: opts.Logger, sp: sp, wake: make(chan struct{}, 1),
-		urgent: make(chan struct{}, 1), pubErr: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), bootID: randomID(),
+		urgent: make(chan struct{}, 1), pubErr: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), beatStop: make(chan struct{}), bootID: randomID(),
 		linger: linger, epoch: time.Now(),
 		subjEvents: event.Subject(opts.Site, opts.AgentID, event.ClassEvents),
 		subjAlerts: event.Subject(opts.Site, opts.AgentID, event.ClassAlerts),
@@ -982,12 +986,12 @@ func (p *Publisher) Start(src Source, ruleSetHash func() string) {
 	}
 	p.bootID = src.BootID()
 	p.mu.Unlock()
-	p.loops.Add(1)
+	p.beating.Add(1)
 	go p.heartbeats()
 }
 
 func (p *Publisher) heartbeats() {
-	defer p.loops.Done()
+	defer p.beating.Done()
 	proc, err := process.NewProcess(int32(os.Getpid()))
 	if err != nil {
 		p.log.Warn("cannot read own CPU and memory", "err", err)
@@ -998,7 +1002,7 @@ func (p *Publisher) heartbeats() {
 	p.heartbeat(proc, &n, p.cfg.HeartbeatEvery)
 	for {
 		select {
-		case <-p.stop:
+		case <-p.beatStop:
 			return
 		case <-t.C:
 			p.heartbeat(proc, &n, p.cfg.HeartbeatEvery)
@@ -1110,6 +1114,8 @@ func (p *Publisher) Close() error {
 	if err := p.Drain(ctx); err != nil {
 		p.log.Warn("closing with events left in the spool; they are sent on the next start", "err", err)
 	}
+	close(p.beatStop)
+	p.beating.Wait()
 	var n uint64 = 1 << 62 // a distinct id for the farewell heartbeat
 	proc, _ := process.NewProcess(int32(os.Getpid()))
 	p.heartbeat(proc, &n, 0)
