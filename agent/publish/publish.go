@@ -959,7 +959,10 @@ func (p *Publisher) reportLoss() {
 	if n == 0 {
 		return
 	}
-	p.log.Warn("spool full: oldest events dropped", "count", n)
+	// count can include what earlier loss records carried when they were
+	// dropped themselves before delivery (reported again); total is the
+	// records dropped since the agent started.
+	p.log.Warn("spool full: oldest events dropped", "count", n, "total", p.sp.lost())
 	ev := &event.Event{Time: time.Now().UTC(), Kind: event.KindAgentLoss,
 		Loss: &event.Loss{Sensor: "spool", Count: n, Reason: ReasonSpoolFull}}
 	p.mu.Lock()
