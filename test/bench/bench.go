@@ -279,23 +279,29 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 // collector and agent, so no backlog carries from one step to the next.
 func (b *bench) pipeline() error {
 	for round := 1; round <= b.o.reps; round++ {
-		failures := 0
-		for _, rate := range b.o.rates {
-			st, err := b.pipelineStep(round, rate)
-			if err != nil {
-				return err
+		for _, src := range []string{srcFiles, srcRing} {
+			rates := b.o.rates
+			if src == srcRing {
+				rates = b.o.ringRates
 			}
-			b.rep.steps = append(b.rep.steps, st)
-			log.Printf("round %d step %6d/s: offered %.0f/s, %d files, agent events %d, kernel drops %d, unsent at stop %d, "+
-				"collector stored %.0f, lost %v, agent CPU %.0f%%: %s", round, rate, st.offered, st.ops, st.events, st.kernelDrops,
-				st.spooled, st.stored, st.lost, st.agentCPU, st.verdict)
-			if st.verdict == stepOK {
-				failures = 0
-				continue
-			}
-			failures++
-			if st.verdict == stepLoss || failures >= 2 {
-				break
+			failures := 0
+			for _, rate := range rates {
+				st, err := b.pipelineStep(round, src, rate)
+				if err != nil {
+					return err
+				}
+				b.rep.steps = append(b.rep.steps, st)
+				log.Printf("round %d %s step %6d/s: offered %.0f/s, %d records, agent events %d, kernel drops %d, unsent at stop %d, "+
+					"collector stored %.0f, lost %v, CPU %% of a core agent %.0f collector %.0f: %s", round, src, rate, st.offered, st.ops, st.events,
+					st.kernelDrops, st.spooled, st.stored, st.lost, st.agentCPU, st.collectorCPU, st.verdict)
+				if st.verdict == stepOK {
+					failures = 0
+					continue
+				}
+				failures++
+				if st.verdict == stepLoss || failures >= 2 {
+					break
+				}
 			}
 		}
 	}
@@ -310,10 +316,18 @@ const lossProbeSpoolMiB = 16
 // the publisher fell behind, for 15 s, with a 16 MiB spool instead of the
 // default 512 MiB, so what a long burst does happens within the bench.
 func (b *bench) lossProbe() error {
-	target := 0
-	for _, s := range b.rep.steps {
-		if (s.verdict == stepBehind || s.verdict == stepLoss) && (target == 0 || s.target < target) {
-			target = s.target
+	// The ring's steps go furthest: the probe is at the lowest rate at
+	// which they fell behind, or else the files' steps did.
+	target, src := 0, ""
+	for _, from := range []string{srcRing, srcFiles} {
+		for _, s := range b.rep.steps {
+			if s.source == from && (s.verdict == stepBehind || s.verdict == stepLoss) && (target == 0 || s.target < target) {
+				target = s.target
+			}
+		}
+		if target != 0 {
+			src = from
+			break
 		}
 	}
 	if target == 0 {
@@ -326,17 +340,18 @@ func (b *bench) lossProbe() error {
 	}
 	defer func() { b.rep.noteStop(b.stopSite()) }()
 	pid := b.agent.proc.pid()
-	r, err := b.loadgen("-mode", "files", "-dir", "/dev/shm", "-workers", "2", "-rate", strconv.Itoa(target), "-duration", "15s")
+	r, injectDrops, err := b.offer(src, pid, target, 15*time.Second)
 	if err != nil {
 		return err
 	}
 	if err := sleep(b.ctx, 1500*time.Millisecond); err != nil {
 		return err
 	}
-	p := lossProbeResult{target: target, offered: r.rate, ops: r.ops, spoolMiB: lossProbeSpoolMiB}
+	p := lossProbeResult{source: src, target: target, offered: r.rate, ops: r.ops, spoolMiB: lossProbeSpoolMiB}
 	if p.kernelDrops, err = kernelDrops(pid); err != nil {
 		return err
 	}
+	p.kernelDrops += injectDrops
 	p.spoolDropped = spoolDropped(b.agent.proc.logText())
 	if p.backlog, p.backlogBytes, err = spoolBacklogBytes(filepath.Join(b.site, "agent", "spool")); err != nil {
 		return err
@@ -352,19 +367,22 @@ func (b *bench) lossProbe() error {
 	return nil
 }
 
-func (b *bench) pipelineStep(round, rate int) (stepSample, error) {
-	st := stepSample{round: round, target: rate, lost: map[string]float64{}}
+func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error) {
+	st := stepSample{round: round, source: src, target: rate, lost: map[string]float64{}}
 	if err := b.startSite(false); err != nil {
 		return st, err
 	}
 	defer b.stopSite()
 	pid := b.agent.proc.pid()
+	cpid := b.col.proc.pid()
 	s0, _ := sampleProc(pid)
-	r, err := b.loadgen("-mode", "files", "-dir", "/dev/shm", "-workers", "2", "-rate", strconv.Itoa(rate), "-duration", b.o.stepSecs.String())
+	c0, _ := sampleProc(cpid)
+	r, injectDrops, err := b.offer(src, pid, rate, b.o.stepSecs)
 	if err != nil {
 		return st, err
 	}
 	s1, _ := sampleProc(pid)
+	c1, _ := sampleProc(cpid)
 	// The agent reads its loss counters every second: give it one more.
 	if err := sleep(b.ctx, 1500*time.Millisecond); err != nil {
 		return st, err
@@ -376,6 +394,7 @@ func (b *bench) pipelineStep(round, rate int) (stepSample, error) {
 	if st.kernelDrops, err = kernelDrops(pid); err != nil {
 		return st, fmt.Errorf("reading the agent's kernel drop counters: %w", err)
 	}
+	st.kernelDrops += injectDrops
 	backlog, err := spoolBacklog(filepath.Join(b.site, "agent", "spool"))
 	if err != nil {
 		return st, err
@@ -384,7 +403,7 @@ func (b *bench) pipelineStep(round, rate int) (stepSample, error) {
 	b.rep.noteStop(stop)
 	st.offered, st.ops = r.rate, r.ops
 	st.events, st.spooled = stop.events, uint64(backlog)
-	st.stored, st.agentCPU = c.stored, cpuPercent(s0, s1)
+	st.stored, st.agentCPU, st.collectorCPU = c.stored, cpuPercent(s0, s1), cpuPercent(c0, c1)
 	for k, v := range c.lost {
 		if v > 0 {
 			st.lost[k] = v

@@ -45,6 +45,7 @@ type options struct {
 	stepSecs  time.Duration
 	steadySec time.Duration
 	rates     []int
+	ringRates []int
 	keep      bool
 	repo      string
 }
@@ -60,20 +61,16 @@ func main() {
 	flag.DurationVar(&o.loopSecs, "loop", 5*time.Second, "length of one write or transfer loop")
 	flag.DurationVar(&o.stepSecs, "step", 5*time.Second, "length of one pipeline rate step")
 	flag.DurationVar(&o.steadySec, "steady", 10*time.Second, "length of one steady-rate CPU/RSS/latency window")
-	rates := flag.String("rates", "5000,10000,20000,30000,40000,60000,80000,100000,120000", "pipeline rate steps, events/s")
+	rates := flag.String("rates", "5000,10000,20000,30000,40000,60000,80000,100000,120000", "pipeline rate steps written as files, events/s")
+	ringRates := flag.String("ring-rates", "50000,75000,100000,125000,150000,200000", "pipeline rate steps injected into the agent's ring, events/s")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, profiles) for inspection")
 	flag.Parse()
 	o.figures = map[string]bool{}
 	for _, f := range strings.Split(*figs, ",") {
 		o.figures[strings.TrimSpace(f)] = true
 	}
-	for _, r := range strings.Split(*rates, ",") {
-		var n int
-		if _, err := fmt.Sscanf(strings.TrimSpace(r), "%d", &n); err != nil || n <= 0 {
-			log.Fatalf("-rates: %q is not a rate", r)
-		}
-		o.rates = append(o.rates, n)
-	}
+	o.rates = parseRates("-rates", *rates)
+	o.ringRates = parseRates("-ring-rates", *ringRates)
 	var err error
 	if o.repo, err = os.Getwd(); err != nil {
 		log.Fatal(err)
@@ -102,4 +99,16 @@ func main() {
 	}
 	b.close()
 	os.Exit(code)
+}
+
+func parseRates(flagName, list string) []int {
+	var out []int
+	for _, r := range strings.Split(list, ",") {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(r), "%d", &n); err != nil || n <= 0 {
+			log.Fatalf("%s: %q is not a rate", flagName, r)
+		}
+		out = append(out, n)
+	}
+	return out
 }

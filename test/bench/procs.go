@@ -742,15 +742,16 @@ func progStats(ids []uint64) map[uint64]bpfStat {
 	return out
 }
 
-var spoolFullRe = regexp.MustCompile(`msg="spool full: oldest events dropped" count=(\d+)`)
+var spoolFullRe = regexp.MustCompile(`msg="spool full: oldest events dropped" count=\d+ total=(\d+)`)
 
-// spoolDropped sums the events the agent logged as dropped from its full
-// spool (each time it also emits an agent.loss record, reason spool_full).
+// spoolDropped is the agent's last logged total of records its full spool
+// dropped. (Summing the count of each line would count again what a
+// dropped loss record carried.)
 func spoolDropped(agentLog string) uint64 {
 	var n uint64
 	for _, m := range spoolFullRe.FindAllStringSubmatch(agentLog, -1) {
 		c, _ := strconv.ParseUint(m[1], 10, 64)
-		n += c
+		n = max(n, c)
 	}
 	return n
 }

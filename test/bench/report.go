@@ -61,16 +61,20 @@ func (s overheadSample) note() string {
 // stepSample is one rate step of figure 3.
 type stepSample struct {
 	round       int
+	source      string // srcFiles or srcRing
 	target      int
-	offered     float64 // file writes/s loadgen achieved
-	ops         int64   // files written
+	offered     float64 // file writes/s loadgen achieved, or records/s injected
+	ops         int64   // files written, or records injected
 	events      uint64  // events the agent emitted (its stop line; 0 when it had to be killed)
 	kernelDrops uint64  // in-kernel drops, all sensors, read from the agent's maps 1.5 s after the load
 	spooled     uint64  // spool records not yet acknowledged by JetStream then
 	stored      float64 // messages the collector had stored 1.5 s after the load stopped
 	lost        map[string]float64
 	agentCPU    float64
-	verdict     string
+	// collectorCPU is the collector's, with its embedded NATS server,
+	// over the same window (% of a core).
+	collectorCPU float64
+	verdict      string
 }
 
 const (
@@ -137,6 +141,7 @@ type trigger struct {
 
 // lossProbeResult is figure 3's loss probe.
 type lossProbeResult struct {
+	source        string
 	target        int
 	offered       float64
 	ops           int64
@@ -439,21 +444,30 @@ func (r *report) rows() []row {
 		}
 	}
 	if r.o.figures["3"] {
-		best, loss := r.pipelineFigures()
-		rows = append(rows, row{figure: "3", metric: "pipeline rate with zero loss", setup: modeAgent, value: median(best), unit: "events/s",
-			format: "%.0f", target: &target{100000, true, "≥ 100,000 events/s"}, reps: best, note: r.pipelineNote()})
-		if len(loss) > 0 {
-			rows = append(rows, row{figure: "3", metric: "rate where loss or lag starts", setup: modeAgent, value: median(loss), unit: "events/s offered",
-				format: "%.0f", reps: loss, note: r.firstLossNote()})
-		}
-		if us := r.agentMicrosPerEvent(); len(us) > 0 {
-			rows = append(rows, row{figure: "3", metric: "agent CPU per event", setup: modeAgent, value: median(us), unit: "µs",
-				format: "%.1f", reps: us, note: fmt.Sprintf("at the highest sustained step; %.0f events/s on the one core the agent's Go code runs on",
-					1e6/median(us))})
+		for _, src := range []string{srcFiles, srcRing} {
+			metric, setup := "pipeline rate with zero loss", modeAgent
+			if src == srcRing {
+				metric, setup = "pipeline rate with zero loss, records injected into the ring", modeAgent+", injected"
+			}
+			best, loss := r.pipelineFigures(src)
+			if len(best) == 0 {
+				continue
+			}
+			rows = append(rows, row{figure: "3", metric: metric, setup: setup, value: median(best), unit: "events/s",
+				format: "%.0f", target: &target{100000, true, "≥ 100,000 events/s"}, reps: best, note: r.pipelineNote(src)})
+			if len(loss) > 0 {
+				rows = append(rows, row{figure: "3", metric: "rate where loss or lag starts", setup: setup, value: median(loss), unit: "events/s offered",
+					format: "%.0f", reps: loss, note: r.firstLossNote(src)})
+			}
+			if us := r.agentMicrosPerEvent(src); len(us) > 0 {
+				rows = append(rows, row{figure: "3", metric: "agent CPU per event", setup: setup, value: median(us), unit: "µs",
+					format: "%.1f", reps: us, note: fmt.Sprintf("at the highest sustained step; %.0f events/s on the one core the agent's Go code runs on",
+						1e6/median(us))})
+			}
 		}
 		if pr := r.probe; pr != nil {
-			note := fmt.Sprintf("%d MiB spool (default 512), 15 s at %.0f/s offered: kernel drops %d, collector loss so far %s",
-				pr.spoolMiB, pr.offered, pr.kernelDrops, lostText(pr.collectorLost))
+			note := fmt.Sprintf("%d MiB spool (default 512), 15 s at %.0f/s offered (%s): kernel drops %d, collector loss so far %s",
+				pr.spoolMiB, pr.offered, sourceText(pr.source), pr.kernelDrops, lostText(pr.collectorLost))
 			if fill := r.defaultSpoolFill(); fill > 0 {
 				note += fmt.Sprintf("; with the default spool the same burst starts losing after about %s", fill.Round(time.Second))
 			}
@@ -518,18 +532,22 @@ func (r *report) rows() []row {
 
 // pipelineFigures returns per round the highest rate carried with zero loss
 // and in step, and the offered rate of the first step that lost or lagged.
-func (r *report) pipelineFigures() (best, loss []float64) {
+func (r *report) pipelineFigures(src string) (best, loss []float64) {
 	for round := 1; round <= r.o.reps; round++ {
-		b, l := 0.0, math.NaN()
+		b, l, seen := 0.0, math.NaN(), false
 		for _, s := range r.steps {
-			if s.round != round {
+			if s.round != round || s.source != src {
 				continue
 			}
+			seen = true
 			if s.verdict == stepOK || s.verdict == stepGen {
 				b = max(b, s.offered)
 			} else if math.IsNaN(l) {
 				l = s.offered
 			}
+		}
+		if !seen {
+			continue
 		}
 		best = append(best, b)
 		if !math.IsNaN(l) {
@@ -540,11 +558,11 @@ func (r *report) pipelineFigures() (best, loss []float64) {
 }
 
 // firstLossNote gives the counters of the first losing step of each round.
-func (r *report) firstLossNote() string {
+func (r *report) firstLossNote(src string) string {
 	var notes []string
 	for round := 1; round <= r.o.reps; round++ {
 		for _, s := range r.steps {
-			if s.round == round && s.verdict != stepOK && s.verdict != stepGen {
+			if s.round == round && s.source == src && s.verdict != stepOK && s.verdict != stepGen {
 				notes = append(notes, fmt.Sprintf("round %d at %.0f/s: %s, kernel drops %d, unsent %d, collector loss %.0f",
 					round, s.offered, s.verdict, s.kernelDrops, s.spooled, s.lostTotal()))
 				break
@@ -564,7 +582,7 @@ func (r *report) defaultSpoolFill() time.Duration {
 	}
 	var growth []float64
 	for _, s := range r.steps {
-		if s.target == pr.target && s.verdict == stepBehind {
+		if s.source == pr.source && s.target == pr.target && s.verdict == stepBehind {
 			growth = append(growth, float64(s.spooled)/(r.o.stepSecs.Seconds()+1.5))
 		}
 	}
@@ -591,13 +609,13 @@ func lostText(m map[string]float64) string {
 
 // agentMicrosPerEvent is per round the agent's CPU time per event at the
 // highest sustained (or generator-bound) step.
-func (r *report) agentMicrosPerEvent() []float64 {
+func (r *report) agentMicrosPerEvent(src string) []float64 {
 	var out []float64
 	for round := 1; round <= r.o.reps; round++ {
 		var best *stepSample
 		for i := range r.steps {
 			s := &r.steps[i]
-			if s.round == round && (s.verdict == stepOK || s.verdict == stepGen) && (best == nil || s.offered > best.offered) {
+			if s.round == round && s.source == src && (s.verdict == stepOK || s.verdict == stepGen) && (best == nil || s.offered > best.offered) {
 				best = s
 			}
 		}
@@ -626,10 +644,10 @@ func (r *report) collectorRates() []float64 {
 	return out
 }
 
-func (r *report) pipelineNote() string {
+func (r *report) pipelineNote(src string) string {
 	gen := 0
 	for _, s := range r.steps {
-		if s.verdict == stepGen {
+		if s.source == src && s.verdict == stepGen {
 			gen++
 		}
 	}
@@ -637,6 +655,14 @@ func (r *report) pipelineNote() string {
 		return fmt.Sprintf("%d steps generator-bound: the 2 cores could not produce the offered rate alongside the agent and collector", gen)
 	}
 	return ""
+}
+
+// sourceText says in a few words what src offered.
+func sourceText(src string) string {
+	if src == srcRing {
+		return "file.write records injected into the agent's ring"
+	}
+	return "files written by loadgen"
 }
 
 func (r *report) latencies(rate int) (ms []float64, missing int) {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -109,5 +111,41 @@ func TestRowVerdict(t *testing.T) {
 	r = row{value: math.Inf(1), format: "%.0f", target: &target{1000, false, "< 1 s"}}
 	if r.status() != "missed" || r.fmt(r.value) != "> 15000" {
 		t.Errorf("status %q value %q", r.status(), r.fmt(r.value))
+	}
+}
+
+// The spool's total is what counts: a line's count can carry again what a
+// dropped loss record had reported.
+func TestSpoolDroppedTakesTheLastTotal(t *testing.T) {
+	log := `time=x level=WARN msg="spool full: oldest events dropped" count=100 total=100
+time=y level=WARN msg="spool full: oldest events dropped" count=150 total=200
+`
+	if n := spoolDropped(log); n != 200 {
+		t.Errorf("spoolDropped = %d, want 200", n)
+	}
+}
+
+// Figure 3's rows are per source: the ring's steps do not lift the files'
+// figure, and a source with no steps has no row.
+func TestPipelineFiguresPerSource(t *testing.T) {
+	r := &report{o: options{reps: 1, figures: map[string]bool{"3": true}}, steps: []stepSample{
+		{round: 1, source: srcFiles, target: 30000, offered: 29990, verdict: stepOK},
+		{round: 1, source: srcFiles, target: 40000, offered: 33000, verdict: stepGen},
+		{round: 1, source: srcRing, target: 100000, offered: 99000, verdict: stepOK},
+		{round: 1, source: srcRing, target: 150000, offered: 149000, kernelDrops: 5, verdict: stepLoss},
+	}}
+	best, loss := r.pipelineFigures(srcFiles)
+	if fmt.Sprint(best, loss) != "[33000] []" {
+		t.Errorf("files: best %v loss %v", best, loss)
+	}
+	best, loss = r.pipelineFigures(srcRing)
+	if fmt.Sprint(best, loss) != "[99000] [149000]" {
+		t.Errorf("ring: best %v loss %v", best, loss)
+	}
+	r.steps = r.steps[:2]
+	for _, x := range r.rows() {
+		if strings.Contains(x.setup, "injected") {
+			t.Errorf("a row for a source with no steps: %+v", x)
+		}
 	}
 }
