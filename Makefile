@@ -43,7 +43,7 @@ test: ## run every test (root: eBPF, databases, NATS; others skip with a reason)
 	$(GO) test $(TESTFLAGS) ./...
 
 .PHONY: bench
-bench: ## measure overhead beside auditd, pipeline rate, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~17 min)
+bench: ## measure overhead beside auditd, pipeline rate, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~20 min)
 	$(SUDO) env "PATH=$(PATH)" $(GO) run ./test/bench -out docs
 
 .PHONY: lint

@@ -47,7 +47,7 @@ var closers = map[string]string{
 		"fills (kernel drops, ringbuf_full) while the agent gets only about half a core: the co-hosted collector, its " +
 		"SQLite store (~23k events/s) and its JetStream server, takes ~0.9-1 core (the step table gives both CPUs), the " +
 		"injector and the kernel the rest, and the agent's Go code runs on one thread. At its CPU per event (next rows) " +
-		"the agent would need ~0.6 of a core for 100,000/s. Capping the collector at half a core (a cgroup, by hand) " +
+		"the agent would need about half a core for 100,000/s. Capping the collector at half a core (a cgroup, by hand) " +
 		"only moved the loss: JetStream could then not acknowledge 75,000/s and the spool fell behind. To close it: a " +
 		"collector off the host, which is what a site runs and what this bench can only stand in for, and a cheaper " +
 		"agent per event (event encoding ~26% of its CPU, publishing ~15%, GC ~10%): at ~4 µs per event it would carry " +
@@ -133,7 +133,7 @@ func (r *report) markdown(rows []row) string {
 			"(every sensor's `drops` map, through the agent's own map file descriptors and bpftool), the agent's spool backlog "+
 			"(records after its cursor: not yet acknowledged by JetStream) and the collector's counters. *sustained*: no loss "+
 			"counter rose and the spool held less than 0.2 s of the rate (or 1,000 records). *generator-bound*: as sustained, "+
-			"but loadgen reached less than 95%% of the target because the 2 cores were full. *loss*: a loss counter rose. "+
+			"but the generator (loadgen or the injector) reached less than 95%% of the target because the 2 cores were full. *loss*: a loss counter rose. "+
 			"*fell behind*: nothing lost yet, but the spool was growing (a longer burst ends in spool_full loss).\n\n", r.o.stepSecs)
 		p("| Round | Source | Target/s | Offered/s | Records | Kernel drops | Spool backlog | Collector stored (share of records) | Collector loss counters | CPU %% of a core, agent / collector | Verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.steps {
@@ -148,7 +148,7 @@ func (r *report) markdown(rows []row) string {
 				s.kernelDrops, s.spooled, s.stored, 100*s.collectorShare(), strings.Join(lost, " "), s.agentCPU, s.collectorCPU, s.verdict)
 		}
 		if pr := r.probe; pr != nil {
-			p("\n**Loss probe.** After the rounds, the lowest target at which the publisher fell behind (%d/s) ran for 15 s "+
+			p("\n**Loss probe.** After the rounds, the lowest target at which a step lost events or fell behind (%d/s) ran for 15 s "+
 				"with `spool_max_mib = %d` instead of the default 512, so that what a long burst does happens within the bench: "+
 				"offered %.0f/s (%s), the agent logged `spool full: oldest events dropped` for %d events in all (each time also "+
 				"emitting an agent.loss record, reason spool_full), in-kernel drops %d, spool backlog %d records (%.1f MiB) 1.5 s "+
