@@ -126,8 +126,8 @@ func (r *report) markdown(rows []row) string {
 		p("## Figure 3, rate steps\n\n")
 		p("Each step starts a fresh collector and agent (no backlog carries over) and offers the target rate for %s, from one "+
 			"of two sources: *files*, 2 loadgen workers writing real files (one `file.write` event per file), or *ring*, "+
-			"`file.write` records injected into the agent's ring buffer by a BPF program the bench runs with BPF_PROG_TEST_RUN "+
-			"(`agent/sensor/inject`: the file sensor's record, wakeup policy and trimmed size, a distinct path each; a full "+
+			"`file.write` records injected into the agent's ring buffer by a BPF program that `loadgen -mode ring` runs with "+
+			"BPF_PROG_TEST_RUN (`agent/sensor/inject`: the file sensor's record, wakeup policy and trimmed size, a distinct path each; a full "+
 			"ring counts in the injector's own drops map, added to the kernel drops), so that the 2 cores are left to the "+
 			"agent, NATS and the collector. 1.5 s after the step the bench reads the agent's in-kernel loss counters "+
 			"(every sensor's `drops` map, through the agent's own map file descriptors and bpftool), the agent's spool backlog "+

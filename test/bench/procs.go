@@ -948,11 +948,15 @@ func countLines(path, substr string) int {
 
 // loadgen runs test/loadgen and returns the operations per second it did.
 type loadgenResult struct {
-	ops  int64
-	rate float64
+	ops      int64
+	rate     float64
+	ringFull uint64 // ring mode: records that found the agent's ring full
 }
 
-var loadgenRe = regexp.MustCompile(`ops=(\d+) seconds=[0-9.]+ rate=([0-9.]+)/s`)
+var (
+	loadgenRe  = regexp.MustCompile(`ops=(\d+) seconds=[0-9.]+ rate=([0-9.]+)/s`)
+	ringFullRe = regexp.MustCompile(`ring_full=(\d+)`)
+)
 
 func (b *bench) loadgen(args ...string) (loadgenResult, error) {
 	out, err := run(filepath.Join(b.bin, "loadgen"), args...)
@@ -969,7 +973,11 @@ func parseLoadgen(out string) (loadgenResult, error) {
 	}
 	n, _ := strconv.ParseInt(m[1], 10, 64)
 	r, _ := strconv.ParseFloat(m[2], 64)
-	return loadgenResult{ops: n, rate: r}, nil
+	res := loadgenResult{ops: n, rate: r}
+	if m := ringFullRe.FindStringSubmatch(out); m != nil {
+		res.ringFull, _ = strconv.ParseUint(m[1], 10, 64)
+	}
+	return res, nil
 }
 
 // procSample is a process's CPU time and memory at one moment.

@@ -46,8 +46,12 @@ func TestParseStatTicks(t *testing.T) {
 
 func TestParseLoadgenAndGoBench(t *testing.T) {
 	r, err := parseLoadgen("ops=50000 seconds=5.001 rate=9998/s\n")
-	if err != nil || r.ops != 50000 || r.rate != 9998 {
+	if err != nil || r.ops != 50000 || r.rate != 9998 || r.ringFull != 0 {
 		t.Fatalf("loadgen = %+v, %v", r, err)
+	}
+	r, err = parseLoadgen("ops=500000 seconds=5.020 rate=99602/s ring_full=1234\n")
+	if err != nil || r.ops != 500000 || r.ringFull != 1234 {
+		t.Fatalf("loadgen ring = %+v, %v", r, err)
 	}
 	out := `goos: linux
 BenchmarkPack/host-2         	 2000000	       568.0 ns/op	         0.01000 alerts/event	       0 B/op	       0 allocs/op

@@ -1,7 +1,9 @@
 // loadgen produces host activity at a set rate for vigil's benchmarks:
 // small file writes (one file.write event per file closed) or short TCP
 // connections. Several workers share the rate so one generator can outrun
-// a single core.
+// a single core. Mode ring skips the syscalls: it injects file.write
+// records straight into a running agent's ring buffer (agent/sensor/inject),
+// to find the agent's own limit.
 package main
 
 import (
@@ -14,10 +16,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vigilhq/vigil/agent/sensor/inject"
 )
 
 func main() {
-	mode := flag.String("mode", "files", "files: create, write, close small files; tcp: short loopback TCP connections")
+	mode := flag.String("mode", "files", "files: create, write, close small files; tcp: short loopback TCP connections; "+
+		"ring: file.write records injected into the ring of the agent -pid (root)")
+	pid := flag.Int("pid", 0, "ring mode: the agent's pid")
 	rate := flag.Int("rate", 0, "operations per second, all workers together (0: as fast as possible)")
 	dur := flag.Duration("duration", 5*time.Second, "how long to run")
 	dir := flag.String("dir", os.TempDir(), "directory for files mode")
@@ -29,6 +35,12 @@ func main() {
 		fail(fmt.Errorf("-workers and -writes must be at least 1"))
 	}
 
+	if *mode == "ring" {
+		if err := ring(*pid, *rate, *dur); err != nil {
+			fail(err)
+		}
+		return
+	}
 	buf := make([]byte, *size)
 	var op func(worker, i int) error
 	switch *mode {
@@ -111,6 +123,49 @@ func main() {
 	el := time.Since(start)
 	n := total.Load()
 	fmt.Printf("ops=%d seconds=%.3f rate=%.0f/s\n", n, el.Seconds(), float64(n)/el.Seconds())
+}
+
+// ring injects records into the ring of the agent running as pid, at rate
+// records/s (it needs one) for dur. Every millisecond it offers what the
+// rate owes since the start, so a late tick makes up for itself at the
+// next. It prints what it offered and how many found the ring full.
+func ring(pid, rate int, dur time.Duration) error {
+	if pid <= 0 || rate <= 0 {
+		return fmt.Errorf("ring mode needs -pid and -rate")
+	}
+	rb, err := inject.FindRing(pid)
+	if err != nil {
+		return err
+	}
+	defer rb.Close()
+	in, err := inject.New(rb, inject.Self("/dev/shm/vigil-loadgen-ring/f-"))
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	sent := 0
+	for now := start; ; now = <-t.C {
+		at := min(now.Sub(start), dur)
+		if due := int(float64(rate)*at.Seconds()) - sent; due > 0 {
+			if err := in.Inject(due); err != nil {
+				return err
+			}
+			sent += due
+		}
+		if at == dur {
+			break
+		}
+	}
+	el := time.Since(start)
+	full, err := in.Drops()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ops=%d seconds=%.3f rate=%.0f/s ring_full=%d\n", sent, el.Seconds(), float64(sent)/el.Seconds(), full)
+	return nil
 }
 
 func fail(err error) {
