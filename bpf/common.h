@@ -62,6 +62,14 @@ static __always_inline void submit(void *rec, __u64 size)
 		count_drop(DROP_RINGBUF_FULL);
 }
 
+/* A file_rec's size in the ring: cut after its path's NUL, so a short path
+ * does not carry MAX_PATH bytes (user space zero-fills the rest). */
+static __always_inline __u64 file_rec_size(const struct file_rec *r)
+{
+	__u64 size = sizeof(*r) - MAX_PATH + (r->st.path_len & (MAX_PATH - 1)) + 1;
+	return size > sizeof(*r) ? sizeof(*r) : size;
+}
+
 /* Entry 0: the pid of the NATS server the agent publishes to, when that
  * server runs on this host (a co-hosted collector), else 0. Shared by every
  * sensor and set by the agent on each connection: what that server writes is

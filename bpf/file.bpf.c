@@ -218,10 +218,7 @@ static __always_inline void report(struct written_file *w, __u32 reason)
 	w->bits &= ~FILE_CREATED; /* said once */
 	if (r->st.bytes == 0 && !(r->st.bits & FILE_CREATED))
 		return;
-	__u64 size = sizeof(*r) - MAX_PATH + (r->st.path_len & (MAX_PATH - 1)) + 1;
-	if (size > sizeof(*r))
-		size = sizeof(*r);
-	submit(r, size);
+	submit(r, file_rec_size(r));
 }
 
 /*

@@ -50,9 +50,6 @@ int inject(struct xdp_md *ctx)
 		r->st.path[(num_at + i) & (MAX_PATH - 1)] = '0' + n % 10;
 		n /= 10;
 	}
-	__u64 size = sizeof(*r) - MAX_PATH + (r->st.path_len & (MAX_PATH - 1)) + 1;
-	if (size > sizeof(*r))
-		size = sizeof(*r);
-	submit(r, size);
+	submit(r, file_rec_size(r));
 	return XDP_PASS;
 }
