@@ -313,8 +313,8 @@ func (b *bench) pipeline() error {
 const lossProbeSpoolMiB = 16
 
 // lossProbe shows the loss counters at work: the lowest target rate at which
-// the publisher fell behind, for 15 s, with a 16 MiB spool instead of the
-// default 512 MiB, so what a long burst does happens within the bench.
+// a step lost events or fell behind, for 15 s, with a 16 MiB spool instead
+// of the default 512 MiB, so what a long burst does happens within the bench.
 func (b *bench) lossProbe() error {
 	// The ring's steps go furthest: the probe is at the lowest rate at
 	// which they fell behind, or else the files' steps did.
@@ -340,7 +340,7 @@ func (b *bench) lossProbe() error {
 	}
 	defer func() { b.rep.noteStop(b.stopSite()) }()
 	pid := b.agent.proc.pid()
-	r, injectDrops, err := b.offer(src, pid, target, 15*time.Second)
+	r, err := b.offer(src, pid, target, 15*time.Second)
 	if err != nil {
 		return err
 	}
@@ -351,7 +351,7 @@ func (b *bench) lossProbe() error {
 	if p.kernelDrops, err = kernelDrops(pid); err != nil {
 		return err
 	}
-	p.kernelDrops += injectDrops
+	p.kernelDrops += r.ringFull
 	p.spoolDropped = spoolDropped(b.agent.proc.logText())
 	if p.backlog, p.backlogBytes, err = spoolBacklogBytes(filepath.Join(b.site, "agent", "spool")); err != nil {
 		return err
@@ -377,7 +377,7 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 	cpid := b.col.proc.pid()
 	s0, _ := sampleProc(pid)
 	c0, _ := sampleProc(cpid)
-	r, injectDrops, err := b.offer(src, pid, rate, b.o.stepSecs)
+	r, err := b.offer(src, pid, rate, b.o.stepSecs)
 	if err != nil {
 		return st, err
 	}
@@ -394,7 +394,7 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 	if st.kernelDrops, err = kernelDrops(pid); err != nil {
 		return st, fmt.Errorf("reading the agent's kernel drop counters: %w", err)
 	}
-	st.kernelDrops += injectDrops
+	st.kernelDrops += r.ringFull
 	backlog, err := spoolBacklog(filepath.Join(b.site, "agent", "spool"))
 	if err != nil {
 		return st, err
