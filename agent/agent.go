@@ -156,11 +156,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	for _, st := range set.Statuses() {
 		if st.Running {
+			args := []any{"sensor", st.Name}
 			if st.Build != "" {
-				a.opts.Logger.Info("sensor running", "sensor", st.Name, "build", st.Build)
-			} else {
-				a.opts.Logger.Info("sensor running", "sensor", st.Name)
+				args = append(args, "build", st.Build)
 			}
+			a.opts.Logger.Info("sensor running", args...)
 		} else {
 			a.opts.Logger.Warn("sensor cannot run", "sensor", st.Name, "reason", st.Error)
 		}

@@ -81,11 +81,11 @@ func (r Report) WriteText(w io.Writer) {
 	fmt.Fprintln(w)
 	for _, s := range r.Sensors {
 		if s.Running {
+			build := ""
 			if s.Build != "" {
-				fmt.Fprintf(w, "sensor %-10s can run (%s build)\n", s.Name, s.Build)
-			} else {
-				fmt.Fprintf(w, "sensor %-10s can run\n", s.Name)
+				build = " (" + s.Build + " build)"
 			}
+			fmt.Fprintf(w, "sensor %-10s can run%s\n", s.Name, build)
 		} else {
 			fmt.Fprintf(w, "sensor %-10s cannot run: %s\n", s.Name, s.Error)
 		}

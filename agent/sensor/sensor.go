@@ -281,11 +281,12 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 			if s.ringConn, err = s.ring.SyscallConn(); err != nil {
 				s.ring.Close()
 				s.ring = nil
+			} else {
+				// Woken by a record that found wakeBytes waiting (or by
+				// a stale readiness from an earlier one: then the check
+				// fails and the wait goes on).
+				s.ringFull = func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes }
 			}
-			// Woken by a record that found wakeBytes waiting (or by a
-			// stale readiness from an earlier one: then the check fails
-			// and the wait goes on).
-			s.ringFull = func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes }
 		}
 	}
 	return s, nil
