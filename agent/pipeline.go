@@ -23,7 +23,9 @@ import (
 // ever. The sensors ignore that process as they ignore the agent.
 //
 // Connected, given to the publisher, finds the process listening on the
-// address the agent connected to; Agent.Run applies it to the sensors.
+// address the agent connected to; Agent.Run applies it to the sensors. The
+// publisher sends nothing on a connection before Connected returns, so the
+// server's writes for what the agent sends are never reported.
 type Pipeline struct {
 	log *slog.Logger
 	// listener finds the pid listening on a local address, and uids a

@@ -47,7 +47,8 @@ type Options struct {
 	AckTimeout time.Duration
 	// Connected, if set, is called with the server's address ("ip:port")
 	// each time the connection is made or made again, and with "" each
-	// time it is lost.
+	// time it is lost. Nothing is published on a connection before it
+	// returns.
 	Connected func(serverAddr string)
 	// NATSOptions are appended to the connection options (tests).
 	NATSOptions []nats.Option
@@ -95,6 +96,11 @@ type Publisher struct {
 	// firstReported says the first connection went to Options.Connected,
 	// from connect or from the connect handler, whichever came first.
 	firstReported atomic.Bool
+	// reported says the current connection has been told to
+	// Options.Connected. Nothing is published before: what the agent
+	// publishes makes a co-hosted server write, and the sensors must know
+	// that server's process by then, or its writes come back as events.
+	reported atomic.Bool
 
 	linger                 time.Duration
 	subjEvents, subjAlerts string
@@ -199,15 +205,21 @@ func randomID() string {
 // allow subscribing there and nowhere else.
 func InboxPrefix(agentID string) string { return "_INBOX." + agentID }
 
-// connected tells Options.Connected where nc is connected.
+// connected tells Options.Connected where nc is connected, then lets the
+// sender and the heartbeat publish on the connection.
 func (p *Publisher) connected(nc *nats.Conn) {
-	if p.opts.Connected == nil {
-		return
+	if p.opts.Connected != nil {
+		if addr := nc.ConnectedAddr(); addr != "" {
+			p.opts.Connected(addr)
+		}
 	}
-	if addr := nc.ConnectedAddr(); addr != "" {
-		p.opts.Connected(addr)
-	}
+	p.reported.Store(true)
+	p.poke()
 }
+
+// online says the publisher may publish: connected, and the connection
+// reported.
+func (p *Publisher) online() bool { return p.reported.Load() && p.nc.IsConnected() }
 
 func (p *Publisher) connect() error {
 	c := p.cfg
@@ -223,20 +235,19 @@ func (p *Publisher) connect() error {
 		nats.CustomInboxPrefix(InboxPrefix(p.opts.AgentID)),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			p.log.Info("connected to collector", "url", c.URL)
-			p.poke()
 			if p.firstReported.CompareAndSwap(false, true) {
 				p.connected(nc)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			p.log.Info("reconnected to collector")
-			p.poke()
 			p.connected(nc)
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				p.log.Warn("disconnected from collector; spooling", "err", err)
 			}
+			p.reported.Store(false)
 			if p.opts.Connected != nil {
 				p.opts.Connected("")
 			}
@@ -444,7 +455,7 @@ func (s *sender) step() bool {
 		return false
 	default:
 	}
-	if !p.nc.IsConnected() {
+	if !p.online() {
 		s.window = s.window[:0]
 		if !s.sleep(time.Second) {
 			return false
@@ -811,6 +822,11 @@ func (s *sender) sendAlerts() {
 	if len(s.alerts) == 0 {
 		return
 	}
+	if !p.online() {
+		// Their spooled copies go when it is.
+		clear(s.alerts)
+		return
+	}
 	pending := s.pruneFast()
 	for i := range s.alerts {
 		if pending >= alertSlack {
@@ -1021,7 +1037,7 @@ func (p *Publisher) heartbeat(proc *process.Process, n *uint64, interval time.Du
 	p.mu.Lock()
 	src, boot := p.src, p.bootID
 	p.mu.Unlock()
-	if src == nil || !p.nc.IsConnected() {
+	if src == nil || !p.online() {
 		return
 	}
 	*n++

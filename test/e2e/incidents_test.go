@@ -127,8 +127,9 @@ GRANT CREATE ON SCHEMA public TO svc_bench;`, customerRows)).CombinedOutput()
 func (r *incidentRig) collectorNotReported(t *testing.T) {
 	pid := r.c.cmd.Process.Pid
 	for _, kind := range []event.Kind{event.KindFileWrite, event.KindFileRename, event.KindNetTransfer} {
-		if n := storedEvents(t, r.data, r.agent.id, kind, "", fmt.Sprintf("json_extract(body, '$.process.pid') = %d", pid)); n != 0 {
-			t.Errorf("%d %s events from the collector (pid %d) stored", n, kind, pid)
+		cond := fmt.Sprintf("json_extract(body, '$.process.pid') = %d", pid)
+		if n := storedEvents(t, r.data, r.agent.id, kind, "", cond); n != 0 {
+			t.Errorf("%d %s events from the collector (pid %d) stored: %s", n, kind, pid, storedPaths(t, r.data, r.agent.id, kind, cond))
 		}
 	}
 	log, err := os.ReadFile(r.agent.log)

@@ -352,6 +352,38 @@ func storedEvents(t *testing.T, data, agentID string, kind event.Kind, person, c
 	return n
 }
 
+// storedPaths lists the time and file path of agentID's stored events of
+// kind that meet cond, to name what a test did not expect.
+func storedPaths(t *testing.T, data, agentID string, kind event.Kind, cond string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err.Error()
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(context.Background(), `SELECT json_extract(body, '$.time'), coalesce(json_extract(body, '$.file.path'), ''),
+		coalesce(json_extract(body, '$.file.old_path'), '') FROM events WHERE agent_id = ? AND kind = ? AND `+cond+` ORDER BY seq`, agentID, string(kind))
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var ts, path, old string
+		if err := rows.Scan(&ts, &path, &old); err != nil {
+			return err.Error()
+		}
+		if old != "" {
+			path = old + " -> " + path
+		}
+		out = append(out, ts+" "+path)
+	}
+	if err := rows.Err(); err != nil {
+		return err.Error()
+	}
+	return strings.Join(out, "; ")
+}
+
 // dump logs every stored alert and the stored events by person and kind,
 // to tell a missing event from a rule that did not fire.
 func (c *collector) dump(t *testing.T) {
