@@ -878,6 +878,12 @@ func (d *decoder) loss(l *Loss) {
 			d.uint64(&l.Count)
 		case "reason":
 			d.str(&l.Reason)
+		case "boot_id":
+			d.str(&l.BootID)
+		case "from_seq":
+			d.uint64(&l.FromSeq)
+		case "to_seq":
+			d.uint64(&l.ToSeq)
 		default:
 			d.unknown()
 		}

@@ -200,6 +200,13 @@ type Loss struct {
 	Sensor string `json:"sensor"`
 	Count  uint64 `json:"count"`
 	Reason string `json:"reason"` // ringbuf_full, spool_full, ...
+	// BootID, FromSeq and ToSeq name the range of seqs the lost events
+	// had, numbered in BootID (which can be an earlier boot than the
+	// record's own), when they had seqs: events dropped from the spool.
+	// Some in the range may have been delivered before they were dropped.
+	BootID  string `json:"boot_id,omitempty"`
+	FromSeq uint64 `json:"from_seq,omitempty"`
+	ToSeq   uint64 `json:"to_seq,omitempty"`
 }
 
 // Heartbeat is the payload of agent.heartbeat.

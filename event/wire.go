@@ -172,6 +172,11 @@ func (ev *Event) Validate() error {
 		ok = ev.DB != nil
 	case KindAgentLoss:
 		ok = ev.Loss != nil
+		if l := ev.Loss; ok && (l.FromSeq != 0 || l.ToSeq != 0 || l.BootID != "") {
+			if l.FromSeq == 0 || l.ToSeq < l.FromSeq || l.BootID == "" || len(l.BootID) > 64 {
+				return bad("loss range %q %d-%d: want a boot id and 1 <= from_seq <= to_seq", l.BootID, l.FromSeq, l.ToSeq)
+			}
+		}
 	case KindHeartbeat:
 		ok = ev.Heartbeat != nil
 	case KindAlert:

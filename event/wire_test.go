@@ -24,6 +24,18 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if ev.ID != "b1-1" || ev.File.Path != "/tmp/a" {
 		t.Fatalf("round trip gave %+v", ev)
 	}
+	loss := wireEvent()
+	loss.Kind, loss.File = KindAgentLoss, nil
+	loss.Loss = &Loss{Sensor: "spool", Count: 7, Reason: "spool_full", BootID: "b0", FromSeq: 10, ToSeq: 16}
+	if b, err = Encode(loss); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	if *ev.Loss != *loss.Loss {
+		t.Fatalf("loss round trip gave %+v", ev.Loss)
+	}
 }
 
 func TestDecodeRefuses(t *testing.T) {
@@ -44,8 +56,17 @@ func TestDecodeRefuses(t *testing.T) {
 		"no payload":     mut(func(e *Event) { e.File = nil }),
 		"unknown kind":   mut(func(e *Event) { e.Kind = "x.y" }),
 		"bad severity":   mut(func(e *Event) { e.Kind = KindAlert; e.Alert = &Alert{Rule: "r", Severity: "urgent"} }),
-		"oversized":      `{"id":"` + strings.Repeat("a", MaxWireSize) + `"}`,
-		"not utf8":       "\xff\xfe",
+		"loss range without boot": mut(func(e *Event) {
+			e.Kind, e.File, e.Loss = KindAgentLoss, nil, &Loss{Sensor: "spool", Count: 1, Reason: "spool_full", FromSeq: 1, ToSeq: 2}
+		}),
+		"loss range reversed": mut(func(e *Event) {
+			e.Kind, e.File, e.Loss = KindAgentLoss, nil, &Loss{Sensor: "spool", Count: 1, Reason: "spool_full", BootID: "b0", FromSeq: 3, ToSeq: 2}
+		}),
+		"loss range from 0": mut(func(e *Event) {
+			e.Kind, e.File, e.Loss = KindAgentLoss, nil, &Loss{Sensor: "spool", Count: 1, Reason: "spool_full", BootID: "b0", ToSeq: 2}
+		}),
+		"oversized": `{"id":"` + strings.Repeat("a", MaxWireSize) + `"}`,
+		"not utf8":  "\xff\xfe",
 	} {
 		if _, err := Decode([]byte(data)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: err %v, want ErrMalformed", name, err)
