@@ -314,11 +314,11 @@ func (p *Publisher) Publish(ev *event.Event) error {
 	}
 	class := event.ClassOf(ev.Kind)
 	r := record{subj: p.subject(class), id: ev.ID, data: data}
-	var lossCount uint64
-	if ev.Kind == event.KindAgentLoss && ev.Loss != nil && ev.Loss.Reason == ReasonSpoolFull {
-		lossCount = ev.Loss.Count
+	var loss *dropRange
+	if l := ev.Loss; ev.Kind == event.KindAgentLoss && l != nil && l.Reason == ReasonSpoolFull {
+		loss = &dropRange{boot: l.BootID, from: l.FromSeq, to: l.ToSeq, count: l.Count}
 	}
-	if err := p.sp.append(r, lossCount); err != nil {
+	if err := p.sp.append(r, loss); err != nil {
 		return fmt.Errorf("spooling event %s: %w", ev.ID, err)
 	}
 	p.spooled.Add(1)
@@ -971,16 +971,20 @@ const ReasonSpoolFull = "spool_full"
 // reportLoss turns records dropped from a full spool into one agent.loss
 // event, emitted through the agent when there is one.
 func (p *Publisher) reportLoss() {
-	n := p.sp.takeDropped()
-	if n == 0 {
-		return
+	for _, d := range p.sp.takeDropped() {
+		p.reportDrop(d)
 	}
+}
+
+// reportDrop emits one loss record for d.
+func (p *Publisher) reportDrop(d dropRange) {
 	// count can include what earlier loss records carried when they were
 	// dropped themselves before delivery (reported again); total is the
 	// records dropped since the agent started.
-	p.log.Warn("spool full: oldest events dropped", "count", n, "total", p.sp.lost())
+	p.log.Warn("spool full: oldest events dropped", "count", d.count, "total", p.sp.lost(),
+		"boot_id", d.boot, "from_seq", d.from, "to_seq", d.to)
 	ev := &event.Event{Time: time.Now().UTC(), Kind: event.KindAgentLoss,
-		Loss: &event.Loss{Sensor: "spool", Count: n, Reason: ReasonSpoolFull}}
+		Loss: &event.Loss{Sensor: "spool", Count: d.count, Reason: ReasonSpoolFull, BootID: d.boot, FromSeq: d.from, ToSeq: d.to}}
 	p.mu.Lock()
 	src, boot := p.src, p.bootID
 	p.mu.Unlock()

@@ -315,7 +315,7 @@ func TestFullSpoolEmitsLossRecord(t *testing.T) {
 	ctx := context.Background()
 	info, _ := st.Info(ctx)
 	var lossRecords, lossCount, got uint64
-	seen := map[string]bool{}
+	seen, delivered, named := map[string]bool{}, map[uint64]bool{}, map[uint64]int{}
 	for i := info.State.FirstSeq; i <= info.State.LastSeq; i++ {
 		m, err := st.GetMsg(ctx, i)
 		if err != nil || m.Subject != "vigil.leeds.ag-1.events" {
@@ -327,14 +327,25 @@ func TestFullSpoolEmitsLossRecord(t *testing.T) {
 			}
 			seen[ev.ID] = true
 			got++
+			delivered[ev.Seq] = true
 			if ev.Kind != event.KindAgentLoss {
 				continue
 			}
-			if ev.Loss.Reason != "spool_full" {
-				t.Fatalf("loss reason %q", ev.Loss.Reason)
+			if l := ev.Loss; l.Reason != "spool_full" || l.BootID != "boot1" || l.Count != l.ToSeq-l.FromSeq+1 {
+				t.Fatalf("loss record %+v: want spool_full of boot1, one count per seq", l)
 			}
 			lossRecords++
 			lossCount += ev.Loss.Count
+			for q := ev.Loss.FromSeq; q <= ev.Loss.ToSeq; q++ {
+				named[q]++
+			}
+		}
+	}
+	// The loss records name the seqs that never arrived, each once
+	// (nothing was delivered before the drops: no server yet).
+	for q := uint64(1); q <= f.seq; q++ {
+		if delivered[q] == (named[q] == 1) || named[q] > 1 {
+			t.Fatalf("seq %d: delivered %v, named by loss records %d times", q, delivered[q], named[q])
 		}
 	}
 	if lossRecords == 0 || lossCount != dropped {

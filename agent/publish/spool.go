@@ -66,16 +66,60 @@ type spoolRec struct {
 // rates an agent sees, and a small part of its memory budget.
 const defaultTailMax = 2 << 20
 
+// lossRec is a loss record in the spool, at record idx of segment seg,
+// and the drops it reports.
 type lossRec struct {
-	seg   uint64
-	idx   int64
-	count uint64
+	seg  uint64
+	idx  int64
+	drop dropRange
+}
+
+// dropRange is what a loss record reports: count records dropped, with
+// seqs from..to numbered in boot (boot "": records whose seqs are not
+// known, which the record reports by count alone).
+type dropRange struct {
+	boot     string
+	from, to uint64
+	count    uint64
 }
 
 type segment struct {
 	n     uint64
 	size  int64 // bytes, including what is still buffered
 	count int64 // records
+	// runs are the segment's records numbered in one boot with
+	// consecutive seqs, in order; records without a seq are in none.
+	runs []seqRun
+}
+
+// seqRun is records idx..idx+n-1 of a segment, whose seqs are from.. in
+// boot.
+type seqRun struct {
+	boot string
+	from uint64
+	idx  int64
+	n    int64
+}
+
+// note adds the record at idx of sg to its runs, if its id ("boot-seq",
+// event.MakeID) gives it a seq.
+func (sg *segment) note(id string, idx int64) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return
+	}
+	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil || seq == 0 {
+		return
+	}
+	if k := len(sg.runs) - 1; k >= 0 {
+		r := &sg.runs[k]
+		if r.boot == id[:i] && r.from+uint64(r.n) == seq && r.idx+r.n == idx {
+			r.n++
+			return
+		}
+	}
+	sg.runs = append(sg.runs, seqRun{boot: strings.Clone(id[:i]), from: seq, idx: idx, n: 1})
 }
 
 type spool struct {
@@ -92,10 +136,12 @@ type spool struct {
 	committed pos
 	saved     pos // committed as last written to the cursor file
 	cursor    *os.File
-	dropped   uint64 // records lost and not yet reported in a loss record
+	// dropped are the records lost and not yet reported in a loss
+	// record, one range per boot.
+	dropped   []dropRange
 	lostTotal uint64 // records dropped since open
 	// lossRecs are the loss records still in the spool. When one is dropped
-	// too, the count it carried goes back to dropped, so the reported total
+	// too, what it reported goes back to dropped, so the reported total
 	// stays exact.
 	lossRecs []lossRec
 	closed   bool
@@ -148,12 +194,12 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 	}
 	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
 	for i, n := range nums {
-		size, count, err := scanSegment(segName(dir, n), i == len(nums)-1)
-		if err != nil {
+		sg := &segment{n: n}
+		if err := scanSegment(segName(dir, n), i == len(nums)-1, sg); err != nil {
 			return nil, err
 		}
-		s.segs = append(s.segs, &segment{n: n, size: size, count: count})
-		s.total += size
+		s.segs = append(s.segs, sg)
+		s.total += sg.size
 	}
 	if len(s.segs) == 0 {
 		s.segs = []*segment{{n: 1}}
@@ -169,30 +215,34 @@ func openSpool(dir string, maxBytes int64) (*spool, error) {
 	return s, nil
 }
 
-// scanSegment counts a segment's whole records; in the last segment a torn
-// or corrupt tail is cut off so appends continue from a clean end.
-func scanSegment(path string, last bool) (size, count int64, err error) {
+// scanSegment counts a segment's whole records into sg, and notes their
+// seqs; in the last segment a torn or corrupt tail is cut off so appends
+// continue from a clean end.
+func scanSegment(path string, last bool, sg *segment) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return 0, 0, fmt.Errorf("opening spool segment: %w", err)
+		return fmt.Errorf("opening spool segment: %w", err)
 	}
 	defer f.Close()
 	r := bufio.NewReader(f)
-	var off int64
+	var buf []byte
 	for {
-		n, err := readRecord(r, nil)
+		n, err := readRecord(r, &buf)
 		if err != nil {
 			break
 		}
-		off += int64(recHeader + n)
-		count++
+		if _, id, _, err := splitRecord(buf); err == nil {
+			sg.note(string(id), sg.count)
+		}
+		sg.size += int64(recHeader + n)
+		sg.count++
 	}
-	if st, err := f.Stat(); err == nil && st.Size() != off && last {
-		if err := f.Truncate(off); err != nil {
-			return 0, 0, fmt.Errorf("truncating torn spool record: %w", err)
+	if st, err := f.Stat(); err == nil && st.Size() != sg.size && last {
+		if err := f.Truncate(sg.size); err != nil {
+			return fmt.Errorf("truncating torn spool record: %w", err)
 		}
 	}
-	return off, count, nil
+	return nil
 }
 
 // readRecord reads one record into buf (when it has room; nil to skip) and
@@ -258,9 +308,9 @@ func (s *spool) readCursor() pos {
 
 // append adds one record and keeps it in the memory tail. When the spool is
 // over its bound it drops the oldest segments and counts the unacknowledged
-// records lost with them. lossCount is non-zero for a loss record reporting
-// that many drops. The spool keeps r.data: the caller must not change it.
-func (s *spool) append(r record, lossCount uint64) error {
+// records lost with them. loss is set for a loss record reporting drops.
+// The spool keeps r.data: the caller must not change it.
+func (s *spool) append(r record, loss *dropRange) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -288,9 +338,10 @@ func (s *spool) append(r record, lossCount uint64) error {
 	if _, err := s.bw.Write(r.data); err != nil {
 		return fmt.Errorf("writing spool: %w", err)
 	}
-	if lossCount > 0 {
-		s.lossRecs = append(s.lossRecs, lossRec{seg: last.n, idx: last.count, count: lossCount})
+	if loss != nil {
+		s.lossRecs = append(s.lossRecs, lossRec{seg: last.n, idx: last.count, drop: *loss})
 	}
+	last.note(r.id, last.count)
 	at := pos{seg: last.n, off: last.size, idx: last.count}
 	n := int64(recHeader + size)
 	last.size += n
@@ -355,21 +406,33 @@ func (s *spool) rotate() error {
 
 func (s *spool) dropOldest() {
 	old := s.segs[0]
-	lost := old.count
+	// Records before cut were acknowledged.
+	var cut int64
 	if s.committed.seg == old.n {
-		lost -= s.committed.idx
+		cut = s.committed.idx
 	} else if s.committed.seg > old.n {
-		lost = 0
+		cut = old.count
 	}
-	s.dropped += uint64(lost)
+	lost := old.count - cut
 	s.lostTotal += uint64(lost)
+	for _, r := range old.runs {
+		lo, hi := max(r.idx, cut), r.idx+r.n
+		if lo < hi {
+			from := r.from + uint64(lo-r.idx)
+			s.addDrop(dropRange{boot: r.boot, from: from, to: from + uint64(hi-lo) - 1, count: uint64(hi - lo)})
+			lost -= hi - lo
+		}
+	}
+	if lost > 0 {
+		s.addDrop(dropRange{count: uint64(lost)})
+	}
 	kept := s.lossRecs[:0]
 	for _, l := range s.lossRecs {
 		switch {
 		case l.seg != old.n:
 			kept = append(kept, l)
-		case s.committed.seg < old.n || s.committed.seg == old.n && l.idx >= s.committed.idx:
-			s.dropped += l.count // never delivered: report its count again
+		case l.idx >= cut:
+			s.addDrop(l.drop) // never delivered: report it again
 		}
 	}
 	s.lossRecs = kept
@@ -389,13 +452,30 @@ func (s *spool) lost() uint64 {
 	return s.lostTotal
 }
 
-// takeDropped returns the records dropped since the last call.
-func (s *spool) takeDropped() uint64 {
+// addDrop adds d to what the next loss records report: merged with the
+// range of its boot (the records between two drops of a boot were dropped
+// too, or delivered, which a receiver tells by the seqs it has).
+func (s *spool) addDrop(d dropRange) {
+	for i := range s.dropped {
+		if e := &s.dropped[i]; e.boot == d.boot {
+			e.count += d.count
+			if d.boot != "" {
+				e.from, e.to = min(e.from, d.from), max(e.to, d.to)
+			}
+			return
+		}
+	}
+	s.dropped = append(s.dropped, d)
+}
+
+// takeDropped returns the records dropped since the last call, one range
+// per boot.
+func (s *spool) takeDropped() []dropRange {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.dropped
-	s.dropped = 0
-	return n
+	d := s.dropped
+	s.dropped = nil
+	return d
 }
 
 func (s *spool) flushLocked() error {

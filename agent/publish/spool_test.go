@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/vigilhq/vigil/event"
 )
 
 // readAll reads every record from from on, in batches of a few, and returns
@@ -35,7 +38,7 @@ const testSubj = "vigil.leeds.ag-1.events"
 
 func appendData(t *testing.T, s *spool, data []byte) {
 	t.Helper()
-	if err := s.append(record{subj: testSubj, id: "id-" + string(data[:min(len(data), 8)]), data: data}, 0); err != nil {
+	if err := s.append(record{subj: testSubj, id: "id-" + string(data[:min(len(data), 8)]), data: data}, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -136,7 +139,7 @@ func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
 	if onDisk > 64<<10 {
 		t.Fatalf("spool holds %d bytes, over its 64 KiB bound", onDisk)
 	}
-	dropped := s.takeDropped()
+	dropped := droppedCount(s.takeDropped())
 	got, _ := readAll(t, s, s.start())
 	if dropped == 0 || uint64(len(got))+dropped != n {
 		t.Fatalf("dropped %d + kept %d != %d appended", dropped, len(got), n)
@@ -145,8 +148,8 @@ func TestSpoolFullDropsOldestAndCounts(t *testing.T) {
 	if got[len(got)-1][:5] != fmt.Sprintf("%05d", n-1) || got[0][:5] != fmt.Sprintf("%05d", dropped) {
 		t.Fatalf("kept %q..%q after dropping %d", got[0][:5], got[len(got)-1][:5], dropped)
 	}
-	if s.takeDropped() != 0 {
-		t.Fatal("takeDropped counted twice")
+	if d := s.takeDropped(); len(d) != 0 {
+		t.Fatalf("takeDropped counted twice: %+v", d)
 	}
 }
 
@@ -204,4 +207,112 @@ func TestSpoolCursorFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	resume("torn cursor", "rec-000", 100)
+}
+
+func droppedCount(ds []dropRange) (n uint64) {
+	for _, d := range ds {
+		n += d.count
+	}
+	return n
+}
+
+// appendSeq appends an event numbered seq in boot, its id as the agent
+// makes it ("boot-seq"), padded so that a 64 KiB spool overflows soon.
+func appendSeq(t *testing.T, s *spool, boot string, seq uint64, loss *dropRange) {
+	t.Helper()
+	data := fmt.Appendf(nil, "%s-%d-%s", boot, seq, strings.Repeat("x", 900))
+	if err := s.append(record{subj: testSubj, id: event.MakeID(boot, seq), data: data}, loss); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A spool overflow is reported as the range of seqs the dropped records
+// had, per boot: after an acknowledged part (not lost), across a restart
+// (the segments' seqs are read back from the records), and again when a
+// loss record is dropped before it was delivered.
+func TestSpoolDropsAreReportedBySeqRange(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 64<<10) // 16 KiB segments, ~17 records each
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= 40; seq++ {
+		appendSeq(t, s, "b1", seq, nil)
+	}
+	// The first 5 are acknowledged.
+	recs, _, err := s.readBatch(s.start(), 5, nil)
+	if err != nil || len(recs) != 5 {
+		t.Fatalf("read %d records: %v", len(recs), err)
+	}
+	s.commit(recs[4].next)
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = openSpool(dir, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if len(s.segs[0].runs) != 1 || s.segs[0].runs[0] != (seqRun{boot: "b1", from: 1, idx: 0, n: s.segs[0].count}) {
+		t.Fatalf("first segment read back with runs %+v (%d records)", s.segs[0].runs, s.segs[0].count)
+	}
+	first := s.segs[0].count
+	var seq uint64
+	for seq = 1; len(s.dropped) == 0; seq++ {
+		appendSeq(t, s, "b2", seq, nil)
+	}
+	got := s.takeDropped()
+	want := []dropRange{{boot: "b1", from: 6, to: uint64(first), count: uint64(first) - 5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the first drop: %+v, want %+v", got, want)
+	}
+	// A loss record reporting it, then more drops, until the record's
+	// own segment goes undelivered: its range comes back, merged with
+	// what is dropped with it.
+	lossAt := seq
+	appendSeq(t, s, "b2", seq, &got[0])
+	lossSeg := s.segs[len(s.segs)-1].n
+	var all []dropRange
+	for seq++; s.segs[0].n <= lossSeg; seq++ {
+		appendSeq(t, s, "b2", seq, nil)
+		all = append(all, s.takeDropped()...)
+	}
+	var b1, b2 []dropRange
+	for _, d := range all {
+		if d.boot == "b1" {
+			b1 = append(b1, d)
+		} else {
+			b2 = append(b2, d)
+		}
+	}
+	// b1's later records were dropped once each, and the lost loss
+	// record's range is reported again, as it was.
+	times := map[uint64]int{}
+	for _, d := range b1 {
+		if d.count != d.to-d.from+1 {
+			t.Errorf("b1 drop %+v: one count per seq wanted", d)
+		}
+		for q := d.from; q <= d.to; q++ {
+			times[q]++
+		}
+	}
+	for q := uint64(6); q <= 40; q++ {
+		if times[q] != 1 {
+			t.Fatalf("b1's seq %d reported %d times after the first drop (%+v), want once", q, times[q], b1)
+		}
+	}
+	// b2's records were never acknowledged: its ranges follow each other
+	// from seq 1, the loss record among them, one count per seq.
+	next := uint64(1)
+	for _, d := range b2 {
+		if d.from != next || d.count != d.to-d.from+1 {
+			t.Fatalf("b2's drops %+v: want ranges following each other from seq 1, one count per seq", b2)
+		}
+		next = d.to + 1
+	}
+	if next <= lossAt {
+		t.Fatalf("b2's drops %+v do not reach the loss record's seq %d", b2, lossAt)
+	}
+	if total := s.lost(); total != droppedCount(all)-want[0].count+uint64(first)-5 {
+		t.Errorf("lost() %d, want every record dropped once (%d reported, %d of them again)", total, droppedCount(all), want[0].count)
+	}
 }
