@@ -386,12 +386,9 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) er
 	}
 	switch ev.Kind {
 	case event.KindAgentLoss:
-		l := ev.Loss
-		if err := tx.AddLoss(store.Loss{Time: ev.Time, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID,
-			Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}); err != nil {
+		if err := in.putLoss(b, ev); err != nil {
 			return err
 		}
-		b.lost[l.Reason] += float64(l.Count)
 	case event.KindAlert:
 		if err := b.putAlert(ev, "host"); err != nil {
 			return err
@@ -433,10 +430,37 @@ func (in *Ingest) trackSeq(b *batch, ev *event.Event) error {
 	if err != nil {
 		return err
 	}
+	in.noteGap(b, gap)
+	return nil
+}
+
+// noteGap counts and logs a gap found in an agent's seqs (nil: none).
+func (in *Ingest) noteGap(b *batch, gap *store.Loss) {
 	if gap != nil {
 		b.lost[store.ReasonSeqGap] += float64(gap.Count)
-		in.o.Logger.Warn("gap in agent events", "agent_id", ev.AgentID, "boot_id", ev.BootID, "from", gap.FromSeq, "to", gap.ToSeq)
+		in.o.Logger.Warn("gap in agent events", "agent_id", gap.AgentID, "boot_id", gap.BootID, "from", gap.FromSeq, "to", gap.ToSeq)
 	}
+}
+
+// putLoss records an agent.loss. One that names the seqs the lost events
+// had explains the gaps they left (each missing seq counted once, see
+// store.ExplainLoss); the metric then counts what it explained under its
+// reason, though the gap's seqs were counted as seq_gap when found.
+func (in *Ingest) putLoss(b *batch, ev *event.Event) error {
+	l := ev.Loss
+	rec := store.Loss{Time: ev.Time, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID,
+		Reason: l.Reason, Sensor: l.Sensor, Count: l.Count}
+	if l.ToSeq == 0 {
+		b.lost[l.Reason] += float64(l.Count)
+		return b.tx.AddLoss(rec)
+	}
+	rec.BootID, rec.FromSeq, rec.ToSeq = l.BootID, l.FromSeq, l.ToSeq
+	explained, gap, err := b.tx.ExplainLoss(rec)
+	if err != nil {
+		return err
+	}
+	b.lost[l.Reason] += float64(explained)
+	in.noteGap(b, gap)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,70 @@ func TestDedupeBeyondJetStreamAndGaps(t *testing.T) {
 	if len(ids) != 6 || count(m, "duplicate") != 5 {
 		t.Fatalf("%d ids stored, %d duplicates; want 6 and 5", len(ids), count(m, "duplicate"))
 	}
+}
+
+// An agent's spool drops leave a gap in its seqs and are reported in a
+// loss record naming their range: each missing seq is stored once, under
+// spool_full where the report explains it, seq_gap where nothing does.
+func TestSpoolLossExplainsGapsOnce(t *testing.T) {
+	in, st, m, _ := newIngest(t, nil)
+	ctx := context.Background()
+	loss := func(seq uint64, boot string, from, to uint64) Msg {
+		e := ev("leeds", "ag-1", seq, event.KindAgentLoss)
+		e.Process = nil
+		e.Loss = &event.Loss{Sensor: "spool", Reason: "spool_full", Count: to - from + 1, BootID: boot, FromSeq: from, ToSeq: to}
+		return msg(e)
+	}
+	var batch []Msg
+	for _, s := range []uint64{1, 2, 3, 10, 11, 12} {
+		batch = append(batch, msg(ev("leeds", "ag-1", s, event.KindFileWrite)))
+	}
+	// 3 was delivered before the drop; 9 is missing for no reason given.
+	// An earlier boot's drop: nothing of it was seen, so 1-4 are a gap.
+	batch = append(batch, loss(13, "b-ag-1", 3, 8), loss(14, "b-old", 5, 7))
+	if err := in.Handle(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	want := "b-ag-1 seq_gap 9-9, b-ag-1 spool_full 4-8, b-old seq_gap 1-4, b-old spool_full 5-7"
+	if got := lossRows(t, st); got != want {
+		t.Fatalf("loss rows %s, want %s", got, want)
+	}
+	// A dropped event that was delivered after all, late.
+	late := ev("leeds", "ag-1", 6, event.KindFileWrite)
+	late.ID, late.BootID = event.MakeID("b-old", 6), "b-old"
+	if err := in.Handle(ctx, []Msg{msg(late)}); err != nil {
+		t.Fatal(err)
+	}
+	want = "b-ag-1 seq_gap 9-9, b-ag-1 spool_full 4-8, b-old seq_gap 1-4, b-old spool_full 5-5, b-old spool_full 7-7"
+	if got := lossRows(t, st); got != want {
+		t.Fatalf("after the late event, loss rows %s, want %s", got, want)
+	}
+	// The metric counts when found: the gap's seqs as seq_gap, then what
+	// the reports explained as spool_full.
+	for reason, n := range map[string]float64{"seq_gap": 6 + 4, "spool_full": 5 + 3} {
+		if got := testutil.ToFloat64(m.Lost.WithLabelValues(reason)); got != n {
+			t.Errorf("lost{%s} = %v, want %v", reason, got, n)
+		}
+	}
+}
+
+// lossRows lists the stored loss records of ag-1 as "boot reason from-to",
+// sorted, checking each count matches its range.
+func lossRows(t *testing.T, st *store.Store) string {
+	t.Helper()
+	losses, err := st.Losses(context.Background(), "ag-1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, l := range losses {
+		if l.Count != l.ToSeq-l.FromSeq+1 {
+			t.Errorf("loss %+v: count is not its range's", l)
+		}
+		rows = append(rows, fmt.Sprintf("%s %s %d-%d", l.BootID, l.Reason, l.FromSeq, l.ToSeq))
+	}
+	slices.Sort(rows)
+	return strings.Join(rows, ", ")
 }
 
 func TestHostAlertStoredWithEvidence(t *testing.T) {

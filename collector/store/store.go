@@ -353,15 +353,9 @@ func (t *Tx) TrackSeq(ev *event.Event, now time.Time) (*Loss, error) {
 	if ev.Seq == 0 {
 		return nil, nil
 	}
-	k := seqKey{ev.AgentID, ev.BootID}
-	st := t.seqs[k]
-	if st == nil {
-		st = &seqState{}
-		err := t.stmt(t.s.readSeq).QueryRowContext(t.ctx, ev.AgentID, ev.BootID).Scan(&st.max)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("reading seq of %s: %w", ev.AgentID, err)
-		}
-		t.seqs[k] = st
+	st, err := t.seqState(ev.AgentID, ev.BootID)
+	if err != nil {
+		return nil, err
 	}
 	seq, maxSeq := int64(ev.Seq), st.max
 	if seq <= maxSeq {
@@ -376,12 +370,116 @@ func (t *Tx) TrackSeq(ev *event.Event, now time.Time) (*Loss, error) {
 	return &l, t.AddLoss(l)
 }
 
-// fillGap removes seq from the gap record that holds it: a late event.
+// seqState is the highest seq seen of (agentID, bootID), read from the
+// store the first time in the transaction.
+func (t *Tx) seqState(agentID, bootID string) (*seqState, error) {
+	k := seqKey{agentID, bootID}
+	st := t.seqs[k]
+	if st == nil {
+		st = &seqState{}
+		err := t.stmt(t.s.readSeq).QueryRowContext(t.ctx, agentID, bootID).Scan(&st.max)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("reading seq of %s: %w", agentID, err)
+		}
+		t.seqs[k] = st
+	}
+	return st, nil
+}
+
+// ExplainLoss records loss an agent reported with the range of seqs the
+// lost events had (l.FromSeq..l.ToSeq of l.BootID), such as events dropped
+// from its spool. A missing seq is a gap in the stream as well, so each is
+// counted once, under the reason that explains it: the range's part of a
+// recorded gap moves from seq_gap to l.Reason, and the part past the
+// highest seq seen of that boot (no later event showed it missing) is
+// recorded under l.Reason, and then counts as seen (seqs between the
+// highest seen and the range are then a gap, returned as TrackSeq returns
+// one). Seqs of the range that arrived are not lost. It returns how many
+// seqs l explained.
+func (t *Tx) ExplainLoss(l Loss) (uint64, *Loss, error) {
+	explained, gap, err := t.explainLoss(l)
+	if err != nil {
+		return 0, nil, fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
+	}
+	return explained, gap, nil
+}
+
+func (t *Tx) explainLoss(l Loss) (explained uint64, gap *Loss, err error) {
+	if l.FromSeq == 0 || l.ToSeq < l.FromSeq {
+		return 0, nil, fmt.Errorf("range %d-%d", l.FromSeq, l.ToSeq)
+	}
+	st, err := t.seqState(l.AgentID, l.BootID)
+	if err != nil {
+		return 0, nil, err
+	}
+	from, to := int64(l.FromSeq), int64(l.ToSeq)
+	if to > st.max {
+		if from > st.max+1 {
+			gap = &Loss{Time: l.Time, Site: l.Site, Host: l.Host, AgentID: l.AgentID, BootID: l.BootID, Reason: ReasonSeqGap,
+				Count: uint64(from - st.max - 1), FromSeq: uint64(st.max + 1), ToSeq: uint64(from - 1)}
+			if err := t.AddLoss(*gap); err != nil {
+				return 0, nil, err
+			}
+		}
+		tail := l
+		tail.FromSeq = uint64(max(from, st.max+1))
+		tail.Count = l.ToSeq - tail.FromSeq + 1
+		if err := t.AddLoss(tail); err != nil {
+			return 0, nil, err
+		}
+		explained += tail.Count
+		st.max, st.dirty = to, true
+	}
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT n, from_seq, to_seq FROM loss
+		WHERE agent_id = ? AND boot_id = ? AND reason = ? AND from_seq <= ? AND to_seq >= ?`,
+		l.AgentID, l.BootID, ReasonSeqGap, to, from)
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading gaps: %w", err)
+	}
+	type row struct{ n, from, to int64 }
+	var gaps []row
+	for rows.Next() {
+		var g row
+		if err := rows.Scan(&g.n, &g.from, &g.to); err != nil {
+			rows.Close()
+			return 0, nil, fmt.Errorf("reading gaps: %w", err)
+		}
+		gaps = append(gaps, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("reading gaps: %w", err)
+	}
+	for _, g := range gaps {
+		lo, hi := max(g.from, from), min(g.to, to)
+		// What of the gap lies outside the range stays a gap, in rows of
+		// its own.
+		for _, rest := range [][2]int64{{g.from, lo - 1}, {hi + 1, g.to}} {
+			if rest[0] > rest[1] {
+				continue
+			}
+			if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
+				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ? FROM loss WHERE n = ?`,
+				rest[1]-rest[0]+1, rest[0], rest[1], g.n); err != nil {
+				return 0, nil, fmt.Errorf("splitting gap: %w", err)
+			}
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE loss SET reason = ?, sensor = ?, count = ?, from_seq = ?, to_seq = ? WHERE n = ?`,
+			l.Reason, l.Sensor, hi-lo+1, lo, hi, g.n); err != nil {
+			return 0, nil, fmt.Errorf("explaining gap: %w", err)
+		}
+		explained += uint64(hi - lo + 1)
+	}
+	return explained, gap, nil
+}
+
+// fillGap removes seq from the gap record that holds it: a late event. A
+// gap an agent's report explained (ExplainLoss) is one too.
 func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 	var n, from, to int64
 	err := t.tx.QueryRowContext(t.ctx, `SELECT n, from_seq, to_seq FROM loss
-		WHERE agent_id = ? AND boot_id = ? AND reason = ? AND from_seq <= ? AND to_seq >= ?`,
-		agentID, bootID, ReasonSeqGap, seq, seq).Scan(&n, &from, &to)
+		WHERE agent_id = ? AND boot_id = ? AND to_seq > 0 AND from_seq <= ? AND to_seq >= ?`,
+		agentID, bootID, seq, seq).Scan(&n, &from, &to)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

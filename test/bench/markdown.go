@@ -137,15 +137,8 @@ func (r *report) markdown(rows []row) string {
 			"*fell behind*: nothing lost yet, but the spool was growing (a longer burst ends in spool_full loss).\n\n", r.o.stepSecs)
 		p("| Round | Source | Target/s | Offered/s | Records | Kernel drops | Spool backlog | Collector stored (share of records) | Collector loss counters | CPU %% of a core, agent / collector | Verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.steps {
-			var lost []string
-			for _, k := range slices.Sorted(maps.Keys(s.lost)) {
-				lost = append(lost, fmt.Sprintf("%s=%.0f", k, s.lost[k]))
-			}
-			if len(lost) == 0 {
-				lost = []string{"0"}
-			}
 			p("| %d | %s | %d | %.0f | %d | %d | %d | %.0f (%.0f%%) | %s | %.0f / %.0f | %s |\n", s.round, s.source, s.target, s.offered, s.ops,
-				s.kernelDrops, s.spooled, s.stored, 100*s.collectorShare(), strings.Join(lost, " "), s.agentCPU, s.collectorCPU, s.verdict)
+				s.kernelDrops, s.spooled, s.stored, 100*s.collectorShare(), lostByReason(s.lost), s.agentCPU, s.collectorCPU, s.verdict)
 		}
 		if pr := r.probe; pr != nil {
 			p("\n**Loss probe.** After the rounds, the lowest target at which a step lost events or fell behind (%d/s) ran for 15 s "+
@@ -298,4 +291,18 @@ func intsToFloats(v []int) []float64 {
 		out = append(out, float64(x))
 	}
 	return out
+}
+
+// lostByReason lists the collector's loss counters, "reason=n" sorted by
+// reason, or "0". They are not added up: a gap's events count under seq_gap
+// and again under spool_full when the agent's report explains them.
+func lostByReason(lost map[string]float64) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(lost)) {
+		out = append(out, fmt.Sprintf("%s=%.0f", k, lost[k]))
+	}
+	if len(out) == 0 {
+		return "0"
+	}
+	return strings.Join(out, " ")
 }

@@ -563,8 +563,8 @@ func (r *report) firstLossNote(src string) string {
 	for round := 1; round <= r.o.reps; round++ {
 		for _, s := range r.steps {
 			if s.round == round && s.source == src && s.verdict != stepOK && s.verdict != stepGen {
-				notes = append(notes, fmt.Sprintf("round %d at %.0f/s: %s, kernel drops %d, unsent %d, collector loss %.0f",
-					round, s.offered, s.verdict, s.kernelDrops, s.spooled, s.lostTotal()))
+				notes = append(notes, fmt.Sprintf("round %d at %.0f/s: %s, kernel drops %d, unsent %d, collector loss %s",
+					round, s.offered, s.verdict, s.kernelDrops, s.spooled, lostByReason(s.lost)))
 				break
 			}
 		}
