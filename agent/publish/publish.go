@@ -968,8 +968,9 @@ func (p *Publisher) flush(now int64) {
 // ReasonSpoolFull is the loss reason for events dropped from a full spool.
 const ReasonSpoolFull = "spool_full"
 
-// reportLoss turns records dropped from a full spool into one agent.loss
-// event, emitted through the agent when there is one.
+// reportLoss turns records dropped from a full spool into agent.loss
+// events, one per boot that numbered them, emitted through the agent when
+// there is one.
 func (p *Publisher) reportLoss() {
 	for _, d := range p.sp.takeDropped() {
 		p.reportDrop(d)

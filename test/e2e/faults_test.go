@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent/publish"
 	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testkernel"
 	"github.com/vigilhq/vigil/internal/testnats"
 )
@@ -121,6 +122,66 @@ func TestNATSOutageUnderLoad(t *testing.T) {
 	c.kill(syscall.SIGTERM)
 	checkExactlyOnce(t, data, e)
 	t.Logf("%d events, NATS down for %s with %d events spooled", e.seq, *outage, during)
+}
+
+// The spool overflows while the collector is away: the events dropped from
+// it never reach the store, and the store's loss records name each of
+// them once (spool_full, from the agent's report, not also seq_gap for the
+// gap they leave), and no event that arrived.
+func TestSpoolOverflowCountedOnce(t *testing.T) {
+	data := t.TempDir()
+	port := freePort(t)
+	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
+	cfg.SpoolMaxMiB = 1
+	e := &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: "bootof", site: "leeds", id: cfg.Identity.AgentID}
+	e.emit(t, 15000) // ~4 MiB of events into a 1 MiB spool, nothing listening
+	c := startCollector(t, data, port)
+	waitFor(t, "the spool to drain", 60*time.Second, func() bool { st := e.pub.Stats(); return st.Depth == 0 && st.Dropped > 0 })
+	e.emit(t, 100) // and live events after it
+	dropped := e.pub.Stats().Dropped
+	kept := int(e.seq - dropped)
+	waitFor(t, "what was kept stored", 60*time.Second, func() bool {
+		return storedEvents(t, data, e.id, event.KindFileWrite, "", "") == kept
+	})
+	// The loss records went before the live events, in order.
+	c.kill(syscall.SIGTERM)
+	st, err := store.Open(filepath.Join(data, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	ids, err := st.EventIDs(ctx, e.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	losses, err := st.Losses(ctx, e.id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[uint64]int{}
+	for _, l := range losses {
+		if l.Reason != publish.ReasonSpoolFull || l.BootID != e.boot || l.Count != l.ToSeq-l.FromSeq+1 {
+			t.Fatalf("loss %+v: want spool_full rows of boot %s, counting their seqs", l, e.boot)
+		}
+		for q := l.FromSeq; q <= l.ToSeq; q++ {
+			named[q]++
+		}
+	}
+	var missing uint64
+	for q := uint64(1); q <= e.seq; q++ {
+		stored := ids[event.MakeID(e.boot, q)] == 1
+		if !stored {
+			missing++
+		}
+		if stored == (named[q] == 1) || named[q] > 1 {
+			t.Fatalf("seq %d: stored %v, named by %d loss records (%d rows: %+v)", q, stored, named[q], len(losses), losses[:min(len(losses), 4)])
+		}
+	}
+	if missing != dropped {
+		t.Fatalf("%d events missing from the store, the agent dropped %d", missing, dropped)
+	}
+	t.Logf("%d events, %d dropped from a 1 MiB spool, in %d loss rows", e.seq, dropped, len(losses))
 }
 
 // The real agent, killed with SIGKILL, raises the liveness alert.
