@@ -178,6 +178,15 @@ func hS(get func(*event.Heartbeat) string) field {
 	}}
 }
 
+func lN(get func(*event.Loss) float64) field {
+	return field{typ: tNum, kinds: lossKinds, n: func(e *env) float64 {
+		if p := e.ev.Loss; p != nil {
+			return get(p)
+		}
+		return 0
+	}}
+}
+
 func hN(get func(*event.Heartbeat) float64) field {
 	return field{typ: tNum, kinds: hbKinds, n: func(e *env) float64 {
 		if p := e.ev.Heartbeat; p != nil {
@@ -318,14 +327,12 @@ var fields = map[string]field{
 	"db.tls":       dB(func(d *event.DB) bool { return d.TLS }),
 	"db.encrypted": dB(func(d *event.DB) bool { return d.Encrypted }),
 
-	"loss.sensor": lS(func(l *event.Loss) string { return l.Sensor }),
-	"loss.count": {typ: tNum, kinds: lossKinds, n: func(e *env) float64 {
-		if l := e.ev.Loss; l != nil {
-			return float64(l.Count)
-		}
-		return 0
-	}},
-	"loss.reason": lS(func(l *event.Loss) string { return l.Reason }),
+	"loss.sensor":   lS(func(l *event.Loss) string { return l.Sensor }),
+	"loss.count":    lN(func(l *event.Loss) float64 { return float64(l.Count) }),
+	"loss.reason":   lS(func(l *event.Loss) string { return l.Reason }),
+	"loss.boot_id":  lS(func(l *event.Loss) string { return l.BootID }),
+	"loss.from_seq": lN(func(l *event.Loss) float64 { return float64(l.FromSeq) }),
+	"loss.to_seq":   lN(func(l *event.Loss) float64 { return float64(l.ToSeq) }),
 
 	"heartbeat.interval_s":    hN(func(h *event.Heartbeat) float64 { return float64(h.IntervalS) }),
 	"heartbeat.events":        hN(func(h *event.Heartbeat) float64 { return float64(h.Events) }),
