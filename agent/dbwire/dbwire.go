@@ -192,7 +192,9 @@ func NewTracker(cfg Config) (*Tracker, error) {
 }
 
 // Feed gives the tracker the bytes of one send or recv, in connection order,
-// and returns the statements that completed.
+// and returns the statements that completed. The slice returned by Feed,
+// FeedTruncated, FeedHeadTail and Close is valid until the next of these
+// calls: a caller that keeps the records copies them.
 func (t *Tracker) Feed(dir Direction, ts time.Time, data []byte) []Record {
 	return t.FeedTruncated(dir, ts, data, len(data))
 }
@@ -204,24 +206,32 @@ func (t *Tracker) Feed(dir Direction, ts time.Time, data []byte) []Record {
 // boundary again, and rows counted in the gap are lost (see Record.Partial).
 func (t *Tracker) FeedTruncated(dir Direction, ts time.Time, data []byte, totalLen int) []Record {
 	t.out = t.out[:0]
+	t.feed(dir, ts, data, totalLen)
+	return t.records()
+}
+
+// feed parses data, the first len(data) of totalLen bytes, adding the
+// statements it completes to t.out.
+func (t *Tracker) feed(dir Direction, ts time.Time, data []byte, totalLen int) {
 	if t.sess.Encrypted || t.sess.GaveUp || (dir != ClientToServer && dir != ServerToClient) {
-		return nil
+		return
 	}
-	missing := totalLen - len(data)
-	if missing < 0 {
-		missing = 0
-	}
+	missing := max(totalLen-len(data), 0)
 	if missing > 0 {
 		t.stats.Gaps++
 		t.stats.SkippedBytes += uint64(missing)
 	}
 	t.proto.feed(dir, ts, data, missing)
+}
+
+// records returns what the last call completed: t.out itself, which the
+// next call reuses (the agent handles a record's statements before it
+// reads the next record, so a copy per call was garbage).
+func (t *Tracker) records() []Record {
 	if len(t.out) == 0 {
 		return nil
 	}
-	out := make([]Record, len(t.out))
-	copy(out, t.out)
-	return out
+	return t.out
 }
 
 // FeedHeadTail is FeedTruncated for a capture that kept the first bytes
@@ -232,11 +242,12 @@ func (t *Tracker) FeedTruncated(dir Direction, ts time.Time, data []byte, totalL
 // gap are counted from packet sequence ids and the average row size) where a
 // head alone would give a lower bound. Sensors should prefer it.
 func (t *Tracker) FeedHeadTail(dir Direction, ts time.Time, head []byte, missing int, tail []byte) []Record {
-	recs := t.FeedTruncated(dir, ts, head, len(head)+max(missing, 0))
+	t.out = t.out[:0]
+	t.feed(dir, ts, head, len(head)+max(missing, 0))
 	if len(tail) > 0 {
-		recs = append(recs, t.Feed(dir, ts, tail)...)
+		t.feed(dir, ts, tail, len(tail))
 	}
-	return recs
+	return t.records()
 }
 
 // Close reports statements still waiting for a response when the connection
@@ -244,12 +255,7 @@ func (t *Tracker) FeedHeadTail(dir Direction, ts time.Time, head []byte, missing
 func (t *Tracker) Close(ts time.Time) []Record {
 	t.out = t.out[:0]
 	t.proto.flush(ts)
-	if len(t.out) == 0 {
-		return nil
-	}
-	out := make([]Record, len(t.out))
-	copy(out, t.out)
-	return out
+	return t.records()
 }
 
 // Session returns what the tracker knows about the connection.
