@@ -343,6 +343,26 @@ func (a *Agent) emitStatement(sock uint64, ev *event.Event) {
 	a.armFoldsLocked()
 }
 
+// foldStatement folds a run of a statement on connection sock (d, at ts,
+// by proc) into its open window's event, if that holds runs already, and
+// says whether it did; if not the caller emits the run with emitStatement.
+func (a *Agent) foldStatement(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
+	if a.folds == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.foldStopped {
+		return false
+	}
+	a.folds.expire(ts, a.emitEvalLocked)
+	if !a.folds.into(sock, d, ts, proc) {
+		return false
+	}
+	a.armFoldsLocked()
+	return true
+}
+
 // flushFoldsConn reports the runs folded for a connection that closed.
 func (a *Agent) flushFoldsConn(sock uint64) {
 	if a.folds == nil {

@@ -220,26 +220,36 @@ func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
 		return
 	}
 	p := a.procs.Lookup(&conn.header)
-	for _, r := range recs {
-		d := a.dbPayload(conn, r.DB, tls)
-		d.Partial = r.Partial && !r.RowsFromServer
+	for i := range recs {
+		r := &recs[i] // the tracker's, until its next call
+		a.completeDB(conn, &r.DB, tls)
+		r.DB.Partial = r.Partial && !r.RowsFromServer
 		ts := r.End
 		if ts.IsZero() {
 			ts = r.Start
 		}
-		a.emitStatement(conn.end.Sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: d})
+		if a.foldStatement(conn.end.Sock, &r.DB, ts, &p) {
+			continue
+		}
+		d := r.DB
+		a.emitStatement(conn.end.Sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: &d})
 	}
 }
 
 func (a *Agent) dbPayload(conn *dbConn, in event.DB, tls bool) *event.DB {
 	d := in
+	a.completeDB(conn, &d, tls)
+	return &d
+}
+
+// completeDB adds what the connection knows to a statement's payload.
+func (a *Agent) completeDB(conn *dbConn, d *event.DB, tls bool) {
 	d.Side = conn.side
 	d.TLS = tls
 	d.Client, d.Server = conn.client, conn.server
 	if d.Engine == "" {
 		d.Engine = conn.engine
 	}
-	return &d
 }
 
 // sweepDB drops connections silent for dbIdle, at most once a minute.

@@ -41,12 +41,16 @@ type foldKey struct {
 }
 
 func foldKeyOf(sock uint64, ev *event.Event) foldKey {
-	d := ev.DB
-	k := foldKey{sock: sock, tls: d.TLS, statement: d.Statement, command: d.Command, user: d.User,
-		database: d.Database, errCode: d.ErrorCode, err: d.Error}
+	var pid uint32
 	if ev.Process != nil {
-		k.pid = ev.Process.PID
+		pid = ev.Process.PID
 	}
+	return foldKeyFor(sock, pid, ev.DB)
+}
+
+func foldKeyFor(sock uint64, pid uint32, d *event.DB) foldKey {
+	k := foldKey{sock: sock, pid: pid, tls: d.TLS, statement: d.Statement, command: d.Command, user: d.User,
+		database: d.Database, errCode: d.ErrorCode, err: d.Error}
 	if len(d.Identifiers) > 0 {
 		var b strings.Builder
 		for _, col := range slices.Sorted(maps.Keys(d.Identifiers)) {
@@ -110,11 +114,24 @@ func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
 		fs.holding[f.key.pid]++
 		return
 	}
-	f.merge(ev)
+	f.merge(ev.DB, ev.Time, ev.Process)
 }
 
-func (f *fold) merge(ev *event.Event) {
-	d, r := f.ev.DB, ev.DB
+// into folds a run of a statement, d at ts by proc on connection sock, into
+// the event of its open window when that already holds runs, and says
+// whether it did: the caller then makes no event of its own for the run,
+// which is most runs of a busy client's statements.
+func (fs *dbFolds) into(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
+	f := fs.open[foldKeyFor(sock, proc.PID, d)]
+	if f == nil || f.ev == nil {
+		return false
+	}
+	f.merge(d, ts, proc)
+	return true
+}
+
+func (f *fold) merge(r *event.DB, ts time.Time, proc *event.Process) {
+	d := f.ev.DB
 	if d.Executions == 0 {
 		d.Executions = 1
 		d.FirstTime = f.ev.Time
@@ -124,8 +141,8 @@ func (f *fold) merge(ev *event.Event) {
 	d.Bytes += r.Bytes
 	d.DurationMS += r.DurationMS
 	d.Partial = d.Partial || r.Partial
-	f.ev.Time = ev.Time
-	f.ev.Process = ev.Process
+	f.ev.Time = ts
+	f.ev.Process = proc
 }
 
 // report emits the runs f holds, if any, and keeps its window open.
