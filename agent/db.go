@@ -231,8 +231,8 @@ func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
 		if a.foldStatement(conn.end.Sock, &r.DB, ts, &p) {
 			continue
 		}
-		d := r.DB
-		a.emitStatement(conn.end.Sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &p, DB: &d})
+		d, pr := r.DB, p
+		a.emitStatement(conn.end.Sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &pr, DB: &d})
 	}
 }
 

@@ -114,23 +114,31 @@ func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
 		fs.holding[f.key.pid]++
 		return
 	}
-	f.merge(ev.DB, ev.Time, ev.Process)
+	f.merge(ev.DB, ev.Time)
+	f.ev.Process = ev.Process
 }
 
 // into folds a run of a statement, d at ts by proc on connection sock, into
 // the event of its open window when that already holds runs, and says
 // whether it did: the caller then makes no event of its own for the run,
-// which is most runs of a busy client's statements.
+// which is most runs of a busy client's statements. proc is copied only
+// if it differs from what the event holds.
 func (fs *dbFolds) into(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
 	f := fs.open[foldKeyFor(sock, proc.PID, d)]
 	if f == nil || f.ev == nil {
 		return false
 	}
-	f.merge(d, ts, proc)
+	f.merge(d, ts)
+	if f.ev.Process == nil || *f.ev.Process != *proc {
+		p := *proc
+		f.ev.Process = &p
+	}
 	return true
 }
 
-func (f *fold) merge(r *event.DB, ts time.Time, proc *event.Process) {
+// merge adds a run's counts, r at ts, to the window's event; the caller
+// sets the run's process.
+func (f *fold) merge(r *event.DB, ts time.Time) {
 	d := f.ev.DB
 	if d.Executions == 0 {
 		d.Executions = 1
@@ -142,7 +150,6 @@ func (f *fold) merge(r *event.DB, ts time.Time, proc *event.Process) {
 	d.DurationMS += r.DurationMS
 	d.Partial = d.Partial || r.Partial
 	f.ev.Time = ts
-	f.ev.Process = proc
 }
 
 // report emits the runs f holds, if any, and keeps its window open.

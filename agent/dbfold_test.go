@@ -241,3 +241,40 @@ func (c *collectSink) Publish(ev *event.Event) error { c.evs = append(c.evs, ev)
 type chanSinkInternal chan *event.Event
 
 func (c chanSinkInternal) Publish(ev *event.Event) error { c <- ev; return nil }
+
+// A run folded straight from the tracker's record (into) counts like one
+// given as an event, and the window's event carries the latest run's
+// process, copied only when it changed.
+func TestFoldIntoHeldWindow(t *testing.T) {
+	fs := newDBFolds(time.Second)
+	var out emitted
+	const q = "SELECT * FROM customers WHERE id = ?"
+	first := run("alice", q, 0, 1)
+	if fs.into(1, first.DB, first.Time, first.Process) {
+		t.Fatal("into folded a run with no window open")
+	}
+	fs.add(1, first, out.emit)
+	second := run("alice", q, 10*time.Millisecond, 1)
+	if fs.into(1, second.DB, second.Time, second.Process) {
+		t.Fatal("into folded the run that starts holding the window (add keeps its event)")
+	}
+	fs.add(1, second, out.emit)
+	held := fs.open[foldKeyOf(1, second)].ev
+	same := run("alice", q, 20*time.Millisecond, 3)
+	if !fs.into(1, same.DB, same.Time, same.Process) || held.Process != second.Process {
+		t.Fatalf("a run by the same process: folded and the held process kept, got %p want %p", held.Process, second.Process)
+	}
+	changed := run("alice", q, 30*time.Millisecond, 4)
+	changed.Process.Session = 9 // same pid and statement, the process moved session
+	if !fs.into(1, changed.DB, changed.Time, changed.Process) {
+		t.Fatal("a run of the held statement not folded")
+	}
+	changed.Process.Session = 10 // the caller's value is not kept
+	if held.Process.Session != 9 || !held.Time.Equal(changed.Time) {
+		t.Fatalf("held event has session %d at %v, want 9 at %v", held.Process.Session, held.Time, changed.Time)
+	}
+	fs.expire(foldT0.Add(2*time.Second), out.emit)
+	if n, rows := runs(out); n != 4 || rows != 1+1+3+4 {
+		t.Fatalf("%d runs with %d rows emitted, want 4 with 9", n, rows)
+	}
+}
