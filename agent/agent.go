@@ -79,6 +79,8 @@ type Agent struct {
 	mounts *enrich.Mounts
 	recent *recentPaths
 	db     *dbConns
+	// shared hands out descriptions that events share (the reader's).
+	shared shared
 
 	// folds (nil when folding is off) and its timer are guarded by mu.
 	folds       *dbFolds

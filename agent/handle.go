@@ -47,9 +47,8 @@ func (a *Agent) fileWrite(r *sensor.FileWrite) *event.Event {
 	if r.WriterPID != 0 && r.WriterPID != h.PID {
 		h.PID, h.TID = r.WriterPID, r.WriterPID
 	}
-	p := a.procs.Lookup(&h)
 	f := &event.File{
-		Path: r.Path, Bytes: r.Bytes, Writes: r.Writes, Flags: OpenFlags(r.OpenFlags),
+		Path: r.Path, Bytes: r.Bytes, Writes: r.Writes, Flags: a.shared.openFlags(r.OpenFlags),
 		FSType: r.FSType, Created: r.Created, Reason: fileReasons[r.Reason],
 	}
 	if r.PathTruncated {
@@ -65,7 +64,7 @@ func (a *Agent) fileWrite(r *sensor.FileWrite) *event.Event {
 		}
 	}
 	a.recent.add(f.Path)
-	return &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindFileWrite, Process: &p, File: f}
+	return &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindFileWrite, Process: a.shared.process(a.procs.Lookup(&h)), File: f}
 }
 
 // rename reports renames of files the agent saw written recently: the last
@@ -78,9 +77,8 @@ func (a *Agent) rename(r *sensor.Rename) *event.Event {
 	}
 	newPath := joinBase(r.NewBase, r.NewName)
 	a.recent.add(newPath)
-	p := a.procs.Lookup(&r.Header)
 	f := &event.File{Path: newPath, OldPath: oldPath}
-	return &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindFileRename, Process: &p, File: f}
+	return &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindFileRename, Process: a.shared.process(a.procs.Lookup(&r.Header)), File: f}
 }
 
 func joinBase(base, name string) string {
@@ -146,4 +144,44 @@ func (r *recentPaths) has(p string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.set[p] > 0
+}
+
+// shared hands out parts of events that many events in a row have alike,
+// as one value they share instead of a copy each: a process's description
+// and an open's flag names. Events never change them once made. Only the
+// reader goroutine (handle) uses it.
+type shared struct {
+	procs map[uint32]*event.Process
+	flags map[uint32][]string
+}
+
+// sharedMax bounds each map: past it, the map starts afresh.
+const sharedMax = 1024
+
+// process returns p, as the pointer given out for p's pid last if that
+// one describes the process the same.
+func (s *shared) process(p event.Process) *event.Process {
+	if q := s.procs[p.PID]; q != nil && *q == p {
+		return q
+	}
+	if s.procs == nil || len(s.procs) >= sharedMax {
+		s.procs = make(map[uint32]*event.Process)
+	}
+	q := new(event.Process)
+	*q = p
+	s.procs[p.PID] = q
+	return q
+}
+
+// openFlags is OpenFlags(flags), shared.
+func (s *shared) openFlags(flags uint32) []string {
+	if names, ok := s.flags[flags]; ok {
+		return names
+	}
+	if s.flags == nil || len(s.flags) >= sharedMax {
+		s.flags = make(map[uint32][]string)
+	}
+	names := OpenFlags(flags)
+	s.flags[flags] = names
+	return names
 }

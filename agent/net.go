@@ -21,8 +21,7 @@ func (a *Agent) tcp(r *sensor.TCP) *event.Event {
 	}
 	ev := &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindNetTransfer, Net: n}
 	if r.Outbound && r.PID != 0 {
-		p := a.procs.Lookup(&r.Header)
-		ev.Process = &p
+		ev.Process = a.shared.process(a.procs.Lookup(&r.Header))
 	} else {
 		n.Direction = "inbound"
 	}
