@@ -24,9 +24,10 @@ var closers = map[string]string{
 		"byte; on this VM the ring's lock disables interrupts, which is dear here), ~200 ns in reading the bytes and " +
 		"the connection, and ~120 ns in the program's entry; a muted server end costs ~210-280 ns, half of it the " +
 		"socket table lookup. pgbench keeps both cores busy, so every such microsecond is taken from it; auditd, which " +
-		"sees no statements, costs 5-7%. To close it: fewer ring records per statement (one record per request and " +
-		"response pair, or batching a CPU's records before they go to the ring), then the agent's allocations per " +
-		"statement (~1.5 KB in 11 allocations in BenchmarkAgentDBPgbenchClient).",
+		"sees no statements, costs 5-7%. A folded run of a statement now makes no event or payload copy of its own " +
+		"(BenchmarkAgentDBPgbenchFolded 1025 -> ~355 B and 7 -> 4 allocations per statement; the agent's CPU under " +
+		"pgbench ~6.8% -> ~4.8% of a core, 3 alternating rounds). To close it: fewer ring records per statement (one " +
+		"record per request and response pair, or batching a CPU's records before they go to the ring).",
 	"2/write loop ratio": "One file.write per closed file, and the loop creates files as fast as the two cores allow, " +
 		"so the agent's CPU per event (figure 3) comes straight out of the loop's rate. The file sensor now does " +
 		"nothing at the entry of an open, write or rename: they are read at their exit, their arguments from the " +
@@ -50,8 +51,8 @@ var closers = map[string]string{
 		"the agent would need about half a core for 100,000/s. Capping the collector at half a core (a cgroup, by hand) " +
 		"only moved the loss: JetStream could then not acknowledge 75,000/s and the spool fell behind. To close it: a " +
 		"collector off the host, which is what a site runs and what this bench can only stand in for, and a cheaper " +
-		"agent per event (event encoding ~26% of its CPU, publishing ~15%, GC ~10%): at ~4 µs per event it would carry " +
-		"100,000/s in the half core it gets here.",
+		"agent per event (event encoding ~28% of its CPU, the spool ~13%, the record's enrichment ~18%): at ~4 µs per " +
+		"event it would carry 100,000/s in the half core it gets here with room to spare.",
 	"5/syscall to stored alert p99": "The agent reads its ring at most 250 ms after a record is written (less under " +
 		"load); alerts are published ahead of the agent's spooled backlog and stored by the collector's own alerts " +
 		"consumer. If this is missed, shorten sensor.DefaultMaxPoll (at the cost of figure 6) or look at the " +
@@ -145,7 +146,9 @@ func (r *report) markdown(rows []row) string {
 				"with `spool_max_mib = %d` instead of the default 512, so that what a long burst does happens within the bench: "+
 				"offered %.0f/s (%s), the agent logged `spool full: oldest events dropped` for %d events in all (each time also "+
 				"emitting an agent.loss record, reason spool_full), in-kernel drops %d, spool backlog %d records (%.1f MiB) 1.5 s "+
-				"after the burst; the collector had stored loss %s by then.\n",
+				"after the burst; the collector's loss counters read %s by then (it was still storing the backlog: a gap's seqs "+
+				"count under seq_gap when found and under spool_full when the agent's record explains them, while its store "+
+				"holds each missing seq once).\n",
 				pr.target, pr.spoolMiB, pr.offered, sourceText(pr.source), pr.spoolDropped, pr.kernelDrops, pr.backlog, float64(pr.backlogBytes)/(1<<20),
 				lostText(pr.collectorLost))
 		}
