@@ -94,6 +94,13 @@ const (
 	FileIdle    = 4
 )
 
+// File record bits, as enum file_bits.
+const (
+	FileCreated   = 1 // opened with O_CREAT and the file was new
+	FilePathTrunc = 2 // path longer than the record holds: its tail kept
+	FileOpenSeen  = 4 // open flags are from the open call, not the open file
+)
+
 // Rename is a successful rename. Names relative to a directory carry that
 // directory in the Base fields.
 type Rename struct {

@@ -217,7 +217,7 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if size == 0 {
 		size = 8 << 20
 	}
-	events, err := ebpf.NewMap(&ebpf.MapSpec{Name: "vigil_events", Type: ebpf.RingBuf, MaxEntries: size})
+	events, err := ebpf.NewMap(&ebpf.MapSpec{Name: RingName, Type: ebpf.RingBuf, MaxEntries: size})
 	if err != nil {
 		return nil, fmt.Errorf("creating ring buffer: %w", explain(err))
 	}
@@ -304,7 +304,7 @@ func pollable(m *ebpf.Map) *os.File {
 		unix.Close(fd)
 		return nil
 	}
-	f := os.NewFile(uintptr(fd), "vigil_events")
+	f := os.NewFile(uintptr(fd), RingName)
 	if err := f.SetReadDeadline(time.Time{}); err != nil { // not in the poller
 		f.Close()
 		return nil
@@ -486,6 +486,10 @@ func (s *Set) SetPipelinePID(pid uint32) error {
 	}
 	return nil
 }
+
+// RingName is the name of the ring buffer every sensor of a Set writes to
+// (what a tool looking for a running agent's ring finds it by).
+const RingName = "vigil_events"
 
 // ReadDrops sums a per-CPU drops map into counts by reason.
 func ReadDrops(m *ebpf.Map) (map[string]uint64, error) {

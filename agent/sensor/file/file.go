@@ -141,8 +141,8 @@ func Decode(typ uint32, raw []byte) (any, error) {
 		return &sensor.FileWrite{
 			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Reason: r.Reason, WriterPID: st.WriterPid,
 			FirstTS: st.FirstTs, LastTS: st.LastTs, Bytes: st.Bytes, Writes: st.Writes,
-			OpenFlags: st.OpenFlags, Created: st.Bits&1 != 0, PathTruncated: st.Bits&2 != 0,
-			FlagsFromOpen: st.Bits&4 != 0, Dev: st.Dev, FSMagic: st.FsMagic,
+			OpenFlags: st.OpenFlags, Created: st.Bits&sensor.FileCreated != 0, PathTruncated: st.Bits&sensor.FilePathTrunc != 0,
+			FlagsFromOpen: st.Bits&sensor.FileOpenSeen != 0, Dev: st.Dev, FSMagic: st.FsMagic,
 			FSType: sensor.CString(st.Fstype[:]), Path: sensor.CString(st.Path[:]),
 		}, nil
 	case sensor.RecFileRename:
@@ -193,8 +193,8 @@ func (s *Sensor) Sweep(now time.Duration, idle time.Duration) ([]*sensor.FileWri
 			Header: sensor.Header{Type: sensor.RecFileWrite, PID: val.WriterPid, TID: val.WriterTid, TS: uint64(now),
 				UID: ^uint32(0), LoginUID: ^uint32(0), SessionID: ^uint32(0)},
 			Reason: sensor.FileIdle, WriterPID: val.WriterPid, FirstTS: val.FirstTs, LastTS: val.LastTs,
-			Bytes: val.Bytes, Writes: val.Writes, OpenFlags: val.OpenFlags, Created: val.Bits&1 != 0,
-			PathTruncated: val.Bits&2 != 0, FlagsFromOpen: val.Bits&4 != 0, Dev: val.Dev, FSMagic: val.FsMagic,
+			Bytes: val.Bytes, Writes: val.Writes, OpenFlags: val.OpenFlags, Created: val.Bits&sensor.FileCreated != 0,
+			PathTruncated: val.Bits&sensor.FilePathTrunc != 0, FlagsFromOpen: val.Bits&sensor.FileOpenSeen != 0, Dev: val.Dev, FSMagic: val.FsMagic,
 			FSType: sensor.CString(val.Fstype[:]), Path: sensor.CString(val.Path[:]),
 		})
 	}

@@ -23,10 +23,6 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor"
 )
 
-// RingName is the name the agent gives its shared ring buffer
-// (sensor.Start).
-const RingName = "vigil_events"
-
 // digits is how many bytes of the path the running number takes.
 const digits = 8
 
@@ -51,12 +47,12 @@ func FindRing(pid int) (*ebpf.Map, error) {
 		if err != nil {
 			continue
 		}
-		if mi, err := m.Info(); err == nil && mi.Name == RingName {
+		if mi, err := m.Info(); err == nil && mi.Name == sensor.RingName {
 			return m, nil
 		}
 		m.Close()
 	}
-	return nil, fmt.Errorf("process %d holds no ring buffer named %s", pid, RingName)
+	return nil, fmt.Errorf("process %d holds no ring buffer named %s", pid, sensor.RingName)
 }
 
 func field(info, key string) (uint64, bool) {
@@ -145,12 +141,12 @@ func New(ring *ebpf.Map, r Record) (*Injector, error) {
 	rec.Hdr.Pid, rec.Hdr.Tid, rec.Hdr.Uid = r.PID, r.TID, r.UID
 	rec.Hdr.Loginuid, rec.Hdr.Sessionid = r.LoginUID, r.SessionID
 	putString(rec.Hdr.Comm[:], r.Comm)
-	rec.Reason = 1 // FILE_CLOSE
+	rec.Reason = sensor.FileClose
 	st := &rec.St
 	st.WriterPid, st.WriterTid = r.PID, r.TID
 	st.Bytes, st.Writes = r.Bytes, r.Writes
 	st.OpenFlags = syscall.O_WRONLY | syscall.O_CREAT | syscall.O_TRUNC
-	st.Bits = 1 | 4 // FILE_CREATED | FILE_OPEN_SEEN
+	st.Bits = sensor.FileCreated | sensor.FileOpenSeen
 	st.FsMagic = r.FSMagic
 	putString(st.Fstype[:], r.FSType)
 	putString(st.Path[:], r.Prefix+strings.Repeat("0", digits))
@@ -200,15 +196,8 @@ func (in *Injector) Offered() (uint64, error) {
 
 // Drops is how many offered records found the ring full.
 func (in *Injector) Drops() (uint64, error) {
-	var per []uint64
-	if err := in.objs.Drops.Lookup(uint32(0), &per); err != nil { // DROP_RINGBUF_FULL
-		return 0, err
-	}
-	var n uint64
-	for _, v := range per {
-		n += v
-	}
-	return n, nil
+	drops, err := sensor.ReadDrops(in.objs.Drops)
+	return drops["ringbuf_full"], err
 }
 
 // Close unloads the injector.
