@@ -318,7 +318,7 @@ func (p *Publisher) Publish(ev *event.Event) error {
 	if l := ev.Loss; ev.Kind == event.KindAgentLoss && l != nil && l.Reason == ReasonSpoolFull {
 		loss = &dropRange{boot: l.BootID, from: l.FromSeq, to: l.ToSeq, count: l.Count}
 	}
-	if err := p.sp.append(r, loss); err != nil {
+	if err := p.sp.append(r, ev.BootID, ev.Seq, loss); err != nil {
 		return fmt.Errorf("spooling event %s: %w", ev.ID, err)
 	}
 	p.spooled.Add(1)

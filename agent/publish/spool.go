@@ -101,25 +101,34 @@ type seqRun struct {
 	n    int64
 }
 
-// note adds the record at idx of sg to its runs, if its id ("boot-seq",
-// event.MakeID) gives it a seq.
-func (sg *segment) note(id string, idx int64) {
-	i := strings.LastIndexByte(id, '-')
-	if i <= 0 {
-		return
-	}
-	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
-	if err != nil || seq == 0 {
+// note adds the record at idx of sg, numbered seq in boot, to its runs
+// (seq 0: a record without one, in none).
+func (sg *segment) note(boot string, seq uint64, idx int64) {
+	if seq == 0 {
 		return
 	}
 	if k := len(sg.runs) - 1; k >= 0 {
 		r := &sg.runs[k]
-		if r.boot == id[:i] && r.from+uint64(r.n) == seq && r.idx+r.n == idx {
+		if r.boot == boot && r.from+uint64(r.n) == seq && r.idx+r.n == idx {
 			r.n++
 			return
 		}
 	}
-	sg.runs = append(sg.runs, seqRun{boot: strings.Clone(id[:i]), from: seq, idx: idx, n: 1})
+	sg.runs = append(sg.runs, seqRun{boot: boot, from: seq, idx: idx, n: 1})
+}
+
+// seqOfID is the boot and seq of an event id as event.MakeID makes it
+// ("boot-seq"); seq 0 when id is not one.
+func seqOfID(id string) (boot string, seq uint64) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return "", 0
+	}
+	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0
+	}
+	return id[:i], seq
 }
 
 type spool struct {
@@ -232,7 +241,8 @@ func scanSegment(path string, last bool, sg *segment) error {
 			break
 		}
 		if _, id, _, err := splitRecord(buf); err == nil {
-			sg.note(string(id), sg.count)
+			boot, seq := seqOfID(string(id))
+			sg.note(boot, seq, sg.count)
 		}
 		sg.size += int64(recHeader + n)
 		sg.count++
@@ -308,9 +318,10 @@ func (s *spool) readCursor() pos {
 
 // append adds one record and keeps it in the memory tail. When the spool is
 // over its bound it drops the oldest segments and counts the unacknowledged
-// records lost with them. loss is set for a loss record reporting drops.
-// The spool keeps r.data: the caller must not change it.
-func (s *spool) append(r record, loss *dropRange) error {
+// records lost with them. The record is the event numbered seq in boot (0:
+// not numbered), and loss is set for a loss record reporting drops. The
+// spool keeps r.data: the caller must not change it.
+func (s *spool) append(r record, boot string, seq uint64, loss *dropRange) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -341,7 +352,7 @@ func (s *spool) append(r record, loss *dropRange) error {
 	if loss != nil {
 		s.lossRecs = append(s.lossRecs, lossRec{seg: last.n, idx: last.count, drop: *loss})
 	}
-	last.note(r.id, last.count)
+	last.note(boot, seq, last.count)
 	at := pos{seg: last.n, off: last.size, idx: last.count}
 	n := int64(recHeader + size)
 	last.size += n

@@ -38,7 +38,7 @@ const testSubj = "vigil.leeds.ag-1.events"
 
 func appendData(t *testing.T, s *spool, data []byte) {
 	t.Helper()
-	if err := s.append(record{subj: testSubj, id: "id-" + string(data[:min(len(data), 8)]), data: data}, nil); err != nil {
+	if err := s.append(record{subj: testSubj, id: "id-" + string(data[:min(len(data), 8)]), data: data}, "", 0, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -221,7 +221,7 @@ func droppedCount(ds []dropRange) (n uint64) {
 func appendSeq(t *testing.T, s *spool, boot string, seq uint64, loss *dropRange) {
 	t.Helper()
 	data := fmt.Appendf(nil, "%s-%d-%s", boot, seq, strings.Repeat("x", 900))
-	if err := s.append(record{subj: testSubj, id: event.MakeID(boot, seq), data: data}, loss); err != nil {
+	if err := s.append(record{subj: testSubj, id: event.MakeID(boot, seq), data: data}, boot, seq, loss); err != nil {
 		t.Fatal(err)
 	}
 }
