@@ -327,42 +327,33 @@ func (a *Agent) Emit(ev *event.Event) {
 	a.emitEvalLocked(ev)
 }
 
-// emitStatement emits one run of a statement on connection sock, folding
-// repeats when folding is on.
-func (a *Agent) emitStatement(sock uint64, ev *event.Event) {
+// emitStatement emits one run of a statement on connection sock, d at ts
+// by proc, folding repeats when folding is on. A run folded into a window
+// that holds runs already makes no event of its own (most runs of a busy
+// client's statements); otherwise the event gets copies of d and proc, which
+// the caller may reuse.
+func (a *Agent) emitStatement(sock uint64, d *event.DB, ts time.Time, proc *event.Process) {
 	if a.folds == nil {
-		a.Emit(ev)
+		a.Emit(statementEvent(d, ts, proc))
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.foldStopped {
-		a.emitEvalLocked(ev)
+		a.emitEvalLocked(statementEvent(d, ts, proc))
 		return
-	}
-	a.folds.expire(ev.Time, a.emitEvalLocked)
-	a.folds.add(sock, ev, a.emitEvalLocked)
-	a.armFoldsLocked()
-}
-
-// foldStatement folds a run of a statement on connection sock (d, at ts,
-// by proc) into its open window's event, if that holds runs already, and
-// says whether it did; if not the caller emits the run with emitStatement.
-func (a *Agent) foldStatement(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
-	if a.folds == nil {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.foldStopped {
-		return false
 	}
 	a.folds.expire(ts, a.emitEvalLocked)
 	if !a.folds.into(sock, d, ts, proc) {
-		return false
+		a.folds.add(sock, statementEvent(d, ts, proc), a.emitEvalLocked)
 	}
 	a.armFoldsLocked()
-	return true
+}
+
+// statementEvent is the db.query event of one run: d at ts by proc, copied.
+func statementEvent(d *event.DB, ts time.Time, proc *event.Process) *event.Event {
+	dc, pc := *d, *proc
+	return &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &pc, DB: &dc}
 }
 
 // flushFoldsConn reports the runs folded for a connection that closed.

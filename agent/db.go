@@ -228,11 +228,7 @@ func (a *Agent) emitDB(conn *dbConn, recs []dbwire.Record, tls bool) {
 		if ts.IsZero() {
 			ts = r.Start
 		}
-		if a.foldStatement(conn.end.Sock, &r.DB, ts, &p) {
-			continue
-		}
-		d, pr := r.DB, p
-		a.emitStatement(conn.end.Sock, &event.Event{Time: ts, Kind: event.KindDBQuery, Process: &pr, DB: &d})
+		a.emitStatement(conn.end.Sock, &r.DB, ts, &p)
 	}
 }
 

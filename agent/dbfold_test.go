@@ -23,6 +23,12 @@ func run(person, statement string, at time.Duration, rows uint64, ids ...string)
 	return ev
 }
 
+// emitRun gives the agent ev's run of a statement on connection sock, as
+// the db path does.
+func emitRun(a *Agent, sock uint64, ev *event.Event) {
+	a.emitStatement(sock, ev.DB, ev.Time, ev.Process)
+}
+
 type emitted []*event.Event
 
 func (e *emitted) emit(ev *event.Event) { *e = append(*e, ev) }
@@ -160,10 +166,10 @@ func TestFoldFlushesProcessBeforeOtherEvents(t *testing.T) {
 	a := New(Options{Sink: &collectSink{}, DB: DBOptions{FoldWindow: time.Hour}})
 	sink := a.opts.Sink.(*collectSink)
 	for i := range 5 {
-		a.emitStatement(1, run("alice", "SELECT * FROM customers", time.Duration(i)*time.Millisecond, 100))
+		emitRun(a, 1, run("alice", "SELECT * FROM customers", time.Duration(i)*time.Millisecond, 100))
 		other := run("alice", "SELECT * FROM orders", time.Duration(i)*time.Millisecond, 7)
 		other.Process.PID = 200
-		a.emitStatement(2, other)
+		emitRun(a, 2, other)
 	}
 	if len(sink.evs) != 2 {
 		t.Fatalf("%d events before the write, want the two first runs", len(sink.evs))
@@ -181,7 +187,7 @@ func TestFoldFlushesProcessBeforeOtherEvents(t *testing.T) {
 		t.Errorf("fourth event = %+v, want the write", sink.evs[3])
 	}
 	// The window stays open: the process's next run still folds.
-	a.emitStatement(1, run("alice", "SELECT * FROM customers", 2*time.Second, 100))
+	emitRun(a, 1, run("alice", "SELECT * FROM customers", 2*time.Second, 100))
 	if len(sink.evs) != 4 {
 		t.Errorf("a run after the write was emitted at once (%d events); want it folded", len(sink.evs))
 	}
@@ -219,7 +225,7 @@ func TestFoldTimerEndsWindow(t *testing.T) {
 	for i := range 3 {
 		ev := run("alice", "SELECT 1", 0, 1)
 		ev.Time = now.Add(time.Duration(i) * time.Millisecond)
-		a.emitStatement(1, ev)
+		emitRun(a, 1, ev)
 	}
 	if ev := <-sink; ev.DB.Executions != 0 {
 		t.Fatalf("first event has %d executions, want the first run alone", ev.DB.Executions)
