@@ -396,17 +396,9 @@ func (t *Tx) seqState(agentID, bootID string) (*seqState, error) {
 // highest seen and the range are then a gap, returned as TrackSeq returns
 // one). Seqs of the range that arrived are not lost. It returns how many
 // seqs l explained.
-func (t *Tx) ExplainLoss(l Loss) (uint64, *Loss, error) {
-	explained, gap, err := t.explainLoss(l)
-	if err != nil {
-		return 0, nil, fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
-	}
-	return explained, gap, nil
-}
-
-func (t *Tx) explainLoss(l Loss) (explained uint64, gap *Loss, err error) {
+func (t *Tx) ExplainLoss(l Loss) (explained uint64, gap *Loss, err error) {
 	if l.FromSeq == 0 || l.ToSeq < l.FromSeq {
-		return 0, nil, fmt.Errorf("range %d-%d", l.FromSeq, l.ToSeq)
+		return 0, nil, fmt.Errorf("recording loss of %s: range %d-%d", l.AgentID, l.FromSeq, l.ToSeq)
 	}
 	st, err := t.seqState(l.AgentID, l.BootID)
 	if err != nil {
