@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,7 +19,7 @@ import (
 // storedCount counts an agent's events in the running collector's store
 // through a read-only connection, which takes no write lock.
 func storedCount(t *testing.T, data, agentID string) int {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openStoreRO(data)
 	if err != nil {
 		return -1
 	}

@@ -330,7 +330,7 @@ func evidenceOf(t *testing.T, d *store.AlertDetail, person string, kinds []event
 // statement filter), through a read-only connection.
 func storedEvents(t *testing.T, data, agentID string, kind event.Kind, person, cond string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openStoreRO(data)
 	if err != nil {
 		return -1
 	}
@@ -352,11 +352,17 @@ func storedEvents(t *testing.T, data, agentID string, kind event.Kind, person, c
 	return n
 }
 
+// openStoreRO opens the store of the collector with data directory data
+// read-only: it takes no write lock, so the running collector goes on.
+func openStoreRO(data string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+filepath.Join(data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+}
+
 // storedPaths lists the time and file path of agentID's stored events of
 // kind that meet cond, to name what a test did not expect.
 func storedPaths(t *testing.T, data, agentID string, kind event.Kind, cond string) string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openStoreRO(data)
 	if err != nil {
 		return err.Error()
 	}
@@ -403,7 +409,7 @@ func (c *collector) dump(t *testing.T) {
 	for _, l := range losses {
 		t.Logf("loss: %+v", l)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(c.data, "vigil.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	db, err := openStoreRO(c.data)
 	if err != nil {
 		return
 	}
