@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/vigilhq/vigil/agent/enrich"
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/event"
@@ -227,9 +225,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		// afterwards must not write to its closed map.
 		defer a.opts.Pipeline.attach(nil)
 	}
-	var rec ringbuf.Record
 	for {
-		r, err := set.Read(&rec)
+		r, err := set.Read()
 		if err != nil {
 			a.stopFolds()
 			if errors.Is(err, sensor.ErrDrained) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -31,10 +30,9 @@ func TestIdleReaderReadsWithinMaxPoll(t *testing.T) {
 	late := make(chan time.Duration, 16)
 	marker := "vigil-poll-marker"
 	go func() {
-		var rec ringbuf.Record
 		for {
-			r, err := set.Read(&rec)
-			if errors.Is(err, ringbuf.ErrClosed) {
+			r, err := set.Read()
+			if errors.Is(err, sensor.ErrClosed) {
 				return
 			}
 			if err != nil {

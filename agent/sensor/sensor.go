@@ -116,6 +116,7 @@ type Set struct {
 	events   *ebpf.Map
 	pipeline *ebpf.Map
 	reader   *ringbuf.Reader
+	rec      ringbuf.Record // Read's buffer, reused
 	poll     time.Duration
 	maxPoll  time.Duration
 	// ring is the ring buffer in Go's poller, for sleep (nil: not
@@ -205,6 +206,9 @@ var ErrNoSensor = errors.New("no sensor could start")
 // ErrDrained is returned by Read after Shutdown, once every record the
 // sensors produced has been read.
 var ErrDrained = errors.New("sensors shut down and ring buffer drained")
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = ringbuf.ErrClosed
 
 // Start starts every sensor it can. A sensor that fails is recorded in
 // Statuses with the reason and the rest still run; only when none runs does
@@ -355,9 +359,11 @@ func (s *Set) Running() []string {
 
 // Read blocks for the next record and decodes it. After Shutdown it
 // returns what is left in the ring buffer and then ErrDrained; after Close,
-// ringbuf.ErrClosed. Records it cannot decode are counted (Malformed) and
-// skipped.
-func (s *Set) Read(rec *ringbuf.Record) (any, error) {
+// ErrClosed. Records it cannot decode are counted (Malformed) and skipped.
+// A decoded record may share the ring's bytes until the next Read; one
+// goroutine reads.
+func (s *Set) Read() (any, error) {
+	rec := &s.rec
 	for {
 		if err := s.reader.ReadInto(rec); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -396,6 +402,10 @@ func (s *Set) Read(rec *ringbuf.Record) (any, error) {
 		return out, nil
 	}
 }
+
+// Raw is the bytes of the record Read returned last, valid until the next
+// Read: tests save them as fixtures.
+func (s *Set) Raw() []byte { return s.rec.RawSample }
 
 // nextNap is how long Read sleeps on an empty ring after sleeping nap and
 // then reading drained records: twice as long (up to maxPoll) after a

@@ -7,14 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf"
-
+	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -25,31 +23,6 @@ func buildAgent(t *testing.T) string {
 		t.Fatalf("go build: %v: %s", err, out)
 	}
 	return bin
-}
-
-// programsOf lists the ids of the eBPF programs process pid holds open, as
-// its fdinfo shows them.
-func programsOf(t *testing.T, pid int) []ebpf.ProgramID {
-	t.Helper()
-	infos, err := filepath.Glob(fmt.Sprintf("/proc/%d/fdinfo/*", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []ebpf.ProgramID
-	for _, p := range infos {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "prog_id:"); ok {
-				if id, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-					ids = append(ids, ebpf.ProgramID(id))
-				}
-			}
-		}
-	}
-	return ids
 }
 
 // SIGTERM detaches every probe: after the agent exits, none of its programs
@@ -91,7 +64,7 @@ rules_dir = "`+dir+`/no-rules"
 	if len(running) < 4 {
 		t.Fatalf("agent ended with only %v running", running)
 	}
-	ids := programsOf(t, cmd.Process.Pid)
+	ids := sensortest.ProgramsOf(t, cmd.Process.Pid)
 	if len(ids) < 20 {
 		t.Fatalf("agent running with all sensors but holding only %d programs", len(ids))
 	}
@@ -112,13 +85,7 @@ rules_dir = "`+dir+`/no-rules"
 	// work: poll for that, with a deadline.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		var left []ebpf.ProgramID
-		for _, id := range ids {
-			if p, err := ebpf.NewProgramFromID(id); err == nil {
-				p.Close()
-				left = append(left, id)
-			}
-		}
+		left := sensortest.Loaded(ids)
 		if len(left) == 0 {
 			break
 		}

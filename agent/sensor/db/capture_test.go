@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/agent/sensor/sensortest"
@@ -109,10 +107,9 @@ func testFirstBytesAfterPlainWrites(t *testing.T, compat bool) {
 			t.Fatal(err)
 		}
 	}
-	var rec ringbuf.Record
 	next := func(what string, ok func(*db.Data) bool, bad func(*db.Data) bool) *db.Data {
 		t.Helper()
-		return sensortest.Next(t, set, &rec, what, func(r any) bool {
+		return sensortest.Next(t, set, what, func(r any) bool {
 			d, isData := r.(*db.Data)
 			if !isData {
 				return false

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
@@ -36,11 +34,10 @@ func testMute(t *testing.T, compat bool) {
 			t.Fatal(err)
 		}
 	}
-	var rec ringbuf.Record
 	// next reads records until one satisfies ok, failing on any that bad flags.
 	next := func(what string, ok func(any) bool, bad func(any) bool) any {
 		t.Helper()
-		return sensortest.Next(t, set, &rec, what, func(r any) bool {
+		return sensortest.Next(t, set, what, func(r any) bool {
 			if bad != nil && bad(r) {
 				t.Fatalf("while waiting for %s: unexpected record %+v", what, r)
 			}
@@ -111,13 +108,12 @@ func testMuteForgetsClosedSocket(t *testing.T, compat bool) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	var rec ringbuf.Record
 	sent := func(c net.Conn, msg string) *db.Data {
 		t.Helper()
 		if _, err := c.Write([]byte(msg)); err != nil {
 			t.Fatal(err)
 		}
-		return sensortest.Next(t, set, &rec, msg, func(r any) bool {
+		return sensortest.Next(t, set, msg, func(r any) bool {
 			d, ok := r.(*db.Data)
 			return ok && d.Sent && bytes.Equal(d.Data, []byte(msg))
 		}).(*db.Data)

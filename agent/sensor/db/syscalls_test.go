@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor/db"
@@ -43,13 +42,12 @@ func testEverySocketCall(t *testing.T, compat bool) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	var rec ringbuf.Record
 	ours := func(d *db.Data) bool {
 		return d.Conn.Local.Port() == port || d.Conn.Remote.Port() == port
 	}
 	expect := func(what string, sent bool, want []byte) {
 		t.Helper()
-		d := sensortest.Next(t, set, &rec, what, func(r any) bool {
+		d := sensortest.Next(t, set, what, func(r any) bool {
 			d, ok := r.(*db.Data)
 			return ok && ours(d)
 		}).(*db.Data)

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
@@ -69,8 +67,7 @@ func testTLSCapture(t *testing.T, openssl string, compat bool) {
 		t.Fatalf("server reading the client's bytes: %v", err)
 	}
 
-	var rec ringbuf.Record
-	d := sensortest.Next(t, set, &rec, "the client's plaintext", func(r any) bool {
+	d := sensortest.Next(t, set, "the client's plaintext", func(r any) bool {
 		d, ok := r.(*db.Data)
 		return ok && d.TLS && bytes.Equal(d.Data, []byte(msg))
 	}).(*db.Data)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -58,10 +57,9 @@ func next[T any](t *testing.T, set *sensor.Set, match func(T) bool, save ...stri
 	t.Helper()
 	stop := time.AfterFunc(15*time.Second, func() { set.Close() })
 	defer stop.Stop()
-	var rec ringbuf.Record
 	for {
-		r, err := set.Read(&rec)
-		if errors.Is(err, ringbuf.ErrClosed) {
+		r, err := set.Read()
+		if errors.Is(err, sensor.ErrClosed) {
 			var zero T
 			t.Fatalf("no matching %T record before the deadline", zero)
 		}
@@ -70,7 +68,7 @@ func next[T any](t *testing.T, set *sensor.Set, match func(T) bool, save ...stri
 		}
 		if v, ok := r.(T); ok && match(v) {
 			if *update && len(save) > 0 {
-				if err := os.WriteFile(filepath.Join("testdata", save[0]), rec.RawSample, 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join("testdata", save[0]), set.Raw(), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -355,10 +353,9 @@ func TestBurstWakesASleepingReader(t *testing.T) {
 
 	got := make(chan int, 1)
 	go func() {
-		var rec ringbuf.Record
 		n := 0
 		for {
-			r, err := set.Read(&rec)
+			r, err := set.Read()
 			if err != nil {
 				break
 			}

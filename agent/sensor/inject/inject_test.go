@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -48,9 +47,8 @@ func readAll(t *testing.T, set *sensor.Set, prefix string) []*sensor.FileWrite {
 		t.Fatal(err)
 	}
 	var out []*sensor.FileWrite
-	var rec ringbuf.Record
 	for {
-		r, err := set.Read(&rec)
+		r, err := set.Read()
 		if errors.Is(err, sensor.ErrDrained) {
 			return out
 		}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -54,9 +53,8 @@ func readUntil(t *testing.T, set *sensor.Set, what string, match func(any) bool)
 	t.Helper()
 	deadline := time.AfterFunc(10*time.Second, func() { set.Close() })
 	defer deadline.Stop()
-	var rec ringbuf.Record
-	r := sensortest.Next(t, set, &rec, what, match)
-	return r, append([]byte(nil), rec.RawSample...)
+	r := sensortest.Next(t, set, what, match)
+	return r, append([]byte(nil), set.Raw()...)
 }
 
 // localAddr is an address of this machine that is not loopback: the first

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cilium/ebpf/ringbuf"
-
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/internal/testkernel"
@@ -70,10 +68,9 @@ func TestExecForkExit(t *testing.T) {
 	var sawFork, sawExec, sawExit bool
 	deadline := time.AfterFunc(10*time.Second, func() { set.Close() })
 	defer deadline.Stop()
-	var rec ringbuf.Record
 	for !(sawFork && sawExec && sawExit) {
-		r, err := set.Read(&rec)
-		if errors.Is(err, ringbuf.ErrClosed) {
+		r, err := set.Read()
+		if errors.Is(err, sensor.ErrClosed) {
 			t.Fatalf("timed out: fork=%v exec=%v exit=%v", sawFork, sawExec, sawExit)
 		}
 		if err != nil {
@@ -90,7 +87,7 @@ func TestExecForkExit(t *testing.T) {
 		case *sensor.Exec:
 			if r.PID == pid {
 				sawExec = true
-				record(t, "exec.bin", rec.RawSample)
+				record(t, "exec.bin", set.Raw())
 				if r.Filename != "/bin/sh" || !slices.Contains(r.Args, "vigil-marker-arg") || r.Comm != "sh" {
 					t.Errorf("exec = %+v", r)
 				}

@@ -4,10 +4,14 @@ package sensortest
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf/ringbuf"
-
+	"github.com/cilium/ebpf"
 	"github.com/vigilhq/vigil/agent/sensor"
 )
 
@@ -53,13 +57,13 @@ func Start(t *testing.T, sn sensor.Sensor, builds *sensor.Builds, compat bool, d
 
 // Next reads set's records until match accepts one and returns it, failing
 // the test when the set is closed first (tests close it at their
-// deadline, which ends a blocked Read) or a read fails. rec holds the
-// returned record's raw bytes until the next read into it.
-func Next(t *testing.T, set *sensor.Set, rec *ringbuf.Record, what string, match func(any) bool) any {
+// deadline, which ends a blocked Read) or a read fails. The record may
+// share the ring's bytes until the next read.
+func Next(t *testing.T, set *sensor.Set, what string, match func(any) bool) any {
 	t.Helper()
 	for {
-		r, err := set.Read(rec)
-		if errors.Is(err, ringbuf.ErrClosed) {
+		r, err := set.Read()
+		if errors.Is(err, sensor.ErrClosed) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		if err != nil {
@@ -69,4 +73,41 @@ func Next(t *testing.T, set *sensor.Set, rec *ringbuf.Record, what string, match
 			return r
 		}
 	}
+}
+
+// ProgramsOf lists the ids of the eBPF programs process pid holds open, as
+// its fdinfo shows them.
+func ProgramsOf(t *testing.T, pid int) []ebpf.ProgramID {
+	t.Helper()
+	infos, err := filepath.Glob(fmt.Sprintf("/proc/%d/fdinfo/*", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []ebpf.ProgramID
+	for _, p := range infos {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "prog_id:"); ok {
+				if id, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+					ids = append(ids, ebpf.ProgramID(id))
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// Loaded returns those of ids whose programs are still in the kernel.
+func Loaded(ids []ebpf.ProgramID) []ebpf.ProgramID {
+	var left []ebpf.ProgramID
+	for _, id := range ids {
+		if p, err := ebpf.NewProgramFromID(id); err == nil {
+			p.Close()
+			left = append(left, id)
+		}
+	}
+	return left
 }
