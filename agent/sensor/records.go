@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"unsafe"
 
-	"github.com/vigilhq/vigil/agent/dnscache"
+	"github.com/vigilhq/vigil/agent/sensor/net/dnscache"
 )
 
 // Header is struct rec_hdr: who did it and when.

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vigilhq/vigil/agent/dnscache"
 	"github.com/vigilhq/vigil/agent/sensor"
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
+	"github.com/vigilhq/vigil/agent/sensor/net/dnscache"
 )
 
 // The samples in testdata are raw ring records recorded by the kernel tests

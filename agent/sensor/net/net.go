@@ -40,8 +40,8 @@ import (
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 
-	"github.com/vigilhq/vigil/agent/dnscache"
 	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/net/dnscache"
 )
 
 // Config tunes the net sensor.
