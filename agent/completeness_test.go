@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigilhq/vigil/agent"
+	"github.com/vigilhq/vigil/agent/dbconn"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
@@ -73,7 +74,7 @@ func runCountingAgent(t *testing.T, srv *testdb.Server) (sink *countSink, stop f
 		// Both ends of each local connection, so the server-side parser
 		// is counted too (the agent otherwise leaves a local connection
 		// to its client end).
-		DB: agent.DBOptions{Ports: ports, Redactor: red, BothEnds: true},
+		DB: dbconn.Options{Ports: ports, Redactor: red, BothEnds: true},
 	})
 	return sink, stop
 }

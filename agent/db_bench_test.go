@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/vigilhq/vigil/agent/dbconn"
 	"github.com/vigilhq/vigil/agent/dbwire/dbwiretest"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -69,7 +70,7 @@ func benchAgentDBFold(b *testing.B, server bool, port uint16, pro []dbwiretest.C
 		b.Fatal(err)
 	}
 	sink := &countSink{}
-	a := New(Options{Sink: sink, DB: DBOptions{Redactor: r, FoldWindow: window},
+	a := New(Options{Sink: sink, DB: dbconn.Options{Redactor: r, FoldWindow: window},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var caps []dbwiretest.Capture
 	for _, x := range xs {
@@ -87,7 +88,7 @@ func benchAgentDBFold(b *testing.B, server bool, port uint16, pro []dbwiretest.C
 		a.handle(recs[j+1])
 	}
 	b.StopTimer()
-	a.stopFolds() // reports the runs folds hold
+	a.emitAll(a.db.Stop()) // reports the runs folds hold
 	if sink.runs < b.N {
 		b.Fatalf("%d db.query events standing for %d runs, for %d statements", sink.queries, sink.runs, b.N)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vigilhq/vigil/agent"
+	"github.com/vigilhq/vigil/agent/dbconn"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
@@ -55,7 +56,7 @@ func startDBAgent(t *testing.T, port int, capture uint32, fold time.Duration) ch
 	startAgent(t, agent.Options{
 		Sensors: []sensor.Sensor{process.New(), dbs},
 		Sink:    sink,
-		DB:      agent.DBOptions{Ports: ports, Redactor: red, Mute: dbs.Mute, FoldWindow: fold},
+		DB:      dbconn.Options{Ports: ports, Redactor: red, Mute: dbs.Mute, FoldWindow: fold},
 		Rules:   rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost}),
 	})
 	return sink

@@ -80,24 +80,24 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u32);
-} pipeline_pid SEC(".maps");
+} nats_server_pid SEC(".maps");
 
-/* Whether process tgid belongs to vigil's own pipeline on this host: the
+/* Whether process tgid is one of vigil's own on this host: the
  * agent, or the NATS server it publishes to. Their activity is not
  * reported. */
-static __always_inline bool pipeline_tgid(__u32 tgid)
+static __always_inline bool vigil_tgid(__u32 tgid)
 {
 	if (agent_pid != 0 && tgid == agent_pid)
 		return true;
 	__u32 zero = 0;
-	__u32 *pid = bpf_map_lookup_elem(&pipeline_pid, &zero);
+	__u32 *pid = bpf_map_lookup_elem(&nats_server_pid, &zero);
 	return pid && *pid != 0 && *pid == tgid;
 }
 
-/* pipeline_tgid for the current task. */
-static __always_inline bool is_pipeline(void)
+/* vigil_tgid for the current task. */
+static __always_inline bool is_vigil(void)
 {
-	return pipeline_tgid(bpf_get_current_pid_tgid() >> 32);
+	return vigil_tgid(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline void fill_hdr_task(struct rec_hdr *h, __u32 type, struct task_struct *t)

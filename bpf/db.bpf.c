@@ -350,7 +350,7 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
  */
 static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 {
-	if (ret <= 0 || is_pipeline())
+	if (ret <= 0 || is_vigil())
 		return;
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = syscall_regs(t);
@@ -413,7 +413,7 @@ SYSCALL_EXIT(db_exit_recvmsg, recvmsg, io_exit, DB_RECV, IO_MSG)
 
 static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 done, __u8 dir)
 {
-	if (is_pipeline())
+	if (is_vigil())
 		return;
 	struct task_io *tio =
 		bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -298,7 +298,7 @@ enum open_call {
  * cost a compare. */
 static __always_inline void open_exit(long fd, enum open_call call)
 {
-	if (fd < 0 || is_pipeline())
+	if (fd < 0 || is_vigil())
 		return;
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = syscall_regs(t);
@@ -338,7 +338,7 @@ SYSCALL_EXIT(exit_openat2, openat2, open_exit, OPEN_OPENAT2)
  * read back from its arguments (syscall_regs), argument fd_arg (1 or 3). */
 static __always_inline void write_exit(long ret, int fd_arg)
 {
-	if (ret <= 0 || is_pipeline())
+	if (ret <= 0 || is_vigil())
 		return;
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct pt_regs *regs = syscall_regs(t);
@@ -493,7 +493,7 @@ enum rename_call {
  * back from its arguments (syscall_regs). */
 static __always_inline void rename_exit(long ret, enum rename_call call)
 {
-	if (ret != 0 || is_pipeline())
+	if (ret != 0 || is_vigil())
 		return;
 	struct pt_regs *regs = syscall_regs(bpf_get_current_task_btf());
 	if (!regs)

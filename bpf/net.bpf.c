@@ -147,7 +147,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 
 	if (newstate == TCP_SYN_SENT) {
-		if (is_pipeline() || (!include_loopback && sk_loopback(sk)))
+		if (is_vigil() || (!include_loopback && sk_loopback(sk)))
 			return 0;
 		struct tcp_owner *o = bpf_sk_storage_get(&tcp_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!o) {
@@ -352,7 +352,7 @@ int udp_egress(struct __sk_buff *skb)
 		return 1;
 	__u64 pid_tgid = current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	if (tgid == 0 || pipeline_tgid(tgid))
+	if (tgid == 0 || vigil_tgid(tgid))
 		return 1;
 
 	struct udp_key key = {.pid = tgid};

@@ -2,13 +2,9 @@ package publish
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,29 +12,25 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/shirou/gopsutil/v3/process"
 
-	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/event"
 )
 
-// Source is the agent the publisher reports on: heartbeats carry its
-// counters, and spool loss is emitted through it so the loss record gets a
-// sequence number like any event. *agent.Agent implements it.
+// Source is the agent the publisher sends for: heartbeats carry what it
+// says of itself, and spool loss is emitted through it so the loss record
+// gets a sequence number like any event. *agent.Agent implements it.
 type Source interface {
 	BootID() string
-	Stats() agent.Stats
-	Sensors() []string
+	// Heartbeat describes the source for a heartbeat sent every
+	// interval; 0 says it is stopping.
+	Heartbeat(interval time.Duration) *event.Heartbeat
 	Emit(ev *event.Event)
 }
 
 // Options configure a Publisher beyond agent.hcl.
 type Options struct {
 	Site, Host, AgentID string
-	Version             string
-	// RuleSetHash reports the host rule set running (empty: none).
-	RuleSetHash func() string
-	Logger      *slog.Logger
+	Logger              *slog.Logger
 	// DrainTimeout bounds how long Close waits for the spool to empty.
 	// Zero: 5 s.
 	DrainTimeout time.Duration
@@ -65,7 +57,8 @@ type Stats struct {
 	Connected  bool
 }
 
-// Publisher is an agent.Sink that delivers through the spool to JetStream.
+// Publisher is an agent.Sink and agent.Spooler that delivers through the
+// spool to JetStream.
 type Publisher struct {
 	cfg  Config
 	opts Options
@@ -178,7 +171,7 @@ func New(cfg *Config, opts Options) (*Publisher, error) {
 		return nil, err
 	}
 	p := &Publisher{cfg: c, opts: opts, log: opts.Logger, sp: sp, wake: make(chan struct{}, 1),
-		urgent: make(chan struct{}, 1), pubErr: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), beatStop: make(chan struct{}), bootID: randomID(),
+		urgent: make(chan struct{}, 1), pubErr: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), beatStop: make(chan struct{}), bootID: event.NewBootID(),
 		linger: linger, epoch: time.Now(),
 		subjEvents: event.Subject(opts.Site, opts.AgentID, event.ClassEvents),
 		subjAlerts: event.Subject(opts.Site, opts.AgentID, event.ClassAlerts),
@@ -193,12 +186,6 @@ func New(cfg *Config, opts Options) (*Publisher, error) {
 	p.loops.Add(1)
 	go p.flusher()
 	return p, nil
-}
-
-func randomID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // InboxPrefix is where an agent's JetStream acks arrive; its permissions
@@ -1000,14 +987,10 @@ func (p *Publisher) reportDrop(d dropRange) {
 	}
 }
 
-// Start begins heartbeats about src every heartbeat interval;
-// ruleSetHash (may be nil) reports the host rule set running.
-func (p *Publisher) Start(src Source, ruleSetHash func() string) {
+// Start begins heartbeats about src every heartbeat interval.
+func (p *Publisher) Start(src Source) {
 	p.mu.Lock()
 	p.src = src
-	if ruleSetHash != nil {
-		p.opts.RuleSetHash = ruleSetHash
-	}
 	p.bootID = src.BootID()
 	p.mu.Unlock()
 	p.beating.Add(1)
@@ -1016,20 +999,16 @@ func (p *Publisher) Start(src Source, ruleSetHash func() string) {
 
 func (p *Publisher) heartbeats() {
 	defer p.beating.Done()
-	proc, err := process.NewProcess(int32(os.Getpid()))
-	if err != nil {
-		p.log.Warn("cannot read own CPU and memory", "err", err)
-	}
 	var n uint64
 	t := time.NewTicker(p.cfg.HeartbeatEvery)
 	defer t.Stop()
-	p.heartbeat(proc, &n, p.cfg.HeartbeatEvery)
+	p.heartbeat(&n, p.cfg.HeartbeatEvery)
 	for {
 		select {
 		case <-p.beatStop:
 			return
 		case <-t.C:
-			p.heartbeat(proc, &n, p.cfg.HeartbeatEvery)
+			p.heartbeat(&n, p.cfg.HeartbeatEvery)
 		}
 	}
 }
@@ -1038,7 +1017,7 @@ func (p *Publisher) heartbeats() {
 // spool: a late heartbeat says nothing, and it carries seq 0 so it leaves
 // no gap in the agent's numbered events. interval 0 says the agent is
 // stopping.
-func (p *Publisher) heartbeat(proc *process.Process, n *uint64, interval time.Duration) {
+func (p *Publisher) heartbeat(n *uint64, interval time.Duration) {
 	p.mu.Lock()
 	src, boot := p.src, p.bootID
 	p.mu.Unlock()
@@ -1046,33 +1025,11 @@ func (p *Publisher) heartbeat(proc *process.Process, n *uint64, interval time.Du
 		return
 	}
 	*n++
-	st := src.Stats()
-	hb := &event.Heartbeat{
-		IntervalS: uint32((interval + time.Second - 1) / time.Second), Events: st.Events, KernelDrops: st.KernelDrops,
-		SpoolDepth: p.sp.depth(), SpoolDropped: p.sp.lost(), Sensors: src.Sensors(),
-		Version: p.opts.Version, KernelVersion: kernelVersion(),
-	}
-	if hb.Sensors == nil {
-		hb.Sensors = []string{}
-	}
-	p.mu.Lock()
-	hash := p.opts.RuleSetHash
-	p.mu.Unlock()
-	if hash != nil {
-		hb.RuleSetHash = hash()
-	}
-	if proc != nil {
-		if cpu, err := proc.Percent(0); err == nil {
-			hb.CPUPercent = cpu / float64(runtime.NumCPU())
-		}
-		if mi, err := proc.MemoryInfo(); err == nil {
-			hb.RSSBytes = mi.RSS
-		}
-	}
 	ev := &event.Event{ID: fmt.Sprintf("%s-hb-%d", boot, *n), Time: time.Now().UTC(), Kind: event.KindHeartbeat,
-		Site: p.opts.Site, Host: p.opts.Host, AgentID: p.opts.AgentID, BootID: boot, Heartbeat: hb}
+		Site: p.opts.Site, Host: p.opts.Host, AgentID: p.opts.AgentID, BootID: boot, Heartbeat: src.Heartbeat(interval)}
 	data, err := event.Encode(ev)
 	if err != nil {
+		p.log.Error("encoding heartbeat", "err", err)
 		return
 	}
 	if _, err := p.js.PublishAsync(event.Subject(p.opts.Site, p.opts.AgentID, event.ClassHeartbeat), data,
@@ -1081,28 +1038,15 @@ func (p *Publisher) heartbeat(proc *process.Process, n *uint64, interval time.Du
 	}
 }
 
-var kernelRelease = sync.OnceValue(func() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return ""
-	}
-	return string(trimNL(b))
-})
-
-func kernelVersion() string { return kernelRelease() }
-
-func trimNL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() Stats {
 	return Stats{Spooled: p.spooled.Load(), Acked: p.acked.Load(), Retries: p.retries.Load(),
 		Dropped: p.sp.lost(), Depth: p.sp.depth(), Heartbeats: p.beats.Load(), Connected: p.nc.IsConnected()}
 }
+
+// Spool says how many events wait in the spool and how many a full spool
+// dropped since start.
+func (p *Publisher) Spool() (depth, dropped uint64) { return p.sp.depth(), p.sp.lost() }
 
 // Drain waits until the spool is empty or ctx ends.
 func (p *Publisher) Drain(ctx context.Context) error {
@@ -1141,8 +1085,7 @@ func (p *Publisher) Close() error {
 	close(p.beatStop)
 	p.beating.Wait()
 	var n uint64 = 1 << 62 // a distinct id for the farewell heartbeat
-	proc, _ := process.NewProcess(int32(os.Getpid()))
-	p.heartbeat(proc, &n, 0)
+	p.heartbeat(&n, 0)
 	select {
 	case <-p.js.PublishAsyncComplete():
 	case <-ctx.Done():

@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testnats"
 )
@@ -66,17 +65,19 @@ func startServer(t *testing.T, port int, storeDir string) (*server.Server, jetst
 type fakeAgent struct {
 	mu      sync.Mutex
 	seq     uint64
-	pub     agent.Sink
+	pub     interface{ Publish(*event.Event) error }
 	sensors []string
 }
 
 func (f *fakeAgent) BootID() string { return "boot1" }
-func (f *fakeAgent) Stats() agent.Stats {
+
+// Heartbeat says how many events the fake emitted and which sensors it
+// runs.
+func (f *fakeAgent) Heartbeat(interval time.Duration) *event.Heartbeat {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return agent.Stats{Events: f.seq}
+	return &event.Heartbeat{IntervalS: uint32((interval + time.Second - 1) / time.Second), Events: f.seq, Sensors: f.sensors}
 }
-func (f *fakeAgent) Sensors() []string { return f.sensors }
 func (f *fakeAgent) Emit(ev *event.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -306,7 +307,7 @@ func TestFullSpoolEmitsLossRecord(t *testing.T) {
 	p := newPublisher(t, url, t.TempDir(), func(c *Config) { c.SpoolMaxMiB = 1 })
 	defer p.Close()
 	f := &fakeAgent{pub: p}
-	p.Start(f, nil)
+	p.Start(f)
 	emitN(f, 20000) // ~ 4 MiB of events into a 1 MiB spool
 	waitFor(t, "loss record", 5*time.Second, func() bool { return p.Stats().Dropped > 0 })
 	_, st := startServer(t, port, t.TempDir())
@@ -362,7 +363,7 @@ func TestHeartbeatCarriesCounters(t *testing.T) {
 	_, st := startServer(t, port, t.TempDir())
 	p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), func(c *Config) { c.HeartbeatEvery = 100 * time.Millisecond })
 	f := &fakeAgent{pub: p, sensors: []string{"process", "file"}}
-	p.Start(f, func() string { return "abc" })
+	p.Start(f)
 	emitN(f, 3)
 	ctx := context.Background()
 	var hb *event.Event
@@ -375,7 +376,7 @@ func TestHeartbeatCarriesCounters(t *testing.T) {
 		return err == nil && hb.Heartbeat.Events == 3
 	})
 	h := hb.Heartbeat
-	if h.IntervalS != 1 || fmt.Sprint(h.Sensors) != "[process file]" || h.RuleSetHash != "abc" || h.RSSBytes == 0 || hb.Seq != 0 {
+	if h.IntervalS != 1 || fmt.Sprint(h.Sensors) != "[process file]" || hb.Seq != 0 || hb.BootID != "boot1" || hb.Site != "leeds" || hb.AgentID != "ag-1" {
 		b, _ := json.Marshal(hb)
 		t.Fatalf("heartbeat %s", b)
 	}
@@ -419,7 +420,7 @@ func TestNothingPublishedBeforeConnectionReported(t *testing.T) {
 	}
 	defer p.Close()
 	f := &fakeAgent{pub: p}
-	p.Start(f, func() string { return "h" })
+	p.Start(f)
 	alert := func() {
 		f.Emit(&event.Event{Kind: event.KindAlert, Alert: &event.Alert{Rule: "bulk-export", Severity: "high", Summary: "s"}})
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
-	"golang.org/x/sys/unix"
 )
 
 // Check is one thing the host must offer.
@@ -31,11 +30,7 @@ type Report struct {
 // sensor would not. It never fails: a host that supports nothing gets a
 // report saying so.
 func Preflight(sensors []Sensor) Report {
-	var rep Report
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		rep.Kernel = unix.ByteSliceToString(u.Release[:])
-	}
+	rep := Report{Kernel: KernelRelease()}
 	add := func(name string, err error, okDetail string) {
 		c := Check{Name: name, OK: err == nil, Detail: okDetail}
 		if err != nil {

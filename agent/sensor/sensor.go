@@ -45,11 +45,11 @@ type Env struct {
 	Events *ebpf.Map
 	// AgentPID is the agent's own pid, whose activity sensors ignore.
 	AgentPID uint32
-	// Pipeline holds, at key 0, the pid of the NATS server the agent
+	// NATSServer holds, at key 0, the pid of the NATS server the agent
 	// publishes to when it runs on this host, whose activity sensors also
 	// ignore (0: none). Sensors pass it as a map replacement for their
-	// "pipeline_pid" map; Set.SetPipelinePID writes it.
-	Pipeline *ebpf.Map
+	// "nats_server_pid" map; Set.SetNATSServerPID writes it.
+	NATSServer *ebpf.Map
 	// NoWakeup submits records without waking the reader, which polls.
 	NoWakeup bool
 	// WakeBytes, with NoWakeup, wakes the reader anyway once this many
@@ -79,8 +79,8 @@ func (env Env) Prepare(spec *ebpf.CollectionSpec) (*ebpf.CollectionOptions, erro
 		}
 	}
 	repl := map[string]*ebpf.Map{"events": env.Events}
-	if _, ok := spec.Maps["pipeline_pid"]; ok && env.Pipeline != nil {
-		repl["pipeline_pid"] = env.Pipeline
+	if _, ok := spec.Maps["nats_server_pid"]; ok && env.NATSServer != nil {
+		repl["nats_server_pid"] = env.NATSServer
 	}
 	return &ebpf.CollectionOptions{MapReplacements: repl}, nil
 }
@@ -113,12 +113,12 @@ type Status struct {
 
 // Set is the sensors that started and the reader of their ring buffer.
 type Set struct {
-	events   *ebpf.Map
-	pipeline *ebpf.Map
-	reader   *ringbuf.Reader
-	rec      ringbuf.Record // Read's buffer, reused
-	poll     time.Duration
-	maxPoll  time.Duration
+	events  *ebpf.Map
+	natsPID *ebpf.Map
+	reader  *ringbuf.Reader
+	rec     ringbuf.Record // Read's buffer, reused
+	poll    time.Duration
+	maxPoll time.Duration
 	// ring is the ring buffer in Go's poller, for sleep (nil: not
 	// pollable), with its raw conn and the readiness check sleep waits
 	// on; wakeBytes is what the kernel wakes it at.
@@ -168,9 +168,9 @@ type Options struct {
 	// the records read so far produced, without a wakeup of its own.
 	Idle     func()
 	AgentPID uint32
-	// PipelinePID is the first value of SetPipelinePID, in place before
+	// NATSServerPID is the first value of SetNATSServerPID, in place before
 	// any program is attached.
-	PipelinePID uint32
+	NATSServerPID uint32
 }
 
 const (
@@ -225,20 +225,20 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating ring buffer: %w", explain(err))
 	}
-	pipeline, err := ebpf.NewMap(&ebpf.MapSpec{Name: "vigil_pipeline", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	natsPID, err := ebpf.NewMap(&ebpf.MapSpec{Name: "vigil_nats_pid", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	if err != nil {
 		events.Close()
-		return nil, fmt.Errorf("creating the pipeline pid map: %w", explain(err))
+		return nil, fmt.Errorf("creating the NATS server pid map: %w", explain(err))
 	}
-	s := &Set{events: events, pipeline: pipeline, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
-	if opts.PipelinePID != 0 { // a new array holds zeros
-		if err := s.SetPipelinePID(opts.PipelinePID); err != nil {
+	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
+	if opts.NATSServerPID != 0 { // a new array holds zeros
+		if err := s.SetNATSServerPID(opts.NATSServerPID); err != nil {
 			events.Close()
-			pipeline.Close()
+			natsPID.Close()
 			return nil, err
 		}
 	}
-	env := Env{Events: events, AgentPID: opts.AgentPID, Pipeline: pipeline}
+	env := Env{Events: events, AgentPID: opts.AgentPID, NATSServer: natsPID}
 	if s.poll == 0 {
 		s.poll = DefaultPoll
 	}
@@ -270,7 +270,7 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 	}
 	if len(s.running) == 0 {
 		events.Close()
-		pipeline.Close()
+		natsPID.Close()
 		return s, fmt.Errorf("%w: %s", ErrNoSensor, s.failures())
 	}
 	s.reader, err = ringbuf.NewReader(events)
@@ -483,16 +483,16 @@ func (s *Set) Close() error {
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
-	errs = append(errs, s.events.Close(), s.pipeline.Close())
+	errs = append(errs, s.events.Close(), s.natsPID.Close())
 	return errors.Join(errs...)
 }
 
-// SetPipelinePID tells every sensor to ignore pid as they ignore the agent:
+// SetNATSServerPID tells every sensor to ignore pid as they ignore the agent:
 // the NATS server the agent publishes to, when it runs on this host. Zero
 // clears it.
-func (s *Set) SetPipelinePID(pid uint32) error {
-	if err := s.pipeline.Update(uint32(0), pid, ebpf.UpdateAny); err != nil {
-		return fmt.Errorf("setting the pipeline pid: %w", err)
+func (s *Set) SetNATSServerPID(pid uint32) error {
+	if err := s.natsPID.Update(uint32(0), pid, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("setting the NATS server pid: %w", err)
 	}
 	return nil
 }

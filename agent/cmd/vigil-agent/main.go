@@ -26,6 +26,7 @@ import (
 	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/agent/caps"
 	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/agent/dbconn"
 	"github.com/vigilhq/vigil/agent/publish"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/agent/sensor"
@@ -235,11 +236,11 @@ func run(args []string) error {
 	}
 	var sink agent.Sink
 	var pub *publish.Publisher
-	var pipeline *agent.Pipeline
+	var natsServer *agent.NATSServer
 	if pcfg != nil && !*stdout {
-		pipeline = agent.NewPipeline(log)
-		if pub, err = publish.New(pcfg, publish.Options{Site: cfg.Site, Host: cfg.Host, AgentID: id, Version: version, Logger: log,
-			Connected: pipeline.Connected}); err != nil {
+		natsServer = agent.NewNATSServer(log)
+		if pub, err = publish.New(pcfg, publish.Options{Site: cfg.Site, Host: cfg.Host, AgentID: id, Logger: log,
+			Connected: natsServer.Connected}); err != nil {
 			return err
 		}
 		defer pub.Close()
@@ -262,27 +263,27 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	a := agent.New(agent.Options{
+	opts := agent.Options{
 		Identity: agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
+		Version:  version,
 		Sensors:  sensors,
 		Sink:     sink,
-		DB: agent.DBOptions{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl, Mute: mute,
-			FoldWindow: config.Duration(cfg.DB.FoldWindow, config.DefaultFoldWindow)},
-		Rules:     engine,
+		DB: dbconn.Options{Ports: dbPorts(cfg), Redactor: red, LibSSLCheck: libssl, Mute: mute,
+			FoldWindow: config.Duration(cfg.DB.FoldWindow, config.DefaultFoldWindow), Logger: log},
 		RingBytes: cfg.RingBufferMiB << 20,
 		Logger:    log,
 		// Once the probes are attached the agent keeps only what reading
 		// /proc takes, and refuses to run on if it cannot drop the rest.
-		Started:  func([]sensor.Status) { caps.DropOrExit(log, cfg.KeepUprobeAttach) },
-		Pipeline: pipeline,
-	})
+		Started:    func([]sensor.Status) { caps.DropOrExit(log, cfg.KeepUprobeAttach) },
+		NATSServer: natsServer,
+	}
+	if engine != nil {
+		opts.Rules = engine
+		opts.RuleSetHash = func() string { return engine.Set().Hash() }
+	}
+	a := agent.New(opts)
 	if pub != nil {
-		pub.Start(a, func() string {
-			if e, ok := engine.(*rules.Engine); ok && e.Set() != nil {
-				return e.Set().Hash()
-			}
-			return ""
-		})
+		pub.Start(a)
 	}
 	log.Info("vigil-agent starting", "version", version, "site", cfg.Site, "host", cfg.Host, "agent_id", id, "boot_id", a.BootID())
 	if err := a.Run(ctx); err != nil {
@@ -296,7 +297,7 @@ func run(args []string) error {
 // hostRules loads the host rules and reloads them on SIGHUP and on change,
 // keeping the last good set when a change does not compile. A missing
 // directory means no host rules; a broken one at start is an error.
-func hostRules(ctx context.Context, dir string, log *slog.Logger) (agent.RuleEngine, error) {
+func hostRules(ctx context.Context, dir string, log *slog.Logger) (*rules.Engine, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		log.Warn("no host rules: rules directory does not exist", "dir", dir)
 		return nil, nil

@@ -106,7 +106,7 @@ const (
 	dbMapDbScratchMap     = "db_scratch_map"
 	dbMapDrops            = "drops"
 	dbMapEvents           = "events"
-	dbMapPipelinePid      = "pipeline_pid"
+	dbMapNatsServerPid    = "nats_server_pid"
 	dbMapSocks            = "socks"
 	dbMapSslSocks         = "ssl_socks"
 	dbMapTaskIo           = "task_io"
@@ -201,14 +201,14 @@ type dbProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbMapSpecs struct {
-	DbPorts      *ebpf.MapSpec `ebpf:"db_ports"`
-	DbScratchMap *ebpf.MapSpec `ebpf:"db_scratch_map"`
-	Drops        *ebpf.MapSpec `ebpf:"drops"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	PipelinePid  *ebpf.MapSpec `ebpf:"pipeline_pid"`
-	Socks        *ebpf.MapSpec `ebpf:"socks"`
-	SslSocks     *ebpf.MapSpec `ebpf:"ssl_socks"`
-	TaskIo       *ebpf.MapSpec `ebpf:"task_io"`
+	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
+	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	Socks         *ebpf.MapSpec `ebpf:"socks"`
+	SslSocks      *ebpf.MapSpec `ebpf:"ssl_socks"`
+	TaskIo        *ebpf.MapSpec `ebpf:"task_io"`
 }
 
 // dbVariableSpecs contains global variables before they are loaded into the kernel.
@@ -244,14 +244,14 @@ func (o *dbObjects) Close() error {
 //
 // It can be passed to loadDbObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbMaps struct {
-	DbPorts      *ebpf.Map `ebpf:"db_ports"`
-	DbScratchMap *ebpf.Map `ebpf:"db_scratch_map"`
-	Drops        *ebpf.Map `ebpf:"drops"`
-	Events       *ebpf.Map `ebpf:"events"`
-	PipelinePid  *ebpf.Map `ebpf:"pipeline_pid"`
-	Socks        *ebpf.Map `ebpf:"socks"`
-	SslSocks     *ebpf.Map `ebpf:"ssl_socks"`
-	TaskIo       *ebpf.Map `ebpf:"task_io"`
+	DbPorts       *ebpf.Map `ebpf:"db_ports"`
+	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
+	Socks         *ebpf.Map `ebpf:"socks"`
+	SslSocks      *ebpf.Map `ebpf:"ssl_socks"`
+	TaskIo        *ebpf.Map `ebpf:"task_io"`
 }
 
 func (m *dbMaps) Close() error {
@@ -260,7 +260,7 @@ func (m *dbMaps) Close() error {
 		m.DbScratchMap,
 		m.Drops,
 		m.Events,
-		m.PipelinePid,
+		m.NatsServerPid,
 		m.Socks,
 		m.SslSocks,
 		m.TaskIo,

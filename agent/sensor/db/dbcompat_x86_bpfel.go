@@ -79,7 +79,7 @@ const (
 	dbCompatMapDbScratchMap     = "db_scratch_map"
 	dbCompatMapDrops            = "drops"
 	dbCompatMapEvents           = "events"
-	dbCompatMapPipelinePid      = "pipeline_pid"
+	dbCompatMapNatsServerPid    = "nats_server_pid"
 	dbCompatMapSocks            = "socks"
 	dbCompatMapSslSocks         = "ssl_socks"
 	dbCompatMapTaskIo           = "task_io"
@@ -174,14 +174,14 @@ type dbCompatProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbCompatMapSpecs struct {
-	DbPorts      *ebpf.MapSpec `ebpf:"db_ports"`
-	DbScratchMap *ebpf.MapSpec `ebpf:"db_scratch_map"`
-	Drops        *ebpf.MapSpec `ebpf:"drops"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	PipelinePid  *ebpf.MapSpec `ebpf:"pipeline_pid"`
-	Socks        *ebpf.MapSpec `ebpf:"socks"`
-	SslSocks     *ebpf.MapSpec `ebpf:"ssl_socks"`
-	TaskIo       *ebpf.MapSpec `ebpf:"task_io"`
+	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
+	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	Socks         *ebpf.MapSpec `ebpf:"socks"`
+	SslSocks      *ebpf.MapSpec `ebpf:"ssl_socks"`
+	TaskIo        *ebpf.MapSpec `ebpf:"task_io"`
 }
 
 // dbCompatVariableSpecs contains global variables before they are loaded into the kernel.
@@ -217,14 +217,14 @@ func (o *dbCompatObjects) Close() error {
 //
 // It can be passed to loadDbCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbCompatMaps struct {
-	DbPorts      *ebpf.Map `ebpf:"db_ports"`
-	DbScratchMap *ebpf.Map `ebpf:"db_scratch_map"`
-	Drops        *ebpf.Map `ebpf:"drops"`
-	Events       *ebpf.Map `ebpf:"events"`
-	PipelinePid  *ebpf.Map `ebpf:"pipeline_pid"`
-	Socks        *ebpf.Map `ebpf:"socks"`
-	SslSocks     *ebpf.Map `ebpf:"ssl_socks"`
-	TaskIo       *ebpf.Map `ebpf:"task_io"`
+	DbPorts       *ebpf.Map `ebpf:"db_ports"`
+	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
+	Socks         *ebpf.Map `ebpf:"socks"`
+	SslSocks      *ebpf.Map `ebpf:"ssl_socks"`
+	TaskIo        *ebpf.Map `ebpf:"task_io"`
 }
 
 func (m *dbCompatMaps) Close() error {
@@ -233,7 +233,7 @@ func (m *dbCompatMaps) Close() error {
 		m.DbScratchMap,
 		m.Drops,
 		m.Events,
-		m.PipelinePid,
+		m.NatsServerPid,
 		m.Socks,
 		m.SslSocks,
 		m.TaskIo,

@@ -267,10 +267,10 @@ func TestShellBuiltinRedirects(t *testing.T) {
 	}
 }
 
-// The pid set as the pipeline's (a co-hosted NATS server) writes and
+// The pid set as the NATS server's (co-hosted) writes and
 // renames unreported; another process's writes after it are reported, and
 // clearing the pid reports the first one's again.
-func TestPipelinePIDNotReported(t *testing.T) {
+func TestNATSServerPIDNotReported(t *testing.T) {
 	set := start(t, file.Config{})
 	dir := t.TempDir()
 	// One process (perl, which Debian always has) that writes and renames
@@ -302,7 +302,7 @@ func TestPipelinePIDNotReported(t *testing.T) {
 		}
 	}
 
-	if err := set.SetPipelinePID(uint32(sh.Process.Pid)); err != nil {
+	if err := set.SetNATSServerPID(uint32(sh.Process.Pid)); err != nil {
 		t.Fatal(err)
 	}
 	write("quiet")
@@ -315,18 +315,18 @@ func TestPipelinePIDNotReported(t *testing.T) {
 		switch r := r.(type) {
 		case *sensor.FileWrite:
 			if filepath.Base(r.Path) == "quiet" {
-				t.Errorf("write by the pipeline pid reported: %+v", r)
+				t.Errorf("write by the NATS server pid reported: %+v", r)
 			}
 			return r.Path == sentinel
 		case *sensor.Rename:
 			if filepath.Base(r.OldName) == "quiet" {
-				t.Errorf("rename by the pipeline pid reported: %+v", r)
+				t.Errorf("rename by the NATS server pid reported: %+v", r)
 			}
 		}
 		return false
 	})
 
-	if err := set.SetPipelinePID(0); err != nil {
+	if err := set.SetNATSServerPID(0); err != nil {
 		t.Fatal(err)
 	}
 	write("loud")

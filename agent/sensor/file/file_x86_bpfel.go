@@ -101,8 +101,8 @@ const (
 	fileMapDrops              = "drops"
 	fileMapEvents             = "events"
 	fileMapFiles              = "files"
+	fileMapNatsServerPid      = "nats_server_pid"
 	fileMapOpened             = "opened"
-	fileMapPipelinePid        = "pipeline_pid"
 	fileMapRenameScratch      = "rename_scratch"
 	fileMapScratchMap         = "scratch_map"
 	fileMapSkipMagics         = "skip_magics"
@@ -202,8 +202,8 @@ type fileMapSpecs struct {
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	Files         *ebpf.MapSpec `ebpf:"files"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
 	Opened        *ebpf.MapSpec `ebpf:"opened"`
-	PipelinePid   *ebpf.MapSpec `ebpf:"pipeline_pid"`
 	RenameScratch *ebpf.MapSpec `ebpf:"rename_scratch"`
 	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 	SkipMagics    *ebpf.MapSpec `ebpf:"skip_magics"`
@@ -245,8 +245,8 @@ type fileMaps struct {
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
 	Files         *ebpf.Map `ebpf:"files"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
 	Opened        *ebpf.Map `ebpf:"opened"`
-	PipelinePid   *ebpf.Map `ebpf:"pipeline_pid"`
 	RenameScratch *ebpf.Map `ebpf:"rename_scratch"`
 	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 	SkipMagics    *ebpf.Map `ebpf:"skip_magics"`
@@ -258,8 +258,8 @@ func (m *fileMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.Files,
+		m.NatsServerPid,
 		m.Opened,
-		m.PipelinePid,
 		m.RenameScratch,
 		m.ScratchMap,
 		m.SkipMagics,

@@ -54,17 +54,17 @@ type injectFileRec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	injectMapDrops       = "drops"
-	injectMapEvents      = "events"
-	injectMapPipelinePid = "pipeline_pid"
-	injectMapTmpl        = "tmpl"
-	injectProgInject     = "inject"
-	injectVarAgentPid    = "agent_pid"
-	injectVarInjected    = "injected"
-	injectVarLimit       = "limit"
-	injectVarNoWakeup    = "no_wakeup"
-	injectVarNumAt       = "num_at"
-	injectVarWakeBytes   = "wake_bytes"
+	injectMapDrops         = "drops"
+	injectMapEvents        = "events"
+	injectMapNatsServerPid = "nats_server_pid"
+	injectMapTmpl          = "tmpl"
+	injectProgInject       = "inject"
+	injectVarAgentPid      = "agent_pid"
+	injectVarInjected      = "injected"
+	injectVarLimit         = "limit"
+	injectVarNoWakeup      = "no_wakeup"
+	injectVarNumAt         = "num_at"
+	injectVarWakeBytes     = "wake_bytes"
 )
 
 // loadInject returns the embedded CollectionSpec for inject.
@@ -116,10 +116,10 @@ type injectProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type injectMapSpecs struct {
-	Drops       *ebpf.MapSpec `ebpf:"drops"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	PipelinePid *ebpf.MapSpec `ebpf:"pipeline_pid"`
-	Tmpl        *ebpf.MapSpec `ebpf:"tmpl"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	Tmpl          *ebpf.MapSpec `ebpf:"tmpl"`
 }
 
 // injectVariableSpecs contains global variables before they are loaded into the kernel.
@@ -154,17 +154,17 @@ func (o *injectObjects) Close() error {
 //
 // It can be passed to loadInjectObjects or ebpf.CollectionSpec.LoadAndAssign.
 type injectMaps struct {
-	Drops       *ebpf.Map `ebpf:"drops"`
-	Events      *ebpf.Map `ebpf:"events"`
-	PipelinePid *ebpf.Map `ebpf:"pipeline_pid"`
-	Tmpl        *ebpf.Map `ebpf:"tmpl"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
+	Tmpl          *ebpf.Map `ebpf:"tmpl"`
 }
 
 func (m *injectMaps) Close() error {
 	return _InjectClose(
 		m.Drops,
 		m.Events,
-		m.PipelinePid,
+		m.NatsServerPid,
 		m.Tmpl,
 	)
 }

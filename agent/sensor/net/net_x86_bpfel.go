@@ -98,7 +98,7 @@ const (
 	netMapDnsScratch      = "dns_scratch"
 	netMapDrops           = "drops"
 	netMapEvents          = "events"
-	netMapPipelinePid     = "pipeline_pid"
+	netMapNatsServerPid   = "nats_server_pid"
 	netMapTcpOwners       = "tcp_owners"
 	netMapUdpActive       = "udp_active"
 	netMapUdpSumsA        = "udp_sums_a"
@@ -169,14 +169,14 @@ type netProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netMapSpecs struct {
-	DnsScratch  *ebpf.MapSpec `ebpf:"dns_scratch"`
-	Drops       *ebpf.MapSpec `ebpf:"drops"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	PipelinePid *ebpf.MapSpec `ebpf:"pipeline_pid"`
-	TcpOwners   *ebpf.MapSpec `ebpf:"tcp_owners"`
-	UdpActive   *ebpf.MapSpec `ebpf:"udp_active"`
-	UdpSumsA    *ebpf.MapSpec `ebpf:"udp_sums_a"`
-	UdpSumsB    *ebpf.MapSpec `ebpf:"udp_sums_b"`
+	DnsScratch    *ebpf.MapSpec `ebpf:"dns_scratch"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	TcpOwners     *ebpf.MapSpec `ebpf:"tcp_owners"`
+	UdpActive     *ebpf.MapSpec `ebpf:"udp_active"`
+	UdpSumsA      *ebpf.MapSpec `ebpf:"udp_sums_a"`
+	UdpSumsB      *ebpf.MapSpec `ebpf:"udp_sums_b"`
 }
 
 // netVariableSpecs contains global variables before they are loaded into the kernel.
@@ -213,14 +213,14 @@ func (o *netObjects) Close() error {
 //
 // It can be passed to loadNetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netMaps struct {
-	DnsScratch  *ebpf.Map `ebpf:"dns_scratch"`
-	Drops       *ebpf.Map `ebpf:"drops"`
-	Events      *ebpf.Map `ebpf:"events"`
-	PipelinePid *ebpf.Map `ebpf:"pipeline_pid"`
-	TcpOwners   *ebpf.Map `ebpf:"tcp_owners"`
-	UdpActive   *ebpf.Map `ebpf:"udp_active"`
-	UdpSumsA    *ebpf.Map `ebpf:"udp_sums_a"`
-	UdpSumsB    *ebpf.Map `ebpf:"udp_sums_b"`
+	DnsScratch    *ebpf.Map `ebpf:"dns_scratch"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
+	TcpOwners     *ebpf.Map `ebpf:"tcp_owners"`
+	UdpActive     *ebpf.Map `ebpf:"udp_active"`
+	UdpSumsA      *ebpf.Map `ebpf:"udp_sums_a"`
+	UdpSumsB      *ebpf.Map `ebpf:"udp_sums_b"`
 }
 
 func (m *netMaps) Close() error {
@@ -228,7 +228,7 @@ func (m *netMaps) Close() error {
 		m.DnsScratch,
 		m.Drops,
 		m.Events,
-		m.PipelinePid,
+		m.NatsServerPid,
 		m.TcpOwners,
 		m.UdpActive,
 		m.UdpSumsA,

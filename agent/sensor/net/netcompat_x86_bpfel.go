@@ -71,7 +71,7 @@ const (
 	netCompatMapDnsScratch      = "dns_scratch"
 	netCompatMapDrops           = "drops"
 	netCompatMapEvents          = "events"
-	netCompatMapPipelinePid     = "pipeline_pid"
+	netCompatMapNatsServerPid   = "nats_server_pid"
 	netCompatMapTcpOwners       = "tcp_owners"
 	netCompatMapUdpActive       = "udp_active"
 	netCompatMapUdpSumsA        = "udp_sums_a"
@@ -142,14 +142,14 @@ type netCompatProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netCompatMapSpecs struct {
-	DnsScratch  *ebpf.MapSpec `ebpf:"dns_scratch"`
-	Drops       *ebpf.MapSpec `ebpf:"drops"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	PipelinePid *ebpf.MapSpec `ebpf:"pipeline_pid"`
-	TcpOwners   *ebpf.MapSpec `ebpf:"tcp_owners"`
-	UdpActive   *ebpf.MapSpec `ebpf:"udp_active"`
-	UdpSumsA    *ebpf.MapSpec `ebpf:"udp_sums_a"`
-	UdpSumsB    *ebpf.MapSpec `ebpf:"udp_sums_b"`
+	DnsScratch    *ebpf.MapSpec `ebpf:"dns_scratch"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	TcpOwners     *ebpf.MapSpec `ebpf:"tcp_owners"`
+	UdpActive     *ebpf.MapSpec `ebpf:"udp_active"`
+	UdpSumsA      *ebpf.MapSpec `ebpf:"udp_sums_a"`
+	UdpSumsB      *ebpf.MapSpec `ebpf:"udp_sums_b"`
 }
 
 // netCompatVariableSpecs contains global variables before they are loaded into the kernel.
@@ -186,14 +186,14 @@ func (o *netCompatObjects) Close() error {
 //
 // It can be passed to loadNetCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netCompatMaps struct {
-	DnsScratch  *ebpf.Map `ebpf:"dns_scratch"`
-	Drops       *ebpf.Map `ebpf:"drops"`
-	Events      *ebpf.Map `ebpf:"events"`
-	PipelinePid *ebpf.Map `ebpf:"pipeline_pid"`
-	TcpOwners   *ebpf.Map `ebpf:"tcp_owners"`
-	UdpActive   *ebpf.Map `ebpf:"udp_active"`
-	UdpSumsA    *ebpf.Map `ebpf:"udp_sums_a"`
-	UdpSumsB    *ebpf.Map `ebpf:"udp_sums_b"`
+	DnsScratch    *ebpf.Map `ebpf:"dns_scratch"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
+	TcpOwners     *ebpf.Map `ebpf:"tcp_owners"`
+	UdpActive     *ebpf.Map `ebpf:"udp_active"`
+	UdpSumsA      *ebpf.Map `ebpf:"udp_sums_a"`
+	UdpSumsB      *ebpf.Map `ebpf:"udp_sums_b"`
 }
 
 func (m *netCompatMaps) Close() error {
@@ -201,7 +201,7 @@ func (m *netCompatMaps) Close() error {
 		m.DnsScratch,
 		m.Drops,
 		m.Events,
-		m.PipelinePid,
+		m.NatsServerPid,
 		m.TcpOwners,
 		m.UdpActive,
 		m.UdpSumsA,

@@ -81,7 +81,7 @@ const (
 	processMapDrops         = "drops"
 	processMapEvents        = "events"
 	processMapExecScratch   = "exec_scratch"
-	processMapPipelinePid   = "pipeline_pid"
+	processMapNatsServerPid = "nats_server_pid"
 	processProgHandleExec   = "handle_exec"
 	processProgHandleExit   = "handle_exit"
 	processProgHandleFork   = "handle_fork"
@@ -143,10 +143,10 @@ type processProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type processMapSpecs struct {
-	Drops       *ebpf.MapSpec `ebpf:"drops"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	ExecScratch *ebpf.MapSpec `ebpf:"exec_scratch"`
-	PipelinePid *ebpf.MapSpec `ebpf:"pipeline_pid"`
+	Drops         *ebpf.MapSpec `ebpf:"drops"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	ExecScratch   *ebpf.MapSpec `ebpf:"exec_scratch"`
+	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
 }
 
 // processVariableSpecs contains global variables before they are loaded into the kernel.
@@ -180,10 +180,10 @@ func (o *processObjects) Close() error {
 //
 // It can be passed to loadProcessObjects or ebpf.CollectionSpec.LoadAndAssign.
 type processMaps struct {
-	Drops       *ebpf.Map `ebpf:"drops"`
-	Events      *ebpf.Map `ebpf:"events"`
-	ExecScratch *ebpf.Map `ebpf:"exec_scratch"`
-	PipelinePid *ebpf.Map `ebpf:"pipeline_pid"`
+	Drops         *ebpf.Map `ebpf:"drops"`
+	Events        *ebpf.Map `ebpf:"events"`
+	ExecScratch   *ebpf.Map `ebpf:"exec_scratch"`
+	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
 }
 
 func (m *processMaps) Close() error {
@@ -191,7 +191,7 @@ func (m *processMaps) Close() error {
 		m.Drops,
 		m.Events,
 		m.ExecScratch,
-		m.PipelinePid,
+		m.NatsServerPid,
 	)
 }
 

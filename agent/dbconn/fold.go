@@ -1,4 +1,4 @@
-package agent
+package dbconn
 
 import (
 	"maps"
@@ -78,8 +78,8 @@ type fold struct {
 	done     bool
 }
 
-// dbFolds holds the open windows. The agent's mutex guards it.
-type dbFolds struct {
+// folds holds the open windows. Conns' mutex guards it.
+type folds struct {
 	window  time.Duration
 	open    map[foldKey]*fold
 	queue   []*fold            // by deadline: windows open in time order
@@ -87,17 +87,17 @@ type dbFolds struct {
 	holding map[uint32]int     // folds holding runs, by process
 }
 
-func newDBFolds(window time.Duration) *dbFolds {
-	return &dbFolds{window: window, open: map[foldKey]*fold{}, bySock: map[uint64][]*fold{}, holding: map[uint32]int{}}
+func newFolds(window time.Duration) *folds {
+	return &folds{window: window, open: map[foldKey]*fold{}, bySock: map[uint64][]*fold{}, holding: map[uint32]int{}}
 }
 
 // add takes one run of a statement on connection sock: it is emitted now if
 // it opens a window, else folded into the window's event.
-func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
+func (fs *folds) add(sock uint64, ev *event.Event, out *events) {
 	k := foldKeyOf(sock, ev)
 	f := fs.open[k]
 	if f == nil {
-		emit(ev)
+		out.add(ev)
 		if len(fs.open) >= maxOpenFolds {
 			return
 		}
@@ -123,7 +123,7 @@ func (fs *dbFolds) add(sock uint64, ev *event.Event, emit func(*event.Event)) {
 // whether it did: the caller then makes no event of its own for the run,
 // which is most runs of a busy client's statements. proc is copied only
 // if it differs from what the event holds.
-func (fs *dbFolds) into(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
+func (fs *folds) into(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
 	f := fs.open[foldKeyFor(sock, proc.PID, d)]
 	if f == nil || f.ev == nil {
 		return false
@@ -153,7 +153,7 @@ func (f *fold) merge(r *event.DB, ts time.Time) {
 }
 
 // report emits the runs f holds, if any, and keeps its window open.
-func (fs *dbFolds) report(f *fold, emit func(*event.Event)) {
+func (fs *folds) report(f *fold, out *events) {
 	if f.ev == nil {
 		return
 	}
@@ -162,11 +162,11 @@ func (fs *dbFolds) report(f *fold, emit func(*event.Event)) {
 	if fs.holding[f.key.pid]--; fs.holding[f.key.pid] <= 0 {
 		delete(fs.holding, f.key.pid)
 	}
-	emit(ev)
+	out.add(ev)
 }
 
 // close reports f's runs and ends its window.
-func (fs *dbFolds) close(f *fold, emit func(*event.Event)) {
+func (fs *folds) close(f *fold, out *events) {
 	if f.done {
 		return
 	}
@@ -178,17 +178,17 @@ func (fs *dbFolds) close(f *fold, emit func(*event.Event)) {
 	} else {
 		delete(fs.bySock, sock)
 	}
-	fs.report(f, emit)
+	fs.report(f, out)
 }
 
 // expire ends the windows due by now.
-func (fs *dbFolds) expire(now time.Time, emit func(*event.Event)) {
+func (fs *folds) expire(now time.Time, out *events) {
 	n := 0
 	for _, f := range fs.queue {
 		if f.deadline.After(now) {
 			break
 		}
-		fs.close(f, emit)
+		fs.close(f, out)
 		n++
 	}
 	if n > 0 {
@@ -198,7 +198,7 @@ func (fs *dbFolds) expire(now time.Time, emit func(*event.Event)) {
 }
 
 // next is when the earliest open window ends (ok false: none is open).
-func (fs *dbFolds) next() (time.Time, bool) {
+func (fs *folds) next() (time.Time, bool) {
 	for len(fs.queue) > 0 && fs.queue[0].done {
 		fs.queue[0] = nil
 		fs.queue = fs.queue[1:]
@@ -214,29 +214,29 @@ func (fs *dbFolds) next() (time.Time, bool) {
 // write then see the read first. (Another process of the same person, say
 // a browser writing its cache, does not end a fold: a person's reads reach
 // rules at most a window after their other programs' events.)
-func (fs *dbFolds) flushProcess(pid uint32, emit func(*event.Event)) {
+func (fs *folds) flushProcess(pid uint32, out *events) {
 	if fs.holding[pid] == 0 {
 		return
 	}
 	for _, f := range fs.open {
 		if f.key.pid == pid {
-			fs.report(f, emit)
+			fs.report(f, out)
 		}
 	}
 }
 
 // flushConn ends the windows of a connection that closed.
-func (fs *dbFolds) flushConn(sock uint64, emit func(*event.Event)) {
+func (fs *folds) flushConn(sock uint64, out *events) {
 	// close edits bySock[sock]: end the windows from a copy.
 	for _, f := range slices.Clone(fs.bySock[sock]) {
-		fs.close(f, emit)
+		fs.close(f, out)
 	}
 }
 
 // flushAll ends every window (the agent is stopping).
-func (fs *dbFolds) flushAll(emit func(*event.Event)) {
+func (fs *folds) flushAll(out *events) {
 	for _, f := range fs.queue {
-		fs.close(f, emit)
+		fs.close(f, out)
 	}
 	fs.queue = nil
 }

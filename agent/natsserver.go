@@ -14,19 +14,18 @@ import (
 	"github.com/shirou/gopsutil/v3/process"
 )
 
-// Pipeline keeps the sensors from reporting the NATS server the agent
-// publishes to when that server runs on this host, as a co-hosted collector
-// does (make run, a one-box site). Everything that server writes is the
-// agent's own stream coming back: its JetStream store and the collector's
-// database. Reported, each write would be published and so written again:
-// an idle agent beside its collector sent ~20 such events a second, for
-// ever. The sensors ignore that process as they ignore the agent.
+// NATSServer finds the NATS server the agent publishes to when that server
+// runs on this host (a co-hosted collector: make run, a one-box site), so
+// the sensors ignore its activity as they ignore the agent's. Everything
+// that server writes is the agent's own stream coming back: its JetStream
+// store and the collector's database. Reported, each write would be
+// published and so written again, for ever.
 //
 // Connected, given to the publisher, finds the process listening on the
-// address the agent connected to; Agent.Run applies it to the sensors. The
+// address the agent connected to; Agent.Run hands it to the sensors. The
 // publisher sends nothing on a connection before Connected returns, so the
 // server's writes for what the agent sends are never reported.
-type Pipeline struct {
+type NATSServer struct {
 	log *slog.Logger
 	// listener finds the pid listening on a local address, and uids a
 	// process's user ids (test seams).
@@ -39,18 +38,18 @@ type Pipeline struct {
 }
 
 // pidSetter is the sensors' side (sensor.Set).
-type pidSetter interface{ SetPipelinePID(uint32) error }
+type pidSetter interface{ SetNATSServerPID(uint32) error }
 
-// NewPipeline returns a Pipeline that logs to log.
-func NewPipeline(log *slog.Logger) *Pipeline {
-	return &Pipeline{log: log, listener: localListener, uids: processUIDs}
+// NewNATSServer returns a NATSServer that logs to log.
+func NewNATSServer(log *slog.Logger) *NATSServer {
+	return &NATSServer{log: log, listener: localListener, uids: processUIDs}
 }
 
 // Connected is called with the address of the server the agent has just
 // connected (or reconnected) to, and with "" when the connection is lost:
 // the pid is then forgotten, since the server may be gone and its pid
 // given to another process by the time the agent reconnects.
-func (p *Pipeline) Connected(addr string) {
+func (p *NATSServer) Connected(addr string) {
 	var pid uint32
 	if addr != "" {
 		var err error
@@ -78,7 +77,7 @@ func (p *Pipeline) Connected(addr string) {
 // A person's process is never quieted: anyone may listen on the collector's
 // port while the collector is down, and the agent, reconnecting, would
 // otherwise hide that process's activity.
-func (p *Pipeline) serverPID(addr string) (uint32, error) {
+func (p *NATSServer) serverPID(addr string) (uint32, error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return 0, fmt.Errorf("server address %q: %w", addr, err)
@@ -129,25 +128,25 @@ func processUIDs(pid int32) ([]uint32, error) {
 }
 
 // current is the pid found so far (0: none).
-func (p *Pipeline) current() uint32 {
+func (p *NATSServer) current() uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pid
 }
 
 // attach hands the sensors the pid found so far, and any found later.
-func (p *Pipeline) attach(set pidSetter) {
+func (p *NATSServer) attach(set pidSetter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.set = set
 	p.apply()
 }
 
-func (p *Pipeline) apply() {
+func (p *NATSServer) apply() {
 	if p.set == nil {
 		return
 	}
-	if err := p.set.SetPipelinePID(p.pid); err != nil {
+	if err := p.set.SetNATSServerPID(p.pid); err != nil {
 		p.log.Error("cannot tell the sensors to ignore the NATS server on this host", "pid", p.pid, "err", err)
 	}
 }

@@ -1,14 +1,13 @@
-package agent
+package convert
 
 import (
-	"context"
 	"net/netip"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/event"
 )
 
-func (a *Agent) tcp(r *sensor.TCP) *event.Event {
+func (c *Converter) tcp(r *sensor.TCP) *event.Event {
 	n := &event.Net{Proto: "tcp", Direction: "outbound", SrcIP: r.SrcAddr.String(), SrcPort: r.SrcPort,
 		DstIP: r.DstAddr.String(), DstPort: r.DstPort, DstName: r.DstName,
 		BytesSent: r.BytesSent, BytesReceived: r.BytesReceived, Reason: "close",
@@ -19,44 +18,30 @@ func (a *Agent) tcp(r *sensor.TCP) *event.Event {
 	if r.StartTS != 0 && r.TS > r.StartTS {
 		n.DurationMS = (r.TS - r.StartTS) / 1e6
 	}
-	ev := &event.Event{Time: a.clock.Time(r.TS), Kind: event.KindNetTransfer, Net: n}
+	ev := &event.Event{Time: c.clock.Time(r.TS), Kind: event.KindNetTransfer, Net: n}
 	if r.Outbound && r.PID != 0 {
-		ev.Process = a.shared.process(a.procs.Lookup(&r.Header))
+		ev.Process = c.shared.process(c.procs.Lookup(&r.Header))
 	} else {
 		n.Direction = "inbound"
 	}
 	return ev
 }
 
-// udp turns one interval's UDP totals into events.
-func (a *Agent) udp(totals []sensor.UDP) {
+// UDP returns the events of one interval's UDP totals.
+func (c *Converter) UDP(totals []sensor.UDP) []*event.Event {
+	out := make([]*event.Event, 0, len(totals))
 	for i := range totals {
 		u := &totals[i]
-		p := a.procs.Lookup(&u.Header)
+		p := c.procs.Lookup(&u.Header)
 		n := &event.Net{Proto: "udp", Direction: "outbound", Family: family(u.DstAddr),
 			DstIP: u.DstAddr.String(), DstPort: u.DstPort, DstName: u.DstName,
 			BytesSent: u.Bytes, Packets: u.Packets, Reason: "interval", Loopback: u.DstAddr.IsLoopback()}
 		if u.TS > u.FirstTS && u.FirstTS != 0 {
 			n.DurationMS = (u.TS - u.FirstTS) / 1e6
 		}
-		a.Emit(&event.Event{Time: a.clock.Time(u.TS), Kind: event.KindNetTransfer, Process: &p, Net: n})
+		out = append(out, &event.Event{Time: c.clock.Time(u.TS), Kind: event.KindNetTransfer, Process: &p, Net: n})
 	}
-}
-
-// udpRunner is a sensor that hands over UDP totals on its own schedule.
-type udpRunner interface {
-	RunUDP(ctx context.Context, emit func([]sensor.UDP)) error
-}
-
-// sweeper is a sensor that reports idle files on its own schedule.
-type sweeper interface {
-	RunSweep(ctx context.Context, emit func([]*sensor.FileWrite)) error
-}
-
-func (a *Agent) sweptFiles(recs []*sensor.FileWrite) {
-	for _, r := range recs {
-		a.Emit(a.fileWrite(r))
-	}
+	return out
 }
 
 func family(a netip.Addr) string {

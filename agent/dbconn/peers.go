@@ -1,4 +1,4 @@
-package agent
+package dbconn
 
 import (
 	"net/netip"
@@ -10,21 +10,21 @@ import (
 // A database host whose own users run clients against it (psql on the
 // server, a reporting job beside it) sees every such connection twice: the
 // client's end and the server's end, each with every statement. The client
-// end is the one worth keeping: it names the person. dbPeers finds the
+// end is the one worth keeping: it names the person. peers finds the
 // server end of a connection whose client end this agent already reads, and
 // mutes it in the kernel, so each statement is captured, parsed, redacted
 // and published once. A server end whose client end cannot be read (a
 // statically linked TLS client) keeps being reported from the server.
-type dbPeers struct {
+type peers struct {
 	// clients are the client ends being followed, by their addresses.
-	clients map[peerKey]*dbConn
+	clients map[peerKey]*conn
 	// muted are the server ends left to their client end, by socket.
 	muted map[uint64]bool
 	// mute stops capture of a connection end in the kernel (the db
 	// sensor's Mute).
 	mute func(end db.Conn) error
-	// Muted counts server ends muted since start.
-	Muted   uint64
+	// mutes counts server ends muted since start.
+	mutes   uint64
 	warned  bool
 	logWarn func(msg string, args ...any)
 }
@@ -35,43 +35,43 @@ type peerKey struct{ client, server netip.AddrPort }
 
 func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 
-func newDBPeers(mute func(db.Conn) error, warn func(string, ...any)) *dbPeers {
-	return &dbPeers{clients: map[peerKey]*dbConn{}, muted: map[uint64]bool{}, mute: mute, logWarn: warn}
+func newPeers(mute func(db.Conn) error, warn func(string, ...any)) *peers {
+	return &peers{clients: map[peerKey]*conn{}, muted: map[uint64]bool{}, mute: mute, logWarn: warn}
 }
 
 // added records a new connection end.
-func (p *dbPeers) added(conn *dbConn) {
-	if conn.side == "client" {
-		p.clients[conn.key] = conn
+func (p *peers) added(c *conn) {
+	if c.side == "client" {
+		p.clients[c.key] = c
 	}
 }
 
 // removed forgets a connection end that closed or went idle.
-func (p *dbPeers) removed(conn *dbConn) {
-	delete(p.muted, conn.end.Sock)
-	if conn.side == "client" && p.clients[conn.key] == conn {
-		delete(p.clients, conn.key)
+func (p *peers) removed(c *conn) {
+	delete(p.muted, c.end.Sock)
+	if c.side == "client" && p.clients[c.key] == c {
+		delete(p.clients, c.key)
 	}
 }
 
-// leave says whether the bytes of connection end conn are left to its
+// leave says whether the bytes of connection end c are left to its
 // other end: true for a server end whose client end is followed and
 // readable, which it then mutes in the kernel.
-func (p *dbPeers) leave(conn *dbConn) bool {
-	if conn.side != "server" {
+func (p *peers) leave(c *conn) bool {
+	if c.side != "server" {
 		return false
 	}
-	if p.muted[conn.end.Sock] {
+	if p.muted[c.end.Sock] {
 		return true
 	}
-	cl := p.clients[conn.key]
+	cl := p.clients[c.key]
 	if cl == nil || !(readable(cl.tls) || readable(cl.plain)) {
 		return false
 	}
-	p.muted[conn.end.Sock] = true
-	p.Muted++
+	p.muted[c.end.Sock] = true
+	p.mutes++
 	if p.mute != nil {
-		if err := p.mute(conn.end); err != nil && !p.warned {
+		if err := p.mute(c.end); err != nil && !p.warned {
 			p.warned = true
 			p.logWarn("could not stop capturing the server end of a local database connection; its bytes are read and dropped", "err", err)
 		}

@@ -1,4 +1,4 @@
-package agent
+package dbconn
 
 import (
 	"slices"
@@ -23,16 +23,6 @@ func run(person, statement string, at time.Duration, rows uint64, ids ...string)
 	return ev
 }
 
-// emitRun gives the agent ev's run of a statement on connection sock, as
-// the db path does.
-func emitRun(a *Agent, sock uint64, ev *event.Event) {
-	a.emitStatement(sock, ev.DB, ev.Time, ev.Process)
-}
-
-type emitted []*event.Event
-
-func (e *emitted) emit(ev *event.Event) { *e = append(*e, ev) }
-
 // runs counts the statement runs events stand for, and their rows.
 func runs(evs []*event.Event) (n, rows uint64) {
 	for _, ev := range evs {
@@ -47,16 +37,16 @@ func runs(evs []*event.Event) (n, rows uint64) {
 // The first run goes at once; the runs after it within the window go as one
 // event with their count, totals, first and last time, when the window ends.
 func TestFoldRepeats(t *testing.T) {
-	fs := newDBFolds(time.Second)
-	var out emitted
+	fs := newFolds(time.Second)
+	var out events
 	const q = "SELECT * FROM customers WHERE id = ?"
-	fs.add(1, run("alice", q, 0, 1, "h0"), out.emit)
+	fs.add(1, run("alice", q, 0, 1, "h0"), &out)
 	if len(out) != 1 || out[0].DB.Executions != 0 {
 		t.Fatalf("first run: emitted %d events, want it alone at once", len(out))
 	}
 	for i := 1; i < 50; i++ {
-		fs.expire(foldT0.Add(time.Duration(i)*10*time.Millisecond), out.emit)
-		fs.add(1, run("alice", q, time.Duration(i)*10*time.Millisecond, 2, "h0"), out.emit)
+		fs.expire(foldT0.Add(time.Duration(i)*10*time.Millisecond), &out)
+		fs.add(1, run("alice", q, time.Duration(i)*10*time.Millisecond, 2, "h0"), &out)
 	}
 	if len(out) != 1 {
 		t.Fatalf("runs within the window were emitted before it ended: %d events", len(out))
@@ -64,7 +54,7 @@ func TestFoldRepeats(t *testing.T) {
 	if at, ok := fs.next(); !ok || !at.Equal(foldT0.Add(time.Second)) {
 		t.Fatalf("next window end = %v %v, want %v", at, ok, foldT0.Add(time.Second))
 	}
-	fs.expire(foldT0.Add(time.Second), out.emit)
+	fs.expire(foldT0.Add(time.Second), &out)
 	if len(out) != 2 {
 		t.Fatalf("window end: %d events, want 2", len(out))
 	}
@@ -82,7 +72,7 @@ func TestFoldRepeats(t *testing.T) {
 		t.Error("a window is still open after every one ended")
 	}
 	// The next run opens a new window and is reported at once.
-	fs.add(1, run("alice", q, 1500*time.Millisecond, 1), out.emit)
+	fs.add(1, run("alice", q, 1500*time.Millisecond, 1), &out)
 	if len(out) != 3 || out[2].DB.Executions != 0 {
 		t.Errorf("a run after the window: %d events, want it at once on its own", len(out))
 	}
@@ -90,11 +80,11 @@ func TestFoldRepeats(t *testing.T) {
 
 // A window with one run after the first reports it as a plain event.
 func TestFoldSingleRepeatIsPlain(t *testing.T) {
-	fs := newDBFolds(time.Second)
-	var out emitted
-	fs.add(1, run("alice", "SELECT 1", 0, 1), out.emit)
-	fs.add(1, run("alice", "SELECT 1", 100*time.Millisecond, 1), out.emit)
-	fs.expire(foldT0.Add(2*time.Second), out.emit)
+	fs := newFolds(time.Second)
+	var out events
+	fs.add(1, run("alice", "SELECT 1", 0, 1), &out)
+	fs.add(1, run("alice", "SELECT 1", 100*time.Millisecond, 1), &out)
+	fs.expire(foldT0.Add(2*time.Second), &out)
 	if len(out) != 2 || out[1].DB.Executions != 0 || !out[1].DB.FirstTime.IsZero() {
 		t.Fatalf("got %d events, second %+v; want two plain events", len(out), out[len(out)-1].DB)
 	}
@@ -133,11 +123,11 @@ func TestFoldKeepsApart(t *testing.T) {
 			return 1, ev
 		},
 	}
-	fs := newDBFolds(time.Second)
-	var out emitted
+	fs := newFolds(time.Second)
+	var out events
 	for i, v := range variants {
 		sock, ev := v(run("alice", q, time.Duration(i)*time.Millisecond, 1))
-		fs.add(sock, ev, out.emit)
+		fs.add(sock, ev, &out)
 	}
 	if len(out) != len(variants) {
 		t.Fatalf("%d distinct statements gave %d events at once; every one should open its own window", len(variants), len(out))
@@ -145,10 +135,10 @@ func TestFoldKeepsApart(t *testing.T) {
 	for i, v := range variants {
 		for j := 0; j < 3; j++ {
 			sock, ev := v(run("alice", q, 10*time.Millisecond+time.Duration(i*3+j)*time.Millisecond, 1))
-			fs.add(sock, ev, out.emit)
+			fs.add(sock, ev, &out)
 		}
 	}
-	fs.expire(foldT0.Add(time.Minute), out.emit)
+	fs.expire(foldT0.Add(time.Minute), &out)
 	if len(out) != 2*len(variants) {
 		t.Fatalf("got %d events, want one first run and one fold per statement (%d)", len(out), 2*len(variants))
 	}
@@ -159,112 +149,42 @@ func TestFoldKeepsApart(t *testing.T) {
 	}
 }
 
-// Another kind of event from the same process is preceded by the runs held
-// for it, so rules that follow a read to a write see the read first; other
-// processes' runs, the same person's included, stay folded.
-func TestFoldFlushesProcessBeforeOtherEvents(t *testing.T) {
-	a := New(Options{Sink: &collectSink{}, DB: DBOptions{FoldWindow: time.Hour}})
-	sink := a.opts.Sink.(*collectSink)
-	for i := range 5 {
-		emitRun(a, 1, run("alice", "SELECT * FROM customers", time.Duration(i)*time.Millisecond, 100))
-		other := run("alice", "SELECT * FROM orders", time.Duration(i)*time.Millisecond, 7)
-		other.Process.PID = 200
-		emitRun(a, 2, other)
-	}
-	if len(sink.evs) != 2 {
-		t.Fatalf("%d events before the write, want the two first runs", len(sink.evs))
-	}
-	write := &event.Event{Time: foldT0.Add(time.Second), Kind: event.KindFileWrite,
-		Process: &event.Process{PID: 100, LoginUID: 1000, LoginUser: "alice"}, File: &event.File{Path: "/tmp/x.csv"}}
-	a.Emit(write)
-	if len(sink.evs) != 4 {
-		t.Fatalf("%d events after process 100's write, want its fold and the write too", len(sink.evs))
-	}
-	if f := sink.evs[2]; f.DB == nil || f.Process.PID != 100 || f.DB.Executions != 4 || f.DB.Rows != 400 {
-		t.Errorf("third event = %+v, want process 100's 4 folded runs", f)
-	}
-	if sink.evs[3] != write {
-		t.Errorf("fourth event = %+v, want the write", sink.evs[3])
-	}
-	// The window stays open: the process's next run still folds.
-	emitRun(a, 1, run("alice", "SELECT * FROM customers", 2*time.Second, 100))
-	if len(sink.evs) != 4 {
-		t.Errorf("a run after the write was emitted at once (%d events); want it folded", len(sink.evs))
-	}
-	a.stopFolds()
-	if n, rows := runs(sink.evs); n != 11 || rows != 5*100+5*7+100 {
-		t.Errorf("after stopping, events stand for %d runs and %d rows, want 11 and %d", n, rows, 5*100+5*7+100)
-	}
-}
-
 // A closed connection's runs are reported when it closes; other
 // connections' stay folded.
 func TestFoldFlushConn(t *testing.T) {
-	fs := newDBFolds(time.Hour)
-	var out emitted
+	fs := newFolds(time.Hour)
+	var out events
 	for i := range 3 {
-		fs.add(1, run("alice", "SELECT 1", time.Duration(i), 1), out.emit)
-		fs.add(2, run("alice", "SELECT 1", time.Duration(i), 1), out.emit)
+		fs.add(1, run("alice", "SELECT 1", time.Duration(i), 1), &out)
+		fs.add(2, run("alice", "SELECT 1", time.Duration(i), 1), &out)
 	}
-	fs.flushConn(1, out.emit)
+	fs.flushConn(1, &out)
 	if len(out) != 3 || out[2].DB.Executions != 2 {
 		t.Fatalf("after closing connection 1: %d events, want its first run, its fold and connection 2's first run", len(out))
 	}
-	fs.add(1, run("alice", "SELECT 1", time.Second, 1), out.emit)
+	fs.add(1, run("alice", "SELECT 1", time.Second, 1), &out)
 	if len(out) != 4 {
 		t.Errorf("a run on a reused socket after close did not open a new window")
 	}
 }
 
-// With no further statement, the fold timer ends a window on its own.
-func TestFoldTimerEndsWindow(t *testing.T) {
-	sink := make(chan *event.Event, 16)
-	a := New(Options{Sink: chanSinkInternal(sink), DB: DBOptions{FoldWindow: 50 * time.Millisecond}})
-	defer a.stopFolds()
-	now := time.Now()
-	for i := range 3 {
-		ev := run("alice", "SELECT 1", 0, 1)
-		ev.Time = now.Add(time.Duration(i) * time.Millisecond)
-		emitRun(a, 1, ev)
-	}
-	if ev := <-sink; ev.DB.Executions != 0 {
-		t.Fatalf("first event has %d executions, want the first run alone", ev.DB.Executions)
-	}
-	select {
-	case ev := <-sink:
-		if ev.DB.Executions != 2 {
-			t.Errorf("timer-ended fold has %d executions, want 2", ev.DB.Executions)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no fold was reported 10 s after its 50 ms window ended")
-	}
-}
-
-type collectSink struct{ evs []*event.Event }
-
-func (c *collectSink) Publish(ev *event.Event) error { c.evs = append(c.evs, ev); return nil }
-
-type chanSinkInternal chan *event.Event
-
-func (c chanSinkInternal) Publish(ev *event.Event) error { c <- ev; return nil }
-
 // A run folded straight from the tracker's record (into) counts like one
 // given as an event, and the window's event carries the latest run's
 // process, copied only when it changed.
 func TestFoldIntoHeldWindow(t *testing.T) {
-	fs := newDBFolds(time.Second)
-	var out emitted
+	fs := newFolds(time.Second)
+	var out events
 	const q = "SELECT * FROM customers WHERE id = ?"
 	first := run("alice", q, 0, 1)
 	if fs.into(1, first.DB, first.Time, first.Process) {
 		t.Fatal("into folded a run with no window open")
 	}
-	fs.add(1, first, out.emit)
+	fs.add(1, first, &out)
 	second := run("alice", q, 10*time.Millisecond, 1)
 	if fs.into(1, second.DB, second.Time, second.Process) {
 		t.Fatal("into folded the run that starts holding the window (add keeps its event)")
 	}
-	fs.add(1, second, out.emit)
+	fs.add(1, second, &out)
 	held := fs.open[foldKeyOf(1, second)].ev
 	same := run("alice", q, 20*time.Millisecond, 3)
 	if !fs.into(1, same.DB, same.Time, same.Process) || held.Process != second.Process {
@@ -279,7 +199,7 @@ func TestFoldIntoHeldWindow(t *testing.T) {
 	if held.Process.Session != 9 || !held.Time.Equal(changed.Time) {
 		t.Fatalf("held event has session %d at %v, want 9 at %v", held.Process.Session, held.Time, changed.Time)
 	}
-	fs.expire(foldT0.Add(2*time.Second), out.emit)
+	fs.expire(foldT0.Add(2*time.Second), &out)
 	if n, rows := runs(out); n != 4 || rows != 1+1+3+4 {
 		t.Fatalf("%d runs with %d rows emitted, want 4 with 9", n, rows)
 	}

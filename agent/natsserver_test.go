@@ -61,16 +61,16 @@ type pidRecorder struct {
 	set []uint32
 }
 
-func (r *pidRecorder) SetPipelinePID(pid uint32) error {
+func (r *pidRecorder) SetNATSServerPID(pid uint32) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.set = append(r.set, pid)
 	return nil
 }
 
-func TestPipelineQuietsOnlyALocalSystemServerOtherThanItself(t *testing.T) {
+func TestNATSServerQuietsOnlyALocalSystemServerOtherThanItself(t *testing.T) {
 	var asked []netip.AddrPort
-	p := NewPipeline(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p := NewNATSServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p.listener = func(_ context.Context, a netip.AddrPort) (int32, error) {
 		asked = append(asked, a)
 		switch a.Port() {

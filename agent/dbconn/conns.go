@@ -1,0 +1,220 @@
+package dbconn
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vigilhq/vigil/agent/dbwire"
+	"github.com/vigilhq/vigil/agent/enrich"
+	"github.com/vigilhq/vigil/agent/sensor/db"
+	"github.com/vigilhq/vigil/event"
+)
+
+// Conns follows every database connection the sensor reports. Its methods
+// may be called from any goroutine. Each returns the events it made, in the
+// order they are to be published, in a slice that is Conns' own until the
+// next call: a caller that publishes events from several goroutines calls
+// and publishes under one lock of its own, so events keep their order.
+type Conns struct {
+	opts  Options
+	log   *slog.Logger
+	procs *enrich.Table
+	clock enrich.Clock
+	ports map[uint16]bool
+	due   chan struct{}
+
+	mu    sync.Mutex
+	conns map[uint64]*conn
+	peers *peers
+	swept time.Time
+	// folds is nil when folding is off; its timer and when that fires
+	// (zero: not armed) go with it.
+	folds   *folds
+	timer   *time.Timer
+	timerAt time.Time
+	stopped bool
+	out     events
+}
+
+// events collects what one call returns.
+type events []*event.Event
+
+func (e *events) add(ev *event.Event) { *e = append(*e, ev) }
+
+// New follows connections with opts, describing processes with procs and
+// stamping times with clock.
+func New(opts Options, procs *enrich.Table, clock enrich.Clock) *Conns {
+	if len(opts.Ports) == 0 {
+		opts.Ports = db.DefaultPorts
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	c := &Conns{opts: opts, log: opts.Logger, procs: procs, clock: clock, ports: map[uint16]bool{},
+		due: make(chan struct{}, 1), conns: map[uint64]*conn{}, peers: newPeers(opts.Mute, opts.Logger.Warn)}
+	for _, p := range opts.Ports {
+		c.ports[p] = true
+	}
+	if opts.FoldWindow > 0 {
+		c.folds = newFolds(opts.FoldWindow)
+	}
+	return c
+}
+
+// begin starts a call: the returned events go in c.out.
+func (c *Conns) begin() {
+	clear(c.out)
+	c.out = c.out[:0]
+}
+
+// Data takes bytes sent or received on a connection.
+func (c *Conns) Data(d *db.Data) []*event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin()
+	ts := c.clock.Time(d.TS)
+	cn := c.conns[d.Conn.Sock]
+	if cn == nil {
+		cn = newConn(c.ports, d)
+		c.conns[d.Conn.Sock] = cn
+		c.peers.added(cn)
+	}
+	cn.last = ts
+	cn.header = d.Header
+	if !c.opts.BothEnds && c.peers.leave(cn) {
+		// Left to the client end: drop what the server end parsed so
+		// far (its statements are the client's) and read no more.
+		cn.plain, cn.tls = nil, nil
+		return c.out
+	}
+	t, err := cn.tracker(d, dbwire.Config{Engine: cn.engine, Redactor: c.opts.Redactor})
+	if err != nil {
+		c.log.Error("starting database tracker", "err", err)
+		return c.out
+	}
+	dir := cn.direction(d)
+	var recs []dbwire.Record
+	switch {
+	case d.Tail > 0:
+		head := d.Data[:len(d.Data)-d.Tail]
+		recs = t.FeedHeadTail(dir, ts, head, d.Len-len(d.Data), d.Data[len(head):])
+	case len(d.Data) < d.Len:
+		recs = t.FeedTruncated(dir, ts, d.Data, d.Len)
+	default:
+		recs = t.Feed(dir, ts, d.Data)
+	}
+	c.statements(cn, recs, d.TLS)
+	if !d.TLS && !cn.sslChecked && cn.unobservedTLS() && c.opts.LibSSLCheck != nil {
+		cn.sslChecked = true
+		c.opts.LibSSLCheck(d.PID)
+	}
+	c.sweep(ts)
+	return c.out
+}
+
+// Close takes the close of a connection end.
+func (c *Conns) Close(cl *db.Close) []*event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin()
+	if cn := c.conns[cl.Conn.Sock]; cn != nil {
+		c.drop(cn, c.clock.Time(cl.TS))
+	}
+	return c.out
+}
+
+// drop forgets a connection end, reporting what its trackers and folds
+// still hold.
+func (c *Conns) drop(cn *conn, ts time.Time) {
+	delete(c.conns, cn.end.Sock)
+	c.peers.removed(cn)
+	c.finish(cn, ts)
+}
+
+// sweep drops connections silent for idleAfter, at most once a minute.
+func (c *Conns) sweep(now time.Time) {
+	if now.Sub(c.swept) < time.Minute {
+		return
+	}
+	c.swept = now
+	for _, cn := range c.conns {
+		if now.Sub(cn.last) > idleAfter {
+			c.drop(cn, now)
+		}
+	}
+}
+
+// Before returns the statement runs held for process pid, to publish
+// before an event of its that is not a statement: rules that follow a
+// person from a read to a write then see the read first.
+func (c *Conns) Before(pid uint32) []*event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin()
+	if c.folds != nil {
+		c.folds.flushProcess(pid, &c.out)
+	}
+	return c.out
+}
+
+// Due is signalled when a fold window has ended with no record to end it:
+// Expire then returns its runs.
+func (c *Conns) Due() <-chan struct{} { return c.due }
+
+// Expire returns the runs of the fold windows ended by now.
+func (c *Conns) Expire(now time.Time) []*event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin()
+	c.timerAt = time.Time{}
+	if c.folds == nil || c.stopped {
+		return c.out
+	}
+	c.folds.expire(now, &c.out)
+	c.arm()
+	return c.out
+}
+
+// Stop returns every run the folds hold; statements after it are reported
+// one by one.
+func (c *Conns) Stop() []*event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.begin()
+	if c.folds == nil {
+		return c.out
+	}
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.folds.flushAll(&c.out)
+	return c.out
+}
+
+// arm sets the timer that signals Due when the earliest window ends. It
+// fires a tenth of a window late so one wakeup ends the windows that close
+// together.
+func (c *Conns) arm() {
+	if !c.timerAt.IsZero() {
+		return // armed; Expire arms it again
+	}
+	at, ok := c.folds.next()
+	if !ok {
+		return
+	}
+	c.timerAt = at.Add(c.folds.window / 10)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(time.Until(c.timerAt), c.signal)
+		return
+	}
+	c.timer.Reset(time.Until(c.timerAt))
+}
+
+func (c *Conns) signal() {
+	select {
+	case c.due <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,67 @@
+package agent
+
+import (
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/shirou/gopsutil/v3/process"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/event"
+)
+
+// Heartbeat describes the agent for a heartbeat sent every interval; an
+// interval of 0 says the agent is stopping.
+func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
+	st := a.Stats()
+	hb := &event.Heartbeat{
+		IntervalS: uint32((interval + time.Second - 1) / time.Second), Events: st.Events, KernelDrops: st.KernelDrops,
+		Sensors: a.Sensors(), Version: a.opts.Version, KernelVersion: sensor.KernelRelease(),
+	}
+	if hb.Sensors == nil {
+		hb.Sensors = []string{}
+	}
+	if a.opts.RuleSetHash != nil {
+		hb.RuleSetHash = a.opts.RuleSetHash()
+	}
+	if s, ok := a.opts.Sink.(Spooler); ok {
+		hb.SpoolDepth, hb.SpoolDropped = s.Spool()
+	}
+	hb.CPUPercent, hb.RSSBytes = a.self.read()
+	return hb
+}
+
+// selfStats reads the agent's own CPU and memory use.
+type selfStats struct {
+	mu   sync.Mutex
+	proc *process.Process // nil: cannot be read
+}
+
+func newSelfStats(log *slog.Logger) *selfStats {
+	proc, err := process.NewProcess(int32(os.Getpid()))
+	if err != nil {
+		log.Warn("cannot read own CPU and memory", "err", err)
+		proc = nil
+	}
+	return &selfStats{proc: proc}
+}
+
+// read returns the share of the host's CPU used since the last read, and
+// the resident memory.
+func (s *selfStats) read() (cpuPercent float64, rss uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0, 0
+	}
+	if cpu, err := s.proc.Percent(0); err == nil {
+		cpuPercent = cpu / float64(runtime.NumCPU())
+	}
+	if mi, err := s.proc.MemoryInfo(); err == nil {
+		rss = mi.RSS
+	}
+	return cpuPercent, rss
+}
