@@ -33,7 +33,7 @@ func (t *Tx) AddLoss(l Loss) error {
 	_, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
 		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq))
 	if err != nil {
-		return fmt.Errorf("recording loss: %w", err)
+		return fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (t *Tx) seqState(agentID, bootID string) (*seqState, error) {
 // seqs l explained.
 func (t *Tx) ExplainLoss(l Loss) (explained uint64, gap *Loss, err error) {
 	if l.FromSeq == 0 || l.ToSeq < l.FromSeq {
-		return 0, nil, fmt.Errorf("recording loss of %s: range %d-%d", l.AgentID, l.FromSeq, l.ToSeq)
+		return 0, nil, fmt.Errorf("recording loss of %s: bad seq range %d-%d", l.AgentID, l.FromSeq, l.ToSeq)
 	}
 	st, err := t.seqState(l.AgentID, l.BootID)
 	if err != nil {

@@ -18,7 +18,7 @@ type Retention struct {
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, alerts int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("starting to prune: %w", err)
 	}
 	defer tx.Rollback()
 	alertCut, eventCut := ms(now.Add(-r.Alerts)), ms(now.Add(-r.Events))
@@ -38,5 +38,8 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 	if _, err = tx.ExecContext(ctx, `DELETE FROM loss WHERE time < ?`, alertCut); err != nil {
 		return 0, 0, fmt.Errorf("pruning loss: %w", err)
 	}
-	return events, alerts, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return events, alerts, fmt.Errorf("committing prune: %w", err)
+	}
+	return events, alerts, nil
 }

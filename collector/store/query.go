@@ -103,11 +103,14 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		a.Received = fromMS(rec)
 		a.Event = new(event.Event)
 		if err := json.Unmarshal(body, a.Event); err != nil {
-			return nil, fmt.Errorf("alert %d: %w", a.N, err)
+			return nil, fmt.Errorf("decoding alert %d: %w", a.N, err)
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing alerts: %w", err)
+	}
+	return out, nil
 }
 
 // ErrNotFound says no such record is stored.
@@ -128,7 +131,7 @@ func (s *Store) AlertByID(ctx context.Context, id string) (*AlertDetail, error) 
 	d.Received = fromMS(rec)
 	d.Event = new(event.Event)
 	if err := json.Unmarshal(body, d.Event); err != nil {
-		return nil, fmt.Errorf("alert %q: %w", id, err)
+		return nil, fmt.Errorf("decoding alert %q: %w", id, err)
 	}
 	d.Evidence = []*event.Event{}
 	for _, eid := range d.Event.Alert.Evidence {
@@ -157,16 +160,18 @@ func (s *Store) Event(ctx context.Context, id string) (*event.Event, error) {
 	}
 	var ev event.Event
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return nil, fmt.Errorf("event %q: %w", id, err)
+		return nil, fmt.Errorf("decoding event %q: %w", id, err)
 	}
 	return &ev, nil
 }
 
-// CountEvents counts stored events (tests, metrics).
+// CountEvents counts stored events (for tests).
 func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n)
-	return n, err
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting events: %w", err)
+	}
+	return n, nil
 }
 
 // EventIDs returns every stored event id of an agent with how many times
@@ -174,18 +179,21 @@ func (s *Store) CountEvents(ctx context.Context) (int64, error) {
 func (s *Store) EventIDs(ctx context.Context, agentID string) (map[string]int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM events WHERE agent_id = ?`, agentID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing event ids of %s: %w", agentID, err)
 	}
 	defer rows.Close()
 	out := map[string]int{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listing event ids of %s: %w", agentID, err)
 		}
 		out[id]++
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing event ids of %s: %w", agentID, err)
+	}
+	return out, nil
 }
 
 // Agent is an agent the collector has heard from.
@@ -220,28 +228,38 @@ func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
 		}
 		a.FirstSeen, a.LastSeen, a.LastHeartbeat = fromMS(first), fromMS(last), fromMS(hbt)
 		if len(hb) > 0 {
+			// The store wrote it with json.Marshal; a heartbeat that
+			// does not decode still leaves the agent listed.
 			a.Heartbeat = new(event.Heartbeat)
 			json.Unmarshal(hb, a.Heartbeat)
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing agents: %w", err)
+	}
+	return out, nil
 }
 
 // Sites lists site names.
 func (s *Store) Sites(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT site FROM sites ORDER BY site`)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing sites: %w", err)
 	}
 	defer rows.Close()
 	out := []string{}
 	for rows.Next() {
 		var v string
-		rows.Scan(&v)
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("listing sites: %w", err)
+		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing sites: %w", err)
+	}
+	return out, nil
 }
 
 // Losses lists loss records, newest first; agentID may be empty.
@@ -260,12 +278,15 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 		var l Loss
 		var t, c, f, to int64
 		if err := rows.Scan(&t, &l.Site, &l.Host, &l.AgentID, &l.BootID, &l.Reason, &l.Sensor, &c, &f, &to); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listing loss: %w", err)
 		}
 		l.Time, l.Count, l.FromSeq, l.ToSeq = fromMS(t), uint64(c), uint64(f), uint64(to)
 		out = append(out, l)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing loss: %w", err)
+	}
+	return out, nil
 }
 
 // RecentEvents calls fn on events received since t, in arrival order, to
@@ -280,12 +301,17 @@ func (s *Store) RecentEvents(ctx context.Context, since time.Time, limit int, fn
 	for rows.Next() {
 		var body []byte
 		if err := rows.Scan(&body); err != nil {
-			return err
+			return fmt.Errorf("reading recent events: %w", err)
 		}
+		// Warming is best effort: an event that does not decode is left
+		// out rather than stopping the others.
 		var ev event.Event
 		if json.Unmarshal(body, &ev) == nil {
 			fn(&ev)
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading recent events: %w", err)
+	}
+	return nil
 }
