@@ -1,7 +1,3 @@
-// Package bus is the collector's side of NATS: it runs the embedded
-// nats-server with JetStream (or connects to an external cluster), makes
-// the VIGIL stream and the collector's durable consumer, and grants each
-// enrolled agent's NKey publish rights on its own subjects only.
 package bus
 
 import (
