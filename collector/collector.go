@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Retention.Alerts = 365 * 24 * time.Hour
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+		return fmt.Errorf("creating data directory %s: %w", cfg.DataDir, err)
 	}
 	if cfg.NATS.DataDir == "" {
 		cfg.NATS.DataDir = cfg.DataDir
@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.HostRulesDir != "" {
 		set, diags := rules.LoadDir(cfg.HostRulesDir)
 		if diags.HasErrors() {
-			return fmt.Errorf("host rules in %s: %s", cfg.HostRulesDir, diags.Error())
+			return fmt.Errorf("loading host rules from %s: %w", cfg.HostRulesDir, diags)
 		}
 		allowed = append(allowed, set.Hash())
 	}
@@ -161,7 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.HTTP != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP)
 		if err != nil {
-			return fmt.Errorf("API listen: %w", err)
+			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
 		srv = &http.Server{Handler: (&api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),

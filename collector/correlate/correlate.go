@@ -46,7 +46,7 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 		var diags hcl.Diagnostics
 		set, diags = e.watch.Load()
 		if diags.HasErrors() {
-			return nil, fmt.Errorf("correlation rules in %s:\n%s", dir, render(diags))
+			return nil, fmt.Errorf("loading correlation rules from %s:\n%s", dir, render(diags))
 		}
 	}
 	e.eng = rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal, NewAlert: stampAlert})
