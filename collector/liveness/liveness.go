@@ -53,7 +53,6 @@ type Tracker struct {
 	opts    Options
 	allowed map[string]bool
 	agents  map[string]*agentState
-	seq     uint64
 }
 
 // New returns a tracker.
@@ -101,7 +100,6 @@ func (t *Tracker) alert(ev *event.Event, st *agentState, rule, severity, summary
 		}
 		st.lastAlert[rule] = now
 	}
-	t.seq++
 	if evidence == nil {
 		evidence = []string{}
 	}
