@@ -1,6 +1,3 @@
-// Package collector assembles the central service: NATS (embedded or
-// external), ingest into the store, correlation rules, liveness, the HTTP
-// API and the OCSF export.
 package collector
 
 import (
@@ -71,7 +68,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Retention.Alerts = 365 * 24 * time.Hour
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+		return fmt.Errorf("creating data directory %s: %w", cfg.DataDir, err)
 	}
 	if cfg.NATS.DataDir == "" {
 		cfg.NATS.DataDir = cfg.DataDir
@@ -83,7 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.HostRulesDir != "" {
 		set, diags := rules.LoadDir(cfg.HostRulesDir)
 		if diags.HasErrors() {
-			return fmt.Errorf("host rules in %s: %s", cfg.HostRulesDir, diags.Error())
+			return fmt.Errorf("loading host rules from %s: %w", cfg.HostRulesDir, diags)
 		}
 		allowed = append(allowed, set.Hash())
 	}
@@ -164,7 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.HTTP != "" {
 		ln, err := net.Listen("tcp", cfg.HTTP)
 		if err != nil {
-			return fmt.Errorf("API listen: %w", err)
+			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
 		srv = &http.Server{Handler: (&api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),

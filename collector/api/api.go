@@ -1,13 +1,3 @@
-// Package api serves the SOC: alerts with their evidence, agents, loss,
-// OCSF findings and Prometheus metrics over HTTP, all JSON.
-//
-//	GET /api/alerts?site=&host=&person=&severity=&rule=&agent_id=&since=&limit=
-//	GET /api/alerts?after=N&wait=30s   alerts stored after N, oldest first, waiting for one
-//	GET /api/alerts/{id}               one alert with its evidence events
-//	GET /api/agents                    agents with their last heartbeat and liveness status
-//	GET /api/loss?agent_id=            loss records
-//	GET /api/ocsf?after=N&limit=       alerts as OCSF Detection Findings, JSON lines
-//	GET /metrics                       Prometheus
 package api
 
 import (
@@ -16,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +49,19 @@ type Server struct {
 	Liveness *liveness.Tracker
 	Metrics  *metrics.Metrics
 	Hub      *Hub
+	// Now is the clock "since" durations count back from; default time.Now.
+	Now func() time.Time
+
+	// waiting, when set, is called each time a tailing request has found
+	// nothing and starts to wait, so tests know when to store an alert.
+	waiting func()
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Handler returns the API's routes.
@@ -91,13 +95,17 @@ func fail(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, apiError{Error: err.Error()})
 }
 
-// ParseFilter reads an alert filter from query parameters.
-func ParseFilter(r *http.Request) (store.AlertFilter, time.Duration, error) {
+// maxWait is the longest a tailing request waits for an alert.
+const maxWait = 60 * time.Second
+
+// ParseFilter reads an alert filter, and how long to wait for an alert,
+// from query parameters; a since duration counts back from now.
+func ParseFilter(r *http.Request, now time.Time) (store.AlertFilter, time.Duration, error) {
 	q := r.URL.Query()
 	f := store.AlertFilter{Site: q.Get("site"), Host: q.Get("host"), Person: q.Get("person"), Rule: q.Get("rule"),
 		AgentID: q.Get("agent_id"), MinSeverity: q.Get("severity")}
 	if f.MinSeverity != "" && event.SeverityRank(f.MinSeverity) < 0 {
-		return f, 0, errors.New("severity must be one of info, low, medium, high, critical")
+		return f, 0, errors.New("severity must be one of " + strings.Join(event.Severities, ", "))
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
@@ -106,14 +114,14 @@ func ParseFilter(r *http.Request) (store.AlertFilter, time.Duration, error) {
 			if derr != nil {
 				return f, 0, errors.New("since must be an RFC 3339 time or a duration like 24h")
 			}
-			t = time.Now().Add(-d)
+			t = now.Add(-d)
 		}
 		f.Since = t
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			return f, 0, errors.New("limit must be a number")
+			return f, 0, errors.New("limit must be a number, 0 or more")
 		}
 		f.Limit = n
 	}
@@ -130,13 +138,13 @@ func ParseFilter(r *http.Request) (store.AlertFilter, time.Duration, error) {
 		if err != nil {
 			return f, 0, errors.New("wait must be a duration like 30s")
 		}
-		wait = min(d, 60*time.Second)
+		wait = min(d, maxWait)
 	}
 	return f, wait, nil
 }
 
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
-	f, wait, err := ParseFilter(r)
+	f, wait, err := ParseFilter(r, s.now())
 	if err != nil {
 		fail(w, http.StatusBadRequest, err)
 		return
@@ -153,6 +161,9 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request) {
 		if len(list) > 0 || !f.Tail || wait == 0 || time.Now().After(deadline) {
 			writeJSON(w, http.StatusOK, list)
 			return
+		}
+		if s.waiting != nil {
+			s.waiting()
 		}
 		t := time.NewTimer(time.Until(deadline))
 		select {
@@ -216,7 +227,7 @@ func Findings(ctx context.Context, st *store.Store, alerts []store.Alert) ([]ocs
 }
 
 func (s *Server) ocsf(w http.ResponseWriter, r *http.Request) {
-	f, _, err := ParseFilter(r)
+	f, _, err := ParseFilter(r, s.now())
 	if err != nil {
 		fail(w, http.StatusBadRequest, err)
 		return

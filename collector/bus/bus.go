@@ -1,7 +1,3 @@
-// Package bus is the collector's side of NATS: it runs the embedded
-// nats-server with JetStream (or connects to an external cluster), makes
-// the VIGIL stream and the collector's durable consumer, and grants each
-// enrolled agent's NKey publish rights on its own subjects only.
 package bus
 
 import (
@@ -117,11 +113,11 @@ func (b *Bus) startEmbedded() error {
 	if c.Listen != "" {
 		h, p, err := net.SplitHostPort(c.Listen)
 		if err != nil {
-			return fmt.Errorf("nats listen address %q: %w", c.Listen, err)
+			return fmt.Errorf("parsing NATS listen address %q: %w", c.Listen, err)
 		}
 		host = h
 		if port, err = strconv.Atoi(p); err != nil {
-			return fmt.Errorf("nats listen address %q: bad port", c.Listen)
+			return fmt.Errorf("parsing NATS listen address %q: the port is not a number", c.Listen)
 		}
 	}
 	o := &server.Options{
@@ -137,13 +133,13 @@ func (b *Bus) startEmbedded() error {
 	if c.TLSCert != "" {
 		tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: c.TLSCert, KeyFile: c.TLSKey, CaFile: c.TLSCA, Verify: c.TLSVerify})
 		if err != nil {
-			return fmt.Errorf("nats TLS: %w", err)
+			return fmt.Errorf("loading NATS TLS certificates: %w", err)
 		}
 		o.TLS, o.TLSConfig, o.TLSVerify, o.TLSTimeout = true, tc, c.TLSVerify, 5
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
-		return err
+		return fmt.Errorf("creating the collector's NATS key: %w", err)
 	}
 	b.self, b.base = kp, o
 	if c.Auth {
@@ -170,9 +166,11 @@ func (b *Bus) startEmbedded() error {
 	if b.NC, err = nats.Connect(srv.ClientURL(), opts...); err != nil {
 		return fmt.Errorf("connecting to embedded NATS: %w", err)
 	}
-	b.JS, err = jetstream.New(b.NC)
+	if b.JS, err = jetstream.New(b.NC); err != nil {
+		return fmt.Errorf("opening JetStream on embedded NATS: %w", err)
+	}
 	b.log.Info("embedded NATS running", "url", b.ClientURL(), "auth", c.Auth, "tls", c.TLSCert != "", "store", o.StoreDir)
-	return err
+	return nil
 }
 
 func (b *Bus) connectExternal() error {
@@ -195,9 +193,11 @@ func (b *Bus) connectExternal() error {
 	if b.NC, err = nats.Connect(b.cfg.URL, opts...); err != nil {
 		return fmt.Errorf("connecting to NATS %s: %w", b.cfg.URL, err)
 	}
-	b.JS, err = jetstream.New(b.NC)
+	if b.JS, err = jetstream.New(b.NC); err != nil {
+		return fmt.Errorf("opening JetStream on NATS %s: %w", b.cfg.URL, err)
+	}
 	b.log.Info("using external NATS", "url", b.cfg.URL)
-	return err
+	return nil
 }
 
 func (b *Bus) ensureStream(ctx context.Context) error {

@@ -1,6 +1,3 @@
-// Package correlate runs the collector's correlation rules (scope global)
-// over every site's events and the hosts' alerts, and reloads them when the
-// rule directory changes, keeping the last good set when a file is wrong.
 package correlate
 
 import (
@@ -49,7 +46,7 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 		var diags hcl.Diagnostics
 		set, diags = e.watch.Load()
 		if diags.HasErrors() {
-			return nil, fmt.Errorf("correlation rules in %s:\n%s", dir, render(diags))
+			return nil, fmt.Errorf("loading correlation rules from %s:\n%s", dir, render(diags))
 		}
 	}
 	e.eng = rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal, NewAlert: stampAlert})
@@ -109,8 +106,8 @@ func (e *Engine) Stats() rules.Stats { return e.eng.Stats() }
 // ReloadErrors counts reloads refused for errors.
 func (e *Engine) ReloadErrors() uint64 { return e.errors.Load() }
 
-// Watch reloads on change (the rules watcher polls every 2 s) and on SIGHUP
-// until ctx ends.
+// Watch reloads the rules when their files change (rules.Watcher polls the
+// directory) and on SIGHUP, until ctx ends.
 func (e *Engine) Watch(ctx context.Context) {
 	if e.watch != nil {
 		e.watch.Start(ctx)

@@ -1,7 +1,3 @@
-// Package enrol gives each agent its own NKey identity. Enrolling writes the
-// agent's public key, site and id into the collector's agents directory
-// (the collector grants that key publish rights on the agent's own
-// subjects only) and returns the credentials file for the agent host.
 package enrol
 
 import (
@@ -61,7 +57,7 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	pub, _ := kp.PublicKey()
 	a := &Agent{AgentID: agentID, Site: site, Host: host, PublicKey: pub, Enrolled: time.Now().UTC()}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating agents directory: %w", err)
+		return nil, nil, fmt.Errorf("creating agents directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, agentID+".json")
 	if _, err := os.Stat(path); err == nil {
@@ -70,10 +66,10 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	b, _ := json.MarshalIndent(a, "", "  ")
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return nil, nil, fmt.Errorf("recording agent: %w", err)
+		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return nil, nil, fmt.Errorf("recording agent: %w", err)
+		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
 	creds := fmt.Appendf(nil, `# vigil agent credentials, written by vigil enrol on %s.
 # Copy to the agent host as /etc/vigil/agent.creds (mode 0600, owner root)
@@ -96,7 +92,10 @@ func Revoke(dir, agentID string) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("agent %s is not enrolled", agentID)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("revoking agent %s: %w", agentID, err)
+	}
+	return nil
 }
 
 // Load reads every enrolled agent in dir; a missing dir holds none. A bad
@@ -109,16 +108,16 @@ func Load(dir string) ([]Agent, []error) {
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("reading enrolled agent: %w", err))
 			continue
 		}
 		var a Agent
 		if err := json.Unmarshal(b, &a); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			errs = append(errs, fmt.Errorf("reading enrolled agent %s: %w", p, err))
 			continue
 		}
 		if !event.ValidToken(a.Site) || !event.ValidToken(a.AgentID) || !nkeys.IsValidPublicUserKey(a.PublicKey) {
-			errs = append(errs, fmt.Errorf("%s: bad site, agent id or public key", p))
+			errs = append(errs, fmt.Errorf("reading enrolled agent %s: bad site, agent id or public key", p))
 			continue
 		}
 		out = append(out, a)

@@ -1,8 +1,3 @@
-// Package liveness watches agents' heartbeats. An insider's first move may
-// be to blind the agent, so the collector alerts when an agent goes silent
-// for three heartbeat intervals, stops, restarts without a clean stop, loses
-// events, runs fewer sensors than before, or changes its rule set to one
-// the SOC did not ship.
 package liveness
 
 import (
@@ -58,7 +53,6 @@ type Tracker struct {
 	opts    Options
 	allowed map[string]bool
 	agents  map[string]*agentState
-	seq     uint64
 }
 
 // New returns a tracker.
@@ -106,7 +100,6 @@ func (t *Tracker) alert(ev *event.Event, st *agentState, rule, severity, summary
 		}
 		st.lastAlert[rule] = now
 	}
-	t.seq++
 	if evidence == nil {
 		evidence = []string{}
 	}

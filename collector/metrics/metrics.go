@@ -1,4 +1,3 @@
-// Package metrics holds the collector's Prometheus metrics.
 package metrics
 
 import (

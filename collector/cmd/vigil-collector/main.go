@@ -1,6 +1,3 @@
-// vigil-collector receives every site's events and alerts over NATS
-// JetStream, correlates them and serves the SOC. This file only wires the
-// parts together.
 package main
 
 import (

@@ -1,0 +1,10 @@
+// Package store keeps the collector's alerts with their evidence events,
+// the agents and sites it has heard from, and the loss it has seen, in an
+// embedded SQLite database (modernc.org/sqlite, pure Go). The events table
+// doubles as the collector's dedupe set: an event id is stored once however
+// often JetStream delivers it.
+//
+// schema.sql is the database; write.go is a batch of writes (Tx), loss.go
+// the accounting of missing seqs, query.go what the API reads and prune.go
+// retention.
+package store

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// Loss is a record of events that did not arrive: reported by the agent
+// (ringbuf_full, spool_full) or inferred from a gap in its seq (seq_gap,
+// with the missing range).
+type Loss struct {
+	Time    time.Time `json:"time"`
+	Site    string    `json:"site"`
+	Host    string    `json:"host"`
+	AgentID string    `json:"agent_id"`
+	BootID  string    `json:"boot_id"`
+	Reason  string    `json:"reason"`
+	Sensor  string    `json:"sensor,omitempty"`
+	Count   uint64    `json:"count"`
+	FromSeq uint64    `json:"from_seq,omitempty"`
+	ToSeq   uint64    `json:"to_seq,omitempty"`
+}
+
+// ReasonSeqGap marks loss inferred from missing sequence numbers.
+const ReasonSeqGap = "seq_gap"
+
+// AddLoss records loss.
+func (t *Tx) AddLoss(l Loss) error {
+	_, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
+		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq))
+	if err != nil {
+		return fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
+	}
+	return nil
+}
+
+type seqKey struct{ agentID, bootID string }
+
+type seqState struct {
+	max   int64
+	dirty bool
+}
+
+// TrackSeq notes a newly stored event's seq. A jump past the highest seq
+// seen for its (agent, boot) records the missing range as loss and returns
+// it; a seq that fills part of a recorded gap shrinks that record.
+func (t *Tx) TrackSeq(ev *event.Event, now time.Time) (*Loss, error) {
+	if ev.Seq == 0 {
+		return nil, nil
+	}
+	st, err := t.seqState(ev.AgentID, ev.BootID)
+	if err != nil {
+		return nil, err
+	}
+	seq, maxSeq := int64(ev.Seq), st.max
+	if seq <= maxSeq {
+		return nil, t.fillGap(ev.AgentID, ev.BootID, seq)
+	}
+	st.max, st.dirty = seq, true
+	if seq == maxSeq+1 {
+		return nil, nil
+	}
+	l := Loss{Time: now, Site: ev.Site, Host: ev.Host, AgentID: ev.AgentID, BootID: ev.BootID, Reason: ReasonSeqGap,
+		Count: uint64(seq - maxSeq - 1), FromSeq: uint64(maxSeq + 1), ToSeq: uint64(seq - 1)}
+	return &l, t.AddLoss(l)
+}
+
+// seqState is the highest seq seen of (agentID, bootID), read from the
+// store the first time in the transaction.
+func (t *Tx) seqState(agentID, bootID string) (*seqState, error) {
+	k := seqKey{agentID, bootID}
+	st := t.seqs[k]
+	if st == nil {
+		st = &seqState{}
+		err := t.stmt(t.s.readSeq).QueryRowContext(t.ctx, agentID, bootID).Scan(&st.max)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("reading seq of %s: %w", agentID, err)
+		}
+		t.seqs[k] = st
+	}
+	return st, nil
+}
+
+// ExplainLoss records loss an agent reported with the range of seqs the
+// lost events had (l.FromSeq..l.ToSeq of l.BootID), such as events dropped
+// from its spool. A missing seq is a gap in the stream as well, so each is
+// counted once, under the reason that explains it: the range's part of a
+// recorded gap moves from seq_gap to l.Reason, and the part past the
+// highest seq seen of that boot (no later event showed it missing) is
+// recorded under l.Reason, and then counts as seen (seqs between the
+// highest seen and the range are then a gap, returned as TrackSeq returns
+// one). Seqs of the range that arrived are not lost. It returns how many
+// seqs l explained.
+func (t *Tx) ExplainLoss(l Loss) (explained uint64, gap *Loss, err error) {
+	if l.FromSeq == 0 || l.ToSeq < l.FromSeq {
+		return 0, nil, fmt.Errorf("recording loss of %s: bad seq range %d-%d", l.AgentID, l.FromSeq, l.ToSeq)
+	}
+	st, err := t.seqState(l.AgentID, l.BootID)
+	if err != nil {
+		return 0, nil, err
+	}
+	from, to := int64(l.FromSeq), int64(l.ToSeq)
+	if to > st.max {
+		if from > st.max+1 {
+			gap = &Loss{Time: l.Time, Site: l.Site, Host: l.Host, AgentID: l.AgentID, BootID: l.BootID, Reason: ReasonSeqGap,
+				Count: uint64(from - st.max - 1), FromSeq: uint64(st.max + 1), ToSeq: uint64(from - 1)}
+			if err := t.AddLoss(*gap); err != nil {
+				return 0, nil, err
+			}
+		}
+		tail := l
+		tail.FromSeq = uint64(max(from, st.max+1))
+		tail.Count = l.ToSeq - tail.FromSeq + 1
+		if err := t.AddLoss(tail); err != nil {
+			return 0, nil, err
+		}
+		explained += tail.Count
+		st.max, st.dirty = to, true
+	}
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT n, from_seq, to_seq FROM loss
+		WHERE agent_id = ? AND boot_id = ? AND reason = ? AND from_seq <= ? AND to_seq >= ?`,
+		l.AgentID, l.BootID, ReasonSeqGap, to, from)
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading gaps: %w", err)
+	}
+	type row struct{ n, from, to int64 }
+	var gaps []row
+	for rows.Next() {
+		var g row
+		if err := rows.Scan(&g.n, &g.from, &g.to); err != nil {
+			rows.Close()
+			return 0, nil, fmt.Errorf("reading gaps: %w", err)
+		}
+		gaps = append(gaps, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, fmt.Errorf("reading gaps: %w", err)
+	}
+	for _, g := range gaps {
+		lo, hi := max(g.from, from), min(g.to, to)
+		// What of the gap lies outside the range stays a gap, in rows of
+		// its own.
+		for _, rest := range [][2]int64{{g.from, lo - 1}, {hi + 1, g.to}} {
+			if rest[0] > rest[1] {
+				continue
+			}
+			if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
+				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ? FROM loss WHERE n = ?`,
+				rest[1]-rest[0]+1, rest[0], rest[1], g.n); err != nil {
+				return 0, nil, fmt.Errorf("splitting gap: %w", err)
+			}
+		}
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE loss SET reason = ?, sensor = ?, count = ?, from_seq = ?, to_seq = ? WHERE n = ?`,
+			l.Reason, l.Sensor, hi-lo+1, lo, hi, g.n); err != nil {
+			return 0, nil, fmt.Errorf("explaining gap: %w", err)
+		}
+		explained += uint64(hi - lo + 1)
+	}
+	return explained, gap, nil
+}
+
+// fillGap removes seq from the gap record that holds it: a late event. A
+// gap an agent's report explained (ExplainLoss) is one too.
+func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
+	var n, from, to int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT n, from_seq, to_seq FROM loss
+		WHERE agent_id = ? AND boot_id = ? AND to_seq > 0 AND from_seq <= ? AND to_seq >= ?`,
+		agentID, bootID, seq, seq).Scan(&n, &from, &to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading gap: %w", err)
+	}
+	switch {
+	case from == to:
+		_, err = t.tx.ExecContext(t.ctx, `DELETE FROM loss WHERE n = ?`, n)
+	case seq == from:
+		_, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET from_seq = from_seq + 1, count = count - 1 WHERE n = ?`, n)
+	case seq == to:
+		_, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = to_seq - 1, count = count - 1 WHERE n = ?`, n)
+	default:
+		if _, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = ?, count = ? WHERE n = ?`, seq-1, seq-from, n); err == nil {
+			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
+				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ? FROM loss WHERE n = ?`, to-seq, seq+1, to, n)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("filling gap: %w", err)
+	}
+	return nil
+}
