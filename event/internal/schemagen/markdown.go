@@ -22,7 +22,7 @@ func eventsDoc(s *schema, doc []byte) ([]byte, error) {
 				for _, k := range f.obj.kinds {
 					ks = append(ks, "`"+k.value+"`")
 				}
-				meaning += " On " + strings.Join(ks, ", ") + "."
+				meaning += " On " + and(ks) + "."
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", o.path(f.name), docType[f.typ], cell(meaning))
 		}
@@ -49,13 +49,17 @@ func rulesDoc(s *schema, doc []byte) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("| object | fields |\n| --- | --- |\n")
 	for _, o := range s.objects {
-		var list []string
+		var readable []*field
 		for _, f := range o.fields {
 			if f.typ != tObject && f.rule != "-" {
-				list = append(list, fmt.Sprintf("`%s` %s", o.path(f.name), ruleType[f.typ]))
+				readable = append(readable, f)
 			}
 		}
-		slices.Sort(list)
+		slices.SortFunc(readable, func(a, b *field) int { return strings.Compare(a.name, b.name) })
+		var list []string
+		for _, f := range readable {
+			list = append(list, fmt.Sprintf("`%s` %s", o.path(f.name), ruleType[f.typ]))
+		}
 		name := o.name
 		if name == "" {
 			name = "(top)"
@@ -169,6 +173,14 @@ func closingQuote(s string, from int) int {
 
 func isWordByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+// and joins words as a list in prose: a, b and c.
+func and(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // cell escapes text for a markdown table cell.
