@@ -137,7 +137,7 @@ func TestDecodeFastEveryField(t *testing.T) {
 					t.Fatal(err)
 				}
 				if !sameAsUnmarshal(t, data) {
-					t.Fatalf("the fast path refused %s; does decode.go read %q?", data, path+name)
+					t.Fatalf("the fast path refused %s; does decode_gen.go read %q (make generate-schema)?", data, path+name)
 				}
 				var got Event
 				decodeFast(data, &got)
