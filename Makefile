@@ -31,12 +31,23 @@ test-install: package ## install, check, remove and purge the .deb packages on t
 	bash packaging/test-install.sh dist
 
 .PHONY: generate
-generate: ## rebuild the eBPF objects and their Go bindings (needs clang)
+generate: generate-schema ## rebuild the eBPF objects and their Go bindings (needs clang), and what generate-schema writes
 	$(GO) generate ./agent/sensor/...
 
+# What schemagen writes from the structs of event/event.go.
+SCHEMA_OUT := event/json_gen.go event/decode_gen.go rules/fields_gen.go docs/events.md docs/rules.md
+
+.PHONY: generate-schema
+generate-schema: ## rewrite the event schema's encoder, decoder, rule fields and doc tables from event/event.go
+	$(GO) generate ./event/... ./rules/...
+
 .PHONY: check-generate
-check-generate: generate ## fail if the committed eBPF output is stale
+check-generate: generate check-generate-schema ## fail if the committed generated output (eBPF, event schema) is stale
 	@git diff --exit-code --stat -- agent/sensor || { echo "generated eBPF files are stale: run make generate and commit"; exit 1; }
+
+.PHONY: check-generate-schema
+check-generate-schema: generate-schema ## fail if what generate-schema writes is stale (no clang needed)
+	@git diff --exit-code --stat -- $(SCHEMA_OUT) || { echo "files generated from event/event.go are stale: run make generate-schema and commit"; exit 1; }
 
 .PHONY: test
 test: ## run every test (root: eBPF, databases, NATS; others skip with a reason)

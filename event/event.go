@@ -1,6 +1,3 @@
-// Package event defines the events vigil's agent emits and its collector and
-// rules consume. It is the one schema shared by agent, rules and collector and
-// depends on the standard library only. docs/events.md documents every field.
 package event
 
 import (
@@ -36,45 +33,46 @@ var Kinds = []Kind{
 // Seq) identifies it; Seq counts from 1 within a BootID with no gaps, so a
 // receiver that sees a gap knows events were lost.
 type Event struct {
-	ID      string            `json:"id"`
-	Time    time.Time         `json:"time"`
-	Kind    Kind              `json:"kind"`
-	Site    string            `json:"site"`
-	Host    string            `json:"host"`
-	AgentID string            `json:"agent_id"`
-	BootID  string            `json:"boot_id"`
-	Seq     uint64            `json:"seq"`
-	Labels  map[string]string `json:"labels,omitempty"`
+	ID      string            `json:"id" doc:"Unique id, '<boot_id>-<seq>': the same event always has the same id, so replays deduplicate."`
+	Time    time.Time         `json:"time" rule:"derived" doc:"When the kernel saw the activity, in UTC (converted from the kernel's boot clock); for reports of bytes (file, network), the time of the report."`
+	Kind    Kind              `json:"kind" doc:"What happened, one of the kinds below; it says which payload is present."`
+	Site    string            `json:"site" doc:"The support site (vendor office) the agent belongs to, from 'site' in agent.hcl."`
+	Host    string            `json:"host" doc:"Host name, or 'host' from agent.hcl."`
+	AgentID string            `json:"agent_id" doc:"The agent's permanent id (kept in '/var/lib/vigil/agent-id')."`
+	BootID  string            `json:"boot_id" doc:"Random id of this run of the agent, new at every agent start."`
+	Seq     uint64            `json:"seq" doc:"Counts from 1 within a 'boot_id' with no gaps, so a receiver that sees a gap knows events were lost (the agent reports its own losses as 'agent.loss' events)."`
+	Labels  map[string]string `json:"labels,omitempty" doc:"Host labels from agent.hcl ('labels = { team = \"payments\" }')."`
 
-	Process   *Process   `json:"process,omitempty"`
-	Exit      *Exit      `json:"exit,omitempty"`
-	File      *File      `json:"file,omitempty"`
-	Net       *Net       `json:"net,omitempty"`
-	DB        *DB        `json:"db,omitempty"`
-	Loss      *Loss      `json:"loss,omitempty"`
-	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
-	Alert     *Alert     `json:"alert,omitempty"`
+	// The payloads; kinds names the kinds that carry one (none: every kind).
+	Process   *Process   `json:"process,omitempty" doc:"The process responsible (below), present on every kind except 'agent.*' and 'alert'."`
+	Exit      *Exit      `json:"exit,omitempty" kinds:"process.exit" doc:"How the process ended."`
+	File      *File      `json:"file,omitempty" kinds:"file.write,file.rename" doc:"The file written or renamed."`
+	Net       *Net       `json:"net,omitempty" kinds:"net.transfer" doc:"The connection and the bytes it moved."`
+	DB        *DB        `json:"db,omitempty" kinds:"db.query,db.session" doc:"The database statement or connection."`
+	Loss      *Loss      `json:"loss,omitempty" kinds:"agent.loss" doc:"The events that could not be delivered."`
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty" kinds:"agent.heartbeat" doc:"The agent's state."`
+	Alert     *Alert     `json:"alert,omitempty" kinds:"alert" doc:"The rule that fired and its evidence."`
 }
 
 // Process is the process an event is attributed to, with the person behind it.
 type Process struct {
-	PID     uint32 `json:"pid"`
-	PPID    uint32 `json:"ppid"`
-	Exe     string `json:"exe,omitempty"`
-	Comm    string `json:"comm,omitempty"`
-	Cmdline string `json:"cmdline,omitempty"`
-	UID     uint32 `json:"uid"`
-	User    string `json:"user,omitempty"`
+	PID     uint32 `json:"pid" doc:"Process id (thread group id)."`
+	PPID    uint32 `json:"ppid" doc:"Parent's pid."`
+	Exe     string `json:"exe,omitempty" doc:"Program path as executed."`
+	Comm    string `json:"comm,omitempty" doc:"Kernel task name (15 characters at most)."`
+	Cmdline string `json:"cmdline,omitempty" doc:"Arguments joined by spaces; the kernel side captures up to 512 bytes, a longer one ends in ' ...'."`
+	UID     uint32 `json:"uid" doc:"The user id the process runs as."`
+	User    string `json:"user,omitempty" doc:"The name of the user the process runs as."`
 	// LoginUID is the audit login uid: who logged in, kept across sudo, su and
 	// setuid. NoLoginUID (4294967295) means the process never passed a login
 	// (a system service).
-	LoginUID  uint32 `json:"loginuid"`
-	LoginUser string `json:"login_user,omitempty"`
-	Session   uint32 `json:"session"`
-	TTY       string `json:"tty,omitempty"`
+	LoginUID  uint32 `json:"loginuid" doc:"The audit login uid: the person who logged in, kept across 'sudo', 'su' and setuid programs; '4294967295' for processes not started from a login, such as services."`
+	LoginUser string `json:"login_user,omitempty" doc:"The name of the login uid, empty for '4294967295'."`
+	Session   uint32 `json:"session" doc:"Audit session id of the login."`
+	TTY       string `json:"tty,omitempty" doc:"Controlling terminal ('pts0', 'tty1'), empty for none."`
 	// StartTime is when the process started; with PID it names the process
 	// uniquely across PID reuse.
-	StartTime time.Time `json:"start_time,omitzero"`
+	StartTime time.Time `json:"start_time,omitzero" doc:"When the process started; with 'pid' it identifies the process across pid reuse."`
 }
 
 // NoLoginUID is the loginuid of processes not started from a login session.
@@ -94,93 +92,95 @@ func (p *Process) Person() string {
 
 // Exit is the payload of process.exit.
 type Exit struct {
-	Code   int32  `json:"code"`
-	Signal int32  `json:"signal,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Code   int32  `json:"code" doc:"Exit status."`
+	Signal int32  `json:"signal,omitempty" doc:"The signal that killed the process, if one did."`
+	Reason string `json:"reason,omitempty" doc:"Why the process ended, when more is known than code and signal."`
 }
 
 // File is the payload of file.write and file.rename.
 type File struct {
-	Path string `json:"path"`
+	Path string `json:"path" doc:"Absolute path, resolved in the kernel from the open file; paths over 512 bytes keep their end, prefixed '...'."`
 	// OldPath is the name before a rename (file.rename only).
-	OldPath string `json:"old_path,omitempty"`
+	OldPath string `json:"old_path,omitempty" doc:"The name before the rename ('file.rename' only)."`
 	// Bytes written since the previous report for this open file.
-	Bytes uint64 `json:"bytes"`
+	Bytes uint64 `json:"bytes" doc:"Bytes written since the previous report for this open file."`
 	// Writes counts the write calls behind Bytes.
-	Writes uint64 `json:"writes,omitempty"`
+	Writes uint64 `json:"writes,omitempty" doc:"Write calls behind 'bytes'."`
 	// Flags are the open(2) flags, e.g. ["O_WRONLY","O_CREAT","O_TRUNC"].
-	Flags      []string `json:"flags,omitempty"`
-	Mount      string   `json:"mount,omitempty"`
-	FSType     string   `json:"fstype,omitempty"`
-	Removable  bool     `json:"removable"`
-	Network    bool     `json:"network"`
-	Created    bool     `json:"created,omitempty"`
-	Reason     string   `json:"reason,omitempty"` // close, exit or interim
-	DurationMS uint64   `json:"duration_ms,omitempty"`
+	Flags      []string `json:"flags,omitempty" doc:"Open flags, such as 'O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC' and 'O_APPEND'."`
+	Mount      string   `json:"mount,omitempty" doc:"Mount point of the file."`
+	FSType     string   `json:"fstype,omitempty" doc:"File system type of the file."`
+	Removable  bool     `json:"removable" doc:"The file system is on a removable block device (USB stick, SD card)."`
+	Network    bool     `json:"network" doc:"The file system is network-backed (NFS, SMB/CIFS, sshfs, rclone, ...)."`
+	Created    bool     `json:"created,omitempty" doc:"The open created the file."`
+	Reason     string   `json:"reason,omitempty" doc:"'close', 'exit', 'interim' (file still open) or 'idle'."`
+	DurationMS uint64   `json:"duration_ms,omitempty" doc:"From the first to the last write in this report."`
 }
 
 // Net is the payload of net.transfer.
 type Net struct {
-	Proto  string `json:"proto"` // tcp or udp
-	Family string `json:"family,omitempty"`
+	Proto  string `json:"proto" doc:"'tcp' or 'udp'."`
+	Family string `json:"family,omitempty" doc:"'ipv4' or 'ipv6'."`
 	// Direction is outbound when this host opened the connection, inbound
 	// when a local listener accepted it (no process is known for those).
-	Direction     string `json:"direction,omitempty"`
-	SrcIP         string `json:"src_ip,omitempty"`
-	SrcPort       uint16 `json:"src_port,omitempty"`
-	DstIP         string `json:"dst_ip"`
-	DstPort       uint16 `json:"dst_port"`
-	DstName       string `json:"dst_name,omitempty"`
-	BytesSent     uint64 `json:"bytes_sent"`
-	BytesReceived uint64 `json:"bytes_received"`
+	Direction     string `json:"direction,omitempty" doc:"'outbound' when this host connected (the process is the one that called connect), 'inbound' when a local listener accepted (no process)."`
+	SrcIP         string `json:"src_ip,omitempty" doc:"Address of the local end."`
+	SrcPort       uint16 `json:"src_port,omitempty" doc:"Port of the local end."`
+	DstIP         string `json:"dst_ip" doc:"Address of the remote end."`
+	DstPort       uint16 `json:"dst_port" doc:"Port of the remote end."`
+	DstName       string `json:"dst_name,omitempty" doc:"The name the destination address was looked up as, from DNS answers seen on the host."`
+	BytesSent     uint64 `json:"bytes_sent" doc:"Bytes sent since the previous report (TCP: acknowledged bytes)."`
+	BytesReceived uint64 `json:"bytes_received" doc:"Bytes received since the previous report (TCP: acknowledged bytes)."`
 	// Packets or datagrams sent (UDP) in the reporting interval.
-	Packets    uint64 `json:"packets,omitempty"`
-	DurationMS uint64 `json:"duration_ms,omitempty"`
-	Loopback   bool   `json:"loopback,omitempty"`
+	Packets    uint64 `json:"packets,omitempty" doc:"UDP datagrams in the interval."`
+	DurationMS uint64 `json:"duration_ms,omitempty" doc:"Connection lifetime so far."`
+	Loopback   bool   `json:"loopback,omitempty" doc:"Destination is a loopback address (reported only when 'net { include_loopback = true }')."`
 	// Reason is close for a finished connection, interim for a long one still
 	// open (bytes are then deltas since the previous report), interval for UDP.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" doc:"'close' (connection ended), 'interim' (long connection, still open), 'interval' (UDP totals)."`
 }
 
 // DB is the payload of db.query and db.session.
 type DB struct {
-	Engine string `json:"engine"`           // postgresql or mysql
-	Side   string `json:"side,omitempty"`   // client or server
-	Server string `json:"server,omitempty"` // ip:port of the database server
-	Client string `json:"client,omitempty"` // ip:port of the client
-	User   string `json:"user,omitempty"`
+	Engine string `json:"engine" doc:"'postgresql' or 'mysql' (MySQL and MariaDB)."`
+	Side   string `json:"side,omitempty" doc:"'client' or 'server'."`
+	Server string `json:"server,omitempty" doc:"'ip:port' of the database server."`
+	Client string `json:"client,omitempty" doc:"'ip:port' of the client."`
+	User   string `json:"user,omitempty" doc:"Database user from the connection's startup."`
 	// Database is the database (schema) the connection selected.
-	Database string `json:"database,omitempty"`
+	Database string `json:"database,omitempty" doc:"Database from the connection's startup."`
 	// Statement with literal values replaced by ? unless redaction is off.
-	Statement   string   `json:"statement,omitempty"`
-	Fingerprint string   `json:"fingerprint,omitempty"`
-	Tables      []string `json:"tables,omitempty"`
-	Columns     []string `json:"columns,omitempty"`
-	Command     string   `json:"command,omitempty"` // SELECT, UPDATE, COPY ...
-	Rows        uint64   `json:"rows"`
+	Statement   string   `json:"statement,omitempty" doc:"The statement with every literal replaced by '?' (text the lexer cannot parse becomes '<unparsable>' and a keyed hash): raw SQL never leaves the host unless redaction is turned off."`
+	Fingerprint string   `json:"fingerprint,omitempty" doc:"Hash of the normalised statement: equal for statements that differ only in literals."`
+	Tables      []string `json:"tables,omitempty" doc:"Tables the statement names."`
+	Columns     []string `json:"columns,omitempty" doc:"Columns the statement names."`
+	Command     string   `json:"command,omitempty" doc:"'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'COPY', ..."`
+	Rows        uint64   `json:"rows" doc:"Rows returned ('SELECT', 'COPY TO') or affected."`
 	// Partial is set when bytes of the exchange were not captured: Rows is
 	// then a lower bound.
-	Partial    bool    `json:"partial,omitempty"`
-	Bytes      uint64  `json:"bytes"`
-	DurationMS float64 `json:"duration_ms"`
+	Partial    bool    `json:"partial,omitempty" doc:"Part of the exchange was not captured and the server's own count was not seen: 'rows' is a lower bound."`
+	Bytes      uint64  `json:"bytes" doc:"Bytes of result data returned."`
+	DurationMS float64 `json:"duration_ms" doc:"From the request to the completion."`
 	// Executions is how many runs of the statement the event stands for;
 	// absent (0) means one. The agent folds repeats of one statement on one
 	// connection within its fold window into one event when they are equal
 	// in everything else (identifiers included): Rows, Bytes and DurationMS
 	// are then totals over the runs, and Partial is set if any run's was.
-	Executions uint64 `json:"executions,omitempty"`
+	// Rules read Runs().
+	Executions uint64 `json:"executions,omitempty" rule:"derived" doc:"Runs of the statement this event stands for (folded repeats, below); absent means one."`
 	// FirstTime is when the first of folded runs ended (the event's Time is
-	// when the last did); zero for a single run.
-	FirstTime time.Time `json:"first_time,omitzero"`
-	Error     string    `json:"error,omitempty"`
-	ErrorCode string    `json:"error_code,omitempty"`
+	// when the last did); zero for a single run. Rules read the event's time
+	// then.
+	FirstTime time.Time `json:"first_time,omitzero" rule:"derived" doc:"With 'executions': when the first folded run ended (the event's 'time' is when the last did)."`
+	Error     string    `json:"error,omitempty" doc:"The error (without literal values), for failed statements."`
+	ErrorCode string    `json:"error_code,omitempty" doc:"The error's SQLSTATE or MySQL code, for failed statements."`
 	// Identifiers maps a configured identifier column to the keyed hashes of
 	// the literal values the statement compared it with.
-	Identifiers map[string][]string `json:"identifiers,omitempty"`
-	TLS         bool                `json:"tls,omitempty"`
+	Identifiers map[string][]string `json:"identifiers,omitempty" doc:"For configured identifier columns ('customers.id', 'email'), the keyed hashes (HMAC with the deployment key) of the literal values the statement compared them with."`
+	TLS         bool                `json:"tls,omitempty" doc:"The connection is TLS; the statement was read from the TLS library's plaintext."`
 	// Encrypted is set on db.session when the connection's plaintext could not
 	// be observed (statically linked TLS and the like).
-	Encrypted bool `json:"encrypted,omitempty"`
+	Encrypted bool `json:"encrypted,omitempty" doc:"The connection's plaintext could not be observed (TLS the agent cannot see into), on 'db.session'."`
 }
 
 // Runs is how many statement runs d stands for: Executions, or 1 when it is
@@ -197,31 +197,31 @@ func (d *DB) Runs() uint64 {
 
 // Loss is the payload of agent.loss: events that could not be delivered.
 type Loss struct {
-	Sensor string `json:"sensor"`
-	Count  uint64 `json:"count"`
-	Reason string `json:"reason"` // ringbuf_full, spool_full, ...
+	Sensor string `json:"sensor" doc:"The sensor whose events were lost, or 'spool' for the agent's spool."`
+	Count  uint64 `json:"count" doc:"Events lost since the previous 'agent.loss' for the same sensor and reason."`
+	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full) or 'spool_full' (the agent's spool overflowed)."`
 	// BootID, FromSeq and ToSeq name the range of seqs the lost events
 	// had, numbered in BootID (which can be an earlier boot than the
 	// record's own), when they had seqs: events dropped from the spool.
 	// Some in the range may have been delivered before they were dropped.
-	BootID  string `json:"boot_id,omitempty"`
-	FromSeq uint64 `json:"from_seq,omitempty"`
-	ToSeq   uint64 `json:"to_seq,omitempty"`
+	BootID  string `json:"boot_id,omitempty" doc:"The boot the range's seqs are numbered in, which can be earlier than the record's own ('spool_full' only)."`
+	FromSeq uint64 `json:"from_seq,omitempty" doc:"First seq of the range the dropped events had ('spool_full' only)."`
+	ToSeq   uint64 `json:"to_seq,omitempty" doc:"Last seq of the range the dropped events had ('spool_full' only)."`
 }
 
 // Heartbeat is the payload of agent.heartbeat.
 type Heartbeat struct {
-	IntervalS     uint32            `json:"interval_s"`
-	Events        uint64            `json:"events"`
-	KernelDrops   map[string]uint64 `json:"kernel_drops,omitempty"`
-	SpoolDepth    uint64            `json:"spool_depth"`
-	SpoolDropped  uint64            `json:"spool_dropped"`
-	Sensors       []string          `json:"sensors"`
-	RuleSetHash   string            `json:"rule_set_hash,omitempty"`
-	CPUPercent    float64           `json:"cpu_percent"`
-	RSSBytes      uint64            `json:"rss_bytes"`
-	Version       string            `json:"version,omitempty"`
-	KernelVersion string            `json:"kernel_version,omitempty"`
+	IntervalS     uint32            `json:"interval_s" doc:"Seconds until the next heartbeat, 0 when the agent is stopping."`
+	Events        uint64            `json:"events" doc:"Events the agent has emitted since it started."`
+	KernelDrops   map[string]uint64 `json:"kernel_drops,omitempty" rule:"-" doc:"Records each sensor's kernel side dropped since the agent started, by sensor."`
+	SpoolDepth    uint64            `json:"spool_depth" doc:"Events in the spool not yet delivered."`
+	SpoolDropped  uint64            `json:"spool_dropped" doc:"Events dropped from the full spool since the agent started."`
+	Sensors       []string          `json:"sensors" doc:"The sensors running."`
+	RuleSetHash   string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
+	CPUPercent    float64           `json:"cpu_percent" doc:"The agent's CPU use, in percent of the whole host."`
+	RSSBytes      uint64            `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
+	Version       string            `json:"version,omitempty" doc:"The agent's version."`
+	KernelVersion string            `json:"kernel_version,omitempty" doc:"The host's kernel release."`
 }
 
 // Severities, lowest first.
@@ -248,20 +248,20 @@ func SeverityRank(s string) int {
 
 // Alert is the payload of alert events.
 type Alert struct {
-	Rule        string   `json:"rule"`
-	Severity    string   `json:"severity"`
-	Summary     string   `json:"summary"`
-	Description string   `json:"description,omitempty"`
-	Tags        []string `json:"tags,omitempty"`
+	Rule        string   `json:"rule" doc:"The rule that fired."`
+	Severity    string   `json:"severity" doc:"'info', 'low', 'medium', 'high' or 'critical'."`
+	Summary     string   `json:"summary" doc:"The rule's summary, rendered for this alert."`
+	Description string   `json:"description,omitempty" doc:"The rule's description."`
+	Tags        []string `json:"tags,omitempty" doc:"The rule's tags."`
 	// Evidence holds the ids of the events that made the rule fire.
-	Evidence []string `json:"evidence"`
+	Evidence []string `json:"evidence" doc:"Ids of the events that made the rule fire."`
 	// Group is the threshold or sequence grouping the alert is about,
 	// e.g. {"login_user":"alice","table":"customers"}.
-	Group map[string]string `json:"group,omitempty"`
+	Group map[string]string `json:"group,omitempty" doc:"The threshold or sequence keys the alert is about, such as '{\"person\":\"alice\",\"table\":\"customers\"}'."`
 	// Value is the count, sum or distinct count that crossed a threshold.
-	Value float64 `json:"value,omitempty"`
+	Value float64 `json:"value,omitempty" doc:"The count, sum or distinct count that crossed a threshold."`
 	// Scope is host for agent rules and global for collector correlation.
-	Scope string `json:"scope,omitempty"`
+	Scope string `json:"scope,omitempty" doc:"'host' for agent rules, 'global' for the collector's correlation rules."`
 }
 
 // MakeID returns the id of the event with the given boot id and sequence.

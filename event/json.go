@@ -1,7 +1,6 @@
 package event
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -14,59 +13,12 @@ import (
 // AppendJSON appends ev's JSON to dst: byte for byte what json.Marshal
 // produces (TestAppendJSONMatchesMarshal holds it to that), without
 // reflection. The agent encodes every event it emits, so this is on its hot
-// path; receivers read it with Decode (event/decode.go), which matches
-// json.Unmarshal.
+// path; receivers read it with Decode, which matches json.Unmarshal. The
+// per-field code (json_gen.go) is generated from event.go; the writers here
+// are what it calls.
 func AppendJSON(dst []byte, ev *Event) ([]byte, error) {
-	var e enc
-	e.b = dst
-	e.byte('{')
-	e.str("id", ev.ID, false)
-	e.time("time", ev.Time, false)
-	e.str("kind", string(ev.Kind), false)
-	e.str("site", ev.Site, false)
-	e.str("host", ev.Host, false)
-	e.str("agent_id", ev.AgentID, false)
-	e.str("boot_id", ev.BootID, false)
-	e.uint("seq", ev.Seq, false)
-	if len(ev.Labels) > 0 {
-		e.key("labels")
-		e.stringMap(ev.Labels)
-	}
-	if p := ev.Process; p != nil {
-		e.key("process")
-		e.process(p)
-	}
-	if x := ev.Exit; x != nil {
-		e.key("exit")
-		e.open()
-		e.int("code", int64(x.Code), false)
-		e.int("signal", int64(x.Signal), true)
-		e.str("reason", x.Reason, true)
-		e.byte('}')
-	}
-	if f := ev.File; f != nil {
-		e.key("file")
-		e.file(f)
-	}
-	if n := ev.Net; n != nil {
-		e.key("net")
-		e.net(n)
-	}
-	if d := ev.DB; d != nil {
-		e.key("db")
-		e.db(d)
-	}
-	// The rare payloads go through encoding/json.
-	if ev.Loss != nil {
-		e.marshal("loss", ev.Loss)
-	}
-	if ev.Heartbeat != nil {
-		e.marshal("heartbeat", ev.Heartbeat)
-	}
-	if ev.Alert != nil {
-		e.marshal("alert", ev.Alert)
-	}
-	e.byte('}')
+	e := enc{b: dst}
+	e.event(ev)
 	if e.err != nil {
 		return dst, e.err
 	}
@@ -155,7 +107,7 @@ func (e *enc) time(k string, t time.Time, omitZero bool) {
 		if e.err == nil {
 			e.err = fmt.Errorf("json: error calling MarshalJSON for type time.Time: year %d outside of range [0,9999]", y)
 		}
-		e.b = append(e.b, `null`...)
+		e.null()
 		return
 	}
 	e.b = append(e.b, '"')
@@ -173,7 +125,7 @@ func (e *enc) strings(k string, v []string, omitEmpty bool) {
 
 func (e *enc) stringSlice(v []string) {
 	if v == nil {
-		e.b = append(e.b, `null`...)
+		e.null()
 		return
 	}
 	e.b = append(e.b, '[')
@@ -186,119 +138,73 @@ func (e *enc) stringSlice(v []string) {
 	e.b = append(e.b, ']')
 }
 
-func (e *enc) stringMap(m map[string]string) {
+func (e *enc) null() { e.b = append(e.b, `null`...) }
+
+// The map writers write a map's members in key order, as encoding/json
+// does.
+
+func (e *enc) stringMap(k string, m map[string]string, omitEmpty bool) {
+	if omitEmpty && len(m) == 0 {
+		return
+	}
+	e.key(k)
+	if m == nil {
+		e.null()
+		return
+	}
 	e.open()
-	for _, k := range sortedKeys(m) {
+	var buf [8]string
+	for _, k := range sortedKeys(m, buf[:0]) {
 		e.mapKey(k)
 		e.b = appendString(e.b, m[k])
 	}
 	e.byte('}')
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+func (e *enc) uintMap(k string, m map[string]uint64, omitEmpty bool) {
+	if omitEmpty && len(m) == 0 {
+		return
+	}
+	e.key(k)
+	if m == nil {
+		e.null()
+		return
+	}
+	e.open()
+	var buf [8]string
+	for _, k := range sortedKeys(m, buf[:0]) {
+		e.mapKey(k)
+		e.b = strconv.AppendUint(e.b, m[k], 10)
+	}
+	e.byte('}')
+}
+
+func (e *enc) stringsMap(k string, m map[string][]string, omitEmpty bool) {
+	if omitEmpty && len(m) == 0 {
+		return
+	}
+	e.key(k)
+	if m == nil {
+		e.null()
+		return
+	}
+	e.open()
+	var buf [8]string
+	for _, k := range sortedKeys(m, buf[:0]) {
+		e.mapKey(k)
+		e.stringSlice(m[k])
+	}
+	e.byte('}')
+}
+
+// sortedKeys appends m's keys to keys, sorted: given an array on the
+// caller's stack, a small map's keys cost no allocation.
+func sortedKeys[V any](m map[string]V, keys []string) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func (e *enc) marshal(k string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil && e.err == nil {
-		e.err = err
-	}
-	e.key(k)
-	e.b = append(e.b, b...)
-}
-
-func (e *enc) process(p *Process) {
-	e.open()
-	e.uint("pid", uint64(p.PID), false)
-	e.uint("ppid", uint64(p.PPID), false)
-	e.str("exe", p.Exe, true)
-	e.str("comm", p.Comm, true)
-	e.str("cmdline", p.Cmdline, true)
-	e.uint("uid", uint64(p.UID), false)
-	e.str("user", p.User, true)
-	e.uint("loginuid", uint64(p.LoginUID), false)
-	e.str("login_user", p.LoginUser, true)
-	e.uint("session", uint64(p.Session), false)
-	e.str("tty", p.TTY, true)
-	e.time("start_time", p.StartTime, true)
-	e.byte('}')
-}
-
-func (e *enc) file(f *File) {
-	e.open()
-	e.str("path", f.Path, false)
-	e.str("old_path", f.OldPath, true)
-	e.uint("bytes", f.Bytes, false)
-	e.uint("writes", f.Writes, true)
-	e.strings("flags", f.Flags, true)
-	e.str("mount", f.Mount, true)
-	e.str("fstype", f.FSType, true)
-	e.bool("removable", f.Removable, false)
-	e.bool("network", f.Network, false)
-	e.bool("created", f.Created, true)
-	e.str("reason", f.Reason, true)
-	e.uint("duration_ms", f.DurationMS, true)
-	e.byte('}')
-}
-
-func (e *enc) net(n *Net) {
-	e.open()
-	e.str("proto", n.Proto, false)
-	e.str("family", n.Family, true)
-	e.str("direction", n.Direction, true)
-	e.str("src_ip", n.SrcIP, true)
-	e.uint("src_port", uint64(n.SrcPort), true)
-	e.str("dst_ip", n.DstIP, false)
-	e.uint("dst_port", uint64(n.DstPort), false)
-	e.str("dst_name", n.DstName, true)
-	e.uint("bytes_sent", n.BytesSent, false)
-	e.uint("bytes_received", n.BytesReceived, false)
-	e.uint("packets", n.Packets, true)
-	e.uint("duration_ms", n.DurationMS, true)
-	e.bool("loopback", n.Loopback, true)
-	e.str("reason", n.Reason, true)
-	e.byte('}')
-}
-
-func (e *enc) db(d *DB) {
-	e.open()
-	e.str("engine", d.Engine, false)
-	e.str("side", d.Side, true)
-	e.str("server", d.Server, true)
-	e.str("client", d.Client, true)
-	e.str("user", d.User, true)
-	e.str("database", d.Database, true)
-	e.str("statement", d.Statement, true)
-	e.str("fingerprint", d.Fingerprint, true)
-	e.strings("tables", d.Tables, true)
-	e.strings("columns", d.Columns, true)
-	e.str("command", d.Command, true)
-	e.uint("rows", d.Rows, false)
-	e.bool("partial", d.Partial, true)
-	e.uint("bytes", d.Bytes, false)
-	e.float("duration_ms", d.DurationMS, false)
-	e.uint("executions", d.Executions, true)
-	e.time("first_time", d.FirstTime, true)
-	e.str("error", d.Error, true)
-	e.str("error_code", d.ErrorCode, true)
-	if len(d.Identifiers) > 0 {
-		e.key("identifiers")
-		e.open()
-		for _, k := range sortedKeys(d.Identifiers) {
-			e.mapKey(k)
-			e.stringSlice(d.Identifiers[k])
-		}
-		e.byte('}')
-	}
-	e.bool("tls", d.TLS, true)
-	e.bool("encrypted", d.Encrypted, true)
-	e.byte('}')
 }
 
 // appendFloat formats like encoding/json: shortest representation, %f

@@ -104,7 +104,7 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 			continue
 		}
 		if !bytes.Equal(got[len("prefix"):], want) || string(got[:len("prefix")]) != "prefix" {
-			t.Fatalf("event %d differs:\n got %s\nwant %s", i, got, want)
+			t.Fatalf("event %d differs (is json_gen.go stale? make generate-schema):\n got %s\nwant %s", i, got, want)
 		}
 	}
 }
