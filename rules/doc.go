@@ -1,0 +1,5 @@
+// Package rules is vigil's HCL rule language. It compiles rule files into an
+// immutable Set, rejecting mistakes with hcl.Diagnostics that point at
+// file:line:col, and runs a Set's rules, thresholds and sequences over events
+// in an Engine: host rules in the agent, global rules in the collector.
+package rules
