@@ -507,3 +507,12 @@ var boundedRange = function.New(&function.Spec{
 		return cty.ListVal(out), nil
 	},
 })
+
+func sortedStrings(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
