@@ -243,3 +243,9 @@ func stringer(n *node) func(*env) string {
 	}
 	return func(e *env) string { return formatValue(n.typ, n.eval(e)) }
 }
+
+func (x *exprCtx) merge(o *exprCtx) {
+	for k, v := range o.deps {
+		x.dep(k, v)
+	}
+}

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/vigilhq/vigil/event"
@@ -83,4 +85,37 @@ func kindEquality(x *exprCtx, l, r *node) kindSet {
 		return nil
 	}
 	return kindsOf(event.Kind(c.cv.s))
+}
+
+// checkFieldKinds rejects fields that no event the rule can match carries.
+func checkFieldKinds(refs []fieldRef, kinds kindSet) hcl.Diagnostics {
+	if kinds == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, ref := range refs {
+		f := fields[ref.path]
+		if f.kinds == nil {
+			continue
+		}
+		ok := false
+		for _, k := range f.kinds {
+			ok = ok || kinds[k]
+		}
+		if !ok {
+			var ks []string
+			for k := range kinds {
+				ks = append(ks, string(k))
+			}
+			sort.Strings(ks)
+			var fk []string
+			for _, k := range f.kinds {
+				fk = append(fk, string(k))
+			}
+			diags = append(diags, errDiag(ref.rng, "Field not on these events",
+				fmt.Sprintf("%s is only set on %s events, but this condition only matches %s events.",
+					ref.path, strings.Join(fk, " and "), strings.Join(ks, " and "))))
+		}
+	}
+	return diags
 }

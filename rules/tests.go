@@ -47,14 +47,6 @@ type expectation struct {
 // sets start: a Monday, 09:00 UTC.
 var DefaultTestStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
-var testSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "events", Required: true}, {Name: "defaults"}, {Name: "start"}, {Name: "vars"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "expect", LabelNames: []string{"rule"}}},
-}
-
-var expectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "count"}, {Name: "value"}, {Name: "group"}, {Name: "severity"}}}
-
 // testFuncs are available in test blocks to build event lists.
 var testFuncs = map[string]function.Function{
 	"range": boundedRange, "concat": stdlib.ConcatFunc, "flatten": stdlib.FlattenFunc,
