@@ -5,8 +5,11 @@ import (
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
+// variable is a variable block: a named constant whose default a values
+// block or a test may replace.
 type variable struct {
 	name string
 	typ  vtype
@@ -16,6 +19,7 @@ type variable struct {
 	set  *hcl.Range // where a values block set it
 }
 
+// namedList is a list block: a named constant list of strings.
 type namedList struct {
 	name  string
 	items []string
@@ -23,6 +27,8 @@ type namedList struct {
 	rng   hcl.Range
 }
 
+// condDef is a condition block: a named bool expression, compiled once when
+// first referred to.
 type condDef struct {
 	name      string
 	expr      hcl.Expression
@@ -35,6 +41,107 @@ type condDef struct {
 	used      bool
 }
 
+// compileVariables declares the variable blocks, then applies the values
+// blocks and the overrides on top of their defaults.
+func (c *compiler) compileVariables(vars, values []blockIn, overrides map[string]cty.Value) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, bi := range vars {
+		if d := c.declare("variable", bi.b); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		content, d := bi.b.Body.Content(variableSchema)
+		diags = append(diags, d...)
+		a := content.Attributes["default"]
+		if a == nil {
+			continue
+		}
+		v, d := a.Expr.Value(nil)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		t, val, msg := ctyToValue(v)
+		if msg != "" {
+			diags = append(diags, errDiag(a.Expr.Range(), "Invalid variable value", msg))
+			continue
+		}
+		c.vars[bi.b.Labels[0]] = &variable{name: bi.b.Labels[0], typ: t, val: val, rng: bi.b.LabelRanges[0]}
+	}
+	for _, bi := range values {
+		attrs, d := bi.b.Body.JustAttributes()
+		diags = append(diags, d...)
+		for _, a := range sortedAttrs(attrs) {
+			diags = append(diags, c.setVar(a.Name, a.NameRange, a.Expr)...)
+		}
+	}
+	for name, v := range overrides {
+		vr, ok := c.vars[name]
+		if !ok {
+			continue // reported by the test that set it
+		}
+		t, val, msg := ctyToValue(v)
+		if msg == "" && t == vr.typ {
+			vr.val = val
+		}
+	}
+	return diags
+}
+
+// compileLists declares the list blocks.
+func (c *compiler) compileLists(blocks []blockIn) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, bi := range blocks {
+		if d := c.declare("list", bi.b); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		content, d := bi.b.Body.Content(listSchema)
+		diags = append(diags, d...)
+		a := content.Attributes["items"]
+		if a == nil {
+			continue
+		}
+		x := &exprCtx{c: c}
+		n, d := x.compile(a.Expr)
+		diags = append(diags, d...)
+		if n == nil {
+			continue
+		}
+		if n.typ != tList || !n.isConst {
+			diags = append(diags, errDiag(a.Expr.Range(), "Invalid list", "items must be a constant list of strings."))
+			continue
+		}
+		c.lists[bi.b.Labels[0]] = &namedList{name: bi.b.Labels[0], items: n.cv.l, rng: bi.b.LabelRanges[0]}
+	}
+	return diags
+}
+
+// compileConditions declares the condition blocks, then compiles those no
+// other condition has compiled by referring to them.
+func (c *compiler) compileConditions(blocks []blockIn) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, bi := range blocks {
+		if d := c.declare("condition", bi.b); d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		content, d := bi.b.Body.Content(conditionSchema)
+		diags = append(diags, d...)
+		if a := content.Attributes["when"]; a != nil {
+			c.conds[bi.b.Labels[0]] = &condDef{name: bi.b.Labels[0], expr: a.Expr, src: bi.src(), rng: bi.b.LabelRanges[0]}
+		}
+	}
+	for _, name := range sortedKeys(c.conds) {
+		cd := c.conds[name]
+		_, d := c.condition(cd, cd.rng)
+		diags = append(diags, d...)
+	}
+	return diags
+}
+
+// condition returns a copy of cd's compiled node, compiling it on first
+// use; ref is where it is referred to, for reporting a cycle.
 func (c *compiler) condition(cd *condDef, ref hcl.Range) (*node, hcl.Diagnostics) {
 	switch cd.state {
 	case 1:
@@ -59,6 +166,7 @@ func (c *compiler) condition(cd *condDef, ref hcl.Range) (*node, hcl.Diagnostics
 	return &cp, diags
 }
 
+// sortedAttrs orders attributes as they appear in the file.
 func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 	out := make([]*hcl.Attribute, 0, len(attrs))
 	for _, a := range attrs {
@@ -68,6 +176,7 @@ func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 	return out
 }
 
+// setVar applies one attribute of a values block.
 func (c *compiler) setVar(name string, rng hcl.Range, expr hcl.Expression) hcl.Diagnostics {
 	v, ok := c.vars[name]
 	if !ok {
@@ -92,5 +201,29 @@ func (c *compiler) setVar(name string, rng hcl.Range, expr hcl.Expression) hcl.D
 	}
 	v.val = val
 	v.set = rng.Ptr()
+	return diags
+}
+
+// unusedDeclarations warns of lists, variables and conditions nothing uses.
+func (c *compiler) unusedDeclarations() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(c.lists) {
+		if l := c.lists[name]; !l.used {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unused list",
+				Detail: fmt.Sprintf("List %q is not used by any rule, condition or exception.", name), Subject: l.rng.Ptr()})
+		}
+	}
+	for _, name := range sortedKeys(c.vars) {
+		if v := c.vars[name]; !v.used {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unused variable",
+				Detail: fmt.Sprintf("Variable %q is not used by any rule, condition or exception.", name), Subject: v.rng.Ptr()})
+		}
+	}
+	for _, name := range sortedKeys(c.conds) {
+		if cd := c.conds[name]; !cd.used && cd.node != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unused condition",
+				Detail: fmt.Sprintf("Condition %q is not used by any rule, condition or exception.", name), Subject: cd.rng.Ptr()})
+		}
+	}
 	return diags
 }
