@@ -42,6 +42,8 @@ type blockIn struct {
 	file parsedFile
 }
 
+// src is the block's source text, hashed into fingerprints so that any edit
+// to a rule resets its state.
 func (b blockIn) src() string {
 	r := b.b.DefRange
 	if body, ok := b.b.Body.(*hclsyntax.Body); ok {

@@ -7,6 +7,49 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// constString evaluates an attribute that must be a constant string.
+func (c *compiler) constString(a *hcl.Attribute, what string, deps *exprCtx) (string, hcl.Diagnostics) {
+	n, diags := deps.compile(a.Expr)
+	if n == nil {
+		return "", diags
+	}
+	if n.typ != tStr || !n.isConst {
+		return "", append(diags, errDiag(a.Expr.Range(), "Invalid "+what,
+			fmt.Sprintf("%s must be a constant string.", a.Name)))
+	}
+	return n.cv.s, diags
+}
+
+// constNumber evaluates an attribute that must be a constant number.
+func (c *compiler) constNumber(a *hcl.Attribute, deps *exprCtx) (float64, hcl.Diagnostics) {
+	n, diags := deps.compile(a.Expr)
+	if n == nil {
+		return 0, diags
+	}
+	if n.typ != tNum || !n.isConst {
+		return 0, append(diags, errDiag(a.Expr.Range(), "Invalid number",
+			fmt.Sprintf("%s must be a constant number.", a.Name)))
+	}
+	return n.cv.n, diags
+}
+
+// duration evaluates an attribute that must be a constant duration.
+func (c *compiler) duration(a *hcl.Attribute, deps *exprCtx) (time.Duration, hcl.Diagnostics) {
+	s, diags := c.constString(a, "duration", deps)
+	if diags.HasErrors() {
+		return 0, diags
+	}
+	d, err := parseDuration(s)
+	if err != nil {
+		return 0, append(diags, errDiag(a.Expr.Range(), "Invalid duration", err.Error()+"."))
+	}
+	if d < time.Second || d > 366*24*time.Hour {
+		return 0, append(diags, errDiag(a.Expr.Range(), "Invalid duration",
+			fmt.Sprintf("%s must be between 1s and 366d, not %s.", a.Name, s)))
+	}
+	return d, diags
+}
+
 // parseDuration accepts Go durations plus d (days) and w (weeks).
 func parseDuration(s string) (time.Duration, error) {
 	if s == "" {
@@ -50,45 +93,4 @@ func parseDuration(s string) (time.Duration, error) {
 		total += d
 	}
 	return total, nil
-}
-
-// constString evaluates an attribute that must be a constant string.
-func (c *compiler) constString(a *hcl.Attribute, what string, deps *exprCtx) (string, hcl.Diagnostics) {
-	n, diags := deps.compile(a.Expr)
-	if n == nil {
-		return "", diags
-	}
-	if n.typ != tStr || !n.isConst {
-		return "", append(diags, errDiag(a.Expr.Range(), "Invalid "+what,
-			fmt.Sprintf("%s must be a constant string.", a.Name)))
-	}
-	return n.cv.s, diags
-}
-
-func (c *compiler) constNumber(a *hcl.Attribute, deps *exprCtx) (float64, hcl.Diagnostics) {
-	n, diags := deps.compile(a.Expr)
-	if n == nil {
-		return 0, diags
-	}
-	if n.typ != tNum || !n.isConst {
-		return 0, append(diags, errDiag(a.Expr.Range(), "Invalid number",
-			fmt.Sprintf("%s must be a constant number.", a.Name)))
-	}
-	return n.cv.n, diags
-}
-
-func (c *compiler) duration(a *hcl.Attribute, deps *exprCtx) (time.Duration, hcl.Diagnostics) {
-	s, diags := c.constString(a, "duration", deps)
-	if diags.HasErrors() {
-		return 0, diags
-	}
-	d, err := parseDuration(s)
-	if err != nil {
-		return 0, append(diags, errDiag(a.Expr.Range(), "Invalid duration", err.Error()+"."))
-	}
-	if d < time.Second || d > 366*24*time.Hour {
-		return 0, append(diags, errDiag(a.Expr.Range(), "Invalid duration",
-			fmt.Sprintf("%s must be between 1s and 366d, not %s.", a.Name, s)))
-	}
-	return d, diags
 }

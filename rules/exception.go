@@ -7,12 +7,15 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// exception is a compiled exception block: when it holds, its rules raise
+// no alert.
 type exception struct {
 	name   string
 	when   *node
 	reason string
 }
 
+// exception compiles an exception block and attaches it to its rules.
 func (c *compiler) exception(bi blockIn, set *Set, ruleNames map[string]hcl.Range) hcl.Diagnostics {
 	content, diags := bi.b.Body.Content(exceptionSchema)
 	if diags.HasErrors() {

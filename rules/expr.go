@@ -26,16 +26,25 @@ type exprCtx struct {
 	fieldRefs []fieldRef
 }
 
+// fieldRef is an event field an expression reads, and where.
 type fieldRef struct {
 	path string
 	rng  hcl.Range
 }
 
+// dep records a name the expression used, with its content.
 func (x *exprCtx) dep(name, content string) {
 	if x.deps == nil {
 		x.deps = map[string]string{}
 	}
 	x.deps[name] = content
+}
+
+// merge adds o's dependencies to x's.
+func (x *exprCtx) merge(o *exprCtx) {
+	for k, v := range o.deps {
+		x.dep(k, v)
+	}
 }
 
 // compileBool compiles a condition that must be a bool.
@@ -69,6 +78,7 @@ func (x *exprCtx) compile(expr hcl.Expression) (*node, hcl.Diagnostics) {
 	return n, diags
 }
 
+// expr compiles one kind of expression.
 func (x *exprCtx) expr(e hclsyntax.Expression) (*node, hcl.Diagnostics) {
 	switch e := e.(type) {
 	case *hclsyntax.LiteralValueExpr:
@@ -111,6 +121,7 @@ func (x *exprCtx) expr(e hclsyntax.Expression) (*node, hcl.Diagnostics) {
 		"This kind of expression is not supported in rule expressions.")}
 }
 
+// literal compiles a constant from the source.
 func literal(v cty.Value, rng hcl.Range) (*node, hcl.Diagnostics) {
 	t, val, err := ctyToValue(v)
 	if err != "" {
@@ -160,6 +171,7 @@ func ctyToValue(v cty.Value) (vtype, value, string) {
 	return tInvalid, value{}, fmt.Sprintf("Values of type %s are not supported.", ty.FriendlyName())
 }
 
+// tuple compiles [a, b, ...], a list of strings.
 func (x *exprCtx) tuple(e *hclsyntax.TupleConsExpr) (*node, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var elems []*node
@@ -242,10 +254,4 @@ func stringer(n *node) func(*env) string {
 		return n.s
 	}
 	return func(e *env) string { return formatValue(n.typ, n.eval(e)) }
-}
-
-func (x *exprCtx) merge(o *exprCtx) {
-	for k, v := range o.deps {
-		x.dep(k, v)
-	}
 }

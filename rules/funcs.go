@@ -41,8 +41,10 @@ func init() {
 	}
 }
 
+// functionNames lists the functions, sorted.
 func functionNames() []string { return sortedKeys(functions) }
 
+// call compiles a function call: its arguments first, then the function.
 func (x *exprCtx) call(e *hclsyntax.FunctionCallExpr) (*node, hcl.Diagnostics) {
 	fn, ok := functions[e.Name]
 	if !ok {
@@ -83,16 +85,19 @@ func (x *exprCtx) call(e *hclsyntax.FunctionCallExpr) (*node, hcl.Diagnostics) {
 	return n, diags
 }
 
+// argErr reports argument i of the wrong type.
 func argErr(call *hclsyntax.FunctionCallExpr, i int, want string, got *node) *hcl.Diagnostic {
 	return errDiag(call.Args[i].Range(), "Invalid function argument",
 		fmt.Sprintf("Argument %d of %s must be %s, but this is a %s.", i+1, call.Name, want, got.typ))
 }
 
+// constArgErr reports argument i that must be known when rules load.
 func constArgErr(call *hclsyntax.FunctionCallExpr, i int, what string) *hcl.Diagnostic {
 	return errDiag(call.Args[i].Range(), "Invalid function argument",
 		fmt.Sprintf("Argument %d of %s must be a constant %s (a literal, var or list), known when rules load.", i+1, call.Name, what))
 }
 
+// plural writes n and word, adding s unless n is 1.
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word

@@ -7,6 +7,12 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+// keyExpr is one named key of a by attribute.
+type keyExpr struct {
+	name string
+	n    *node // string (one group) or list (one group per element)
+}
+
 // keys compiles `by`: a list of fields (named by their path) or an object
 // of name = expression.
 func (c *compiler) keys(a *hcl.Attribute, x *exprCtx, src []byte) ([]keyExpr, hcl.Diagnostics) {

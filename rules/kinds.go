@@ -12,6 +12,7 @@ import (
 // kindSet is a set of event kinds; nil means every kind.
 type kindSet map[event.Kind]bool
 
+// kindsOf is the set of the given kinds.
 func kindsOf(ks ...event.Kind) kindSet {
 	s := kindSet{}
 	for _, k := range ks {
@@ -20,6 +21,7 @@ func kindsOf(ks ...event.Kind) kindSet {
 	return s
 }
 
+// intersect is the kinds in both sets (nil, every kind, is the identity).
 func (a kindSet) intersect(b kindSet) kindSet {
 	if a == nil {
 		return b
@@ -36,6 +38,7 @@ func (a kindSet) intersect(b kindSet) kindSet {
 	return s
 }
 
+// union is the kinds in either set (nil if either is every kind).
 func (a kindSet) union(b kindSet) kindSet {
 	if a == nil || b == nil {
 		return nil
@@ -50,6 +53,8 @@ func (a kindSet) union(b kindSet) kindSet {
 	return s
 }
 
+// kindOperand returns the kind field and the constant string it is compared
+// with, or nils when the comparison is not of that shape.
 func kindOperand(l, r *node) (*node, *node) {
 	if l.isConst {
 		l, r = r, l
@@ -60,7 +65,8 @@ func kindOperand(l, r *node) (*node, *node) {
 	return l, r
 }
 
-func checkKindLiteral(x *exprCtx, l, r *node) *hcl.Diagnostic {
+// checkKindLiteral rejects kind == "NAME" for a kind that does not exist.
+func checkKindLiteral(l, r *node) *hcl.Diagnostic {
 	_, c := kindOperand(l, r)
 	if c == nil {
 		return nil
@@ -68,6 +74,7 @@ func checkKindLiteral(x *exprCtx, l, r *node) *hcl.Diagnostic {
 	return checkKindName(c.cv.s, c.rng)
 }
 
+// checkKindName rejects a name that is not an event kind.
 func checkKindName(k string, rng hcl.Range) *hcl.Diagnostic {
 	var names []string
 	for _, kk := range event.Kinds {
@@ -79,7 +86,9 @@ func checkKindName(k string, rng hcl.Range) *hcl.Diagnostic {
 	return errDiag(rng, "Unknown event kind", fmt.Sprintf("There is no event kind %q.%s", k, suggest(k, names)))
 }
 
-func kindEquality(x *exprCtx, l, r *node) kindSet {
+// kindEquality is the kinds kind == "NAME" limits a condition to; nil for
+// other comparisons.
+func kindEquality(l, r *node) kindSet {
 	_, c := kindOperand(l, r)
 	if c == nil {
 		return nil

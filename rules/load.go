@@ -19,6 +19,7 @@ type Source struct {
 	Data []byte
 }
 
+// parsedFile is a rule file with its syntax tree.
 type parsedFile struct {
 	name string
 	data []byte
@@ -103,6 +104,8 @@ func Load(srcs ...Source) (*Set, hcl.Diagnostics) {
 	return set, diags
 }
 
+// sourceHash hashes file base names and contents, so the hash does not
+// depend on where the files are or the order they were given in.
 func sourceHash(files []parsedFile) string {
 	type nf struct {
 		name string

@@ -8,10 +8,12 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+// typeErr reports an operand of the wrong type.
 func typeErr(rng hcl.Range, op string, want string, got vtype) *hcl.Diagnostic {
 	return errDiag(rng, "Type mismatch", fmt.Sprintf("The %s operator needs %s, but this is a %s.", op, want, got))
 }
 
+// binary compiles the logical, equality, comparison and arithmetic operators.
 func (x *exprCtx) binary(e *hclsyntax.BinaryOpExpr) (*node, hcl.Diagnostics) {
 	l, diags := x.compile(e.LHS)
 	r, more := x.compile(e.RHS)
@@ -55,7 +57,7 @@ func (x *exprCtx) binary(e *hclsyntax.BinaryOpExpr) (*node, hcl.Diagnostics) {
 			return nil, append(diags, errDiag(e.SrcRange, "Type mismatch",
 				fmt.Sprintf("Cannot compare a %s with a %s using %s.", l.typ, r.typ, name)))
 		}
-		if d := checkKindLiteral(x, l, r); d != nil {
+		if d := checkKindLiteral(l, r); d != nil {
 			return nil, append(diags, d)
 		}
 		eq := equality(l, r)
@@ -66,7 +68,7 @@ func (x *exprCtx) binary(e *hclsyntax.BinaryOpExpr) (*node, hcl.Diagnostics) {
 		out.typ = tBool
 		if e.Op == hclsyntax.OpEqual {
 			out.b = eq
-			out.kinds = kindEquality(x, l, r)
+			out.kinds = kindEquality(l, r)
 		} else {
 			out.b = func(e *env) bool { return !eq(e) }
 		}
@@ -118,6 +120,7 @@ func (x *exprCtx) binary(e *hclsyntax.BinaryOpExpr) (*node, hcl.Diagnostics) {
 	return out, diags
 }
 
+// opName is how an operator is written, for messages.
 func opName(op *hclsyntax.Operation) string {
 	switch op {
 	case hclsyntax.OpGreaterThan:
@@ -171,6 +174,8 @@ func comparison(op *hclsyntax.Operation, l, r *node) func(*env) bool {
 	}
 }
 
+// equality compiles ==, comparing with a constant directly when one side is
+// constant; nil when the type cannot be compared.
 func equality(l, r *node) func(*env) bool {
 	if l.isConst && !r.isConst {
 		l, r = r, l
@@ -200,6 +205,7 @@ func equality(l, r *node) func(*env) bool {
 	return nil
 }
 
+// unary compiles ! and unary -.
 func (x *exprCtx) unary(e *hclsyntax.UnaryOpExpr) (*node, hcl.Diagnostics) {
 	v, diags := x.compile(e.Val)
 	if diags.HasErrors() {
@@ -225,6 +231,7 @@ func (x *exprCtx) unary(e *hclsyntax.UnaryOpExpr) (*node, hcl.Diagnostics) {
 	return nil, append(diags, errDiag(e.SrcRange, "Unsupported operator", "This operator is not supported."))
 }
 
+// conditional compiles cond ? a : b.
 func (x *exprCtx) conditional(e *hclsyntax.ConditionalExpr) (*node, hcl.Diagnostics) {
 	c, diags := x.compile(e.Condition)
 	t, more := x.compile(e.TrueResult)

@@ -10,6 +10,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// traversal compiles a name: var.NAME, list.NAME, cond.NAME, steps.NAME,
+// a summary's value, group and rule, or an event field.
 func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnostics) {
 	root := tr.RootName()
 	rest := tr[1:]
@@ -235,6 +237,7 @@ func (x *exprCtx) applyTraversal(n *node, rest hcl.Traversal, what string) (*nod
 	return n, nil
 }
 
+// index compiles collection[key].
 func (x *exprCtx) index(e *hclsyntax.IndexExpr) (*node, hcl.Diagnostics) {
 	coll, diags := x.compile(e.Collection)
 	if diags.HasErrors() {
@@ -252,6 +255,7 @@ func (x *exprCtx) index(e *hclsyntax.IndexExpr) (*node, hcl.Diagnostics) {
 	return n, diags
 }
 
+// indexNode reads one element of a map or list node.
 func indexNode(coll, key *node, rng hcl.Range, what string) (*node, *hcl.Diagnostic) {
 	if what == "" {
 		what = "this " + coll.typ.String()

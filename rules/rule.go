@@ -11,6 +11,7 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
+// ruleType is which of the three rule blocks a rule came from.
 type ruleType uint8
 
 const (
@@ -22,14 +23,6 @@ const (
 func (t ruleType) String() string {
 	return [...]string{"rule", "threshold", "sequence"}[t]
 }
-
-type aggKind uint8
-
-const (
-	aggCount aggKind = iota
-	aggSum
-	aggDistinct
-)
 
 // rule is one compiled rule, threshold or sequence.
 type rule struct {
@@ -64,11 +57,7 @@ type rule struct {
 	fingerprint string
 }
 
-type keyExpr struct {
-	name string
-	n    *node // string (one group) or list (one group per element)
-}
-
+// rule compiles a rule, threshold or sequence block (typ is its block type).
 func (c *compiler) rule(typ string, bi blockIn) (*rule, hcl.Diagnostics) {
 	schema := map[string]*hcl.BodySchema{"rule": ruleSchema, "threshold": thresholdSchema, "sequence": sequenceSchema}[typ]
 	content, diags := bi.b.Body.Content(schema)

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+// step is one compiled step block of a sequence.
 type step struct {
 	name string
 	pre  *node // conditions on the event alone
@@ -19,6 +20,8 @@ type step struct {
 	kinds      kindSet
 }
 
+// capture registers a field of the step's event that later steps or the
+// summary read, returning its index in the step's captured values.
 func (s *step) capture(key string, n *node) int {
 	if i, ok := s.captureIdx[key]; ok {
 		return i
@@ -44,6 +47,7 @@ func conjuncts(e hclsyntax.Expression) []hclsyntax.Expression {
 	return []hclsyntax.Expression{e}
 }
 
+// andNodes joins bool nodes with &&, nil for none.
 func andNodes(ns []*node) *node {
 	if len(ns) == 0 {
 		return nil
@@ -56,6 +60,8 @@ func andNodes(ns []*node) *node {
 	return out
 }
 
+// steps compiles a sequence's step blocks; a step's condition splits into
+// the parts on its own event (pre) and those reading earlier steps (post).
 func (c *compiler) steps(r *rule, blocks hcl.Blocks, x *exprCtx, bi blockIn) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	seen := map[string]hcl.Range{}

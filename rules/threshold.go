@@ -6,8 +6,21 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// aggKind is what a threshold adds up per group: events, a sum or distinct values.
+type aggKind uint8
+
+const (
+	aggCount aggKind = iota
+	aggSum
+	aggDistinct
+)
+
+// maxBaselinePeriods bounds the windows a baseline keeps per group, listed
+// in docs/rules.md as a memory bound.
 const maxBaselinePeriods = 1024
 
+// threshold compiles the attributes only thresholds take: limit, the
+// aggregate, cooldown and baseline.
 func (c *compiler) threshold(r *rule, at hcl.Attributes, x *exprCtx) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	if a := at["limit"]; a != nil {
