@@ -115,6 +115,7 @@ func compile(files []parsedFile, overrides map[string]cty.Value) (*Set, hcl.Diag
 	}
 
 	diags = append(diags, c.unusedDeclarations()...)
+	withContext(diags, files)
 	if diags.HasErrors() {
 		return nil, diags
 	}
