@@ -40,7 +40,7 @@ func LoadDir(dir string) (*Set, hcl.Diagnostics) {
 func Files(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing rule files: %w", err)
 	}
 	var out []string
 	for _, e := range entries {

@@ -1,8 +1,11 @@
 package rules
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -95,5 +98,12 @@ func TestSourceHash(t *testing.T) {
 		if sourceHash(other) == h {
 			t.Errorf("files %v hash as the originals", other)
 		}
+	}
+}
+
+func TestFilesErrorSaysWhatFailed(t *testing.T) {
+	_, err := Files(filepath.Join(t.TempDir(), "missing"))
+	if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), "listing rule files: ") {
+		t.Fatalf("Files(missing) = %v", err)
 	}
 }

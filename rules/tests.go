@@ -202,12 +202,12 @@ func ctyToJSONMap(v cty.Value) (map[string]any, error) {
 func ctyToJSON(v cty.Value, out any) error {
 	b, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
-		return err
+		return fmt.Errorf("encoding the value as JSON: %w", err)
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(out); err != nil {
-		return fmt.Errorf("expected an object: %v", err)
+		return fmt.Errorf("expected an object: %w", err)
 	}
 	return nil
 }
