@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+// fnGlob compiles glob; constant patterns are classified once, when rules load.
 func fnGlob(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	if a[0].typ == tList {
 		// Any element matching any pattern: glob(db.columns, ["*email*"]).
@@ -72,6 +73,7 @@ func fnGlob(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 	}}, nil
 }
 
+// checkGlobArg rejects constant patterns out of bounds when rules load.
 func checkGlobArg(call *hclsyntax.FunctionCallExpr, n *node) *hcl.Diagnostic {
 	if !n.isConst {
 		return nil
@@ -126,6 +128,7 @@ const (
 	globSuffixAny // **fix
 )
 
+// compileGlobs classifies constant patterns.
 func compileGlobs(pats []string) []glob {
 	out := make([]glob, len(pats))
 	for i, p := range pats {
@@ -153,6 +156,7 @@ func compileGlobs(pats []string) []glob {
 	return out
 }
 
+// match reports whether s matches the pattern, as globMatch does.
 func (g *glob) match(s string) bool {
 	switch g.kind {
 	case globExact:

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+// fnCIDR compiles cidrmatch; a bare address stands for itself alone.
 func fnCIDR(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	if a[0].typ != tStr {
 		return nil, argErr(call, 0, "a string", a[0])

@@ -9,6 +9,11 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
+// containsSetMin is the length above which a constant list is looked up in
+// a set rather than scanned (a tuning figure, for docs/benchmarks.md).
+const containsSetMin = 8
+
+// fnContains compiles contains, or icontains when fold is set.
 func fnContains(fold bool) func(*hclsyntax.FunctionCallExpr, []*node) (*node, *hcl.Diagnostic) {
 	eq := func(a, b string) bool { return a == b }
 	has := strings.Contains
@@ -29,7 +34,7 @@ func fnContains(fold bool) func(*hclsyntax.FunctionCallExpr, []*node) (*node, *h
 		case h.typ == tList && n.typ == tStr:
 			hl, ns := h.l, n.s
 			out := &node{typ: tBool}
-			if h.isConst && !fold && len(h.cv.l) > 8 {
+			if h.isConst && !fold && len(h.cv.l) > containsSetMin {
 				set := make(map[string]struct{}, len(h.cv.l))
 				for _, s := range h.cv.l {
 					set[s] = struct{}{}
@@ -109,14 +114,14 @@ func stringOrList(call *hclsyntax.FunctionCallExpr, a []*node, i int) (func(*env
 			return func(*env) []string { return l }, nil
 		}
 		s := n.s
-		// A one-element array on the stack of the closure's caller would
-		// escape through the return; a per-call slice is the honest cost
-		// of a dynamic pattern.
+		// The slice escapes through the return, so a dynamic pattern costs
+		// an allocation per call.
 		return func(e *env) []string { return []string{s(e)} }, nil
 	}
 	return nil, argErr(call, i, "a string or a list of strings", n)
 }
 
+// fnAffix compiles startswith and endswith.
 func fnAffix(match func(s, affix string) bool) func(*hclsyntax.FunctionCallExpr, []*node) (*node, *hcl.Diagnostic) {
 	return func(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 		if a[0].typ != tStr {
@@ -155,6 +160,7 @@ func fnAffix(match func(s, affix string) bool) func(*hclsyntax.FunctionCallExpr,
 	}
 }
 
+// fnRegex compiles regex, whose pattern compiles once, when rules load.
 func fnRegex(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	if a[0].typ != tStr {
 		return nil, argErr(call, 0, "a string", a[0])
@@ -170,6 +176,7 @@ func fnRegex(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnosti
 	return &node{typ: tBool, b: func(e *env) bool { return re.MatchString(s(e)) }}, nil
 }
 
+// fnCase compiles lower and upper, of a string or of each element of a list.
 func fnCase(conv func(string) string) func(*hclsyntax.FunctionCallExpr, []*node) (*node, *hcl.Diagnostic) {
 	return func(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 		switch a[0].typ {
@@ -201,6 +208,7 @@ func fnCase(conv func(string) string) func(*hclsyntax.FunctionCallExpr, []*node)
 	}
 }
 
+// fnLen compiles len of a string, list or map.
 func fnLen(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	n := a[0]
 	switch n.typ {
@@ -220,6 +228,7 @@ func fnLen(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic)
 	return nil, argErr(call, 0, "a string, list or map", n)
 }
 
+// fnJoin compiles join, whose separator defaults to ", ".
 func fnJoin(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	if a[0].typ != tList {
 		return nil, argErr(call, 0, "a list", a[0])

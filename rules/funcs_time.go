@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
+// timeArgs checks a time function's time (argument 0) and its constant
+// time zone (argument tzArg).
 func timeArgs(call *hclsyntax.FunctionCallExpr, a []*node, tzArg int) (func(*env) time.Time, *time.Location, *hcl.Diagnostic) {
 	if a[0].typ != tTime {
 		return nil, nil, argErr(call, 0, "a time (such as time)", a[0])
@@ -27,6 +29,7 @@ func timeArgs(call *hclsyntax.FunctionCallExpr, a []*node, tzArg int) (func(*env
 	return a[0].tm, loc, nil
 }
 
+// fnHour compiles hour.
 func fnHour(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	tm, loc, d := timeArgs(call, a, 1)
 	if d != nil {
@@ -38,8 +41,10 @@ func fnHour(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 	}}, nil
 }
 
+// weekdayNames are what weekday returns, indexed by time.Weekday.
 var weekdayNames = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
 
+// fnWeekday compiles weekday.
 func fnWeekday(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	tm, loc, d := timeArgs(call, a, 1)
 	if d != nil {
@@ -67,6 +72,7 @@ func clockArg(call *hclsyntax.FunctionCallExpr, a []*node, i int) (func(*env) fl
 	return nil, argErr(call, i, "a time of day like \"08:30\" or a number of hours", n)
 }
 
+// parseClock reads a time of day, such as "08:30" or "8", as hours.
 func parseClock(s string) (float64, error) {
 	hh, mm, ok := strings.Cut(s, ":")
 	h, err1 := strconv.Atoi(hh)
@@ -80,6 +86,8 @@ func parseClock(s string) (float64, error) {
 	return float64(h) + float64(m)/60, nil
 }
 
+// fnWithinHours compiles within_hours; the span includes its start, not its
+// end, and runs past midnight when the end is before the start.
 func fnWithinHours(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic) {
 	tm, loc, d := timeArgs(call, a, 3)
 	if d != nil {

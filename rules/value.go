@@ -146,7 +146,7 @@ func constNode(t vtype, v value, rng hcl.Range) *node {
 	return n
 }
 
-// fromValue makes a node reading a captured value (see sequence steps).
+// valueNode makes a node reading a captured value (see sequence steps).
 func valueNode(t vtype, get func(*env) *value, rng hcl.Range) *node {
 	n := &node{typ: t, rng: rng, steps: true}
 	switch t {
