@@ -71,3 +71,7 @@ func FormatDiagnostic(d *hcl.Diagnostic) string {
 	}
 	return fmt.Sprintf("%s%s: %s; %s", pos, sev, d.Summary, d.Detail)
 }
+
+func errDiag(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()}
+}

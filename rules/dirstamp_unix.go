@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/sys/unix" // its Stat_t names the times Mtim and Ctim on every unix, unlike syscall's
 )
 
 // dirStamp is each rule file's name, inode, size, modification and change
-// time, so that a check of unchanged files stats them instead of reading
-// and hashing them all (every two seconds, for the life of the agent). A
-// replaced file has a new inode and an edited one a new change time, which
-// no tool sets back. It is "" (read the files) when the directory cannot
-// be read or a file changed within racyStamp. (Stat_t names its times Mtim
-// and Ctim on every unix in x/sys/unix, not in syscall.)
+// time, or "" (read the files) when the directory cannot be read or a file
+// changed within racyStamp. Comparing stamps spares a check of unchanged
+// files reading and hashing them, and is safe because a replaced file gets a
+// new inode and an edited one a new change time, which no tool sets back.
 func dirStamp(dir string) string {
 	paths, err := Files(dir)
 	if err != nil {

@@ -47,14 +47,6 @@ type expectation struct {
 // sets start: a Monday, 09:00 UTC.
 var DefaultTestStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
-var testSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "events", Required: true}, {Name: "defaults"}, {Name: "start"}, {Name: "vars"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "expect", LabelNames: []string{"rule"}}},
-}
-
-var expectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-	{Name: "count"}, {Name: "value"}, {Name: "group"}, {Name: "severity"}}}
-
 // testFuncs are available in test blocks to build event lists.
 var testFuncs = map[string]function.Function{
 	"range": boundedRange, "concat": stdlib.ConcatFunc, "flatten": stdlib.FlattenFunc,
@@ -210,12 +202,12 @@ func ctyToJSONMap(v cty.Value) (map[string]any, error) {
 func ctyToJSON(v cty.Value, out any) error {
 	b, err := ctyjson.Marshal(v, v.Type())
 	if err != nil {
-		return err
+		return fmt.Errorf("encoding the value as JSON: %w", err)
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(out); err != nil {
-		return fmt.Errorf("expected an object: %v", err)
+		return fmt.Errorf("expected an object: %w", err)
 	}
 	return nil
 }
@@ -507,3 +499,12 @@ var boundedRange = function.New(&function.Spec{
 		return cty.ListVal(out), nil
 	},
 })
+
+func sortedStrings(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}

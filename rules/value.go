@@ -146,7 +146,7 @@ func constNode(t vtype, v value, rng hcl.Range) *node {
 	return n
 }
 
-// fromValue makes a node reading a captured value (see sequence steps).
+// valueNode makes a node reading a captured value (see sequence steps).
 func valueNode(t vtype, get func(*env) *value, rng hcl.Range) *node {
 	n := &node{typ: t, rng: rng, steps: true}
 	switch t {
@@ -208,45 +208,4 @@ func formatValue(t vtype, v value) string {
 
 func formatNum(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-// kindSet is a set of event kinds; nil means every kind.
-type kindSet map[event.Kind]bool
-
-func kindsOf(ks ...event.Kind) kindSet {
-	s := kindSet{}
-	for _, k := range ks {
-		s[k] = true
-	}
-	return s
-}
-
-func (a kindSet) intersect(b kindSet) kindSet {
-	if a == nil {
-		return b
-	}
-	if b == nil {
-		return a
-	}
-	s := kindSet{}
-	for k := range a {
-		if b[k] {
-			s[k] = true
-		}
-	}
-	return s
-}
-
-func (a kindSet) union(b kindSet) kindSet {
-	if a == nil || b == nil {
-		return nil
-	}
-	s := kindSet{}
-	for k := range a {
-		s[k] = true
-	}
-	for k := range b {
-		s[k] = true
-	}
-	return s
 }
