@@ -1,8 +1,3 @@
-// Package publish sends the agent's events, alerts and heartbeats to the
-// collector over NATS JetStream. Every event is written to an on-disk spool
-// first and published from there in order, so a collector or network outage
-// (or an agent restart) loses nothing until the spool's bound is reached;
-// then the oldest events go and an agent.loss record says how many.
 package publish
 
 import (

@@ -1,56 +1,68 @@
 package publish
 
 import (
-	"bytes"
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/event"
 )
 
-// recorder is a Sink in front of a Publisher that keeps the wire bytes of
-// every event, to compare with what arrives.
-type recorder struct {
-	p   *Publisher
-	mu  sync.Mutex
-	enc map[string][]byte
-}
-
-func newRecorder(p *Publisher) *recorder { return &recorder{p: p, enc: map[string][]byte{}} }
-
-func (r *recorder) Publish(ev *event.Event) error {
-	b, err := event.Encode(ev)
-	if err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.enc[ev.ID] = b
-	r.mu.Unlock()
-	return r.p.Publish(ev)
-}
-
-// checkBodies checks that each message is exactly the wire bytes of the
-// events it carries, joined by '\n'.
-func (r *recorder) checkBodies(t *testing.T, msgs []streamMsg) {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, m := range msgs {
-		var want [][]byte
-		for _, ev := range m.evs {
-			want = append(want, r.enc[ev.ID])
+func TestLingerHoldsEventsNoLongerThanTheLimit(t *testing.T) {
+	const linger = 100 * time.Millisecond
+	_, st, url := runServer(t, freePort(t), "vigil.>")
+	arrived := subscribeAgent(t, url)
+	// Events arrive in messages that may carry several.
+	var queued []*event.Event
+	var queuedAt time.Time
+	next := func(what string) (*event.Event, time.Time) {
+		t.Helper()
+		if len(queued) == 0 {
+			select {
+			case m := <-arrived:
+				queued, queuedAt = msgEvents(t, m.Subject, m.Header, m.Data), time.Now()
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s never arrived", what)
+			}
 		}
-		if !bytes.Equal(m.data, bytes.Join(want, []byte("\n"))) {
-			t.Fatalf("message %d (%d events from %s) is not their wire bytes joined by newlines", i, len(m.evs), m.evs[0].ID)
+		ev := queued[0]
+		queued = queued[1:]
+		return ev, queuedAt
+	}
+	p := newPublisher(t, url, t.TempDir(), func(c *Config) { c.Linger = linger.String() })
+	defer p.Close()
+	f := &fakeAgent{pub: p}
+
+	// An event after a quiet spell goes at once...
+	t1 := time.Now()
+	emitN(f, 1)
+	if ev, at := next("event 1"); ev.Seq != 1 || at.Sub(t1) >= linger {
+		t.Fatalf("event %d took %s after a quiet spell, want < %s", ev.Seq, at.Sub(t1), linger)
+	}
+	// ...the next ones wait for the linger after that send, together...
+	t2 := time.Now()
+	emitN(f, 3)
+	for i := range 3 {
+		ev, at := next("events 2-4")
+		if ev.Seq != uint64(i+2) || at.Sub(t1) < linger {
+			t.Fatalf("event %d arrived %s after the previous send, before the %s linger", ev.Seq, at.Sub(t1), linger)
+		}
+		if at.Sub(t2) > linger+500*time.Millisecond {
+			t.Fatalf("event %d held %s, far beyond the %s linger", ev.Seq, at.Sub(t2), linger)
 		}
 	}
-}
-
-func bigEvent(f *fakeAgent, size int) {
-	f.Emit(&event.Event{Kind: event.KindFileWrite, File: &event.File{Path: "/tmp/" + strings.Repeat("x", size), Bytes: 1}})
+	// ...but an alert does not wait, not even behind an event lingering.
+	emitN(f, 1) // seq 5
+	emitAlert(f)
+	if ev, _ := next("alert"); ev.Kind != event.KindAlert {
+		t.Fatalf("%s %d arrived before the alert", ev.Kind, ev.Seq)
+	}
+	waitFor(t, "spool to drain", 5*time.Second, func() bool { return p.Stats().Depth == 0 })
+	if seqs := streamSeqs(t, st, ""); !slices.Equal(seqs, []uint64{1, 2, 3, 4, 6, 5}) {
+		t.Fatalf("stream order %v, want the alert (6) ahead of event 5", seqs)
+	}
 }
 
 func TestBurstGoesSeveralEventsToAMessage(t *testing.T) {
@@ -79,7 +91,7 @@ func TestMessagesKeepToTheLimits(t *testing.T) {
 			port := freePort(t)
 			p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), nil)
 			defer p.Close()
-			setTailMax(p.sp, tc.tailMax)
+			p.sp.SetTailMax(tc.tailMax)
 			rec := newRecorder(p)
 			f := &fakeAgent{pub: rec}
 			// A backlog while the collector is away: many small events,

@@ -1,0 +1,188 @@
+package spool
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// DefaultTailMax bounds the memory tail: some seconds of events at the
+// rates an agent sees, and a small part of its memory budget.
+const DefaultTailMax = 2 << 20
+
+type Spool struct {
+	dir      string
+	maxBytes int64
+	segBytes int64
+
+	mu        sync.Mutex
+	segs      []*segment // oldest first; the last is written to
+	w         *os.File
+	bw        *bufio.Writer
+	flushed   int64 // bytes of the write segment on disk
+	total     int64
+	committed Pos
+	saved     Pos // committed as last written to the cursor file
+	cursor    *os.File
+	// dropped are the records lost and not yet reported in a loss
+	// record, one range per boot.
+	dropped   []Drop
+	lostTotal uint64 // records dropped since open
+	// lossRecs are the loss records still in the spool. When one is dropped
+	// too, what it reported goes back to dropped, so the reported total
+	// stays exact.
+	lossRecs []lossRec
+	closed   bool
+
+	rf    *os.File // read handle and the segment it reads
+	rfSeg uint64
+	br    *bufio.Reader // reads rf from brOff up to brEnd (brOff -1: not positioned)
+	brOff int64
+	brEnd int64
+	arena []byte // data of the records readBatch returned from the file
+
+	tail      []Entry // newest records, oldest first from tailHead
+	tailHead  int
+	tailBytes int64
+	tailMax   int64
+
+	fileReads uint64 // records read back from a segment file
+
+	scratch  []byte // a record's payload prefix being written
+	interned []string
+}
+
+var ErrClosed = errors.New("spool closed")
+
+func segName(dir string, n uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%016d.seg", n))
+}
+
+// Open opens (or creates) the spool in dir, truncating a torn record at
+// the end of the last segment (a crash mid-write).
+func Open(dir string, maxBytes int64) (*Spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating spool directory: %w", err)
+	}
+	segBytes := int64(8 << 20)
+	if segBytes > maxBytes/4 {
+		segBytes = max(maxBytes/4, 4<<10)
+	}
+	s := &Spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, tailMax: DefaultTailMax, brOff: -1}
+	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		return nil, err
+	}
+	var nums []uint64
+	for _, name := range names {
+		n, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".seg"), 10, 64)
+		if err == nil {
+			nums = append(nums, n)
+		}
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	for i, n := range nums {
+		sg := &segment{n: n}
+		if err := scanSegment(segName(dir, n), i == len(nums)-1, sg); err != nil {
+			return nil, err
+		}
+		s.segs = append(s.segs, sg)
+		s.total += sg.size
+	}
+	if len(s.segs) == 0 {
+		s.segs = []*segment{{n: 1}}
+	}
+	last := s.segs[len(s.segs)-1]
+	if s.w, err = os.OpenFile(segName(dir, last.n), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		return nil, fmt.Errorf("opening spool segment: %w", err)
+	}
+	s.bw = bufio.NewWriterSize(s.w, 64<<10)
+	s.flushed = last.size
+	s.committed = s.readCursor()
+	s.saved = s.committed
+	return s, nil
+}
+
+// Lost counts records dropped since the spool was opened.
+func (s *Spool) Lost() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lostTotal
+}
+
+// Start is where reading resumes: the first unacknowledged record.
+func (s *Spool) Start() Pos {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed
+}
+
+// removeOldest removes the oldest segment and its file.
+func (s *Spool) removeOldest() {
+	old := s.segs[0]
+	s.segs = s.segs[1:]
+	s.total -= old.size
+	s.closeReader(old.n)
+	os.Remove(segName(s.dir, old.n))
+}
+
+// closeReader closes the read handle if it is on segment n.
+func (s *Spool) closeReader(n uint64) {
+	if s.rf != nil && s.rfSeg == n {
+		s.rf.Close()
+		s.rf = nil
+		s.brOff = -1
+	}
+}
+
+// Depth counts the records not yet delivered.
+func (s *Spool) Depth() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, sg := range s.segs {
+		switch {
+		case sg.n == s.committed.seg:
+			n += sg.count - s.committed.idx
+		case sg.n > s.committed.seg:
+			n += sg.count
+		}
+	}
+	return uint64(max(n, 0))
+}
+
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	err := errors.Join(s.flushLocked(), s.saveCursorLocked())
+	s.closed = true
+	s.closeReader(s.rfSeg)
+	if s.cursor != nil {
+		err = errors.Join(err, s.cursor.Close())
+	}
+	return errors.Join(err, s.w.Close())
+}
+
+// SetTailMax bounds the memory tail to n bytes.
+func (s *Spool) SetTailMax(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tailMax = n
+}
+
+// FileReads counts the records read back from segment files rather than
+// the memory tail.
+func (s *Spool) FileReads() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fileReads
+}
