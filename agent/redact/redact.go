@@ -1,11 +1,3 @@
-// Package redact turns SQL text into something vigil may keep: literal values
-// replaced by ?, a fingerprint of the normalised statement, the command, the
-// tables and columns it names, and keyed hashes of the values it compares with
-// configured identifier columns. It works on text only (no I/O) and is fed by
-// agent/dbwire.
-//
-// Redaction fails closed: text the lexer cannot account for, or that does not
-// start like SQL, becomes "<unparsable>" with a keyed hash, never the raw text.
 package redact
 
 import (
