@@ -2,6 +2,9 @@ package dbwire
 
 import "slices"
 
+// mergeColumns joins the columns a statement names (a) and those its result
+// returned (b), each once and without "" or PostgreSQL's "?column?"; a comes
+// back as is when b is empty.
 func mergeColumns(a, b []string) []string {
 	if len(b) == 0 {
 		return a

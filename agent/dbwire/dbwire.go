@@ -81,10 +81,9 @@ type Record struct {
 type Session struct {
 	User     string
 	Database string
-	// Encrypted is set once the connection switched to TLS (PostgreSQL
-	// SSLRequest answered 'S', GSSENCRequest answered 'G', MySQL SSL request):
-	// the tracker stops parsing the socket bytes. Feed the TLS plaintext
-	// (SSL_read/SSL_write) to a new Tracker.
+	// Encrypted is set once the connection switched to TLS or GSS
+	// encryption (PostgreSQL SSLRequest answered 'S', GSSENCRequest answered
+	// 'G', MySQL SSL request); the socket bytes are ignored from then on.
 	Encrypted bool
 	// Synced is false while the tracker is looking for a message boundary.
 	Synced bool
@@ -122,8 +121,8 @@ type protocol interface {
 	flush(ts time.Time)
 }
 
-// NewTracker returns a tracker for a new connection. A tracker also works
-// when started mid-connection: it finds the next message boundary itself.
+// NewTracker returns a tracker for a new connection, or for one already
+// under way: it finds the next message boundary itself.
 func NewTracker(cfg Config) (*Tracker, error) {
 	if cfg.Redactor == nil {
 		return nil, errors.New("dbwire: a redactor is required")

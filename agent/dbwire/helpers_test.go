@@ -136,7 +136,7 @@ func sameRecords(a, b []Record) bool {
 	return string(ja) == string(jb)
 }
 
-// truncate replays chunks with server chunks cut to limit bytes, as a sensor
+// truncatedReplay replays chunks with server chunks cut to limit bytes, as a sensor
 // capturing only the first bytes of each recv would.
 func truncatedReplay(t *testing.T, engine string, chunks []testdb.Chunk, limit int) ([]Record, *Tracker) {
 	tr, err := NewTracker(Config{Engine: engine, Redactor: testRedactor(t)})

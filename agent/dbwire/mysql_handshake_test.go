@@ -2,7 +2,6 @@ package dbwire
 
 import (
 	"database/sql"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -26,5 +25,4 @@ func TestMySQLLiveTLS(t *testing.T) {
 	if !tr.Session().Encrypted || len(recs) != 0 {
 		t.Fatalf("tls: session %+v records %+v", tr.Session(), recs)
 	}
-	_ = strconv.Itoa
 }

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// response states
+// myState is where the server's answer to the command in progress stands.
 type myState uint8
 
 const (
