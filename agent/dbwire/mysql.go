@@ -2,7 +2,6 @@ package dbwire
 
 import (
 	"encoding/binary"
-	"math"
 	"time"
 )
 
@@ -181,21 +180,7 @@ func (m *mysql) message(dir Direction, start, end time.Time, hdr, body []byte, n
 		return
 	}
 	if m.gapped > 0 && m.state == rsRows && m.cmd != nil {
-		// Packets in the gap: their number modulo 256 is in the sequence
-		// ids, and exact when the gap was too short for 256 rows.
-		missed := int(seq - m.lastSeq - 1)
-		if m.gapped >= 256*(myHeaderLen+max(1, m.ncols)) {
-			// Room for 256 rows or more: add the multiple of 256 that the
-			// average row size seen so far suggests.
-			m.cmd.partial = true
-			if m.cmd.rowsSeen > 0 && m.cmd.rowBytes > 0 {
-				est := float64(m.gapped) / (float64(m.cmd.rowBytes) / float64(m.cmd.rowsSeen))
-				if k := math.Round((est - float64(missed)) / 256); k > 0 {
-					missed += 256 * int(k)
-				}
-			}
-		}
-		m.cmd.rows += uint64(missed)
+		m.countGapRows(seq)
 	}
 	m.gapped = 0
 	m.lastSeq = seq

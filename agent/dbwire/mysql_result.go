@@ -2,6 +2,7 @@ package dbwire
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 )
 
@@ -265,4 +266,22 @@ func (m *mysql) gap(dir Direction, n int) {
 			m.cmd.partial = true
 		}
 	}
+}
+
+// countGapRows adds to the result the rows lost in a capture gap before the
+// packet with sequence id seq. Their number modulo 256 is in the sequence
+// ids, exact when the gap was too short for 256 rows; otherwise the multiple
+// of 256 that the average row size seen so far suggests is added.
+func (m *mysql) countGapRows(seq byte) {
+	missed := int(seq - m.lastSeq - 1)
+	if m.gapped >= 256*(myHeaderLen+max(1, m.ncols)) {
+		m.cmd.partial = true
+		if m.cmd.rowsSeen > 0 && m.cmd.rowBytes > 0 {
+			est := float64(m.gapped) / (float64(m.cmd.rowBytes) / float64(m.cmd.rowsSeen))
+			if k := math.Round((est - float64(missed)) / 256); k > 0 {
+				missed += 256 * int(k)
+			}
+		}
+	}
+	m.cmd.rows += uint64(missed)
 }

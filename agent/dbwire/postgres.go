@@ -186,13 +186,7 @@ func (p *postgres) message(dir Direction, start, end time.Time, hdr, body []byte
 		p.startup(body)
 		return
 	case pgAwaitTLS:
-		switch hdr[0] {
-		case 'S', 'G':
-			p.phase = pgEncrypted
-			p.t.sess.Encrypted = true
-		default:
-			p.phase = pgStartup
-		}
+		p.encryptionAnswer(hdr[0])
 		return
 	}
 	if dir == ClientToServer {

@@ -63,3 +63,16 @@ func (p *postgres) startup(body []byte) {
 		p.t.sess.Database = p.t.sess.User
 	}
 }
+
+// encryptionAnswer follows the server's one-byte answer to SSLRequest or
+// GSSENCRequest: 'S' or 'G' starts encryption, anything else (N) means the
+// client sends its startup packet in the clear.
+func (p *postgres) encryptionAnswer(answer byte) {
+	switch answer {
+	case 'S', 'G':
+		p.phase = pgEncrypted
+		p.t.sess.Encrypted = true
+	default:
+		p.phase = pgStartup
+	}
+}
