@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/agent/dbwire/dbwiretest"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/internal/testdb"
 )
@@ -153,4 +154,43 @@ func truncatedReplay(t *testing.T, engine string, chunks []testdb.Chunk, limit i
 		recs = append(recs, tr.FeedTruncated(dir, c.Time, c.Data[:n], len(c.Data))...)
 	}
 	return append(recs, tr.Close(time.Now())...), tr
+}
+
+// exchange replays a hand-built connection: prologue (a startup or
+// handshake from dbwiretest), then captures alternating from the client and
+// the server, then Close.
+func exchange(t *testing.T, engine string, prologue []dbwiretest.Capture, captures ...[]byte) ([]Record, *Tracker) {
+	t.Helper()
+	ts := time.Unix(1700000000, 0).UTC()
+	var chunks []testdb.Chunk
+	add := func(fromClient bool, data []byte) {
+		ts = ts.Add(time.Millisecond)
+		chunks = append(chunks, testdb.Chunk{FromClient: fromClient, Time: ts, Data: data})
+	}
+	for _, c := range prologue {
+		add(c.FromClient, c.Data)
+	}
+	for i, c := range captures {
+		add(i%2 == 0, c)
+	}
+	return replay(t, engine, chunks, nil)
+}
+
+// join concatenates wire messages into one capture.
+func join(msgs ...[]byte) []byte {
+	var out []byte
+	for _, m := range msgs {
+		out = append(out, m...)
+	}
+	return out
+}
+
+func cstr(s string) []byte { return append([]byte(s), 0) }
+
+func statements(recs []Record) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.DB.Statement)
+	}
+	return out
 }
