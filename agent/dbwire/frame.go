@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// Bounds of both engines' resync.
+const (
+	// maxRunPast bounds the length of a message that runs past the capture
+	// a resync found it in.
+	maxRunPast = 1 << 20
+	// maxChain is how many well-formed messages in a row are enough to
+	// trust a boundary without reading to the end of the capture.
+	maxChain = 32
+)
+
 // framer is a protocol's view of one direction's message framing.
 type framer interface {
 	// headerLen is the length of the next message's header.
@@ -152,12 +162,3 @@ func cstring(b []byte) (string, []byte, bool) {
 	}
 	return string(b[:i]), b[i+1:], true
 }
-
-const (
-	// maxRunPast bounds the length of a message that runs past the capture
-	// a resync found it in.
-	maxRunPast = 1 << 20
-	// maxChain is how many well-formed messages in a row are enough to
-	// trust a boundary without reading to the end of the capture.
-	maxChain = 32
-)
