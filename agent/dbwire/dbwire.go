@@ -1,48 +1,3 @@
-// Package dbwire follows database wire protocols (PostgreSQL v3, MySQL and
-// MariaDB) from captured bytes and reports each statement a connection runs:
-// its redacted text, rows returned or affected, bytes returned, duration and
-// error. It does no I/O: the eBPF sensor feeds it the bytes of each send and
-// recv (or SSL_write/SSL_read) of one connection, in order, and turns the
-// returned records into db.query events.
-//
-// One Tracker follows one connection. Messages may be split across any number
-// of Feed calls and one call may hold many messages. Capture may be cut short
-// (FeedTruncated): the tracker then skips the missing bytes by their length,
-// keeps row counts exact when the server's own count (PostgreSQL
-// CommandComplete) is captured, and otherwise marks the record Partial with
-// rows counted as a lower bound. When it loses the message boundaries (a gap
-// that spans messages, garbage, a tracker started mid-connection) it scans for
-// a plausible chain of messages and carries on from there; it never panics and
-// its buffers are bounded.
-//
-// For the sensor:
-//
-//   - One Tracker per connection (NewTracker with the engine picked by port or
-//     by Detect / DetectServer on the first bytes), fed in capture order.
-//     Direction is the flow of the bytes, not the side capturing them: on a
-//     client host the process's send is ClientToServer; on a database host
-//     the server's recv is ClientToServer and its send ServerToClient.
-//   - Capture of a large send/recv: pass the first and last bytes with
-//     FeedHeadTail (preferred: the tail carries the server's row count) or the
-//     first bytes with FeedTruncated (rows in the gap are then only counted
-//     from what was seen: Record.Partial, a lower bound). Bytes are exact
-//     either way because the true length is given.
-//   - Session().Encrypted turns true when the connection switches to TLS; the
-//     socket bytes are then ignored. Feed the SSL_read/SSL_write plaintext of
-//     the same connection to a second Tracker (it starts with the startup
-//     packet or handshake response inside TLS); if no plaintext can be had,
-//     report a db.session event marked encrypted.
-//   - Close on connection close reports statements still awaiting an answer.
-//   - Records carry no raw literal: statements go through agent/redact before
-//     they leave the tracker; error messages have quoted text and numbers
-//     replaced. The caller sets DB.Side, Server, Client and TLS.
-//
-// What truncation costs: a statement longer than the capture is redacted from
-// its prefix (its tail is not reported); bound values beyond the capture are
-// not hashed; rows of a result whose end was not captured are a lower bound
-// (PostgreSQL) or estimated from sequence ids (MySQL) and marked Partial;
-// a tracker that lost its place reports the next statements it can place and
-// drops responses it cannot attribute (MySQL responses carry no statement).
 package dbwire
 
 import (
@@ -79,7 +34,7 @@ const (
 	EngineMySQL    = "mysql"
 )
 
-// Defaults.
+// Defaults for Config.
 const (
 	DefaultMaxMessage = 64 << 10
 	DefaultMaxPending = 1024
@@ -96,10 +51,10 @@ type Config struct {
 	Redactor *redact.Redactor
 	// MaxMessage is how many bytes of one protocol message are kept for
 	// parsing (statement text, bind values); the rest is skipped by length.
-	// Default 64 KiB.
+	// Default DefaultMaxMessage.
 	MaxMessage int
 	// MaxPending bounds prepared statements, portals and queued requests kept
-	// per connection. Default 1024.
+	// per connection. Default DefaultMaxPending.
 	MaxPending int
 }
 
@@ -126,10 +81,9 @@ type Record struct {
 type Session struct {
 	User     string
 	Database string
-	// Encrypted is set once the connection switched to TLS (PostgreSQL
-	// SSLRequest answered 'S', GSSENCRequest answered 'G', MySQL SSL request):
-	// the tracker stops parsing the socket bytes. Feed the TLS plaintext
-	// (SSL_read/SSL_write) to a new Tracker.
+	// Encrypted is set once the connection switched to TLS or GSS
+	// encryption (PostgreSQL SSLRequest answered 'S', GSSENCRequest answered
+	// 'G', MySQL SSL request); the socket bytes are ignored from then on.
 	Encrypted bool
 	// Synced is false while the tracker is looking for a message boundary.
 	Synced bool
@@ -167,8 +121,8 @@ type protocol interface {
 	flush(ts time.Time)
 }
 
-// NewTracker returns a tracker for a new connection. A tracker also works
-// when started mid-connection: it finds the next message boundary itself.
+// NewTracker returns a tracker for a new connection, or for one already
+// under way: it finds the next message boundary itself.
 func NewTracker(cfg Config) (*Tracker, error) {
 	if cfg.Redactor == nil {
 		return nil, errors.New("dbwire: a redactor is required")
@@ -192,18 +146,15 @@ func NewTracker(cfg Config) (*Tracker, error) {
 }
 
 // Feed gives the tracker the bytes of one send or recv, in connection order,
-// and returns the statements that completed. The slice returned by Feed,
-// FeedTruncated, FeedHeadTail and Close is valid until the next of these
-// calls: a caller that keeps the records copies them.
+// and returns the statements that completed; the slice is valid until the
+// next Feed, FeedTruncated, FeedHeadTail or Close.
 func (t *Tracker) Feed(dir Direction, ts time.Time, data []byte) []Record {
 	return t.FeedTruncated(dir, ts, data, len(data))
 }
 
 // FeedTruncated is Feed for a capture that holds only the first len(data) of
-// totalLen bytes. The missing bytes are skipped by count: inside one message
-// (a large DataRow, a long query) nothing is lost but that message's content;
-// across message boundaries the tracker loses its place until it finds a
-// boundary again, and rows counted in the gap are lost (see Record.Partial).
+// totalLen bytes; the rest is skipped by count (see the package
+// documentation for what that costs).
 func (t *Tracker) FeedTruncated(dir Direction, ts time.Time, data []byte, totalLen int) []Record {
 	t.out = t.out[:0]
 	t.feed(dir, ts, data, totalLen)
@@ -224,9 +175,8 @@ func (t *Tracker) feed(dir Direction, ts time.Time, data []byte, totalLen int) {
 	t.proto.feed(dir, ts, data, missing)
 }
 
-// records returns what the last call completed: t.out itself, which the
-// next call reuses (the agent handles a record's statements before it
-// reads the next record, so a copy per call was garbage).
+// records returns what the last call completed: t.out itself, reused by the
+// next call so that feeding a capture does not allocate a slice.
 func (t *Tracker) records() []Record {
 	if len(t.out) == 0 {
 		return nil
@@ -236,11 +186,8 @@ func (t *Tracker) records() []Record {
 
 // FeedHeadTail is FeedTruncated for a capture that kept the first bytes
 // (head) and the last bytes (tail) of a send or recv, with missing bytes
-// between them. The tail usually holds the end of a response (PostgreSQL's
-// CommandComplete with the server's row count, MySQL's EOF/OK after the last
-// row), so row counts stay exact (PostgreSQL) or close (MySQL: rows in the
-// gap are counted from packet sequence ids and the average row size) where a
-// head alone would give a lower bound. Sensors should prefer it.
+// between them; sensors should prefer it, since the tail usually holds the
+// server's row count.
 func (t *Tracker) FeedHeadTail(dir Direction, ts time.Time, head []byte, missing int, tail []byte) []Record {
 	t.out = t.out[:0]
 	t.feed(dir, ts, head, len(head)+max(missing, 0))

@@ -1,6 +1,8 @@
 package dbwire
 
 import (
+	"encoding/binary"
+	"strconv"
 	"strings"
 
 	"github.com/vigilhq/vigil/agent/redact"
@@ -96,4 +98,37 @@ var pgClasses = map[string]string{
 	"42": "syntax_error_or_access_rule_violation", "53": "insufficient_resources",
 	"54": "program_limit_exceeded", "55": "object_not_in_prerequisite_state", "57": "operator_intervention",
 	"58": "system_error", "P0": "plpgsql_error", "XX": "internal_error",
+}
+
+// pgError reads an ErrorResponse's SQLSTATE and message.
+func pgError(b []byte) (code, msg string) {
+	for len(b) > 1 {
+		f := b[0]
+		v, rest, ok := cstring(b[1:])
+		if !ok {
+			break
+		}
+		switch f {
+		case 'C':
+			code = v
+		case 'M':
+			msg = v
+		}
+		b = rest
+	}
+	return code, msg
+}
+
+// myErr reads an ERR packet.
+func myErr(b []byte) (code, sqlstate, msg string) {
+	if len(b) < 3 {
+		return "", "", ""
+	}
+	code = strconv.Itoa(int(binary.LittleEndian.Uint16(b[1:])))
+	b = b[3:]
+	if len(b) >= 6 && b[0] == '#' {
+		sqlstate = string(b[1:6])
+		b = b[6:]
+	}
+	return code, sqlstate, string(b)
 }

@@ -1,6 +1,19 @@
 package dbwire
 
-import "time"
+import (
+	"bytes"
+	"time"
+)
+
+// Bounds of both engines' resync.
+const (
+	// maxRunPast bounds the length of a message that runs past the capture
+	// a resync found it in.
+	maxRunPast = 1 << 20
+	// maxChain is how many well-formed messages in a row are enough to
+	// trust a boundary without reading to the end of the capture.
+	maxChain = 32
+)
 
 // framer is a protocol's view of one direction's message framing.
 type framer interface {
@@ -139,4 +152,13 @@ func (r *reader) deliver(ts time.Time) {
 	if cap(r.body) > 4*r.t.cfg.MaxMessage {
 		r.body = nil
 	}
+}
+
+// cstring reads a NUL-terminated string.
+func cstring(b []byte) (string, []byte, bool) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", b, false
+	}
+	return string(b[:i]), b[i+1:], true
 }

@@ -160,8 +160,8 @@ func fuzzReplay(t *testing.T, h hash.Hash, engine string, in []byte, r *redact.R
 	h.Write(b)
 }
 
-// TestGoldenRecords checks the trackers report, field for field, what they
-// reported before they were optimised, on the recorded sessions (whole, cut
+// TestGoldenRecords checks the trackers report, field for field, what
+// testdata/golden_records.txt recorded, on the recorded sessions (whole, cut
 // at random, truncated, head and tail, joined mid-stream), the generated
 // pgbench and MySQL workloads and the fuzz seeds (go test -run
 // TestGoldenRecords -update-golden rewrites testdata/golden_records.txt; only

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"math/rand"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,79 +187,4 @@ func TestMySQLFixture(t *testing.T) {
 	}
 	crecs, _ := replay(t, EngineMySQL, loadFixture(t, "mysql_cli_session.json"), nil)
 	checkMySQLCLI(t, crecs)
-}
-
-func TestMySQLTruncated(t *testing.T) {
-	chunks := loadFixture(t, "mysql_session.json")
-	full, _ := replay(t, EngineMySQL, chunks, nil)
-	for _, limit := range []int{4096, 1024, 256} {
-		recs, tr := truncatedReplay(t, EngineMySQL, chunks, limit)
-		assertNoMarker(t, recs)
-		if len(recs) != len(full) {
-			t.Fatalf("limit %d: %d records, want %d", limit, len(recs), len(full))
-		}
-		for i, r := range recs {
-			f := full[i]
-			if r.DB.Statement != f.DB.Statement || r.DB.ErrorCode != f.DB.ErrorCode {
-				t.Errorf("limit %d record %d: %q %q, want %q %q", limit, i, r.DB.Statement, r.DB.ErrorCode, f.DB.Statement, f.DB.ErrorCode)
-			}
-			if r.DB.Rows > f.DB.Rows || !r.Partial && r.DB.Rows != f.DB.Rows {
-				t.Errorf("limit %d %q: rows %d partial %v, want %d", limit, r.DB.Statement, r.DB.Rows, r.Partial, f.DB.Rows)
-			}
-		}
-		t.Logf("limit %d: %+v", limit, tr.Stats())
-	}
-}
-
-func TestMySQLMidStream(t *testing.T) {
-	chunks := loadFixture(t, "mysql_session.json")
-	full, _ := replay(t, EngineMySQL, chunks, nil)
-	for skip := 1; skip < len(chunks); skip++ {
-		recs, _ := replay(t, EngineMySQL, chunks[skip:], nil)
-		if !chunks[skip].FromClient {
-			// Mid-response: MySQL answers carry no statement, so reporting
-			// starts at the next command.
-			assertNoMarker(t, recs)
-			continue
-		}
-		assertNoMarker(t, recs)
-		first := chunks[skip].Time
-		var want []string
-		for _, f := range full {
-			if f.Start.After(first) {
-				want = append(want, f.DB.Statement)
-			}
-		}
-		j := 0
-		var got []string
-		for _, r := range recs {
-			got = append(got, r.DB.Statement)
-			if j < len(want) && (r.DB.Statement == want[j] || r.DB.Statement == "") {
-				j++
-			}
-		}
-		if j != len(want) {
-			t.Errorf("skip %d: got %q, want to include %q", skip, got, want)
-		}
-	}
-}
-
-func TestMySQLLiveTLS(t *testing.T) {
-	srv := testdb.StartMariaDB(t, testdb.Options{TLS: true})
-	px := testdb.StartProxy(t, srv.Addr())
-	db, err := sql.Open("mysql", strings.Replace(srv.DSN, srv.Addr(), px.Addr, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := db.QueryRow("SELECT 1").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	px.Close()
-	recs, tr := replay(t, EngineMySQL, connChunks(px.Chunks(), 0), nil)
-	if !tr.Session().Encrypted || len(recs) != 0 {
-		t.Fatalf("tls: session %+v records %+v", tr.Session(), recs)
-	}
-	_ = strconv.Itoa
 }

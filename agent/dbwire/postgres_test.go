@@ -2,10 +2,7 @@ package dbwire
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"math/rand"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,108 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/internal/testdb"
 )
-
-var update = flag.Bool("update", false, "rewrite recorded fixtures in testdata from real servers")
-
-const marker = "MARKER-7f3a9"
-
-func testRedactor(t testing.TB) *redact.Redactor {
-	t.Helper()
-	r, err := redact.New(redact.Config{Key: []byte("test-deployment-key"), IdentifierColumns: []string{"customers.id", "email"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// replay feeds recorded chunks of one connection to a new tracker. With rng
-// set, each chunk is cut at random points into several Feed calls.
-func replay(t testing.TB, engine string, chunks []testdb.Chunk, rng *rand.Rand) ([]Record, *Tracker) {
-	t.Helper()
-	tr, err := NewTracker(Config{Engine: engine, Redactor: testRedactor(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []Record
-	for _, c := range chunks {
-		dir := ServerToClient
-		if c.FromClient {
-			dir = ClientToServer
-		}
-		data := c.Data
-		for len(data) > 0 {
-			n := len(data)
-			if rng != nil {
-				n = 1 + rng.Intn(min(len(data), 1+rng.Intn(64)))
-			}
-			recs = append(recs, tr.Feed(dir, c.Time, data[:n])...)
-			data = data[n:]
-		}
-	}
-	recs = append(recs, tr.Close(time.Now())...)
-	return recs, tr
-}
-
-func connChunks(chunks []testdb.Chunk, conn int) []testdb.Chunk {
-	var out []testdb.Chunk
-	for _, c := range chunks {
-		if c.Conn == conn {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func saveFixture(t *testing.T, name string, chunks []testdb.Chunk) {
-	b, err := json.MarshalIndent(chunks, "", " ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func loadFixture(t *testing.T, name string) []testdb.Chunk {
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatalf("reading fixture (regenerate with go test -run Live -update): %v", err)
-	}
-	var chunks []testdb.Chunk
-	if err := json.Unmarshal(b, &chunks); err != nil {
-		t.Fatal(err)
-	}
-	return chunks
-}
-
-func findRecord(t *testing.T, recs []Record, stmtPrefix string) Record {
-	t.Helper()
-	for _, r := range recs {
-		if strings.HasPrefix(r.DB.Statement, stmtPrefix) {
-			return r
-		}
-	}
-	var have []string
-	for _, r := range recs {
-		have = append(have, r.DB.Statement)
-	}
-	t.Fatalf("no record with statement %q; have:\n%s", stmtPrefix, strings.Join(have, "\n"))
-	return Record{}
-}
-
-func assertNoMarker(t *testing.T, recs []Record) {
-	t.Helper()
-	b, err := json.Marshal(recs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(strings.ToLower(string(b)), strings.ToLower(marker)) {
-		t.Fatalf("marker %s appears in records: %s", marker, b)
-	}
-}
 
 // pgWorkload runs the statements the Postgres checks expect.
 func pgWorkload(t *testing.T, dsn string) {
@@ -236,15 +133,6 @@ func checkPostgres(t *testing.T, recs []Record) {
 	}
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // TestPostgresLive runs the workload against a real server through a
 // recording proxy and checks what the tracker makes of the bytes, whole and
 // cut at random points.
@@ -310,146 +198,5 @@ func checkPsql(t *testing.T, recs []Record) {
 	r = findRecord(t, recs, "SELECT nope FROM customers")
 	if r.DB.ErrorCode != "42703" {
 		t.Errorf("psql error: %+v", r.DB)
-	}
-}
-
-func testdbBinary(t *testing.T, glob string) string {
-	m, _ := filepath.Glob(glob)
-	if len(m) == 0 {
-		t.Skipf("%s not installed (CI installs it)", glob)
-	}
-	return m[len(m)-1]
-}
-
-func sameRecords(a, b []Record) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
-}
-
-// TestPostgresLiveTLS checks that a TLS connection is marked encrypted and
-// nothing is parsed from its ciphertext.
-func TestPostgresLiveTLS(t *testing.T) {
-	srv := testdb.StartPostgres(t, testdb.Options{TLS: true})
-	px := testdb.StartProxy(t, srv.Addr())
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, strings.Replace(srv.DSN, srv.Addr(), px.Addr, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "SELECT 'MARKER-7f3a9'"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
-	px.Close()
-	recs, tr := replay(t, EnginePostgres, connChunks(px.Chunks(), 0), nil)
-	if !tr.Session().Encrypted || len(recs) != 0 {
-		t.Fatalf("tls: session %+v records %+v", tr.Session(), recs)
-	}
-}
-
-// truncate replays chunks with server chunks cut to limit bytes, as a sensor
-// capturing only the first bytes of each recv would.
-func truncatedReplay(t *testing.T, engine string, chunks []testdb.Chunk, limit int) ([]Record, *Tracker) {
-	tr, err := NewTracker(Config{Engine: engine, Redactor: testRedactor(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []Record
-	for _, c := range chunks {
-		dir := ServerToClient
-		if c.FromClient {
-			dir = ClientToServer
-		}
-		n := min(len(c.Data), limit)
-		recs = append(recs, tr.FeedTruncated(dir, c.Time, c.Data[:n], len(c.Data))...)
-	}
-	return append(recs, tr.Close(time.Now())...), tr
-}
-
-// With truncated capture every statement is still reported; counts are exact
-// where the server's count was captured and a lower bound (Partial) where not.
-func TestPostgresTruncated(t *testing.T) {
-	chunks := loadFixture(t, "postgres_session.json")
-	full, _ := replay(t, EnginePostgres, chunks, nil)
-	for _, limit := range []int{4096, 1024, 256} {
-		recs, tr := truncatedReplay(t, EnginePostgres, chunks, limit)
-		assertNoMarker(t, recs)
-		if len(recs) != len(full) {
-			t.Fatalf("limit %d: %d records, want %d", limit, len(recs), len(full))
-		}
-		for i, r := range recs {
-			f := full[i]
-			if r.DB.Statement != f.DB.Statement || r.DB.ErrorCode != f.DB.ErrorCode {
-				t.Errorf("limit %d record %d: %q %q, want %q %q", limit, i, r.DB.Statement, r.DB.ErrorCode, f.DB.Statement, f.DB.ErrorCode)
-			}
-			if r.DB.Rows > f.DB.Rows || !r.Partial && r.DB.Rows != f.DB.Rows {
-				t.Errorf("limit %d %q: rows %d partial %v, want %d", limit, r.DB.Statement, r.DB.Rows, r.Partial, f.DB.Rows)
-			}
-			if r.RowsFromServer && r.DB.Rows != f.DB.Rows {
-				t.Errorf("limit %d %q: server rows %d, want %d", limit, r.DB.Statement, r.DB.Rows, f.DB.Rows)
-			}
-			if r.DB.Bytes != f.DB.Bytes && !r.Partial {
-				t.Errorf("limit %d %q: bytes %d, want %d", limit, r.DB.Statement, r.DB.Bytes, f.DB.Bytes)
-			}
-		}
-		t.Logf("limit %d: %+v", limit, tr.Stats())
-	}
-}
-
-// A tracker started mid-connection reports the statements after it started.
-func TestPostgresMidStream(t *testing.T) {
-	chunks := loadFixture(t, "postgres_session.json")
-	full, _ := replay(t, EnginePostgres, chunks, nil)
-	for skip := 1; skip < len(chunks); skip++ {
-		recs, _ := replay(t, EnginePostgres, chunks[skip:], nil)
-		assertNoMarker(t, recs)
-		// Every statement that started after the skip point is reported.
-		first := chunks[skip].Time
-		var want []string
-		for _, f := range full {
-			if f.Start.After(first) {
-				want = append(want, f.DB.Statement)
-			}
-		}
-		var got []string
-		for _, r := range recs {
-			got = append(got, r.DB.Statement)
-		}
-		j := 0
-		for _, g := range got {
-			// "" is a statement prepared before the tracker started.
-			if j < len(want) && (g == want[j] || g == "") {
-				j++
-			}
-		}
-		if j != len(want) {
-			t.Errorf("skip %d: got %q, want to include %q", skip, got, want)
-		}
-	}
-}
-
-// Garbage before a connection's bytes, and SSLRequest answered N, are
-// survived.
-func TestPostgresGarbageAndSSLRefused(t *testing.T) {
-	chunks := loadFixture(t, "postgres_session.json")
-	full, _ := replay(t, EnginePostgres, chunks, nil)
-	ssl := append([]testdb.Chunk{
-		{FromClient: true, Time: chunks[0].Time, Data: []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}},
-		{FromClient: false, Time: chunks[0].Time, Data: []byte{'N'}},
-	}, chunks...)
-	recs, tr := replay(t, EnginePostgres, ssl, nil)
-	if !sameRecords(recs, full) || tr.Session().Encrypted {
-		t.Errorf("SSLRequest refused: records differ or encrypted %v", tr.Session())
-	}
-	rng := rand.New(rand.NewSource(7))
-	for i := 0; i < 50; i++ {
-		junk := make([]byte, rng.Intn(5000))
-		rng.Read(junk)
-		g := append([]testdb.Chunk{{FromClient: rng.Intn(2) == 0, Time: chunks[0].Time, Data: junk}}, chunks[3:]...)
-		recs, _ := replay(t, EnginePostgres, g, rand.New(rand.NewSource(int64(i))))
-		if len(recs) < len(full)-3 {
-			t.Errorf("after %d bytes of junk: %d records, want at least %d", len(junk), len(recs), len(full)-3)
-		}
 	}
 }

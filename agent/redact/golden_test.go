@@ -19,7 +19,7 @@ import (
 var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden_redact.txt from the current Redact")
 
 // goldenCorpus is the text every change to the redactor must redact exactly
-// as before: the unit test statements, the fuzz seed corpora, pgbench, and a
+// as testdata/golden_redact.txt recorded: the unit test statements, the fuzz seed corpora, pgbench, and a
 // deterministic soup of SQL fragments (quotes, escapes, comments, case and
 // Unicode that upper-cases to ASCII).
 func goldenCorpus(t testing.TB) []string {
@@ -132,7 +132,7 @@ func goldenLines(t *testing.T) []string {
 }
 
 // TestGoldenRedact checks Redact and Split give, byte for byte, the results
-// recorded before the redactor was optimised (go test -run TestGoldenRedact
+// recorded in testdata/golden_redact.txt (go test -run TestGoldenRedact
 // -update-golden rewrites them; only do that for an intended change).
 func TestGoldenRedact(t *testing.T) {
 	path := filepath.Join("testdata", "golden_redact.txt")

@@ -7,33 +7,7 @@ import (
 )
 
 // The pre-lex fast path answers a repeated statement without running the
-// lexer. The shape cache (shape.go) already skips the analysis of a
-// repeated shape, but finding the shape needs the tokens, and lexing is
-// most of what is left. prelexScan reads a strict subset of SQL text by
-// hand: words, white space, plain punctuation, unsigned decimal numbers,
-// single-quoted strings with only '' as escape, and $n placeholders. For
-// such text it returns a key, the text with every literal replaced by a
-// marker of its kind, and the byte span of every literal. Text outside
-// the subset (comments, any other quote, backslashes, dollar quoting,
-// prefixed strings, other number forms, non-ASCII bytes, control
-// characters) is not eligible and goes the full way.
-//
-// Within the subset the lexer's reading of the text around a literal does
-// not depend on the literal's value: nothing the subset allows right
-// before a literal can extend a token into it (no letter, digit, dot,
-// quote, $, @ ...; a letter would make E'' an escape string), nothing
-// right after a number can extend it (no letter, digit, dot), and the
-// lexer's token types depend on the text, not on earlier tokens. So two
-// texts with one key have one shape and their literals in the same places.
-// The scan is no proof of that, so an entry is only made from the full
-// path, after checking that the lexer found exactly the scan's literals:
-// as many, of the same kinds, at the same byte spans (a number may have
-// taken the sign before it, which the entry remembers). A key whose text
-// the lexer reads differently is never cached and keeps the full path.
-//
-// An entry points at the shape the full path used, so its result is the
-// shape cache's; the identifier hashes are still taken from each
-// statement's own literals, through the spans.
+// lexer; its contract, and why it is safe, is in the package documentation.
 
 // litSpan is one literal the scan found: sql[start:end].
 type litSpan struct {

@@ -10,7 +10,7 @@ import (
 )
 
 // noPrelex returns a new Redactor for cfg without the pre-lex fast path:
-// every statement is lexed, as before the fast path existed.
+// every statement is lexed.
 func noPrelex(t testing.TB, cfg Config) *Redactor {
 	t.Helper()
 	r, err := New(cfg)

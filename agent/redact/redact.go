@@ -1,11 +1,3 @@
-// Package redact turns SQL text into something vigil may keep: literal values
-// replaced by ?, a fingerprint of the normalised statement, the command, the
-// tables and columns it names, and keyed hashes of the values it compares with
-// configured identifier columns. It works on text only (no I/O) and is fed by
-// agent/dbwire.
-//
-// Redaction fails closed: text the lexer cannot account for, or that does not
-// start like SQL, becomes "<unparsable>" with a keyed hash, never the raw text.
 package redact
 
 import (
@@ -52,7 +44,8 @@ type Config struct {
 	// IdentifierColumns names the columns whose compared values are reported
 	// as keyed hashes: "table.column" or "column" (any table).
 	IdentifierColumns []string
-	// MaxStatement caps the redacted statement in bytes (default 4096).
+	// MaxStatement caps the redacted statement in bytes (default
+	// DefaultMaxStatement).
 	MaxStatement int
 	// Disabled turns redaction off: statements and error messages are kept
 	// verbatim (still capped). Hashes, fingerprints and tables still work.
@@ -201,10 +194,9 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	}
 	s := getScratch()
 	defer s.put()
-	// The fast path: text the scan accepts is printable ASCII (so
-	// plausibleText would pass it) without backslashes (so neither
-	// backslash check below applies), and not cut (the truncated flag
-	// and a literal cut in half are left to the full path).
+	// The pre-lex scan accepts only printable ASCII without backslashes,
+	// which plausibleText and the backslash checks below would pass; cut
+	// text is left to the full path.
 	var pkey []byte
 	var spans []litSpan
 	if r.prelex != nil && !truncated {
@@ -235,10 +227,9 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 		}
 	}
 	if d == Postgres && strings.ContainsRune(sql, '\\') {
-		// Backslash escapes depend on a server setting the agent cannot see
-		// (standard_conforming_strings). If the other
-		// reading splits literals differently, a value could surface as an
-		// identifier: fail closed.
+		// Backslash escapes depend on standard_conforming_strings, which the
+		// agent cannot see: if the other reading splits literals
+		// differently, a value could surface as an identifier.
 		alt, ok := lexAlt(s.alt[:0], d, sql)
 		s.alt = alt
 		if !ok || !sameShape(toks, alt) {
@@ -305,8 +296,7 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	return res
 }
 
-// cloneStrings copies a slice of the scratch for a Result (nil when empty,
-// as the results have always had).
+// cloneStrings copies a slice of the scratch for a Result, nil when empty.
 func cloneStrings(s []string) []string {
 	if len(s) == 0 {
 		return nil

@@ -7,19 +7,8 @@ import (
 	"sync/atomic"
 )
 
-// A statement's shape is its dialect and its tokens with every literal's
-// text left out: each token's kind, lexer type, placeholder number and
-// rendered text, which for a literal is always "?". Everything Redact
-// reports but the identifier hashes is computed from the shape alone (the
-// literal text, token.raw, is read only by literalValue for those hashes),
-// so statements of one shape, such as pgbench's UPDATE with different
-// numbers, get the same statement, fingerprint, command, tables, columns
-// and placeholders. The shape cache keeps that part of the result by shape, so
-// repeated shapes skip the analysis and rendering. It cannot carry a
-// literal from one statement to another: an entry holds only what the
-// shape determines, and the shape holds no literal text; identifier hashes
-// are taken from each statement's own literals through the token positions
-// the entry records.
+// shape is what Redact reports about every statement of one shape (its
+// tokens without literal text); see the package documentation.
 type shape struct {
 	command     string
 	statement   string

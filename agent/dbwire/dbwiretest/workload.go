@@ -1,8 +1,3 @@
-// Package dbwiretest generates realistic database wire traffic for
-// benchmarks and equivalence tests of the agent's database path: a
-// pgbench-like TPC-B workload over the PostgreSQL simple and extended query
-// protocols, and the same workload over MySQL COM_QUERY, each with the
-// server's answers, split into the sends and receives a sensor captures.
 package dbwiretest
 
 import (
@@ -65,7 +60,8 @@ var pgbenchExtended = []struct{ sql, tag string }{
 	{"END;", "COMMIT"},
 }
 
-func pgMsg(typ byte, body ...[]byte) []byte {
+// PgMessage is a PostgreSQL message: its type, length and body.
+func PgMessage(typ byte, body ...[]byte) []byte {
 	n := 4
 	for _, b := range body {
 		n += len(b)
@@ -93,18 +89,18 @@ func PgStartup(user, database string) Exchange {
 	body = append(body, cstr(database)...)
 	body = append(body, 0)
 	req := append(u32(len(body)+4), body...)
-	resp := pgMsg('R', u32(0))
-	resp = append(resp, pgMsg('S', cstr("server_version"), cstr("15.18"))...)
-	resp = append(resp, pgMsg('K', u32(1234), u32(5678))...)
-	resp = append(resp, pgMsg('Z', []byte{'I'})...)
+	resp := PgMessage('R', u32(0))
+	resp = append(resp, PgMessage('S', cstr("server_version"), cstr("15.18"))...)
+	resp = append(resp, PgMessage('K', u32(1234), u32(5678))...)
+	resp = append(resp, PgMessage('Z', []byte{'I'})...)
 	return Exchange{Capture{true, req}, Capture{false, resp}}
 }
 
 func pgRowDescription(col string, typoid int) []byte {
-	return pgMsg('T', u16(1), cstr(col), u32(16400), u16(3), u32(typoid), u16(4), u32(-1), u16(0))
+	return PgMessage('T', u16(1), cstr(col), u32(16400), u16(3), u32(typoid), u16(4), u32(-1), u16(0))
 }
 
-func pgDataRow(v string) []byte { return pgMsg('D', u16(1), u32(len(v)), []byte(v)) }
+func pgDataRow(v string) []byte { return PgMessage('D', u16(1), u32(len(v)), []byte(v)) }
 
 func pgTag(sql string) string {
 	switch sql[:3] {
@@ -133,13 +129,13 @@ func PgbenchSimple(rng *rand.Rand, n int) []Exchange {
 			resp = append(resp, pgRowDescription("abalance", 23)...)
 			resp = append(resp, pgDataRow(fmt.Sprint(rng.Intn(200000)-100000))...)
 		}
-		resp = append(resp, pgMsg('C', cstr(pgTag(sql)))...)
+		resp = append(resp, PgMessage('C', cstr(pgTag(sql)))...)
 		status := byte('T')
 		if sql == "END;" {
 			status = 'I'
 		}
-		resp = append(resp, pgMsg('Z', []byte{status})...)
-		out = append(out, Exchange{Capture{true, pgMsg('Q', cstr(sql))}, Capture{false, resp}})
+		resp = append(resp, PgMessage('Z', []byte{status})...)
+		out = append(out, Exchange{Capture{true, PgMessage('Q', cstr(sql))}, Capture{false, resp}})
 	}
 	return out
 }
@@ -165,8 +161,8 @@ func PgbenchExtended(rng *rand.Rand, n int, prepared bool) []Exchange {
 			var req, resp []byte
 			if !prepared || !parsed[i] {
 				parsed[i] = true
-				req = append(req, pgMsg('P', cstr(name), cstr(st.sql), u16(0))...)
-				resp = append(resp, pgMsg('1')...)
+				req = append(req, PgMessage('P', cstr(name), cstr(st.sql), u16(0))...)
+				resp = append(resp, PgMessage('1')...)
 			}
 			bind := append(cstr(""), cstr(name)...)
 			bind = append(bind, u16(0)...)
@@ -177,23 +173,23 @@ func PgbenchExtended(rng *rand.Rand, n int, prepared bool) []Exchange {
 				bind = append(bind, s...)
 			}
 			bind = append(bind, u16(0)...)
-			req = append(req, pgMsg('B', bind)...)
-			req = append(req, pgMsg('D', []byte{'P'}, cstr(""))...)
-			req = append(req, pgMsg('E', cstr(""), u32(0))...)
-			req = append(req, pgMsg('S')...)
-			resp = append(resp, pgMsg('2')...)
+			req = append(req, PgMessage('B', bind)...)
+			req = append(req, PgMessage('D', []byte{'P'}, cstr(""))...)
+			req = append(req, PgMessage('E', cstr(""), u32(0))...)
+			req = append(req, PgMessage('S')...)
+			resp = append(resp, PgMessage('2')...)
 			if i == 2 {
 				resp = append(resp, pgRowDescription("abalance", 23)...)
 				resp = append(resp, pgDataRow(fmt.Sprint(rng.Intn(200000)-100000))...)
 			} else {
-				resp = append(resp, pgMsg('n')...)
+				resp = append(resp, PgMessage('n')...)
 			}
-			resp = append(resp, pgMsg('C', cstr(st.tag))...)
+			resp = append(resp, PgMessage('C', cstr(st.tag))...)
 			status := byte('T')
 			if i == len(pgbenchExtended)-1 {
 				status = 'I'
 			}
-			resp = append(resp, pgMsg('Z', []byte{status})...)
+			resp = append(resp, PgMessage('Z', []byte{status})...)
 			out = append(out, Exchange{Capture{true, req}, Capture{false, resp}})
 		}
 	}
@@ -205,7 +201,8 @@ const (
 	myCaps = 0x00000200 | 0x00008000 | 0x00080000 | 0x00000008 | 0x01000000 | 0x00000001
 )
 
-func myPacket(seq byte, body ...[]byte) []byte {
+// MySQLPacket is a MySQL packet: its length, sequence id and body.
+func MySQLPacket(seq byte, body ...[]byte) []byte {
 	n := 0
 	for _, b := range body {
 		n += len(b)
@@ -250,7 +247,7 @@ func MySQLHandshake(user, database string) []Capture {
 	ok := []byte{0, 0, 0}
 	ok = append(ok, le16(2)...)
 	ok = append(ok, le16(0)...)
-	return []Capture{{false, myPacket(0, g)}, {true, myPacket(1, r)}, {false, myPacket(2, ok)}}
+	return []Capture{{false, MySQLPacket(0, g)}, {true, MySQLPacket(1, r)}, {false, MySQLPacket(2, ok)}}
 }
 
 // MySQLQueries returns n pgbench-like transactions over MySQL COM_QUERY
@@ -263,7 +260,7 @@ func MySQLQueries(rng *rand.Rand, n int) []Exchange {
 		if sql == "END" {
 			sql = "COMMIT"
 		}
-		req := myPacket(0, []byte{3}, []byte(sql))
+		req := MySQLPacket(0, []byte{3}, []byte(sql))
 		var resp []byte
 		okBody := func(affected byte) []byte {
 			b := []byte{0, affected, 0}
@@ -271,25 +268,25 @@ func MySQLQueries(rng *rand.Rand, n int) []Exchange {
 			return append(b, le16(0)...)
 		}
 		if sql[:3] == "SEL" {
-			resp = append(resp, myPacket(1, []byte{1})...)
+			resp = append(resp, MySQLPacket(1, []byte{1})...)
 			col := append(lenencStr("def"), lenencStr("bench")...)
 			col = append(col, lenencStr("pgbench_accounts")...)
 			col = append(col, lenencStr("pgbench_accounts")...)
 			col = append(col, lenencStr("abalance")...)
 			col = append(col, lenencStr("abalance")...)
 			col = append(col, 0x0c, 0x3f, 0, 11, 0, 0, 0, 3, 0, 0, 0, 0, 0)
-			resp = append(resp, myPacket(2, col)...)
-			resp = append(resp, myPacket(3, lenencStr(fmt.Sprint(rng.Intn(200000)-100000)))...)
+			resp = append(resp, MySQLPacket(2, col)...)
+			resp = append(resp, MySQLPacket(3, lenencStr(fmt.Sprint(rng.Intn(200000)-100000)))...)
 			eof := []byte{0xfe, 0, 0}
 			eof = append(eof, le16(2)...)
 			eof = append(eof, le16(0)...)
-			resp = append(resp, myPacket(4, eof)...)
+			resp = append(resp, MySQLPacket(4, eof)...)
 		} else {
 			affected := byte(1)
 			if sql == "BEGIN" || sql == "COMMIT" {
 				affected = 0
 			}
-			resp = myPacket(1, okBody(affected))
+			resp = MySQLPacket(1, okBody(affected))
 		}
 		out = append(out, Exchange{Capture{true, req}, Capture{false, resp}})
 	}
