@@ -140,7 +140,9 @@ func (p *Proc) WaitLog(ctx context.Context, wait time.Duration, ready func(log s
 // KillAtCleanup kills the process when the test ends and, if the test
 // failed, logs the end of its log.
 func (p *Proc) KillAtCleanup(tb testing.TB) {
+	tb.Helper()
 	tb.Cleanup(func() {
+		tb.Helper()
 		p.Stop(syscall.SIGKILL, 0)
 		if tb.Failed() {
 			tb.Logf("%s log:\n%s", p.Name, Tail(p.Log(), 4000))
