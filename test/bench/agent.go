@@ -60,8 +60,7 @@ collector {
 	return os.WriteFile(b.agentConfig, []byte(cfg), 0o600)
 }
 
-// startAgent starts the site's agent, with its profiles served when
-// withPprof, and returns once each of its four sensors says whether it runs.
+// startAgent starts the site's agent, serving its profiles when withPprof.
 func (b *bench) startAgent(withPprof bool) (*agent, error) {
 	o := testproc.AgentOptions{Bin: filepath.Join(b.bin, "vigil-agent"), Config: b.agentConfig, Sensors: 4,
 		OwnProcessGroup: true, Log: filepath.Join(b.site, fmt.Sprintf("agent-%d.log", time.Now().UnixNano()))}
@@ -122,9 +121,8 @@ func (a *agent) stop() agentStopped {
 // publisher drains for up to 5 s first.
 const agentStopWait = 12 * time.Second
 
-// stopUnlessIdle sends sig and waits up to d for the process to exit, but
-// kills it early once it has used no CPU for 1.5 s: it is stuck, not
-// draining. It says whether it had to kill.
+// stopUnlessIdle is Proc.Stop, but it kills the process early once it has
+// used no CPU for 1.5 s after sig, since it is then stuck, not draining.
 func stopUnlessIdle(p *testproc.Proc, sig syscall.Signal, d time.Duration) (killed bool) {
 	if p.Exited() {
 		return false
@@ -159,9 +157,9 @@ func stopUnlessIdle(p *testproc.Proc, sig syscall.Signal, d time.Duration) (kill
 
 var spoolFullRe = regexp.MustCompile(`msg="spool full: oldest events dropped" count=\d+ total=(\d+)`)
 
-// spoolDropped is the agent's last logged total of records its full spool
-// dropped. (Summing the count of each line would count again what a
-// dropped loss record carried.)
+// spoolDropped is the last total the agent logged for its full spool, since
+// summing each line's count would count again what a dropped loss record
+// carried.
 func spoolDropped(agentLog string) uint64 {
 	var n uint64
 	for _, m := range spoolFullRe.FindAllStringSubmatch(agentLog, -1) {

@@ -9,10 +9,10 @@ import (
 )
 
 // spoolBacklog counts the records in the agent's spool after its saved
-// cursor: events not yet acknowledged by JetStream, as of the agent's last
-// flush (every 200 ms). The layout is agent/publish's: <n>.seg files of
-// records (4-byte big-endian length, 4-byte CRC, payload) and a cursor
-// file "seg offset index".
+// cursor: events not yet acknowledged by JetStream as of the agent's last
+// flush. The layout is agent/publish's: <n>.seg files of records (4-byte
+// big-endian length, 4-byte CRC, payload) and a cursor file "seg offset
+// index".
 func spoolBacklog(dir string) (records int64, err error) {
 	records, _, err = spoolBacklogBytes(dir)
 	return records, err
