@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"testing"
 	"time"
@@ -16,17 +15,8 @@ import (
 
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // The deployment of docs/deploy.md in one process: three JetStream nodes,
 // the collector on them with three replicas, agents publishing through a
@@ -40,7 +30,7 @@ func TestPriorityConsumerOnClusterThroughLeaf(t *testing.T) {
 	routes := make([]int, 3)
 	var routeURLs []*url.URL
 	for i := range routes {
-		routes[i] = freePort(t)
+		routes[i] = testproc.FreePort(t)
 		routeURLs = append(routeURLs, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", routes[i])})
 	}
 	var hub []*server.Server

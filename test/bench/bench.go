@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 type bench struct {
@@ -76,7 +78,10 @@ func (b *bench) newSite() error {
 		"--site", "bench", "--host", host, "--out", b.creds); err != nil {
 		return err
 	}
-	b.natsPort = freePort()
+	var err error
+	if b.natsPort, err = testproc.FindFreePort(); err != nil {
+		return err
+	}
 	return b.writeAgentConfig()
 }
 
@@ -197,7 +202,7 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 		if b.agent, err = b.startAgent(false); err != nil {
 			return s, err
 		}
-		pid := b.agent.proc.pid()
+		pid := b.agent.Pid()
 		defer func() {
 			drops, derr := kernelDrops(pid)
 			st := b.stopSite()
@@ -225,7 +230,7 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 	// events (up to 30 s), so that its backlog does not run into the next.
 	var agentPid, colPid int
 	if mode == modeAgent {
-		agentPid, colPid = b.agent.proc.pid(), b.col.proc.pid()
+		agentPid, colPid = b.agent.Pid(), b.col.Pid()
 		s.measured = true
 	}
 	measure := func(i int, fn func() error) error {
@@ -339,7 +344,7 @@ func (b *bench) lossProbe() error {
 		return err
 	}
 	defer func() { b.rep.noteStop(b.stopSite()) }()
-	pid := b.agent.proc.pid()
+	pid := b.agent.Pid()
 	r, err := b.offer(src, pid, target, 15*time.Second)
 	if err != nil {
 		return err
@@ -352,7 +357,7 @@ func (b *bench) lossProbe() error {
 		return err
 	}
 	p.kernelDrops += r.ringFull
-	p.spoolDropped = spoolDropped(b.agent.proc.logText())
+	p.spoolDropped = spoolDropped(b.agent.Log())
 	if p.backlog, p.backlogBytes, err = spoolBacklogBytes(filepath.Join(b.site, "agent", "spool")); err != nil {
 		return err
 	}
@@ -373,8 +378,8 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 		return st, err
 	}
 	defer b.stopSite()
-	pid := b.agent.proc.pid()
-	cpid := b.col.proc.pid()
+	pid := b.agent.Pid()
+	cpid := b.col.Pid()
 	s0, _ := sampleProc(pid)
 	c0, _ := sampleProc(cpid)
 	r, err := b.offer(src, pid, rate, b.o.stepSecs)
@@ -411,14 +416,6 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 	}
 	st.classify()
 	return st, nil
-}
-
-func cpuPercent(a, b procSample) float64 {
-	el := b.at.Sub(a.at).Seconds()
-	if el <= 0 {
-		return 0
-	}
-	return float64(b.cpuTicks-a.cpuTicks) / clockTicks / el * 100
 }
 
 // Figures 5 and 6: at a steady 1,000 and 10,000 file writes a second, the
@@ -472,7 +469,7 @@ func (b *bench) steadyWindow(round, rate int) (steadySample, []trigger, error) {
 	if err := sleep(b.ctx, 2*time.Second); err != nil {
 		return s, nil, err
 	}
-	pid := b.agent.proc.pid()
+	pid := b.agent.Pid()
 	s0, err := sampleProc(pid)
 	if err != nil {
 		return s, nil, err
@@ -560,7 +557,7 @@ func (b *bench) profile(rate int) error {
 		return err
 	}
 	path := filepath.Join(b.tmp, fmt.Sprintf("agent-cpu-%d.pprof", rate))
-	if _, err := run("curl", "-fsS", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=8", b.agent.pprof)); err != nil {
+	if _, err := run("curl", "-fsS", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=8", b.agent.Pprof)); err != nil {
 		return err
 	}
 	out, err := run("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", filepath.Join(b.bin, "vigil-agent"), path)
@@ -590,9 +587,9 @@ func (b *bench) pgbenchProfile() error {
 	if err := sleep(b.ctx, 2*time.Second); err != nil {
 		return err
 	}
-	stats, window, err := bpfRunTime(b.agent.proc.pid(), func() error {
+	stats, window, err := bpfRunTime(b.agent.Pid(), func() error {
 		path := filepath.Join(b.site, "agent-cpu-pgbench.pprof")
-		if _, err := run("curl", "-fsS", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=8", b.agent.pprof)); err != nil {
+		if _, err := run("curl", "-fsS", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=8", b.agent.Pprof)); err != nil {
 			return err
 		}
 		out, err := run("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", filepath.Join(b.bin, "vigil-agent"), path)

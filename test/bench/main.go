@@ -1,27 +1,3 @@
-// Command bench measures what vigil costs the workstation it watches and how
-// much it keeps up with, beside no monitor and beside Linux auditd, and
-// writes docs/benchmarks.md and docs/benchmarks.csv (issue 7, make bench).
-//
-// Prerequisites (Debian 12), checked before anything runs:
-//
-//	root                      the agent loads eBPF programs; auditd needs CAP_AUDIT_CONTROL
-//	apt-get install postgresql postgresql-contrib auditd bpftool curl
-//	                          initdb, postgres and pgbench from /usr/lib/postgresql/*/bin;
-//	                          auditd and auditctl (the driver starts auditd itself, with its
-//	                          own config and log in a temporary directory, and removes its
-//	                          rules and disables auditing afterwards); bpftool reads the
-//	                          agent's in-kernel loss counters; curl fetches its profiles
-//	go                        the driver builds vigil-agent, vigil-collector, vigil and loadgen
-//
-// Usage (from the repository root):
-//
-//	go run ./test/bench                  full run, about 20 minutes, writes docs/
-//	go run ./test/bench -reps 5 -out docs -figures 1,2,3,4,5,6
-//
-// Every figure is the median of -reps repetitions. Figures 1 and 2 alternate
-// the three set-ups in each round (baseline, agent, auditd, baseline, ...)
-// and report each round's ratio to that round's baseline, so drift in a
-// shared machine's load falls on all three alike.
 package main
 
 import (

@@ -713,5 +713,9 @@ func (r *report) write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "benchmarks.csv"), c.Bytes(), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "benchmarks.md"), []byte(r.markdown(rows)), 0o644)
+	md, err := r.markdown(rows)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "benchmarks.md"), []byte(md), 0o644)
 }

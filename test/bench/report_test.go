@@ -1,10 +1,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests cover the parsing and arithmetic the report rests on; they
@@ -152,4 +156,163 @@ func TestPipelineFiguresPerSource(t *testing.T) {
 			t.Errorf("a row for a source with no steps: %+v", x)
 		}
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from what the report writes now")
+
+// The report writes the same docs/benchmarks.md and .csv for the same
+// figures: those of a full run, which reach every section and every
+// closer, and of a run with sections left out.
+func TestReportGolden(t *testing.T) {
+	for name, r := range map[string]*report{"full": goldenReport(), "sparse": sparseReport()} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := r.write(dir); err != nil {
+				t.Fatal(err)
+			}
+			for _, file := range []string{"benchmarks.md", "benchmarks.csv"} {
+				got, err := os.ReadFile(filepath.Join(dir, file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden := filepath.Join("testdata", name, file+".golden")
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != string(want) {
+					t.Errorf("%s differs from %s (go test ./test/bench -run TestReportGolden -update rewrites it): %s",
+						file, golden, firstDiff(string(got), string(want)))
+				}
+			}
+		})
+	}
+}
+
+// firstDiff shows the first line where got and want part.
+func firstDiff(got, want string) string {
+	g, w := splitLines(got), splitLines(want)
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n got: %q\nwant: %q", i+1, gl, wl)
+		}
+	}
+	return "same lines, different bytes"
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
+
+// goldenReport is a fixed run of two rounds in which every target is missed
+// once, so that every closer is printed.
+func goldenReport() *report {
+	o := options{reps: 2, out: "docs", figures: map[string]bool{"1": true, "2": true, "3": true, "4": true, "5": true, "6": true},
+		pgSeconds: 15, loopSecs: 5 * time.Second, stepSecs: 5 * time.Second, steadySec: 10 * time.Second,
+		rates: []int{20000, 40000}, ringRates: []int{50000, 100000, 150000}}
+	r := newReport(o)
+	r.machine = machine{nproc: 2, memGiB: 3.8, kernel: "6.18.0-test", cpu: "Test CPU @ 2.0GHz", goVer: "go1.26.0",
+		postgres: "postgres (PostgreSQL) 15.8", auditd: "auditctl version 3.0.9", loadStart: "2.18 2.52 2.11",
+		loadEnd: "1.25 2.05 2.49", started: time.Date(2026, 11, 23, 5, 25, 0, 0, time.UTC), hostname: "bench-vm",
+		osRelease: "Debian GNU/Linux 12 (bookworm)"}
+	r.elapsed = 19*time.Minute + 55*time.Second + 300*time.Millisecond
+	r.agentStops, r.agentKilled = 12, 2
+	for round := 1; round <= 2; round++ {
+		f := float64(round)
+		r.overheads = append(r.overheads,
+			overheadSample{round: round, mode: modeBaseline, tps: 3600 + 40*f, files: 57000 + 500*f, tcp: 14000 + 100*f},
+			overheadSample{round: round, mode: modeAgent, tps: 3050 + 20*f, files: 37000 + 300*f, tcp: 10800 + 50*f,
+				agentEvents: uint64(900000 * (2 - round)), agentDrops: uint64(round - 1), measured: round == 1,
+				agentCPU: [3]float64{6.8, 35.2, 28.1}, collectorCPU: [3]float64{2.1, 27.5, 9.9}},
+			overheadSample{round: round, mode: modeAuditd, tps: 3300 + 10*f, files: 10700 + 100*f, tcp: 8900 + 30*f,
+				auditRecords: 1200000 + round, auditLost: uint64(3 * (round - 1))})
+	}
+	for round := 1; round <= 2; round++ {
+		f := float64(round)
+		r.steps = append(r.steps,
+			stepSample{round: round, source: srcFiles, target: 20000, offered: 19990, ops: 99950, events: 99960, stored: 97000 + 100*f,
+				lost: map[string]float64{}, agentCPU: 12.5, collectorCPU: 40, verdict: stepOK},
+			stepSample{round: round, source: srcFiles, target: 40000, offered: 36562 - 10*f, ops: 182810, events: 182800,
+				stored: 150000, lost: map[string]float64{}, agentCPU: 22.4, collectorCPU: 71.3, verdict: stepGen},
+			stepSample{round: round, source: srcRing, target: 50000, offered: 49990, ops: 249950, stored: 140000,
+				lost: map[string]float64{}, agentCPU: 22.9, collectorCPU: 88.1, verdict: stepOK},
+			stepSample{round: round, source: srcRing, target: 100000, offered: 93000 + 1000*f, ops: 470000, spooled: 60000,
+				stored: 141000, lost: map[string]float64{}, agentCPU: 45.5, collectorCPU: 96, verdict: stepBehind},
+			stepSample{round: round, source: srcRing, target: 150000, offered: 123871 + 20000*f, ops: 700000, kernelDrops: 69055,
+				spooled: 5, stored: 139000, lost: map[string]float64{"seq_gap": 12, "spool_full": 0}, agentCPU: 51,
+				collectorCPU: 97.5, verdict: stepLoss})
+	}
+	r.probe = &lossProbeResult{source: srcRing, target: 100000, offered: 96270, ops: 1444050, spoolMiB: lossProbeSpoolMiB,
+		spoolDropped: 614902, kernelDrops: 232657, backlog: 51234, backlogBytes: 16 << 20,
+		collectorLost: map[string]float64{"seq_gap": 104231, "spool_full": 104231, "other": 0}}
+	for i := range 12 {
+		r.bpfStats = append(r.bpfStats, bpfStat{name: fmt.Sprintf("prog_%02d", i), runs: uint64(100000 - 5000*i),
+			ns: time.Duration(900-60*i) * time.Millisecond})
+	}
+	r.bpfWindow = 8*time.Second + 40*time.Millisecond
+	start := time.Date(2026, 11, 23, 5, 40, 0, 0, time.UTC)
+	for i := range 8 {
+		rate := []int{1000, 10000}[i%2]
+		t0 := start.Add(time.Duration(i) * 500 * time.Millisecond)
+		tr := trigger{rate: rate, pid: 5000 + i, start: t0, kernel: t0.Add(3 * time.Millisecond),
+			stored: t0.Add(time.Duration(40+30*i) * time.Millisecond), seen: t0.Add(time.Duration(45+30*i) * time.Millisecond)}
+		if i == 7 {
+			tr = trigger{rate: rate, pid: 5000 + i, start: t0, missing: true}
+		}
+		r.triggers = append(r.triggers, tr)
+	}
+	for round := 1; round <= 2; round++ {
+		f := float64(round)
+		r.steady = append(r.steady,
+			steadySample{round: round, rate: 1000, cpu: 1.9 + 0.4*f, rssKiB: 40960 + 1024*uint64(round), hwmKiB: 45000, stored: 1010},
+			steadySample{round: round, rate: 10000, cpu: 9.5 + f, rssKiB: 66000 + 512*uint64(round), hwmKiB: 70000, stored: 10020})
+	}
+	r.rules = []goBench{
+		{name: "BenchmarkPack/host", nsPerOp: []float64{1100, 1180}, bPerOp: []float64{16, 16}, allocsPer: []float64{0.25, 0.5}},
+		{name: "BenchmarkNonMatching", nsPerOp: []float64{346, 350}, bPerOp: []float64{0, 0}, allocsPer: []float64{0, 0}},
+	}
+	r.profiles = []profileTop{
+		{label: "pgbench (-c 4 -j 2)", top: "File: vigil-agent\nBuild ID: abc\nType: cpu\nMain binary: /tmp/x\n      flat  flat%   sum%        cum   cum%\n     0.10s  5.00%  5.00%      1.20s 60.00%  runtime.main\n"},
+		{label: "1000 files/s", top: "Type: cpu\n     0.01s  1.00%  1.00%      0.50s 50.00%  agent.(*Agent).Run\n"},
+	}
+	return r
+}
+
+// sparseReport is a run of figures 3 and 4 alone with no loss probe, no
+// killed agent and no profiles.
+func sparseReport() *report {
+	full := goldenReport()
+	o := full.o
+	o.figures = map[string]bool{"3": true, "4": true}
+	r := newReport(o)
+	r.machine, r.elapsed, r.agentStops = full.machine, 3*time.Minute, 4
+	r.steps, r.rules = full.steps[:2], full.rules
+	return r
 }

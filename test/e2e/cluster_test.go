@@ -19,23 +19,23 @@ import (
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
-	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // natsNode is one nats-server process of the topology.
 type natsNode struct {
-	*proc
+	*testproc.Proc
 	name string
 	url  string
 }
 
-func startNATS(t *testing.T, bin, name, conf string) *natsNode {
+func startNATS(t *testing.T, name, conf string) *natsNode {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name+".conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &natsNode{proc: start(t, bin, "-c", path), name: name}
+	return &natsNode{Proc: startNATSServer(t, "-c", path), name: name}
 }
 
 // The deployment of docs/deploy.md: three nats-server nodes with JetStream
@@ -48,12 +48,11 @@ func startNATS(t *testing.T, bin, name, conf string) *natsNode {
 // once, every process the real agent saw before and during the election is
 // stored, and no gap remains in its seq.
 func TestClusterWithLeafNode(t *testing.T) {
-	bin := testnats.Binary(t)
 	const n = 3
 	client, route, leaf := make([]int, n), make([]int, n), make([]int, n)
 	var routes, leafURLs, clientURLs []string
 	for i := range n {
-		client[i], route[i], leaf[i] = freePort(t), freePort(t), freePort(t)
+		client[i], route[i], leaf[i] = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", route[i]))
 		leafURLs = append(leafURLs, fmt.Sprintf(`"nats://127.0.0.1:%d"`, leaf[i]))
 		clientURLs = append(clientURLs, fmt.Sprintf("nats://127.0.0.1:%d", client[i]))
@@ -61,7 +60,7 @@ func TestClusterWithLeafNode(t *testing.T) {
 	nodes := map[string]*natsNode{}
 	for i := range n {
 		name := fmt.Sprintf("soc-%d", i+1)
-		nodes[name] = startNATS(t, bin, name, fmt.Sprintf(`server_name: %s
+		nodes[name] = startNATS(t, name, fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
 jetstream { store_dir: %q }
 cluster {
@@ -73,8 +72,8 @@ leafnodes { listen: 127.0.0.1:%d }
 `, name, client[i], t.TempDir(), route[i], strings.Join(routes, ", "), leaf[i]))
 		nodes[name].url = clientURLs[i]
 	}
-	leafPort, leafMon := freePort(t), freePort(t)
-	startNATS(t, bin, "leaf-leeds", fmt.Sprintf(`server_name: leaf-leeds
+	leafPort, leafMon := testproc.FreePort(t), testproc.FreePort(t)
+	startNATS(t, "leaf-leeds", fmt.Sprintf(`server_name: leaf-leeds
 listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
 leafnodes { remotes = [ { urls: [%s] } ] }
@@ -105,7 +104,12 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 		}
 		return agents, lz.N
 	}
-	waitFor(t, "the leaf node linked to the cluster", 30*time.Second, func() bool { _, links := leafz(); return links == 1 })
+	testproc.CheckFor(t, 30*time.Second, poll, func() error {
+		if _, links := leafz(); links != 1 {
+			return fmt.Errorf("the leaf node has %d links to the cluster, want 1", links)
+		}
+		return nil
+	})
 	leafURL := fmt.Sprintf("nats://127.0.0.1:%d", leafPort)
 
 	data := t.TempDir()
@@ -122,23 +126,26 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 		t.Fatal(err)
 	}
 	var info *jetstream.StreamInfo
-	waitFor(t, "stream "+bus.Stream+" with a leader and two current replicas", 60*time.Second, func() bool {
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		s, err := js.Stream(ctx, bus.Stream)
 		if err != nil {
-			return false
+			return fmt.Errorf("stream %s: %w", bus.Stream, err)
 		}
 		info, err = s.Info(ctx)
-		if err != nil || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
-			return false
+		if err != nil {
+			return fmt.Errorf("stream %s: %w", bus.Stream, err)
+		}
+		if info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+			return fmt.Errorf("stream %s has cluster %+v, want a leader and two replicas", bus.Stream, info.Cluster)
 		}
 		for _, r := range info.Cluster.Replicas {
 			if !r.Current {
-				return false
+				return fmt.Errorf("stream %s: replica %s is not current", bus.Stream, r.Name)
 			}
 		}
-		return true
+		return nil
 	})
 	if info.Config.Replicas != 3 {
 		t.Fatalf("stream has %d replicas, want 3", info.Config.Replicas)
@@ -173,7 +180,7 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 
 	stop := make(chan struct{})
 	done := load(t, e, stop)
-	waitFor(t, "events stored through the leaf node", 60*time.Second, func() bool { return storedCount(t, data, id) > 2000 })
+	testproc.CheckFor(t, 60*time.Second, poll, func() error { return storedMoreThan(t, data, id, 2000) })
 	leader := nodes[info.Cluster.Leader]
 	if leader == nil {
 		t.Fatalf("stream leader %q is not one of the nodes", info.Cluster.Leader)
@@ -181,35 +188,38 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 	if ag != nil {
 		mark(20)
 	}
-	leader.kill(syscall.SIGKILL)
+	leader.Stop(syscall.SIGKILL, 0)
 	if ag != nil {
 		mark(20) // while the cluster elects a new leader
 	}
 	atKill := storedCount(t, data, id)
 	t.Logf("killed %s (the stream leader) with %d events stored", leader.name, atKill)
-	waitFor(t, "events stored after the leader died", 90*time.Second, func() bool { return storedCount(t, data, id) > atKill+4000 })
+	testproc.CheckFor(t, 90*time.Second, poll, func() error { return storedMoreThan(t, data, id, atKill+4000) })
 	close(stop)
 	<-done
-	waitFor(t, "every event stored", 120*time.Second, func() bool { return storedCount(t, data, id) == int(e.seq) })
+	testproc.CheckFor(t, 120*time.Second, poll, func() error { return storedAll(t, data, e) })
 	if ag != nil {
 		for i := 1; i <= marked; i++ {
 			cond := fmt.Sprintf("json_extract(body, '$.process.cmdline') LIKE '%% vigil-cluster-mark-%d-'", i)
-			waitFor(t, fmt.Sprintf("the agent's marked exec %d of %d", i, marked), 60*time.Second, func() bool {
-				return storedEvents(t, data, ag.id, event.KindProcessExec, "", cond) == 1
+			testproc.CheckFor(t, 60*time.Second, poll, func() error {
+				if n := storedEvents(t, data, ag.id, event.KindProcessExec, "", cond); n != 1 {
+					return fmt.Errorf("the agent's marked exec %d of %d is stored %d times, want once", i, marked, n)
+				}
+				return nil
 			})
 		}
-		waitFor(t, "no gap left in the agent's seq", 30*time.Second, func() bool {
+		testproc.CheckFor(t, 30*time.Second, poll, func() error {
 			var losses []store.Loss
 			c.get(t, "/api/loss?agent_id="+ag.id, &losses)
 			for _, l := range losses {
 				if l.Reason == store.ReasonSeqGap && l.Count > 0 {
-					return false
+					return fmt.Errorf("a gap is left in the agent's seq: %+v", l)
 				}
 			}
-			return true
+			return nil
 		})
 	}
-	c.kill(syscall.SIGTERM)
+	c.Stop(syscall.SIGTERM, 0)
 	checkExactlyOnce(t, data, e)
 	// The agents are connected to the leaf, and the leaf is linked to the
 	// cluster again after losing a node.

@@ -13,7 +13,7 @@ import (
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testkernel"
-	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // storedCount counts an agent's events in the running collector's store
@@ -29,6 +29,24 @@ func storedCount(t *testing.T, data, agentID string) int {
 		return -1
 	}
 	return n
+}
+
+// storedMoreThan fails, saying how many are stored, unless more than n of
+// agentID's events are.
+func storedMoreThan(t *testing.T, data, agentID string, n int) error {
+	if got := storedCount(t, data, agentID); got <= n {
+		return fmt.Errorf("%d events stored, waiting for more than %d", got, n)
+	}
+	return nil
+}
+
+// storedAll fails, saying how many are stored, unless every event e
+// emitted is.
+func storedAll(t *testing.T, data string, e *emitter) error {
+	if got := storedCount(t, data, e.id); got != int(e.seq) {
+		return fmt.Errorf("%d of %d events stored", got, e.seq)
+	}
+	return nil
 }
 
 // load publishes batches until stop closes.
@@ -65,22 +83,22 @@ func newPublisher(t *testing.T, cfg *publish.Config, site, agentID string) *publ
 // again: every event id is in the store exactly once, none lost.
 func TestCollectorKill9MidStream(t *testing.T) {
 	data := t.TempDir()
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
 	c := startCollector(t, data, port)
 	e := &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: "bootk9", site: "leeds", id: cfg.Identity.AgentID}
 
 	stop := make(chan struct{})
 	done := load(t, e, stop)
-	waitFor(t, "events stored before the kill", 60*time.Second, func() bool { return storedCount(t, data, e.id) > 2000 })
-	c.kill(syscall.SIGKILL)
+	testproc.CheckFor(t, 60*time.Second, poll, func() error { return storedMoreThan(t, data, e.id, 2000) })
+	c.Stop(syscall.SIGKILL, 0)
 	time.Sleep(2 * time.Second) // load continues into the agent's spool meanwhile
 	c = startCollector(t, data, port)
-	waitFor(t, "more events stored after the restart", 60*time.Second, func() bool { return storedCount(t, data, e.id) > 6000 })
+	testproc.CheckFor(t, 60*time.Second, poll, func() error { return storedMoreThan(t, data, e.id, 6000) })
 	close(stop)
 	<-done
-	waitFor(t, "every event stored", 90*time.Second, func() bool { return storedCount(t, data, e.id) == int(e.seq) })
-	c.kill(syscall.SIGTERM)
+	testproc.CheckFor(t, 90*time.Second, poll, func() error { return storedAll(t, data, e) })
+	c.Stop(syscall.SIGTERM, 0)
 	checkExactlyOnce(t, data, e)
 	t.Logf("%d events, collector killed and restarted mid-stream", e.seq)
 }
@@ -88,11 +106,10 @@ func TestCollectorKill9MidStream(t *testing.T) {
 // Stop NATS (an external nats-server the collector uses) for --outage under
 // load: the agent spools, then drains; every event arrives exactly once.
 func TestNATSOutageUnderLoad(t *testing.T) {
-	bin := testnats.Binary(t)
 	store := t.TempDir()
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	natsArgs := []string{"-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", store}
-	nats := start(t, bin, natsArgs...)
+	nats := startNATSServer(t, natsArgs...)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	data := t.TempDir()
 	c := startCollector(t, data, 0, "--nats-url", url)
@@ -105,20 +122,25 @@ func TestNATSOutageUnderLoad(t *testing.T) {
 
 	stop := make(chan struct{})
 	done := load(t, e, stop)
-	waitFor(t, "events flowing", 60*time.Second, func() bool { return storedCount(t, data, e.id) > 1000 })
-	nats.kill(syscall.SIGKILL)
+	testproc.CheckFor(t, 60*time.Second, poll, func() error { return storedMoreThan(t, data, e.id, 1000) })
+	nats.Stop(syscall.SIGKILL, 0)
 	before := e.pub.Stats().Depth
 	time.Sleep(*outage)
 	during := e.pub.Stats().Depth
 	if during <= before {
 		t.Errorf("spool depth %d after the outage, %d before: the agent did not spool", during, before)
 	}
-	nats = start(t, bin, natsArgs...)
-	waitFor(t, "spool to drain", 120*time.Second, func() bool { return e.pub.Stats().Depth < 100 })
+	nats = startNATSServer(t, natsArgs...)
+	testproc.CheckFor(t, 120*time.Second, poll, func() error {
+		if d := e.pub.Stats().Depth; d >= 100 {
+			return fmt.Errorf("spool depth %d, waiting for it to drain below 100", d)
+		}
+		return nil
+	})
 	close(stop)
 	<-done
-	waitFor(t, "every event stored", 120*time.Second, func() bool { return storedCount(t, data, e.id) == int(e.seq) })
-	c.kill(syscall.SIGTERM)
+	testproc.CheckFor(t, 120*time.Second, poll, func() error { return storedAll(t, data, e) })
+	c.Stop(syscall.SIGTERM, 0)
 	checkExactlyOnce(t, data, e)
 	t.Logf("%d events, NATS down for %s with %d events spooled", e.seq, *outage, during)
 }
@@ -129,21 +151,29 @@ func TestNATSOutageUnderLoad(t *testing.T) {
 // gap they leave), and no event that arrived.
 func TestSpoolOverflowCountedOnce(t *testing.T) {
 	data := t.TempDir()
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
 	cfg.SpoolMaxMiB = 1
 	e := &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: "bootof", site: "leeds", id: cfg.Identity.AgentID}
 	e.emit(t, 15000) // ~4 MiB of events into a 1 MiB spool, nothing listening
 	c := startCollector(t, data, port)
-	waitFor(t, "the spool to drain", 60*time.Second, func() bool { st := e.pub.Stats(); return st.Depth == 0 && st.Dropped > 0 })
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
+		if st := e.pub.Stats(); st.Depth != 0 || st.Dropped == 0 {
+			return fmt.Errorf("spool depth %d with %d dropped, waiting for it to drain after dropping some", st.Depth, st.Dropped)
+		}
+		return nil
+	})
 	e.emit(t, 100) // and live events after it
 	dropped := e.pub.Stats().Dropped
 	kept := int(e.seq - dropped)
-	waitFor(t, "what was kept stored", 60*time.Second, func() bool {
-		return storedEvents(t, data, e.id, event.KindFileWrite, "", "") == kept
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
+		if n := storedEvents(t, data, e.id, event.KindFileWrite, "", ""); n != kept {
+			return fmt.Errorf("%d events stored, want the %d the spool kept", n, kept)
+		}
+		return nil
 	})
 	// The loss records went before the live events, in order.
-	c.kill(syscall.SIGTERM)
+	c.Stop(syscall.SIGTERM, 0)
 	st, err := store.Open(filepath.Join(data, "vigil.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -186,9 +216,8 @@ func TestSpoolOverflowCountedOnce(t *testing.T) {
 // The real agent, killed with SIGKILL, raises the liveness alert.
 func TestAgentSIGKILLRaisesLivenessAlert(t *testing.T) {
 	testkernel.RequireRoot(t)
-	bin := binaries(t)
 	data := t.TempDir()
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	c := startCollector(t, data, port)
 	cfg := enrolled(t, data, "leeds", "")
 	dir := t.TempDir()
@@ -204,16 +233,19 @@ collector {
 }
 `, filepath.Join(dir, "state"), filepath.Join(dir, "no-rules"), port, credsPath)
 	os.WriteFile(filepath.Join(dir, "agent.hcl"), []byte(hcl), 0o600)
-	agent := start(t, filepath.Join(bin, "vigil-agent"), "run", "--config", filepath.Join(dir, "agent.hcl"))
+	agent := startAgentProcess(t, filepath.Join(dir, "agent.hcl"), 4) // the config turns no sensor off
 
 	type agentRow struct {
 		AgentID string `json:"agent_id"`
 		Status  string `json:"status"`
 	}
-	waitFor(t, "the agent's heartbeat", 60*time.Second, func() bool {
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
 		var agents []agentRow
 		c.get(t, "/api/agents", &agents)
-		return len(agents) == 1 && agents[0].AgentID == cfg.Identity.AgentID && agents[0].Status == "ok"
+		if len(agents) != 1 || agents[0].AgentID != cfg.Identity.AgentID || agents[0].Status != "ok" {
+			return fmt.Errorf("agents %+v, waiting for %s with status ok", agents, cfg.Identity.AgentID)
+		}
+		return nil
 	})
 	var alerts []store.Alert
 	c.get(t, "/api/alerts?rule=vigil_agent_silent", &alerts)
@@ -221,10 +253,13 @@ collector {
 		t.Fatalf("silent alert while the agent runs: %v", alerts[0].Event.Alert.Summary)
 	}
 	killed := time.Now()
-	agent.kill(syscall.SIGKILL)
-	waitFor(t, "vigil_agent_silent alert", 30*time.Second, func() bool {
+	agent.Stop(syscall.SIGKILL, 0)
+	testproc.CheckFor(t, 30*time.Second, poll, func() error {
 		c.get(t, "/api/alerts?rule=vigil_agent_silent", &alerts)
-		return len(alerts) == 1
+		if len(alerts) != 1 {
+			return fmt.Errorf("%d vigil_agent_silent alerts, waiting for one", len(alerts))
+		}
+		return nil
 	})
 	if after := time.Since(killed); after < 2*time.Second {
 		t.Fatalf("silent alert %s after the kill: before three 1 s intervals passed", after)

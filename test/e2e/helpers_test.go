@@ -1,6 +1,3 @@
-// Package e2e runs vigil's parts as they run in production: the built
-// collector and agent binaries, real nats-server processes, kill -9 and
-// outages. Tests that need root or the kernel skip with the reason.
 package e2e
 
 import (
@@ -8,14 +5,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +18,8 @@ import (
 	"github.com/vigilhq/vigil/collector/enrol"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 var outage = flag.Duration("outage", 5*time.Second, "how long the NATS outage test keeps NATS down (the issue asks for 60s)")
@@ -54,92 +51,58 @@ func binaries(t *testing.T) string {
 	return binDir
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// poll is how often a test looks again at what it waits for.
+const poll = 50 * time.Millisecond
 
-// proc is a child process whose output goes to a file kept in the test's
-// temporary directory (printed when the test fails).
-type proc struct {
-	cmd *exec.Cmd
-	log string
-	t   *testing.T
-}
-
-func start(t *testing.T, name string, args ...string) *proc {
-	t.Helper()
-	logPath := filepath.Join(t.TempDir(), filepath.Base(name)+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, log: logPath, t: t}
-	t.Cleanup(func() {
-		p.kill(syscall.SIGKILL)
-		f.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("%s log:\n%s", filepath.Base(name), tail(string(b), 4000))
-		}
-	})
-	return p
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
-}
-
-func (p *proc) kill(sig syscall.Signal) {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	p.cmd.Process.Signal(sig)
-	p.cmd.Wait()
-}
-
-// collector runs vigil-collector on data with its NATS on natsPort.
+// collector is a running vigil-collector with the API calls the tests make.
 type collector struct {
-	*proc
-	api  string
-	data string
-	nats string // the embedded NATS server's URL
+	*testproc.Collector
 }
 
+// startCollector runs vigil-collector on data with its NATS on natsPort, no
+// rules unless extra names some, and returns once its API answers.
 func startCollector(t *testing.T, data string, natsPort int, extra ...string) *collector {
 	t.Helper()
-	bin := binaries(t)
-	httpPort := freePort(t)
-	args := append([]string{"run", "--data", data, "--nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort),
-		"--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--rules", ""}, extra...)
-	c := &collector{proc: start(t, filepath.Join(bin, "vigil-collector"), args...), api: fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-		data: data, nats: fmt.Sprintf("nats://127.0.0.1:%d", natsPort)}
-	waitFor(t, "collector API", 60*time.Second, func() bool {
-		resp, err := http.Get(c.api + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
-	return c
+	c, err := testproc.StartCollector(t.Context(), testproc.CollectorOptions{
+		Bin: filepath.Join(binaries(t), "vigil-collector"), Data: data, NATSPort: natsPort,
+		Args: append([]string{"--rules", ""}, extra...), Log: filepath.Join(t.TempDir(), "vigil-collector.log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.KillAtCleanup(t)
+	return &collector{c}
+}
+
+// startAgentProcess runs vigil-agent with the config at cfgPath and
+// returns once each of its sensors has said whether it runs.
+func startAgentProcess(t *testing.T, cfgPath string, sensors int) *testproc.Agent {
+	t.Helper()
+	a, err := testproc.StartAgent(t.Context(), testproc.AgentOptions{Bin: filepath.Join(binaries(t), "vigil-agent"),
+		Config: cfgPath, Sensors: sensors, Log: filepath.Join(t.TempDir(), "vigil-agent.log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.KillAtCleanup(t)
+	return a
+}
+
+// startNATSServer runs nats-server with args and returns once it is ready.
+func startNATSServer(t *testing.T, args ...string) *testproc.Proc {
+	t.Helper()
+	p, err := testproc.Start(exec.Command(testnats.Binary(t), args...), filepath.Join(t.TempDir(), "nats-server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.KillAtCleanup(t)
+	if err := p.WaitLog(t.Context(), time.Minute, func(log string) bool { return strings.Contains(log, "Server is ready") }); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (c *collector) get(t *testing.T, path string, into any) {
 	t.Helper()
-	resp, err := http.Get(c.api + path)
+	resp, err := http.Get(c.API + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +115,7 @@ func (c *collector) get(t *testing.T, path string, into any) {
 // metric reads one sample from /metrics.
 func (c *collector) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(c.api + "/metrics")
+	resp, err := http.Get(c.API + "/metrics")
 	if err != nil {
 		return -1
 	}
@@ -174,17 +137,6 @@ func (c *collector) metric(t *testing.T, name string) float64 {
 		}
 	}
 	return 0
-}
-
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // emitter numbers events like the agent does and publishes them.

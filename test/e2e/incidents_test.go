@@ -27,6 +27,7 @@ import (
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testdb"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 const (
@@ -101,14 +102,14 @@ GRANT CREATE ON SCHEMA public TO svc_bench;`, customerRows)).CombinedOutput()
 	keyFile, key := deploymentKey(t)
 	rulesDir := testRules(t, incidentValues)
 	data := t.TempDir()
-	natsPort := freePort(t)
+	natsPort := testproc.FreePort(t)
 	c := startCollector(t, data, natsPort, "--rules", rulesDir, "--host-rules", rulesDir)
 	r := &incidentRig{c: c, data: data, pg: pg, key: key, people: map[string]*person{}}
 	for _, name := range []string{"ana", "raj", "amy", "cody", "una", "svc"} {
 		r.people[name] = ensurePerson(t, "vigil-e2e-"+name)
 	}
 	r.sink = startUploadSink(t, approvedAddr, unknownAddr)
-	r.agent = startAgent(t, c, data, c.nats, agentOpts{site: "leeds", host: "ws-leeds-01", dbPorts: []int{pg.Port},
+	r.agent = startAgent(t, c, data, c.NATS, agentOpts{site: "leeds", host: "ws-leeds-01", dbPorts: []int{pg.Port},
 		rulesDir: rulesDir, keyFile: keyFile, idColumns: []string{"customers.id", "customers.email"}})
 
 	t.Run("Instacart", r.instacart)
@@ -125,18 +126,14 @@ GRANT CREATE ON SCHEMA public TO svc_bench;`, customerRows)).CombinedOutput()
 // database on this host, and none of it may come back as events (each one
 // would be published and written again, a loop).
 func (r *incidentRig) collectorNotReported(t *testing.T) {
-	pid := r.c.cmd.Process.Pid
+	pid := r.c.Pid()
 	for _, kind := range []event.Kind{event.KindFileWrite, event.KindFileRename, event.KindNetTransfer} {
 		cond := fmt.Sprintf("json_extract(body, '$.process.pid') = %d", pid)
 		if n := storedEvents(t, r.data, r.agent.id, kind, "", cond); n != 0 {
 			t.Errorf("%d %s events from the collector (pid %d) stored: %s", n, kind, pid, storedPaths(t, r.data, r.agent.id, kind, cond))
 		}
 	}
-	log, err := os.ReadFile(r.agent.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := fmt.Sprintf("its activity is not reported\" server=127.0.0.1:%s pid=%d", strings.TrimPrefix(r.c.nats, "nats://127.0.0.1:"), pid); !strings.Contains(string(log), want) {
+	if want := fmt.Sprintf("its activity is not reported\" server=127.0.0.1:%s pid=%d", strings.TrimPrefix(r.c.NATS, "nats://127.0.0.1:"), pid); !strings.Contains(r.agent.Log(), want) {
 		t.Errorf("the agent did not say it found the collector on this host (%q)", want)
 	}
 }
@@ -155,8 +152,11 @@ func (r *incidentRig) barrier(t *testing.T, who string, cmd *exec.Cmd) {
 		t.Fatalf("barrier: %v: %s", err, out)
 	}
 	cond := fmt.Sprintf("json_extract(body, '$.process.cmdline') LIKE '%%%s%%'", marker)
-	waitFor(t, "barrier event of "+who, 60*time.Second, func() bool {
-		return storedEvents(t, r.data, r.agent.id, event.KindProcessExec, who, cond) > 0
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
+		if storedEvents(t, r.data, r.agent.id, event.KindProcessExec, who, cond) == 0 {
+			return fmt.Errorf("barrier %s of %s not stored yet", marker, who)
+		}
+		return nil
 	})
 }
 
@@ -202,13 +202,15 @@ func (r *incidentRig) instacart(t *testing.T) {
 	}
 	ana.run(t, "psql", r.url("support_agent"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-f", writeScript(t, first))
 	clientLookups := "json_extract(body, '$.db.side') = 'client' AND json_extract(body, '$.db.statement') LIKE '%FROM customers WHERE id = ?%'"
-	deadline := time.Now().Add(60 * time.Second)
-	for storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups) < 200 {
-		if time.Now().After(deadline) {
-			r.c.dump(t)
-			t.Fatalf("%d of ana's 200 lookups stored after 60s", storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups))
+	err := testproc.Poll(t.Context(), 60*time.Second, poll, func() error {
+		if n := storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups); n < 200 {
+			return fmt.Errorf("%d of ana's 200 lookups stored", n)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		r.c.dump(t)
+		t.Fatal(err)
 	}
 	if n := storedEvents(t, r.data, r.agent.id, event.KindDBQuery, ana.name, clientLookups); n != 200 {
 		t.Errorf("%d client-side lookups stored, want 200", n)
@@ -422,7 +424,7 @@ func (r *incidentRig) benignPgbench(t *testing.T) {
 		{"-c", "2", "-j", "2", "-t", "150", "-n"},
 	} {
 		if out, err := asService("pgbench", append(args, r.url("svc_bench"))...).CombinedOutput(); err != nil {
-			t.Fatalf("pgbench %v: %v\n%s", args, err, tail(string(out), 2000))
+			t.Fatalf("pgbench %v: %v\n%s", args, err, testproc.Tail(string(out), 2000))
 		}
 	}
 	r.barrier(t, svc.name, asService("/bin/true"))

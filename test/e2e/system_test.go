@@ -26,6 +26,7 @@ import (
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // testRules writes the shipped pack plus a site values file into a fresh
@@ -69,7 +70,7 @@ type agentOpts struct {
 }
 
 type agentProc struct {
-	*proc
+	*testproc.Agent
 	id, site, host string
 }
 
@@ -79,7 +80,6 @@ type agentProc struct {
 func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *agentProc {
 	t.Helper()
 	testkernel.RequireRoot(t)
-	bin := binaries(t)
 	a, creds, err := enrol.Enrol(filepath.Join(data, "agents"), o.site, o.host, "")
 	if err != nil {
 		t.Fatal(err)
@@ -131,8 +131,8 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, filepath.Join(bin, "vigil-agent"), "run", "--config", cfgPath)
-	waitFor(t, "agent "+o.host+" heartbeat with sensors "+strings.Join(want, ","), 60*time.Second, func() bool {
+	p := startAgentProcess(t, cfgPath, len(want))
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
 		var agents []store.Agent
 		c.get(t, "/api/agents", &agents)
 		for _, ag := range agents {
@@ -140,15 +140,15 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 				have := ag.Heartbeat.Sensors
 				for _, w := range want {
 					if !slices.Contains(have, w) {
-						return false
+						return fmt.Errorf("agent %s heartbeat has sensors %v, want %v", o.host, have, want)
 					}
 				}
-				return true
+				return nil
 			}
 		}
-		return false
+		return fmt.Errorf("no heartbeat from agent %s yet", o.host)
 	})
-	return &agentProc{proc: p, id: a.AgentID, site: o.site, host: o.host}
+	return &agentProc{Agent: p, id: a.AgentID, site: o.site, host: o.host}
 }
 
 // deploymentKey writes a shared identifier-hash key for agents.
@@ -200,7 +200,7 @@ func (p *person) run(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	out, err := p.cmd(name, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, tail(string(out), 2000))
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, testproc.Tail(string(out), 2000))
 	}
 	return string(out)
 }
@@ -280,15 +280,18 @@ func (c *collector) awaitAlert(t *testing.T, rule, person string) *store.AlertDe
 			c.dump(t)
 		}
 	}()
-	waitFor(t, rule+" alert about "+person+" with its evidence stored", 60*time.Second, func() bool {
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
 		list := c.alertsFor(t, rule, person)
 		if len(list) == 0 {
-			return false
+			return fmt.Errorf("no %s alert about %s yet", rule, person)
 		}
 		oldest := list[len(list)-1]
 		d = store.AlertDetail{}
 		c.get(t, "/api/alerts/"+url.PathEscape(oldest.Event.ID), &d)
-		return len(d.Missing) == 0 && len(d.Evidence) > 0
+		if len(d.Missing) != 0 || len(d.Evidence) == 0 {
+			return fmt.Errorf("%s alert %s about %s: %d evidence events stored, %d missing", rule, oldest.Event.ID, person, len(d.Evidence), len(d.Missing))
+		}
+		return nil
 	})
 	if d.Event.Kind != event.KindAlert || d.Event.Alert == nil || d.Event.Alert.Rule != rule {
 		t.Fatalf("alert %s is not a %s alert: %+v", d.Event.ID, rule, d.Event)
@@ -409,7 +412,7 @@ func (c *collector) dump(t *testing.T) {
 	for _, l := range losses {
 		t.Logf("loss: %+v", l)
 	}
-	db, err := openStoreRO(c.data)
+	db, err := openStoreRO(c.Data)
 	if err != nil {
 		return
 	}

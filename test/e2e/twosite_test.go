@@ -12,6 +12,7 @@ import (
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testdb"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // One person active at two sites within the hour: two agents, enrolled
@@ -40,12 +41,12 @@ GRANT SELECT ON customers TO support_ro;`).CombinedOutput()
 	keyFile, _ := deploymentKey(t)
 	rulesDir := testRules(t, "values {\n  off_shift_queries = 1000000\n}\n")
 	data := t.TempDir()
-	natsPort := freePort(t)
+	natsPort := testproc.FreePort(t)
 	c := startCollector(t, data, natsPort, "--rules", rulesDir, "--host-rules", rulesDir)
 	agents := map[string]*agentProc{
-		"leeds": startAgent(t, c, data, c.nats, agentOpts{site: "leeds", host: "ws-leeds-07", dbPorts: []int{srv.Port},
+		"leeds": startAgent(t, c, data, c.NATS, agentOpts{site: "leeds", host: "ws-leeds-07", dbPorts: []int{srv.Port},
 			rulesDir: rulesDir, keyFile: keyFile, idColumns: []string{"customers.id"}, sensors: []string{"db"}}),
-		"manila": startAgent(t, c, data, c.nats, agentOpts{site: "manila", host: "ws-manila-03",
+		"manila": startAgent(t, c, data, c.NATS, agentOpts{site: "manila", host: "ws-manila-03",
 			rulesDir: rulesDir, keyFile: keyFile, sensors: []string{"file"}}),
 	}
 	if agents["leeds"].id == agents["manila"].id {
@@ -62,7 +63,12 @@ GRANT SELECT ON customers TO support_ro;`).CombinedOutput()
 		mona.run(t, "psql", pgURL(srv.Port, "support_ro", "disable"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
 			"-c", fmt.Sprintf("SELECT id, email FROM customers WHERE id = %d", id+1))
 	}
-	waitFor(t, "mona's leeds queries stored", 60*time.Second, func() bool { return activity("leeds") >= 3 })
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
+		if n := activity("leeds"); n < 3 {
+			return fmt.Errorf("%d of mona's 3 leeds queries stored", n)
+		}
+		return nil
+	})
 	if n := activity("manila"); n != 0 {
 		t.Fatalf("manila's agent reported %d events of mona's at leeds", n)
 	}
