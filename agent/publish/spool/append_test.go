@@ -163,7 +163,7 @@ func TestSpoolTailAfterDropOldest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.SetTailMax(24<<10) // more than a segment, less than the spool
+	s.SetTailMax(24 << 10) // more than a segment, less than the spool
 	from := s.Start()
 	var want []string
 	for i := range 600 {

@@ -52,7 +52,7 @@ func TestSpoolReadsTheFileBehindTheTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.SetTailMax(8<<10)
+	s.SetTailMax(8 << 10)
 	var want []string
 	for i := range 200 {
 		appendData(t, s, payload(i))
