@@ -209,13 +209,18 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) start() (*sensor.Set, error) {
 	sopts := sensor.Options{AgentPID: uint32(os.Getpid()), RingBytes: a.opts.RingBytes}
 	if a.opts.NATSServer != nil {
-		sopts.NATSServerPID = a.opts.NATSServer.current()
+		// Before any program runs: a server found meanwhile is then set
+		// in the kernel at once, never after its activity was seen.
+		sopts.Created = func(set *sensor.Set) { a.opts.NATSServer.attach(set) }
 	}
 	if d, ok := a.opts.Sink.(Drainer); ok {
 		sopts.Idle = d.Drained
 	}
 	set, err := sensor.Start(a.opts.Sensors, sopts)
 	if err != nil {
+		if a.opts.NATSServer != nil {
+			a.opts.NATSServer.attach(nil)
+		}
 		if set != nil {
 			for _, st := range set.Statuses() {
 				a.opts.Logger.Error("sensor cannot run", "sensor", st.Name, "reason", st.Error)
@@ -226,9 +231,6 @@ func (a *Agent) start() (*sensor.Set, error) {
 	a.mu.Lock()
 	a.set = set
 	a.mu.Unlock()
-	if a.opts.NATSServer != nil {
-		a.opts.NATSServer.attach(set)
-	}
 	for _, st := range set.Statuses() {
 		if st.Running {
 			args := []any{"sensor", st.Name}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
 // A process listening on a loopback port is found by that port, and the
@@ -132,5 +135,49 @@ func TestNATSServerQuietsOnlyALocalSystemServerOtherThanItself(t *testing.T) {
 	p.Connected("not an address")
 	if got := p.current(); got != 0 {
 		t.Errorf("pid after a bad address = %d, want 0", got)
+	}
+}
+
+// pidSensor is a sensor that loads nothing: its Start reads the NATS server
+// pid the programs would see, then runs a hook.
+type pidSensor struct {
+	name  string
+	start func()
+	seen  uint32
+}
+
+func (s *pidSensor) Name() string { return s.name }
+func (s *pidSensor) Start(env sensor.Env) error {
+	err := env.NATSServer.Lookup(uint32(0), &s.seen)
+	if s.start != nil {
+		s.start()
+	}
+	return err
+}
+func (s *pidSensor) Types() []uint32                    { return nil }
+func (s *pidSensor) Decode(uint32, []byte) (any, error) { return nil, nil }
+func (s *pidSensor) Drops() (map[string]uint64, error)  { return nil, nil }
+func (s *pidSensor) Close() error                       { return nil }
+
+// A connection made while the sensors start (the collector let the agent
+// in late) reaches the kernel before the next sensor's programs run: none
+// of them sees the server's activity as anyone's.
+func TestNATSServerFoundWhileSensorsStart(t *testing.T) {
+	testkernel.RequireRoot(t)
+	p := NewNATSServer(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p.listener = func(context.Context, netip.AddrPort) (int32, error) { return 4242, nil }
+	p.uids = func(int32) ([]uint32, error) { return []uint32{0, 0, 0, 0}, nil }
+	first := &pidSensor{name: "first", start: func() { p.Connected("127.0.0.1:4222") }}
+	second := &pidSensor{name: "second"}
+	a := New(Options{Sink: &collectSink{}, Sensors: []sensor.Sensor{first, second}, NATSServer: p,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	set, err := a.start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	defer p.attach(nil)
+	if first.seen != 0 || second.seen != 4242 {
+		t.Errorf("pids seen by the sensors as they started: %d and %d, want 0 (not found yet) and 4242", first.seen, second.seen)
 	}
 }

@@ -168,9 +168,10 @@ type Options struct {
 	// the records read so far produced, without a wakeup of its own.
 	Idle     func()
 	AgentPID uint32
-	// NATSServerPID is the first value of SetNATSServerPID, in place before
-	// any program is attached.
-	NATSServerPID uint32
+	// Created, if set, is called with the set once its maps exist and
+	// before any sensor starts: what the programs must know from their
+	// first record on (SetNATSServerPID) is set there.
+	Created func(*Set)
 }
 
 const (
@@ -231,12 +232,8 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		return nil, fmt.Errorf("creating the NATS server pid map: %w", explain(err))
 	}
 	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
-	if opts.NATSServerPID != 0 { // a new array holds zeros
-		if err := s.SetNATSServerPID(opts.NATSServerPID); err != nil {
-			events.Close()
-			natsPID.Close()
-			return nil, err
-		}
+	if opts.Created != nil {
+		opts.Created(s)
 	}
 	env := Env{Events: events, AgentPID: opts.AgentPID, NATSServer: natsPID}
 	if s.poll == 0 {
