@@ -2,15 +2,17 @@ package publish
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 func TestRefusedPublishBehindAckedOnesIsNoticed(t *testing.T) {
-	js, st, url := runServer(t, freePort(t), "vigil.>")
+	js, st, url := runServer(t, testproc.FreePort(t), "vigil.>")
 	cfg := streamConfig("vigil.>")
 	cfg.MaxMsgSize = 128 << 10
 	if _, err := js.UpdateStream(context.Background(), cfg); err != nil {
@@ -27,7 +29,12 @@ func TestRefusedPublishBehindAckedOnesIsNoticed(t *testing.T) {
 	// goes in a message of its own.
 	f.Emit(&event.Event{Kind: event.KindFileWrite, File: &event.File{Path: "/tmp/" + strings.Repeat("x", event.MaxWireSize-1024), Bytes: 1}})
 	start := time.Now()
-	waitFor(t, "the refusal noticed", 5*time.Second, func() bool { return p.Stats().Retries > 0 })
+	testproc.CheckFor(t, 5*time.Second, pollEvery, func() error {
+		if p.Stats().Retries > 0 {
+			return nil
+		}
+		return fmt.Errorf("waiting for the refusal noticed: %+v", p.Stats())
+	})
 	if d := time.Since(start); d >= 2*time.Second {
 		t.Fatalf("refusal noticed after %s, only when the ack timeout came", d)
 	}
@@ -38,6 +45,6 @@ func TestRefusedPublishBehindAckedOnesIsNoticed(t *testing.T) {
 	if _, err := js.UpdateStream(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "spool to drain", 10*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 10*time.Second)
 	checkInOrder(t, streamSeqs(t, st, ""), 11)
 }

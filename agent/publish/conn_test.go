@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // A co-hosted server's pid must reach the agent's sensors before the agent
@@ -17,7 +18,7 @@ import (
 // reaches the server, no event, alert or heartbeat, on the first
 // connection and after a reconnection.
 func TestNothingPublishedBeforeConnectionReported(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	type call struct {
 		addr    string
 		release chan struct{}
@@ -77,7 +78,7 @@ func TestNothingPublishedBeforeConnectionReported(t *testing.T) {
 	store := t.TempDir()
 	s, st := startServer(t, port, store)
 	hold("first connection", st)
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 
 	s.Shutdown()
 	s.WaitForShutdown()
@@ -85,7 +86,7 @@ func TestNothingPublishedBeforeConnectionReported(t *testing.T) {
 	alert()
 	_, st = startServer(t, port, store)
 	hold("reconnection", st)
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 	// Every event and alert arrived (heartbeats carry seq 0).
 	got := map[uint64]bool{}
 	seqs, _ := deliveredSeqs(t, st, "")

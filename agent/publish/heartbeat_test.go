@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 func TestHeartbeatCarriesCounters(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	_, st := startServer(t, port, t.TempDir())
 	p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), func(c *Config) { c.HeartbeatEvery = 100 * time.Millisecond })
 	f := &fakeAgent{pub: p, sensors: []string{"process", "file"}}
@@ -19,13 +20,18 @@ func TestHeartbeatCarriesCounters(t *testing.T) {
 	emitN(f, 3)
 	ctx := context.Background()
 	var hb *event.Event
-	waitFor(t, "heartbeat", 5*time.Second, func() bool {
+	testproc.CheckFor(t, 5*time.Second, pollEvery, func() error {
 		m, err := st.GetLastMsgForSubject(ctx, "vigil.leeds.ag-1.heartbeat")
 		if err != nil {
-			return false
+			return fmt.Errorf("no heartbeat: %w", err)
 		}
-		hb, err = event.Decode(m.Data)
-		return err == nil && hb.Heartbeat.Events == 3
+		if hb, err = event.Decode(m.Data); err != nil {
+			return err
+		}
+		if hb.Heartbeat.Events != 3 {
+			return fmt.Errorf("heartbeat counts %d events, want 3", hb.Heartbeat.Events)
+		}
+		return nil
 	})
 	h := hb.Heartbeat
 	if h.IntervalS != 1 || fmt.Sprint(h.Sensors) != "[process file]" || hb.Seq != 0 || hb.BootID != "boot1" || hb.Site != "leeds" || hb.AgentID != "ag-1" {

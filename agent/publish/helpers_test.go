@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,17 +16,8 @@ import (
 	"github.com/vigilhq/vigil/agent/publish/spool"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // streamConfig is the VIGIL stream the collector makes, over subjects.
 func streamConfig(subjects ...string) jetstream.StreamConfig {
@@ -206,15 +196,18 @@ func streamSeqs(t *testing.T, st jetstream.Stream, subject string) []uint64 {
 	return seqs
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// pollEvery is how often the tests look again at what they wait for.
+const pollEvery = 10 * time.Millisecond
+
+// waitDrained waits until p's spool is empty.
+func waitDrained(t *testing.T, p *Publisher, wait time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+	testproc.CheckFor(t, wait, pollEvery, func() error {
+		if st := p.Stats(); st.Depth != 0 {
+			return fmt.Errorf("%d events still spooled: %+v", st.Depth, st)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func checkInOrder(t *testing.T, seqs []uint64, n int) {

@@ -7,19 +7,25 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 func TestFullSpoolEmitsLossRecord(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	p := newPublisher(t, url, t.TempDir(), func(c *Config) { c.SpoolMaxMiB = 1 })
 	defer p.Close()
 	f := &fakeAgent{pub: p}
 	p.Start(f)
 	emitN(f, 20000) // ~ 4 MiB of events into a 1 MiB spool
-	waitFor(t, "loss record", 5*time.Second, func() bool { return p.Stats().Dropped > 0 })
+	testproc.CheckFor(t, 5*time.Second, pollEvery, func() error {
+		if p.Stats().Dropped > 0 {
+			return nil
+		}
+		return fmt.Errorf("waiting for loss record: %+v", p.Stats())
+	})
 	_, st := startServer(t, port, t.TempDir())
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 	dropped := p.Stats().Dropped
 	ctx := context.Background()
 	info, _ := st.Info(ctx)

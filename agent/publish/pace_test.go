@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // TestDrainedPacesTheSender checks that once the source calls Drained,
@@ -14,7 +15,7 @@ import (
 // still go by the flusher's slower tick, and that Close sends what is left.
 func TestDrainedPacesTheSender(t *testing.T) {
 	const linger = 50 * time.Millisecond
-	_, st, url := runServer(t, freePort(t), "vigil.>")
+	_, st, url := runServer(t, testproc.FreePort(t), "vigil.>")
 	arrived := subscribeAgent(t, url)
 	next := func(what string, within time.Duration) []*event.Event {
 		t.Helper()

@@ -6,10 +6,11 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/agent/publish/spool"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 func TestSpoolsWhileCollectorAwayThenDrainsInOrder(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	p := newPublisher(t, url, t.TempDir(), nil)
 	defer p.Close()
@@ -19,14 +20,14 @@ func TestSpoolsWhileCollectorAwayThenDrainsInOrder(t *testing.T) {
 		t.Fatalf("spool depth %d with no collector, want 500", d)
 	}
 	_, st := startServer(t, port, t.TempDir())
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 	emitN(f, 100) // and live events after the backlog
-	waitFor(t, "live events", 10*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 10*time.Second)
 	checkInOrder(t, streamSeqs(t, st, ""), 600)
 }
 
 func TestRestartResumesFromSpool(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	dir := t.TempDir()
 	p := newPublisher(t, url, dir, nil)
@@ -43,12 +44,12 @@ func TestRestartResumesFromSpool(t *testing.T) {
 	f.pub = p
 	emitN(f, 50)
 	_, st := startServer(t, port, t.TempDir())
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 	checkInOrder(t, streamSeqs(t, st, ""), 350)
 }
 
 func TestServerRestartMidStreamLosesNothing(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	store := t.TempDir()
 	s, _ := startServer(t, port, store)
@@ -63,12 +64,17 @@ func TestServerRestartMidStreamLosesNothing(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	waitFor(t, "some events acked", 10*time.Second, func() bool { return p.Stats().Acked > 200 })
+	testproc.CheckFor(t, 10*time.Second, pollEvery, func() error {
+		if p.Stats().Acked > 200 {
+			return nil
+		}
+		return fmt.Errorf("waiting for some events acked: %+v", p.Stats())
+	})
 	s.Shutdown()
 	s.WaitForShutdown()
 	<-done
 	_, st := startServer(t, port, store)
-	waitFor(t, "spool to drain", 30*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 30*time.Second)
 	// At least once, in order: a run resent may come in other messages.
 	seqs, _ := deliveredSeqs(t, st, "")
 	checkInOrder(t, seqs, 2000)
@@ -83,7 +89,7 @@ func TestServerRestartMidStreamLosesNothing(t *testing.T) {
 func TestServerRestartResendsInOrderFromMemoryOrFile(t *testing.T) {
 	for _, tc := range tailCases {
 		t.Run(tc.name, func(t *testing.T) {
-			port := freePort(t)
+			port := testproc.FreePort(t)
 			url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 			store := t.TempDir()
 			s, _ := startServer(t, port, store)
@@ -92,12 +98,17 @@ func TestServerRestartResendsInOrderFromMemoryOrFile(t *testing.T) {
 			p.sp.SetTailMax(tc.tailMax)
 			f := &fakeAgent{pub: p}
 			emitN(f, 500)
-			waitFor(t, "some events acked", 10*time.Second, func() bool { return p.Stats().Acked > 100 })
+			testproc.CheckFor(t, 10*time.Second, pollEvery, func() error {
+				if p.Stats().Acked > 100 {
+					return nil
+				}
+				return fmt.Errorf("waiting for some events acked: %+v", p.Stats())
+			})
 			s.Shutdown()
 			s.WaitForShutdown()
 			emitN(f, 500) // while the collector is away
 			_, st := startServer(t, port, store)
-			waitFor(t, "spool to drain", 30*time.Second, func() bool { return p.Stats().Depth == 0 })
+			waitDrained(t, p, 30*time.Second)
 			seqs, _ := deliveredSeqs(t, st, "") // at least once
 			checkInOrder(t, seqs, 1000)
 			n := p.sp.FileReads()

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 func TestLingerHoldsEventsNoLongerThanTheLimit(t *testing.T) {
 	const linger = 100 * time.Millisecond
-	_, st, url := runServer(t, freePort(t), "vigil.>")
+	_, st, url := runServer(t, testproc.FreePort(t), "vigil.>")
 	arrived := subscribeAgent(t, url)
 	// Events arrive in messages that may carry several.
 	var queued []*event.Event
@@ -59,21 +60,21 @@ func TestLingerHoldsEventsNoLongerThanTheLimit(t *testing.T) {
 	if ev, _ := next("alert"); ev.Kind != event.KindAlert {
 		t.Fatalf("%s %d arrived before the alert", ev.Kind, ev.Seq)
 	}
-	waitFor(t, "spool to drain", 5*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 5*time.Second)
 	if seqs := streamSeqs(t, st, ""); !slices.Equal(seqs, []uint64{1, 2, 3, 4, 6, 5}) {
 		t.Fatalf("stream order %v, want the alert (6) ahead of event 5", seqs)
 	}
 }
 
 func TestBurstGoesSeveralEventsToAMessage(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	_, st := startServer(t, port, t.TempDir())
 	p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), nil)
 	defer p.Close()
 	rec := newRecorder(p)
 	f := &fakeAgent{pub: rec}
 	emitN(f, 2000)
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 	msgs := streamMsgs(t, st, "")
 	rec.checkBodies(t, msgs)
 	checkInOrder(t, streamSeqs(t, st, ""), 2000)
@@ -88,7 +89,7 @@ func TestBurstGoesSeveralEventsToAMessage(t *testing.T) {
 func TestMessagesKeepToTheLimits(t *testing.T) {
 	for _, tc := range tailCases {
 		t.Run(tc.name, func(t *testing.T) {
-			port := freePort(t)
+			port := testproc.FreePort(t)
 			p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), nil)
 			defer p.Close()
 			p.sp.SetTailMax(tc.tailMax)
@@ -105,7 +106,7 @@ func TestMessagesKeepToTheLimits(t *testing.T) {
 			emitN(f, 3)
 			bigEvent(f, 100<<10)
 			_, st := startServer(t, port, t.TempDir())
-			waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+			waitDrained(t, p, 20*time.Second)
 			msgs := streamMsgs(t, st, "") // none over 256 KiB or 512 events
 			rec.checkBodies(t, msgs)
 			checkInOrder(t, streamSeqs(t, st, ""), int(f.seq))
@@ -132,7 +133,7 @@ func TestMessagesKeepToTheLimits(t *testing.T) {
 }
 
 func TestAlertBetweenEventsGoesAloneInOrder(t *testing.T) {
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	p := newPublisher(t, fmt.Sprintf("nats://127.0.0.1:%d", port), t.TempDir(), nil)
 	defer p.Close()
 	f := &fakeAgent{pub: p}
@@ -141,13 +142,16 @@ func TestAlertBetweenEventsGoesAloneInOrder(t *testing.T) {
 	emitN(f, 5)
 	// The collector is away: the fast lane fails, the alert waits in the
 	// spool between the events.
-	waitFor(t, "the fast lane to try the alert", 5*time.Second, func() bool {
+	testproc.CheckFor(t, 5*time.Second, pollEvery, func() error {
 		p.alertMu.Lock()
 		defer p.alertMu.Unlock()
-		return len(p.alerts) == 0
+		if len(p.alerts) != 0 {
+			return fmt.Errorf("%d alerts wait for the fast lane", len(p.alerts))
+		}
+		return nil
 	})
 	_, st := startServer(t, port, t.TempDir())
-	waitFor(t, "spool to drain", 20*time.Second, func() bool { return p.Stats().Depth == 0 })
+	waitDrained(t, p, 20*time.Second)
 	msgs := streamMsgs(t, st, "")
 	var got []string
 	for _, m := range msgs {

@@ -29,6 +29,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // Options configure a server.
@@ -100,17 +102,6 @@ func findBinary(t testing.TB, names ...string) string {
 	}
 	t.Skipf("testdb: %s not installed (CI installs it)", names[0])
 	return ""
-}
-
-// FreePort returns a TCP port free on 127.0.0.1 at the time of the call.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("testdb: finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // runAs is the account servers run as: postgres when running as root
@@ -274,7 +265,7 @@ func StartPostgres(t testing.TB, opts Options) *Server {
 	dir := tempDir(t, "vigil-pg-", acc)
 	data := filepath.Join(dir, "data")
 	run(t, acc, initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
-	port := FreePort(t)
+	port := testproc.FreePort(t)
 	args := []string{"-D", data, "-k", dir, "-p", strconv.Itoa(port), "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "logging_collector=off"}
 	s := &Server{Engine: "postgresql", Host: "127.0.0.1", Port: port, Socket: dir, User: "postgres",
@@ -311,7 +302,7 @@ func StartMariaDB(t testing.TB, opts Options) *Server {
 	sock := filepath.Join(dir, "mysqld.sock")
 	run(t, acc, install, "--no-defaults", "--datadir="+data, "--auth-root-authentication-method=normal",
 		"--skip-test-db", "--skip-name-resolve")
-	port := FreePort(t)
+	port := testproc.FreePort(t)
 	args := []string{"--no-defaults", "--datadir=" + data, "--socket=" + sock, "--port=" + strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--skip-name-resolve", "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
 		"--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=32M", "--skip-log-bin", "--console"}
