@@ -105,11 +105,11 @@ func New(opts Options) *Agent {
 	}
 	users := enrich.NewUsers()
 	clock := enrich.NewClock()
-	procs := enrich.NewTable(users, clock)
+	procs := enrich.NewTable(enrich.HostPaths, users, clock)
 	procs.SetScrubber(enrich.NewArgScrubber(opts.DB.Redactor))
 	return &Agent{
 		opts: opts, bootID: event.NewBootID(), procs: procs,
-		conv: convert.New(procs, clock, enrich.NewMounts()),
+		conv: convert.New(procs, clock, enrich.NewMounts(enrich.HostPaths)),
 		db:   dbconn.New(opts.DB, procs, clock),
 		self: newSelfStats(opts.Logger), lastDrops: map[string]map[string]uint64{},
 	}

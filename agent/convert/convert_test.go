@@ -11,7 +11,7 @@ import (
 
 func newConverter() *Converter {
 	clock := enrich.NewClock()
-	return New(enrich.NewTable(enrich.NewUsers(), clock), clock, enrich.NewMounts())
+	return New(enrich.NewTable(enrich.HostPaths, enrich.NewUsers(), clock), clock, enrich.NewMounts(enrich.HostPaths))
 }
 
 // header is a record's header from this test's process, stamped at ts.

@@ -32,7 +32,7 @@ func newConns(t testing.TB, opts Options) *Conns {
 	}
 	opts.Redactor = r
 	clock := enrich.NewClock()
-	return New(opts, enrich.NewTable(enrich.NewUsers(), clock), clock)
+	return New(opts, enrich.NewTable(enrich.HostPaths, enrich.NewUsers(), clock), clock)
 }
 
 // boottime is now on the kernel's boot-time clock, as the sensor stamps.

@@ -1,7 +1,3 @@
-// Package enrich turns kernel records into vigil events: it keeps the table
-// of processes (seeded from /proc so processes older than the agent are
-// attributed), names users, maps devices to mounts, and converts kernel
-// boot-time stamps to wall time.
 package enrich
 
 import (

@@ -89,12 +89,12 @@ type Mounts struct {
 	mu       sync.Mutex
 	byDev    map[uint32]Mount
 	lastRead time.Time
-	sysBlock string
+	paths    Paths
 }
 
-// NewMounts reads the mount table.
-func NewMounts() *Mounts {
-	m := &Mounts{sysBlock: "/sys/dev/block"}
+// NewMounts reads the mount table under paths.
+func NewMounts(paths Paths) *Mounts {
+	m := &Mounts{paths: paths}
 	m.reload()
 	return m
 }
@@ -103,9 +103,9 @@ func (m *Mounts) reload() {
 	m.lastRead = time.Now()
 	// The host's mounts, as init sees them: under systemd's sandboxing the
 	// agent's own mount namespace is a private copy.
-	f, err := os.Open("/proc/1/mountinfo")
+	f, err := os.Open(m.paths.proc("1", "mountinfo"))
 	if err != nil {
-		if f, err = os.Open("/proc/self/mountinfo"); err != nil {
+		if f, err = os.Open(m.paths.proc("self", "mountinfo")); err != nil {
 			return
 		}
 	}
@@ -127,7 +127,7 @@ func (m *Mounts) reload() {
 // removable says whether the block device behind dev (or the disk its
 // partition is on) is removable, as the kernel reports it in sysfs.
 func (m *Mounts) removable(dev uint32) bool {
-	dir := fmt.Sprintf("%s/%d:%d", m.sysBlock, dev>>20, dev&0xfffff)
+	dir := m.paths.sys("dev", "block", fmt.Sprintf("%d:%d", dev>>20, dev&0xfffff))
 	for _, p := range []string{dir + "/removable", dir + "/../removable"} {
 		if b, err := os.ReadFile(p); err == nil {
 			return strings.TrimSpace(string(b)) == "1"

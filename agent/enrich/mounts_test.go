@@ -1,6 +1,8 @@
 package enrich
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,4 +39,53 @@ func FuzzParseMountinfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		ParseMountinfo(strings.NewReader(s))
 	})
+}
+
+// fakeSys makes a /sys in a temporary directory where 8:17 is a partition
+// of a removable disk and 254:0 a fixed one, linked as the kernel links
+// them (names with ':' are not committed as fixtures).
+func fakeSys(t *testing.T) string {
+	t.Helper()
+	sys := t.TempDir()
+	for _, f := range []struct{ path, data string }{
+		{"devices/sdb/removable", "1\n"}, {"devices/sdb/sdb1/partition", "1\n"}, {"devices/vda/removable", "0\n"},
+	} {
+		p := filepath.Join(sys, f.path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(sys, "dev/block"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for dev, target := range map[string]string{"8:17": "../../devices/sdb/sdb1", "254:0": "../../devices/vda"} {
+		if err := os.Symlink(target, filepath.Join(sys, "dev/block", dev)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sys
+}
+
+// Devices are named by init's mount table; a partition of a removable disk
+// is removable, a network file system is network-backed, an unknown device
+// is not found.
+func TestMountsLookup(t *testing.T) {
+	m := NewMounts(Paths{Proc: fixture.Proc, Sys: fakeSys(t)})
+	usb, ok := m.Lookup(8<<20 | 17)
+	if !ok || !usb.Removable || usb.Point != "/media/alice/USB STICK" {
+		t.Errorf("usb = %+v %v", usb, ok)
+	}
+	root, ok := m.Lookup(254 << 20)
+	if !ok || root.Removable || root.Network || root.FSType != "ext4" {
+		t.Errorf("root = %+v %v", root, ok)
+	}
+	if nas, ok := m.Lookup(27); !ok || !nas.Network || nas.Removable {
+		t.Errorf("nas = %+v %v", nas, ok)
+	}
+	if _, ok := m.Lookup(9 << 20); ok {
+		t.Error("a device in no mount was found")
+	}
 }

@@ -1,6 +1,8 @@
 package enrich
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -24,6 +26,8 @@ type proc struct {
 
 // Table is the agent's view of the host's processes.
 type Table struct {
+	paths Paths
+	ctx   context.Context // paths, for gopsutil
 	mu    sync.Mutex
 	procs map[uint32]*proc
 	dead  []uint32
@@ -36,21 +40,21 @@ type Table struct {
 // SetScrubber makes the table scrub every command line it records.
 func (t *Table) SetScrubber(s *ArgScrubber) { t.scrub = s }
 
-// NewTable returns an empty table.
-func NewTable(users *Users, clock Clock) *Table {
-	return &Table{procs: map[uint32]*proc{}, users: users, clock: clock, now: time.Now}
+// NewTable returns an empty table of the processes under paths.Proc.
+func NewTable(paths Paths, users *Users, clock Clock) *Table {
+	return &Table{paths: paths, ctx: paths.context(), procs: map[uint32]*proc{}, users: users, clock: clock, now: time.Now}
 }
 
 // Seed adds every process running now, so activity of processes older than
 // the agent is attributed too. Processes that vanish while it reads are
 // skipped.
 func (t *Table) Seed() error {
-	ps, err := process.Processes()
+	pids, err := process.PidsWithContext(t.ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("listing processes: %w", err)
 	}
-	for _, p := range ps {
-		info, ok := t.fromProc(p)
+	for _, pid := range pids {
+		info, ok := t.fromProc(&process.Process{Pid: pid})
 		if !ok {
 			continue
 		}
@@ -68,34 +72,31 @@ func (t *Table) Seed() error {
 func (t *Table) fromProc(p *process.Process) (event.Process, bool) {
 	pid := uint32(p.Pid)
 	info := event.Process{PID: pid, LoginUID: event.NoLoginUID}
-	name, err := p.Name()
+	ctx := t.ctx
+	name, err := p.NameWithContext(ctx)
 	if err != nil {
 		return info, false
 	}
 	info.Comm = name
-	if ppid, err := p.Ppid(); err == nil {
+	if ppid, err := p.PpidWithContext(ctx); err == nil {
 		info.PPID = uint32(ppid)
 	}
-	info.Exe, _ = p.Exe()
-	if args, err := p.CmdlineSlice(); err == nil {
+	info.Exe, _ = p.ExeWithContext(ctx)
+	if args, err := p.CmdlineSliceWithContext(ctx); err == nil {
 		info.Cmdline = strings.Join(t.scrub.Scrub(args), " ")
 	}
-	if uids, err := p.Uids(); err == nil && len(uids) > 0 {
+	if uids, err := p.UidsWithContext(ctx); err == nil && len(uids) > 0 {
 		info.UID = uint32(uids[0])
 	}
-	if tty, err := p.Terminal(); err == nil {
+	if tty, err := p.TerminalWithContext(ctx); err == nil {
 		info.TTY = strings.TrimPrefix(tty, "/")
 	}
-	if ms, err := p.CreateTime(); err == nil {
+	if ms, err := p.CreateTimeWithContext(ctx); err == nil {
 		info.StartTime = time.UnixMilli(ms).UTC()
 	}
-	info.LoginUID = readUint32(procPath(pid, "loginuid"), event.NoLoginUID)
-	info.Session = readUint32(procPath(pid, "sessionid"), event.NoLoginUID)
+	info.LoginUID = readUint32(t.paths.procPID(pid, "loginuid"), event.NoLoginUID)
+	info.Session = readUint32(t.paths.procPID(pid, "sessionid"), event.NoLoginUID)
 	return info, true
-}
-
-func procPath(pid uint32, name string) string {
-	return "/proc/" + strconv.FormatUint(uint64(pid), 10) + "/" + name
 }
 
 func readUint32(path string, def uint32) uint32 {
@@ -197,10 +198,11 @@ func (t *Table) Lookup(h *sensor.Header) event.Process {
 	}
 	t.mu.Unlock()
 
-	// Read /proc without holding the table.
+	// Read /proc without holding the table. The process is asked by its
+	// directory: gopsutil would signal the pid, which a fixture's is not.
 	info := event.Process{PID: h.PID, Comm: h.Comm, LoginUID: event.NoLoginUID}
-	if pp, err := process.NewProcess(int32(h.PID)); err == nil {
-		if got, ok := t.fromProc(pp); ok {
+	if _, err := os.Stat(t.paths.procPID(h.PID, "stat")); err == nil {
+		if got, ok := t.fromProc(&process.Process{Pid: int32(h.PID)}); ok {
 			info = got
 		}
 	}
