@@ -57,12 +57,10 @@ const (
 	DefaultSpoolMaxMiB = 512
 	DefaultMaxInFlight = 256
 	DefaultHeartbeat   = 10 * time.Second
-	// The linger is a ceiling: the sender goes as soon as 64 KiB of
-	// events is pending, so a fast stream sends sooner whatever the
-	// linger and only a trickle waits all of it. At 1,000 events/s, 20 ms
-	// took the agent from 9.9-11.1% of a core (5 ms) to 6.5-7.6%; 100 ms
-	// makes a fifth as many sends and acks again, each a wakeup. Alerts
-	// never wait, so only events are later.
+	// The linger is a ceiling: the sender goes as soon as batchBytes of
+	// events is pending, so a fast stream sends sooner whatever the linger
+	// and only a trickle waits all of it, in fewer sends and acks, each a
+	// wakeup (docs/benchmarks.md, "Why the defaults are what they are"). Alerts never wait, so only events are later.
 	DefaultLinger = 100 * time.Millisecond
 	MaxLinger     = 100 * time.Millisecond
 )

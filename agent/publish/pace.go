@@ -8,10 +8,9 @@ import "time"
 // it: the sender goes when Drained finds events waiting and at least the
 // linger has passed since it last woke the sender, and the spool is
 // flushed here when the last flush is flushEvery old, so neither needs a
-// timer of its own. At 1,000 events/s that is one wakeup of the process
-// per reader wakeup instead of three (the reader's, the sender's linger
-// and the flusher's), and each wakeup from idle is what costs at such a
-// rate. A 64 KiB batch and an alert still wake the sender at once, and
+// timer of its own: one wakeup of the process per reader wakeup instead
+// of three, and each wakeup from idle is what costs at a workstation's
+// rates. A batch's worth and an alert still wake the sender at once, and
 // the flusher's slower tick covers a source that stops calling.
 func (p *Publisher) Drained() {
 	p.paced.Store(true)

@@ -153,10 +153,9 @@ type Options struct {
 	// drains, in its network poller, which the kernel's wakeup cuts short.
 	// A steady trickle then costs one wakeup per sleep instead of one per
 	// record, records are at most MaxPoll late, and a busy ring is drained
-	// without sleeping. (A thread blocked in epoll_wait makes Go's sysmon
-	// hand its P off and poll every 20 us, which on this kind of VM cost
-	// more than the records themselves.)
-	// Zero means 10 ms; negative blocks and is woken for every record.
+	// without sleeping; a thread blocked in epoll_wait would cost more
+	// than the records themselves (docs/benchmarks.md, "Why the defaults are what they are").
+	// Zero means DefaultPoll; negative blocks and is woken for every record.
 	Poll time.Duration
 	// MaxPoll is the longest Read sleeps: while drains stay small it
 	// doubles its sleep from Poll up to MaxPoll, and a big drain brings it
@@ -176,20 +175,15 @@ type Options struct {
 
 const (
 	// DefaultPoll is how long Read sleeps on an empty ring while records
-	// come fast: at 100,000 records/s of ~200 bytes, 10 ms is 2 MiB, a
-	// quarter of the default ring.
+	// come fast: short enough that the fastest stream fills only a quarter
+	// of the default ring meanwhile.
 	DefaultPoll = 10 * time.Millisecond
 	// DefaultMaxPoll is how long Read sleeps on an empty ring while
-	// records trickle. Every wakeup costs the agent far more than a record
-	// (a timer, the Go scheduler's thread handoffs, and Go's sysmon napping
-	// every 20 us until the process is idle again, dear on a VM), so at
-	// 1,000 records/s a wakeup should carry many: 100 ms to 250 ms (with
-	// drains of up to smallDrain letting the sleep grow) took the agent at
-	// 1,000 files/s from ~1.9% to ~1.2% of a core and its context switches
-	// from ~250/s to ~130/s (3 alternating rounds). A record (and so a host
-	// alert) is then read at most 250 ms late. A burst starting during the
-	// longest sleep does not wait for it: once a quarter of the ring is
-	// waiting, records wake the reader (wake_bytes in bpf/common.h).
+	// records trickle: every wakeup costs the agent far more than a record,
+	// so a trickle's wakeup should carry many (docs/benchmarks.md, "Why the defaults are what they are"); it bounds how late a
+	// host alert is read. A burst during the longest sleep does not wait for
+	// it: once a quarter of the ring is waiting, records wake the reader
+	// (wake_bytes in bpf/common.h).
 	DefaultMaxPoll = 250 * time.Millisecond
 	// A drain (the records read between two sleeps) of fewer than
 	// smallDrain records lets the next sleep double; one of more than

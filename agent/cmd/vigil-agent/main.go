@@ -157,26 +157,19 @@ func redactor(cfg *config.Config, log *slog.Logger) (*redact.Redactor, error) {
 }
 
 // The agent's heap is small and short-lived (one event at a time), so the
-// default GOGC=100 collects very often under a busy database: at 8,000
-// statements/s, GOGC=400 cut the agent's CPU by about a quarter. The soft
-// limit bounds the heap, and so RSS: with 40 MiB the agent reached 63 MiB
-// RSS publishing 1,000 events/s (target 64), with 24 MiB 50 MiB, at the
-// same CPU under pgbench -R 600 (8.1% against 7.9% of a core, GOGC=100
-// 9.9%). GOGC and GOMEMLIMIT in the environment override both.
+// default GOGC collects very often under a busy database; the soft limit
+// bounds the heap, and so RSS (docs/benchmarks.md, "Why the defaults are what they are"). GOGC and GOMEMLIMIT in the
+// environment override both.
 const (
 	gcPercent   = 400
 	memoryLimit = 24 << 20
 )
 
 // procs is how many threads run the agent's Go code at once. Its work is
-// one reader feeding one sender, and at the rates a workstation makes, its
-// time goes to waking up: with two, each wakeup hands goroutines between
-// threads (futex, epoll and sysmon's naps, dear on a VM). One thread took
-// the agent at 1,000 files/s from ~2.3% to ~2.0% of a core (alternating
-// rounds) and at 20,000/s from 20% to 17%. In make bench's rate steps it
-// lost nothing up to the 36,700 files/s the generator reached, at 8.1 us
-// of agent CPU per event against 9.6 with two (about 120,000 events/s on
-// its one core). It also keeps the agent to one of the user's cores.
+// one reader feeding one sender, and at a workstation's rates its time
+// goes to waking up, which a second thread makes dearer by handing
+// goroutines between threads (docs/benchmarks.md, "Why the defaults are
+// what they are"). It also keeps the agent to one of the user's cores.
 // GOMAXPROCS in the environment overrides it.
 const procs = 1
 

@@ -66,8 +66,8 @@ func (s *Spool) Flush() error {
 }
 
 // saveCursorLocked writes the cursor if it moved: one pwrite to a file
-// kept open (a new file and a rename each time cost eight system calls,
-// five times a second).
+// kept open, where a new file and a rename would cost several system
+// calls at every flush.
 func (s *Spool) saveCursorLocked() error {
 	if s.committed == s.saved {
 		return nil
