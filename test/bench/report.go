@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigilhq/vigil/agent/sensor"
 )
 
 const (
@@ -318,9 +320,7 @@ func describeMachine() machine {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		m.memGiB = float64(parseStatusKiB(string(b), "MemTotal:")) / (1 << 20)
 	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = strings.TrimSpace(string(b))
-	}
+	m.kernel = sensor.KernelRelease()
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
