@@ -1,4 +1,3 @@
-// Package config reads vigil-agent's HCL configuration file.
 package config
 
 import (

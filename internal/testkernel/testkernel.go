@@ -1,4 +1,3 @@
-// Package testkernel holds helpers for tests that load eBPF programs.
 package testkernel
 
 import (

@@ -1,6 +1,3 @@
-// vigil-agent watches a support workstation for data theft: database
-// queries, file writes and outbound transfers, attributed to the person
-// logged in. This file only wires the parts together.
 package main
 
 import (

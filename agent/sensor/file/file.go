@@ -1,4 +1,3 @@
-// Package file is the sensor for bytes written to files and for renames.
 package file
 
 import (

@@ -1,4 +1,3 @@
-// Package process is the sensor for process exec, fork and exit.
 package process
 
 import (

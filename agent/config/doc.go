@@ -1,0 +1,2 @@
+// Package config reads vigil-agent's HCL configuration file.
+package config

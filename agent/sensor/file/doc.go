@@ -1,0 +1,2 @@
+// Package file is the sensor for bytes written to files and for renames.
+package file

@@ -1,0 +1,2 @@
+// Package testkernel holds helpers for tests that load eBPF programs.
+package testkernel
