@@ -68,7 +68,7 @@ func main() {
 				if err != nil {
 					return
 				}
-				go func() { io.Copy(io.Discard, c); c.Close() }()
+				go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
 			}
 		}()
 		op = func(int, int) error {
@@ -105,7 +105,7 @@ func main() {
 				n++
 				if interval > 0 {
 					// Pace against the schedule, not the previous op, so the rate holds.
-					if ahead := start.Add(time.Duration(n) * interval).Sub(time.Now()); ahead > 0 {
+					if ahead := time.Until(start.Add(time.Duration(n) * interval)); ahead > 0 {
 						time.Sleep(ahead)
 					}
 				}
