@@ -62,8 +62,10 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	if err := os.WriteFile(path, creds, 0o600); err != nil {
-		enrol.Revoke(dir, a.AgentID)
 		fmt.Fprintln(stderr, "vigil enrol: writing credentials:", err)
+		if err := enrol.Revoke(dir, a.AgentID); err != nil {
+			fmt.Fprintf(stderr, "vigil enrol: agent %s stays enrolled without credentials; revoking it: %v\n", a.AgentID, err)
+		}
 		return exitFail
 	}
 	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\ncredentials written to %s: copy them to the host as /etc/vigil/agent.creds (mode 0600)\n",
