@@ -166,7 +166,11 @@ func Run(ctx context.Context, cfg Config) error {
 		httpAddr = ln.Addr().String()
 		srv = &http.Server{Handler: (&api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
 			ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
+		go func() {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				log.Error("API stopped serving", "err", err)
+			}
+		}()
 		log.Info("API listening", "addr", "http://"+httpAddr)
 	}
 
@@ -193,7 +197,9 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	if srv != nil {
 		sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
-		srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("API shutdown", "err", err)
+		}
 		c()
 	}
 	wg.Wait()
@@ -257,7 +263,9 @@ func (w *ocsfWriter) write(id string, evenIfMissing bool) bool {
 		return false
 	}
 	b, _ := json.Marshal(ocsf.Finding(d.Event, d.Evidence, d.Missing))
-	w.out.Write(append(b, '\n'))
+	if _, err := w.out.Write(append(b, '\n')); err != nil {
+		return false // kept, to write again at the next flush
+	}
 	return true
 }
 
