@@ -88,7 +88,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	_ = enc.Encode(v) // the status is sent: a client that went away has no one to tell
 }
 
 func fail(w http.ResponseWriter, code int, err error) {
@@ -248,6 +248,8 @@ func (s *Server) ocsf(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	for _, f := range findings {
-		enc.Encode(f)
+		if enc.Encode(f) != nil {
+			return // the client went away
+		}
 	}
 }

@@ -138,7 +138,7 @@ func (in *Ingest) runLane(ctx context.Context, cons jetstream.Consumer, l lane) 
 			in.o.Metrics.StoreErrors.Inc()
 			in.o.Logger.Error("storing batch; it will be redelivered", "err", err, "messages", len(raw), "lane", l)
 			for _, m := range msgs {
-				m.NakWithDelay(in.retry)
+				_ = m.NakWithDelay(in.retry) // unacknowledged, it comes back after AckWait anyway
 			}
 			sleep(ctx, in.retry/5)
 			continue
