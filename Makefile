@@ -57,10 +57,16 @@ test: ## run every test (root: eBPF, databases, NATS; others skip with a reason)
 bench: ## measure overhead beside auditd, pipeline rate, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~20 min)
 	$(SUDO) env "PATH=$(PATH)" $(GO) run ./test/bench -out docs
 
+# golangci-lint is pinned in tools/go.mod, apart from the module's own
+# dependencies.
+GOLANGCI_LINT ?= $(GO) tool -modfile=tools/go.mod golangci-lint
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, golangci-lint (.golangci.yaml: layering by depguard, staticcheck, errcheck...), then proves a forbidden import fails it
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+	GO='$(GO)' bash tools/lintcheck.sh
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
