@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testproc"
 )
 
@@ -93,7 +94,7 @@ func findBinary(t testing.TB, names ...string) string {
 			return p
 		}
 	}
-	t.Skipf("testdb: %s not installed (CI installs it)", names[0])
+	testenv.Skipf(t, "testdb: %s not installed", names[0])
 	return ""
 }
 
@@ -111,7 +112,7 @@ func serverAccount(t testing.TB, name string) account {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		t.Skipf("testdb: running as root and there is no %s user to run the server as", name)
+		testenv.Skipf(t, "testdb: running as root and there is no %s user to run the server as", name)
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
@@ -252,7 +253,7 @@ func StartPostgres(t testing.TB, opts Options) *Server {
 	initdb := findBinary(t, "/usr/lib/postgresql/*/bin/initdb", "initdb")
 	postgres := filepath.Join(filepath.Dir(initdb), "postgres")
 	if _, err := os.Stat(postgres); err != nil {
-		t.Skipf("testdb: postgres not installed beside %s (CI installs it)", initdb)
+		testenv.Skipf(t, "testdb: postgres not installed beside %s", initdb)
 	}
 	acc := serverAccount(t, "postgres")
 	dir := tempDir(t, "vigil-pg-", acc)

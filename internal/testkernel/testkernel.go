@@ -3,16 +3,19 @@ package testkernel
 import (
 	"os"
 	"testing"
+
+	"github.com/vigilhq/vigil/internal/testenv"
 )
 
-// RequireRoot skips the test unless it runs as root, which loading eBPF
-// programs needs. CI runs as root, so these tests run there.
+// RequireRoot skips the test unless it runs as root on a kernel with BTF,
+// which loading eBPF programs needs; under CI, which runs as root, it
+// fails instead (testenv.Skip).
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("skipping: loading eBPF programs needs root (CI runs these as root)")
+		testenv.Skip(t, "loading eBPF programs needs root")
 	}
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
-		t.Skip("skipping: kernel has no BTF (/sys/kernel/btf/vmlinux)")
+		testenv.Skip(t, "loading eBPF programs needs a kernel with BTF (/sys/kernel/btf/vmlinux)")
 	}
 }

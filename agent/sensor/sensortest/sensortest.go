@@ -11,6 +11,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/internal/testenv"
 )
 
 // EachBuild runs test as a subtest once per build: "default", and "compat",
@@ -27,15 +28,15 @@ func EachBuild(t *testing.T, test func(t *testing.T, compat bool)) {
 
 // Start starts sn alone, with opts, as the given build. builds is sn's
 // choice of build; defaultRuns says whether this kernel can run the default
-// build, and the test skips with why when it cannot. The caller closes the
-// set.
+// build, and the test skips with why when it cannot (fails, under CI:
+// testenv.Skip). The caller closes the set.
 func Start(t *testing.T, sn sensor.Sensor, builds *sensor.Builds, compat bool, defaultRuns func() bool, why string,
 	opts sensor.Options) *sensor.Set {
 	t.Helper()
 	if compat {
 		builds.ForceCompat = true
 	} else if !defaultRuns() {
-		t.Skip(why)
+		testenv.Skip(t, why)
 	}
 	set, err := sensor.Start([]sensor.Sensor{sn}, opts)
 	if err != nil {
