@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"kernel.org/pub/linux/libs/security/libcap/cap"
+
+	"github.com/vigilhq/vigil/internal/testenv"
 )
 
 const statusFull = `Name:	vigil-agent
@@ -109,7 +111,7 @@ func TestNeedsDocumented(t *testing.T) {
 func TestVerifyRefusesFullSet(t *testing.T) {
 	have, _ := cap.GetProc().GetFlag(cap.Effective, cap.SYS_ADMIN)
 	if !have {
-		t.Skip("needs CAP_SYS_ADMIN in the test process (run as root) to see a set that is too large")
+		testenv.Skip(t, "needs CAP_SYS_ADMIN in the test process (run as root) to see a set that is too large")
 	}
 	if err := Verify(runMask(), false); !errors.Is(err, ErrNotDropped) {
 		t.Fatalf("Verify on a full set = %v, want ErrNotDropped", err)
@@ -127,7 +129,7 @@ func TestDropInChild(t *testing.T) {
 	c := cap.GetProc()
 	for _, v := range []cap.Value{cap.SETPCAP, cap.SYS_PTRACE, cap.DAC_READ_SEARCH, cap.BPF} {
 		if ok, _ := c.GetFlag(cap.Effective, v); !ok {
-			t.Skipf("needs %s (run as root with a full capability set)", strings.ToUpper(v.String()))
+			testenv.Skipf(t, "needs %s (run as root with a full capability set)", strings.ToUpper(v.String()))
 		}
 	}
 	runChild := func(t *testing.T, argv ...string) {
@@ -146,7 +148,7 @@ func TestDropInChild(t *testing.T) {
 	t.Run("unit set", func(t *testing.T) {
 		setpriv, err := exec.LookPath("setpriv")
 		if err != nil {
-			t.Skip("needs setpriv (util-linux) to start the child with the unit's capabilities")
+			testenv.Skip(t, "needs setpriv (util-linux) to start the child with the unit's capabilities")
 		}
 		runChild(t, setpriv, "--inh-caps=-all", "--bounding-set=-all,+bpf,+perfmon,+net_admin,+sys_admin,+sys_ptrace,+dac_read_search", "--")
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/vigilhq/vigil/agent/dbwire/dbwiretest"
 	"github.com/vigilhq/vigil/agent/redact"
 	"github.com/vigilhq/vigil/internal/testdb"
+	"github.com/vigilhq/vigil/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite recorded fixtures in testdata from real servers")
@@ -126,7 +127,7 @@ func contains(s []string, v string) bool {
 func testdbBinary(t *testing.T, glob string) string {
 	m, _ := filepath.Glob(glob)
 	if len(m) == 0 {
-		t.Skipf("%s not installed (CI installs it)", glob)
+		testenv.Skipf(t, "%s not installed", glob)
 	}
 	return m[len(m)-1]
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent/caps"
 	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the packages built now")
@@ -164,7 +165,7 @@ func TestUnitCapabilitiesMatchCaps(t *testing.T) {
 func TestScriptsParse(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil || runtime.GOOS != "linux" {
-		t.Skip("needs sh to check the maintainer scripts")
+		testenv.Skip(t, "needs sh on Linux to check the maintainer scripts")
 	}
 	scripts, _ := filepath.Glob(filepath.Join(root, "packaging", "scripts", "*.sh"))
 	if len(scripts) == 0 {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testdb"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 	"github.com/vigilhq/vigil/internal/testproc"
 )
@@ -75,7 +76,7 @@ func requireTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s is not installed (.ci/run installs it)", tool)
+			testenv.Skipf(t, "%s is not installed", tool)
 		}
 	}
 }

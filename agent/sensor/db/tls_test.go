@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/agent/sensor/sensortest"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -28,7 +29,7 @@ func TestTLSCapture(t *testing.T) {
 	testkernel.RequireRoot(t)
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		t.Skip("needs the openssl command, linked to libssl")
+		testenv.Skip(t, "needs the openssl command, linked to libssl")
 	}
 	sensortest.EachBuild(t, func(t *testing.T, compat bool) { testTLSCapture(t, openssl, compat) })
 }

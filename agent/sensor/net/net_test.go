@@ -19,6 +19,7 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor"
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/sensortest"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -392,7 +393,7 @@ func testDNSNamesTransfer(t *testing.T, compat bool) {
 
 	srv, err := net.ListenPacket("udp4", "127.0.0.1:53")
 	if err != nil {
-		t.Skipf("skipping: cannot serve DNS on 127.0.0.1:53: %v", err)
+		testenv.Skipf(t, "needs to serve DNS on 127.0.0.1:53: %v", err)
 	}
 	defer srv.Close()
 	go serveDNS(srv, name, target)
@@ -483,7 +484,7 @@ func testAgentIgnored(t *testing.T, compat bool) {
 	testkernel.RequireRoot(t)
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("skipping: needs bash for a child that connects")
+		testenv.Skip(t, "needs bash for a child that connects")
 	}
 	set, ns := startAs(t, netsensor.Config{}, compat, sensor.Options{AgentPID: uint32(os.Getpid())})
 	local := localAddr(t)
