@@ -23,7 +23,7 @@ func withContext(diags hcl.Diagnostics, files []parsedFile) {
 		if !ok {
 			continue
 		}
-		hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
+		_ = hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics { // the visitor returns none
 			switch n := n.(type) {
 			case *hclsyntax.Attribute:
 				enclosing = append(enclosing, n.SrcRange)
