@@ -50,8 +50,21 @@ check-generate-schema: generate-schema ## fail if what generate-schema writes is
 	@git diff --exit-code --stat -- $(SCHEMA_OUT) || { echo "files generated from event/event.go are stale: run make generate-schema and commit"; exit 1; }
 
 .PHONY: test
-test: ## run every test (root: eBPF, databases, NATS; others skip with a reason)
+test: ## run every test (root: eBPF, databases, NATS; others skip with a reason, which fails under CI=true)
 	$(GO) test $(TESTFLAGS) ./...
+
+# PKGS narrows fuzz and cover, e.g. make cover PKGS=./rules/...
+PKGS ?= ./...
+FUZZTIME ?= 10s
+COVERPROFILE ?= coverage.out
+
+.PHONY: fuzz
+fuzz: ## run every Fuzz target (found with go test -list) for FUZZTIME each, default 10s
+	GO='$(GO)' PKGS='$(PKGS)' FUZZTIME='$(FUZZTIME)' bash tools/fuzz.sh
+
+.PHONY: cover
+cover: ## run the tests (as make test) with a coverage profile in coverage.out; print coverage by package
+	GO='$(GO)' PKGS='$(PKGS)' TESTFLAGS='$(TESTFLAGS)' COVERPROFILE='$(COVERPROFILE)' bash tools/cover.sh
 
 .PHONY: bench
 bench: ## measure overhead beside auditd, pipeline rate, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~20 min)
