@@ -130,7 +130,7 @@ func TestNATSOutageUnderLoad(t *testing.T) {
 	if during <= before {
 		t.Errorf("spool depth %d after the outage, %d before: the agent did not spool", during, before)
 	}
-	nats = startNATSServer(t, natsArgs...)
+	startNATSServer(t, natsArgs...) // killed at cleanup
 	testproc.CheckFor(t, 120*time.Second, poll, func() error {
 		if d := e.pub.Stats().Depth; d >= 100 {
 			return fmt.Errorf("spool depth %d, waiting for it to drain below 100", d)

@@ -112,33 +112,6 @@ func (c *collector) get(t *testing.T, path string, into any) {
 	}
 }
 
-// metric reads one sample from /metrics.
-func (c *collector) metric(t *testing.T, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(c.API + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	var buf strings.Builder
-	b := make([]byte, 64<<10)
-	for {
-		n, err := resp.Body.Read(b)
-		buf.Write(b[:n])
-		if err != nil {
-			break
-		}
-	}
-	for _, line := range strings.Split(buf.String(), "\n") {
-		if strings.HasPrefix(line, name+" ") {
-			var v float64
-			fmt.Sscanf(strings.TrimPrefix(line, name+" "), "%g", &v)
-			return v
-		}
-	}
-	return 0
-}
-
 // emitter numbers events like the agent does and publishes them.
 type emitter struct {
 	mu   sync.Mutex
