@@ -43,7 +43,7 @@ func Start(cmd *exec.Cmd, logPath string) (*Proc, error) {
 	}
 	p := &Proc{Name: name, Cmd: cmd, LogPath: logPath, done: make(chan struct{})}
 	go func() {
-		cmd.Wait()
+		_ = cmd.Wait() // how it ended is in p.Cmd.ProcessState
 		f.Close()
 		close(p.done)
 	}()
@@ -75,7 +75,7 @@ func (p *Proc) Log() string {
 // Signal sends sig unless the process has exited.
 func (p *Proc) Signal(sig os.Signal) {
 	if !p.Exited() {
-		p.Cmd.Process.Signal(sig)
+		_ = p.Cmd.Process.Signal(sig) // fails only if it has just exited
 	}
 }
 
@@ -96,7 +96,7 @@ func (p *Proc) Stop(sig os.Signal, grace time.Duration) (killed bool) {
 	case <-p.done:
 		return false
 	case <-t.C:
-		p.Cmd.Process.Kill()
+		_ = p.Cmd.Process.Kill() // fails only if it has just exited
 		<-p.done
 		return true
 	}
