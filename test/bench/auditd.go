@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -109,8 +110,11 @@ func (a *auditd) stop() (records int) {
 	if a == nil {
 		return 0
 	}
-	run("auditctl", "-e", "0")
-	run("auditctl", "-D")
+	for _, args := range [][]string{{"-e", "0"}, {"-D"}} {
+		if _, err := run("auditctl", args...); err != nil {
+			log.Printf("warning: auditd's rules may outlive the run: %v", err)
+		}
+	}
 	stop(a.proc, syscall.SIGTERM, 20*time.Second)
 	logs, _ := filepath.Glob(filepath.Join(a.dir, "audit.log*")) // rotated ones too
 	for _, l := range logs {

@@ -465,7 +465,7 @@ func (b *bench) steadyWindow(round, rate int) (steadySample, []trigger, error) {
 	if err := gen.Start(); err != nil {
 		return s, nil, err
 	}
-	defer gen.Wait()
+	defer func() { _ = gen.Wait() }() // the load is measured, not its exit
 	if err := sleep(b.ctx, 2*time.Second); err != nil {
 		return s, nil, err
 	}
@@ -494,7 +494,7 @@ func (b *bench) steadyWindow(round, rate int) (steadySample, []trigger, error) {
 			return s, nil, err
 		}
 		triggers = append(triggers, trigger{rate: rate, pid: cmd.Process.Pid, start: t0})
-		cmd.Wait()
+		_ = cmd.Wait() // the trigger's effect on the agent is measured, not its exit
 		if ps, err := sampleProc(pid); err == nil {
 			s.rssKiB = max(s.rssKiB, ps.rssKiB)
 		}
@@ -552,7 +552,7 @@ func (b *bench) profile(rate int) error {
 	if err := gen.Start(); err != nil {
 		return err
 	}
-	defer gen.Wait()
+	defer func() { _ = gen.Wait() }() // the load is measured, not its exit
 	if err := sleep(b.ctx, 1500*time.Millisecond); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"slices"
 	"strconv"
@@ -109,7 +110,11 @@ func bpfRunTime(pid int, fn func() error) ([]bpfStat, time.Duration, error) {
 	if err := os.WriteFile(knob, []byte("1"), 0o644); err != nil {
 		return nil, 0, err
 	}
-	defer os.WriteFile(knob, prev, 0o644)
+	defer func() {
+		if err := os.WriteFile(knob, prev, 0o644); err != nil {
+			log.Printf("warning: restoring %s: %v", knob, err)
+		}
+	}()
 	before := progStats(ids)
 	start := time.Now()
 	ferr := fn()

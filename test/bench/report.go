@@ -700,16 +700,19 @@ func (r *report) write(dir string) error {
 	}
 	var c bytes.Buffer
 	w := csv.NewWriter(&c)
-	w.Write([]string{"figure", "metric", "setup", "value", "unit", "target", "status", "gap", "repetitions", "note"})
+	_ = w.Write([]string{"figure", "metric", "setup", "value", "unit", "target", "status", "gap", "repetitions", "note"})
 	for _, x := range rows {
 		tgt := ""
 		if x.target != nil {
 			tgt = x.target.text
 		}
-		w.Write([]string{x.figure, x.metric, x.setup, strconv.FormatFloat(x.value, 'f', -1, 64), x.unit, tgt, x.status(), x.gap(),
+		_ = w.Write([]string{x.figure, x.metric, x.setup, strconv.FormatFloat(x.value, 'f', -1, 64), x.unit, tgt, x.status(), x.gap(),
 			join(x.reps, x.format), x.note})
 	}
 	w.Flush()
+	if err := w.Error(); err != nil { // the first failed Write, if any
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "benchmarks.csv"), c.Bytes(), 0o644); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func spoolBacklogBytes(dir string) (records, bytes int64, err error) {
 	var coff int64
 	if b, err := os.ReadFile(filepath.Join(dir, "cursor")); err == nil {
 		var idx int64
-		fmt.Sscanf(string(b), "%d %d %d", &cseg, &coff, &idx)
+		_, _ = fmt.Sscanf(string(b), "%d %d %d", &cseg, &coff, &idx) // unreadable: count from the start
 	}
 	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if err != nil {
