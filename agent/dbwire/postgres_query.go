@@ -202,7 +202,14 @@ func (p *postgres) flushBefore(ts time.Time, chunk uint64) {
 		}
 		if op.cur != nil && (op.cur.rows > 0 || op.cur.sql != "") {
 			op.cur.partial = true
-			p.finish(ts, op.cur, nil, "", "")
+			// ts is when the next request's first byte came, which can be
+			// before a part of a simple query that started in a later
+			// capture: it ended when it started, not before.
+			end := ts
+			if end.Before(op.cur.start) {
+				end = op.cur.start
+			}
+			p.finish(end, op.cur, nil, "", "")
 		}
 	}
 	clear(p.ops[len(keep):])
