@@ -181,7 +181,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		close(lossDone)
 		lossWG.Wait()
 		a.checkLoss()
-		set.Shutdown()
+		if err := set.Shutdown(); err != nil {
+			a.opts.Logger.Warn("detaching the sensors", "err", err)
+		}
 	}()
 
 	defer set.Close()

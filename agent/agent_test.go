@@ -15,6 +15,7 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor/file"
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -140,7 +141,7 @@ func TestSeqHasNoGaps(t *testing.T) {
 func TestSudoKeepsLoginUser(t *testing.T) {
 	sink := runAgent(t)
 	if _, err := exec.LookPath("sudo"); err != nil {
-		t.Skip("skipping: sudo is not installed (.ci/run installs it)")
+		testenv.Skip(t, "sudo is not installed (.ci/run installs it)")
 	}
 	person := ensureUser(t, "vigil-person")
 	service := ensureUser(t, "vigil-svc")

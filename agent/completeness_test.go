@@ -21,6 +21,7 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testdb"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -93,7 +94,7 @@ func within(got, want int) bool {
 // the client side (pgbench) and the server side (the backends).
 func TestPgbenchCompleteness(t *testing.T) {
 	if _, err := exec.LookPath("pgbench"); err != nil {
-		t.Skip("skipping: pgbench is not installed (.ci/run installs postgresql)")
+		testenv.Skip(t, "pgbench is not installed (.ci/run installs postgresql)")
 	}
 	srv := testdb.StartPostgres(t, testdb.Options{Settings: map[string]string{
 		"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all", "pg_stat_statements.max": "10000",

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
@@ -32,7 +33,7 @@ func TestLocalListenerFindsTheListeningProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Skipf("perl: %v", err)
+		testenv.Skipf(t, "perl, to listen on a port: %v", err)
 	}
 	t.Cleanup(func() { in.Close(); cmd.Wait() })
 	port, err := bufio.NewReader(out).ReadString('\n')

@@ -110,6 +110,7 @@ func (d *decoder) uint32(p *uint32) {
 	}
 }
 
+//nolint:unused // the generator calls it for uint8 fields, of which there are none today
 func (d *decoder) uint8(p *uint8) {
 	if v, ok := d.uint(math.MaxUint8); ok {
 		*p = uint8(v)

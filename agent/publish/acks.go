@@ -78,7 +78,7 @@ func (s *sender) waitAck(i int, wake <-chan struct{}) bool {
 		s.window[i].ok = true
 	case <-p.pubErr:
 		if err := s.windowErr(); err != nil {
-			s.reap() // commit what was acknowledged before it
+			_ = s.reap() // commit what was acknowledged before it; err is what fails
 			return s.fail(err)
 		}
 	case <-p.urgent:
@@ -154,7 +154,7 @@ wait:
 			s.sendAlerts()
 		}
 	}
-	s.reap() // commit what was acknowledged after all
+	_ = s.reap() // commit what was acknowledged after all; the rest is resent
 	s.window = s.window[:0]
 	s.rpos, s.behind = p.sp.Start(), true
 	return s.sleep(time.Second)

@@ -222,8 +222,6 @@ func checkInOrder(t *testing.T, seqs []uint64, n int) {
 	}
 }
 
-func payload(i int) []byte { return fmt.Appendf(nil, "%05d-%s", i, strings.Repeat("x", 200)) }
-
 // runServer starts JetStream on port with a VIGIL stream over subjects.
 func runServer(t *testing.T, port int, subjects ...string) (jetstream.JetStream, jetstream.Stream, string) {
 	t.Helper()

@@ -231,7 +231,9 @@ func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
 			// The store wrote it with json.Marshal; a heartbeat that
 			// does not decode still leaves the agent listed.
 			a.Heartbeat = new(event.Heartbeat)
-			json.Unmarshal(hb, a.Heartbeat)
+			if json.Unmarshal(hb, a.Heartbeat) != nil {
+				a.Heartbeat = nil
+			}
 		}
 		out = append(out, a)
 	}

@@ -14,7 +14,7 @@ import (
 func TestSpoolCursorFile(t *testing.T) {
 	dir := t.TempDir()
 	s := openHundred(t, dir)
-	recs, p10, _ := s.ReadBatch(s.Start(), 10, nil)
+	_, p10, _ := s.ReadBatch(s.Start(), 10, nil)
 	s.Commit(p10)
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
