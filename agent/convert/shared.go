@@ -18,7 +18,10 @@ const sharedMax = 1024
 // one describes the process the same.
 func (s *shared) process(p event.Process) *event.Process {
 	if s == nil {
-		return &p
+		// A copy made here, not &p: that would move every p to the heap.
+		q := new(event.Process)
+		*q = p
+		return q
 	}
 	if q := s.procs[p.PID]; q != nil && *q == p {
 		return q
