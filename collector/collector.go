@@ -28,6 +28,8 @@ import (
 
 // Config is everything vigil-collector run takes.
 type Config struct {
+	// Version is the collector's, for vigil_build_info.
+	Version string
 	DataDir string
 	NATS    bus.Config
 	// HTTP is the API's listen address; empty turns it off.
@@ -102,6 +104,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
 	live := liveness.New(liveness.Options{AllowedRuleSets: allowed})
+	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	now := time.Now()
 	agents, err := st.Agents(ctx)
 	if err != nil {

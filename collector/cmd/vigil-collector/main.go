@@ -98,6 +98,7 @@ func run(args []string) error {
 		}
 	}
 	cfg := collector.Config{
+		Version: version,
 		DataDir: *data,
 		NATS: bus.Config{URL: *natsURL, Creds: *natsCreds, Listen: *listen, Auth: *auth,
 			AgentsDir: filepath.Join(*data, "agents"), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify,
