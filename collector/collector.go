@@ -177,6 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
+	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
