@@ -19,7 +19,7 @@ var migrateConfirmedGaps string
 // it applies to such a store. Never change a migration that shipped: add
 // one.
 var migrations = []string{
-	schema,         // 1: the schema as it was when versions began
+	schema,               // 1: the schema as it was when versions began
 	migrateOutputs,       // 2: where each OCSF output stands
 	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
 }
