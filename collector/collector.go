@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
@@ -143,6 +144,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer b.Close()
+	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
@@ -164,7 +168,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("opening the API's tokens: %w", err)
 		}
-		srv = &http.Server{Handler: (&api.Server{Auth: tokens, Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
+		srv = &http.Server{Handler: (&api.Server{Auth: tokens, Store: st, Liveness: live, Metrics: m, Hub: hub, Enrolment: b.EnrolmentErrors}).Handler(),
 			ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -280,7 +284,13 @@ func dirFingerprint(dir string) string {
 	var sb strings.Builder
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil {
-			fmt.Fprintf(&sb, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+			// Mode and owner too: chown or chmod of a record the collector
+			// could not read is the fix, and must be picked up.
+			owner := ""
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				owner = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+			}
+			fmt.Fprintf(&sb, "%s %d %d %v %s\n", e.Name(), info.Size(), info.ModTime().UnixNano(), info.Mode(), owner)
 		}
 	}
 	return sb.String()

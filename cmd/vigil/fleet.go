@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/store"
 )
 
@@ -74,6 +75,9 @@ func runAgents(args []string, stdout, stderr io.Writer) int {
 		err = showAgent(stdout, list, pos[0], *f.asJSON)
 	} else if err == nil {
 		err = listAgents(stdout, list, *f.asJSON)
+	}
+	if err == nil && sub == "list" && !*f.asJSON {
+		err = listEnrolmentErrors(ctx, f, stdout)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "vigil agents:", err)
@@ -144,6 +148,23 @@ func showAgent(w io.Writer, list []store.Agent, id string, asJSON bool) error {
 		row("heartbeat", "none yet")
 	}
 	return tw.Flush()
+}
+
+// listEnrolmentErrors names the agents the collector locks out because it
+// cannot use their enrolment records: they never appear in the table above.
+func listEnrolmentErrors(ctx context.Context, f *alertsFlags, w io.Writer) error {
+	var e api.Enrolment
+	if err := f.getJSON(ctx, "/api/enrolment", nil, &e); err != nil {
+		return err
+	}
+	if len(e.Errors) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\n%d enrolment record(s) the collector cannot use; those agents' keys are refused until fixed:\n", len(e.Errors))
+	for _, msg := range e.Errors {
+		fmt.Fprintf(w, "  %s\n", msg)
+	}
+	return nil
 }
 
 func runLoss(args []string, stdout, stderr io.Writer) int {

@@ -62,7 +62,10 @@ func fleetAPI(t *testing.T, at time.Time) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer((&api.Server{Auth: tokens, Store: st, Hub: api.NewHub(), Liveness: live}).Handler())
+	hs := httptest.NewServer((&api.Server{Auth: tokens, Store: st, Hub: api.NewHub(), Liveness: live,
+		Enrolment: func() []string {
+			return []string{"reading enrolled agent: open /var/lib/vigil-collector/agents/ag-3.json: permission denied"}
+		}}).Handler())
 	t.Cleanup(hs.Close)
 	return hs.URL, filepath.Join(dir, auth.AdminFile)
 }

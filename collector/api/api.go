@@ -52,6 +52,8 @@ type Server struct {
 	Liveness *liveness.Tracker
 	Metrics  *metrics.Metrics
 	Hub      *Hub
+	// Enrolment lists the enrolment records the collector skipped.
+	Enrolment func() []string
 	// Now is the clock "since" durations count back from; default time.Now.
 	Now func() time.Time
 
@@ -74,6 +76,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/alerts/{id}", s.alert)
 	mux.HandleFunc("GET /api/agents", s.agents)
 	mux.HandleFunc("GET /api/loss", s.loss)
+	mux.HandleFunc("GET /api/enrolment", s.enrolment)
 	mux.HandleFunc("GET /api/ocsf", s.ocsf)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	if s.Metrics != nil {
