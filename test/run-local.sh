@@ -28,15 +28,17 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 host=$(hostname -s)
-if [[ ! -f $run/agent.creds ]]; then
-	"$bin/vigil" enrol --data "$run/collector" --site local --host "$host" --out "$run/agent.creds" >/dev/null
+if [[ ! -f $run/agent.nk ]]; then
+	"$bin/vigil" enrol --data "$run/collector" --site local --host "$host" --agent-id "local-agent" --out "$run/agent.nk" >/dev/null
 fi
 cat >"$run/agent.hcl" <<HCL
+site      = "local"
+agent_id  = "local-agent"
 state_dir = "$run/agent"
 rules_dir = "$packs"
 collector {
   url       = "nats://127.0.0.1:$nats_port"
-  creds     = "$run/agent.creds"
+  creds     = "$run/agent.nk"
   spool_dir = "$run/agent/spool"
 }
 HCL

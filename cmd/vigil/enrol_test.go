@@ -13,10 +13,10 @@ import (
 func TestEnrolOutputs(t *testing.T) {
 	data := t.TempDir()
 	code, out, errOut := runCLI("enrol", "--data", data, "--site", "leeds", "--host", "ws-1", "--out", "-")
-	if code != exitOK || !strings.HasPrefix(out, "# vigil agent credentials") || !strings.Contains(out, "seed     = \"SU") {
+	if code != exitOK || !strings.HasPrefix(out, "# vigil agent key") || !strings.Contains(out, "\nSU") {
 		t.Fatalf("--out -: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if !strings.Contains(errOut, "enrolled agent ") {
+	if !strings.Contains(errOut, "enrolled agent ") || !strings.Contains(errOut, "agent_id = ") {
 		t.Errorf("--out -: what was done is not on stderr: %q", errOut)
 	}
 	if code, _, errOut := runCLI("enrol", "--data", data, "--site", "leeds", "--host", "ws-2", "--out", os.DevNull); code != exitOK {

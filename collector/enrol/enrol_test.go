@@ -42,17 +42,22 @@ func TestEnrol(t *testing.T) {
 	if a.Enrolled.Before(before) || a.Enrolled.After(time.Now()) || a.Enrolled.Location() != time.UTC {
 		t.Errorf("enrolled at %v, want now in UTC", a.Enrolled)
 	}
-	c := creds(t, b)
-	if c["site"] != "leeds" || c["host"] != "ws1" || c["agent_id"] != "ag-1" {
-		t.Errorf("credentials %q", c)
-	}
-	kp, err := nkeys.FromSeed([]byte(c["seed"]))
+	// The file is an NKey seed file NATS tools read, its seed the recorded
+	// key's; the agent.hcl lines that bind it ride along as comments.
+	kp, err := nkeys.ParseDecoratedUserNKey(b)
 	if err != nil {
-		t.Fatalf("credentials seed: %v", err)
+		t.Fatalf("credentials are not an NKey seed file: %v\n%s", err, b)
 	}
 	if pub, _ := kp.PublicKey(); pub != a.PublicKey {
 		t.Errorf("seed's public key %s, recorded %s", pub, a.PublicKey)
 	}
+	seed, _ := kp.Seed()
+	for _, want := range []string{`#   site     = "leeds"`, `#   agent_id = "ag-1"`, `#   host     = "ws1"`, "-----BEGIN USER NKEY SEED-----"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("credentials lack %q:\n%s", want, b)
+		}
+	}
+	c := map[string]string{"seed": string(seed)}
 
 	path := filepath.Join(dir, "ag-1.json")
 	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
