@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
@@ -148,6 +149,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer b.Close()
+	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
@@ -165,7 +169,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
-		h, err := HTTPHandler(cfg, st, live, m, hub, log)
+		h, err := HTTPHandler(cfg, &api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub, Enrolment: b.EnrolmentErrors}, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -232,9 +236,10 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// HTTPHandler is the API and, unless cfg turns it off, the console, behind
-// tokens and sessions.
-func HTTPHandler(cfg Config, st *store.Store, live *liveness.Tracker, m *metrics.Metrics, hub *api.Hub, log *slog.Logger) (http.Handler, error) {
+// HTTPHandler is the API srv (whose store and sources are set) and, unless
+// cfg turns it off, the console, behind the data directory's tokens and
+// users.
+func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, error) {
 	if (cfg.HTTPCert == "") != (cfg.HTTPKey == "") {
 		return nil, errors.New("serving HTTP over TLS needs both a certificate and a key")
 	}
@@ -242,14 +247,14 @@ func HTTPHandler(cfg Config, st *store.Store, live *liveness.Tracker, m *metrics
 	if err != nil {
 		return nil, fmt.Errorf("opening the API's tokens: %w", err)
 	}
-	srv := &api.Server{Auth: tokens, Store: st, Liveness: live, Metrics: m, Hub: hub}
+	srv.Auth = tokens
 	if !cfg.NoConsole {
 		users, err := auth.OpenUsers(cfg.DataDir)
 		if err != nil {
 			return nil, fmt.Errorf("opening the console's users: %w", err)
 		}
 		srv.Users, srv.Sessions = users, auth.NewSessions()
-		c := &console.Server{Store: st, Users: users, Sessions: srv.Sessions, Log: log}
+		c := &console.Server{Store: srv.Store, Users: users, Sessions: srv.Sessions, Log: log}
 		if srv.Console, err = c.Handler(); err != nil {
 			return nil, err
 		}
@@ -326,7 +331,13 @@ func dirFingerprint(dir string) string {
 	var sb strings.Builder
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil {
-			fmt.Fprintf(&sb, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+			// Mode and owner too: chown or chmod of a record the collector
+			// could not read is the fix, and must be picked up.
+			owner := ""
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				owner = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+			}
+			fmt.Fprintf(&sb, "%s %d %d %v %s\n", e.Name(), info.Size(), info.ModTime().UnixNano(), info.Mode(), owner)
 		}
 	}
 	return sb.String()

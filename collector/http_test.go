@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bus"
 )
@@ -107,7 +108,7 @@ func TestHTTPOverTLS(t *testing.T) {
 		t.Errorf("no first admin credentials: %v", err)
 	}
 
-	if _, err := HTTPHandler(Config{DataDir: t.TempDir(), HTTPCert: certFile}, nil, nil, nil, nil, nil); err == nil ||
+	if _, err := HTTPHandler(Config{DataDir: t.TempDir(), HTTPCert: certFile}, &api.Server{}, nil); err == nil ||
 		!strings.Contains(err.Error(), "key") {
 		t.Errorf("a certificate without a key: %v", err)
 	}

@@ -58,6 +58,8 @@ type Server struct {
 	Liveness *liveness.Tracker
 	Metrics  *metrics.Metrics
 	Hub      *Hub
+	// Enrolment lists the enrolment records the collector skipped.
+	Enrolment func() []string
 	// Now is the clock "since" durations count back from; default time.Now.
 	Now func() time.Time
 
@@ -82,6 +84,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/audit", s.audit)
 	mux.HandleFunc("GET /api/agents", s.agents)
 	mux.HandleFunc("GET /api/loss", s.loss)
+	mux.HandleFunc("GET /api/enrolment", s.enrolment)
 	mux.HandleFunc("GET /api/ocsf", s.ocsf)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	if s.Metrics != nil {

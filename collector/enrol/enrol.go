@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nkeys"
@@ -68,6 +69,10 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
+	if err := ownLike(tmp, dir); err != nil {
+		os.Remove(tmp)
+		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
@@ -123,4 +128,22 @@ func Load(dir string) ([]Agent, []error) {
 		out = append(out, a)
 	}
 	return out, errs
+}
+
+// ownLike gives path the owner of dir. An administrator enrols as root, but
+// the packaged collector runs as its own user and must read the record; the
+// agents directory is that user's, so its owner is the one to give.
+func ownLike(path, dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || os.Geteuid() != 0 {
+		return nil
+	}
+	if err := os.Chown(path, int(sys.Uid), int(sys.Gid)); err != nil {
+		return fmt.Errorf("giving %s to the owner of %s: %w", path, dir, err)
+	}
+	return nil
 }

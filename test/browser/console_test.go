@@ -42,7 +42,8 @@ func collectorHTTP(t *testing.T, dir string) (*store.Store, *httptest.Server) {
 		Process: &event.Process{PID: 11, User: "ali", LoginUser: "ali"},
 		Alert:   &event.Alert{Rule: "usb_write", Severity: event.SeverityLow, Summary: "ali wrote 2 files to a USB stick", Evidence: []string{}}}
 	put(t, st, old)
-	h, err := collector.HTTPHandler(collector.Config{DataDir: dir}, st, liveness.New(liveness.Options{}), metrics.New(nil), api.NewHub(),
+	h, err := collector.HTTPHandler(collector.Config{DataDir: dir},
+		&api.Server{Store: st, Liveness: liveness.New(liveness.Options{}), Metrics: metrics.New(nil), Hub: api.NewHub()},
 		slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
