@@ -19,6 +19,8 @@ type queueData struct {
 	Counts     []sevCount
 	Severities []string
 	Statuses   []string
+	Since      string   // as asked: a duration or a time
+	Sinces     []string // the time filter's choices
 }
 
 type sevCount struct {
@@ -43,7 +45,8 @@ func (s *Server) queueData(r *http.Request) (queueData, int, error) {
 	if err != nil {
 		return queueData{}, http.StatusInternalServerError, err
 	}
-	d := queueData{Filter: f, Alerts: list, Severities: event.Severities, Statuses: store.Statuses}
+	d := queueData{Filter: f, Alerts: list, Severities: event.Severities, Statuses: store.Statuses,
+		Since: r.URL.Query().Get("since"), Sinces: []string{"1h", "24h", "168h", "720h"}}
 	for i := len(event.Severities) - 1; i >= 0; i-- {
 		sev := event.Severities[i]
 		d.Counts = append(d.Counts, sevCount{sev, counts[sev]})
