@@ -31,7 +31,8 @@ type Server struct {
 	Now func() time.Time
 	Log *slog.Logger
 
-	pages map[string]*template.Template
+	pages    map[string]*template.Template
+	throttle *auth.Throttle
 }
 
 func (s *Server) now() time.Time {
@@ -65,7 +66,7 @@ var funcs = template.FuncMap{
 // Handler returns the console's routes; the caller puts them behind the
 // guard.
 func (s *Server) Handler() (http.Handler, error) {
-	s.pages = map[string]*template.Template{}
+	s.pages, s.throttle = map[string]*template.Template{}, auth.NewThrottle()
 	for _, name := range append(pageNames, "rows") {
 		files := []string{"templates/layout.html", "templates/rows.html", "templates/" + name + ".html"}
 		if name == "rows" {

@@ -146,3 +146,35 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// Guessing is throttled: after MaxFailures wrong passwords for a name,
+// even the right one is refused for a while, and each refusal is in the
+// audit log.
+func TestSignInThrottled(t *testing.T) {
+	st, _ := serve(t, auth.Principal{})
+	users, err := auth.OpenUsers(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := users.Add("ana", auth.RoleAnalyst, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := (&Server{Store: st, Users: users, Sessions: auth.NewSessions()}).Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range auth.MaxFailures {
+		if w := do(h, "POST", "/login", url.Values{"name": {"ana"}, "password": {"guess-" + pw}}); w.Code != http.StatusUnauthorized {
+			t.Fatalf("a wrong password: %d", w.Code)
+		}
+	}
+	w := do(h, "POST", "/login", url.Values{"name": {"ana"}, "password": {pw}})
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || len(w.Result().Cookies()) != 0 {
+		t.Errorf("the right password after %d wrong ones: %d %v", auth.MaxFailures, w.Code, w.Header())
+	}
+	log, _ := st.AuditLog(context.Background(), "console", 0)
+	if len(log) != auth.MaxFailures+1 || log[0].Action != "login_throttled" || log[1].Action != "login_failed" {
+		t.Errorf("audit: %+v", log)
+	}
+}

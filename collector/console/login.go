@@ -1,7 +1,10 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/vigilhq/vigil/collector/store"
 )
@@ -24,8 +27,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, password := r.PostForm.Get("name"), r.PostForm.Get("password")
+	if wait := s.throttle.Wait(name); wait > 0 {
+		if err := s.Store.Audit(r.Context(), store.AuditEntry{At: s.now(), Actor: clip(name), Action: "login_throttled",
+			Target: "console", Detail: r.RemoteAddr}); err != nil {
+			s.fail(w, http.StatusInternalServerError, err)
+			return
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.render(w, r, http.StatusTooManyRequests, "login", "Sign in", loginData{Name: name,
+			Error: fmt.Sprintf("Too many failed sign-ins for this name: try again in %s.", wait.Round(time.Second))})
+		return
+	}
 	u, ok := s.Users.Check(name, password)
 	if !ok {
+		s.throttle.Failed(name)
 		if err := s.Store.Audit(r.Context(), store.AuditEntry{At: s.now(), Actor: clip(name), Action: "login_failed",
 			Target: "console", Detail: r.RemoteAddr}); err != nil {
 			s.fail(w, http.StatusInternalServerError, err)
@@ -34,6 +49,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", loginData{Name: name, Error: "Wrong user name or password."})
 		return
 	}
+	s.throttle.Succeeded(name)
 	if err := s.Sessions.Start(w, u.Name); err != nil {
 		s.fail(w, http.StatusInternalServerError, err)
 		return
