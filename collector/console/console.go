@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/collector/auth"
+	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 )
@@ -27,6 +28,8 @@ type Server struct {
 	Store    *store.Store
 	Users    *auth.Users
 	Sessions *auth.Sessions
+	// Liveness says whether each agent is running; nil leaves it unknown.
+	Liveness *liveness.Tracker
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -51,7 +54,7 @@ func (s *Server) log() *slog.Logger {
 
 // pageNames are the templates rendered as whole pages, each inside
 // layout.html.
-var pageNames = []string{"login", "queue", "detail", "audit"}
+var pageNames = []string{"login", "queue", "detail", "audit", "agents", "loss"}
 
 var funcs = template.FuncMap{
 	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
@@ -61,6 +64,12 @@ var funcs = template.FuncMap{
 	"lineage":  lineage,
 	"bytes":    humanBytes,
 	"join":     strings.Join,
+	"short": func(s string) string {
+		if len(s) > 12 {
+			return s[:12]
+		}
+		return s
+	},
 }
 
 // Handler returns the console's routes; the caller puts them behind the
@@ -94,6 +103,8 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /alerts/rows", s.rows)
 	mux.HandleFunc("GET /alerts/{id}", s.detail)
 	mux.HandleFunc("POST /alerts/{id}/triage", s.triage)
+	mux.HandleFunc("GET /agents", s.agents)
+	mux.HandleFunc("GET /loss", s.loss)
 	mux.HandleFunc("GET /admin/audit", s.audit)
 	return mux, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/collector/auth"
+	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 )
@@ -176,5 +177,48 @@ func TestSignInThrottled(t *testing.T) {
 	log, _ := st.AuditLog(context.Background(), "console", 0)
 	if len(log) != auth.MaxFailures+1 || log[0].Action != "login_throttled" || log[1].Action != "login_failed" {
 		t.Errorf("audit: %+v", log)
+	}
+}
+
+// The agents view shows each agent's site, version, last heartbeat,
+// sensors, rule set, liveness and confirmed loss; the loss view lists the
+// records and says which are not yet confirmed.
+func TestFleetViews(t *testing.T) {
+	st, _ := serve(t, auth.Principal{})
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	hb := &event.Event{ID: "b1-hb", Kind: event.KindHeartbeat, Site: "leeds", Host: "ws1", AgentID: "ag-1", BootID: "b1",
+		Heartbeat: &event.Heartbeat{IntervalS: 10, Sensors: []string{"db", "file"}, Version: "1.4.2", RuleSetHash: "0123456789abcdef0123"}}
+	tx, err := st.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.SeenAgent(hb, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []store.Loss{{Time: t0, Site: "leeds", Host: "ws1", AgentID: "ag-1", BootID: "b1", Reason: "ringbuf_full", Sensor: "db", Count: 7}} {
+		if err := tx.AddLoss(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	live := liveness.New(liveness.Options{})
+	live.Known("ag-1", "leeds", "ws1", "b1", hb.Heartbeat, t0)
+	h, err := (&Server{Store: st, Liveness: live}).Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := do(h, "GET", "/agents", nil)
+	for _, want := range []string{"leeds", "ws1", "1.4.2", "db, file", "0123456789ab<", "state-" + live.Status("ag-1"), `agent_id=ag-1">7<`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("the agents view lacks %q:\n%s", want, w.Body)
+		}
+	}
+	w = do(h, "GET", "/loss", nil)
+	for _, want := range []string{"ringbuf_full", "<td>7</td>"} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("the loss view lacks %q", want)
+		}
 	}
 }
