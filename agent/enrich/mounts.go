@@ -14,10 +14,12 @@ import (
 
 // Mount is one line of /proc/self/mountinfo that matters to vigil.
 type Mount struct {
-	Dev       uint32 // kernel dev_t as the kernel encodes s_dev (major<<20 | minor)
-	Point     string
-	FSType    string
-	Source    string
+	Dev    uint32 // kernel dev_t as the kernel encodes s_dev (major<<20 | minor)
+	Point  string
+	FSType string
+	Source string
+	// Removable: media a person carries away (USB disks and sticks, SD
+	// cards, phones and cameras), whatever the disk's removable flag says.
 	Removable bool
 	Network   bool
 }
@@ -119,21 +121,9 @@ func (m *Mounts) reload() {
 		if _, seen := m.byDev[mt.Dev]; seen {
 			continue // bind mounts: keep the first
 		}
-		mt.Removable = m.removable(mt.Dev)
+		mt.Removable = m.removableBlock(mt.Dev) || automounted(mt.Point) || mtpFS[mt.FSType]
 		m.byDev[mt.Dev] = mt
 	}
-}
-
-// removable says whether the block device behind dev (or the disk its
-// partition is on) is removable, as the kernel reports it in sysfs.
-func (m *Mounts) removable(dev uint32) bool {
-	dir := m.paths.sys("dev", "block", fmt.Sprintf("%d:%d", dev>>20, dev&0xfffff))
-	for _, p := range []string{dir + "/removable", dir + "/../removable"} {
-		if b, err := os.ReadFile(p); err == nil {
-			return strings.TrimSpace(string(b)) == "1"
-		}
-	}
-	return false
 }
 
 // Lookup returns the mount of dev.
@@ -144,6 +134,16 @@ func (m *Mounts) Lookup(dev uint32) (Mount, bool) {
 	if !ok && time.Since(m.lastRead) > time.Second {
 		m.reload()
 		mt, ok = m.byDev[dev]
+	}
+	return mt, ok
+}
+
+// File returns the mount of dev as it holds path: on a desktop's FUSE mount,
+// which serves phones and network shares alike, the path says which it is.
+func (m *Mounts) File(dev uint32, path string) (Mount, bool) {
+	mt, ok := m.Lookup(dev)
+	if ok {
+		mt.Removable, mt.Network = desktopBackend(mt, path)
 	}
 	return mt, ok
 }
