@@ -85,18 +85,23 @@ func unescapeOctal(s string) string {
 	return b.String()
 }
 
+// maxMissing bounds the devices remembered as in no mount.
+const maxMissing = 1024
+
 // Mounts maps devices to mounts, rereading mountinfo when it meets a
-// device it does not know (at most once a second).
+// device it does not know: at once for a device it never missed (a stick
+// just plugged in), at most once a second for one it missed before.
 type Mounts struct {
 	mu       sync.Mutex
 	byDev    map[uint32]Mount
+	missing  map[uint32]struct{}
 	lastRead time.Time
 	paths    Paths
 }
 
 // NewMounts reads the mount table under paths.
 func NewMounts(paths Paths) *Mounts {
-	m := &Mounts{paths: paths}
+	m := &Mounts{paths: paths, missing: map[uint32]struct{}{}}
 	m.reload()
 	return m
 }
@@ -131,9 +136,18 @@ func (m *Mounts) Lookup(dev uint32) (Mount, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt, ok := m.byDev[dev]
-	if !ok && time.Since(m.lastRead) > time.Second {
+	if ok {
+		return mt, true
+	}
+	if _, missed := m.missing[dev]; !missed || time.Since(m.lastRead) > time.Second {
 		m.reload()
 		mt, ok = m.byDev[dev]
+	}
+	if !ok {
+		if len(m.missing) >= maxMissing {
+			clear(m.missing)
+		}
+		m.missing[dev] = struct{}{}
 	}
 	return mt, ok
 }

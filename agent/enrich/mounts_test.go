@@ -192,3 +192,31 @@ func TestMountsFileDesktopFUSE(t *testing.T) {
 		}
 	}
 }
+
+// A stick mounted while the agent runs is known at its first write, even
+// when the table was read a moment before.
+func TestMountsNewDeviceAtOnce(t *testing.T) {
+	proc := t.TempDir()
+	info := filepath.Join(proc, "1", "mountinfo")
+	if err := os.MkdirAll(filepath.Dir(info), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(info, []byte(mountinfo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := NewMounts(Paths{Proc: proc, Sys: fakeSys(t)})
+	if _, ok := m.Lookup(7 << 20); ok {
+		t.Fatal("7:0 found before it was mounted")
+	}
+	f, err := os.OpenFile(info, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("50 22 7:5 / /media/alice/NEW rw - ext4 /dev/loop5 rw\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if mt, ok := m.Lookup(7<<20 | 5); !ok || !mt.Removable || mt.Point != "/media/alice/NEW" {
+		t.Errorf("new stick = %+v, %v; want it found at once, removable", mt, ok)
+	}
+}
