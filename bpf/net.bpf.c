@@ -12,10 +12,12 @@
  * of every socket: TCP packets leave after two loads and a compare; UDP sends
  * add one header load and a hash update, queries to port 53 a hash update
  * and a ring record; UDP receives add a header load, and only answers from
- * port 53 to a remembered query are copied (a hash lookup and delete). Measured with bpf_stats on a 2 GiB
- * TCP transfer plus 200k UDP sends of 100 B (kernel 6.18, VM): egress about
- * 250 ns per packet averaged over both, ingress about 90 ns; the state-change
- * program a few microseconds per connection state change. */
+ * port 53 to a remembered query are copied (a hash lookup and delete).
+ * Measured with bpf_stats on a 2 GiB TCP transfer plus 200k UDP sends of
+ * 100 B (kernel 6.18, VM): egress about 250 ns per packet averaged over both,
+ * ingress about 90 ns; the state-change program a few microseconds per
+ * connection state change. The UDP and DNS paths alone: BenchmarkUDPPrograms
+ * in agent/sensor/net, figures in docs/benchmarks.md. */
 #include "common.h"
 #include "bpf_endian.h"
 
