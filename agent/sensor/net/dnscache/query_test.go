@@ -47,7 +47,8 @@ func TestParseQuery(t *testing.T) {
 }
 
 // FuzzParseQuery feeds datagrams sent to port 53: ParseQuery must not
-// panic, and a question it returns has a type.
+// panic, and a question it returns has a type. Seeds are in
+// testdata/fuzz/FuzzParseQuery.
 func FuzzParseQuery(f *testing.F) {
 	f.Add(query(f, "nbswy3dp.t.exfil.example.", dnsmessage.TypeTXT))
 	f.Add(cnameAnswer(f))
