@@ -85,12 +85,18 @@ func unescapeOctal(s string) string {
 	return b.String()
 }
 
-// maxMissing bounds the devices remembered as in no mount.
-const maxMissing = 1024
+const (
+	// maxMissing bounds the devices remembered as in no mount.
+	maxMissing = 1024
+	// tableAge is how long a table read is trusted for the devices it
+	// names: the number of an unplugged stick soon names another mount.
+	tableAge = 10 * time.Second
+)
 
 // Mounts maps devices to mounts, rereading mountinfo when it meets a
 // device it does not know: at once for a device it never missed (a stick
-// just plugged in), at most once a second for one it missed before.
+// just plugged in), at most once a second for one it missed before; and for
+// a known device once the table is tableAge old.
 type Mounts struct {
 	mu       sync.Mutex
 	byDev    map[uint32]Mount
@@ -136,10 +142,11 @@ func (m *Mounts) Lookup(dev uint32) (Mount, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt, ok := m.byDev[dev]
-	if ok {
+	age := time.Since(m.lastRead)
+	if ok && age < tableAge {
 		return mt, true
 	}
-	if _, missed := m.missing[dev]; !missed || time.Since(m.lastRead) > time.Second {
+	if _, missed := m.missing[dev]; ok || !missed || age > time.Second {
 		m.reload()
 		mt, ok = m.byDev[dev]
 	}

@@ -220,3 +220,30 @@ func TestMountsNewDeviceAtOnce(t *testing.T) {
 		t.Errorf("new stick = %+v, %v; want it found at once, removable", mt, ok)
 	}
 }
+
+// A device number freed by an unplugged stick and taken by another mount is
+// named after the new mount once the table has aged.
+func TestMountsReusedDevice(t *testing.T) {
+	proc := t.TempDir()
+	info := filepath.Join(proc, "1", "mountinfo")
+	if err := os.MkdirAll(filepath.Dir(info), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(s string) {
+		if err := os.WriteFile(info, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(mountinfo + "50 22 7:5 / /media/alice/NEW rw - ext4 /dev/loop5 rw\n")
+	m := NewMounts(Paths{Proc: proc, Sys: fakeSys(t)})
+	if mt, _ := m.Lookup(7<<20 | 5); !mt.Removable {
+		t.Fatalf("stick = %+v, want removable", mt)
+	}
+	write(mountinfo + "51 22 7:5 / /srv/images rw - ext4 /dev/loop5 rw\n")
+	m.mu.Lock()
+	m.lastRead = m.lastRead.Add(-tableAge)
+	m.mu.Unlock()
+	if mt, ok := m.Lookup(7<<20 | 5); !ok || mt.Removable || mt.Point != "/srv/images" {
+		t.Errorf("reused device = %+v, %v; want /srv/images, not removable", mt, ok)
+	}
+}
