@@ -40,6 +40,10 @@ func (d *decoder) event(v *Event) {
 			if open(d, &v.Net) {
 				d.net(v.Net)
 			}
+		case "dns":
+			if open(d, &v.DNS) {
+				d.dns(v.DNS)
+			}
 		case "db":
 			if open(d, &v.DB) {
 				d.db(v.DB)
@@ -178,6 +182,28 @@ func (d *decoder) net(v *Net) {
 			d.bool(&v.Loopback)
 		case "reason":
 			d.str(&v.Reason)
+		default:
+			d.unknown()
+		}
+	}
+}
+
+// dns reads the members of v's object, whose '{' has been read.
+func (d *decoder) dns(v *DNS) {
+	for first := true; d.member(first); first = false {
+		switch string(d.key) {
+		case "name":
+			d.str(&v.Name)
+		case "type":
+			d.str(&v.Type)
+		case "domain":
+			d.str(&v.Domain)
+		case "subdomain":
+			d.str(&v.Subdomain)
+		case "longest_label":
+			d.uint16(&v.LongestLabel)
+		case "server":
+			d.str(&v.Server)
 		default:
 			d.unknown()
 		}

@@ -16,6 +16,7 @@ const (
 	KindFileWrite   Kind = "file.write"   // File
 	KindFileRename  Kind = "file.rename"  // File (Path is the new name, OldPath the old)
 	KindNetTransfer Kind = "net.transfer" // Net
+	KindDNSQuery    Kind = "dns.query"    // DNS
 	KindDBQuery     Kind = "db.query"     // DB
 	KindDBSession   Kind = "db.session"   // DB (a connection whose statements cannot be read)
 	KindAgentLoss   Kind = "agent.loss"   // Loss
@@ -25,7 +26,7 @@ const (
 
 // Kinds lists every kind, in documentation order.
 var Kinds = []Kind{
-	KindProcessExec, KindProcessExit, KindFileWrite, KindFileRename, KindNetTransfer,
+	KindProcessExec, KindProcessExit, KindFileWrite, KindFileRename, KindNetTransfer, KindDNSQuery,
 	KindDBQuery, KindDBSession, KindAgentLoss, KindHeartbeat, KindAlert,
 }
 
@@ -48,6 +49,7 @@ type Event struct {
 	Exit      *Exit      `json:"exit,omitempty" kinds:"process.exit" doc:"How the process ended."`
 	File      *File      `json:"file,omitempty" kinds:"file.write,file.rename" doc:"The file written or renamed."`
 	Net       *Net       `json:"net,omitempty" kinds:"net.transfer" doc:"The connection and the bytes it moved."`
+	DNS       *DNS       `json:"dns,omitempty" kinds:"dns.query" doc:"The name a process looked up."`
 	DB        *DB        `json:"db,omitempty" kinds:"db.query,db.session" doc:"The database statement or connection."`
 	Loss      *Loss      `json:"loss,omitempty" kinds:"agent.loss" doc:"The events that could not be delivered."`
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty" kinds:"agent.heartbeat" doc:"The agent's state."`
@@ -110,8 +112,8 @@ type File struct {
 	Flags      []string `json:"flags,omitempty" doc:"Open flags, such as 'O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC' and 'O_APPEND'."`
 	Mount      string   `json:"mount,omitempty" doc:"Mount point of the file."`
 	FSType     string   `json:"fstype,omitempty" doc:"File system type of the file."`
-	Removable  bool     `json:"removable" doc:"The file system is on a removable block device (USB stick, SD card)."`
-	Network    bool     `json:"network" doc:"The file system is network-backed (NFS, SMB/CIFS, sshfs, rclone, ...)."`
+	Removable  bool     `json:"removable" doc:"The file is on media a person carries away: a disk on the USB bus or an SD card whatever its removable flag says (also under an encrypted or RAID volume), a file system mounted where desktops mount plugged-in media ('/media/<user>/...', '/run/media/<user>/...'), a phone or camera over MTP, gvfs or kio-fuse."`
+	Network    bool     `json:"network" doc:"The file system is network-backed (NFS, SMB/CIFS, sshfs, rclone, ...), or the file is on a share a desktop session opened through gvfs or kio-fuse (smb, sftp, WebDAV, Google Drive, ...)."`
 	Created    bool     `json:"created,omitempty" doc:"The open created the file."`
 	Reason     string   `json:"reason,omitempty" doc:"'close', 'exit', 'interim' (file still open) or 'idle'."`
 	DurationMS uint64   `json:"duration_ms,omitempty" doc:"From the first to the last write in this report."`
@@ -128,7 +130,7 @@ type Net struct {
 	SrcPort       uint16 `json:"src_port,omitempty" doc:"Port of the local end."`
 	DstIP         string `json:"dst_ip" doc:"Address of the remote end."`
 	DstPort       uint16 `json:"dst_port" doc:"Port of the remote end."`
-	DstName       string `json:"dst_name,omitempty" doc:"The name the destination address was looked up as, from DNS answers seen on the host."`
+	DstName       string `json:"dst_name,omitempty" doc:"The name the destination address was looked up as, from DNS answers over UDP that answer a query this host sent (same socket, server and id): a forged answer names nothing."`
 	BytesSent     uint64 `json:"bytes_sent" doc:"Bytes sent since the previous report (TCP: acknowledged bytes)."`
 	BytesReceived uint64 `json:"bytes_received" doc:"Bytes received since the previous report (TCP: acknowledged bytes)."`
 	// Packets or datagrams sent (UDP) in the reporting interval.
@@ -138,6 +140,16 @@ type Net struct {
 	// Reason is close for a finished connection, interim for a long one still
 	// open (bytes are then deltas since the previous report), interval for UDP.
 	Reason string `json:"reason,omitempty" doc:"'close' (connection ended), 'interim' (long connection, still open), 'interval' (UDP totals)."`
+}
+
+// DNS is the payload of dns.query.
+type DNS struct {
+	Name         string `json:"name" doc:"The name looked up, lower case, without the trailing dot. Queries over UDP are seen; repeats of a name and type by one process within a minute are reported once."`
+	Type         string `json:"type" doc:"The record type asked for: 'A', 'AAAA', 'TXT', ..."`
+	Domain       string `json:"domain" doc:"The registered domain the name is under, by the public suffix list ('example.co.uk' for 'a.b.example.co.uk'); the name itself when it is a public suffix or has none."`
+	Subdomain    string `json:"subdomain,omitempty" doc:"The part of the name below 'domain' ('a.b' for 'a.b.example.co.uk')."`
+	LongestLabel uint16 `json:"longest_label" doc:"The length of the longest label of 'subdomain'."`
+	Server       string `json:"server" doc:"The address the query was sent to (a local stub resolver such as 127.0.0.53, or a server chosen by the process)."`
 }
 
 // DB is the payload of db.query and db.session.

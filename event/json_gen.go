@@ -30,6 +30,10 @@ func (e *enc) event(v *Event) {
 		e.key("net")
 		e.net(p)
 	}
+	if p := v.DNS; p != nil {
+		e.key("dns")
+		e.dns(p)
+	}
 	if p := v.DB; p != nil {
 		e.key("db")
 		e.db(p)
@@ -111,6 +115,18 @@ func (e *enc) net(v *Net) {
 	e.uint("duration_ms", v.DurationMS, true)
 	e.bool("loopback", v.Loopback, true)
 	e.str("reason", v.Reason, true)
+	e.byte('}')
+}
+
+// dns writes v as encoding/json does.
+func (e *enc) dns(v *DNS) {
+	e.open()
+	e.str("name", v.Name, false)
+	e.str("type", v.Type, false)
+	e.str("domain", v.Domain, false)
+	e.str("subdomain", v.Subdomain, true)
+	e.uint("longest_label", uint64(v.LongestLabel), false)
+	e.str("server", v.Server, false)
 	e.byte('}')
 }
 

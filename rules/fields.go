@@ -153,6 +153,24 @@ func netBool(get func(*event.Net) bool) field {
 	}}
 }
 
+func dnsStr(get func(*event.DNS) string) field {
+	return field{typ: tStr, kinds: dnsKinds, s: func(e *env) string {
+		if p := e.ev.DNS; p != nil {
+			return get(p)
+		}
+		return ""
+	}}
+}
+
+func dnsNum(get func(*event.DNS) float64) field {
+	return field{typ: tNum, kinds: dnsKinds, n: func(e *env) float64 {
+		if p := e.ev.DNS; p != nil {
+			return get(p)
+		}
+		return 0
+	}}
+}
+
 func dbStr(get func(*event.DB) string) field {
 	return field{typ: tStr, kinds: dbKinds, s: func(e *env) string {
 		if p := e.ev.DB; p != nil {

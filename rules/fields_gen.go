@@ -13,6 +13,7 @@ var (
 	exitKinds      = []event.Kind{event.KindProcessExit}
 	fileKinds      = []event.Kind{event.KindFileWrite, event.KindFileRename}
 	netKinds       = []event.Kind{event.KindNetTransfer}
+	dnsKinds       = []event.Kind{event.KindDNSQuery}
 	dbKinds        = []event.Kind{event.KindDBQuery, event.KindDBSession}
 	lossKinds      = []event.Kind{event.KindAgentLoss}
 	heartbeatKinds = []event.Kind{event.KindHeartbeat}
@@ -20,7 +21,7 @@ var (
 )
 
 // payloadRoots are the event's payload objects: reading one needs a field.
-var payloadRoots = []string{"process", "exit", "file", "net", "db", "loss", "heartbeat", "alert"}
+var payloadRoots = []string{"process", "exit", "file", "net", "dns", "db", "loss", "heartbeat", "alert"}
 
 // schemaFields maps the path of every field rules read as the event carries
 // it to its accessor; derivedFields in fields.go holds the others.
@@ -78,6 +79,13 @@ var schemaFields = map[string]field{
 	"net.duration_ms":    netNum(func(v *event.Net) float64 { return float64(v.DurationMS) }),
 	"net.loopback":       netBool(func(v *event.Net) bool { return v.Loopback }),
 	"net.reason":         netStr(func(v *event.Net) string { return v.Reason }),
+
+	"dns.name":          dnsStr(func(v *event.DNS) string { return v.Name }),
+	"dns.type":          dnsStr(func(v *event.DNS) string { return v.Type }),
+	"dns.domain":        dnsStr(func(v *event.DNS) string { return v.Domain }),
+	"dns.subdomain":     dnsStr(func(v *event.DNS) string { return v.Subdomain }),
+	"dns.longest_label": dnsNum(func(v *event.DNS) float64 { return float64(v.LongestLabel) }),
+	"dns.server":        dnsStr(func(v *event.DNS) string { return v.Server }),
 
 	"db.engine":      dbStr(func(v *event.DB) string { return v.Engine }),
 	"db.side":        dbStr(func(v *event.DB) string { return v.Side }),
