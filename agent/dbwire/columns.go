@@ -2,37 +2,31 @@ package dbwire
 
 import "slices"
 
-// mergeColumns joins the columns a statement names (a) and those its result
-// returned (b), each once and without "" or PostgreSQL's "?column?"; a comes
-// back as is when b is empty.
-func mergeColumns(a, b []string) []string {
-	if len(b) == 0 {
-		return a
-	}
-	out := make([]string, 0, len(a)+len(b))
+// resultColumns returns the names a result's columns had on the wire, each
+// once, without "" and PostgreSQL's "?column?" (an expression with no
+// name); nil when none is left. cols is not changed.
+func resultColumns(cols []string) []string {
+	var out []string
 	var seen map[string]bool // only for long lists: a scan is cheaper
-	add := func(s string) {
+	for _, s := range cols {
 		if s == "" || s == "?column?" {
-			return
+			continue
 		}
-		if len(a)+len(b) > 16 {
+		if len(cols) > 16 {
 			if seen == nil {
-				seen = make(map[string]bool, len(a)+len(b))
+				seen = make(map[string]bool, len(cols))
 			}
 			if seen[s] {
-				return
+				continue
 			}
 			seen[s] = true
 		} else if slices.Contains(out, s) {
-			return
+			continue
+		}
+		if out == nil {
+			out = make([]string, 0, len(cols))
 		}
 		out = append(out, s)
-	}
-	for _, s := range a {
-		add(s)
-	}
-	for _, s := range b {
-		add(s)
 	}
 	return out
 }

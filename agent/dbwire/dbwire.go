@@ -112,7 +112,8 @@ type Tracker struct {
 	out       []Record
 	stats     Stats
 	sess      Session
-	lostBytes uint64 // bytes gone by while both streams are lost
+	lostBytes uint64             // bytes gone by while both streams are lost
+	cursors   map[string]*cursor // open cursors by name (cursors.go)
 }
 
 // protocol is one engine's state machine.

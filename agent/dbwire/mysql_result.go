@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// myServerCursorExists is the status flag of an execute's answer that
+// opened a cursor.
+const myServerCursorExists = 0x0040
+
 // myState is where the server's answer to the command in progress stands.
 type myState uint8
 
@@ -39,6 +43,10 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 	}
 	c := m.cmd
 	if c == nil {
+		if m.state == rsSkip && len(body) > 0 {
+			// A prepare's metadata: the prepare itself made no record.
+			m.skipPacket(body)
+		}
 		return
 	}
 	c.bytes += uint64(myHeaderLen + n)
@@ -94,6 +102,14 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			}
 		}
 	case rsColsEOF:
+		if body[0] == 0xfe && n < 9 && len(body) >= 5 && binary.LittleEndian.Uint16(body[3:])&myServerCursorExists != 0 {
+			// An execute that opened a cursor: its rows come with
+			// COM_STMT_FETCH.
+			status := binary.LittleEndian.Uint16(body[3:])
+			m.noteStatus(status)
+			m.finishResult(ts, status, false)
+			return
+		}
 		m.state = rsRows
 	case rsRows:
 		if body[0] == 0xfe && (n < 9 || m.deprecateEOF() && n < myMaxPacket) {
@@ -156,15 +172,7 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			m.errPacket(ts, body)
 		}
 	case rsSkip:
-		if m.prepared != nil && m.left <= m.skipCols && body[0] != 0xfe && len(m.prepared.columns) < 1024 {
-			if name, ok := myColumnName(body); ok {
-				m.prepared.columns = append(m.prepared.columns, name)
-			}
-		}
-		m.left--
-		if m.left <= 0 {
-			m.state = rsIdle
-		}
+		m.skipPacket(body)
 	case rsUntilEOF:
 		if body[0] == 0xfe && n < 9 || body[0] == 0xff {
 			m.cmd, m.state = nil, rsIdle
@@ -191,6 +199,20 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			}
 			m.cmd, m.state = nil, rsIdle
 		}
+	}
+}
+
+// skipPacket passes over one packet of a prepare's metadata, keeping the
+// names of the statement's result columns.
+func (m *mysql) skipPacket(body []byte) {
+	if m.prepared != nil && m.left <= m.skipCols && body[0] != 0xfe && len(m.prepared.columns) < 1024 {
+		if name, ok := myColumnName(body); ok {
+			m.prepared.columns = append(m.prepared.columns, name)
+		}
+	}
+	m.left--
+	if m.left <= 0 {
+		m.state = rsIdle
 	}
 }
 
