@@ -217,3 +217,34 @@ func TestMySQLStmtFetch(t *testing.T) {
 		}
 	}
 }
+
+// myExprColumnDef is the column definition MySQL sends for an expression:
+// named after its text, with no table or org_name.
+func myExprColumnDef(seq byte, name string) []byte {
+	lenenc := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+	return dbwiretest.MySQLPacket(seq, join(lenenc("def"), lenenc(""), lenenc(""), lenenc(""), lenenc(name), lenenc("")),
+		[]byte{0x0c, 0x21, 0, 0, 1, 0, 0, 0xfd, 0, 0, 0, 0, 0})
+}
+
+// The names of a result's columns never carry a literal: MySQL names an
+// expression's column after its text, and PostgreSQL after its function.
+func TestResultColumnsCarryNoLiteral(t *testing.T) {
+	recs, _ := exchange(t, EngineMySQL, myPrologue(),
+		myCmdText(myComQuery, "SELECT id, '"+marker+"', CONCAT('"+marker+"', email), UPPER(email) FROM customers"),
+		join(dbwiretest.MySQLPacket(1, []byte{4}), myColumnDef(2, "customers", "id"), myExprColumnDef(3, marker),
+			myExprColumnDef(4, "CONCAT('"+marker+"', email)"), myExprColumnDef(5, "UPPER(email)"), myEOFPacket(6, 2)),
+	)
+	assertNoMarker(t, recs)
+	if len(recs) != 1 || !slices.Equal(recs[0].DB.ResultColumns, []string{"id", "UPPER(email)"}) {
+		t.Fatalf("records %+v", recs)
+	}
+	expr := pgRows("SELECT 1", []string{"json_agg"})
+	binary.BigEndian.PutUint32(expr[5+2+len("json_agg")+1:], 0) // table OID 0: an expression
+	recs, _ = exchange(t, EnginePostgres, pgPrologue(),
+		pgQuery("SELECT json_agg(c) FROM customers c"), expr,
+		pgQuery("SELECT 'x' AS \"json_agg\"; SELECT '"+marker+"'"), join(expr[:len(expr)-len(pgDone("SELECT 1"))], pgDone("SELECT 1")),
+	)
+	if len(recs) != 2 || !slices.Equal(recs[0].DB.ResultColumns, []string{"json_agg"}) || !slices.Equal(recs[1].DB.ResultColumns, []string{"json_agg"}) {
+		t.Fatalf("records %+v", recs)
+	}
+}

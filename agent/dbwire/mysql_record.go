@@ -57,7 +57,7 @@ func (m *mysql) finishCmd(ts time.Time, code, sqlstate, msg string, fromServer b
 		if len(cols) == 0 && c.cmd == myComStmtFetch && c.stmt != nil {
 			cols = c.stmt.columns // a cursor's rows come without column definitions
 		}
-		db.ResultColumns = resultColumns(cols)
+		db.ResultColumns = resultColumns(cols, db.Statement, r.Disabled())
 		m.t.throughCursor(db, &res, code != "")
 		if res.Command == "USE" && code == "" && !res.Unparsable {
 			if f := strings.Fields(sql); len(f) == 2 {
@@ -66,7 +66,7 @@ func (m *mysql) finishCmd(ts time.Time, code, sqlstate, msg string, fromServer b
 		}
 	}
 	if sql == "" {
-		db.ResultColumns = resultColumns(c.columns)
+		db.ResultColumns = resultColumns(c.columns, "", r.Disabled())
 	}
 	db.Rows = c.rows
 	db.Bytes = c.bytes

@@ -261,20 +261,26 @@ func myOK(b []byte) (affected uint64, status uint16) {
 	return affected, status
 }
 
-// myColumnName reads the name from a ColumnDefinition41.
+// myColumnName reads the name from a ColumnDefinition41; a column of no
+// table (no org_name: an expression, named after its text) is marked with
+// exprMark.
 func myColumnName(b []byte) (string, bool) {
-	for i := 0; i < 4; i++ { // catalog, schema, table, org_table
+	var f [6][]byte // catalog, schema, table, org_table, name, org_name
+	for i := range f {
 		n, k := lenenc(b)
 		if k == 0 || uint64(len(b)-k) < n {
+			if i == 5 {
+				break // cut short: take it for an expression
+			}
 			return "", false
 		}
+		f[i] = b[k : k+int(n)]
 		b = b[k+int(n):]
 	}
-	n, k := lenenc(b)
-	if k == 0 || uint64(len(b)-k) < n {
-		return "", false
+	if len(f[5]) == 0 {
+		return exprMark + string(f[4]), true
 	}
-	return string(b[k : k+int(n)]), true
+	return string(f[4]), true
 }
 
 func (m *mysql) gap(dir Direction, n int) {

@@ -39,10 +39,10 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag []byte, code, msg string)
 		if cols == nil && e.portal != nil {
 			cols = e.portal.stmt.columns // described before it ran: no RowDescription follows
 		}
-		db.ResultColumns = resultColumns(cols)
+		db.ResultColumns = resultColumns(cols, db.Statement, r.Disabled())
 		p.t.throughCursor(db, &res, code != "" || msg != "")
 	} else {
-		db.ResultColumns = resultColumns(e.columns)
+		db.ResultColumns = resultColumns(e.columns, "", r.Disabled())
 	}
 	db.Rows = e.rows
 	if len(tag) > 0 {
