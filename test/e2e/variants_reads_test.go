@@ -84,7 +84,7 @@ type readVariant struct {
 
 func TestReadVariants(t *testing.T) {
 	testkernel.RequireRoot(t)
-	requireTools(t, "psql", "mariadb", "curl", "ip", "useradd", "sh")
+	requireTools(t, "psql", "pgbench", "mariadb", "curl", "ip", "useradd", "sh")
 	pg := testdb.StartPostgres(t, testdb.Options{TLS: true})
 	my := testdb.StartMariaDB(t, testdb.Options{})
 	// The data exists before the agent starts: loading it is not a variant.
@@ -230,6 +230,16 @@ func pgReadVariants() []readVariant {
 			act: func(t *testing.T, r *readsRig, p *person) {
 				r.psql(t, p, "-c", "SELECT * FROM customers")
 			}},
+		// The extended protocol (pgbench, JDBC, pgx) describes the result
+		// before it runs: no RowDescription comes with the rows.
+		{name: "rpg-extended", rule: "email_mass_export", check: manyEmails,
+			act: func(t *testing.T, r *readsRig, p *person) {
+				script := filepath.Join(p.home, "star.sql")
+				if err := os.WriteFile(script, []byte("SELECT * FROM customers;\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				p.run(t, "pgbench", "-n", "-t", "1", "-M", "extended", "-f", script, pgURL(r.pg.Port, "support_agent", "require"))
+			}},
 		{name: "rpg-stringagg", rule: "email_mass_export", check: manyEmails,
 			act: func(t *testing.T, r *readsRig, p *person) {
 				r.psql(t, p, "-c", "SELECT string_agg(email, ',') FROM customers")
@@ -260,7 +270,7 @@ func myReadVariants() []readVariant {
 			}},
 		{name: "rmy-quoted", rule: "excessive_customer_rows", check: readsCustomers,
 			act: func(t *testing.T, r *readsRig, p *person) {
-				r.mariadb(t, p, "SELECT id, name, phone, address FROM `vigil`.`CUSTOMERS`")
+				r.mariadb(t, p, "SELECT id, name, phone, address FROM `vigil`.`customers`")
 			}},
 		{name: "rmy-view", rule: "excessive_customer_rows", check: readsCustomers,
 			act: func(t *testing.T, r *readsRig, p *person) {
