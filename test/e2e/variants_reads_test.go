@@ -17,10 +17,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testdb"
+	"github.com/vigilhq/vigil/internal/testenv"
 	"github.com/vigilhq/vigil/internal/testkernel"
 	"github.com/vigilhq/vigil/internal/testproc"
 )
@@ -62,12 +64,15 @@ CREATE USER 'support_agent'@'%%' IDENTIFIED BY 'support-pw';
 GRANT SELECT ON vigil.* TO 'support_agent'@'%%';`
 
 type readsRig struct {
-	c      *collector
-	data   string
-	agent  *agentProc
-	pg, my *testdb.Server
-	sink   *uploadSink
-	people map[string]*person
+	// cursorClient is testdata/mysql_cursor.c built: a libmariadb
+	// application reading through a prepared statement's cursor.
+	cursorClient string
+	c            *collector
+	data         string
+	agent        *agentProc
+	pg, my       *testdb.Server
+	sink         *uploadSink
+	people       map[string]*person
 }
 
 // readVariant is one way of reading customers, by its own person.
@@ -97,12 +102,13 @@ func TestReadVariants(t *testing.T) {
 		t.Fatalf("loading MariaDB: %v: %s", err, out)
 	}
 
+	cursorClient := buildCursorClient(t)
 	variants := append(pgReadVariants(), myReadVariants()...)
 	keyFile, _ := deploymentKey(t)
 	rulesDir := testRules(t, readsValues)
 	data := t.TempDir()
 	c := startCollector(t, data, testproc.FreePort(t), "--rules", rulesDir, "--host-rules", rulesDir)
-	r := &readsRig{c: c, data: data, pg: pg, my: my, people: map[string]*person{}}
+	r := &readsRig{c: c, data: data, pg: pg, my: my, people: map[string]*person{}, cursorClient: cursorClient}
 	for _, v := range variants {
 		r.people[v.name] = ensurePerson(t, "vigil-e2e-"+v.name)
 	}
@@ -136,6 +142,32 @@ func TestReadVariants(t *testing.T) {
 			})
 		}
 	})
+}
+
+// buildCursorClient compiles testdata/mysql_cursor.c against libmariadb.
+func buildCursorClient(t *testing.T) string {
+	t.Helper()
+	requireTools(t, "mariadb_config")
+	compiler := ""
+	for _, c := range []string{"cc", "clang", "gcc"} {
+		if _, err := exec.LookPath(c); err == nil {
+			compiler = c
+			break
+		}
+	}
+	if compiler == "" {
+		testenv.Skipf(t, "no C compiler (cc, clang or gcc) to build the cursor client")
+	}
+	flags, err := exec.Command("mariadb_config", "--cflags", "--libs").Output()
+	if err != nil {
+		testenv.Skipf(t, "mariadb_config (libmariadb-dev): %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "mysql-cursor")
+	args := append([]string{"-o", bin, "testdata/mysql_cursor.c"}, strings.Fields(string(flags))...)
+	if out, err := exec.Command(compiler, args...).CombinedOutput(); err != nil {
+		t.Fatalf("building the cursor client: %v: %s", err, out)
+	}
+	return bin
 }
 
 // readsCustomers checks that the evidence read the customers table, under
@@ -281,6 +313,13 @@ func myReadVariants() []readVariant {
 			act: func(t *testing.T, r *readsRig, p *person) {
 				r.mariadb(t, p, "HANDLER customers OPEN AS h; HANDLER h READ `PRIMARY` FIRST; "+
 					"HANDLER h READ `PRIMARY` NEXT LIMIT 10000; HANDLER h READ `PRIMARY` NEXT LIMIT 10000; HANDLER h CLOSE")
+			}},
+		// A prepared statement read through its cursor: the rows come
+		// with COM_STMT_FETCH, 100 at a time, naming only the statement id.
+		{name: "rmy-stmtcursor", rule: "excessive_customer_rows", check: readsCustomers,
+			act: func(t *testing.T, r *readsRig, p *person) {
+				p.run(t, r.cursorClient, "127.0.0.1", strconv.Itoa(r.my.Port), "support_agent", "support-pw", "vigil",
+					"SELECT id, name, phone, address FROM customers")
 			}},
 		{name: "rmy-star", rule: "email_mass_export", check: manyEmails,
 			act: func(t *testing.T, r *readsRig, p *person) {
