@@ -15,15 +15,14 @@ import (
 
 // cursor is what an open cursor's statement named.
 type cursor struct {
-	tables, columns, resultColumns []string
-	identifiers                    map[string][]string
+	tables, columns []string
+	identifiers     map[string][]string
 }
 
 // throughCursor notes what the statement db (redacted as res) does with a
 // cursor, and gives a read through a known cursor the tables, columns and
-// identifier hashes of the cursor's statement (and its result columns
-// when the read's result had none of its own). A failed statement opens
-// and closes nothing.
+// identifier hashes of the cursor's statement (the rows bring their own
+// result columns). A failed statement opens and closes nothing.
 func (t *Tracker) throughCursor(db *event.DB, res *redact.Result, failed bool) {
 	switch res.CursorOp {
 	case redact.CursorOpen:
@@ -39,17 +38,13 @@ func (t *Tracker) throughCursor(db *event.DB, res *redact.Result, failed bool) {
 				break
 			}
 		}
-		t.cursors[res.Cursor] = &cursor{tables: db.Tables, columns: db.Columns, resultColumns: db.ResultColumns,
-			identifiers: db.Identifiers}
+		t.cursors[res.Cursor] = &cursor{tables: db.Tables, columns: db.Columns, identifiers: db.Identifiers}
 	case redact.CursorRead:
 		c := t.cursors[res.Cursor]
 		if c == nil {
 			return
 		}
 		db.Tables, db.Columns = slices.Clone(c.tables), slices.Clone(c.columns)
-		if len(db.ResultColumns) == 0 {
-			db.ResultColumns = slices.Clone(c.resultColumns)
-		}
 		if len(c.identifiers) > 0 {
 			db.Identifiers = make(map[string][]string, len(c.identifiers))
 			for k, v := range c.identifiers {

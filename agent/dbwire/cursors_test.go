@@ -226,6 +226,40 @@ func myExprColumnDef(seq byte, name string) []byte {
 		[]byte{0x0c, 0x21, 0, 0, 1, 0, 0, 0xfd, 0, 0, 0, 0, 0})
 }
 
+// myAliasColumnDef is the column definition of a table's column org that
+// the statement names name (SELECT org AS name).
+func myAliasColumnDef(seq byte, table, org, name string) []byte {
+	lenenc := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+	return dbwiretest.MySQLPacket(seq, join(lenenc("def"), lenenc("shop"), lenenc(table), lenenc(table), lenenc(name), lenenc(org)),
+		[]byte{0x0c, 0x21, 0, 0, 1, 0, 0, 0xfd, 0, 0, 0, 0, 0})
+}
+
+// MySQL takes a string literal for an alias: a table's column is named as
+// the table names it, which is also what was read, however it was spelt;
+// a derived table's column only as the statement shows it.
+func TestResultColumnsOfAliases(t *testing.T) {
+	recs, _ := exchange(t, EngineMySQL, myPrologue(),
+		myCmdText(myComQuery, "SELECT email AS '"+marker+"', id AS e, NAME FROM customers"),
+		join(dbwiretest.MySQLPacket(1, []byte{3}), myAliasColumnDef(2, "customers", "email", marker),
+			myAliasColumnDef(3, "customers", "id", "e"), myAliasColumnDef(4, "customers", "name", "NAME"), myEOFPacket(5, 2)),
+	)
+	assertNoMarker(t, recs)
+	if len(recs) != 1 || !slices.Equal(recs[0].DB.ResultColumns, []string{"email", "id", "name"}) {
+		t.Fatalf("records %+v", recs)
+	}
+	// A derived table's columns have an org_table and org_name, named after
+	// the text of what they select.
+	recs, _ = exchange(t, EngineMySQL, myPrologue(),
+		myCmdText(myComQuery, "SELECT * FROM (SELECT '"+marker+"', email FROM customers) d"),
+		join(dbwiretest.MySQLPacket(1, []byte{2}), myAliasColumnDef(2, "d", marker, marker),
+			myAliasColumnDef(3, "d", "email", "email"), myEOFPacket(4, 2)),
+	)
+	assertNoMarker(t, recs)
+	if len(recs) != 1 || !slices.Equal(recs[0].DB.ResultColumns, []string{"email"}) {
+		t.Fatalf("records %+v", recs)
+	}
+}
+
 // The names of a result's columns never carry a literal: MySQL names an
 // expression's column after its text, and PostgreSQL after its function.
 func TestResultColumnsCarryNoLiteral(t *testing.T) {

@@ -60,9 +60,13 @@
 //
 // Records carry no raw literal: statements go through agent/redact before
 // they leave the tracker, server error messages have quoted text and
-// numbers replaced, and a result column that is no table's column (MySQL
-// names it after the expression's text) keeps its name only where the
-// redacted statement shows it.
+// numbers replaced, and a result column's name is kept only where it
+// cannot be a literal: PostgreSQL's names are identifiers or function
+// names, but MySQL names an expression's column after its text (and so a
+// derived table's columns), so such a name is kept only where the
+// redacted statement shows it as a whole; a MySQL column of a table the
+// statement names goes by the table's name for it (an alias may be a
+// string literal).
 //
 // Rows come from the server's own count where it was captured (a PostgreSQL
 // CommandComplete tag, a MySQL OK packet; Record.RowsFromServer), otherwise

@@ -57,8 +57,9 @@ func (m *mysql) finishCmd(ts time.Time, code, sqlstate, msg string, fromServer b
 		if len(cols) == 0 && c.cmd == myComStmtFetch && c.stmt != nil {
 			cols = c.stmt.columns // a cursor's rows come without column definitions
 		}
-		db.ResultColumns = resultColumns(cols, db.Statement, r.Disabled())
 		m.t.throughCursor(db, &res, code != "")
+		// After the cursor's tables: a column of a table the rows come from.
+		db.ResultColumns = resultColumns(cols, db.Statement, db.Tables, r.Disabled())
 		if res.Command == "USE" && code == "" && !res.Unparsable {
 			if f := strings.Fields(sql); len(f) == 2 {
 				m.t.sess.Database = strings.Trim(f[1], "`;")
@@ -66,7 +67,7 @@ func (m *mysql) finishCmd(ts time.Time, code, sqlstate, msg string, fromServer b
 		}
 	}
 	if sql == "" {
-		db.ResultColumns = resultColumns(c.columns, "", r.Disabled())
+		db.ResultColumns = resultColumns(c.columns, "", nil, r.Disabled())
 	}
 	db.Rows = c.rows
 	db.Bytes = c.bytes

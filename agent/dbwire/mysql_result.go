@@ -261,8 +261,10 @@ func myOK(b []byte) (affected uint64, status uint16) {
 	return affected, status
 }
 
-// myColumnName reads the name from a ColumnDefinition41; a column of no
-// table (no org_name: an expression, named after its text) is marked with
+// myColumnName reads a column's name from a ColumnDefinition41: a table's
+// column (org_name set) marked with tableMark, its org_table and org_name,
+// since an alias may be a string literal (SELECT email AS 'x'); a column of
+// no table (an expression, named after its text) by its name, marked with
 // exprMark.
 func myColumnName(b []byte) (string, bool) {
 	var f [6][]byte // catalog, schema, table, org_table, name, org_name
@@ -280,7 +282,7 @@ func myColumnName(b []byte) (string, bool) {
 	if len(f[5]) == 0 {
 		return exprMark + string(f[4]), true
 	}
-	return string(f[4]), true
+	return tableMark + string(f[3]) + tableMark + string(f[5]), true
 }
 
 func (m *mysql) gap(dir Direction, n int) {

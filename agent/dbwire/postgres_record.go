@@ -39,10 +39,11 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag []byte, code, msg string)
 		if cols == nil && e.portal != nil {
 			cols = e.portal.stmt.columns // described before it ran: no RowDescription follows
 		}
-		db.ResultColumns = resultColumns(cols, db.Statement, r.Disabled())
 		p.t.throughCursor(db, &res, code != "" || msg != "")
+		// After the cursor's tables: a column of a table the rows come from.
+		db.ResultColumns = resultColumns(cols, db.Statement, db.Tables, r.Disabled())
 	} else {
-		db.ResultColumns = resultColumns(e.columns, "", r.Disabled())
+		db.ResultColumns = resultColumns(e.columns, "", nil, r.Disabled())
 	}
 	db.Rows = e.rows
 	if len(tag) > 0 {
