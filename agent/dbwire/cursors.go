@@ -35,6 +35,7 @@ func (t *Tracker) throughCursor(db *event.DB, res *redact.Result, failed bool) {
 		if _, ok := t.cursors[res.Cursor]; !ok && len(t.cursors) >= t.cfg.MaxPending {
 			for k := range t.cursors {
 				delete(t.cursors, k)
+				t.stats.Evicted++
 				break
 			}
 		}

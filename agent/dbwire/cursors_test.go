@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/vigilhq/vigil/agent/dbwire/dbwiretest"
+	"github.com/vigilhq/vigil/agent/redact"
+	"github.com/vigilhq/vigil/event"
 )
 
 func pgQuery(sql string) []byte { return dbwiretest.PgMessage('Q', cstr(sql)) }
@@ -280,5 +282,21 @@ func TestResultColumnsCarryNoLiteral(t *testing.T) {
 	)
 	if len(recs) != 2 || !slices.Equal(recs[0].DB.ResultColumns, []string{"json_agg"}) || !slices.Equal(recs[1].DB.ResultColumns, []string{"json_agg"}) {
 		t.Fatalf("records %+v", recs)
+	}
+}
+
+// A connection that opens cursors without closing them keeps at most
+// MaxPending, and each one forgotten is counted.
+func TestCursorsBounded(t *testing.T) {
+	tr, err := NewTracker(Config{Engine: EnginePostgres, Redactor: testRedactor(t), MaxPending: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c", "c", "d"} {
+		db := &event.DB{Tables: []string{"customers"}}
+		tr.throughCursor(db, &redact.Result{Cursor: name, CursorOp: redact.CursorOpen}, false)
+	}
+	if open := tr.openCursors(); len(open) != 2 || tr.Stats().Evicted != 2 {
+		t.Errorf("open cursors %q, evicted %d: want 2 and 2", open, tr.Stats().Evicted)
 	}
 }

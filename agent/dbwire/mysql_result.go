@@ -145,6 +145,7 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			if len(m.stmts) >= m.t.cfg.MaxPending {
 				for k := range m.stmts {
 					delete(m.stmts, k)
+					m.t.stats.Evicted++
 					break
 				}
 			}
