@@ -234,6 +234,8 @@ func (d *decoder) db(v *DB) {
 			d.strings(&v.Tables)
 		case "columns":
 			d.strings(&v.Columns)
+		case "result_columns":
+			d.strings(&v.ResultColumns)
 		case "command":
 			d.str(&v.Command)
 		case "rows":

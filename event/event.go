@@ -164,10 +164,14 @@ type DB struct {
 	// Statement with literal values replaced by ? unless redaction is off.
 	Statement   string   `json:"statement,omitempty" doc:"The statement with every literal replaced by '?' (text the lexer cannot parse becomes '<unparsable>' and a keyed hash): raw SQL never leaves the host unless redaction is turned off."`
 	Fingerprint string   `json:"fingerprint,omitempty" doc:"Hash of the normalised statement: equal for statements that differ only in literals."`
-	Tables      []string `json:"tables,omitempty" doc:"Tables the statement names."`
-	Columns     []string `json:"columns,omitempty" doc:"Columns the statement names."`
-	Command     string   `json:"command,omitempty" doc:"'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'COPY', ..."`
-	Rows        uint64   `json:"rows" doc:"Rows returned ('SELECT', 'COPY TO') or affected."`
+	Tables      []string `json:"tables,omitempty" doc:"Tables the statement names, each by its identity whatever the spelling: the last part of a qualified name ('public.customers'), unquoted ('\"Customers\"'), lower case, so 'customers'; then the base tables of views and synonyms set in agent.hcl's 'db { views }'. For rows read through a cursor ('FETCH', 'HANDLER ... READ'), the tables of the cursor's query."`
+	Columns     []string `json:"columns,omitempty" doc:"Columns the statement names; for rows read through a cursor, the columns its query names."`
+	// ResultColumns are the names the server gave the result's columns on
+	// the wire (PostgreSQL RowDescription, MySQL column definitions): never
+	// values.
+	ResultColumns []string `json:"result_columns,omitempty" doc:"Names of the columns the result returned, from the wire protocol (PostgreSQL RowDescription, MySQL column definitions): what 'SELECT *' or a view returned, whatever the statement's text names. Names only, never values."`
+	Command       string   `json:"command,omitempty" doc:"'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'COPY', ..."`
+	Rows          uint64   `json:"rows" doc:"Rows returned ('SELECT', 'COPY TO') or affected."`
 	// Partial is set when bytes of the exchange were not captured: Rows is
 	// then a lower bound.
 	Partial    bool    `json:"partial,omitempty" doc:"Part of the exchange was not captured and the server's own count was not seen: 'rows' is a lower bound."`

@@ -143,6 +143,7 @@ func (e *enc) db(v *DB) {
 	e.str("fingerprint", v.Fingerprint, true)
 	e.strings("tables", v.Tables, true)
 	e.strings("columns", v.Columns, true)
+	e.strings("result_columns", v.ResultColumns, true)
 	e.str("command", v.Command, true)
 	e.uint("rows", v.Rows, false)
 	e.bool("partial", v.Partial, true)

@@ -15,7 +15,7 @@ sequence "bulk_read_write_upload" {
   window      = "30m"
 
   step "read" {
-    when = cond.rows_read && db.rows >= var.bulk_read_rows
+    when = cond.bulk_read
   }
   step "write" {
     when = kind == "file.write" && file.bytes >= var.min_upload_bytes

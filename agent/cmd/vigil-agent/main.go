@@ -142,7 +142,7 @@ func redactor(cfg *config.Config, log *slog.Logger) (*redact.Redactor, error) {
 		log.Warn("no db.key_file set: identifier hashes use a key of this host alone and will not match other hosts'")
 	}
 	red, err := redact.New(redact.Config{Key: key, IdentifierColumns: cfg.DB.IdentifierColumns,
-		MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact)})
+		MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact), Views: cfg.DB.Views})
 	if err != nil {
 		return nil, fmt.Errorf("setting up redaction: %w", err)
 	}
