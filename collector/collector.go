@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
+	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/correlate"
 	"github.com/vigilhq/vigil/collector/ingest"
@@ -43,6 +44,9 @@ type Config struct {
 	// OCSF appends each new alert as an OCSF finding line to this file
 	// ("-": standard output).
 	OCSF string
+	// AttributionGrace is how long a statement read at a database server
+	// waits for its connection's client end (attribute.Options.Grace).
+	AttributionGrace time.Duration
 	// AlertsOut, when set, gets a one-line summary of each new alert.
 	AlertsOut     io.Writer
 	LivenessEvery time.Duration
@@ -135,7 +139,8 @@ func Run(ctx context.Context, cfg Config) error {
 			findings.add(al.ID, time.Now())
 		}
 	}
-	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert})
+	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert,
+		Attribution: attribute.Options{Grace: cfg.AttributionGrace}})
 	if n, err := in.Warm(ctx, 24*time.Hour, 200000); err != nil {
 		log.Warn("warming correlation windows", "err", err)
 	} else if n > 0 {
@@ -182,6 +187,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
+	run(func() { in.WatchHeld(ctx, time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
@@ -286,7 +292,7 @@ func (w *ocsfWriter) run(ctx context.Context) {
 // FormatAlert is the one-line form of an alert for terminals.
 func FormatAlert(al *event.Event) string {
 	a := al.Alert
-	who := al.Process.Person()
+	who := al.Person()
 	if who == "" {
 		who = "-"
 	}

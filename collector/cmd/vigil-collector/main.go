@@ -78,6 +78,7 @@ func run(args []string) error {
 	printAlerts := fs.Bool("print-alerts", false, "print each new alert on standard error")
 	keepEvents := fs.Duration("retain-events", 30*24*time.Hour, "keep events not cited by an alert this long")
 	keepAlerts := fs.Duration("retain-alerts", 365*24*time.Hour, "keep alerts, their evidence and loss records this long")
+	grace := fs.Duration("attribution-grace", 20*time.Second, "how long a statement read at a database server waits for its connection's client end to be reported")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -99,8 +100,9 @@ func run(args []string) error {
 			AgentsDir: filepath.Join(*data, "agents"), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify,
 			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
 		HTTP: *httpAddr, RulesDir: *rulesDir, HostRulesDir: *hostRules, OCSF: *ocsfOut,
-		Retention: store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
-		Logger:    log,
+		Retention:        store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		AttributionGrace: *grace,
+		Logger:           log,
 	}
 	if *allowed != "" {
 		cfg.AllowedRuleSets = strings.Split(*allowed, ",")
