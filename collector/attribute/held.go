@@ -49,6 +49,26 @@ func (h *heldQueue) add(ev *event.Event, now time.Time, max int) (early *event.E
 	return h.pop()
 }
 
+// front holds evs ahead of every other statement and due at once (a zero
+// since); one held already is not held twice.
+func (h *heldQueue) front(evs []*event.Event) {
+	var es []*held
+	for _, ev := range evs {
+		if _, ok := h.byID[ev.ID]; ok {
+			continue
+		}
+		k, _ := dbKey(ev)
+		e := &held{ev: ev, k: k}
+		es = append(es, e)
+		h.byKey[k] = append(h.byKey[k], e)
+		h.byID[ev.ID] = e
+	}
+	if len(es) > 0 {
+		h.q = append(es, h.q[h.head:]...)
+		h.head = 0
+	}
+}
+
 // due lets go of the oldest statement if it was held at or before cutoff.
 func (h *heldQueue) due(cutoff time.Time) *event.Event {
 	h.skipDone()
@@ -83,9 +103,10 @@ func (h *heldQueue) forKey(k connKey) []*event.Event {
 	return out
 }
 
-// remove lets go of a statement judged before its grace period ended.
-func (h *heldQueue) remove(ev *event.Event) {
-	if e, ok := h.byID[ev.ID]; ok && e.ev == ev {
+// remove lets go of the statement held by id: it was judged before its
+// grace period ended, or another copy of it was.
+func (h *heldQueue) remove(id string) {
+	if e, ok := h.byID[id]; ok {
 		h.release(e)
 	}
 }

@@ -143,6 +143,8 @@ func (j *Joiner) Take(ev *event.Event, now time.Time) []Out {
 			return append(out, Out{Event: ev})
 		}
 		if j.judge(ev, now, false) {
+			// A copy held from a batch that failed is judged by this one.
+			j.held.remove(ev.ID)
 			return append(out, Out{Event: ev, Judged: true})
 		}
 		if early := j.held.add(ev, now, j.o.MaxHeld); early != nil {
@@ -185,6 +187,19 @@ func (j *Joiner) Expire(now time.Time) []Out {
 	j.agentless.expire(now.Add(-j.o.RetainAddrs))
 	j.servers.expire(now.Add(-j.o.RetainAddrs))
 	return out
+}
+
+// Rehold takes back statements the Joiner handed on judged whose judgement
+// was not stored (the caller's transaction failed): their Attribution is
+// cleared and they are judged again, with what is known then, at the next
+// Expire. A statement of the failed transaction's own messages comes back
+// again too, as another copy of the same id: judged at once, it lets the
+// held copy go; otherwise the held copy stands for it.
+func (j *Joiner) Rehold(evs []*event.Event) {
+	for _, ev := range evs {
+		ev.Attribution = nil
+	}
+	j.held.front(evs)
 }
 
 // Attributes says ev is a statement or connection read at the database
@@ -276,7 +291,7 @@ func (j *Joiner) agentSeen(a addrKey, at time.Time) {
 func (j *Joiner) release(k connKey, now time.Time, out []Out) []Out {
 	for _, ev := range j.held.forKey(k) {
 		if j.judge(ev, now, false) {
-			j.held.remove(ev)
+			j.held.remove(ev.ID)
 			out = append(out, Out{Event: ev, Judged: true})
 		}
 	}

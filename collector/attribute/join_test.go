@@ -394,3 +394,32 @@ func TestOtherEventsPass(t *testing.T) {
 		t.Fatal("attribution set on an event that is not a server-side statement")
 	}
 }
+
+// Judgements whose storing failed are taken back and made again at the next
+// Expire; a copy of one delivered again and judged at once lets the held
+// copy go, so each statement is handed on judged once.
+func TestReholdAfterAFailedStore(t *testing.T) {
+	r := newRig(Options{Grace: 20 * time.Second})
+	early := r.stmt(wsAddr)
+	wantOut(t, r.take(early), "")
+	r.now = r.now.Add(time.Second)
+	s := r.session(wsAddr, java)
+	wantOut(t, r.take(s), "db-1* ws-2")
+	late := r.stmt(wsAddr)
+	wantOut(t, r.take(late), "db-3*")
+
+	// The batch of the session and the late statement did not commit.
+	r.j.Rehold([]*event.Event{early, late})
+	if early.Attribution != nil || r.j.Stats().Held != 2 {
+		t.Fatalf("after Rehold: attribution %+v, %d held; want none and 2", early.Attribution, r.j.Stats().Held)
+	}
+	// That batch comes again: its late statement, a new copy, is judged
+	// at once and lets its held copy go; the early one is judged at the
+	// next Expire, not a grace period later.
+	again := *late
+	again.Attribution = nil
+	wantOut(t, r.take(&again), "db-3*")
+	wantOut(t, r.j.Expire(r.now), "db-1*")
+	wantAttribution(t, early, event.AttributionAttributed, "", "nadia")
+	wantOut(t, r.j.Expire(r.now.Add(time.Hour)), "")
+}

@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/attribute"
+	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 )
 
@@ -20,9 +22,16 @@ func (in *Ingest) attribute(b *batch, ev *event.Event) error {
 func (in *Ingest) handOn(b *batch, outs []attribute.Out) error {
 	for _, o := range outs {
 		if o.Judged {
-			if err := b.tx.UpdateEvent(o.Event); err != nil {
+			err := b.tx.UpdateEvent(o.Event)
+			if errors.Is(err, store.ErrNotFound) {
+				// Its own batch failed: it is delivered again and judged
+				// then, so neither stored nor run through the rules now.
+				continue
+			}
+			if err != nil {
 				return err
 			}
+			b.judged = append(b.judged, o.Event)
 			a := o.Event.Attribution
 			b.attributed[[2]string{a.Status, a.Reason}]++
 		}
@@ -36,6 +45,15 @@ func (in *Ingest) handOn(b *batch, outs []attribute.Out) error {
 		}
 	}
 	return nil
+}
+
+// keepJudgements makes sure the judgements batch b made are not lost if it
+// does not commit: deferred right after b is made, it hands them back to
+// the join unless b committed.
+func (in *Ingest) keepJudgements(b *batch) {
+	if !b.committed {
+		in.join.Rehold(b.judged)
+	}
 }
 
 // expireHeld judges, within batch b, the statements whose grace period is
@@ -73,10 +91,11 @@ func (in *Ingest) CheckHeld(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	b := newBatch(tx, in.o.Now().UTC(), laneEvents)
+	defer in.keepJudgements(b)
 	if err := in.expireHeld(b); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.commit(); err != nil {
 		return err
 	}
 	in.countAttribution(b)

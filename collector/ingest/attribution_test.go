@@ -180,3 +180,42 @@ func TestHeldStatementsExpireOnTheTicker(t *testing.T) {
 		t.Fatalf("unjoined counted %v, want 1", n)
 	}
 }
+
+// A batch that judged statements stored earlier and then failed to commit
+// does not lose those judgements: they are made again, stored, and the
+// rules count each statement once.
+func TestJudgementsSurviveAFailedBatch(t *testing.T) {
+	r := newJoinRig(t, t.TempDir())
+	r.handle(t, r.session("10.0.0.21:40000"))
+	s1, s2, s3 := r.stmt("10.0.0.21:50432"), r.stmt("10.0.0.21:50432"), r.stmt("10.0.0.21:50432")
+	r.handle(t, s1, s2, s3)
+
+	r.advance(5 * time.Second)
+	failed := false
+	r.in.beforeCommit = func(lane, int) error {
+		if !failed {
+			failed = true
+			return errInjected
+		}
+		return nil
+	}
+	report := msg(r.session("10.0.0.21:50432"))
+	if err := r.in.Handle(context.Background(), []Msg{report}); err == nil {
+		t.Fatal("the injected commit failure was not returned")
+	}
+	// Delivered again.
+	if err := r.in.Handle(context.Background(), []Msg{report}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*event.Event{s1, s2, s3} {
+		if got, person := r.stored(t, s.ID); !got.Attribution.Joined() || person != "nadia" {
+			t.Fatalf("stored %s attribution %+v person %q after the failed batch, want attributed to nadia", s.ID, got.Attribution, person)
+		}
+	}
+	if n := testutil.ToFloat64(r.m.Attributions.WithLabelValues("attributed", "")); n != 3 {
+		t.Fatalf("attributions counted %v, want 3", n)
+	}
+	if len(r.alerts) != 1 {
+		t.Fatalf("%d alerts, want one", len(r.alerts))
+	}
+}

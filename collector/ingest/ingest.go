@@ -243,6 +243,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	defer tx.Rollback()
 	m := in.o.Metrics
 	b := newBatch(tx, now, l)
+	defer in.keepJudgements(b)
 	if l != lanePriority {
 		// Statements whose grace period ended go ahead of what arrived
 		// after them.
@@ -284,7 +285,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.commit(); err != nil {
 		return err
 	}
 	for res, n := range b.results {
@@ -324,8 +325,20 @@ type batch struct {
 	results map[string]int
 	lost    map[string]float64
 	alerts  []storedAlert
-	// attributed counts the statements judged, by status and reason.
+	// attributed counts the statements judged, by status and reason;
+	// judged are those statements, handed back to the join if the batch
+	// does not commit.
 	attributed map[[2]string]int
+	judged     []*event.Event
+	committed  bool
+}
+
+func (b *batch) commit() error {
+	if err := b.tx.Commit(); err != nil {
+		return err
+	}
+	b.committed = true
+	return nil
 }
 
 func newBatch(tx *store.Tx, now time.Time, l lane) *batch {

@@ -61,10 +61,11 @@ func (in *Ingest) Warm(ctx context.Context, since time.Duration, limit int) (int
 	}
 	defer tx.Rollback()
 	b := newBatch(tx, now, laneEvents)
+	defer in.keepJudgements(b)
 	if err := in.handOn(b, judged); err != nil {
 		return n, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.commit(); err != nil {
 		return n, err
 	}
 	in.countAttribution(b)
