@@ -206,6 +206,12 @@ func run(args []string) error {
 	if pcfg == nil && !*stdout {
 		return fmt.Errorf("%s has no collector block: add one with url and creds (docs/deploy.md), or run with --stdout to print events", configName(*cfgPath))
 	}
+	// A seed others can read lets them publish as this agent.
+	if pcfg != nil && pcfg.Creds != "" {
+		if c := credsCheck(pcfg.Creds); !c.OK {
+			return fmt.Errorf("credentials: %s (fix: %s)", c.Detail, c.Fix)
+		}
+	}
 	if pcfg != nil && pcfg.Identity != nil {
 		if err := pcfg.Identity.Bind(cfg.Site, cfg.AgentID); err != nil {
 			return err
