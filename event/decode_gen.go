@@ -60,6 +60,10 @@ func (d *decoder) event(v *Event) {
 			if open(d, &v.Alert) {
 				d.alert(v.Alert)
 			}
+		case "attribution":
+			if open(d, &v.Attribution) {
+				d.attribution(v.Attribution)
+			}
 		default:
 			d.unknown()
 		}
@@ -342,6 +346,52 @@ func (d *decoder) alert(v *Alert) {
 			d.float64(&v.Value)
 		case "scope":
 			d.str(&v.Scope)
+		default:
+			d.unknown()
+		}
+	}
+}
+
+// attribution reads the members of v's object, whose '{' has been read.
+func (d *decoder) attribution(v *Attribution) {
+	for first := true; d.member(first); first = false {
+		switch string(d.key) {
+		case "status":
+			d.str(&v.Status)
+		case "reason":
+			d.str(&v.Reason)
+		case "site":
+			d.str(&v.Site)
+		case "host":
+			d.str(&v.Host)
+		case "agent_id":
+			d.str(&v.AgentID)
+		case "event_id":
+			d.str(&v.EventID)
+		case "by":
+			d.str(&v.By)
+		case "pid":
+			d.uint32(&v.PID)
+		case "exe":
+			d.str(&v.Exe)
+		case "comm":
+			d.str(&v.Comm)
+		case "cmdline":
+			d.str(&v.Cmdline)
+		case "uid":
+			d.uint32(&v.UID)
+		case "user":
+			d.str(&v.User)
+		case "loginuid":
+			d.uint32(&v.LoginUID)
+		case "login_user":
+			d.str(&v.LoginUser)
+		case "session":
+			d.uint32(&v.Session)
+		case "tty":
+			d.str(&v.TTY)
+		case "start_time":
+			d.time(&v.StartTime)
 		default:
 			d.unknown()
 		}

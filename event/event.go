@@ -54,6 +54,10 @@ type Event struct {
 	Loss      *Loss      `json:"loss,omitempty" kinds:"agent.loss" doc:"The events that could not be delivered."`
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty" kinds:"agent.heartbeat" doc:"The agent's state."`
 	Alert     *Alert     `json:"alert,omitempty" kinds:"alert" doc:"The rule that fired and its evidence."`
+	// Attribution is set by the collector on statements seen at the
+	// database server, once it has joined them to their connection's
+	// client end (or found it cannot).
+	Attribution *Attribution `json:"attribution,omitempty" kinds:"db.query,db.session" doc:"Who the statement is the work of, for statements seen at the database server ('db.side' = 'server'): the client end of the connection (below)."`
 }
 
 // Process is the process an event is attributed to, with the person behind it.
@@ -197,6 +201,95 @@ type DB struct {
 	// Encrypted is set on db.session when the connection's plaintext could not
 	// be observed (statically linked TLS and the like).
 	Encrypted bool `json:"encrypted,omitempty" doc:"The connection's plaintext could not be observed (TLS the agent cannot see into), on 'db.session'."`
+}
+
+// Attribution statuses.
+const (
+	// AttributionAttributed: the client end was found and its agent could
+	// not read the statements; they count as the client's person's.
+	AttributionAttributed = "attributed"
+	// AttributionDuplicate: the client end's agent reported the statements
+	// itself; this server-side copy is not counted again.
+	AttributionDuplicate = "duplicate"
+	// AttributionUnjoined: no client end was found; Reason says why.
+	AttributionUnjoined = "unjoined"
+
+	// AttributedByCollector is Attribution.By for a join the collector made.
+	AttributedByCollector = "collector"
+)
+
+// Attribution ties a statement read at the database server to the client
+// end of its connection: the host, process and person that opened it, as
+// the client end's agent reported them. The process is spelt out field by
+// field because payloads hold no objects.
+type Attribution struct {
+	Status string `json:"status" doc:"'attributed' (the client end's agent reported the connection but could not read its statements, as with Java's TLS: they count as the client's person's), 'duplicate' (the client end's agent reported these statements itself: this copy is not counted again) or 'unjoined' (no client end was found, see 'reason')."`
+	Reason string `json:"reason,omitempty" doc:"Why an 'unjoined' statement has no client end: 'no_agent' (no agent reports from the client's address: it has none, or NAT, a proxy or a bastion host stands between), 'no_report' (an agent reports from that address but did not report this connection within the grace period), 'no_address' ('db.client' is not an 'ip:port') or 'queue_full' (the collector's queue of waiting statements was full, so it was judged before its grace period ended)."`
+	// Site, Host and AgentID name the client end's agent.
+	Site    string `json:"site,omitempty" doc:"The client end's site."`
+	Host    string `json:"host,omitempty" doc:"The client end's host."`
+	AgentID string `json:"agent_id,omitempty" doc:"The client end's agent."`
+	// EventID is the report the join used; a statement joined on one host
+	// has none.
+	EventID string `json:"event_id,omitempty" doc:"The client end's report the join used: its 'db.query', 'db.session' or 'net.transfer' event."`
+	By      string `json:"by,omitempty" doc:"Who made the join: 'collector' (from two agents' reports, or one agent's two ends of a loopback connection)."`
+	// The client end's process, as Process.
+	PID       uint32    `json:"pid,omitempty" doc:"The client process's id."`
+	Exe       string    `json:"exe,omitempty" doc:"The client program's path."`
+	Comm      string    `json:"comm,omitempty" doc:"The client process's task name."`
+	Cmdline   string    `json:"cmdline,omitempty" doc:"The client process's arguments."`
+	UID       uint32    `json:"uid,omitempty" doc:"The user id the client process runs as."`
+	User      string    `json:"user,omitempty" doc:"The name of the user the client process runs as."`
+	LoginUID  uint32    `json:"loginuid,omitempty" doc:"The client process's audit login uid ('4294967295' for a service)."`
+	LoginUser string    `json:"login_user,omitempty" doc:"The name of the client process's login uid."`
+	Session   uint32    `json:"session,omitempty" doc:"The client process's audit session id."`
+	TTY       string    `json:"tty,omitempty" doc:"The client process's controlling terminal."`
+	StartTime time.Time `json:"start_time,omitzero" doc:"When the client process started."`
+}
+
+// Joined reports whether a names a client end whose person the statement
+// counts for.
+func (a *Attribution) Joined() bool { return a != nil && a.Status == AttributionAttributed }
+
+// Process is the client end's process, nil when a names none.
+func (a *Attribution) Process() *Process {
+	if a == nil || a.Status == AttributionUnjoined {
+		return nil
+	}
+	return &Process{PID: a.PID, Exe: a.Exe, Comm: a.Comm, Cmdline: a.Cmdline, UID: a.UID, User: a.User,
+		LoginUID: a.LoginUID, LoginUser: a.LoginUser, Session: a.Session, TTY: a.TTY, StartTime: a.StartTime}
+}
+
+// SetProcess copies p into a.
+func (a *Attribution) SetProcess(p *Process) {
+	if p == nil {
+		return
+	}
+	a.PID, a.Exe, a.Comm, a.Cmdline, a.UID, a.User = p.PID, p.Exe, p.Comm, p.Cmdline, p.UID, p.User
+	a.LoginUID, a.LoginUser, a.Session, a.TTY, a.StartTime = p.LoginUID, p.LoginUser, p.Session, p.TTY, p.StartTime
+}
+
+// Person is who to hold responsible for the event: the person an
+// attributed statement counts for, else the process's person.
+func (e *Event) Person() string {
+	if e.Attribution.Joined() {
+		return e.Attribution.Process().Person()
+	}
+	return e.Process.Person()
+}
+
+// AsClient is the event as rules see it: for an attributed statement, a
+// copy whose site, host, agent and process are the client end's, so rules
+// about a person and their host count it as the work of the person at
+// that workstation; any other event is returned as it is.
+func (e *Event) AsClient() *Event {
+	a := e.Attribution
+	if !a.Joined() {
+		return e
+	}
+	c := *e
+	c.Site, c.Host, c.AgentID, c.Process = a.Site, a.Host, a.AgentID, a.Process()
+	return &c
 }
 
 // Runs is how many statement runs d stands for: Executions, or 1 when it is

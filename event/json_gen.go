@@ -50,6 +50,10 @@ func (e *enc) event(v *Event) {
 		e.key("alert")
 		e.alert(p)
 	}
+	if p := v.Attribution; p != nil {
+		e.key("attribution")
+		e.attribution(p)
+	}
 	e.byte('}')
 }
 
@@ -200,5 +204,29 @@ func (e *enc) alert(v *Alert) {
 	e.stringMap("group", v.Group, true)
 	e.float("value", v.Value, true)
 	e.str("scope", v.Scope, true)
+	e.byte('}')
+}
+
+// attribution writes v as encoding/json does.
+func (e *enc) attribution(v *Attribution) {
+	e.open()
+	e.str("status", v.Status, false)
+	e.str("reason", v.Reason, true)
+	e.str("site", v.Site, true)
+	e.str("host", v.Host, true)
+	e.str("agent_id", v.AgentID, true)
+	e.str("event_id", v.EventID, true)
+	e.str("by", v.By, true)
+	e.uint("pid", uint64(v.PID), true)
+	e.str("exe", v.Exe, true)
+	e.str("comm", v.Comm, true)
+	e.str("cmdline", v.Cmdline, true)
+	e.uint("uid", uint64(v.UID), true)
+	e.str("user", v.User, true)
+	e.uint("loginuid", uint64(v.LoginUID), true)
+	e.str("login_user", v.LoginUser, true)
+	e.uint("session", uint64(v.Session), true)
+	e.str("tty", v.TTY, true)
+	e.time("start_time", v.StartTime, true)
 	e.byte('}')
 }

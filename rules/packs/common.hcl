@@ -92,8 +92,8 @@ list "email_columns" {
 }
 
 condition "rows_read" {
-  description = "A query a person ran that returned rows: SELECT, WITH, COPY ... TO, or rows read through a cursor (FETCH, MySQL HANDLER ... READ; the agent gives them the tables of the cursor's query), seen on the client side (on a database host the server side sees the same query under the server's own user)."
-  when = kind == "db.query" && db.side != "server" && db.rows > 0 && (
+  description = "A query a person ran that returned rows: SELECT, WITH, COPY ... TO, or rows read through a cursor (FETCH, MySQL HANDLER ... READ; the agent gives them the tables of the cursor's query), seen on the client side, or on the server side once the collector attributed it to a client end that could not read it (otherwise the server side sees the same query under the server's own user)."
+  when = kind == "db.query" && (db.side != "server" || attribution.status == "attributed") && db.rows > 0 && (
     db.command == "SELECT" || db.command == "WITH" || db.command == "FETCH" || db.command == "HANDLER" ||
     (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b"))
   )
