@@ -17,16 +17,6 @@ import (
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
 
-// creds reads the key = "value" lines of a credentials file.
-func creds(t *testing.T, b []byte) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^(\w+)\s*=\s*"([^"]*)"$`).FindAllSubmatch(b, -1) {
-		out[string(m[1])] = string(m[2])
-	}
-	return out
-}
-
 // Enrolling records the agent's public key, readable only by the
 // collector, and hands back a credentials file whose seed is that key's.
 func TestEnrol(t *testing.T) {
