@@ -384,6 +384,22 @@ func TestCasesInBrowser(t *testing.T) {
 			t.Errorf("the case's evidence lacks %q:\n%s", want, evidence)
 		}
 	}
+	var activity string
+	run(t, ctx, "following the case to mona's page",
+		chromedp.Click(`#c-person a`),
+		chromedp.WaitVisible("#activity", chromedp.ByID),
+		chromedp.Text("#activity", &activity, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#person-alerts tr.alert').length`, &links),
+		chromedp.Navigate(hs.URL+"/cases/al-new"),
+		chromedp.WaitVisible("#case-alerts", chromedp.ByID))
+	for _, want := range []string{"db.query", "file.write", "net.transfer"} {
+		if !strings.Contains(activity, want) {
+			t.Errorf("mona's activity lacks %s:\n%s", want, activity)
+		}
+	}
+	if links != 2 {
+		t.Errorf("mona's page lists %d alerts, want 2", links)
+	}
 	run(t, ctx, "following the case to an alert",
 		chromedp.Click(`#case-alerts a[href="/alerts/al-usb"]`),
 		until(`location.pathname === '/alerts/al-usb'`))
