@@ -35,6 +35,8 @@ type dbDbCloseRec struct {
 		Pad    uint16
 		Laddr  [16]uint8
 		Raddr  [16]uint8
+		Ino    uint64
+		Peer   uint64
 	}
 }
 
@@ -60,6 +62,8 @@ type dbDbDataRec struct {
 		Pad    uint16
 		Laddr  [16]uint8
 		Raddr  [16]uint8
+		Ino    uint64
+		Peer   uint64
 	}
 	Len  uint32
 	Cap  uint32
@@ -71,9 +75,43 @@ type dbDbDataRec struct {
 }
 
 type dbDbScratch struct {
-	_     structs.HostLayout
-	Rec   dbDbDataRec
-	Spill [16384]uint8
+	_       structs.HostLayout
+	Rec     dbDbDataRec
+	Spill   [16384]uint8
+	UnixRec dbDbUnixRec
+}
+
+type dbDbUnixRec struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_         structs.HostLayout
+		Type      uint32
+		Pid       uint32
+		Tid       uint32
+		Uid       uint32
+		Loginuid  uint32
+		Sessionid uint32
+		Ts        uint64
+		Comm      [16]int8
+	}
+	Conn struct {
+		_      structs.HostLayout
+		Sock   uint64
+		Family uint16
+		Lport  uint16
+		Rport  uint16
+		Pad    uint16
+		Laddr  [16]uint8
+		Raddr  [16]uint8
+		Ino    uint64
+		Peer   uint64
+	}
+	PeerIno     uint64
+	PathLen     uint16
+	PeerPathLen uint16
+	Pad         uint32
+	Path        [108]int8
+	PeerPath    [108]int8
 }
 
 type dbSockState struct {
@@ -82,6 +120,8 @@ type dbSockState struct {
 	Tls   uint8
 	Lport uint16
 	Rport uint16
+	Pad   uint16
+	Ino   uint64
 }
 
 type dbTaskIo struct {
@@ -104,6 +144,7 @@ type dbTaskIo struct {
 const (
 	dbMapDbPorts          = "db_ports"
 	dbMapDbScratchMap     = "db_scratch_map"
+	dbMapDbSocks          = "db_socks"
 	dbMapDrops            = "drops"
 	dbMapEvents           = "events"
 	dbMapNatsServerPid    = "nats_server_pid"
@@ -119,6 +160,7 @@ const (
 	dbProgDbExitWrite     = "db_exit_write"
 	dbProgDbExitWritev    = "db_exit_writev"
 	dbProgDbSockState     = "db_sock_state"
+	dbProgDbSweep         = "db_sweep"
 	dbProgSslRead         = "ssl_read"
 	dbProgSslReadEx       = "ssl_read_ex"
 	dbProgSslReadExRet    = "ssl_read_ex_ret"
@@ -133,6 +175,7 @@ const (
 	dbVarSockFops         = "sock_fops"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbVarUnusedDbUnixRec  = "unused_db_unix_rec"
 	dbVarWakeBytes        = "wake_bytes"
 )
 
@@ -187,6 +230,7 @@ type dbProgramSpecs struct {
 	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
+	DbSweep        *ebpf.ProgramSpec `ebpf:"db_sweep"`
 	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
@@ -203,6 +247,7 @@ type dbProgramSpecs struct {
 type dbMapSpecs struct {
 	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
@@ -221,6 +266,7 @@ type dbVariableSpecs struct {
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.VariableSpec `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
@@ -246,6 +292,7 @@ func (o *dbObjects) Close() error {
 type dbMaps struct {
 	DbPorts       *ebpf.Map `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.Map `ebpf:"db_socks"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
 	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
@@ -258,6 +305,7 @@ func (m *dbMaps) Close() error {
 	return _DbClose(
 		m.DbPorts,
 		m.DbScratchMap,
+		m.DbSocks,
 		m.Drops,
 		m.Events,
 		m.NatsServerPid,
@@ -277,6 +325,7 @@ type dbVariables struct {
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.Variable `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
@@ -293,6 +342,7 @@ type dbPrograms struct {
 	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
+	DbSweep        *ebpf.Program `ebpf:"db_sweep"`
 	SslRead        *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
@@ -314,6 +364,7 @@ func (p *dbPrograms) Close() error {
 		p.DbExitWrite,
 		p.DbExitWritev,
 		p.DbSockState,
+		p.DbSweep,
 		p.SslRead,
 		p.SslReadEx,
 		p.SslReadExRet,

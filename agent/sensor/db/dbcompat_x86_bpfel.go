@@ -37,6 +37,8 @@ type dbCompatDbScratch struct {
 			Pad    uint16
 			Laddr  [16]uint8
 			Raddr  [16]uint8
+			Ino    uint64
+			Peer   uint64
 		}
 		Len  uint32
 		Cap  uint32
@@ -46,7 +48,39 @@ type dbCompatDbScratch struct {
 		Pad  [2]uint8
 		Data [16384]uint8
 	}
-	Spill [16384]uint8
+	Spill   [16384]uint8
+	UnixRec struct {
+		_   structs.HostLayout
+		Hdr struct {
+			_         structs.HostLayout
+			Type      uint32
+			Pid       uint32
+			Tid       uint32
+			Uid       uint32
+			Loginuid  uint32
+			Sessionid uint32
+			Ts        uint64
+			Comm      [16]int8
+		}
+		Conn struct {
+			_      structs.HostLayout
+			Sock   uint64
+			Family uint16
+			Lport  uint16
+			Rport  uint16
+			Pad    uint16
+			Laddr  [16]uint8
+			Raddr  [16]uint8
+			Ino    uint64
+			Peer   uint64
+		}
+		PeerIno     uint64
+		PathLen     uint16
+		PeerPathLen uint16
+		Pad         uint32
+		Path        [108]int8
+		PeerPath    [108]int8
+	}
 }
 
 type dbCompatSockState struct {
@@ -55,6 +89,8 @@ type dbCompatSockState struct {
 	Tls   uint8
 	Lport uint16
 	Rport uint16
+	Pad   uint16
+	Ino   uint64
 }
 
 type dbCompatTaskIo struct {
@@ -77,6 +113,7 @@ type dbCompatTaskIo struct {
 const (
 	dbCompatMapDbPorts          = "db_ports"
 	dbCompatMapDbScratchMap     = "db_scratch_map"
+	dbCompatMapDbSocks          = "db_socks"
 	dbCompatMapDrops            = "drops"
 	dbCompatMapEvents           = "events"
 	dbCompatMapNatsServerPid    = "nats_server_pid"
@@ -92,6 +129,7 @@ const (
 	dbCompatProgDbExitWrite     = "db_exit_write"
 	dbCompatProgDbExitWritev    = "db_exit_writev"
 	dbCompatProgDbSockState     = "db_sock_state"
+	dbCompatProgDbSweep         = "db_sweep"
 	dbCompatProgSslRead         = "ssl_read"
 	dbCompatProgSslReadEx       = "ssl_read_ex"
 	dbCompatProgSslReadExRet    = "ssl_read_ex_ret"
@@ -106,6 +144,7 @@ const (
 	dbCompatVarSockFops         = "sock_fops"
 	dbCompatVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbCompatVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbCompatVarUnusedDbUnixRec  = "unused_db_unix_rec"
 	dbCompatVarWakeBytes        = "wake_bytes"
 )
 
@@ -160,6 +199,7 @@ type dbCompatProgramSpecs struct {
 	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
+	DbSweep        *ebpf.ProgramSpec `ebpf:"db_sweep"`
 	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
@@ -176,6 +216,7 @@ type dbCompatProgramSpecs struct {
 type dbCompatMapSpecs struct {
 	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
@@ -194,6 +235,7 @@ type dbCompatVariableSpecs struct {
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.VariableSpec `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
@@ -219,6 +261,7 @@ func (o *dbCompatObjects) Close() error {
 type dbCompatMaps struct {
 	DbPorts       *ebpf.Map `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.Map `ebpf:"db_socks"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
 	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
@@ -231,6 +274,7 @@ func (m *dbCompatMaps) Close() error {
 	return _DbCompatClose(
 		m.DbPorts,
 		m.DbScratchMap,
+		m.DbSocks,
 		m.Drops,
 		m.Events,
 		m.NatsServerPid,
@@ -250,6 +294,7 @@ type dbCompatVariables struct {
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.Variable `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
@@ -266,6 +311,7 @@ type dbCompatPrograms struct {
 	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
+	DbSweep        *ebpf.Program `ebpf:"db_sweep"`
 	SslRead        *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
@@ -287,6 +333,7 @@ func (p *dbCompatPrograms) Close() error {
 		p.DbExitWrite,
 		p.DbExitWritev,
 		p.DbSockState,
+		p.DbSweep,
 		p.SslRead,
 		p.SslReadEx,
 		p.SslReadExRet,
