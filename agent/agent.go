@@ -89,7 +89,10 @@ type Agent struct {
 	seq       uint64
 	set       *sensor.Set
 	lastDrops map[string]map[string]uint64
-	published uint64
+	// lastGaveUp is the database trackers' give-ups last reported, by
+	// reason.
+	lastGaveUp map[string]uint64
+	published  uint64
 }
 
 // New returns an agent; Run starts it.

@@ -17,6 +17,8 @@ func (a *Agent) handle(rec any) {
 		a.mu.Lock()
 		a.emitDBLocked(a.db.Close(r))
 		a.mu.Unlock()
+	case *db.UnixEnds:
+		a.db.Unix(r)
 	default:
 		if ev := a.conv.Record(rec); ev != nil {
 			a.Emit(ev)
