@@ -32,10 +32,28 @@
 
 /* Bytes captured per call, at most MAX_CAPTURE (set by the loader). */
 const volatile __u32 capture_bytes = MAX_CAPTURE;
+/* Whether db_paths holds any path (set by the loader): with none, a new
+ * Unix socket's path is not read. */
+const volatile __u8 have_db_paths = 0;
 
 const struct db_data_rec *unused_db_data_rec __attribute__((unused));
 const struct db_close_rec *unused_db_close_rec __attribute__((unused));
 const struct db_unix_rec *unused_db_unix_rec __attribute__((unused));
+
+/* A Unix socket path, zero-filled: the key of db_paths. */
+struct db_path {
+	char path[UNIX_PATH];
+};
+
+/* Configured database server socket paths: a path, or a PostgreSQL-style
+ * name with its trailing port digits cut ("/run/postgresql/.s.PGSQL."
+ * stands for every port's socket there). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct db_path);
+	__type(value, __u8);
+} db_paths SEC(".maps");
 
 /* Configured database server ports. */
 struct {
@@ -83,8 +101,9 @@ struct {
 /* Database connections (SOCK_DB, SOCK_MUTED), by struct sock address: a
  * plain hash, which evicts nothing, so no churn of other sockets can make
  * the kernel forget one. A TCP entry goes at the socket's close, a Unix one
- * when db_sweep finds its socket gone. A full map is counted (map_full)
- * and the connection is not captured. */
+ * when user space finds its socket gone (no program sees a Unix socket's
+ * close). A full map is counted (map_full) and the connection is not
+ * captured. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -133,6 +152,7 @@ struct db_scratch {
 	struct db_data_rec rec;
 	__u8 spill[MAX_CAPTURE]; /* lets the verifier see iovec copies stay inside */
 	struct db_unix_rec unix_rec;
+	struct db_path path;
 };
 
 /* One per CPU, indexed by CPU: too large for a per-CPU map's 32 KiB values.
@@ -297,44 +317,10 @@ static __always_inline struct sock_state *track_db(__u64 key, struct sock_state 
 	return bpf_map_lookup_elem(&db_socks, &key);
 }
 
-/* Tracking state of sk (inode number ino if it is a Unix socket, else 0),
- * created on first sight. An entry whose ports or inode are not sk's is a
- * closed socket's whose close went unseen (a call on it returned after its
- * TCP_CLOSE, or a Unix socket, whose close no tracepoint shows), at an
- * address a new socket has taken: it is replaced, so the new socket
- * inherits nothing (muted, TLS, a kind), and the old connection's close is
- * reported. A closed TCP socket gets no entry. */
-static __always_inline struct sock_state *sock_state(struct sock *sk, __u64 ino)
+static __always_inline struct db_scratch *get_scratch(void)
 {
-	__u64 key = (__u64)sk;
-	__u16 lport = 0, rport = 0;
-	if (!ino) {
-		lport = kfield(sk, __sk_common.skc_num);
-		rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
-	}
-	struct sock_state *st = bpf_map_lookup_elem(&db_socks, &key);
-	if (st) {
-		if (st->lport == lport && st->rport == rport && st->ino == ino)
-			return st;
-		report_replaced(key, st);
-		bpf_map_delete_elem(&db_socks, &key);
-	}
-	st = bpf_map_lookup_elem(&socks, &key);
-	if (st && st->lport == lport && st->rport == rport && st->ino == ino)
-		return st;
-	if (!ino && kfield(sk, __sk_common.skc_state) == TCP_CLOSE)
-		return NULL;
-	struct sock_state fresh = {};
-	fresh.lport = lport;
-	fresh.rport = rport;
-	fresh.ino = ino;
-	if (!ino && (is_db_port(lport) || is_db_port(rport))) {
-		fresh.kind = SOCK_DB;
-		return track_db(key, &fresh);
-	}
-	fresh.kind = SOCK_UNKNOWN;
-	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
-	return bpf_map_lookup_elem(&socks, &key);
+	__u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&db_scratch_map, &cpu);
 }
 
 /*
@@ -373,13 +359,61 @@ static __always_inline __u16 unix_path(struct sock *sk, char *dst)
 		len = UNIX_PATH;
 	if (bpf_probe_read_kernel(dst, len, a->name[0].sun_path) != 0)
 		return 0;
+	/* A path's length counts its NUL (an abstract name has none). */
+	__u32 last = len - 1;
+	if (last < UNIX_PATH && dst[last] == 0 && dst[0] != 0)
+		len--;
 	return len;
 }
 
-/* Sends the names of the ends of Unix socket sk, just found to carry a
- * database protocol. */
-static __always_inline void report_unix(struct db_scratch *s, struct sock *sk, __u64 ino)
+/* Whether Unix socket sk's server address (its own, for a server end,
+ * whose accepted socket has its listener's; else its peer's) is a
+ * configured database socket path, exactly or but for its trailing port
+ * digits. Run once per Unix socket, at its first call with bytes. A global
+ * function, like db_report_unix: the verifier checks it once rather than
+ * at every place the syscall programs reach it. */
+__noinline int db_socket_path(__u64 addr)
 {
+	struct db_scratch *s = get_scratch();
+	if (!s)
+		return false;
+	struct sock *sk = kernel_ptr(addr, struct sock);
+	struct db_path *k = &s->path;
+	__builtin_memset(k, 0, sizeof(*k));
+	__u16 len = unix_path(sk, k->path);
+	if (!len) {
+		__u64 peer = unix_peer(sk);
+		if (!peer)
+			return false;
+		len = unix_path(kernel_ptr(peer, struct sock), k->path);
+	}
+	if (!len || k->path[0] == 0)
+		return false;
+	if (bpf_map_lookup_elem(&db_paths, k))
+		return true;
+	/* Cut the port number (five digits at most) off the name's end. */
+	__u32 end = len;
+	for (int j = 0; j < 5; j++) {
+		__u32 i = end - 1;
+		if (i == 0 || i >= UNIX_PATH)
+			break;
+		char c = k->path[i];
+		if (c < '0' || c > '9')
+			break;
+		k->path[i] = 0;
+		end = i;
+	}
+	return end < len && bpf_map_lookup_elem(&db_paths, k);
+}
+
+/* Sends the names of the ends of Unix socket addr (inode ino), just found
+ * to carry a database protocol. */
+__noinline int db_report_unix(__u64 addr, __u64 ino)
+{
+	struct db_scratch *s = get_scratch();
+	if (!s)
+		return 0;
+	struct sock *sk = kernel_ptr(addr, struct sock);
 	struct db_unix_rec *u = &s->unix_rec;
 	fill_hdr(&u->hdr, REC_DB_UNIX);
 	fill_conn(&u->conn, sk, ino);
@@ -392,6 +426,7 @@ static __always_inline void report_unix(struct db_scratch *s, struct sock *sk, _
 		u->peer_ino = sock_ino(peer);
 	}
 	submit(u, sizeof(*u));
+	return 0;
 }
 
 /* Decides an unclassified connection's kind from its first n captured
@@ -410,14 +445,57 @@ static __always_inline bool classified(struct db_scratch *s, struct sock *sk, st
 	if (!track_db(key, &db))
 		return false;
 	if (db.ino)
-		report_unix(s, sk, db.ino);
+		db_report_unix(key, db.ino);
 	return true;
 }
 
-static __always_inline struct db_scratch *get_scratch(void)
+/* Tracking state of sk (inode number ino if it is a Unix socket, else 0),
+ * created on first sight. An entry whose ports or inode are not sk's is a
+ * closed socket's whose close went unseen (a call on it returned after its
+ * TCP_CLOSE, or a Unix socket, whose close no tracepoint shows), at an
+ * address a new socket has taken: it is replaced, so the new socket
+ * inherits nothing (muted, TLS, a kind), and the old connection's close is
+ * reported. A closed TCP socket gets no entry. */
+static __always_inline struct sock_state *sock_state(struct sock *sk, __u64 ino)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
-	return bpf_map_lookup_elem(&db_scratch_map, &cpu);
+	__u64 key = (__u64)sk;
+	__u16 lport = 0, rport = 0;
+	if (!ino) {
+		lport = kfield(sk, __sk_common.skc_num);
+		rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
+	}
+	struct sock_state *st = bpf_map_lookup_elem(&db_socks, &key);
+	if (st) {
+		if (st->lport == lport && st->rport == rport && st->ino == ino)
+			return st;
+		report_replaced(key, st);
+		bpf_map_delete_elem(&db_socks, &key);
+	}
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (st && st->lport == lport && st->rport == rport && st->ino == ino)
+		return st;
+	if (!ino && kfield(sk, __sk_common.skc_state) == TCP_CLOSE)
+		return NULL;
+	struct sock_state fresh = {};
+	fresh.lport = lport;
+	fresh.rport = rport;
+	fresh.ino = ino;
+	if (!ino && (is_db_port(lport) || is_db_port(rport))) {
+		fresh.kind = SOCK_DB;
+		return track_db(key, &fresh);
+	}
+	if (ino && have_db_paths && db_socket_path(key)) {
+		/* Known by where it connects, even in mid-stream: a connection
+		 * open before the agent started. */
+		fresh.kind = SOCK_DB;
+		st = track_db(key, &fresh);
+		if (st)
+			db_report_unix(key, ino);
+		return st;
+	}
+	fresh.kind = SOCK_UNKNOWN;
+	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&socks, &key);
 }
 
 static __always_inline void send_rec(struct db_data_rec *r, __u32 cap)
@@ -701,28 +779,3 @@ int BPF_PROG(db_sock_state, const struct sock *sk, const int oldstate, const int
 	return 0;
 }
 
-/* Run by user space every few seconds over db_socks: reports the close of
- * each Unix database connection whose socket is gone (its inode is not the
- * one it had, or it has none: the address is freed, or another socket's),
- * and forgets it. No tracepoint shows a Unix socket's close. Reading a freed
- * socket's fields is safe here: they are read through the same guarded
- * loads (or helper reads) as any other. */
-SEC("iter/bpf_map_elem")
-int db_sweep(struct bpf_iter__bpf_map_elem *ctx)
-{
-	__u64 *key = ctx->key;
-	struct sock_state *st = ctx->value;
-	if (!key || !st || !st->ino)
-		return 0;
-	__u64 addr = *key;
-	if (sock_ino(kernel_ptr(addr, struct sock)) == st->ino)
-		return 0;
-	struct db_close_rec r = {};
-	fill_hdr(&r.hdr, REC_DB_CLOSE);
-	r.conn.sock = addr;
-	r.conn.family = AF_UNIX;
-	r.conn.ino = st->ino;
-	submit(&r, sizeof(r));
-	bpf_map_delete_elem(&db_socks, &addr);
-	return 0;
-}

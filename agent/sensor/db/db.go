@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -97,14 +96,44 @@ type Config struct {
 	// LibSSL lists libssl files to probe besides those found in running
 	// processes and the usual library directories.
 	LibSSL []string
+	// SocketPaths are database server Unix socket paths (default
+	// DefaultSocketPaths). A trailing "*" stands for a port number, as in
+	// PostgreSQL's ".s.PGSQL.5432". Connections to them are captured even
+	// when their first bytes were missed (open before the agent started);
+	// others are recognised by their first bytes wherever they live.
+	SocketPaths []string
 	// SweepEvery is how often the kernel's table of database connections
 	// is swept for Unix-domain ones whose sockets are gone, whose close
-	// no tracepoint reports (default DefaultSweepEvery).
+	// no program sees (default DefaultSweepEvery; see Sweep).
 	SweepEvery time.Duration
+	// ProcNetUnix lists the host's Unix sockets (default /proc/net/unix).
+	ProcNetUnix string
+}
+
+// DefaultSocketPaths are where Debian, Ubuntu and RHEL-family packages
+// put PostgreSQL's and MySQL/MariaDB's server sockets.
+var DefaultSocketPaths = []string{
+	"/var/run/postgresql/.s.PGSQL.*", "/run/postgresql/.s.PGSQL.*", "/tmp/.s.PGSQL.*",
+	"/var/run/mysqld/mysqld.sock", "/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock", "/tmp/mysql.sock",
+}
+
+// maxSocketPath is the longest Unix socket path (sun_path).
+const maxSocketPath = 108
+
+// socketPathKey is a configured socket path as the kernel looks it up:
+// zero-filled, a trailing "*" cut (the kernel cuts a path's trailing port
+// digits before its second lookup).
+func socketPathKey(p string) (key [maxSocketPath]byte, err error) {
+	p = strings.TrimSuffix(p, "*")
+	if p == "" || len(p) >= maxSocketPath || strings.ContainsAny(p, "*\x00") {
+		return key, fmt.Errorf("socket path %q: want a path shorter than %d bytes, with at most a trailing *", p, maxSocketPath)
+	}
+	copy(key[:], p)
+	return key, nil
 }
 
 // DefaultSweepEvery is Config.SweepEvery when it is zero: a Unix
-// connection's close is reported within it.
+// connection's close is reported within two of it.
 const DefaultSweepEvery = 2 * time.Second
 
 // DefaultPorts are PostgreSQL's and MySQL's.
@@ -122,9 +151,8 @@ type Sensor struct {
 
 	build sensor.Builds // db or dbCompat
 
-	sweep *link.Iter
-	stop  chan struct{}
-	done  sync.WaitGroup
+	sweepMu sync.Mutex
+	gone    map[uint64]uint64 // Unix sockets found gone once: address -> inode
 }
 
 // New returns the database sensor, not yet started.
@@ -137,6 +165,12 @@ func New(cfg Config) *Sensor {
 	}
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = DefaultSweepEvery
+	}
+	if cfg.SocketPaths == nil {
+		cfg.SocketPaths = DefaultSocketPaths
+	}
+	if cfg.ProcNetUnix == "" {
+		cfg.ProcNetUnix = "/proc/net/unix"
 	}
 	return &Sensor{cfg: cfg, attached: map[[2]uint64]string{}}
 }
@@ -160,6 +194,17 @@ func (s *Sensor) Start(env sensor.Env) error {
 	if err := spec.Variables["capture_bytes"].Set(s.cfg.CaptureBytes); err != nil {
 		return fmt.Errorf("setting capture size: %w", err)
 	}
+	paths := make([][maxSocketPath]byte, 0, len(s.cfg.SocketPaths))
+	for _, p := range s.cfg.SocketPaths {
+		k, err := socketPathKey(p)
+		if err != nil {
+			return fmt.Errorf("setting database socket paths: %w", err)
+		}
+		paths = append(paths, k)
+	}
+	if err := spec.Variables["have_db_paths"].Set(uint8(min(len(paths), 1))); err != nil {
+		return fmt.Errorf("setting database socket paths: %w", err)
+	}
 	cpus, err := ebpf.PossibleCPU()
 	if err != nil {
 		return fmt.Errorf("counting CPUs: %w", err)
@@ -168,6 +213,12 @@ func (s *Sensor) Start(env sensor.Env) error {
 	if err := s.Load(spec, env); err != nil {
 		return err
 	}
+	for i, k := range paths {
+		if err := s.Coll.Maps["db_paths"].Update(k, uint8(1), ebpf.UpdateAny); err != nil {
+			s.Close()
+			return fmt.Errorf("setting database socket path %s: %w", s.cfg.SocketPaths[i], err)
+		}
+	}
 	ports := s.Coll.Maps["db_ports"]
 	for _, p := range s.cfg.Ports {
 		if err := ports.Update(p, uint8(1), ebpf.UpdateAny); err != nil {
@@ -175,54 +226,8 @@ func (s *Sensor) Start(env sensor.Env) error {
 			return fmt.Errorf("setting database port %d: %w", p, err)
 		}
 	}
-	it, err := link.AttachIter(link.IterOptions{Program: s.Coll.Programs["db_sweep"], Map: s.Coll.Maps["db_socks"]})
-	if err != nil {
-		s.Close()
-		return fmt.Errorf("attaching the db_socks sweep (iter/bpf_map_elem): %w", err)
-	}
-	s.sweep = it
-	s.Links = append(s.Links, it)
 	for _, path := range s.libSSLCandidates() {
 		s.AttachLibSSL(path)
-	}
-	s.stop = make(chan struct{})
-	s.done.Add(1)
-	go s.sweepLoop(s.stop)
-	return nil
-}
-
-// sweepLoop runs Sweep every SweepEvery until stop closes.
-func (s *Sensor) sweepLoop(stop <-chan struct{}) {
-	defer s.done.Done()
-	t := time.NewTicker(s.cfg.SweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			_ = s.Sweep() // fails only while closing
-		}
-	}
-}
-
-// Sweep reports now the close of every Unix-domain database connection
-// whose socket is gone, instead of waiting for the next SweepEvery tick.
-func (s *Sensor) Sweep() error {
-	s.mu.Lock()
-	it := s.sweep
-	s.mu.Unlock()
-	if it == nil {
-		return errors.New("db sensor not started")
-	}
-	r, err := it.Open()
-	if err != nil {
-		return fmt.Errorf("sweeping database connections: %w", err)
-	}
-	defer r.Close()
-	// The program writes to the ring buffer, not to the iterator's output.
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return fmt.Errorf("sweeping database connections: %w", err)
 	}
 	return nil
 }
@@ -371,15 +376,9 @@ func (s *Sensor) LibSSLErrors() []string {
 
 // Close implements sensor.Sensor.
 func (s *Sensor) Close() error {
-	if s.stop != nil {
-		close(s.stop)
-		s.done.Wait()
-		s.stop = nil
-	}
 	s.mu.Lock()
 	err := s.sslLinks.Close()
 	s.sslLinks = nil
-	s.sweep = nil
 	s.mu.Unlock()
 	return errors.Join(err, s.Loaded.Close())
 }

@@ -74,11 +74,18 @@ type dbDbDataRec struct {
 	Data [16384]uint8
 }
 
+type dbDbPath struct {
+	_    structs.HostLayout
+	Path [108]int8
+}
+
 type dbDbScratch struct {
 	_       structs.HostLayout
 	Rec     dbDbDataRec
 	Spill   [16384]uint8
 	UnixRec dbDbUnixRec
+	Path    dbDbPath
+	_       [4]byte
 }
 
 type dbDbUnixRec struct {
@@ -142,6 +149,7 @@ type dbTaskIo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	dbMapDbPaths          = "db_paths"
 	dbMapDbPorts          = "db_ports"
 	dbMapDbScratchMap     = "db_scratch_map"
 	dbMapDbSocks          = "db_socks"
@@ -160,7 +168,6 @@ const (
 	dbProgDbExitWrite     = "db_exit_write"
 	dbProgDbExitWritev    = "db_exit_writev"
 	dbProgDbSockState     = "db_sock_state"
-	dbProgDbSweep         = "db_sweep"
 	dbProgSslRead         = "ssl_read"
 	dbProgSslReadEx       = "ssl_read_ex"
 	dbProgSslReadExRet    = "ssl_read_ex_ret"
@@ -171,6 +178,7 @@ const (
 	dbProgSslWriteRet     = "ssl_write_ret"
 	dbVarAgentPid         = "agent_pid"
 	dbVarCaptureBytes     = "capture_bytes"
+	dbVarHaveDbPaths      = "have_db_paths"
 	dbVarNoWakeup         = "no_wakeup"
 	dbVarSockFops         = "sock_fops"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
@@ -230,7 +238,6 @@ type dbProgramSpecs struct {
 	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
-	DbSweep        *ebpf.ProgramSpec `ebpf:"db_sweep"`
 	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
@@ -245,6 +252,7 @@ type dbProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbMapSpecs struct {
+	DbPaths       *ebpf.MapSpec `ebpf:"db_paths"`
 	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
 	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
@@ -262,6 +270,7 @@ type dbMapSpecs struct {
 type dbVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.VariableSpec `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
@@ -290,6 +299,7 @@ func (o *dbObjects) Close() error {
 //
 // It can be passed to loadDbObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbMaps struct {
+	DbPaths       *ebpf.Map `ebpf:"db_paths"`
 	DbPorts       *ebpf.Map `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
 	DbSocks       *ebpf.Map `ebpf:"db_socks"`
@@ -303,6 +313,7 @@ type dbMaps struct {
 
 func (m *dbMaps) Close() error {
 	return _DbClose(
+		m.DbPaths,
 		m.DbPorts,
 		m.DbScratchMap,
 		m.DbSocks,
@@ -321,6 +332,7 @@ func (m *dbMaps) Close() error {
 type dbVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.Variable `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
@@ -342,7 +354,6 @@ type dbPrograms struct {
 	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
-	DbSweep        *ebpf.Program `ebpf:"db_sweep"`
 	SslRead        *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
@@ -364,7 +375,6 @@ func (p *dbPrograms) Close() error {
 		p.DbExitWrite,
 		p.DbExitWritev,
 		p.DbSockState,
-		p.DbSweep,
 		p.SslRead,
 		p.SslReadEx,
 		p.SslReadExRet,

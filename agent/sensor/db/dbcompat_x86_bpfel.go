@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type dbCompatDbPath struct {
+	_    structs.HostLayout
+	Path [108]int8
+}
+
 type dbCompatDbScratch struct {
 	_   structs.HostLayout
 	Rec struct {
@@ -81,6 +86,8 @@ type dbCompatDbScratch struct {
 		Path        [108]int8
 		PeerPath    [108]int8
 	}
+	Path dbCompatDbPath
+	_    [4]byte
 }
 
 type dbCompatSockState struct {
@@ -111,6 +118,7 @@ type dbCompatTaskIo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	dbCompatMapDbPaths          = "db_paths"
 	dbCompatMapDbPorts          = "db_ports"
 	dbCompatMapDbScratchMap     = "db_scratch_map"
 	dbCompatMapDbSocks          = "db_socks"
@@ -129,7 +137,6 @@ const (
 	dbCompatProgDbExitWrite     = "db_exit_write"
 	dbCompatProgDbExitWritev    = "db_exit_writev"
 	dbCompatProgDbSockState     = "db_sock_state"
-	dbCompatProgDbSweep         = "db_sweep"
 	dbCompatProgSslRead         = "ssl_read"
 	dbCompatProgSslReadEx       = "ssl_read_ex"
 	dbCompatProgSslReadExRet    = "ssl_read_ex_ret"
@@ -140,6 +147,7 @@ const (
 	dbCompatProgSslWriteRet     = "ssl_write_ret"
 	dbCompatVarAgentPid         = "agent_pid"
 	dbCompatVarCaptureBytes     = "capture_bytes"
+	dbCompatVarHaveDbPaths      = "have_db_paths"
 	dbCompatVarNoWakeup         = "no_wakeup"
 	dbCompatVarSockFops         = "sock_fops"
 	dbCompatVarUnusedDbCloseRec = "unused_db_close_rec"
@@ -199,7 +207,6 @@ type dbCompatProgramSpecs struct {
 	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
-	DbSweep        *ebpf.ProgramSpec `ebpf:"db_sweep"`
 	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
@@ -214,6 +221,7 @@ type dbCompatProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbCompatMapSpecs struct {
+	DbPaths       *ebpf.MapSpec `ebpf:"db_paths"`
 	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
 	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
@@ -231,6 +239,7 @@ type dbCompatMapSpecs struct {
 type dbCompatVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.VariableSpec `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
@@ -259,6 +268,7 @@ func (o *dbCompatObjects) Close() error {
 //
 // It can be passed to loadDbCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbCompatMaps struct {
+	DbPaths       *ebpf.Map `ebpf:"db_paths"`
 	DbPorts       *ebpf.Map `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
 	DbSocks       *ebpf.Map `ebpf:"db_socks"`
@@ -272,6 +282,7 @@ type dbCompatMaps struct {
 
 func (m *dbCompatMaps) Close() error {
 	return _DbCompatClose(
+		m.DbPaths,
 		m.DbPorts,
 		m.DbScratchMap,
 		m.DbSocks,
@@ -290,6 +301,7 @@ func (m *dbCompatMaps) Close() error {
 type dbCompatVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.Variable `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
@@ -311,7 +323,6 @@ type dbCompatPrograms struct {
 	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
-	DbSweep        *ebpf.Program `ebpf:"db_sweep"`
 	SslRead        *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
@@ -333,7 +344,6 @@ func (p *dbCompatPrograms) Close() error {
 		p.DbExitWrite,
 		p.DbExitWritev,
 		p.DbSockState,
-		p.DbSweep,
 		p.SslRead,
 		p.SslReadEx,
 		p.SslReadExRet,

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/agent/sensor/sensortest"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // unixPair connects to a new Unix listener at path in a fresh directory and
@@ -36,11 +38,11 @@ func unixPair(t *testing.T) (client, server *net.UnixConn, path string) {
 	return c, s, path
 }
 
-// startUnix starts the db sensor, sweeping every 100 ms, in the build
-// asked for; the set closes itself after limit.
+// startUnix starts the db sensor in the build asked for; the set closes
+// itself after limit.
 func startUnix(t *testing.T, compat bool, limit time.Duration) (*db.Sensor, *sensor.Set) {
 	t.Helper()
-	sn := db.New(db.Config{SweepEvery: 100 * time.Millisecond})
+	sn := db.New(db.Config{})
 	set := startBuild(t, sn, compat)
 	timeout := time.AfterFunc(limit, func() { set.Close() })
 	t.Cleanup(func() {
@@ -64,14 +66,14 @@ func exchange(t *testing.T, from, to net.Conn, msg []byte) {
 // A Unix-domain stream connection that starts with a PostgreSQL startup is
 // captured at both ends: each is named once (its path, its peer's path and
 // inode) before its bytes, its records name its inode and its peer socket,
-// and its close, which no tracepoint shows, is reported by the sweep.
+// and its close, which no program sees, is found by the sweep.
 func TestUnixSocket(t *testing.T) {
 	testkernel.RequireRoot(t)
 	sensortest.EachBuild(t, testUnixSocket)
 }
 
 func testUnixSocket(t *testing.T, compat bool) {
-	_, set := startUnix(t, compat, 20*time.Second)
+	sn, set := startUnix(t, compat, 20*time.Second)
 	c, s, path := unixPair(t)
 	startup := pgStartup("alice")
 	exchange(t, c, s, startup)
@@ -106,16 +108,30 @@ func testUnixSocket(t *testing.T, compat bool) {
 		t.Errorf("a Unix end has addresses: %+v", cl)
 	}
 
-	// Both closed: the sweep reports each end's close, by socket and inode.
+	// Both closed: the sweep reports each end's close, by socket and inode,
+	// once, and the kernel forgets them.
+	if closes, err := sn.Sweep(); err != nil || len(closes) != 0 {
+		t.Fatalf("sweep of open connections: %v, %+v", err, closes)
+	}
 	c.Close()
 	s.Close()
-	closed := map[uint64]bool{}
-	sensortest.Next(t, set, "both ends' closes", func(r any) bool {
-		if r, ok := r.(*db.Close); ok && (r.Conn == db.Conn{Sock: cl.Sock, Ino: cl.Ino} || r.Conn == db.Conn{Sock: sv.Sock, Ino: sv.Ino}) {
-			closed[r.Conn.Sock] = true
+	closed := map[db.Conn]int{}
+	testproc.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		closes, err := sn.Sweep()
+		if err != nil {
+			return err
 		}
-		return len(closed) == 2
+		for _, cl := range closes {
+			closed[cl.Conn]++
+		}
+		if len(closed) < 2 {
+			return fmt.Errorf("closes so far %v", closed)
+		}
+		return nil
 	})
+	if len(closed) != 2 || closed[db.Conn{Sock: cl.Sock, Ino: cl.Ino}] != 1 || closed[db.Conn{Sock: sv.Sock, Ino: sv.Ino}] != 1 {
+		t.Errorf("closes %v, want each end's once", closed)
+	}
 }
 
 // Other sockets coming and going by the ten thousand (an LRU table of
@@ -163,4 +179,37 @@ func testChurn(t *testing.T, compat bool) {
 		d, ok := r.(*db.Data)
 		return ok && d.Sent && bytes.Equal(d.Data, query)
 	})
+}
+
+// A Unix connection open before the sensor started (its startup missed) to
+// a configured socket path, a port-numbered PostgreSQL name matched by its
+// pattern, is captured from its next bytes.
+func TestUnixSocketByPath(t *testing.T) {
+	testkernel.RequireRoot(t)
+	sensortest.EachBuild(t, testUnixSocketByPath)
+}
+
+func testUnixSocketByPath(t *testing.T, compat bool) {
+	c, s, path := unixPair(t)
+	exchange(t, c, s, pgStartup("alice"))
+	sn := db.New(db.Config{SocketPaths: []string{filepath.Join(filepath.Dir(path), ".s.PGSQL.*")}})
+	set := startBuild(t, sn, compat)
+	timeout := time.AfterFunc(20*time.Second, func() { set.Close() })
+	t.Cleanup(func() {
+		timeout.Stop()
+		set.Close()
+	})
+	query := []byte("Q\x00\x00\x00\x0dSELECT 1\x00")
+	exchange(t, c, s, query)
+	var named *db.UnixEnds
+	d := sensortest.Next(t, set, "the query of a connection open before the sensor", func(r any) bool {
+		if n, ok := r.(*db.UnixEnds); ok && n.PeerPath == path {
+			named = n
+		}
+		d, ok := r.(*db.Data)
+		return ok && d.Sent && bytes.Equal(d.Data, query)
+	}).(*db.Data)
+	if named == nil || named.Conn != d.Conn {
+		t.Errorf("query on %+v, named %+v before it; want the client end named, peer at %s", d.Conn, named, path)
+	}
 }
