@@ -26,6 +26,16 @@ func (a *Agent) handle(rec any) {
 	}
 }
 
+// closeDB takes the closes of database connections a sensor found on its
+// own schedule.
+func (a *Agent) closeDB(closes []*db.Close) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range closes {
+		a.emitDBLocked(a.db.Close(c))
+	}
+}
+
 // emitDBLocked emits what the database stage returned, in its order.
 func (a *Agent) emitDBLocked(evs []*event.Event) {
 	for _, ev := range evs {

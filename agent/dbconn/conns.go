@@ -30,8 +30,12 @@ type Conns struct {
 	conns map[uint64]*conn
 	// names are Unix connections' ends, by socket, until their first Data.
 	names map[uint64]*db.UnixEnds
-	peers *peers
-	swept time.Time
+	// closed are the inodes of Unix sockets closed, by address: their
+	// close is found by a sweep, and a record of theirs read after it
+	// must not start the connection again.
+	closed map[uint64]uint64
+	peers  *peers
+	swept  time.Time
 	// folds is nil when folding is off; its timer and when that fires
 	// (zero: not armed) go with it.
 	folds   *folds
@@ -58,8 +62,9 @@ func New(opts Options, procs *enrich.Table, clock enrich.Clock) *Conns {
 		opts.Logger = slog.Default()
 	}
 	c := &Conns{opts: opts, log: opts.Logger, procs: procs, clock: clock, ports: map[uint16]bool{},
-		due: make(chan struct{}, 1), conns: map[uint64]*conn{}, names: map[uint64]*db.UnixEnds{}, gaveUps: map[string]uint64{},
-		peers: newPeers(opts.Mute, opts.Logger.Warn)}
+		due: make(chan struct{}, 1), conns: map[uint64]*conn{}, names: map[uint64]*db.UnixEnds{}, closed: map[uint64]uint64{},
+		gaveUps: map[string]uint64{},
+		peers:   newPeers(opts.Mute, opts.Logger.Warn)}
 	for _, p := range opts.Ports {
 		c.ports[p] = true
 	}
@@ -84,6 +89,12 @@ func (c *Conns) Data(d *db.Data) []*event.Event {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.begin()
+	if ino, ok := c.closed[d.Conn.Sock]; ok {
+		if ino == d.Conn.Ino {
+			return c.out // a closed Unix socket's late record
+		}
+		delete(c.closed, d.Conn.Sock)
+	}
 	ts := c.clock.Time(d.TS)
 	cn := c.conns[d.Conn.Sock]
 	if cn != nil && cn.end != d.Conn {
@@ -159,6 +170,12 @@ func (c *Conns) Close(cl *db.Close) []*event.Event {
 	defer c.mu.Unlock()
 	c.begin()
 	delete(c.names, cl.Conn.Sock)
+	if cl.Conn.Ino != 0 {
+		if len(c.closed) >= maxNames {
+			clear(c.closed)
+		}
+		c.closed[cl.Conn.Sock] = cl.Conn.Ino
+	}
 	if cn := c.conns[cl.Conn.Sock]; cn != nil && (cl.Conn.Ino == 0 || cl.Conn.Ino == cn.end.Ino) {
 		c.drop(cn, c.clock.Time(cl.TS))
 	}

@@ -76,7 +76,13 @@ func TestUnixConnection(t *testing.T) {
 		t.Fatalf("after the address was reused: %d events, first %+v; want bob's statement on socket:[21]", len(evs), evs)
 	}
 	// The old connection's close, reported late, leaves the new one be.
-	if out := c.Close(&db.Close{Conn: clientEnd}); len(out) != 0 || c.conns[1] == nil || c.conns[1].end != reused {
+	if out := c.Close(&db.Close{Conn: db.Conn{Sock: clientEnd.Sock, Ino: clientEnd.Ino}}); len(out) != 0 || c.conns[1] == nil || c.conns[1].end != reused {
 		t.Errorf("the old socket's close ended the new connection (%d events)", len(out))
+	}
+	// A sweep finds the new one closed; a record of it read after that
+	// does not start it again.
+	c.Close(&db.Close{Conn: db.Conn{Sock: reused.Sock, Ino: reused.Ino}})
+	if evs := feed(c, unixRecords(t, reused, false, dbwiretest.PgbenchSimple(rand.New(rand.NewSource(3)), 1)[0].Request)); len(evs) != 0 || c.conns[1] != nil {
+		t.Errorf("a closed socket's late record made %d events and a connection %v", len(evs), c.conns[1] != nil)
 	}
 }
