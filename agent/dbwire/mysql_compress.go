@@ -62,9 +62,11 @@ func (z *myInflater) feed(ts time.Time, data []byte, missing int) error {
 			continue
 		}
 		take := min(z.need, len(data))
-		if z.ulen == 0 {
+		switch {
+		case z.ulen == 0:
 			z.deliver(ts, data[:take], 0) // stored as is
-		} else {
+		case !z.gap:
+			// After a gap only the head inflates: the rest is not kept.
 			z.payload = append(z.payload, data[:take]...)
 		}
 		z.need -= take
