@@ -464,16 +464,28 @@ static __always_inline struct sock_state *sock_state(struct sock *sk, __u64 ino)
 		lport = kfield(sk, __sk_common.skc_num);
 		rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
 	}
-	struct sock_state *st = bpf_map_lookup_elem(&db_socks, &key);
+	struct sock_state *st;
+	if (ino) {
+		/* Most Unix sockets are not database connections: those the
+		 * LRU knows (an inode is no other socket's) cost one lookup. */
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (st && st->ino == ino)
+			return st;
+	}
+	/* A TCP database connection (every call of a busy client) costs
+	 * one. */
+	st = bpf_map_lookup_elem(&db_socks, &key);
 	if (st) {
 		if (st->lport == lport && st->rport == rport && st->ino == ino)
 			return st;
 		report_replaced(key, st);
 		bpf_map_delete_elem(&db_socks, &key);
 	}
-	st = bpf_map_lookup_elem(&socks, &key);
-	if (st && st->lport == lport && st->rport == rport && st->ino == ino)
-		return st;
+	if (!ino) {
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (st && st->lport == lport && st->rport == rport && st->ino == 0)
+			return st;
+	}
 	if (!ino && kfield(sk, __sk_common.skc_state) == TCP_CLOSE)
 		return NULL;
 	struct sock_state fresh = {};
