@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	_ "embed"
 	"fmt"
@@ -58,9 +59,9 @@ func Open(path string) (*Store, error) {
 	}
 	// One writer; readers (the API) use their own connections under WAL.
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema); err != nil {
+	if err := migrate(context.Background(), db, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("creating store schema in %s: %w", path, err)
+		return nil, err
 	}
 	s := &Store{db: db}
 	for _, p := range []struct {
