@@ -110,28 +110,6 @@ type Config struct {
 	ProcNetUnix string
 }
 
-// DefaultSocketPaths are where Debian, Ubuntu and RHEL-family packages
-// put PostgreSQL's and MySQL/MariaDB's server sockets.
-var DefaultSocketPaths = []string{
-	"/var/run/postgresql/.s.PGSQL.*", "/run/postgresql/.s.PGSQL.*", "/tmp/.s.PGSQL.*",
-	"/var/run/mysqld/mysqld.sock", "/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock", "/tmp/mysql.sock",
-}
-
-// maxSocketPath is the longest Unix socket path (sun_path).
-const maxSocketPath = 108
-
-// socketPathKey is a configured socket path as the kernel looks it up:
-// zero-filled, a trailing "*" cut (the kernel cuts a path's trailing port
-// digits before its second lookup).
-func socketPathKey(p string) (key [maxSocketPath]byte, err error) {
-	p = strings.TrimSuffix(p, "*")
-	if p == "" || len(p) >= maxSocketPath || strings.ContainsAny(p, "*\x00") {
-		return key, fmt.Errorf("socket path %q: want a path shorter than %d bytes, with at most a trailing *", p, maxSocketPath)
-	}
-	copy(key[:], p)
-	return key, nil
-}
-
 // DefaultSweepEvery is Config.SweepEvery when it is zero: a Unix
 // connection's close is reported within two of it.
 const DefaultSweepEvery = 2 * time.Second
