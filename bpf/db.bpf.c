@@ -40,9 +40,11 @@ const struct db_data_rec *unused_db_data_rec __attribute__((unused));
 const struct db_close_rec *unused_db_close_rec __attribute__((unused));
 const struct db_unix_rec *unused_db_unix_rec __attribute__((unused));
 
-/* A Unix socket path, zero-filled: the key of db_paths. */
+/* A Unix socket path, zero-filled: the key of db_paths. Longer than a
+ * path can be, so that an index masked with PATH_MASK stays inside. */
+#define PATH_MASK 127
 struct db_path {
-	char path[UNIX_PATH];
+	char path[PATH_MASK + 1];
 };
 
 /* Configured database server socket paths: a path, or a PostgreSQL-style
@@ -357,22 +359,22 @@ static __always_inline __u16 unix_path(struct sock *sk, char *dst)
 		return 0;
 	if (len > UNIX_PATH)
 		len = UNIX_PATH;
+	/* A path's length counts its NUL; an abstract name starts with one
+	 * and is read whole. */
+	long n = bpf_probe_read_kernel_str(dst, len, a->name[0].sun_path);
+	if (n > 1)
+		return n - 1;
 	if (bpf_probe_read_kernel(dst, len, a->name[0].sun_path) != 0)
 		return 0;
-	/* A path's length counts its NUL (an abstract name has none). */
-	__u32 last = len - 1;
-	if (last < UNIX_PATH && dst[last] == 0 && dst[0] != 0)
-		len--;
 	return len;
 }
 
 /* Whether Unix socket sk's server address (its own, for a server end,
  * whose accepted socket has its listener's; else its peer's) is a
  * configured database socket path, exactly or but for its trailing port
- * digits. Run once per Unix socket, at its first call with bytes. A global
- * function, like db_report_unix: the verifier checks it once rather than
- * at every place the syscall programs reach it. */
-__noinline int db_socket_path(__u64 addr)
+ * digits. Run once per Unix socket, at its first call with bytes. Not
+ * inlined, like db_report_unix: one copy of the code per program. */
+static __noinline bool db_socket_path(__u64 addr)
 {
 	struct db_scratch *s = get_scratch();
 	if (!s)
@@ -397,10 +399,10 @@ __noinline int db_socket_path(__u64 addr)
 		__u32 i = end - 1;
 		if (i == 0 || i >= UNIX_PATH)
 			break;
-		char c = k->path[i];
+		char c = k->path[i & PATH_MASK];
 		if (c < '0' || c > '9')
 			break;
-		k->path[i] = 0;
+		k->path[i & PATH_MASK] = 0;
 		end = i;
 	}
 	return end < len && bpf_map_lookup_elem(&db_paths, k);
@@ -408,11 +410,11 @@ __noinline int db_socket_path(__u64 addr)
 
 /* Sends the names of the ends of Unix socket addr (inode ino), just found
  * to carry a database protocol. */
-__noinline int db_report_unix(__u64 addr, __u64 ino)
+static __noinline void db_report_unix(__u64 addr, __u64 ino)
 {
 	struct db_scratch *s = get_scratch();
 	if (!s)
-		return 0;
+		return;
 	struct sock *sk = kernel_ptr(addr, struct sock);
 	struct db_unix_rec *u = &s->unix_rec;
 	fill_hdr(&u->hdr, REC_DB_UNIX);
@@ -426,7 +428,6 @@ __noinline int db_report_unix(__u64 addr, __u64 ino)
 		u->peer_ino = sock_ino(peer);
 	}
 	submit(u, sizeof(*u));
-	return 0;
 }
 
 /* Decides an unclassified connection's kind from its first n captured

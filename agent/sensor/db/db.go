@@ -172,7 +172,7 @@ func (s *Sensor) Start(env sensor.Env) error {
 	if err := spec.Variables["capture_bytes"].Set(s.cfg.CaptureBytes); err != nil {
 		return fmt.Errorf("setting capture size: %w", err)
 	}
-	paths := make([][maxSocketPath]byte, 0, len(s.cfg.SocketPaths))
+	paths := make([][pathKeyLen]byte, 0, len(s.cfg.SocketPaths))
 	for _, p := range s.cfg.SocketPaths {
 		k, err := socketPathKey(p)
 		if err != nil {

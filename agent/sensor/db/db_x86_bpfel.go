@@ -76,7 +76,7 @@ type dbDbDataRec struct {
 
 type dbDbPath struct {
 	_    structs.HostLayout
-	Path [108]int8
+	Path [128]int8
 }
 
 type dbDbScratch struct {
@@ -85,7 +85,6 @@ type dbDbScratch struct {
 	Spill   [16384]uint8
 	UnixRec dbDbUnixRec
 	Path    dbDbPath
-	_       [4]byte
 }
 
 type dbDbUnixRec struct {

@@ -15,7 +15,7 @@ import (
 
 type dbCompatDbPath struct {
 	_    structs.HostLayout
-	Path [108]int8
+	Path [128]int8
 }
 
 type dbCompatDbScratch struct {
@@ -87,7 +87,6 @@ type dbCompatDbScratch struct {
 		PeerPath    [108]int8
 	}
 	Path dbCompatDbPath
-	_    [4]byte
 }
 
 type dbCompatSockState struct {
