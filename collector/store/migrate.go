@@ -10,14 +10,18 @@ import (
 //go:embed migrate_2_outputs.sql
 var migrateOutputs string
 
+//go:embed migrate_3_confirmed_gaps.sql
+var migrateConfirmedGaps string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
 // it applies to such a store. Never change a migration that shipped: add
 // one.
 var migrations = []string{
-	schema,         // 1: the schema as it was when versions began
-	migrateOutputs, // 2: where each OCSF output stands
+	schema,               // 1: the schema as it was when versions began
+	migrateOutputs,       // 2: where each OCSF output stands
+	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
 }
 
 // SchemaVersion is the version this collector's store has once opened.
