@@ -12,11 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
+	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/console"
 	"github.com/vigilhq/vigil/collector/correlate"
 	"github.com/vigilhq/vigil/collector/forward"
 	"github.com/vigilhq/vigil/collector/ingest"
@@ -33,8 +36,12 @@ type Config struct {
 	Version string
 	DataDir string
 	NATS    bus.Config
-	// HTTP is the API's listen address; empty turns it off.
+	// HTTP is the API's and console's listen address; empty turns it off.
 	HTTP string
+	// HTTPCert and HTTPKey, when set, serve HTTP over TLS.
+	HTTPCert, HTTPKey string
+	// NoConsole serves the API without the web console.
+	NoConsole bool
 	// RulesDir holds the correlation rules; empty runs none.
 	RulesDir string
 	// HostRulesDir is the host rule set the SOC ships: agents switching to
@@ -45,6 +52,9 @@ type Config struct {
 	// OCSF appends each new alert as an OCSF finding line to this file
 	// ("-": standard output).
 	OCSF string
+	// AttributionGrace is how long a statement read at a database server
+	// waits for its connection's client end (attribute.Options.Grace).
+	AttributionGrace time.Duration
 	// OCSFWebhook posts each finding to this URL, signed with
 	// OCSFWebhookSecret (HMAC-SHA256, see forward.Sign).
 	OCSFWebhook       string
@@ -131,7 +141,8 @@ func Run(ctx context.Context, cfg Config) error {
 			outMu.Unlock()
 		}
 	}
-	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert})
+	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert,
+		Attribution: attribute.Options{Grace: cfg.AttributionGrace}})
 	if n, err := in.Warm(ctx, 24*time.Hour, 200000); err != nil {
 		log.Warn("warming correlation windows", "err", err)
 	} else if n > 0 {
@@ -143,6 +154,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer b.Close()
+	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
@@ -160,18 +174,34 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
-		tokens, err := auth.Open(cfg.DataDir)
+		h, err := HTTPHandler(cfg, &api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub, Enrolment: b.EnrolmentErrors}, log)
 		if err != nil {
-			return fmt.Errorf("opening the API's tokens: %w", err)
+			ln.Close()
+			return err
 		}
-		srv = &http.Server{Handler: (&api.Server{Auth: tokens, Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
-			ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		scheme := "http"
+		if cfg.HTTPCert != "" || cfg.HTTPKey != "" {
+			scheme = "https"
+		}
 		go func() {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if scheme == "https" {
+				err = srv.ServeTLS(ln, cfg.HTTPCert, cfg.HTTPKey)
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
 				log.Error("API stopped serving", "err", err)
 			}
 		}()
-		log.Info("API listening", "addr", "http://"+httpAddr)
+		log.Info("API listening", "addr", scheme+"://"+httpAddr)
+		if !cfg.NoConsole {
+			log.Info("console", "url", scheme+"://"+httpAddr+"/", "first_admin", filepath.Join(cfg.DataDir, auth.FirstAdminFile))
+			if host, _, _ := net.SplitHostPort(httpAddr); scheme == "http" && !net.ParseIP(host).IsLoopback() {
+				log.Warn("the console's session cookie is Secure: browsers send it over plain HTTP to loopback only; use --http-tls-cert/--http-tls-key")
+			}
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -182,6 +212,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
+	run(func() { in.WatchHeld(ctx, time.Second) })
 	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
@@ -209,6 +240,32 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// HTTPHandler is the API srv (whose store and sources are set) and, unless
+// cfg turns it off, the console, behind the data directory's tokens and
+// users.
+func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, error) {
+	if (cfg.HTTPCert == "") != (cfg.HTTPKey == "") {
+		return nil, errors.New("serving HTTP over TLS needs both a certificate and a key")
+	}
+	tokens, err := auth.Open(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the API's tokens: %w", err)
+	}
+	srv.Auth = tokens
+	if !cfg.NoConsole {
+		users, err := auth.OpenUsers(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("opening the console's users: %w", err)
+		}
+		srv.Users, srv.Sessions = users, auth.NewSessions()
+		c := &console.Server{Store: srv.Store, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
+		if srv.Console, err = c.Handler(); err != nil {
+			return nil, err
+		}
+	}
+	return srv.Handler(), nil
 }
 
 // outputs opens the OCSF outputs cfg asks for.
@@ -241,7 +298,7 @@ func outputs(cfg Config) ([]forward.Sink, error) {
 // FormatAlert is the one-line form of an alert for terminals.
 func FormatAlert(al *event.Event) string {
 	a := al.Alert
-	who := al.Process.Person()
+	who := al.Person()
 	if who == "" {
 		who = "-"
 	}
@@ -280,7 +337,13 @@ func dirFingerprint(dir string) string {
 	var sb strings.Builder
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil {
-			fmt.Fprintf(&sb, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+			// Mode and owner too: chown or chmod of a record the collector
+			// could not read is the fix, and must be picked up.
+			owner := ""
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				owner = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+			}
+			fmt.Fprintf(&sb, "%s %d %d %v %s\n", e.Name(), info.Size(), info.ModTime().UnixNano(), info.Mode(), owner)
 		}
 	}
 	return sb.String()

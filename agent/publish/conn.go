@@ -28,6 +28,27 @@ func (p *Publisher) connected(nc *nats.Conn) {
 // reported.
 func (p *Publisher) online() bool { return p.reported.Load() && p.nc.IsConnected() }
 
+// authOptions are how the agent proves who it is and checks the server:
+// its enrolled NKey and the TLS settings of the collector block.
+func (c *Config) authOptions() ([]nats.Option, error) {
+	var o []nats.Option
+	if c.Identity != nil {
+		kp, err := c.Identity.KeyPair()
+		if err != nil {
+			return nil, err
+		}
+		pub, _ := kp.PublicKey()
+		o = append(o, nats.Nkey(pub, kp.Sign))
+	}
+	if c.TLSCA != "" {
+		o = append(o, nats.RootCAs(c.TLSCA))
+	}
+	if c.TLSCert != "" || c.TLSKey != "" {
+		o = append(o, nats.ClientCert(c.TLSCert, c.TLSKey))
+	}
+	return o, nil
+}
+
 func (p *Publisher) connect() error {
 	c := p.cfg
 	o := []nats.Option{
@@ -39,6 +60,13 @@ func (p *Publisher) connect() error {
 		// Without a reconnect buffer a publish during an outage fails at
 		// once and the sender waits; the spool is the buffer.
 		nats.ReconnectBufSize(-1),
+		// By default a client stops for good after the same auth error
+		// twice; an agent started before the collector loads its key
+		// (or re-enrolled) must keep trying and deliver its spool then.
+		nats.IgnoreAuthErrorAbort(),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			p.log.Warn("collector refused", "err", err)
+		}),
 		nats.CustomInboxPrefix(InboxPrefix(p.opts.AgentID)),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			p.log.Info("connected to collector", "url", c.URL)
@@ -60,20 +88,11 @@ func (p *Publisher) connect() error {
 			}
 		}),
 	}
-	if c.Identity != nil {
-		kp, err := c.Identity.KeyPair()
-		if err != nil {
-			return err
-		}
-		pub, _ := kp.PublicKey()
-		o = append(o, nats.Nkey(pub, kp.Sign))
+	auth, err := c.authOptions()
+	if err != nil {
+		return err
 	}
-	if c.TLSCA != "" {
-		o = append(o, nats.RootCAs(c.TLSCA))
-	}
-	if c.TLSCert != "" || c.TLSKey != "" {
-		o = append(o, nats.ClientCert(c.TLSCert, c.TLSKey))
-	}
+	o = append(o, auth...)
 	o = append(o, p.opts.NATSOptions...)
 	nc, err := nats.Connect(c.URL, o...)
 	if err != nil {

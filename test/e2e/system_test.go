@@ -67,6 +67,8 @@ type agentOpts struct {
 	// open connects without the enrolled NKey (an external NATS without
 	// accounts), naming the site and agent id in the config instead.
 	open bool
+	// dbExtra is more settings for the db block, one per line.
+	dbExtra []string
 }
 
 type agentProc struct {
@@ -110,9 +112,7 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	// beside this one: a generous ring keeps their bursts from crowding
 	// out the scenario's events (drops show as loss in dump).
 	cfg.WriteString("ring_buffer_mib = 64\n")
-	if o.open {
-		fmt.Fprintf(&cfg, "site      = %q\nagent_id  = %q\n", o.site, a.AgentID)
-	}
+	fmt.Fprintf(&cfg, "site      = %q\nagent_id  = %q\n", o.site, a.AgentID)
 	cfg.WriteString("sensors {\n")
 	for _, name := range []string{"process", "file", "net", "db"} {
 		fmt.Fprintf(&cfg, "  %s = %v\n", name, slices.Contains(want, name))
@@ -120,6 +120,9 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	fmt.Fprintf(&cfg, "}\ndb {\n  ports = [%s]\n  identifier_columns = %s\n", strings.Join(ports, ", "), quoted(o.idColumns))
 	if o.keyFile != "" {
 		fmt.Fprintf(&cfg, "  key_file = %q\n", o.keyFile)
+	}
+	for _, line := range o.dbExtra {
+		fmt.Fprintf(&cfg, "  %s\n", line)
 	}
 	fmt.Fprintf(&cfg, "}\ncollector {\n  url = %q\n  heartbeat = \"1s\"\n", natsURL)
 	if !o.open {
