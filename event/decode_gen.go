@@ -264,6 +264,14 @@ func (d *decoder) db(v *DB) {
 			d.bool(&v.TLS)
 		case "encrypted":
 			d.bool(&v.Encrypted)
+		case "state":
+			d.str(&v.State)
+		case "bytes_to_server":
+			d.uint64(&v.BytesToServer)
+		case "bytes_to_client":
+			d.uint64(&v.BytesToClient)
+		case "reason":
+			d.str(&v.Reason)
 		default:
 			d.unknown()
 		}

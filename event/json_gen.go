@@ -160,6 +160,10 @@ func (e *enc) db(v *DB) {
 	e.stringsMap("identifiers", v.Identifiers, true)
 	e.bool("tls", v.TLS, true)
 	e.bool("encrypted", v.Encrypted, true)
+	e.str("state", v.State, true)
+	e.uint("bytes_to_server", v.BytesToServer, true)
+	e.uint("bytes_to_client", v.BytesToClient, true)
+	e.str("reason", v.Reason, true)
 	e.byte('}')
 }
 

@@ -50,6 +50,12 @@ net {
 db {
   # Server ports; connections on other ports are recognised by their first bytes.
   ports = [5432, 3306]
+  # Server Unix socket paths ("*" for a port number). Connections over any Unix
+  # socket are recognised by their first bytes; these are also caught when
+  # they opened before the agent started. The default covers Debian and RHEL:
+  # socket_paths = ["/var/run/postgresql/.s.PGSQL.*", "/run/postgresql/.s.PGSQL.*",
+  #   "/tmp/.s.PGSQL.*", "/var/run/mysqld/mysqld.sock", "/run/mysqld/mysqld.sock",
+  #   "/var/lib/mysql/mysql.sock", "/tmp/mysql.sock"]
   # Literal values in statements (and SQL on command lines) are replaced by ?
   # on this host. Turn off only where the law and your customers allow it.
   redact = true

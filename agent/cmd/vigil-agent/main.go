@@ -127,7 +127,8 @@ func sensorsFor(cfg *config.Config) []sensor.Sensor {
 		}))
 	}
 	if config.On(cfg.Sensors.DB) {
-		out = append(out, db.New(db.Config{Ports: dbPorts(cfg), CaptureBytes: uint32(cfg.DB.CaptureBytes)}))
+		out = append(out, db.New(db.Config{Ports: dbPorts(cfg), CaptureBytes: uint32(cfg.DB.CaptureBytes),
+			SocketPaths: cfg.DB.SocketPaths}))
 	}
 	return out
 }
