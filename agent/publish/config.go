@@ -83,6 +83,9 @@ type Creds struct {
 	Host    string `hcl:"host,optional"`
 	AgentID string `hcl:"agent_id"`
 	Seed    string `hcl:"seed"`
+	// DeploymentKey keys identifier hashes; every agent enrolled by one
+	// collector gets the same, so hashes match across hosts and sites.
+	DeploymentKey string `hcl:"deployment_key,optional"`
 }
 
 // KeyPair returns the NKey of the credentials.

@@ -49,6 +49,10 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	if host == "" || strings.ContainsAny(host, "\"\n\\") {
 		return nil, nil, fmt.Errorf("host %q: give the host name", host)
 	}
+	key, err := DeploymentKey(filepath.Dir(dir))
+	if err != nil {
+		return nil, nil, err
+	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating agent key: %w", err)
@@ -74,12 +78,15 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	creds := fmt.Appendf(nil, `# vigil agent credentials, written by vigil enrol on %s.
 # Copy to the agent host as /etc/vigil/agent.creds (mode 0600, owner root)
 # and name it in agent.hcl: collector { creds = "/etc/vigil/agent.creds" }.
-# The seed is a secret: whoever holds it can publish as this agent.
-site     = %q
-host     = %q
-agent_id = %q
-seed     = %q
-`, a.Enrolled.Format(time.RFC3339), site, host, agentID, seed)
+# The seed is a secret: whoever holds it can publish as this agent. The
+# deployment key, the same for every agent enrolled here, keys the hashes of
+# customer identifiers; whoever holds it can test guesses against them.
+site           = %q
+host           = %q
+agent_id       = %q
+seed           = %q
+deployment_key = %q
+`, a.Enrolled.Format(time.RFC3339), site, host, agentID, seed, key)
 	return a, creds, nil
 }
 
