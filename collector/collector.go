@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
-	live := liveness.New(liveness.Options{AllowedRuleSets: allowed})
+	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers})
 	now := time.Now()
 	agents, err := st.Agents(ctx)
 	if err != nil {
