@@ -68,7 +68,7 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\ncredentials written to %s: copy them to the host as /etc/vigil/agent.creds (mode 0600)\n",
+	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\ncredentials, with the deployment key that keys identifier hashes, written to %s: copy them to the host as /etc/vigil/agent.creds (mode 0600)\n",
 		a.AgentID, a.Site, a.Host, a.PublicKey, path)
 	return exitOK
 }
