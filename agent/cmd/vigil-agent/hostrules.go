@@ -70,9 +70,7 @@ func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, l
 		writers: map[string][]writer{}, kick: make(chan struct{}, 1)}
 	_, statErr := os.Stat(dir)
 	h.watcher = rules.NewWatcher(dir, rules.WatchOptions{OnLoad: h.accepted, OnReject: h.rejected})
-	var saved *ruleset.Saved
-	good, err := (*rules.Set)(nil), error(nil)
-	good, saved, err = ruleset.Load(stateDir)
+	good, saved, err := ruleset.Load(stateDir)
 	switch {
 	case err == nil:
 		h.savedHash = saved.Hash
@@ -188,7 +186,7 @@ func (h *hostRules) checkIdentifiers(set *rules.Set) {
 
 // rejected reports files that did not compile while the agent runs.
 func (h *hostRules) rejected(diags hcl.Diagnostics) {
-	consequence := "the last good host rule set stays in force"
+	var consequence string
 	if s := h.engine.Set(); s != nil {
 		consequence = fmt.Sprintf("the last good host rule set %.12s stays in force", s.Hash())
 	} else {
