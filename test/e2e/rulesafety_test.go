@@ -309,8 +309,8 @@ func TestBrokenHostRulesAtFirstStart(t *testing.T) {
 		return nil
 	})
 	c.agentAlert(t, "host_rules_rejected", id, boot, func(al *event.Alert) error {
-		if !strings.Contains(al.Summary, "local.hcl:4:") || !strings.Contains(al.Summary, "no host rules") {
-			return fmt.Errorf("summary %q does not name local.hcl:4 and say no host rules run", al.Summary)
+		if !strings.Contains(al.Summary, "local.hcl:3:") || !strings.Contains(al.Summary, "no host rules") {
+			return fmt.Errorf("summary %q does not name local.hcl:3 and say no host rules run", al.Summary)
 		}
 		return nil
 	})
