@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,7 @@ type hostRules struct {
 	savedHash string
 	writers   map[string][]writer // rule file -> writes the file sensor saw since the last load
 	pending   []*event.Event      // rejection alerts not yet emitted
-	lastDiags string              // the last rejection reported, so a lasting one alerts once
+	lastDiags string              // the last rejection reported (and the writes before it), so a lasting one alerts once
 	emit      func(*event.Event)
 	kick      chan struct{}
 }
@@ -192,24 +193,37 @@ func (h *hostRules) rejected(diags hcl.Diagnostics) {
 	} else {
 		consequence = "no host rules run (none ever compiled here): only the collector's rules judge this host's events"
 	}
+	if !h.queue(diags, consequence) {
+		return
+	}
 	h.log.Error("host rules rejected: "+consequence, "dir", h.dir, "diagnostics", render(diags))
-	h.queue(diags, consequence)
 	select {
 	case h.kick <- struct{}{}:
 	default:
 	}
 }
 
-// queue makes the alert for a rejection, unless it repeats the last one.
-func (h *hostRules) queue(diags hcl.Diagnostics, consequence string) {
+// queue makes the alert for a rejection, unless it repeats the last one
+// (the same diagnostics after no new write, as a directory that stays
+// missing gives at every check), and says whether it did.
+func (h *hostRules) queue(diags hcl.Diagnostics, consequence string) bool {
 	text := render(diags)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if text == h.lastDiags {
-		return
+	var ids []string
+	for _, ws := range h.writers {
+		for _, w := range ws {
+			ids = append(ids, w.eventID)
+		}
 	}
-	h.lastDiags = text
+	slices.Sort(ids)
+	key := strings.Join(append(ids, text), "\x00")
+	if key == h.lastDiags {
+		return false
+	}
+	h.lastDiags = key
 	h.pending = append(h.pending, rejectionAlert(h.dir, diags, text, consequence, h.writers))
+	return true
 }
 
 // Process notes writes to the rule files, checks the files at once when

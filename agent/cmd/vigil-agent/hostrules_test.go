@@ -185,3 +185,27 @@ func TestHostRulesReportMissingIdentifiers(t *testing.T) {
 		t.Errorf("heartbeat identifiers %v missing %v", hb.Identifiers, hb.IdentifiersMissing)
 	}
 }
+
+// A new write that leaves the files broken alerts again, with its writer;
+// checks that find nothing new do not.
+func TestHostRulesEveryRejectingWriteAlerts(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	path := writeRules(t, dir, goodRules)
+	h := loadHostRules(ctx, dir, t.TempDir(), nil, quietLog())
+	for i, who := range []string{"mallory", "trudy"} {
+		writeRules(t, dir, brokenRules+strings.Repeat("\n", i))
+		w := &event.Event{ID: "w-" + who, Kind: event.KindFileWrite, File: &event.File{Path: path},
+			Process: &event.Process{PID: 5, Comm: "sh", LoginUser: who}}
+		out := alertsOf(h.Process(w))
+		if len(out) != 1 || !strings.Contains(out[0].Alert.Group["changed_by"], who) {
+			t.Fatalf("write %d by %s: alerts %v", i, who, out)
+		}
+		h.watcher.Reload()
+		h.watcher.Reload()
+		if out := alertsOf(h.Process(execOf("ls"))); len(out) != 0 {
+			t.Fatalf("reloads of the same files alerted again: %v", out)
+		}
+	}
+}
