@@ -101,6 +101,9 @@ func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, l
 		h.engine = rules.NewEngine(nil, rules.Options{Scope: rules.ScopeHost})
 		h.state = stateNone
 		consequence := "running with no host rules (none ever compiled here): the sensors run and only the collector's rules judge this host's events"
+		if err != nil && !errors.Is(err, ruleset.ErrNone) {
+			consequence = "running with no host rules: the sensors run and only the collector's rules judge this host's events; " + err.Error()
+		}
 		log.Error("HOST RULES REJECTED AT START: "+consequence, "dir", dir, "diagnostics", render(diags))
 		h.queue(diags, consequence)
 	}

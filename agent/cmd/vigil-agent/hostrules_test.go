@@ -209,3 +209,24 @@ func TestHostRulesEveryRejectingWriteAlerts(t *testing.T) {
 		}
 	}
 }
+
+// A saved set that was tampered with is not run, and the alert says why.
+func TestHostRulesTamperedLastGoodIsReported(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir, state := t.TempDir(), t.TempDir()
+	writeRules(t, dir, goodRules)
+	loadHostRules(ctx, dir, state, nil, quietLog())
+	saved := filepath.Join(state, ruleset.FileName)
+	if err := os.WriteFile(saved, []byte(`{"hash":"x","files":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeRules(t, dir, brokenRules)
+	h := loadHostRules(ctx, dir, state, nil, quietLog())
+	if h.engine.Set() != nil || h.state != stateNone || len(h.pending) != 1 {
+		t.Fatalf("set %v state %q pending %d, want none", h.engine.Set(), h.state, len(h.pending))
+	}
+	if s := h.pending[0].Alert.Summary; !strings.Contains(s, saved) {
+		t.Errorf("summary %q does not say the saved set %s could not be used", s, saved)
+	}
+}
