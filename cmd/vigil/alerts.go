@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,17 +16,18 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
-	"github.com/vigilhq/vigil/collector"
+	"github.com/vigilhq/vigil/collector/evidence"
 	"github.com/vigilhq/vigil/collector/store"
 )
 
 func init() {
 	register(command{
 		name:    "alerts",
-		usage:   "alerts list|tail|show [flags]",
-		summary: "list, follow or show alerts from the collector",
+		usage:   "alerts list|tail|show|ack|assign|close|reopen|note [flags]",
+		summary: "list, follow, show or triage alerts on the collector",
 		run:     runAlerts,
 	})
 }
@@ -34,8 +36,16 @@ const alertsUsage = `usage:
   vigil alerts list [filters] [--json]      alerts, newest first
   vigil alerts tail [filters] [--json]      print alerts as they arrive (Ctrl-C stops)
   vigil alerts show [--json] ALERT_ID       one alert with its evidence events
+  vigil alerts ack ALERT_ID [--note N]      acknowledge an alert
+  vigil alerts assign ALERT_ID --to USER    assign an alert to someone
+  vigil alerts close ALERT_ID --reason R [--note N]
+                                            close an alert: true_positive, benign, false_positive
+  vigil alerts reopen ALERT_ID              open a closed alert again
+  vigil alerts note ALERT_ID --note N       add a note
 
-filters: --site S --host H --person P --severity MIN --rule R --since 24h --limit N
+filters: --site S --host H --person P --severity MIN --rule R --status open|acknowledged|closed
+         --since 24h --limit N
+Triage is recorded as done by the token's name (token:NAME).
 The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080); its
 token comes from --token-file, else $VIGIL_TOKEN, else $VIGIL_TOKEN_FILE, else
 ~/.config/vigil/token (vigil-collector token add NAME makes one).
@@ -45,7 +55,8 @@ type alertsFlags struct {
 	fs                                 *flag.FlagSet
 	api, site, host, person, sev, rule *string
 	tokenFile                          *string
-	since                              *string
+	since, status                      *string
+	reason, note, to                   *string
 	limit                              *int
 	asJSON, fromStart                  *bool
 }
@@ -66,6 +77,10 @@ func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
 		sev:       fs.String("severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)"),
 		rule:      fs.String("rule", "", "only alerts of `rule`"),
 		since:     fs.String("since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)"),
+		status:    fs.String("status", "", "only alerts whose triage `status` is open, acknowledged or closed"),
+		reason:    fs.String("reason", "", "close: `why` (true_positive, benign, false_positive)"),
+		note:      fs.String("note", "", "a `note` kept with the alert"),
+		to:        fs.String("to", "", "assign: the `user` to assign to"),
 		limit:     fs.Int("limit", 100, "at most `n` alerts (list)"),
 		asJSON:    fs.Bool("json", false, "print JSON (one object per line for tail)"),
 	}
@@ -76,7 +91,7 @@ func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
 func (f *alertsFlags) query() url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"site": *f.site, "host": *f.host, "person": *f.person, "severity": *f.sev,
-		"rule": *f.rule, "since": *f.since} {
+		"rule": *f.rule, "since": *f.since, "status": *f.status} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -108,6 +123,12 @@ func runAlerts(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		err = alertsShow(ctx, f, pos[0], stdout)
+	case "ack", "assign", "close", "reopen", "note":
+		if len(pos) != 1 {
+			fmt.Fprint(stderr, alertsUsage)
+			return exitUsage
+		}
+		err = alertsTriage(ctx, f, sub, pos[0], stdout)
 	default:
 		fmt.Fprintf(stderr, "vigil alerts: unknown subcommand %q\n\n%s", sub, alertsUsage)
 		return exitUsage
@@ -148,6 +169,12 @@ func (f *alertsFlags) token() (string, error) {
 // getJSON asks the collector's API for path with q and decodes the answer
 // into into.
 func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, into any) error {
+	return f.call(ctx, http.MethodGet, path, q, nil, into)
+}
+
+// call sends method to the collector's API at path with q and body (JSON,
+// when not nil) and decodes the answer into into.
+func (f *alertsFlags) call(ctx context.Context, method, path string, q url.Values, body, into any) error {
 	tok, err := f.token()
 	if err != nil {
 		return err
@@ -156,9 +183,20 @@ func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, in
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
@@ -166,20 +204,22 @@ func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, in
 		return fmt.Errorf("asking the collector: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		if json.Unmarshal(answer, &e) == nil && e.Error != "" {
 			return errors.New(e.Error)
 		}
 		return fmt.Errorf("collector answered %s", resp.Status)
 	}
-	return json.Unmarshal(body, into)
+	return json.Unmarshal(answer, into)
 }
 
+// printAlerts writes alerts one line each, with the date, for tail: a
+// stream cannot align columns over alerts yet to come.
 func printAlerts(w io.Writer, list []store.Alert, asJSON bool) {
 	for _, a := range list {
 		if asJSON {
@@ -187,8 +227,22 @@ func printAlerts(w io.Writer, list []store.Alert, asJSON bool) {
 			fmt.Fprintln(w, string(b))
 			continue
 		}
-		fmt.Fprintf(w, "%s  %s\n", collector.FormatAlert(a.Event), a.Event.ID)
+		e := a.Event
+		fmt.Fprintf(w, "%s  %-8s %-28s %s/%s  %s  %s  %s\n", when(e.Time), strings.ToUpper(e.Alert.Severity), e.Alert.Rule,
+			e.Site, e.Host, orDash(a.Person), e.Alert.Summary, e.ID)
 	}
+}
+
+// alertsTable writes alerts as aligned columns, for list.
+func alertsTable(w io.Writer, list []store.Alert) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tSEVERITY\tRULE\tSITE\tHOST\tPERSON\tSTATUS\tSUMMARY\tID")
+	for _, a := range list {
+		e := a.Event
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.Time), strings.ToUpper(e.Alert.Severity), e.Alert.Rule,
+			e.Site, e.Host, orDash(a.Person), orDash(a.Status), e.Alert.Summary, e.ID)
+	}
+	return tw.Flush()
 }
 
 func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
@@ -205,9 +259,9 @@ func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(w, "no alerts")
+		return nil
 	}
-	printAlerts(w, list, false)
-	return nil
+	return alertsTable(w, list)
 }
 
 func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
@@ -256,18 +310,40 @@ func alertsShow(ctx context.Context, f *alertsFlags, id string, w io.Writer) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
-	a := d.Event.Alert
-	fmt.Fprintln(w, collector.FormatAlert(d.Event))
-	if a.Description != "" {
-		fmt.Fprintln(w, "  ", a.Description)
-	}
-	fmt.Fprintf(w, "  id %s  scope %s  agent %s\n  evidence (%d):\n", d.Event.ID, a.Scope, d.Event.AgentID, len(a.Evidence))
-	for _, ev := range d.Evidence {
-		b, _ := json.Marshal(ev)
-		fmt.Fprintf(w, "    %s\n", b)
-	}
-	for _, id := range d.Missing {
-		fmt.Fprintf(w, "    %s (not in the store)\n", id)
-	}
+	writeAlertDetail(w, &d)
 	return nil
+}
+
+// writeAlertDetail writes an alert as an analyst reads it: what fired, who,
+// where, and its evidence as a timeline of one line per event with the
+// process behind it.
+func writeAlertDetail(w io.Writer, d *store.AlertDetail) {
+	e, a := d.Event, d.Event.Alert
+	fmt.Fprintf(w, "%s  %s  %s\n", strings.ToUpper(a.Severity), a.Rule, a.Summary)
+	if a.Description != "" {
+		fmt.Fprintf(w, "  %s\n", a.Description)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "  %s\t%s\n", k, v) }
+	row("when", when(e.Time))
+	row("person", orDash(d.Person))
+	row("where", fmt.Sprintf("%s / %s (agent %s, %s rule)", e.Site, e.Host, e.AgentID, orDash(a.Scope)))
+	row("status", orDash(d.Status))
+	if len(a.Tags) > 0 {
+		row("tags", strings.Join(a.Tags, ", "))
+	}
+	row("id", e.ID)
+	tw.Flush()
+	fmt.Fprintf(w, "\nevidence (%d):\n", len(a.Evidence))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, ev := range d.Evidence {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", when(ev.Time), ev.Kind, evidence.Describe(ev))
+		if l := evidence.Lineage(ev); l != "" {
+			fmt.Fprintf(tw, "  \t\t%s\n", l)
+		}
+	}
+	tw.Flush()
+	for _, id := range d.Missing {
+		fmt.Fprintf(w, "  %s (not in the store: not arrived yet, or pruned)\n", id)
+	}
 }

@@ -26,9 +26,9 @@ import (
 
 // packagedAgent writes an agent.hcl made from the packaged one, changing
 // only what a test host needs (its own state and rules directories, the
-// database port, a larger ring, the collector block an operator adds with
-// the enrolled credentials), and returns its path.
-func packagedAgent(t *testing.T, dir, host, rulesDir, natsURL, credsPath string, dbPorts ...int) string {
+// database port, a larger ring, and the site, agent id and collector block
+// an operator adds as vigil enrol prints them), and returns its path.
+func packagedAgent(t *testing.T, dir, site, host, agentID, rulesDir, natsURL, credsPath string, dbPorts ...int) string {
 	t.Helper()
 	b, err := os.ReadFile("../../packaging/etc/agent.hcl")
 	if err != nil {
@@ -45,7 +45,8 @@ func packagedAgent(t *testing.T, dir, host, rulesDir, natsURL, credsPath string,
 	}
 	set(`(?m)^state_dir = .*$`, fmt.Sprintf("state_dir = %q", filepath.Join(dir, "state")))
 	set(`(?m)^rules_dir = .*$`, fmt.Sprintf("rules_dir = %q", rulesDir))
-	set(`(?m)^# host = .*$`, fmt.Sprintf("host = %q", host))
+	set(`(?m)^site = .*$`, fmt.Sprintf("site = %q", site))
+	set(`(?m)^# host = .*$`, fmt.Sprintf("host = %q\nagent_id = %q", host, agentID))
 	// The agent sees every other test on the host too: a larger ring keeps
 	// their bursts from crowding out the scenario's events.
 	set(`(?m)^ring_buffer_mib = .*$`, "ring_buffer_mib = 64")
@@ -183,7 +184,7 @@ func TestBrokenHostRulesKeepMonitoring(t *testing.T) {
 	mallory := ensurePerson(t, "vigil-e2e-mallory")
 	creds, id := enrolCLI(t, data, "leeds", "ws-rules-01")
 	dir := t.TempDir()
-	cfg := packagedAgent(t, dir, "ws-rules-01", rulesDir, c.NATS, creds)
+	cfg := packagedAgent(t, dir, "leeds", "ws-rules-01", id, rulesDir, c.NATS, creds)
 	a := startAgentProcess(t, cfg, 4)
 	good := c.heartbeatOf(t, id, "", func(hb *event.Heartbeat) error {
 		if hb.RuleSetHash == "" || hb.RuleSetState != "" {
@@ -296,7 +297,7 @@ func TestBrokenHostRulesAtFirstStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds, id := enrolCLI(t, data, "leeds", "ws-rules-02")
-	cfg := packagedAgent(t, t.TempDir(), "ws-rules-02", rulesDir, c.NATS, creds)
+	cfg := packagedAgent(t, t.TempDir(), "leeds", "ws-rules-02", id, rulesDir, c.NATS, creds)
 	a := startAgentProcess(t, cfg, 4)
 	boot := bootOf(t, a)
 	if !strings.Contains(a.Log(), "running with no host rules") {
@@ -359,7 +360,7 @@ GRANT SELECT ON customers TO support_agent;`).CombinedOutput()
 	var agents []enrolled
 	for _, host := range []string{"ws-ids-01", "ws-ids-02"} {
 		creds, id := enrolCLI(t, data, "leeds", host)
-		cfg := packagedAgent(t, t.TempDir(), host, rulesDir, c.NATS, creds, pg.Port)
+		cfg := packagedAgent(t, t.TempDir(), "leeds", host, id, rulesDir, c.NATS, creds, pg.Port)
 		startAgentProcess(t, cfg, 4)
 		c.heartbeatOf(t, id, "", func(hb *event.Heartbeat) error {
 			if !slices.Contains(hb.Identifiers, "customer_id") || len(hb.IdentifiersMissing) != 0 || len(hb.Sensors) != 4 {
