@@ -54,7 +54,9 @@ func Describe(e *event.Event) string {
 
 // Lineage names the process, who logged in, and the session it ran in.
 func Lineage(e *event.Event) string {
-	p := e.Process
+	// A statement read at the database server and tied to its client end
+	// names the client's process and person, not the server's backend.
+	p := e.AsClient().Process
 	if p == nil {
 		return ""
 	}

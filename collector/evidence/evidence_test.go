@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vigilhq/vigil/event"
@@ -28,5 +29,16 @@ func TestDescribe(t *testing.T) {
 	p := &event.Event{Process: &event.Process{Comm: "psql", PID: 7, PPID: 3, User: "svc_report", LoginUser: "ana", Session: 4, TTY: "pts/2"}}
 	if got, want := Lineage(p), "psql (pid 7, parent 3) as svc_report, logged in as ana, session 4 on pts/2"; got != want {
 		t.Errorf("Lineage = %q, want %q", got, want)
+	}
+}
+
+// A server-side statement tied to its client end names the client's
+// process and person, not the database server's backend.
+func TestLineageOfAnAttributedStatement(t *testing.T) {
+	e := &event.Event{Kind: event.KindDBQuery, Process: &event.Process{Comm: "postgres", PID: 900, PPID: 1, User: "postgres"},
+		DB:          &event.DB{Side: "server"},
+		Attribution: &event.Attribution{Status: "attributed", PID: 4242, Comm: "java", LoginUser: "jade"}}
+	if got := Lineage(e); !strings.Contains(got, "java (pid 4242") || !strings.Contains(got, "logged in as jade") {
+		t.Errorf("Lineage = %q, want the java client of jade", got)
 	}
 }

@@ -164,7 +164,7 @@ func redactor(cfg *config.Config, enrolledKey string, log *slog.Logger) (*redact
 		key = k
 	}
 	red, err := redact.New(redact.Config{Key: key, IdentifierColumns: cfg.DB.IdentifierColumns,
-		Identifiers: cfg.DB.Identifiers, MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact)})
+		Identifiers: cfg.DB.Identifiers, MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact), Views: cfg.DB.Views})
 	if err != nil {
 		return nil, fmt.Errorf("setting up redaction: %w", err)
 	}
