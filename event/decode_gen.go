@@ -318,6 +318,12 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.strings(&v.Sensors)
 		case "rule_set_hash":
 			d.str(&v.RuleSetHash)
+		case "rule_set_state":
+			d.str(&v.RuleSetState)
+		case "identifiers":
+			d.strings(&v.Identifiers)
+		case "identifiers_missing":
+			d.strings(&v.IdentifiersMissing)
 		case "cpu_percent":
 			d.float64(&v.CPUPercent)
 		case "rss_bytes":

@@ -328,17 +328,22 @@ type Loss struct {
 
 // Heartbeat is the payload of agent.heartbeat.
 type Heartbeat struct {
-	IntervalS     uint32            `json:"interval_s" doc:"Seconds until the next heartbeat, 0 when the agent is stopping."`
-	Events        uint64            `json:"events" doc:"Events the agent has emitted since it started."`
-	KernelDrops   map[string]uint64 `json:"kernel_drops,omitempty" rule:"-" doc:"Records each sensor's kernel side dropped since the agent started, by sensor."`
-	SpoolDepth    uint64            `json:"spool_depth" doc:"Events in the spool not yet delivered."`
-	SpoolDropped  uint64            `json:"spool_dropped" doc:"Events dropped from the full spool since the agent started."`
-	Sensors       []string          `json:"sensors" doc:"The sensors running."`
-	RuleSetHash   string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
-	CPUPercent    float64           `json:"cpu_percent" doc:"The agent's CPU use, in percent of the whole host."`
-	RSSBytes      uint64            `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
-	Version       string            `json:"version,omitempty" doc:"The agent's version."`
-	KernelVersion string            `json:"kernel_version,omitempty" doc:"The host's kernel release."`
+	IntervalS    uint32            `json:"interval_s" doc:"Seconds until the next heartbeat, 0 when the agent is stopping."`
+	Events       uint64            `json:"events" doc:"Events the agent has emitted since it started."`
+	KernelDrops  map[string]uint64 `json:"kernel_drops,omitempty" rule:"-" doc:"Records each sensor's kernel side dropped since the agent started, by sensor."`
+	SpoolDepth   uint64            `json:"spool_depth" doc:"Events in the spool not yet delivered."`
+	SpoolDropped uint64            `json:"spool_dropped" doc:"Events dropped from the full spool since the agent started."`
+	Sensors      []string          `json:"sensors" doc:"The sensors running."`
+	RuleSetHash  string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
+	RuleSetState string            `json:"rule_set_state,omitempty" doc:"Empty when the agent runs the host rules on disk; 'last_good' when those were rejected and it runs the last set that compiled; 'none' when they were rejected and no set ever compiled, so only the collector's rules judge this host's events."`
+	Identifiers  []string          `json:"identifiers,omitempty" doc:"The identifier names the agent hashes into 'db.identifiers' ('db.identifiers' in agent.hcl)."`
+	// IdentifiersMissing makes a mismatch between the rules and the agent's
+	// configuration visible at the collector instead of silent.
+	IdentifiersMissing []string `json:"identifiers_missing,omitempty" doc:"Identifiers the agent's host rules read that it does not hash: rules counting them see nothing on this host."`
+	CPUPercent         float64  `json:"cpu_percent" doc:"The agent's CPU use, in percent of the whole host."`
+	RSSBytes           uint64   `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
+	Version            string   `json:"version,omitempty" doc:"The agent's version."`
+	KernelVersion      string   `json:"kernel_version,omitempty" doc:"The host's kernel release."`
 }
 
 // Severities, lowest first.

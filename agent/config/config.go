@@ -80,6 +80,10 @@ type DB struct {
 	// IdentifierColumns are "table.column" or "column" names whose compared
 	// values are reported as keyed hashes, e.g. ["customers.id", "email"].
 	IdentifierColumns []string `hcl:"identifier_columns,optional"`
+	// Identifiers maps an identifier name (its key in db.identifiers, which
+	// rules count) to the columns hashed under it; DefaultIdentifiers when
+	// left out, none when set to {}.
+	Identifiers map[string][]string `hcl:"identifiers,optional"`
 	// KeyFile holds the deployment's secret key for those hashes. All agents
 	// of a deployment need the same key for hashes to match across hosts.
 	KeyFile string `hcl:"key_file,optional"`
@@ -147,6 +151,9 @@ func (c *Config) setDefaults() {
 	}
 	if len(c.DB.Ports) == 0 {
 		c.DB.Ports = []int{5432, 3306}
+	}
+	if c.DB.Identifiers == nil {
+		c.DB.Identifiers = DefaultIdentifiers()
 	}
 }
 
