@@ -45,5 +45,5 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "expect", LabelNames: []string{"rule"}}},
 	}
 	expectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "count"}, {Name: "value"}, {Name: "group"}, {Name: "severity"}}}
+		{Name: "count"}, {Name: "value"}, {Name: "group"}, {Name: "severity"}, {Name: "summary"}}}
 )
