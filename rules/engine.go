@@ -159,10 +159,12 @@ func (e *Engine) Set() *Set {
 func (e *Engine) install(set *Set, old map[string]*state) {
 	e.set = set
 	e.active, e.anyKind = nil, nil
+	e.env.memo = nil
 	e.byKind = map[event.Kind][]entry{}
 	if set == nil {
 		return
 	}
+	e.env.memo = make([]memoEntry, set.nconds)
 	for _, r := range set.rules {
 		if r.scope != e.opts.Scope {
 			continue
@@ -239,7 +241,8 @@ func (e *Engine) Process(ev *event.Event) []event.Event {
 	if t.IsZero() {
 		t = e.opts.Now()
 	}
-	e.env = env{ev: ev, t: t}
+	e.env.ev, e.env.t = ev, t
+	e.env.gen++
 	list, ok := e.byKind[ev.Kind]
 	if !ok {
 		list = e.anyKind
@@ -255,7 +258,7 @@ func (e *Engine) Process(ev *event.Event) []event.Event {
 			out = e.sequence(en.a, en.steps, out)
 		}
 	}
-	e.env = env{}
+	e.env.ev = nil
 	return out
 }
 
