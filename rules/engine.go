@@ -424,10 +424,13 @@ type group struct {
 	firstP   int64    // first period seen
 	evidence []string // ring of the latest contributing event ids
 	evNext   int
-	firedAt  int64 // last alert, unix ns (for cooldown)
+	firedAt  int64   // last alert, unix ns (for cooldown)
+	cohort   *cohort // peers: the group's peers
 
-	// sequences: partials[i] is the latest match that has completed step i
+	// sequences: partials[i] is the latest match that has completed step i;
+	// accums[i] are the running sums of step i when it has sum.
 	partials []*partial
+	accums   [][]*accum
 }
 
 type bucket struct {
@@ -444,6 +447,9 @@ type partial struct {
 	start, last int64
 	ids         []string
 	captured    [][]value
+	// For a sum step, the evidence is prev's and acc's, gathered when read.
+	acc  *accum
+	prev *partial
 }
 
 // lookup returns the group for e.keyBuf, creating it when create is set.

@@ -189,6 +189,14 @@ func (x *exprCtx) stepRef(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnosti
 	if !isAttr {
 		return nil, hcl.Diagnostics{errDiag(tr[2].SourceRange(), "Invalid reference", "Use steps.STEP.FIELD.")}
 	}
+	if st := x.steps[si]; fa.Name == "sum" && len(tr) == 3 {
+		if st.sum == nil {
+			return nil, hcl.Diagnostics{errDiag(hcl.RangeBetween(tr[0].SourceRange(), fa.SrcRange), "No sum",
+				fmt.Sprintf("Step %q does not add up its events; give it a sum to read steps.%s.sum.", st.name, st.name))}
+		}
+		idx := st.sumIdx
+		return valueNode(tNum, func(e *env) *value { return &e.captured[si][idx] }, rng), nil
+	}
 	sub := hcl.Traversal{hcl.TraverseRoot{Name: fa.Name, SrcRange: fa.SrcRange}}
 	sub = append(sub, tr[3:]...)
 	inner := &exprCtx{c: x.c}

@@ -34,7 +34,7 @@ var (
 		Attributes: append([]hcl.AttributeSchema{{Name: "by", Required: true}, {Name: "window", Required: true}}, commonAttrs...),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}},
 	}
-	stepSchema      = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "when", Required: true}, {Name: "by"}}}
+	stepSchema      = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "when", Required: true}, {Name: "by"}, {Name: "sum"}, {Name: "limit"}, {Name: "per"}}}
 	exceptionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "rules", Required: true}, {Name: "when", Required: true}, {Name: "reason", Required: true}}}
 	variableSchema  = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default", Required: true}, {Name: "description"}}}

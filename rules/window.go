@@ -313,6 +313,10 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 			if tn > g.last {
 				g.last = tn
 			}
+			if s.sum != nil {
+				out = e.sumStep(a, g, k, tn, out)
+				continue
+			}
 			if k == 0 {
 				p := &partial{start: tn, last: tn, captured: make([][]value, len(r.steps))}
 				if id := e.env.ev.ID; id != "" {
@@ -322,20 +326,13 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 				g.partials[0] = p
 				continue
 			}
-			prev := g.partials[k-1]
-			if prev == nil || tn-prev.start > w || tn < prev.last {
+			prev := e.previous(a, g, k, tn)
+			if prev == nil {
 				continue
 			}
-			if s.post != nil {
-				e.env.captured = prev.captured
-				ok := s.post.b(&e.env)
-				e.env.captured = nil
-				if !ok {
-					continue
-				}
-			}
 			p := &partial{start: prev.start, last: tn, captured: slices2(prev.captured)}
-			p.ids = append(append(make([]string, 0, len(prev.ids)+1), prev.ids...), e.env.ev.ID)
+			prevIDs := prev.evidence(e.opts.MaxEvidence)
+			p.ids = append(append(make([]string, 0, len(prevIDs)+1), prevIDs...), e.env.ev.ID)
 			if len(p.ids) > e.opts.MaxEvidence {
 				p.ids = p.ids[len(p.ids)-e.opts.MaxEvidence:]
 			}
@@ -344,11 +341,61 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 				g.partials[k] = p
 				continue
 			}
-			e.env.captured = p.captured
-			out = append(out, e.alert(a, float64(len(r.steps)), groupMap(r.steps[0].by, g.keys), p.ids))
-			e.env.captured = nil
-			clear(g.partials)
+			out = e.complete(a, g, p, p.ids, out)
 		}
+	}
+	return out
+}
+
+// previous returns the match of the step before k that the event may
+// continue (in the window, not older, meeting the step's conditions on
+// earlier steps), or nil.
+func (e *Engine) previous(a *active, g *group, k int, tn int64) *partial {
+	prev := g.partials[k-1]
+	if prev == nil || tn-prev.start > int64(a.r.window) || tn < prev.last {
+		return nil
+	}
+	if s := a.r.steps[k]; s.post != nil {
+		e.env.captured = prev.captured
+		ok := s.post.b(&e.env)
+		e.env.captured = nil
+		if !ok {
+			return nil
+		}
+	}
+	return prev
+}
+
+// sumStep adds the event to sum step k of g, and moves the sequence on
+// when that completes the step.
+func (e *Engine) sumStep(a *active, g *group, k int, tn int64, out []event.Event) []event.Event {
+	var prev *partial
+	if k > 0 {
+		if prev = e.previous(a, g, k, tn); prev == nil {
+			return out
+		}
+	}
+	p, done := e.addSum(a, g, k, prev, tn)
+	switch {
+	case !done:
+		return out
+	case k < len(a.r.steps)-1:
+		g.partials[k] = p
+		return out
+	}
+	return e.complete(a, g, p, p.evidence(e.opts.MaxEvidence), out)
+}
+
+// complete raises the sequence's alert for the full match p and starts g
+// afresh.
+func (e *Engine) complete(a *active, g *group, p *partial, ids []string, out []event.Event) []event.Event {
+	e.env.captured = p.captured
+	out = append(out, e.alert(a, float64(len(a.r.steps)), groupMap(a.r.steps[0].by, g.keys), ids))
+	e.env.captured = nil
+	clear(g.partials)
+	for i := range g.accums {
+		clear(g.accums[i])
+		g.accums[i] = g.accums[i][:0]
 	}
 	return out
 }
