@@ -122,6 +122,7 @@ type state struct {
 	head, tail  *group // most and least recently active
 	values      int    // distinct values held by all groups
 	watermark   int64  // newest event time seen, unix ns
+	cohorts     map[string]*cohort
 }
 
 // NewEngine returns an engine running set's rules of opts.Scope. set may be

@@ -88,7 +88,7 @@ func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnos
 			break
 		}
 		return x.stepRef(tr, rng)
-	case "value", "group", "rule":
+	case "value", "group", "rule", "baseline":
 		if !x.summary {
 			break
 		}
@@ -96,6 +96,8 @@ func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnos
 		switch root {
 		case "value":
 			n = &node{typ: tNum, n: func(e *env) float64 { return e.value }}
+		case "baseline":
+			n = &node{typ: tNum, n: func(e *env) float64 { return e.baseline }}
 		case "group":
 			n = &node{typ: tMap, m: func(e *env) map[string]string { return e.group }}
 		case "rule":
@@ -134,7 +136,7 @@ func (x *exprCtx) field(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Traversal, 
 				cands = append(cands, "steps")
 			}
 			if x.summary {
-				cands = append(cands, "value", "group", "rule")
+				cands = append(cands, "value", "group", "rule", "baseline")
 			}
 			return nil, nil, hcl.Diagnostics{errDiag(end, "Unknown field",
 				fmt.Sprintf("There is no event field or name %q.%s", path, suggest(path, cands)))}

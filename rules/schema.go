@@ -29,6 +29,7 @@ var (
 	thresholdSchema = &hcl.BodySchema{Attributes: append([]hcl.AttributeSchema{
 		{Name: "when", Required: true}, {Name: "by"}, {Name: "window", Required: true}, {Name: "limit", Required: true},
 		{Name: "count"}, {Name: "sum"}, {Name: "distinct"}, {Name: "baseline"}, {Name: "factor"}, {Name: "min_history"}, {Name: "cooldown"},
+		{Name: "peers"}, {Name: "min_peers"},
 	}, commonAttrs...)}
 	sequenceSchema = &hcl.BodySchema{
 		Attributes: append([]hcl.AttributeSchema{{Name: "by", Required: true}, {Name: "window", Required: true}}, commonAttrs...),

@@ -97,13 +97,21 @@ func (e *Engine) threshold(a *active, out []event.Event) []event.Event {
 			}
 		}
 		e.addEvidence(g, e.env.ev.ID)
-		if v <= r.limit || !g.aboveBaseline(r, tn, v) {
+		above, base := true, 0.0
+		if r.peers != nil {
+			above, base = e.abovePeers(st, g, r, tn, v)
+		} else if r.baseline > 0 {
+			above, base = g.aboveBaseline(r, tn, v)
+		}
+		if v <= r.limit || !above {
 			continue
 		}
 		if r.cooldown > 0 && g.firedAt != 0 && tn-g.firedAt < int64(r.cooldown) {
 			continue
 		}
+		e.env.baseline = base
 		out = append(out, e.alert(a, v, groupMap(r.by, g.keys), g.evidenceList()))
+		e.env.baseline = 0
 		g.reset(st)
 		g.firedAt = tn
 	}
@@ -137,7 +145,7 @@ func (g *group) addBucket(r *rule, tn int64, x float64) (float64, bool) {
 		b.idx, b.v = bi, 0
 	}
 	b.v += x
-	if r.baseline > 0 {
+	if r.baseline > 0 && r.peers == nil {
 		g.addPeriod(r, tn, x)
 	}
 	var total float64
@@ -174,12 +182,9 @@ func (g *group) addPeriod(r *rule, tn int64, x float64) {
 }
 
 // aboveBaseline reports whether v exceeds factor times the mean per-window
-// total of the periods before the current window. Without a baseline it is
-// always true; with too little history it is false.
-func (g *group) aboveBaseline(r *rule, tn int64, v float64) bool {
-	if r.baseline == 0 {
-		return true
-	}
+// total of the periods before the current window, with that mean. With too
+// little history it is false.
+func (g *group) aboveBaseline(r *rule, tn int64, v float64) (bool, float64) {
 	w := int64(r.window)
 	np := int64(r.baseline / r.window)
 	end := floorDiv(tn-w, w) // periods before end lie wholly before the window
@@ -189,7 +194,7 @@ func (g *group) aboveBaseline(r *rule, tn int64, v float64) bool {
 	}
 	need := (int64(r.minHistory) + w - 1) / w
 	if hist < need || hist <= 0 {
-		return false
+		return false, 0
 	}
 	var sum float64
 	for i := range g.periods {
@@ -197,7 +202,8 @@ func (g *group) aboveBaseline(r *rule, tn int64, v float64) bool {
 			sum += p.v
 		}
 	}
-	return v > r.factor*(sum/float64(hist))
+	mean := sum / float64(hist)
+	return v > r.factor*mean, mean
 }
 
 // addDistinct records values seen at tn and returns how many distinct
