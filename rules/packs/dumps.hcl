@@ -68,9 +68,9 @@ rule "db_copy_out" {
 
 rule "email_mass_export" {
   severity    = "high"
-  description = "A person's query returned email addresses or other contact details in bulk."
+  description = "A query returned email addresses or other contact details in bulk."
   tags        = ["T1213", "T1005"]
-  when        = cond.rows_read && db.rows >= var.email_export_rows && cond.person_activity && cond.contact_read
+  when        = cond.rows_read && db.rows >= var.email_export_rows && cond.contact_read
   by          = [person]
   summary     = "${person} pulled ${number(db.rows)} rows with email addresses or contact details from ${join(db.tables, ", ")} on ${host}"
 }
@@ -219,8 +219,9 @@ test "contact details pulled without naming email" {
     # Every column of a customer table, and phone numbers.
     { db = { tables = ["customers"], rows = 3000, statement = "SELECT * FROM customers WHERE region = ?" } },
     { db = { tables = ["customers"], columns = ["mobile", "name"], rows = 3000, statement = "SELECT name, mobile FROM customers WHERE region = ?" } },
-    # A service's nightly mailing list is judged by the service rules.
+    # What was done with the data, not who: a job's pull counts too.
     { process = { user = "mailer", login_user = "", loginuid = 4294967295 }, db = { tables = ["customers"], columns = ["email"], rows = 90000, statement = "SELECT email FROM customers" } },
+    { process = { user = "mailer", login_user = "", loginuid = 4294967295 }, db = { tables = ["customers"], columns = ["name"], rows = 90000, statement = "SELECT name FROM customers" } },
   ]
-  expect "email_mass_export" { count = 2 }
+  expect "email_mass_export" { count = 3 }
 }

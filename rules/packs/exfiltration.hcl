@@ -23,6 +23,11 @@ variable "min_export_bytes" {
   default     = 4096
 }
 
+variable "streamed_read_ms" {
+  description = "A bulk read that ran at least this long (milliseconds) may have been written to a file while its rows came, before the read was reported (the agent reports open files every 5s): after one, the write step needs only a file written, not its size."
+  default     = 5000
+}
+
 sequence "bulk_read_write_upload" {
   severity    = "critical"
   description = "A person read customer data in bulk, wrote files, then sent about as much (allowing for compression) to one destination, within 30 minutes."
@@ -34,11 +39,14 @@ sequence "bulk_read_write_upload" {
     when = cond.rows_read && (db.rows >= var.bulk_read_rows || (db.rows >= var.email_export_rows && cond.contact_read)) && cond.person_activity
   }
   # The file may be written in several reports and as several files; its
-  # compressed copy counts too.
+  # compressed copy counts too. A read that ran longer than the agent's
+  # interim period for open files may have been written to its file as the
+  # rows came, so most of its reports came before the read's own: after one,
+  # any file written counts.
   step "write" {
     when  = kind == "file.write" && cond.person_activity
     sum   = file.bytes
-    limit = max(steps.read.db.bytes / var.max_compression_ratio, var.min_export_bytes)
+    limit = steps.read.db.duration_ms >= var.streamed_read_ms ? -1 : max(steps.read.db.bytes / var.max_compression_ratio, var.min_export_bytes)
   }
   # The upload may be compressed, slow (interim reports) or in pieces:
   # connections that send more than they receive add up per destination.
@@ -74,8 +82,10 @@ sequence "removable_or_cloud_move" {
   by          = [person, host, file.path]
   window      = "1h"
 
+  # Reports of a few bytes (caches, editors' swap files) cannot make a
+  # large file; skipping them keeps a group off every small file written.
   step "write" {
-    when = kind == "file.write" && file.bytes > 0 && !glob(file.path, list.cloud_sync_paths) && cond.person_activity
+    when = kind == "file.write" && file.bytes >= 4096 && !glob(file.path, list.cloud_sync_paths) && cond.person_activity
     sum  = file.bytes
   }
   step "move" {
@@ -132,6 +142,27 @@ test "read, a file written in several reports, upload" {
     [{ kind = "net.transfer", net = { proto = "tcp", dst_ip = "10.1.2.3", dst_port = 443, bytes_sent = 3796000, bytes_received = 300 } }],
   )
   expect "bulk_read_write_upload" { count = 1 }
+}
+
+test "a slow read streamed to its file, reported mostly before the read, then uploaded" {
+  defaults = { process = { login_user = "dave", loginuid = 1004 } }
+  events = concat(
+    [for i in range(8) : { kind = "file.write", file = { path = "/home/dave/slow-export.csv", bytes = 470000, reason = "interim" } }],
+    [{ kind = "db.query", db = { tables = ["customers"], rows = 40000, bytes = 3996000, duration_ms = 41000, command = "COPY", statement = "COPY (SELECT id, name, email, phone, address, pg_sleep (?) FROM customers) TO STDOUT CSV" } }],
+    [{ kind = "file.write", file = { path = "/home/dave/slow-export.csv", bytes = 2100, reason = "close" } }],
+    [{ kind = "net.transfer", net = { proto = "tcp", dst_ip = "10.1.2.3", dst_port = 443, bytes_sent = 3900000, bytes_received = 300 } }],
+  )
+  expect "bulk_read_write_upload" { count = 1 }
+}
+
+test "a quick read then a small file is not the export" {
+  defaults = { process = { login_user = "dave", loginuid = 1004 } }
+  events = [
+    { kind = "db.query", db = { tables = ["customers"], rows = 40000, bytes = 3996000, duration_ms = 900, command = "SELECT" } },
+    { kind = "file.write", file = { path = "/home/dave/notes.txt", bytes = 2100, reason = "close" } },
+    { kind = "net.transfer", net = { proto = "tcp", dst_ip = "10.1.2.3", dst_port = 443, bytes_sent = 3900000, bytes_received = 300 } },
+  ]
+  expect "bulk_read_write_upload" { count = 0 }
 }
 
 test "read in parts to several files, one upload" {
