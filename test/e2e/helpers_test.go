@@ -102,11 +102,14 @@ func startNATSServer(t *testing.T, args ...string) *testproc.Proc {
 
 func (c *collector) get(t *testing.T, path string, into any) {
 	t.Helper()
-	resp, err := http.Get(c.API + path)
+	resp, err := c.Get(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +156,9 @@ func enrolled(t *testing.T, data, site, url string) *publish.Config {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	_ = a
+	if err := c.Bind(a.Site, a.AgentID); err != nil {
+		t.Fatal(err)
+	}
 	return &publish.Config{URL: url, Identity: c, SpoolDir: filepath.Join(t.TempDir(), "spool"), HeartbeatEvery: time.Hour}
 }
 
