@@ -50,8 +50,8 @@ func send(id string, at time.Duration, dst string, bytes uint64) *event.Event {
 		Process: &event.Process{LoginUser: "alice", LoginUID: 1000}, Net: &event.Net{Proto: "tcp", DstIP: dst, BytesSent: bytes}}
 }
 
-// run feeds events through a fresh engine and returns the alerts.
-func run(t *testing.T, src string, evs ...*event.Event) []event.Event {
+// runEngine feeds events through a fresh engine and returns the alerts.
+func runEngine(t *testing.T, src string, evs ...*event.Event) []event.Event {
 	t.Helper()
 	e := NewEngine(mustLoad(t, src), Options{})
 	var out []event.Event
@@ -64,7 +64,7 @@ func run(t *testing.T, src string, evs ...*event.Event) []event.Event {
 func TestStepSumAddsUpReportsAndPieces(t *testing.T) {
 	// 1 MB read; the file written in three reports; the upload in pieces
 	// of 20 kB to one destination, a twentieth of the read after three.
-	got := run(t, chain,
+	got := runEngine(t, chain,
 		read("r", 0, 1_000_000),
 		write("w1", time.Second, 30_000), write("w2", 2*time.Second, 30_000), write("w3", 3*time.Second, 30_000),
 		send("u1", 4*time.Second, "203.0.113.9", 20_000),
@@ -85,7 +85,7 @@ func TestStepSumAddsUpReportsAndPieces(t *testing.T) {
 }
 
 func TestStepSumBelowLimit(t *testing.T) {
-	got := run(t, chain,
+	got := runEngine(t, chain,
 		read("r", 0, 1_000_000),
 		write("w1", time.Second, 20_000), write("w2", 2*time.Second, 20_000),
 		send("u1", 4*time.Second, "203.0.113.9", 500_000),
@@ -96,7 +96,7 @@ func TestStepSumBelowLimit(t *testing.T) {
 }
 
 func TestStepSumRestartsWithANewerPreviousMatch(t *testing.T) {
-	got := run(t, chain,
+	got := runEngine(t, chain,
 		read("r1", 0, 100_000),
 		write("w1", time.Second, 4_000),
 		read("r2", 2*time.Second, 100_000), // the writes count again from here
@@ -106,7 +106,7 @@ func TestStepSumRestartsWithANewerPreviousMatch(t *testing.T) {
 	if len(got) != 0 {
 		t.Errorf("writes before the latest read counted: %v", got[0].Alert.Evidence)
 	}
-	got = run(t, chain,
+	got = runEngine(t, chain,
 		read("r1", 0, 100_000),
 		write("w1", time.Second, 6_000),
 		send("u1", 2*time.Second, "203.0.113.9", 3_000),
@@ -119,7 +119,7 @@ func TestStepSumRestartsWithANewerPreviousMatch(t *testing.T) {
 }
 
 func TestStepSumWithinWindow(t *testing.T) {
-	got := run(t, chain,
+	got := runEngine(t, chain,
 		read("r", 0, 100_000),
 		write("w1", time.Minute, 6_000),
 		send("u1", 29*time.Minute, "203.0.113.9", 3_000),
@@ -155,7 +155,7 @@ func rename(id string, at time.Duration, from, to string) *event.Event {
 }
 
 func TestStepSumOnTheFirstStep(t *testing.T) {
-	got := run(t, moved,
+	got := runEngine(t, moved,
 		write("w1", 0, 60), write("w2", time.Second, 60),
 		rename("m", 2*time.Second, "/home/alice/x.csv", "/sync/x.csv"),
 	)
@@ -163,7 +163,7 @@ func TestStepSumOnTheFirstStep(t *testing.T) {
 		t.Fatalf("alerts %v, want one about 120 bytes citing w1,w2,m", got)
 	}
 	// The first step's sum spans one window from its first event.
-	got = run(t, moved,
+	got = runEngine(t, moved,
 		write("w1", 0, 60), write("w2", 61*time.Minute, 60),
 		rename("m", 62*time.Minute, "/home/alice/x.csv", "/sync/x.csv"),
 	)
@@ -178,7 +178,7 @@ func TestStepSumEvidenceKeepsTheFirstStep(t *testing.T) {
 		evs = append(evs, write("w"+string(rune('a'+i)), time.Duration(i+1)*time.Second, 2_000))
 	}
 	evs = append(evs, send("u", time.Minute, "203.0.113.9", 60_000))
-	got := run(t, chain, evs...)
+	got := runEngine(t, chain, evs...)
 	if len(got) != 1 {
 		t.Fatalf("%d alerts", len(got))
 	}

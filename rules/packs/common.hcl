@@ -41,6 +41,11 @@ variable "bulk_read_rows" {
   default     = 10000
 }
 
+variable "bulk_read_bytes" {
+  description = "Bytes of result one query must return to count as a bulk read however few rows carry them: a whole table folded into one row (json_agg, string_agg, GROUP_CONCAT, JSON_ARRAYAGG). As much as min_upload_bytes, so a read that could become an upload the pack counts is a bulk read."
+  default     = 1048576
+}
+
 variable "min_upload_bytes" {
   description = "Bytes sent to one destination outside the allow list within upload_window above which the sending is an upload."
   default     = 1048576
@@ -129,11 +134,16 @@ condition "service_job" {
 }
 
 condition "rows_read" {
-  description = "A query that returned rows: SELECT, WITH or COPY ... TO, seen on the client side (on a database host the server side sees the same query under the server's own user)."
-  when = kind == "db.query" && db.side != "server" && db.rows > 0 && (
-    db.command == "SELECT" || db.command == "WITH" ||
+  description = "A query that returned rows: SELECT, WITH, COPY ... TO, or rows read through a cursor (FETCH, MySQL HANDLER ... READ; the agent gives them the tables of the cursor's query), seen on the client side, or on the server side once the collector attributed it to a client end that could not read it (otherwise the server side sees the same query under the server's own user)."
+  when = kind == "db.query" && (db.side != "server" || attribution.status == "attributed") && db.rows > 0 && (
+    db.command == "SELECT" || db.command == "WITH" || db.command == "FETCH" || db.command == "HANDLER" ||
     (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b"))
   )
+}
+
+condition "bulk_read" {
+  description = "A read of many rows, or of many bytes in few rows (a table folded into one row with json_agg, string_agg and the like)."
+  when        = cond.rows_read && (db.rows >= var.bulk_read_rows || db.bytes >= var.bulk_read_bytes)
 }
 
 condition "customer_read" {
@@ -143,17 +153,23 @@ condition "customer_read" {
 
 condition "contact_read" {
   description = "A query that returns email addresses or other columns that identify or reach a person, or every column of a customer table."
+  # db.result_columns are the columns the result returned (SELECT *, a view,
+  # a cursor's FETCH), whatever the statement's text names; when the agent
+  # saw them, they decide what SELECT * returned.
   when = cond.rows_read && (
     glob(lower(db.columns), list.email_columns) || glob(lower(db.columns), list.contact_columns) ||
+    glob(lower(db.result_columns), list.email_columns) || glob(lower(db.result_columns), list.contact_columns) ||
     icontains(db.statement, "email") ||
-    (contains(db.tables, var.customer_tables) && regex(db.statement, "(?is)^SELECT\\s+(DISTINCT\\s+)?([a-z_][a-z0-9_]*\\.)?\\*"))
+    (len(db.result_columns) == 0 && contains(db.tables, var.customer_tables) && regex(db.statement, "(?is)^SELECT\\s+(DISTINCT\\s+)?([a-z_][a-z0-9_]*\\.)?\\*"))
   )
 }
 
 condition "whole_table_read" {
   description = "A query that reads tables whole: COPY of a table, or a SELECT (or COPY of one) without a WHERE clause that does not just count or add up."
-  # The substring tests keep the regular expressions off most statements.
-  when = cond.rows_read && (
+  # The substring tests keep the regular expressions off most statements. A
+  # FETCH's text does not show the cursor query's WHERE clause, so cursor
+  # reads are left to the rules that count rows.
+  when = cond.rows_read && db.command != "FETCH" && (
     (db.command == "COPY" && regex(db.statement, "(?is)^COPY\\s+[^\\s(]+(\\s*\\([^)]*\\))?\\s+TO\\b")) ||
     (
       !(icontains(db.statement, "where") && regex(db.statement, "(?i)\\bWHERE\\b")) &&

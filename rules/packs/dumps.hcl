@@ -7,6 +7,11 @@ variable "email_export_rows" {
   default     = 1000
 }
 
+variable "email_export_bytes" {
+  description = "Bytes a query touching email addresses must return to count as a mass export however few rows carry them (string_agg or GROUP_CONCAT of addresses): about email_export_rows addresses of 30 bytes, with room for a row that holds a long note."
+  default     = 65536
+}
+
 variable "dump_rows" {
   description = "More rows of one table than this, read whole within 10 minutes, are a dump of it."
   default     = 1000
@@ -70,7 +75,7 @@ rule "email_mass_export" {
   severity    = "high"
   description = "A query returned email addresses or other contact details in bulk."
   tags        = ["T1213", "T1005"]
-  when        = cond.rows_read && db.rows >= var.email_export_rows && cond.contact_read
+  when        = cond.rows_read && (db.rows >= var.email_export_rows || db.bytes >= var.email_export_bytes) && cond.contact_read
   by          = [person]
   summary     = "${person} pulled ${number(db.rows)} rows with email addresses or contact details from ${join(db.tables, ", ")} on ${host}"
 }
@@ -224,4 +229,37 @@ test "contact details pulled without naming email" {
     { process = { user = "mailer", login_user = "", loginuid = 4294967295 }, db = { tables = ["customers"], columns = ["name"], rows = 90000, statement = "SELECT name FROM customers" } },
   ]
   expect "email_mass_export" { count = 3 }
+}
+
+test "email columns returned by SELECT *, a view or a cursor" {
+  defaults = { kind = "db.query", process = { login_user = "kim", loginuid = 1011 }, db = { side = "client", rows = 5000 } }
+  events = [
+    { db = { command = "SELECT", tables = ["customers"], result_columns = ["id", "name", "email"], statement = "SELECT * FROM customers" } },
+    { db = { command = "SELECT", tables = ["customer_directory", "customers"], result_columns = ["id", "contact_email"], statement = "SELECT * FROM customer_directory" } },
+    { db = { command = "FETCH", tables = ["customers"], result_columns = ["id", "EMAIL"], statement = "FETCH FORWARD 100 FROM _psql_cursor" } },
+    { db = { command = "HANDLER", tables = ["customers"], result_columns = ["id", "email"], statement = "HANDLER h READ `PRIMARY` NEXT LIMIT ?" } },
+    # What the result returned decides: no email column, no export.
+    { db = { command = "SELECT", tables = ["customers"], result_columns = ["id", "name"], statement = "SELECT * FROM customers" } },
+  ]
+  expect "email_mass_export" { count = 4 }
+}
+
+test "email addresses folded into one row" {
+  defaults = { kind = "db.query", process = { login_user = "kim", loginuid = 1011 }, db = { side = "client", command = "SELECT", rows = 1 } }
+  events = [
+    { db = { tables = ["customers"], columns = ["email"], result_columns = ["string_agg"], bytes = 1200000, statement = "SELECT string_agg(email, ?) FROM customers" } },
+    { db = { tables = ["customers"], columns = ["email"], result_columns = ["group_concat(email)"], bytes = 900000, statement = "SELECT GROUP_CONCAT(email) FROM customers" } },
+    # One customer's record is not a list.
+    { db = { tables = ["customers"], columns = ["email", "id"], result_columns = ["email"], bytes = 120, statement = "SELECT email FROM customers WHERE id = ?" } },
+  ]
+  expect "email_mass_export" { count = 2 }
+}
+
+test "a filtered cursor read in pages is no dump, and its contact columns still count" {
+  # psql's FETCH_COUNT: the FETCH's text does not show the cursor query's WHERE.
+  defaults = { kind = "db.query", process = { login_user = "kim", loginuid = 1011 }, db = { side = "client", command = "FETCH", tables = ["customers"], statement = "FETCH FORWARD 1000 FROM _psql_cursor" } }
+  events   = [for i in range(5) : { db = { rows = 1000, result_columns = ["id", "phone"] } }]
+  expect "db_table_dump" { count = 0 }
+  expect "db_many_tables_dumped" { count = 0 }
+  expect "email_mass_export" { count = 5 }
 }

@@ -36,7 +36,7 @@ sequence "bulk_read_write_upload" {
   window      = "30m"
 
   step "read" {
-    when = cond.rows_read && (db.rows >= var.bulk_read_rows || (db.rows >= var.email_export_rows && cond.contact_read)) && cond.person_activity
+    when = (cond.bulk_read || ((db.rows >= var.email_export_rows || db.bytes >= var.email_export_bytes) && cond.contact_read)) && cond.person_activity
   }
   # The file may be written in several reports and as several files; its
   # compressed copy counts too. A read that ran longer than the agent's
@@ -57,6 +57,25 @@ sequence "bulk_read_write_upload" {
     limit = max(steps.read.db.bytes / var.max_compression_ratio, var.min_export_bytes)
   }
   summary = "${person} read ${number(steps.read.db.rows)} rows (${bytes(steps.read.db.bytes)}) from ${join(steps.read.db.tables, ", ")}, wrote ${bytes(steps.write.sum)} to files (the last ${steps.write.file.path}) and sent ${bytes(steps.upload.sum)} to ${net.dst_name != "" ? net.dst_name : net.dst_ip}"
+}
+
+sequence "bulk_read_removable_or_cloud_write" {
+  severity    = "high"
+  description = "A bulk database read, then a file written to removable media, a network share or a cloud-sync folder, by one person on one host within a shift, whatever the file's size."
+  tags        = ["T1005", "T1052.001", "T1567.002"]
+  by          = [person, host]
+  window      = "8h"
+
+  step "read" {
+    when = cond.bulk_read && cond.person_activity
+  }
+  step "write" {
+    when = (
+      (kind == "file.write" && (file.removable || file.network || glob(file.path, list.cloud_sync_paths))) ||
+      (kind == "file.rename" && glob(file.path, list.cloud_sync_paths))
+    ) && !glob(file.path, list.sync_client_caches) && cond.person_activity
+  }
+  summary = "${person} read ${number(steps.read.db.rows)} rows (${bytes(steps.read.db.bytes)}), then wrote ${file.path} (${bytes(file.bytes)}) to ${file.removable ? "removable media" : file.network ? "a network share" : "a cloud-sync folder"} on ${host}"
 }
 
 threshold "removable_or_cloud_write" {
@@ -359,4 +378,64 @@ test "pieces spread over more than the window do not add up" {
   defaults = { kind = "net.transfer", process = { login_user = "gina", loginuid = 1007 }, net = { proto = "tcp", dst_ip = "203.0.113.9", dst_port = 443 } }
   events   = [for i in range(4) : { offset = "${i * 70}m", net = { bytes_sent = 600000 } }]
   expect "upload_unapproved_destination" { count = 0 }
+}
+
+test "a bulk read then a small copy to a USB stick" {
+  defaults = { process = { login_user = "kim", loginuid = 1011 } }
+  events = [
+    { kind = "db.query", db = { tables = ["customers"], rows = 40000, command = "SELECT" } },
+    { kind = "file.write", offset = "3h", file = { path = "/media/kim/STICK/c.csv", bytes = 2048, removable = true } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" {
+    count = 1
+    group = { person = "kim", host = "ws-1" }
+  }
+  expect "removable_or_cloud_write" { count = 0 }
+}
+
+test "a bulk read then a share, a phone or a sync folder" {
+  defaults = { process = { login_user = "lee", loginuid = 1012 } }
+  events = [
+    { kind = "db.query", db = { rows = 40000, command = "SELECT" } },
+    { kind = "file.write", file = { path = "/run/user/1012/gvfs/smb-share:server=nas,share=x/c.csv", bytes = 100, network = true } },
+    { kind = "db.query", process = { login_user = "max", loginuid = 1013 }, db = { rows = 40000, command = "SELECT" } },
+    { kind = "file.rename", process = { login_user = "max", loginuid = 1013 }, file = { path = "/home/max/Dropbox/c.csv", old_path = "/home/max/c.csv" } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" { count = 2 }
+}
+
+test "copies without a bulk read before them, or out of the shift, are not linked" {
+  defaults = { process = { login_user = "ned", loginuid = 1014 } }
+  events = [
+    { kind = "file.write", file = { path = "/media/ned/STICK/a.csv", bytes = 100, removable = true } },
+    { kind = "db.query", db = { rows = 40000, command = "SELECT" } },
+    { kind = "db.query", db = { rows = 50, command = "SELECT" } },
+    { kind = "file.write", file = { path = "/home/ned/a.csv", bytes = 9000000 } },
+    { kind = "file.write", offset = "9h", file = { path = "/media/ned/STICK/b.csv", bytes = 100, removable = true } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" { count = 0 }
+}
+
+test "a service job's bulk read then its backup to a share, and a sync client's cache, are not linked" {
+  events = [
+    # A nightly job outside any login session writes its export to the NAS.
+    { kind = "db.query", process = { user = "svc_export", loginuid = 4294967295 }, db = { rows = 40000, command = "SELECT" } },
+    { kind = "file.write", process = { user = "svc_export", loginuid = 4294967295 }, file = { path = "/mnt/nas/export.csv", bytes = 9000000, network = true } },
+    # After a person's bulk read, the sync client fills its own cache.
+    { kind = "db.query", process = { login_user = "ola", loginuid = 1017 }, db = { rows = 40000, command = "SELECT" } },
+    { kind = "file.write", process = { login_user = "ola", loginuid = 1017, comm = "dropbox" }, file = { path = "/home/ola/Dropbox/.dropbox.cache/x.tmp", bytes = 4096 } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" { count = 0 }
+}
+
+test "a table folded into one row, then a copy to a USB stick" {
+  defaults = { process = { login_user = "ola", loginuid = 1017 } }
+  events = [
+    { kind = "db.query", db = { command = "SELECT", tables = ["customers"], rows = 1, bytes = 5000000, statement = "SELECT json_agg(c) FROM customers c" } },
+    { kind = "file.write", offset = "1h", file = { path = "/media/ola/STICK/c.json.gz", bytes = 700000, removable = true } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" {
+    count   = 1
+    summary = "ola read 1 rows (4.8 MiB), then wrote /media/ola/STICK/c.json.gz (684 KiB) to removable media on ws-1"
+  }
 }

@@ -67,6 +67,8 @@ type agentOpts struct {
 	// open connects without the enrolled NKey (an external NATS without
 	// accounts), naming the site and agent id in the config instead.
 	open bool
+	// dbExtra is more settings for the db block, one per line.
+	dbExtra []string
 }
 
 type agentProc struct {
@@ -118,6 +120,9 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	fmt.Fprintf(&cfg, "}\ndb {\n  ports = [%s]\n  identifier_columns = %s\n", strings.Join(ports, ", "), quoted(o.idColumns))
 	if o.keyFile != "" {
 		fmt.Fprintf(&cfg, "  key_file = %q\n", o.keyFile)
+	}
+	for _, line := range o.dbExtra {
+		fmt.Fprintf(&cfg, "  %s\n", line)
 	}
 	fmt.Fprintf(&cfg, "}\ncollector {\n  url = %q\n  heartbeat = \"1s\"\n", natsURL)
 	if !o.open {
