@@ -11,10 +11,11 @@ import (
 
 // compiler holds the names a rule set declares while it is compiled.
 type compiler struct {
-	names map[string]map[string]hcl.Range // by kind of block, where each name is declared
-	vars  map[string]*variable
-	lists map[string]*namedList
-	conds map[string]*condDef
+	names  map[string]map[string]hcl.Range // by kind of block, where each name is declared
+	vars   map[string]*variable
+	lists  map[string]*namedList
+	conds  map[string]*condDef
+	nconds int // conditions given a memo slot (memoise)
 	// idents records where expressions read db.identifiers by a known name.
 	idents []IdentifierUse
 }
@@ -80,7 +81,7 @@ func compile(files []parsedFile, overrides map[string]cty.Value) (*Set, hcl.Diag
 	diags = append(diags, c.compileLists(byType["list"])...)
 	diags = append(diags, c.compileConditions(byType["condition"])...)
 
-	set := &Set{byName: map[string]*rule{}, files: files, hash: sourceHash(files), varDefs: c.vars}
+	set := &Set{byName: map[string]*rule{}, files: files, hash: sourceHash(files), varDefs: c.vars, nconds: c.nconds}
 	for _, typ := range []string{"rule", "threshold", "sequence"} {
 		for _, bi := range byType[typ] {
 			if d := c.declare("rule", bi.b); d != nil {

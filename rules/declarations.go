@@ -41,6 +41,12 @@ type condDef struct {
 	used      bool
 }
 
+// memoEntry is one condition's result for the event an engine is on (gen).
+type memoEntry struct {
+	gen uint64
+	v   bool
+}
+
 // compileVariables declares the variable blocks, then applies the values
 // blocks and the overrides on top of their defaults.
 func (c *compiler) compileVariables(vars, values []blockIn, overrides map[string]cty.Value) hcl.Diagnostics {
@@ -158,12 +164,34 @@ func (c *compiler) condition(cd *condDef, ref hcl.Range) (*node, hcl.Diagnostics
 	x := &exprCtx{c: c}
 	n, diags := x.compileBool(cd.expr, "condition")
 	cd.state = 2
+	if n != nil && !n.isConst {
+		n = c.memoise(n)
+	}
 	cd.node, cd.deps, cd.fieldRefs = n, x.deps, x.fieldRefs
 	if n == nil {
 		return nil, diags
 	}
 	cp := *n
 	return &cp, diags
+}
+
+// memoise makes a condition evaluate once per event however many rules use
+// it: the result is kept in the engine's env for the event it is on.
+func (c *compiler) memoise(n *node) *node {
+	id, inner := c.nconds, n.b
+	c.nconds++
+	m := *n
+	m.b = func(e *env) bool {
+		if id >= len(e.memo) {
+			return inner(e)
+		}
+		slot := &e.memo[id]
+		if slot.gen != e.gen {
+			slot.gen, slot.v = e.gen, inner(e)
+		}
+		return slot.v
+	}
+	return &m
 }
 
 // sortedAttrs orders attributes as they appear in the file.

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil/event"
 )
@@ -78,5 +79,49 @@ rule "r2" {
 	}
 	if unknown != 1 {
 		t.Fatalf("%d reports of the unknown field, want 1:\n%s", unknown, diags.Error())
+	}
+}
+
+// A condition shared by several rules is worked out once per event, and
+// the result is the event's own, never the previous event's.
+func TestConditionMemoPerEvent(t *testing.T) {
+	set := mustLoad(t, `
+condition "big" {
+  when = kind == "db.query" && db.rows > 100
+}
+rule "a" {
+  severity = "low"
+  when     = cond.big
+}
+rule "b" {
+  severity = "low"
+  when     = cond.big && db.user == "x"
+}
+`)
+	if set.nconds != 1 {
+		t.Fatalf("%d memo slots, want 1", set.nconds)
+	}
+	e := NewEngine(set, Options{})
+	for i, c := range []struct {
+		rows uint64
+		want int
+	}{{500, 2}, {5, 0}, {500, 2}, {500, 2}, {1, 0}} {
+		ev := dbq("e", "alice", time.Duration(i)*time.Second, c.rows)
+		ev.DB.User = "x"
+		if got := len(e.Process(ev)); got != c.want {
+			t.Errorf("event %d (%d rows): %d alerts, want %d", i, c.rows, got, c.want)
+		}
+	}
+	e.Swap(mustLoad(t, `
+condition "small" {
+  when = kind == "db.query" && db.rows < 10
+}
+rule "c" {
+  severity = "low"
+  when     = cond.small
+}
+`))
+	if got := len(e.Process(dbq("e", "alice", time.Minute, 5))); got != 1 {
+		t.Errorf("after a swap: %d alerts, want 1", got)
 	}
 }

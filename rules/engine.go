@@ -122,6 +122,7 @@ type state struct {
 	head, tail  *group // most and least recently active
 	values      int    // distinct values held by all groups
 	watermark   int64  // newest event time seen, unix ns
+	cohorts     map[string]*cohort
 }
 
 // NewEngine returns an engine running set's rules of opts.Scope. set may be
@@ -159,10 +160,12 @@ func (e *Engine) Set() *Set {
 func (e *Engine) install(set *Set, old map[string]*state) {
 	e.set = set
 	e.active, e.anyKind = nil, nil
+	e.env.memo = nil
 	e.byKind = map[event.Kind][]entry{}
 	if set == nil {
 		return
 	}
+	e.env.memo = make([]memoEntry, set.nconds)
 	for _, r := range set.rules {
 		if r.scope != e.opts.Scope {
 			continue
@@ -239,7 +242,8 @@ func (e *Engine) Process(ev *event.Event) []event.Event {
 	if t.IsZero() {
 		t = e.opts.Now()
 	}
-	e.env = env{ev: ev, t: t}
+	e.env.ev, e.env.t = ev, t
+	e.env.gen++
 	list, ok := e.byKind[ev.Kind]
 	if !ok {
 		list = e.anyKind
@@ -255,7 +259,7 @@ func (e *Engine) Process(ev *event.Event) []event.Event {
 			out = e.sequence(en.a, en.steps, out)
 		}
 	}
-	e.env = env{}
+	e.env.ev = nil
 	return out
 }
 
@@ -421,10 +425,13 @@ type group struct {
 	firstP   int64    // first period seen
 	evidence []string // ring of the latest contributing event ids
 	evNext   int
-	firedAt  int64 // last alert, unix ns (for cooldown)
+	firedAt  int64   // last alert, unix ns (for cooldown)
+	cohort   *cohort // peers: the group's peers
 
-	// sequences: partials[i] is the latest match that has completed step i
+	// sequences: partials[i] is the latest match that has completed step i;
+	// accums[i] are the running sums of step i when it has sum.
 	partials []*partial
+	accums   [][]*accum
 }
 
 type bucket struct {
@@ -441,6 +448,9 @@ type partial struct {
 	start, last int64
 	ids         []string
 	captured    [][]value
+	// For a sum step, the evidence is prev's and acc's, gathered when read.
+	acc  *accum
+	prev *partial
 }
 
 // lookup returns the group for e.keyBuf, creating it when create is set.

@@ -38,6 +38,10 @@ func init() {
 		"hour":         {"hour(time, timezone): hour of day as a fraction, 13.5 is 13:30", []int{2}, fnHour},
 		"weekday":      {"weekday(time, timezone): Mon, Tue, ... Sun", []int{2}, fnWeekday},
 		"within_hours": {"within_hours(time, start, end, timezone): start and end as \"HH:MM\" or hours; wraps past midnight", []int{4}, fnWithinHours},
+		"clock":        {"clock(time, timezone): time of day as \"HH:MM\"", []int{2}, fnClock},
+		"bytes":        {"bytes(number): a byte count as text, such as \"3.6 MiB\"", []int{1}, fnNumberFormat(formatBytes)},
+		"duration":     {"duration(seconds): a duration as text, such as \"12h 40m\"", []int{1}, fnNumberFormat(formatDuration)},
+		"number":       {"number(number): a count as text with thousands separators, such as \"40,000\"", []int{1}, fnNumberFormat(formatNumber)},
 	}
 }
 

@@ -20,6 +20,19 @@ func fnGlob(call *hclsyntax.FunctionCallExpr, a []*node) (*node, *hcl.Diagnostic
 		if d != nil {
 			return nil, d
 		}
+		if a[1].isConst {
+			globs := compileGlobs(pats(nil))
+			return &node{typ: tBool, b: func(e *env) bool {
+				for _, v := range l0(e) {
+					for i := range globs {
+						if globs[i].match(v) {
+							return true
+						}
+					}
+				}
+				return false
+			}}, nil
+		}
 		return &node{typ: tBool, b: func(e *env) bool {
 			ps := pats(e)
 			for _, v := range l0(e) {

@@ -195,11 +195,23 @@ func fnCase(conv func(string) string) func(*hclsyntax.FunctionCallExpr, []*node)
 				return constNode(tList, value{l: l}, call.Range()), nil
 			}
 			ls := a[0].l
+			// The event's own list comes back when no element changes, so
+			// lower(db.tables) of lower-case names does not allocate.
 			return &node{typ: tList, l: func(e *env) []string {
 				in := ls(e)
-				out := make([]string, len(in))
+				var out []string
 				for i, v := range in {
-					out[i] = conv(v)
+					c := conv(v)
+					if c != v && out == nil {
+						out = make([]string, len(in))
+						copy(out, in[:i])
+					}
+					if out != nil {
+						out[i] = c
+					}
+				}
+				if out == nil {
+					return in
 				}
 				return out
 			}}, nil

@@ -83,3 +83,26 @@ func TestStringFunctionArguments(t *testing.T) {
 			`t.hcl:3:30: error: Invalid function argument; Argument 2 of join must be a constant string (a literal, var or list), known when rules load.`},
 	})
 }
+
+// lower and upper of a list already in that case hand the list back rather
+// than copying it for every event.
+func TestCaseOfListAllocatesOnlyForChanges(t *testing.T) {
+	set := mustLoad(t, `
+rule "r" {
+  severity = "low"
+  when     = kind == "db.query" && glob(lower(db.tables), ["pg_*", "public.orders"])
+}
+`)
+	e := NewEngine(set, Options{})
+	ev := &event.Event{Kind: event.KindDBQuery, Time: t0, DB: &event.DB{Tables: []string{"customers", "Public.Orders"}}}
+	if len(e.Process(ev)) != 1 {
+		t.Fatal("lower did not convert Public.Orders")
+	}
+	if ev.DB.Tables[1] != "Public.Orders" {
+		t.Fatalf("lower changed the event's list: %v", ev.DB.Tables)
+	}
+	ev.DB.Tables = []string{"customers", "addresses"}
+	if n := testing.AllocsPerRun(100, func() { e.Process(ev) }); n != 0 {
+		t.Errorf("%.1f allocations for lower of a lower-case list", n)
+	}
+}

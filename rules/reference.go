@@ -88,7 +88,7 @@ func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnos
 			break
 		}
 		return x.stepRef(tr, rng)
-	case "value", "group", "rule":
+	case "value", "group", "rule", "baseline":
 		if !x.summary {
 			break
 		}
@@ -96,6 +96,8 @@ func (x *exprCtx) traversal(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnos
 		switch root {
 		case "value":
 			n = &node{typ: tNum, n: func(e *env) float64 { return e.value }}
+		case "baseline":
+			n = &node{typ: tNum, n: func(e *env) float64 { return e.baseline }}
 		case "group":
 			n = &node{typ: tMap, m: func(e *env) map[string]string { return e.group }}
 		case "rule":
@@ -134,7 +136,7 @@ func (x *exprCtx) field(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Traversal, 
 				cands = append(cands, "steps")
 			}
 			if x.summary {
-				cands = append(cands, "value", "group", "rule")
+				cands = append(cands, "value", "group", "rule", "baseline")
 			}
 			return nil, nil, hcl.Diagnostics{errDiag(end, "Unknown field",
 				fmt.Sprintf("There is no event field or name %q.%s", path, suggest(path, cands)))}
@@ -188,6 +190,14 @@ func (x *exprCtx) stepRef(tr hcl.Traversal, rng hcl.Range) (*node, hcl.Diagnosti
 	fa, isAttr := tr[2].(hcl.TraverseAttr)
 	if !isAttr {
 		return nil, hcl.Diagnostics{errDiag(tr[2].SourceRange(), "Invalid reference", "Use steps.STEP.FIELD.")}
+	}
+	if st := x.steps[si]; fa.Name == "sum" && len(tr) == 3 {
+		if st.sum == nil {
+			return nil, hcl.Diagnostics{errDiag(hcl.RangeBetween(tr[0].SourceRange(), fa.SrcRange), "No sum",
+				fmt.Sprintf("Step %q does not add up its events; give it a sum to read steps.%s.sum.", st.name, st.name))}
+		}
+		idx := st.sumIdx
+		return valueNode(tNum, func(e *env) *value { return &e.captured[si][idx] }, rng), nil
 	}
 	sub := hcl.Traversal{hcl.TraverseRoot{Name: fa.Name, SrcRange: fa.SrcRange}}
 	sub = append(sub, tr[3:]...)

@@ -48,6 +48,8 @@ type rule struct {
 	factor     float64
 	minHistory time.Duration
 	cooldown   time.Duration
+	peers      []int // indexes in by of the keys peers share
+	minPeers   int
 
 	// sequence
 	steps []*step
@@ -146,7 +148,7 @@ func (c *compiler) rule(typ string, bi blockIn) (*rule, hcl.Diagnostics) {
 		}
 	}
 	if r.typ == typeThreshold {
-		diags = append(diags, c.threshold(r, at, x)...)
+		diags = append(diags, c.threshold(r, at, x, bi.file.data)...)
 	}
 	if r.kinds == nil && r.when != nil && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Rule matches every event kind",

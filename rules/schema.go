@@ -29,12 +29,13 @@ var (
 	thresholdSchema = &hcl.BodySchema{Attributes: append([]hcl.AttributeSchema{
 		{Name: "when", Required: true}, {Name: "by"}, {Name: "window", Required: true}, {Name: "limit", Required: true},
 		{Name: "count"}, {Name: "sum"}, {Name: "distinct"}, {Name: "baseline"}, {Name: "factor"}, {Name: "min_history"}, {Name: "cooldown"},
+		{Name: "peers"}, {Name: "min_peers"},
 	}, commonAttrs...)}
 	sequenceSchema = &hcl.BodySchema{
 		Attributes: append([]hcl.AttributeSchema{{Name: "by", Required: true}, {Name: "window", Required: true}}, commonAttrs...),
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "step", LabelNames: []string{"name"}}},
 	}
-	stepSchema      = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "when", Required: true}, {Name: "by"}}}
+	stepSchema      = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "when", Required: true}, {Name: "by"}, {Name: "sum"}, {Name: "limit"}, {Name: "per"}}}
 	exceptionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "rules", Required: true}, {Name: "when", Required: true}, {Name: "reason", Required: true}}}
 	variableSchema  = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default", Required: true}, {Name: "description"}}}
@@ -45,5 +46,5 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "expect", LabelNames: []string{"rule"}}},
 	}
 	expectSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "count"}, {Name: "value"}, {Name: "group"}, {Name: "severity"}}}
+		{Name: "count"}, {Name: "value"}, {Name: "group"}, {Name: "severity"}, {Name: "summary"}}}
 )

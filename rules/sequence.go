@@ -18,6 +18,13 @@ type step struct {
 	captures   []*node
 	captureIdx map[string]int
 	kinds      kindSet
+
+	// A step with sum completes once the sum of its events since the
+	// previous step, per value of per, is above limit (see step_sum.go).
+	sum    *node
+	limit  *node // may read earlier steps; nil: any sum completes the step
+	per    func(*env) string
+	sumIdx int // the capture slot holding the sum, read as steps.NAME.sum
 }
 
 // capture registers a field of the step's event that later steps or the
@@ -107,6 +114,7 @@ func (c *compiler) steps(r *rule, blocks hcl.Blocks, x *exprCtx, bi blockIn) hcl
 				diags = append(diags, checkFieldKinds(sx.fieldRefs, st.kinds)...)
 			}
 		}
+		diags = append(diags, c.stepSum(st, content.Attributes, sx)...)
 		if a := content.Attributes["by"]; a != nil {
 			keys, d := c.keys(a, sx, bi.file.data)
 			diags = append(diags, d...)

@@ -23,6 +23,7 @@ type Set struct {
 	// Kept so tests that override variables can recompile.
 	files   []parsedFile
 	varDefs map[string]*variable
+	nconds  int // memo slots the engine keeps for conditions
 	// idents are where the rules read db.identifiers by a known name.
 	idents []IdentifierUse
 }

@@ -40,6 +40,7 @@ type expectation struct {
 	value    *float64
 	group    map[string]string
 	severity string
+	summary  string
 	rng      hcl.Range
 }
 
@@ -171,6 +172,14 @@ func (c *compiler) test(bi blockIn, ruleNames map[string]hcl.Range) (*testCase, 
 			v, d := a.Expr.Value(ctx)
 			diags = append(diags, d...)
 			ex.severity = ctyString(v)
+		}
+		if a := ec.Attributes["summary"]; a != nil {
+			v, d := a.Expr.Value(ctx)
+			diags = append(diags, d...)
+			if !d.HasErrors() && (v.IsNull() || v.Type() != cty.String) {
+				diags = append(diags, errDiag(a.Expr.Range(), "Invalid summary", "summary must be a string: the exact text of one alert's summary."))
+			}
+			ex.summary = ctyString(v)
 		}
 		tc.expects = append(tc.expects, ex)
 	}
@@ -406,6 +415,13 @@ func checkExpectations(tc *testCase, alerts []event.Event) []string {
 		}
 		if ex.severity != "" && !anyAlert(got, func(a *event.Alert) bool { return a.Severity == ex.severity }) {
 			fails = append(fails, fmt.Sprintf("rule %s: expected severity %s, got %s", ex.rule, ex.severity, describeAlerts(got)))
+		}
+		if ex.summary != "" && !anyAlert(got, func(a *event.Alert) bool { return a.Summary == ex.summary }) {
+			var sums []string
+			for _, a := range got {
+				sums = append(sums, fmt.Sprintf("%q", a.Alert.Summary))
+			}
+			fails = append(fails, fmt.Sprintf("rule %s: expected summary %q, got [%s]", ex.rule, ex.summary, strings.Join(sums, ", ")))
 		}
 	}
 	return fails

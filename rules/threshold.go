@@ -21,7 +21,7 @@ const maxBaselinePeriods = 1024
 
 // threshold compiles the attributes only thresholds take: limit, the
 // aggregate, cooldown and baseline.
-func (c *compiler) threshold(r *rule, at hcl.Attributes, x *exprCtx) hcl.Diagnostics {
+func (c *compiler) threshold(r *rule, at hcl.Attributes, x *exprCtx, src []byte) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	if a := at["limit"]; a != nil {
 		f, d := c.constNumber(a, x)
@@ -80,8 +80,8 @@ func (c *compiler) threshold(r *rule, at hcl.Attributes, x *exprCtx) hcl.Diagnos
 		diags = append(diags, d...)
 		r.baseline = b
 		r.factor = 3
-		if r.agg == aggDistinct {
-			diags = append(diags, errDiag(a.NameRange, "Unsupported baseline", "baseline works with count and sum, not distinct."))
+		if r.agg == aggDistinct && at["peers"] == nil {
+			diags = append(diags, errDiag(a.NameRange, "Unsupported baseline", "baseline works with count and sum, not distinct (distinct works with peers)."))
 		}
 		if !d.HasErrors() && r.window > 0 {
 			if b < 2*r.window || b/r.window > maxBaselinePeriods {
@@ -103,8 +103,22 @@ func (c *compiler) threshold(r *rule, at hcl.Attributes, x *exprCtx) hcl.Diagnos
 			}
 			r.factor = f
 		}
+		if a := at["peers"]; a != nil {
+			diags = append(diags, c.peerKeys(r, a, src)...)
+			r.minPeers = defaultMinPeers
+			if a := at["min_peers"]; a != nil {
+				f, d := c.constNumber(a, x)
+				diags = append(diags, d...)
+				if !d.HasErrors() && (f < 1 || f != float64(int(f))) {
+					diags = append(diags, errDiag(a.Expr.Range(), "Invalid min_peers", "min_peers must be a whole number, 1 or more."))
+				}
+				r.minPeers = int(f)
+			}
+		} else if a := at["min_peers"]; a != nil {
+			diags = append(diags, errDiag(a.NameRange, "Needs peers", "min_peers only applies to thresholds with peers."))
+		}
 	} else {
-		for _, name := range []string{"factor", "min_history"} {
+		for _, name := range []string{"factor", "min_history", "peers", "min_peers"} {
 			if a := at[name]; a != nil {
 				diags = append(diags, errDiag(a.NameRange, "Needs baseline",
 					fmt.Sprintf("%s only applies to thresholds with a baseline.", name)))

@@ -54,9 +54,13 @@ type env struct {
 	// steps.NAME.FIELD.
 	captured [][]value
 	// Only set while rendering an alert summary.
-	value float64
-	group map[string]string
-	rule  string
+	value    float64
+	baseline float64
+	group    map[string]string
+	rule     string
+	// memo holds each condition's result for the event numbered gen.
+	memo []memoEntry
+	gen  uint64
 }
 
 // value is a captured evaluation result of any type.

@@ -97,13 +97,21 @@ func (e *Engine) threshold(a *active, out []event.Event) []event.Event {
 			}
 		}
 		e.addEvidence(g, e.env.ev.ID)
-		if v <= r.limit || !g.aboveBaseline(r, tn, v) {
+		above, base := true, 0.0
+		if r.peers != nil {
+			above, base = e.abovePeers(st, g, r, tn, v)
+		} else if r.baseline > 0 {
+			above, base = g.aboveBaseline(r, tn, v)
+		}
+		if v <= r.limit || !above {
 			continue
 		}
 		if r.cooldown > 0 && g.firedAt != 0 && tn-g.firedAt < int64(r.cooldown) {
 			continue
 		}
+		e.env.baseline = base
 		out = append(out, e.alert(a, v, groupMap(r.by, g.keys), g.evidenceList()))
+		e.env.baseline = 0
 		g.reset(st)
 		g.firedAt = tn
 	}
@@ -137,7 +145,7 @@ func (g *group) addBucket(r *rule, tn int64, x float64) (float64, bool) {
 		b.idx, b.v = bi, 0
 	}
 	b.v += x
-	if r.baseline > 0 {
+	if r.baseline > 0 && r.peers == nil {
 		g.addPeriod(r, tn, x)
 	}
 	var total float64
@@ -174,12 +182,9 @@ func (g *group) addPeriod(r *rule, tn int64, x float64) {
 }
 
 // aboveBaseline reports whether v exceeds factor times the mean per-window
-// total of the periods before the current window. Without a baseline it is
-// always true; with too little history it is false.
-func (g *group) aboveBaseline(r *rule, tn int64, v float64) bool {
-	if r.baseline == 0 {
-		return true
-	}
+// total of the periods before the current window, with that mean. With too
+// little history it is false.
+func (g *group) aboveBaseline(r *rule, tn int64, v float64) (bool, float64) {
 	w := int64(r.window)
 	np := int64(r.baseline / r.window)
 	end := floorDiv(tn-w, w) // periods before end lie wholly before the window
@@ -189,7 +194,7 @@ func (g *group) aboveBaseline(r *rule, tn int64, v float64) bool {
 	}
 	need := (int64(r.minHistory) + w - 1) / w
 	if hist < need || hist <= 0 {
-		return false
+		return false, 0
 	}
 	var sum float64
 	for i := range g.periods {
@@ -197,7 +202,8 @@ func (g *group) aboveBaseline(r *rule, tn int64, v float64) bool {
 			sum += p.v
 		}
 	}
-	return v > r.factor*(sum/float64(hist))
+	mean := sum / float64(hist)
+	return v > r.factor*mean, mean
 }
 
 // addDistinct records values seen at tn and returns how many distinct
@@ -313,6 +319,10 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 			if tn > g.last {
 				g.last = tn
 			}
+			if s.sum != nil {
+				out = e.sumStep(a, g, k, tn, out)
+				continue
+			}
 			if k == 0 {
 				p := &partial{start: tn, last: tn, captured: make([][]value, len(r.steps))}
 				if id := e.env.ev.ID; id != "" {
@@ -322,20 +332,13 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 				g.partials[0] = p
 				continue
 			}
-			prev := g.partials[k-1]
-			if prev == nil || tn-prev.start > w || tn < prev.last {
+			prev := e.previous(a, g, k, tn)
+			if prev == nil {
 				continue
 			}
-			if s.post != nil {
-				e.env.captured = prev.captured
-				ok := s.post.b(&e.env)
-				e.env.captured = nil
-				if !ok {
-					continue
-				}
-			}
 			p := &partial{start: prev.start, last: tn, captured: slices2(prev.captured)}
-			p.ids = append(append(make([]string, 0, len(prev.ids)+1), prev.ids...), e.env.ev.ID)
+			prevIDs := prev.evidence(e.opts.MaxEvidence)
+			p.ids = append(append(make([]string, 0, len(prevIDs)+1), prevIDs...), e.env.ev.ID)
 			if len(p.ids) > e.opts.MaxEvidence {
 				p.ids = p.ids[len(p.ids)-e.opts.MaxEvidence:]
 			}
@@ -344,11 +347,61 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 				g.partials[k] = p
 				continue
 			}
-			e.env.captured = p.captured
-			out = append(out, e.alert(a, float64(len(r.steps)), groupMap(r.steps[0].by, g.keys), p.ids))
-			e.env.captured = nil
-			clear(g.partials)
+			out = e.complete(a, g, p, p.ids, out)
 		}
+	}
+	return out
+}
+
+// previous returns the match of the step before k that the event may
+// continue (in the window, not older, meeting the step's conditions on
+// earlier steps), or nil.
+func (e *Engine) previous(a *active, g *group, k int, tn int64) *partial {
+	prev := g.partials[k-1]
+	if prev == nil || tn-prev.start > int64(a.r.window) || tn < prev.last {
+		return nil
+	}
+	if s := a.r.steps[k]; s.post != nil {
+		e.env.captured = prev.captured
+		ok := s.post.b(&e.env)
+		e.env.captured = nil
+		if !ok {
+			return nil
+		}
+	}
+	return prev
+}
+
+// sumStep adds the event to sum step k of g, and moves the sequence on
+// when that completes the step.
+func (e *Engine) sumStep(a *active, g *group, k int, tn int64, out []event.Event) []event.Event {
+	var prev *partial
+	if k > 0 {
+		if prev = e.previous(a, g, k, tn); prev == nil {
+			return out
+		}
+	}
+	p, done := e.addSum(a, g, k, prev, tn)
+	switch {
+	case !done:
+		return out
+	case k < len(a.r.steps)-1:
+		g.partials[k] = p
+		return out
+	}
+	return e.complete(a, g, p, p.evidence(e.opts.MaxEvidence), out)
+}
+
+// complete raises the sequence's alert for the full match p and starts g
+// afresh.
+func (e *Engine) complete(a *active, g *group, p *partial, ids []string, out []event.Event) []event.Event {
+	e.env.captured = p.captured
+	out = append(out, e.alert(a, float64(len(a.r.steps)), groupMap(a.r.steps[0].by, g.keys), ids))
+	e.env.captured = nil
+	clear(g.partials)
+	for i := range g.accums {
+		clear(g.accums[i])
+		g.accums[i] = g.accums[i][:0]
 	}
 	return out
 }

@@ -16,7 +16,7 @@ threshold "person_at_two_sites" {
   severity    = "high"
   description = "One person was active at two sites within an hour."
   tags        = ["T1078"]
-  when        = contains(["db.query", "db.session", "file.write", "net.transfer", "process.exec"], kind) && person != ""
+  when        = contains(["db.query", "db.session", "file.write", "net.transfer", "process.exec"], kind) && cond.person_activity
   by          = [person]
   distinct    = site
   window      = "1h"
@@ -54,7 +54,7 @@ threshold "site_read_volume_spike" {
   min_history = "3h"
   limit       = var.site_spike_min_rows
   cooldown    = "1h"
-  summary     = "site ${site} read ${value} rows in an hour, over 5 times its usual hourly volume"
+  summary     = "site ${site} read ${number(value)} rows in an hour, over 5 times its usual ${number(baseline)}"
 }
 
 threshold "customer_read_from_many_hosts" {
@@ -83,6 +83,15 @@ test "one person at two sites" {
     value = 2
     group = { person = "mona" }
   }
+}
+
+test "a service account with one name at two sites is not a person" {
+  defaults = { kind = "db.query", process = { user = "postgres", loginuid = 4294967295 } }
+  events = [
+    { site = "leeds", host = "db-leeds" },
+    { site = "manila", host = "db-manila" },
+  ]
+  expect "person_at_two_sites" { count = 0 }
 }
 
 test "two sites hours apart are not at once" {
@@ -115,9 +124,10 @@ test "a site's reads jump against its baseline" {
     [{ offset = "6h30m", db = { rows = 3000 } }],
   )
   expect "site_read_volume_spike" {
-    count = 1
-    value = 3000
-    group = { site = "leeds" }
+    count   = 1
+    value   = 3000
+    group   = { site = "leeds" }
+    summary = "site leeds read 3,000 rows in an hour, over 5 times its usual 200"
   }
 }
 
@@ -151,7 +161,7 @@ threshold "person_alerts_on_many_hosts" {
   severity    = "high"
   description = "Host alerts about one person came from several hosts within a day."
   tags        = ["T1078"]
-  when        = kind == "alert" && alert.scope == "host" && person != ""
+  when        = kind == "alert" && alert.scope == "host" && cond.person_activity
   by          = [person]
   distinct    = host
   window      = "24h"

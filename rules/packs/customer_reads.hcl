@@ -1,5 +1,7 @@
 # Incident 1 (Instacart): support agents viewed far more customer profiles
-# than their role needed. Count rows and distinct customers per person.
+# than their role needed, and than their peers at the same site. Count rows
+# and distinct customers per person against fixed limits on the host, and
+# against the site's people in the collector.
 
 variable "max_customer_rows" {
   description = "Customer rows one person may read in a shift."
@@ -16,43 +18,104 @@ variable "max_distinct_customers" {
   default     = 200
 }
 
+variable "peer_baseline" {
+  description = "How long the collector learns each site's people: their rows and distinct customers per shift over this period are the peers a person is compared with."
+  default     = "14d"
+}
+
+variable "peer_factor" {
+  description = "How many times the site's median per person and shift a person must read to be far above the peers."
+  default     = 5
+}
+
+variable "peer_min_people" {
+  description = "People at the site, besides the one judged, with history in the baseline before peers are compared."
+  default     = 3
+}
+
+variable "peer_min_rows" {
+  description = "Customer rows in a shift below which no comparison with peers alerts (the floor)."
+  default     = 1000
+}
+
+variable "peer_min_customers" {
+  description = "Distinct customers in a shift below which no comparison with peers alerts (the floor)."
+  default     = 60
+}
+
 threshold "excessive_customer_rows" {
   severity    = "high"
   description = "One person read more customer rows in a shift than the role needs."
   tags        = ["T1213", "T1005"]
-  when        = cond.customer_read
+  when        = cond.customer_read && cond.person_activity
   by          = [person, host]
   sum         = db.rows
   window      = "8h"
   limit       = var.max_customer_rows
   cooldown    = "8h"
-  summary     = "${person} read ${value} customer rows on ${host} within 8h"
+  summary     = "${person} read ${number(value)} customer rows on ${host} within 8h"
 }
 
 threshold "excessive_customer_bytes" {
   severity    = "high"
   description = "One person read more bytes of customer records in a shift than the role needs, in however few rows."
   tags        = ["T1213", "T1005"]
-  when        = cond.customer_read
+  when        = cond.customer_read && cond.person_activity
   by          = [person, host]
   sum         = db.bytes
   window      = "8h"
   limit       = var.max_customer_bytes
   cooldown    = "8h"
-  summary     = "${person} read ${value} bytes of customer records on ${host} within 8h (last: ${db.rows} rows of ${join(db.tables)})"
+  summary     = "${person} read ${bytes(value)} of customer records on ${host} within 8h (last: ${number(db.rows)} rows of ${join(db.tables, ", ")})"
 }
 
 threshold "excessive_distinct_customers" {
   severity    = "high"
   description = "One person looked up more distinct customers in a shift than the role needs."
   tags        = ["T1213"]
-  when        = cond.customer_read
+  when        = cond.customer_read && cond.person_activity
   by          = [person]
   distinct    = db.identifiers[var.customer_identifier]
   window      = "8h"
   limit       = var.max_distinct_customers
   cooldown    = "8h"
-  summary     = "${person} looked up ${value} distinct customers within 8h (last on ${host})"
+  summary     = "${person} looked up ${number(value)} distinct customers within 8h (last on ${host})"
+}
+
+threshold "customer_rows_above_peers" {
+  scope       = "global"
+  severity    = "medium"
+  description = "One person read far more customer rows in a shift than the people at the same site usually do."
+  tags        = ["T1213", "T1005"]
+  when        = cond.customer_read && cond.person_activity
+  by          = [site, person]
+  peers       = [site]
+  sum         = db.rows
+  window      = "8h"
+  baseline    = var.peer_baseline
+  factor      = var.peer_factor
+  min_peers   = var.peer_min_people
+  limit       = var.peer_min_rows
+  cooldown    = "8h"
+  summary     = "${person} read ${number(value)} customer rows at ${site} within 8h; people there usually read ${number(baseline)} in a shift"
+}
+
+threshold "distinct_customers_above_peers" {
+  scope       = "global"
+  severity    = "medium"
+  description = "One person looked up far more distinct customers in a shift than the people at the same site usually do."
+  tags        = ["T1213"]
+  when        = cond.customer_read && cond.person_activity
+  by          = [site, person]
+  peers       = [site]
+  distinct    = db.identifiers[var.customer_identifier]
+  window      = "8h"
+  baseline    = var.peer_baseline
+  factor      = var.peer_factor
+  min_peers   = var.peer_min_people
+  limit       = var.peer_min_customers
+  cooldown    = "8h"
+  summary     = "${person} looked up ${number(value)} distinct customers at ${site} within 8h; people there usually look up ${number(baseline)} in a shift"
 }
 
 test "many small reads add up" {
@@ -60,9 +123,10 @@ test "many small reads add up" {
   defaults = { kind = "db.query", process = { login_user = "alice", loginuid = 1001 }, db = { engine = "postgresql", tables = ["customers"], command = "SELECT" } }
   events   = [for i in range(11) : { db = { rows = 10 } }]
   expect "excessive_customer_rows" {
-    count = 1
-    value = 110
-    group = { person = "alice", host = "ws-1" }
+    count   = 1
+    value   = 110
+    group   = { person = "alice", host = "ws-1" }
+    summary = "alice read 110 customer rows on ws-1 within 8h"
   }
 }
 
@@ -84,6 +148,17 @@ test "reads spread over more than a shift do not add up" {
   expect "excessive_customer_rows" { count = 0 }
 }
 
+test "a service job's reads are not a person's" {
+  vars     = { max_customer_rows = 100, max_distinct_customers = 5 }
+  defaults = { kind = "db.query", db = { command = "SELECT", tables = ["customers"], rows = 60 } }
+  events = [for i in range(10) : {
+    process = i % 2 == 0 ? { user = "crm_sync", loginuid = 4294967295, login_user = "" } : { user = "svc_crm", login_user = "svc_crm", loginuid = 997 }
+    db      = { identifiers = { customer_id = ["h${i}"] } }
+  }]
+  expect "excessive_customer_rows" { count = 0 }
+  expect "excessive_distinct_customers" { count = 0 }
+}
+
 test "one person looks up many customers" {
   vars     = { max_distinct_customers = 20 }
   defaults = { kind = "db.query", process = { login_user = "carol", loginuid = 1003 }, db = { command = "SELECT", tables = ["customers"], rows = 1 } }
@@ -100,6 +175,51 @@ test "the same customers looked up again do not count twice" {
   vars     = { max_distinct_customers = 20 }
   defaults = { kind = "db.query", process = { login_user = "carol", loginuid = 1003 }, db = { command = "SELECT", tables = ["customers"], rows = 1 } }
   events   = [for i in range(100) : { db = { identifiers = { customer_id = ["h${i % 5}"] } } }]
+  expect "excessive_distinct_customers" { count = 0 }
+}
+
+test "a person reads far more customer rows than the site's people" {
+  # Three days of four people reading 150 rows a shift, then a newcomer
+  # reads 2,400: under the fixed limit, sixteen times the peers.
+  defaults = { kind = "db.query", site = "leeds", db = { command = "SELECT", tables = ["customers"] } }
+  events = concat(
+    flatten([for d in range(9) : [for p in ["ann", "bob", "cat", "dan"] : { offset = "${d * 8}h", process = { login_user = p, loginuid = 1100 }, db = { rows = 150 } }]]),
+    [{ offset = "73h", process = { login_user = "eve", loginuid = 1105 }, db = { rows = 2400 } }],
+  )
+  expect "customer_rows_above_peers" {
+    count   = 1
+    value   = 2400
+    group   = { site = "leeds", person = "eve" }
+    summary = "eve read 2,400 customer rows at leeds within 8h; people there usually read 150 in a shift"
+  }
+  expect "excessive_customer_rows" { count = 0 }
+}
+
+test "a site whose people all read a lot, and a site without peers, do not alert" {
+  defaults = { kind = "db.query", db = { command = "SELECT", tables = ["customers"] } }
+  events = concat(
+    flatten([for d in range(9) : [for p in ["ann", "bob", "cat", "dan"] : { site = "manila", offset = "${d * 8}h", process = { login_user = p, loginuid = 1100 }, db = { rows = 1500 } }]]),
+    [{ site = "manila", offset = "73h", process = { login_user = "eve", loginuid = 1105 }, db = { rows = 4000 } }],
+    [{ site = "leeds", offset = "73h", process = { login_user = "fay", loginuid = 1106 }, db = { rows = 4000 } }],
+  )
+  expect "customer_rows_above_peers" { count = 0 }
+}
+
+test "a person looks up far more distinct customers than the site's people" {
+  defaults = { kind = "db.query", site = "leeds", db = { command = "SELECT", tables = ["customers"], rows = 1 } }
+  events = concat(
+    flatten([for d in range(9) : flatten([for p in ["ann", "bob", "cat", "dan"] : [for c in range(10) : {
+      offset  = "${d * 8}h${c}m"
+      process = { login_user = p, loginuid = 1100 }
+      db      = { identifiers = { customer_id = ["${p}-${d}-${c}"] } }
+    }]])]),
+    [for c in range(70) : { offset = "73h${c}m", process = { login_user = "eve", loginuid = 1105 }, db = { identifiers = { customer_id = ["eve-${c}"] } } }],
+  )
+  expect "distinct_customers_above_peers" {
+    count = 1
+    value = 61
+    group = { site = "leeds", person = "eve" }
+  }
   expect "excessive_distinct_customers" { count = 0 }
 }
 
@@ -171,4 +291,10 @@ test "one small row is no bulk read" {
     { kind = "net.transfer", offset = "2m", net = { proto = "tcp", dst_ip = "10.1.2.3", dst_port = 443, bytes_sent = 5000000 } },
   ]
   expect "bulk_read_write_upload" { count = 0 }
+}
+
+test "a service job's folded reads are not a person's bytes" {
+  defaults = { kind = "db.query", process = { user = "svc_report", loginuid = 4294967295 }, db = { command = "SELECT", tables = ["customers"], rows = 1, bytes = 5000000 } }
+  events   = [{}, {}]
+  expect "excessive_customer_bytes" { count = 0 }
 }
