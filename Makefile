@@ -7,7 +7,7 @@ BIN := bin
 # Tests load eBPF programs and start databases: one package at a time keeps
 # the 2-core machines from timing out, and -p 1 keeps kernel probes from
 # seeing other packages' tests.
-TESTFLAGS ?= -p 1 -timeout 30m
+TESTFLAGS ?= -p 1 -timeout 50m
 MAINS = $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./agent/cmd/... ./collector/cmd/... ./cmd/... 2>/dev/null)
 
 .DEFAULT_GOAL := help
