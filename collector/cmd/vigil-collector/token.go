@@ -13,21 +13,11 @@ import (
 // token manages the API's tokens in the data directory; the collector
 // picks up a change at the next request.
 func token(args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("token: add NAME, list or revoke NAME")
-	}
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory`")
-	role := fs.String("role", auth.RoleAnalyst, "what the token may do: analyst (read and triage alerts, /metrics), metrics or admin")
-	verb, rest := args[0], args[1:]
-	var name string
-	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-		name, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
+	verb, name, data, role, err := credentialArgs("token", "add NAME, list or revoke NAME", "what the token may do: analyst (read and triage alerts, /metrics), metrics or admin", args)
+	if err != nil {
 		return err
 	}
-	st, err := auth.Open(*data)
+	st, err := auth.Open(data)
 	if err != nil {
 		return err
 	}
@@ -36,7 +26,7 @@ func token(args []string, out io.Writer) error {
 		if name == "" {
 			return errors.New("token add: name the token, e.g. token add grafana --role metrics")
 		}
-		text, err := st.Add(name, *role)
+		text, err := st.Add(name, role)
 		if err != nil {
 			return err
 		}
@@ -61,4 +51,23 @@ func token(args []string, out io.Writer) error {
 		return fmt.Errorf("token: unknown command %q: add, list or revoke", verb)
 	}
 	return nil
+}
+
+// credentialArgs reads `KIND VERB [NAME] [--data DIR] [--role ROLE]`, the
+// command line token and user share.
+func credentialArgs(kind, verbs, roleHelp string, args []string) (verb, name, data, role string, err error) {
+	if len(args) == 0 {
+		return "", "", "", "", fmt.Errorf("%s: %s", kind, verbs)
+	}
+	fs := flag.NewFlagSet(kind+" "+args[0], flag.ContinueOnError)
+	dataDir := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory`")
+	roleFlag := fs.String("role", auth.RoleAnalyst, roleHelp)
+	verb, rest := args[0], args[1:]
+	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
+		name, rest = rest[0], rest[1:]
+	}
+	if err := fs.Parse(rest); err != nil {
+		return "", "", "", "", err
+	}
+	return verb, name, *dataDir, *roleFlag, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -14,21 +13,11 @@ import (
 // tokens: whoever may read the data directory may make credentials, and
 // no one else; the collector sees a change at the next request.
 func user(args []string, out io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("user: add NAME, list or remove NAME")
-	}
-	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
-	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory`")
-	role := fs.String("role", auth.RoleAnalyst, "analyst (read and triage alerts) or admin (also the audit log)")
-	verb, rest := args[0], args[1:]
-	var name string
-	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-		name, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
+	verb, name, data, role, err := credentialArgs("user", "add NAME, list or remove NAME", "analyst (read and triage alerts) or admin (also the audit log)", args)
+	if err != nil {
 		return err
 	}
-	users, err := auth.OpenUsers(*data)
+	users, err := auth.OpenUsers(data)
 	if err != nil {
 		return err
 	}
@@ -37,7 +26,7 @@ func user(args []string, out io.Writer) error {
 		if name == "" {
 			return errors.New("user add: name the user, e.g. user add ana --role analyst")
 		}
-		pw, err := users.Add(name, *role, "")
+		pw, err := users.Add(name, role, "")
 		if err != nil {
 			return err
 		}
