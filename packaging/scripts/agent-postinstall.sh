@@ -5,7 +5,7 @@
 set -u
 
 # Credentials written by `vigil enrol` are secrets: root only.
-for f in /etc/vigil/agent.creds /etc/vigil/*.key; do
+for f in /etc/vigil/*.nk /etc/vigil/*.creds /etc/vigil/*.key; do
 	[ -f "$f" ] && chown root:root "$f" && chmod 0600 "$f"
 done
 chmod 0700 /var/lib/vigil /var/lib/vigil/spool 2>/dev/null || true
