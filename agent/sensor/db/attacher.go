@@ -90,7 +90,7 @@ func RunAttacher(drop func() error) int {
 func serveAttacher(conn *net.UnixConn, progs map[string]*ebpf.Program) error {
 	var links sensor.Links
 	defer func() { links.Close() }()
-	probed := map[fileID]bool{}
+	probed := map[fileVersion]bool{}
 	buf := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
@@ -110,7 +110,7 @@ func serveAttacher(conn *net.UnixConn, progs map[string]*ebpf.Program) error {
 }
 
 // attachOne handles one request: a file descriptor passed with it.
-func attachOne(msg, oob []byte, probed map[fileID]bool, progs map[string]*ebpf.Program, links *sensor.Links) attachReply {
+func attachOne(msg, oob []byte, probed map[fileVersion]bool, progs map[string]*ebpf.Program, links *sensor.Links) attachReply {
 	var req attachRequest
 	if err := json.Unmarshal(msg, &req); err != nil {
 		closeRights(oob)
@@ -125,7 +125,7 @@ func attachOne(msg, oob []byte, probed map[fileID]bool, progs map[string]*ebpf.P
 	}
 	f := os.NewFile(uintptr(fds[0]), req.Label)
 	defer f.Close()
-	id, err := statID(f)
+	id, err := statVersion(f)
 	if err != nil {
 		return attachReply{Err: err.Error()}
 	}

@@ -35,15 +35,15 @@ type discovery struct {
 	stopped sync.WaitGroup
 
 	mu          sync.Mutex
-	judged      map[fileID]string // kind, kindNone for files that take no probes
-	probed      map[fileID]string // path, as the first process seen mapping it had it
-	errs        []string          // the latest errors, oldest first
-	local       sensor.Links      // attached by the agent itself
-	attacher    *attacherClient   // once started, every attach goes through it
-	failed      uint64            // TLS libraries that could not be probed
-	queueFull   uint64            // CheckProcess requests turned away
-	unreachable uint64            // deleted files mapped that could not be opened
-	scanned     chan struct{}     // closed once every process at start was looked at
+	judged      map[fileVersion]string // kind, kindNone for files that take no probes
+	probed      map[fileVersion]string // path, as the first process seen mapping it had it
+	errs        []string               // the latest errors, oldest first
+	local       sensor.Links           // attached by the agent itself
+	attacher    *attacherClient        // once started, every attach goes through it
+	failed      uint64                 // TLS libraries that could not be probed
+	queueFull   uint64                 // CheckProcess requests turned away
+	unreachable uint64                 // deleted files mapped that could not be opened
+	scanned     chan struct{}          // closed once every process at start was looked at
 }
 
 // candidate is a file a process maps (found in its maps by id), or (scan)
@@ -69,12 +69,12 @@ func newDiscovery(progs map[string]*ebpf.Program, log *slog.Logger) *discovery {
 		log = slog.New(slog.DiscardHandler)
 	}
 	d := &discovery{procRoot: "/proc", progs: progs, log: log, queue: make(chan candidate, queueLen),
-		done: make(chan struct{}), scanned: make(chan struct{}), judged: map[fileID]string{}, probed: map[fileID]string{}}
+		done: make(chan struct{}), scanned: make(chan struct{}), judged: map[fileVersion]string{}, probed: map[fileVersion]string{}}
 	// The agent's own binary is not probed: its TLS is its link to the
 	// collector, which the programs would skip anyway, at a cost per call.
 	if f, err := os.Open("/proc/self/exe"); err == nil {
-		if id, err := statID(f); err == nil {
-			d.judged[id] = kindNone
+		if v, err := statVersion(f); err == nil {
+			d.judged[v] = kindNone
 		}
 		f.Close()
 	}
@@ -211,8 +211,10 @@ func (d *discovery) scanProcess(pid uint32) {
 	if err != nil {
 		return // the process ended
 	}
+	seen := map[fileID]bool{}
 	for _, m := range maps {
-		if m.exec && !d.isJudged(m.id) {
+		if m.exec && !seen[m.id] {
+			seen[m.id] = true
 			d.judge(pid, m)
 		}
 	}
@@ -221,9 +223,6 @@ func (d *discovery) scanProcess(pid uint32) {
 // mapped handles a file the kernel saw a process map. One it could not
 // judge is forgotten by the kernel too, so the next mapping reports it.
 func (d *discovery) mapped(c candidate) {
-	if d.isJudged(c.id) {
-		return
-	}
 	if !d.judgeMapped(c) && d.watch.Coll != nil {
 		key := libwatchLibKey{Ino: c.id.Ino, Dev: c.id.Dev, Gen: c.gen}
 		_ = d.watch.Coll.Maps["lib_seen"].Delete(&key)
@@ -243,18 +242,11 @@ func (d *discovery) judgeMapped(c candidate) bool {
 	return false // unmapped again already
 }
 
-func (d *discovery) isJudged(id fileID) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	_, ok := d.judged[id]
-	return ok
-}
-
 // judge opens the file m that pid maps (pid 0: m.path is a host path)
 // and probes it if its symbols say it is a TLS library. It says whether
 // the file was judged; a file that could not be opened was not.
 func (d *discovery) judge(pid uint32, m mapping) bool {
-	id, path := m.id, m.path
+	path := m.path
 	f, open, err := d.open(pid, m)
 	if err != nil {
 		if strings.HasSuffix(path, " (deleted)") {
@@ -271,16 +263,27 @@ func (d *discovery) judge(pid uint32, m mapping) bool {
 		return false
 	}
 	defer f.Close()
+	v, err := statVersion(f)
+	if err != nil {
+		d.fail(err.Error())
+		return false
+	}
+	d.mu.Lock()
+	_, done := d.judged[v]
+	d.mu.Unlock()
+	if done {
+		return true
+	}
 	kind, err := tlsKind(f)
 	if err != nil {
 		d.fail(fmt.Sprintf("%s: %v", open, err))
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.judged[id]; ok {
+	if _, ok := d.judged[v]; ok {
 		return true
 	}
-	d.judged[id] = kind
+	d.judged[v] = kind
 	if kind == kindNone {
 		return true
 	}
@@ -290,7 +293,7 @@ func (d *discovery) judge(pid uint32, m mapping) bool {
 		d.failLocked(err.Error())
 		return true
 	}
-	d.probed[id] = path
+	d.probed[v] = path
 	d.log.Info("probing TLS library", "path", path, "pid", pid, "kind", kind, "probes", links)
 	return true
 }
@@ -323,6 +326,9 @@ func (d *discovery) attachLocked(f *os.File, label string) (int, error) {
 		if reply.Err != "" {
 			return 0, fmt.Errorf("attacher: %s", reply.Err)
 		}
+		if reply.Kind == kindNone {
+			return 0, fmt.Errorf("attacher: %s takes no TLS probes", label)
+		}
 		return reply.Links, nil
 	}
 	links, _, err := probeFile(f, d.progs)
@@ -342,7 +348,7 @@ func (d *discovery) judgePath(path string) {
 	}
 	id, err := statID(f)
 	f.Close()
-	if err == nil && !d.isJudged(id) {
+	if err == nil {
 		d.judge(0, mapping{id: id, path: path})
 	}
 }

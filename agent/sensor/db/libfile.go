@@ -113,14 +113,26 @@ func openFile(path string, id fileID) (*os.File, error) {
 
 // statID returns the regular file f's device and inode.
 func statID(f *os.File) (fileID, error) {
+	v, err := statVersion(f)
+	return v.fileID, err
+}
+
+// fileVersion is a file and its last change: an inode number a deleted
+// file freed can name a new file, which must be judged anew.
+type fileVersion struct {
+	fileID
+	ctime int64
+}
+
+func statVersion(f *os.File) (fileVersion, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return fileID{}, fmt.Errorf("stat %s: %w", f.Name(), err)
+		return fileVersion{}, fmt.Errorf("stat %s: %w", f.Name(), err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fileID{}, fmt.Errorf("%s is not a regular file", f.Name())
+		return fileVersion{}, fmt.Errorf("%s is not a regular file", f.Name())
 	}
-	return fileID{Dev: kernelDev(unix.Major(st.Dev), unix.Minor(st.Dev)), Ino: st.Ino}, nil
+	return fileVersion{fileID{Dev: kernelDev(unix.Major(st.Dev), unix.Minor(st.Dev)), Ino: st.Ino}, st.Ctim.Nano()}, nil
 }
 
 // Kinds of file the sensor probes.
