@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +17,10 @@ import (
 	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/correlate"
+	"github.com/vigilhq/vigil/collector/forward"
 	"github.com/vigilhq/vigil/collector/ingest"
 	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/metrics"
-	"github.com/vigilhq/vigil/collector/ocsf"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/rules"
@@ -29,6 +28,8 @@ import (
 
 // Config is everything vigil-collector run takes.
 type Config struct {
+	// Version is the collector's, for vigil_build_info.
+	Version string
 	DataDir string
 	NATS    bus.Config
 	// HTTP is the API's listen address; empty turns it off.
@@ -43,6 +44,13 @@ type Config struct {
 	// OCSF appends each new alert as an OCSF finding line to this file
 	// ("-": standard output).
 	OCSF string
+	// OCSFWebhook posts each finding to this URL, signed with
+	// OCSFWebhookSecret (HMAC-SHA256, see forward.Sign).
+	OCSFWebhook       string
+	OCSFWebhookSecret []byte
+	// OCSFSyslog sends each finding as RFC 5424 syslog to this target:
+	// tcp://, tls:// or udp://host:port.
+	OCSFSyslog string
 	// AlertsOut, when set, gets a one-line summary of each new alert.
 	AlertsOut     io.Writer
 	LivenessEvery time.Duration
@@ -96,6 +104,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
 	live := liveness.New(liveness.Options{AllowedRuleSets: allowed})
+	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	now := time.Now()
 	agents, err := st.Agents(ctx)
 	if err != nil {
@@ -105,34 +116,18 @@ func Run(ctx context.Context, cfg Config) error {
 		live.Known(a.AgentID, a.Site, a.Host, a.BootID, a.Heartbeat, now)
 	}
 
-	var ocsfOut io.Writer
-	switch cfg.OCSF {
-	case "":
-	case "-":
-		ocsfOut = os.Stdout
-	default:
-		f, err := os.OpenFile(cfg.OCSF, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("opening OCSF output: %w", err)
-		}
-		defer f.Close()
-		ocsfOut = f
+	sinks, err := outputs(cfg)
+	if err != nil {
+		return err
 	}
 	hub := api.NewHub()
 	var outMu sync.Mutex
-	var findings *ocsfWriter
-	if ocsfOut != nil {
-		findings = &ocsfWriter{st: st, out: ocsfOut, wait: evidenceWait}
-	}
 	onAlert := func(al *event.Event) {
 		hub.Notify()
-		outMu.Lock()
-		defer outMu.Unlock()
 		if cfg.AlertsOut != nil {
+			outMu.Lock()
 			fmt.Fprintln(cfg.AlertsOut, FormatAlert(al))
-		}
-		if findings != nil {
-			findings.add(al.ID, time.Now())
+			outMu.Unlock()
 		}
 	}
 	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert})
@@ -182,12 +177,17 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
+	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
 	run(func() { agentGauge(ctx, st, live, m) })
-	if findings != nil {
-		run(func() { findings.run(ctx) })
+	if len(sinks) > 0 {
+		fw, err := forward.New(forward.Options{Store: st, Sinks: sinks, Wake: hub.Wait, Metrics: m.Registry, Logger: log})
+		if err != nil {
+			return err
+		}
+		run(func() { fw.Run(ctx) })
 	}
 	if cfg.Ready != nil {
 		cfg.Ready(b.ClientURL(), httpAddr)
@@ -206,81 +206,31 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// evidenceWait is how long an alert's OCSF finding waits for evidence
-// events not yet stored.
-const evidenceWait = 30 * time.Second
-
-// ocsfWriter writes each alert's OCSF finding once its evidence events are
-// stored. Alerts are stored in their own lane, ahead of the events queued
-// before them, so the evidence often arrives after the alert: a finding
-// waits for it, up to wait, and then goes out with what is still missing.
-type ocsfWriter struct {
-	st   *store.Store
-	out  io.Writer
-	wait time.Duration
-
-	mu      sync.Mutex
-	pending []pendingFinding
-}
-
-type pendingFinding struct {
-	id    string
-	since time.Time
-}
-
-// add writes the alert's finding now if its evidence is all stored, else
-// keeps it for flush.
-func (w *ocsfWriter) add(id string, now time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.write(id, false) {
-		w.pending = append(w.pending, pendingFinding{id, now})
-	}
-}
-
-// flush writes the waiting findings whose evidence has come, and those
-// that waited long enough (all of them with force).
-func (w *ocsfWriter) flush(now time.Time, force bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	keep := w.pending[:0]
-	for _, p := range w.pending {
-		if !w.write(p.id, force || now.Sub(p.since) >= w.wait) {
-			keep = append(keep, p)
+// outputs opens the OCSF outputs cfg asks for.
+func outputs(cfg Config) ([]forward.Sink, error) {
+	var sinks []forward.Sink
+	if cfg.OCSF != "" {
+		f, err := forward.NewFileSink(cfg.OCSF)
+		if err != nil {
+			return nil, err
 		}
+		sinks = append(sinks, f)
 	}
-	w.pending = keep
-}
-
-// write writes one finding unless evidence is missing and it may wait; it
-// reports whether the alert is done with.
-func (w *ocsfWriter) write(id string, evenIfMissing bool) bool {
-	d, err := w.st.AlertByID(context.Background(), id)
-	if err != nil {
-		return true // pruned, or the store is closing: nothing to write
-	}
-	if len(d.Missing) > 0 && !evenIfMissing {
-		return false
-	}
-	b, _ := json.Marshal(ocsf.Finding(d.Event, d.Evidence, d.Missing))
-	if _, err := w.out.Write(append(b, '\n')); err != nil {
-		return false // kept, to write again at the next flush
-	}
-	return true
-}
-
-func (w *ocsfWriter) run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			w.flush(time.Now(), true)
-			return
-		case now := <-t.C:
-			w.flush(now, false)
+	if cfg.OCSFWebhook != "" {
+		w, err := forward.NewWebhookSink(cfg.OCSFWebhook, cfg.OCSFWebhookSecret, 30*time.Second)
+		if err != nil {
+			return nil, err
 		}
+		sinks = append(sinks, w)
 	}
+	if cfg.OCSFSyslog != "" {
+		s, err := forward.NewSyslogSink(cfg.OCSFSyslog, nil, 30*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, s)
+	}
+	return sinks, nil
 }
 
 // FormatAlert is the one-line form of an alert for terminals.

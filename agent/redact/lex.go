@@ -79,6 +79,12 @@ func lexWith(toks []token, d Dialect, sql string, l *sqllexer.Lexer) ([]token, b
 		v := t.Value
 		switch t.Type {
 		case sqllexer.SPACE, sqllexer.COMMENT, sqllexer.MULTILINE_COMMENT:
+			if d == Postgres && t.Type == sqllexer.MULTILINE_COMMENT && strings.Contains(v[2:], "/*") {
+				// PostgreSQL nests block comments and the lexer does not:
+				// what it would take as text after the first */ is still
+				// comment, and may hold anything.
+				return toks, false
+			}
 			adjacent = false
 			continue
 		case sqllexer.UNKNOWN:

@@ -214,8 +214,8 @@ func (s *Server) loss(w http.ResponseWriter, r *http.Request) {
 }
 
 // Findings renders alerts as OCSF findings with their evidence.
-func Findings(ctx context.Context, st *store.Store, alerts []store.Alert) ([]ocsf.Object, error) {
-	var out []ocsf.Object
+func Findings(ctx context.Context, st *store.Store, alerts []store.Alert) ([]*ocsf.DetectionFinding, error) {
+	var out []*ocsf.DetectionFinding
 	for _, a := range alerts {
 		d, err := st.AlertByID(ctx, a.Event.ID)
 		if err != nil {

@@ -44,6 +44,7 @@ type agentState struct {
 	ruleHash           string
 	drops              uint64 // kernel drops + spool drops, this boot
 	lastAlert          map[string]time.Time
+	last               *event.Heartbeat // the last heartbeat, for Health
 }
 
 // Tracker holds each agent's last heartbeat. Methods are safe for
@@ -80,7 +81,7 @@ func (t *Tracker) Known(agentID, site, host, bootID string, hb *event.Heartbeat,
 			st.interval = time.Duration(hb.IntervalS) * time.Second
 		}
 		st.sensors, st.ruleHash = hb.Sensors, hb.RuleSetHash
-		st.drops = dropsOf(hb)
+		st.drops, st.last = dropsOf(hb), hb
 	}
 	t.agents[agentID] = st
 }
@@ -170,7 +171,7 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		st.interval = time.Duration(hb.IntervalS) * time.Second
 	}
 	st.site, st.host, st.bootID = ev.Site, ev.Host, ev.BootID
-	st.lastHB, st.silent, st.drops = now, false, drops
+	st.lastHB, st.silent, st.drops, st.last = now, false, drops, hb
 	if hb.IntervalS != 0 {
 		st.sensors = sensors
 	}
@@ -217,9 +218,14 @@ func (t *Tracker) Status(agentID string) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st, ok := t.agents[agentID]
-	switch {
-	case !ok:
+	if !ok {
 		return ""
+	}
+	return statusOf(st)
+}
+
+func statusOf(st *agentState) string {
+	switch {
 	case st.stopped:
 		return "stopped"
 	case st.silent:

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -23,15 +24,20 @@ type Loss struct {
 	Count   uint64    `json:"count"`
 	FromSeq uint64    `json:"from_seq,omitempty"`
 	ToSeq   uint64    `json:"to_seq,omitempty"`
+	// Pending marks a gap not yet confirmed as loss: late events may
+	// still fill it, and it is not counted in the loss metric.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // ReasonSeqGap marks loss inferred from missing sequence numbers.
 const ReasonSeqGap = "seq_gap"
 
-// AddLoss records loss.
+// AddLoss records loss. A gap in the seqs is recorded unconfirmed
+// (ConfirmGaps); loss an agent reported is confirmed.
 func (t *Tx) AddLoss(l Loss) error {
+	confirmed := l.Reason != ReasonSeqGap
 	_, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
-		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq))
+		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq), confirmed)
 	if err != nil {
 		return fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
 	}
@@ -93,9 +99,9 @@ func (t *Tx) seqState(agentID, bootID string) (*seqState, error) {
 // highest seq seen of that boot (no later event showed it missing) is
 // recorded under l.Reason, and then counts as seen (seqs between the
 // highest seen and the range are then a gap, returned as TrackSeq returns
-// one). Seqs of the range that arrived are not lost. It returns how many
-// seqs l explained.
-func (t *Tx) ExplainLoss(l Loss) (explained uint64, gap *Loss, err error) {
+// one, found at now). Seqs of the range that arrived are not lost. It
+// returns how many seqs l explained.
+func (t *Tx) ExplainLoss(l Loss, now time.Time) (explained uint64, gap *Loss, err error) {
 	if l.FromSeq == 0 || l.ToSeq < l.FromSeq {
 		return 0, nil, fmt.Errorf("recording loss of %s: bad seq range %d-%d", l.AgentID, l.FromSeq, l.ToSeq)
 	}
@@ -106,7 +112,7 @@ func (t *Tx) ExplainLoss(l Loss) (explained uint64, gap *Loss, err error) {
 	from, to := int64(l.FromSeq), int64(l.ToSeq)
 	if to > st.max {
 		if from > st.max+1 {
-			gap = &Loss{Time: l.Time, Site: l.Site, Host: l.Host, AgentID: l.AgentID, BootID: l.BootID, Reason: ReasonSeqGap,
+			gap = &Loss{Time: now, Site: l.Site, Host: l.Host, AgentID: l.AgentID, BootID: l.BootID, Reason: ReasonSeqGap,
 				Count: uint64(from - st.max - 1), FromSeq: uint64(st.max + 1), ToSeq: uint64(from - 1)}
 			if err := t.AddLoss(*gap); err != nil {
 				return 0, nil, err
@@ -149,13 +155,13 @@ func (t *Tx) ExplainLoss(l Loss) (explained uint64, gap *Loss, err error) {
 			if rest[0] > rest[1] {
 				continue
 			}
-			if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
-				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ? FROM loss WHERE n = ?`,
+			if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
+				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ?`,
 				rest[1]-rest[0]+1, rest[0], rest[1], g.n); err != nil {
 				return 0, nil, fmt.Errorf("splitting gap: %w", err)
 			}
 		}
-		if _, err := t.tx.ExecContext(t.ctx, `UPDATE loss SET reason = ?, sensor = ?, count = ?, from_seq = ?, to_seq = ? WHERE n = ?`,
+		if _, err := t.tx.ExecContext(t.ctx, `UPDATE loss SET reason = ?, sensor = ?, count = ?, from_seq = ?, to_seq = ?, confirmed = 1 WHERE n = ?`,
 			l.Reason, l.Sensor, hi-lo+1, lo, hi, g.n); err != nil {
 			return 0, nil, fmt.Errorf("explaining gap: %w", err)
 		}
@@ -186,12 +192,51 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 		_, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = to_seq - 1, count = count - 1 WHERE n = ?`, n)
 	default:
 		if _, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = ?, count = ? WHERE n = ?`, seq-1, seq-from, n); err == nil {
-			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
-				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ? FROM loss WHERE n = ?`, to-seq, seq+1, to, n)
+			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
+				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ?`, to-seq, seq+1, to, n)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("filling gap: %w", err)
 	}
 	return nil
+}
+
+// ConfirmGaps marks the gaps recorded before before and still open as
+// loss, and returns them: late events fill a gap within seconds (an alert
+// overtaking the events queued before it, a resend after a reconnection),
+// so only one that stays open means events were lost.
+func (s *Store) ConfirmGaps(ctx context.Context, before time.Time) ([]Loss, error) {
+	rows, err := s.db.QueryContext(ctx, `UPDATE loss SET confirmed = 1
+		WHERE reason = ? AND confirmed = 0 AND time < ?
+		RETURNING time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed`, ReasonSeqGap, ms(before))
+	if err != nil {
+		return nil, fmt.Errorf("confirming gaps: %w", err)
+	}
+	defer rows.Close()
+	var out []Loss
+	for rows.Next() {
+		l, err := scanLoss(rows)
+		if err != nil {
+			return nil, fmt.Errorf("confirming gaps: %w", err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("confirming gaps: %w", err)
+	}
+	return out, nil
+}
+
+// scanLoss reads a loss row's time, site, host, agent_id, boot_id, reason,
+// sensor, count, from_seq, to_seq and confirmed.
+func scanLoss(rows *sql.Rows) (Loss, error) {
+	var l Loss
+	var t, c, f, to int64
+	var confirmed bool
+	if err := rows.Scan(&t, &l.Site, &l.Host, &l.AgentID, &l.BootID, &l.Reason, &l.Sensor, &c, &f, &to, &confirmed); err != nil {
+		return l, err
+	}
+	l.Time, l.Count, l.FromSeq, l.ToSeq, l.Pending = fromMS(t), uint64(c), uint64(f), uint64(to), !confirmed
+	return l, nil
 }

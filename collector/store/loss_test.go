@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil/event"
 )
@@ -112,7 +113,7 @@ func TestExplainLossRefusesBadRanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		l := Loss{Time: t0, AgentID: "ag-1", BootID: "b1", Reason: "spool_full", FromSeq: r[0], ToSeq: r[1], Count: 1}
-		if n, gap, err := tx.ExplainLoss(l); err == nil || n != 0 || gap != nil {
+		if n, gap, err := tx.ExplainLoss(l, t0); err == nil || n != 0 || gap != nil {
 			t.Errorf("range %d-%d: explained %d, gap %v, error %v; want an error", r[0], r[1], n, gap, err)
 		} else if !strings.Contains(err.Error(), "ag-1") {
 			t.Errorf("range %d-%d: error %q does not name the agent", r[0], r[1], err)
@@ -149,8 +150,60 @@ func TestTrackSeqGapRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want.Pending = true // until confirmed: it may still fill
 	if len(stored) != 1 || stored[0] != want {
 		t.Fatalf("stored %+v, want %+v", stored, want)
+	}
+}
+
+// A gap is pending until it has stayed open past the time given to
+// ConfirmGaps, which returns it once; a gap filled before is never
+// confirmed, and what the agent explains is confirmed loss at once; the
+// pieces of a split gap keep its state.
+func TestConfirmGaps(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	write(t, st, func(tx *Tx) error {
+		for _, seq := range []uint64{1, 5, 10} { // gaps 2-4 and 6-9
+			if _, err := tx.TrackSeq(newEvent(seq), t0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	write(t, st, func(tx *Tx) error {
+		for _, seq := range []uint64{2, 3, 4, 7} { // 2-4 filled, 6-9 split around 7
+			if _, err := tx.TrackSeq(newEvent(seq), t0.Add(time.Second)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if got, err := st.ConfirmGaps(ctx, t0); err != nil || len(got) != 0 {
+		t.Fatalf("confirmed before the grace ended: %+v %v", got, err)
+	}
+	got, err := st.ConfirmGaps(ctx, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, l := range got {
+		n += l.Count
+		if l.Pending || l.Reason != ReasonSeqGap {
+			t.Errorf("confirmed %+v", l)
+		}
+	}
+	if len(got) != 2 || n != 3 {
+		t.Errorf("confirmed %+v, want 6-6 and 8-9", got)
+	}
+	if again, _ := st.ConfirmGaps(ctx, t0.Add(time.Hour)); len(again) != 0 {
+		t.Errorf("confirmed twice: %+v", again)
+	}
+	losses, _ := st.Losses(ctx, "", 0)
+	for _, l := range losses {
+		if l.Pending {
+			t.Errorf("still pending after confirmation: %+v", l)
+		}
 	}
 }
 
@@ -209,7 +262,7 @@ func runLossSteps(t *testing.T, st *Store, steps []string) (gaps []string, expla
 				t.Fatalf("step %q: %v", s, err)
 			}
 			l.Count = l.ToSeq - l.FromSeq + 1
-			n, gap, err := tx.ExplainLoss(l)
+			n, gap, err := tx.ExplainLoss(l, t0)
 			if err != nil {
 				t.Fatalf("step %q: %v", s, err)
 			}

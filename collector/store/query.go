@@ -264,12 +264,13 @@ func (s *Store) Sites(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// Losses lists loss records, newest first; agentID may be empty.
+// Losses lists loss records, newest first; agentID may be empty. A gap
+// not yet confirmed (ConfirmGaps) is Pending: it may still fill.
 func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq
+	rows, err := s.db.QueryContext(ctx, `SELECT time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed
 		FROM loss WHERE ? = '' OR agent_id = ? ORDER BY n DESC LIMIT ?`, agentID, agentID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing loss: %w", err)
@@ -277,12 +278,10 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 	defer rows.Close()
 	out := []Loss{}
 	for rows.Next() {
-		var l Loss
-		var t, c, f, to int64
-		if err := rows.Scan(&t, &l.Site, &l.Host, &l.AgentID, &l.BootID, &l.Reason, &l.Sensor, &c, &f, &to); err != nil {
+		l, err := scanLoss(rows)
+		if err != nil {
 			return nil, fmt.Errorf("listing loss: %w", err)
 		}
-		l.Time, l.Count, l.FromSeq, l.ToSeq = fromMS(t), uint64(c), uint64(f), uint64(to)
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {

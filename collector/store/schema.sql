@@ -1,5 +1,7 @@
--- The collector's database. Open runs this file on every start: each
--- statement creates what is missing and leaves what exists alone.
+-- The collector's database, as it was when schema versions began: the
+-- first migration (migrate.go). Each statement creates what is missing and
+-- leaves what exists alone, so it also applies to a store made before
+-- versions were kept.
 -- Times are milliseconds since the Unix epoch; n is arrival order.
 
 -- Every event stored, once per id: the table is also the dedupe set.
@@ -88,3 +90,4 @@ CREATE TABLE IF NOT EXISTS seqs (
 	max_seq  INTEGER NOT NULL,
 	PRIMARY KEY (agent_id, boot_id)
 ) WITHOUT ROWID;
+

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	_ "embed"
 	"fmt"
@@ -29,8 +30,8 @@ const (
 		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlPutEvidence = `INSERT OR IGNORE INTO alert_evidence (alert_id, event_id) VALUES (?, ?)`
-	sqlAddLoss     = `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlAddLoss     = `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlReadSeq = `SELECT max_seq FROM seqs WHERE agent_id = ? AND boot_id = ?`
 	sqlSaveSeq = `INSERT INTO seqs (agent_id, boot_id, max_seq) VALUES (?, ?, ?)
 		ON CONFLICT (agent_id, boot_id) DO UPDATE SET max_seq = excluded.max_seq`
@@ -58,9 +59,9 @@ func Open(path string) (*Store, error) {
 	}
 	// One writer; readers (the API) use their own connections under WAL.
 	db.SetMaxOpenConns(4)
-	if _, err := db.Exec(schema); err != nil {
+	if err := migrate(context.Background(), db, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("creating store schema in %s: %w", path, err)
+		return nil, err
 	}
 	s := &Store{db: db}
 	for _, p := range []struct {

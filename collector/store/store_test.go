@@ -105,7 +105,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		got = append(got, typ+" "+name)
 	}
 	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "table events",
-		"index events_received", "index evidence_event", "table loss", "index loss_gap", "table seqs", "table sites"}
+		"index events_received", "index evidence_event", "table loss", "index loss_gap", "table outputs", "table seqs", "table sites"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("schema objects\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

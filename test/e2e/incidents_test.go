@@ -120,6 +120,7 @@ GRANT CREATE ON SCHEMA public TO svc_bench;`, customerRows)).CombinedOutput()
 	t.Run("CloudSyncWrite", r.cloudSyncWrite)
 	t.Run("BenignPgbench", r.benignPgbench)
 	t.Run("CollectorNotReported", r.collectorNotReported)
+	t.Run("OCSFValidates", r.ocsfValidates)
 }
 
 // The collector runs on the agent's host, as make run has it: everything it

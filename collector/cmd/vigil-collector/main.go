@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -75,6 +76,9 @@ func run(args []string) error {
 	hostRules := fs.String("host-rules", "", "host rules `directory` shipped to agents: switching to it raises no alert")
 	allowed := fs.String("allowed-rule-sets", "", "comma-separated host rule set `hashes` agents may switch to")
 	ocsfOut := fs.String("ocsf", "", "append alerts as OCSF Detection Findings to `file` (- for stdout)")
+	ocsfWebhook := fs.String("ocsf-webhook", "", "post each OCSF finding to this `URL` (signed: X-Vigil-Signature)")
+	ocsfSecret := fs.String("ocsf-webhook-secret", "", "`file` holding the webhook's HMAC secret (16 bytes or more)")
+	ocsfSyslog := fs.String("ocsf-syslog", "", "send each OCSF finding as RFC 5424 syslog to `target` (tcp://, tls:// or udp://host:port)")
 	printAlerts := fs.Bool("print-alerts", false, "print each new alert on standard error")
 	keepEvents := fs.Duration("retain-events", 30*24*time.Hour, "keep events not cited by an alert this long")
 	keepAlerts := fs.Duration("retain-alerts", 365*24*time.Hour, "keep alerts, their evidence and loss records this long")
@@ -94,13 +98,25 @@ func run(args []string) error {
 		}
 	}
 	cfg := collector.Config{
+		Version: version,
 		DataDir: *data,
 		NATS: bus.Config{URL: *natsURL, Creds: *natsCreds, Listen: *listen, Auth: *auth,
 			AgentsDir: filepath.Join(*data, "agents"), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify,
 			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
-		HTTP: *httpAddr, RulesDir: *rulesDir, HostRulesDir: *hostRules, OCSF: *ocsfOut,
+		HTTP: *httpAddr, RulesDir: *rulesDir, HostRulesDir: *hostRules,
+		OCSF: *ocsfOut, OCSFWebhook: *ocsfWebhook, OCSFSyslog: *ocsfSyslog,
 		Retention: store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
 		Logger:    log,
+	}
+	if *ocsfWebhook != "" {
+		if *ocsfSecret == "" {
+			return fmt.Errorf("--ocsf-webhook needs --ocsf-webhook-secret: receivers check the signature")
+		}
+		b, err := os.ReadFile(*ocsfSecret)
+		if err != nil {
+			return fmt.Errorf("reading the webhook secret: %w", err)
+		}
+		cfg.OCSFWebhookSecret = bytes.TrimSpace(b)
 	}
 	if *allowed != "" {
 		cfg.AllowedRuleSets = strings.Split(*allowed, ",")

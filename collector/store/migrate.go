@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+)
+
+//go:embed migrate_2_outputs.sql
+var migrateOutputs string
+
+//go:embed migrate_3_confirmed_gaps.sql
+var migrateConfirmedGaps string
+
+// migrations bring a store from its schema version (SQLite's user_version)
+// to the newest: entry i makes version i+1. A store made before versions
+// were kept reads as version 0 and takes them all; each is written so that
+// it applies to such a store. Never change a migration that shipped: add
+// one.
+var migrations = []string{
+	schema,               // 1: the schema as it was when versions began
+	migrateOutputs,       // 2: where each OCSF output stands
+	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
+}
+
+// SchemaVersion is the version this collector's store has once opened.
+var SchemaVersion = len(migrations)
+
+// migrate applies the migrations a store lacks, all in one transaction.
+func migrate(ctx context.Context, db *sql.DB, path string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrating store %s: %w", path, err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("reading the schema version of %s: %w", path, err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("store %s has schema version %d, written by a newer vigil-collector; this one knows up to %d: upgrade it, or restore a backup",
+			path, v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrating store %s to schema version %d: %w", path, i+1, err)
+		}
+	}
+	if v < len(migrations) {
+		// PRAGMA takes no parameters; the version is this package's number.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+			return fmt.Errorf("recording the schema version of %s: %w", path, err)
+		}
+	}
+	return tx.Commit()
+}
