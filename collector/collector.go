@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
+	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/correlate"
 	"github.com/vigilhq/vigil/collector/forward"
@@ -159,7 +160,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
-		srv = &http.Server{Handler: (&api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
+		tokens, err := auth.Open(cfg.DataDir)
+		if err != nil {
+			return fmt.Errorf("opening the API's tokens: %w", err)
+		}
+		srv = &http.Server{Handler: (&api.Server{Auth: tokens, Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
 			ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

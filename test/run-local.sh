@@ -51,7 +51,11 @@ done
 "$bin/vigil-agent" run --config "$run/agent.hcl" 2>"$run/agent.log" &
 pids+=($!)
 
+# The collector's first start writes an admin API token; the CLI reads it
+# through VIGIL_TOKEN_FILE.
+export VIGIL_TOKEN_FILE="$run/collector/api-token"
 echo "vigil is running: collector API http://$http (metrics at /metrics), NATS 127.0.0.1:$nats_port"
+echo "API token: $VIGIL_TOKEN_FILE (from another terminal: VIGIL_TOKEN_FILE=$VIGIL_TOKEN_FILE bin/vigil alerts list)"
 echo "logs: $run/collector.log $run/agent.log; OCSF findings: $run/alerts.ocsf.jsonl"
 echo "alerts as they arrive (Ctrl-C stops):"
 "$bin/vigil" alerts tail --api "http://$http" --from-start &

@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,12 +36,15 @@ const alertsUsage = `usage:
   vigil alerts show [--json] ALERT_ID       one alert with its evidence events
 
 filters: --site S --host H --person P --severity MIN --rule R --since 24h --limit N
-The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080).
+The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080); its
+token comes from --token-file, else $VIGIL_TOKEN, else $VIGIL_TOKEN_FILE, else
+~/.config/vigil/token (vigil-collector token add NAME makes one).
 `
 
 type alertsFlags struct {
 	fs                                 *flag.FlagSet
 	api, site, host, person, sev, rule *string
+	tokenFile                          *string
 	since                              *string
 	limit                              *int
 	asJSON, fromStart                  *bool
@@ -53,15 +58,16 @@ func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
 		def = "http://127.0.0.1:8080"
 	}
 	f := &alertsFlags{fs: fs,
-		api:    fs.String("api", def, "collector API `URL`"),
-		site:   fs.String("site", "", "only alerts from `site`"),
-		host:   fs.String("host", "", "only alerts from `host`"),
-		person: fs.String("person", "", "only alerts about `person`"),
-		sev:    fs.String("severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)"),
-		rule:   fs.String("rule", "", "only alerts of `rule`"),
-		since:  fs.String("since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)"),
-		limit:  fs.Int("limit", 100, "at most `n` alerts (list)"),
-		asJSON: fs.Bool("json", false, "print JSON (one object per line for tail)"),
+		api:       fs.String("api", def, "collector API `URL`"),
+		tokenFile: fs.String("token-file", "", "`file` holding the API token"),
+		site:      fs.String("site", "", "only alerts from `site`"),
+		host:      fs.String("host", "", "only alerts from `host`"),
+		person:    fs.String("person", "", "only alerts about `person`"),
+		sev:       fs.String("severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)"),
+		rule:      fs.String("rule", "", "only alerts of `rule`"),
+		since:     fs.String("since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)"),
+		limit:     fs.Int("limit", 100, "at most `n` alerts (list)"),
+		asJSON:    fs.Bool("json", false, "print JSON (one object per line for tail)"),
 	}
 	f.fromStart = fs.Bool("from-start", false, "tail: print stored alerts first")
 	return f
@@ -113,8 +119,40 @@ func runAlerts(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func getJSON(ctx context.Context, base, path string, q url.Values, into any) error {
-	u := base + path
+// token finds the API token: --token-file, $VIGIL_TOKEN, $VIGIL_TOKEN_FILE
+// or ~/.config/vigil/token, in that order.
+func (f *alertsFlags) token() (string, error) {
+	if *f.tokenFile == "" {
+		if t := os.Getenv("VIGIL_TOKEN"); t != "" {
+			return t, nil
+		}
+	}
+	path := *f.tokenFile
+	if path == "" {
+		path = os.Getenv("VIGIL_TOKEN_FILE")
+	}
+	if path == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return "", errors.New("no API token: give --token-file or set VIGIL_TOKEN")
+		}
+		path = filepath.Join(dir, "vigil", "token")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the API token: %w (vigil-collector token add NAME makes one)", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// getJSON asks the collector's API for path with q and decodes the answer
+// into into.
+func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, into any) error {
+	tok, err := f.token()
+	if err != nil {
+		return err
+	}
+	u := *f.api + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -122,6 +160,7 @@ func getJSON(ctx context.Context, base, path string, q url.Values, into any) err
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("asking the collector: %w", err)
@@ -156,7 +195,7 @@ func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
 	q := f.query()
 	q.Set("limit", strconv.Itoa(*f.limit))
 	var list []store.Alert
-	if err := getJSON(ctx, *f.api, "/api/alerts", q, &list); err != nil {
+	if err := f.getJSON(ctx, "/api/alerts", q, &list); err != nil {
 		return err
 	}
 	if *f.asJSON {
@@ -175,7 +214,7 @@ func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
 	after := int64(0)
 	if !*f.fromStart {
 		var latest []store.Alert
-		if err := getJSON(ctx, *f.api, "/api/alerts", url.Values{"limit": {"1"}}, &latest); err != nil {
+		if err := f.getJSON(ctx, "/api/alerts", url.Values{"limit": {"1"}}, &latest); err != nil {
 			return err
 		}
 		if len(latest) > 0 {
@@ -188,7 +227,7 @@ func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
 		q.Set("wait", "30s")
 		q.Set("limit", "1000")
 		var list []store.Alert
-		if err := getJSON(ctx, *f.api, "/api/alerts", q, &list); err != nil {
+		if err := f.getJSON(ctx, "/api/alerts", q, &list); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -209,7 +248,7 @@ func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
 
 func alertsShow(ctx context.Context, f *alertsFlags, id string, w io.Writer) error {
 	var d store.AlertDetail
-	if err := getJSON(ctx, *f.api, "/api/alerts/"+url.PathEscape(id), nil, &d); err != nil {
+	if err := f.getJSON(ctx, "/api/alerts/"+url.PathEscape(id), nil, &d); err != nil {
 		return err
 	}
 	if *f.asJSON {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/metrics"
 	"github.com/vigilhq/vigil/collector/ocsf"
@@ -45,6 +46,8 @@ func (h *Hub) Wait() <-chan struct{} {
 
 // Server is the HTTP API.
 type Server struct {
+	// Auth holds the API tokens; without it nothing but /healthz answers.
+	Auth     *auth.Store
 	Store    *store.Store
 	Liveness *liveness.Tracker
 	Metrics  *metrics.Metrics
@@ -76,7 +79,29 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
-	return mux
+	if s.Auth == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/healthz" {
+				mux.ServeHTTP(w, r)
+				return
+			}
+			fail(w, http.StatusServiceUnavailable, errors.New("the API has no tokens configured"))
+		})
+	}
+	return s.Auth.Middleware(need, mux)
+}
+
+// need is the role each path needs: /healthz none, /metrics a scraper's,
+// everything else (alerts, evidence, agents, loss, findings) a SOC
+// analyst's.
+func need(path string) string {
+	switch path {
+	case "/healthz":
+		return ""
+	case "/metrics":
+		return auth.RoleMetrics
+	}
+	return auth.RoleSOC
 }
 
 type apiError struct {

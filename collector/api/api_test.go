@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/metrics"
 	"github.com/vigilhq/vigil/collector/store"
@@ -71,11 +73,30 @@ func newServer(t *testing.T) (*Server, *httptest.Server) {
 	live := liveness.New(liveness.Options{})
 	live.Known("ag-1", "leeds", "ws1", "b1", hb.Heartbeat, t0)
 	live.Known("ag-2", "manila", "ws2", "b2", &event.Heartbeat{IntervalS: 0}, t0)
-	s := &Server{Store: st, Liveness: live, Metrics: metrics.New(nil), Hub: NewHub(),
+	s := &Server{Auth: tokens(t), Store: st, Liveness: live, Metrics: metrics.New(nil), Hub: NewHub(),
 		Now: func() time.Time { return t0.Add(time.Hour) }}
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return s, hs
+}
+
+// adminToken is the token tokens made for the tests' requests.
+var adminToken string
+
+// tokens opens a token store whose first admin token the tests send.
+func tokens(t *testing.T) *auth.Store {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := auth.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, auth.AdminFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminToken = strings.TrimSpace(string(b))
+	return st
 }
 
 func write(t *testing.T, st *store.Store, f func(tx *store.Tx) error) {
@@ -96,7 +117,12 @@ func write(t *testing.T, st *store.Store, f func(tx *store.Tx) error) {
 // get fetches path and returns the status, the content type and the body.
 func get(t *testing.T, hs *httptest.Server, path string) (int, string, []byte) {
 	t.Helper()
-	resp, err := hs.Client().Get(hs.URL + path)
+	req, err := http.NewRequest("GET", hs.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := hs.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +236,7 @@ func TestAgents(t *testing.T) {
 		t.Errorf("ag-1's heartbeat %+v, want the stored one", agents[0].Heartbeat)
 	}
 	// Without a tracker there is no status to give.
-	bare := httptest.NewServer((&Server{Store: s.Store, Hub: NewHub()}).Handler())
+	bare := httptest.NewServer((&Server{Auth: s.Auth, Store: s.Store, Hub: NewHub()}).Handler())
 	defer bare.Close()
 	_, _, body := get(t, bare, "/api/agents")
 	if bytes.Contains(body, []byte(`"status"`)) {
@@ -280,7 +306,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if code, _, body := get(t, hs, "/metrics"); code != http.StatusOK || !bytes.Contains(body, []byte("vigil_collector_messages_total")) {
 		t.Errorf("/metrics: %d, body without vigil_collector_messages_total", code)
 	}
-	bare := httptest.NewServer((&Server{Store: s.Store, Hub: NewHub()}).Handler())
+	bare := httptest.NewServer((&Server{Auth: s.Auth, Store: s.Store, Hub: NewHub()}).Handler())
 	defer bare.Close()
 	if code, _, _ := get(t, bare, "/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics without metrics: %d, want 404", code)
@@ -289,7 +315,9 @@ func TestHealthAndMetrics(t *testing.T) {
 
 func TestRoutes(t *testing.T) {
 	_, hs := newServer(t)
-	resp, err := hs.Client().Post(hs.URL+"/api/alerts", "application/json", strings.NewReader("{}"))
+	req, _ := http.NewRequest("POST", hs.URL+"/api/alerts", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := hs.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +359,9 @@ func TestTailWaitsForAnAlert(t *testing.T) {
 	go func() {
 		// Well short of the 60 s wait: only the announcement can answer in time.
 		client := &http.Client{Timeout: 20 * time.Second}
-		resp, err := client.Get(hs.URL + "/api/alerts?after=2&wait=60s")
+		req, _ := http.NewRequest("GET", hs.URL+"/api/alerts?after=2&wait=60s", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := client.Do(req)
 		if err != nil {
 			got <- answer{err: err}
 			return
@@ -377,6 +407,7 @@ func TestTailStopsWhenTheClientGoes(t *testing.T) {
 	s.waiting = cancel
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/api/alerts?after=2&wait=60s", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	done := make(chan struct{})
 	go func() {
 		s.Handler().ServeHTTP(rec, req)

@@ -5,8 +5,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -80,4 +83,19 @@ func (c *Collector) healthy() error {
 		return fmt.Errorf("/healthz: %s", resp.Status)
 	}
 	return nil
+}
+
+// Get asks the collector's API for path with its admin token, the one a
+// first start writes to the data directory.
+func (c *Collector) Get(ctx context.Context, path string) (*http.Response, error) {
+	tok, err := os.ReadFile(filepath.Join(c.Data, "api-token"))
+	if err != nil {
+		return nil, fmt.Errorf("reading the collector's admin token: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.API+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	return http.DefaultClient.Do(req)
 }

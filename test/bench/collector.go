@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -61,7 +60,7 @@ func (c counters) lostTotal() float64 {
 var metricRe = regexp.MustCompile(`^(vigil_collector_messages_total|vigil_collector_lost_events_total)\{(?:result|reason)="([^"]*)"\} ([0-9.e+]+)$`)
 
 func (c *collector) counters() (counters, error) {
-	resp, err := http.Get(c.API + "/metrics")
+	resp, err := c.Get(context.Background(), "/metrics")
 	if err != nil {
 		return counters{}, err
 	}
@@ -128,12 +127,7 @@ type alert struct {
 }
 
 func (c *collector) alertsAfter(ctx context.Context, after int64, rule string, wait time.Duration) ([]alert, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET",
-		fmt.Sprintf("%s/api/alerts?after=%d&rule=%s&wait=%s", c.API, after, rule, wait), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Get(ctx, fmt.Sprintf("/api/alerts?after=%d&rule=%s&wait=%s", after, rule, wait))
 	if err != nil {
 		return nil, err
 	}

@@ -103,11 +103,14 @@ func startNATSServer(t *testing.T, args ...string) *testproc.Proc {
 
 func (c *collector) get(t *testing.T, path string, into any) {
 	t.Helper()
-	resp, err := http.Get(c.API + path)
+	resp, err := c.Get(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, resp.Status)
+	}
 	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ func (r *incidentRig) ocsfValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(r.c.API + "/api/ocsf")
+	resp, err := r.c.Get(t.Context(), "/api/ocsf")
 	if err != nil {
 		t.Fatal(err)
 	}

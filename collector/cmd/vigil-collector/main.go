@@ -26,12 +26,19 @@ across sites and serves the SOC.
 
 Usage:
   vigil-collector run [flags]    run the collector (vigil-collector run -h lists flags)
+  vigil-collector token add NAME [--role soc|metrics|admin] [--data DIR]
+                                 make an API token and print it (shown once)
+  vigil-collector token list [--data DIR]
+  vigil-collector token revoke NAME [--data DIR]
   vigil-collector version        print the version
 
 By default run starts an embedded NATS server with JetStream on
 127.0.0.1:4222 storing under --data, requires enrolled agent keys
 (vigil enrol), and serves the API on 127.0.0.1:8080. --nats-url uses an
 external NATS cluster instead. SIGINT and SIGTERM stop it.
+
+Every API request but /healthz needs a token (Authorization: Bearer).
+The first start makes an admin token in DIR/api-token (mode 0600).
 `
 
 func main() {
@@ -43,6 +50,8 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = run(os.Args[2:])
+	case "token":
+		err = token(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("vigil-collector", version)
 	case "help", "--help", "-h":
