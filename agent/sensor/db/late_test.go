@@ -44,12 +44,14 @@ func testLateRenamedLibSSL(t *testing.T, pg *testdb.Server, client string, attac
 	set := startBuild(t, sn, false)
 	timeout := time.AfterFunc(60*time.Second, func() { set.Close() })
 	t.Cleanup(func() { timeout.Stop(); set.Close() })
+	attacherPID := 0
 	if attacher {
 		pid, err := sn.StartAttacher()
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkAttacherCaps(t, pid)
+		attacherPID = pid
 	}
 	if slices.Contains(sn.LibSSL(), copyPath) {
 		t.Fatalf("%s probed before any process loaded it", copyPath)
@@ -90,6 +92,20 @@ func testLateRenamedLibSSL(t *testing.T, pg *testdb.Server, client string, attac
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("client: %v\n%s", err, out.String())
+	}
+	if attacherPID != 0 {
+		// Closing the sensor closes the attacher's socket: it must detach
+		// everything and exit by itself, not be killed after waiting.
+		timeout.Stop()
+		if err := set.Close(); err != nil {
+			t.Errorf("closing the sensor and its attacher: %v", err)
+		}
+		testproc.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", attacherPID)); err == nil {
+				return fmt.Errorf("attacher %d still running after the sensor closed", attacherPID)
+			}
+			return nil
+		})
 	}
 }
 
