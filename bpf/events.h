@@ -234,7 +234,7 @@ enum lib_how {
 	LIB_MPROTECT = 2, /* a file mapping made executable later */
 };
 
-/* A process mapped a file executable that no process had mapped so since
+/* A process mapped a file executable that no process had mapped since
  * the sensor started (reported once per inode). */
 struct lib_mapped_rec {
 	struct rec_hdr hdr;

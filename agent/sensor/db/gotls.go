@@ -57,12 +57,12 @@ func isGoProgram(r io.ReaderAt) (string, bool) {
 
 // findGoTLS locates goTLSFuncs in the Go program ef: by its symbol table,
 // or when it is stripped (-ldflags=-s) by its pclntab, which Go keeps
-// for stack traces. It fails when neither names the functions (a binary
-// stripped of its section headers too), for another architecture than
-// amd64, and for Go before minGoVersion.
+// for stack traces, even without section headers (Go 1.18 on). It fails
+// when neither names the functions, for another architecture than amd64,
+// and for Go before minGoVersion.
 func findGoTLS(ef *elf.File, goVersion string) ([]goFunc, error) {
 	if ef.Machine != elf.EM_X86_64 {
-		return nil, fmt.Errorf("Go TLS probes support amd64 only, this is %v", ef.Machine)
+		return nil, fmt.Errorf("built for %v: Go TLS probes support amd64 only", ef.Machine)
 	}
 	if version.IsValid(goVersion) && version.Compare(goVersion, minGoVersion) < 0 {
 		return nil, fmt.Errorf("built with %s: Go TLS probes need the register ABI (%s or later)", goVersion, minGoVersion)
