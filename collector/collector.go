@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/console"
 	"github.com/vigilhq/vigil/collector/correlate"
 	"github.com/vigilhq/vigil/collector/forward"
 	"github.com/vigilhq/vigil/collector/ingest"
@@ -33,8 +35,12 @@ type Config struct {
 	Version string
 	DataDir string
 	NATS    bus.Config
-	// HTTP is the API's listen address; empty turns it off.
+	// HTTP is the API's and console's listen address; empty turns it off.
 	HTTP string
+	// HTTPCert and HTTPKey, when set, serve HTTP over TLS.
+	HTTPCert, HTTPKey string
+	// NoConsole serves the API without the web console.
+	NoConsole bool
 	// RulesDir holds the correlation rules; empty runs none.
 	RulesDir string
 	// HostRulesDir is the host rule set the SOC ships: agents switching to
@@ -143,6 +149,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer b.Close()
+	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
@@ -160,18 +169,34 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
-		tokens, err := auth.Open(cfg.DataDir)
+		h, err := HTTPHandler(cfg, &api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub, Enrolment: b.EnrolmentErrors}, log)
 		if err != nil {
-			return fmt.Errorf("opening the API's tokens: %w", err)
+			ln.Close()
+			return err
 		}
-		srv = &http.Server{Handler: (&api.Server{Auth: tokens, Store: st, Liveness: live, Metrics: m, Hub: hub}).Handler(),
-			ReadHeaderTimeout: 10 * time.Second}
+		srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		scheme := "http"
+		if cfg.HTTPCert != "" || cfg.HTTPKey != "" {
+			scheme = "https"
+		}
 		go func() {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if scheme == "https" {
+				err = srv.ServeTLS(ln, cfg.HTTPCert, cfg.HTTPKey)
+			} else {
+				err = srv.Serve(ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
 				log.Error("API stopped serving", "err", err)
 			}
 		}()
-		log.Info("API listening", "addr", "http://"+httpAddr)
+		log.Info("API listening", "addr", scheme+"://"+httpAddr)
+		if !cfg.NoConsole {
+			log.Info("console", "url", scheme+"://"+httpAddr+"/", "first_admin", filepath.Join(cfg.DataDir, auth.FirstAdminFile))
+			if host, _, _ := net.SplitHostPort(httpAddr); scheme == "http" && !net.ParseIP(host).IsLoopback() {
+				log.Warn("the console's session cookie is Secure: browsers send it over plain HTTP to loopback only; use --http-tls-cert/--http-tls-key")
+			}
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -209,6 +234,32 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// HTTPHandler is the API srv (whose store and sources are set) and, unless
+// cfg turns it off, the console, behind the data directory's tokens and
+// users.
+func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, error) {
+	if (cfg.HTTPCert == "") != (cfg.HTTPKey == "") {
+		return nil, errors.New("serving HTTP over TLS needs both a certificate and a key")
+	}
+	tokens, err := auth.Open(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the API's tokens: %w", err)
+	}
+	srv.Auth = tokens
+	if !cfg.NoConsole {
+		users, err := auth.OpenUsers(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("opening the console's users: %w", err)
+		}
+		srv.Users, srv.Sessions = users, auth.NewSessions()
+		c := &console.Server{Store: srv.Store, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
+		if srv.Console, err = c.Handler(); err != nil {
+			return nil, err
+		}
+	}
+	return srv.Handler(), nil
 }
 
 // outputs opens the OCSF outputs cfg asks for.
@@ -280,7 +331,13 @@ func dirFingerprint(dir string) string {
 	var sb strings.Builder
 	for _, e := range entries {
 		if info, err := e.Info(); err == nil {
-			fmt.Fprintf(&sb, "%s %d %d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+			// Mode and owner too: chown or chmod of a record the collector
+			// could not read is the fix, and must be picked up.
+			owner := ""
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				owner = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+			}
+			fmt.Fprintf(&sb, "%s %d %d %v %s\n", e.Name(), info.Size(), info.ModTime().UnixNano(), info.Mode(), owner)
 		}
 	}
 	return sb.String()

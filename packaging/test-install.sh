@@ -79,12 +79,18 @@ if dpkg -i "$agent_deb"; then ok "dpkg -i vigil-agent"; else bad "dpkg -i vigil-
 check "vigil-agent --version runs" /usr/bin/vigil-agent --version
 version=$(/usr/bin/vigil-agent --version 2>&1)
 case "$version" in vigil-agent\ *) ok "version: $version" ;; *) bad "version printed: $version" ;; esac
-if out=$(/usr/bin/vigil-agent preflight 2>&1); then ok "vigil-agent preflight runs"; else bad "vigil-agent preflight: $out"; fi
+# Freshly installed, the agent is not enrolled yet: preflight must fail and
+# say so, with the fix, rather than let a service start that reports nowhere.
+if out=$(/usr/bin/vigil-agent preflight 2>&1); then bad "preflight passed before enrolment: $out"; else ok "preflight fails before enrolment"; fi
 echo "$out" | sed 's/^/     /'
 check "preflight reports the process sensor" grep -q "sensor process" <<<"$out"
+check "preflight names the missing collector block" grep -q "FAIL collector block" <<<"$out"
+check "preflight gives the fix" grep -q "fix: add a collector block" <<<"$out"
+check "the shipped rule pack compiles" grep -q "^ok   host rules" <<<"$out"
 check "vigil-agent --help explains the commands" sh -c '/usr/bin/vigil-agent --help | grep -q preflight'
 
 mode /usr/bin/vigil-agent 755 root:root
+for d in README deploy rules events; do mode /usr/share/doc/vigil-agent/$d.md 644 root:root; done
 mode /usr/lib/systemd/system/vigil-agent.service 644 root:root
 mode /etc/vigil 755 root:root
 mode /etc/vigil/agent.hcl 640 root:root
@@ -97,7 +103,12 @@ mode /var/lib/vigil/spool 700 root:root
 conffiles=$(dpkg-query -W -f='${Conffiles}' vigil-agent)
 check "agent.hcl is a conffile" grep -q "/etc/vigil/agent.hcl " <<<"$conffiles"
 check "the rule pack is conffiles" grep -q "/etc/vigil/rules/" <<<"$conffiles"
-check "the installed agent.hcl loads" /usr/bin/vigil-agent preflight --config /etc/vigil/agent.hcl
+out=$(/usr/bin/vigil-agent preflight --config /etc/vigil/agent.hcl 2>&1)
+check "the installed agent.hcl loads" grep -q "^ok   config" <<<"$out"
+# Unenrolled, the service refuses to start instead of writing every event
+# to the journal.
+if out=$(timeout 20 /usr/bin/vigil-agent run --config /etc/vigil/agent.hcl 2>&1); then bad "an unenrolled agent ran"; else ok "an unenrolled agent refuses to run"; fi
+check "and says it has no collector block" grep -q "no collector block" <<<"$out"
 
 # A local edit survives an upgrade (here: reinstalling) and a removal.
 echo "# local edit by test-install" >>/etc/vigil/agent.hcl
@@ -112,10 +123,16 @@ check "agent.hcl kept after remove" grep -q "local edit by test-install" /etc/vi
 check "rule pack kept after remove" test -n "$(ls /etc/vigil/rules/*.hcl 2>/dev/null)"
 check "package left in config-files state" sh -c "dpkg-query -W -f='\${Status}' vigil-agent | grep -q config-files"
 
+# The enrolled secret, copied in by hand as docs/deploy.md says.
+printf -- '-----BEGIN USER NKEY SEED-----\nSU...\n------END USER NKEY SEED------\n' >/etc/vigil/agent.nk
+printf 'site = "leeds"\nagent_id = "ws-a"\nseed = "SU..."\n' >/etc/vigil/agent.creds
+chmod 600 /etc/vigil/agent.nk /etc/vigil/agent.creds
 echo "== purge vigil-agent"
 if dpkg -P vigil-agent; then ok "dpkg -P vigil-agent"; else bad "dpkg -P vigil-agent"; fi
 check "agent.hcl gone after purge" test ! -e /etc/vigil/agent.hcl
 check "state gone after purge" test ! -e /var/lib/vigil
+check "the agent's secret seed gone after purge" test ! -e /etc/vigil/agent.nk
+check "an older release's credentials gone after purge" test ! -e /etc/vigil/agent.creds
 check "package unknown after purge" sh -c "! dpkg-query -W -f='\${Status}' vigil-agent 2>/dev/null | grep -q installed"
 
 collector_debs=("$dist"/vigil-collector_*.deb)
@@ -146,6 +163,7 @@ if [ ${#cli_debs[@]} -eq 1 ]; then
 	if dpkg -i "${cli_debs[0]}"; then ok "dpkg -i vigil-cli"; else bad "dpkg -i vigil-cli"; fi
 	mode /usr/bin/vigil 755 root:root
 	check "vigil version runs" /usr/bin/vigil version
+	for d in rules events deploy; do mode /usr/share/doc/vigil-cli/$d.md 644 root:root; done
 	if dpkg -P vigil-cli; then ok "dpkg -P vigil-cli"; else bad "dpkg -P vigil-cli"; fi
 	check "vigil gone after purge" test ! -e /usr/bin/vigil
 fi

@@ -28,15 +28,17 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 host=$(hostname -s)
-if [[ ! -f $run/agent.creds ]]; then
-	"$bin/vigil" enrol --data "$run/collector" --site local --host "$host" --out "$run/agent.creds" >/dev/null
+if [[ ! -f $run/agent.nk ]]; then
+	"$bin/vigil" enrol --data "$run/collector" --site local --host "$host" --agent-id "local-agent" --out "$run/agent.nk" >/dev/null
 fi
 cat >"$run/agent.hcl" <<HCL
+site      = "local"
+agent_id  = "local-agent"
 state_dir = "$run/agent"
 rules_dir = "$packs"
 collector {
   url       = "nats://127.0.0.1:$nats_port"
-  creds     = "$run/agent.creds"
+  creds     = "$run/agent.nk"
   spool_dir = "$run/agent/spool"
 }
 HCL
@@ -51,10 +53,13 @@ done
 "$bin/vigil-agent" run --config "$run/agent.hcl" 2>"$run/agent.log" &
 pids+=($!)
 
-# The collector's first start writes an admin API token; the CLI reads it
-# through VIGIL_TOKEN_FILE.
+# The collector's first start writes an admin API token, which the CLI
+# reads through VIGIL_TOKEN_FILE, and the console's first admin with a
+# random password, shown here.
 export VIGIL_TOKEN_FILE="$run/collector/api-token"
 echo "vigil is running: collector API http://$http (metrics at /metrics), NATS 127.0.0.1:$nats_port"
+echo "console: http://$http/ — first admin ($run/collector/console-admin):"
+sed 's/^/  /' "$run/collector/console-admin"
 echo "API token: $VIGIL_TOKEN_FILE (from another terminal: VIGIL_TOKEN_FILE=$VIGIL_TOKEN_FILE bin/vigil alerts list)"
 echo "logs: $run/collector.log $run/agent.log; OCSF findings: $run/alerts.ocsf.jsonl"
 echo "alerts as they arrive (Ctrl-C stops):"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -94,11 +95,22 @@ func (c *Creds) KeyPair() (nkeys.KeyPair, error) {
 	return kp, nil
 }
 
-// LoadCreds reads a credentials file.
+// LoadCreds reads a credentials file: an NKey seed file as NATS tools read
+// it (what vigil enrol writes; the site and agent id are then agent.hcl's,
+// see Bind), or the HCL file older versions wrote, which names them itself.
 func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read agent credentials", Detail: err.Error()}}
+	}
+	if !legacyCreds.Match(src) {
+		kp, err := nkeys.ParseDecoratedUserNKey(src)
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid agent credentials",
+				Detail: fmt.Sprintf("%s holds no NKey user seed (%v); run vigil enrol again.", path, err)}}
+		}
+		seed, _ := kp.Seed()
+		return &Creds{Seed: string(seed)}, nil
 	}
 	f, diags := hclparse.NewParser().ParseHCL(src, path)
 	if diags.HasErrors() {
@@ -122,6 +134,23 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 			Detail: "seed is not an NKey user seed; run vigil enrol again.", Subject: &rng}}
 	}
 	return &c, nil
+}
+
+// legacyCreds recognises the HCL credentials file by its seed attribute.
+var legacyCreds = regexp.MustCompile(`(?m)^\s*seed\s*=`)
+
+// Bind names the identity of a seed file with agent.hcl's site and agent
+// id, which must then be set; an HCL credentials file names its own and
+// overrides them.
+func (c *Creds) Bind(site, agentID string) error {
+	if c.AgentID != "" {
+		return nil
+	}
+	if !event.ValidToken(site) || !event.ValidToken(agentID) {
+		return fmt.Errorf("agent.hcl must set site and agent_id to those vigil enrol printed for this key (site %q, agent_id %q)", site, agentID)
+	}
+	c.Site, c.AgentID = site, agentID
+	return nil
 }
 
 // ParseConfig decodes the collector block from the rest of agent.hcl. It

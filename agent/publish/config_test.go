@@ -21,6 +21,7 @@ func TestParseConfigFromAgentHCL(t *testing.T) {
 	os.WriteFile(credsPath, creds, 0o600)
 	src := `
 site = "leeds"
+agent_id = "` + a.AgentID + `"
 collector {
   url       = "nats://127.0.0.1:4222"
   creds     = "` + credsPath + `"
@@ -33,6 +34,9 @@ collector {
 	}
 	c, err := FromConfig(cfg.Rest, "/var/lib/vigil")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Identity.Bind(cfg.Site, cfg.AgentID); err != nil {
 		t.Fatal(err)
 	}
 	if c.URL != "nats://127.0.0.1:4222" || c.SpoolDir != "/var/lib/vigil/spool" || c.HeartbeatEvery != 5*time.Second ||
@@ -75,5 +79,45 @@ collector {
 		if _, err := FromConfig(cfg.Rest, "/x"); err == nil || !strings.Contains(err.Error(), "collector block") {
 			t.Errorf("%s: err %v", bad, err)
 		}
+	}
+}
+
+// The seed file vigil enrol writes names no agent: agent.hcl must, and an
+// agent.hcl that does not is refused with what to add. The HCL credentials
+// older versions wrote still load, with the identity they name.
+func TestCredsFormats(t *testing.T) {
+	dir := t.TempDir()
+	_, nk, err := enrol.Enrol(filepath.Join(dir, "agents"), "leeds", "ws-a", "ag-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "agent.nk")
+	os.WriteFile(path, nk, 0o600)
+	c, diags := LoadCreds(path)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := c.Bind("", ""); err == nil || !strings.Contains(err.Error(), "agent_id") {
+		t.Errorf("a seed file without agent.hcl's ids: %v", err)
+	}
+	if err := c.Bind("leeds", "ag-1"); err != nil || c.Site != "leeds" || c.AgentID != "ag-1" {
+		t.Errorf("Bind: %v %+v", err, c)
+	}
+
+	seed := c.Seed
+	legacy := filepath.Join(dir, "agent.creds")
+	os.WriteFile(legacy, []byte("site = \"york\"\nhost = \"ws-b\"\nagent_id = \"ag-9\"\nseed = \""+seed+"\"\n"), 0o600)
+	c, diags = LoadCreds(legacy)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := c.Bind("leeds", "ag-1"); err != nil || c.Site != "york" || c.AgentID != "ag-9" || c.Seed != seed {
+		t.Errorf("legacy credentials: %v %+v", err, c)
+	}
+
+	junk := filepath.Join(dir, "junk")
+	os.WriteFile(junk, []byte("not a key\n"), 0o600)
+	if _, diags := LoadCreds(junk); !diags.HasErrors() || !strings.Contains(diags.Error(), junk) {
+		t.Errorf("a file without a seed: %v", diags)
 	}
 }

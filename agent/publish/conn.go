@@ -28,6 +28,27 @@ func (p *Publisher) connected(nc *nats.Conn) {
 // reported.
 func (p *Publisher) online() bool { return p.reported.Load() && p.nc.IsConnected() }
 
+// authOptions are how the agent proves who it is and checks the server:
+// its enrolled NKey and the TLS settings of the collector block.
+func (c *Config) authOptions() ([]nats.Option, error) {
+	var o []nats.Option
+	if c.Identity != nil {
+		kp, err := c.Identity.KeyPair()
+		if err != nil {
+			return nil, err
+		}
+		pub, _ := kp.PublicKey()
+		o = append(o, nats.Nkey(pub, kp.Sign))
+	}
+	if c.TLSCA != "" {
+		o = append(o, nats.RootCAs(c.TLSCA))
+	}
+	if c.TLSCert != "" || c.TLSKey != "" {
+		o = append(o, nats.ClientCert(c.TLSCert, c.TLSKey))
+	}
+	return o, nil
+}
+
 func (p *Publisher) connect() error {
 	c := p.cfg
 	o := []nats.Option{
@@ -60,20 +81,11 @@ func (p *Publisher) connect() error {
 			}
 		}),
 	}
-	if c.Identity != nil {
-		kp, err := c.Identity.KeyPair()
-		if err != nil {
-			return err
-		}
-		pub, _ := kp.PublicKey()
-		o = append(o, nats.Nkey(pub, kp.Sign))
+	auth, err := c.authOptions()
+	if err != nil {
+		return err
 	}
-	if c.TLSCA != "" {
-		o = append(o, nats.RootCAs(c.TLSCA))
-	}
-	if c.TLSCert != "" || c.TLSKey != "" {
-		o = append(o, nats.ClientCert(c.TLSCert, c.TLSKey))
-	}
+	o = append(o, auth...)
 	o = append(o, p.opts.NATSOptions...)
 	nc, err := nats.Connect(c.URL, o...)
 	if err != nil {

@@ -16,6 +16,8 @@ type Check struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail,omitempty"`
+	// Fix is what a person does about a failed check.
+	Fix string `json:"fix,omitempty"`
 }
 
 // Report is what preflight found.
@@ -72,6 +74,9 @@ func (r Report) WriteText(w io.Writer) {
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "%s %-32s %s\n", mark, c.Name, c.Detail)
+		if !c.OK && c.Fix != "" {
+			fmt.Fprintf(w, "     %-32s fix: %s\n", "", c.Fix)
+		}
 	}
 	fmt.Fprintln(w)
 	for _, s := range r.Sensors {
@@ -85,4 +90,20 @@ func (r Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "sensor %-10s cannot run: %s\n", s.Name, s.Error)
 		}
 	}
+}
+
+// Failed counts the failed checks and the sensors that cannot run.
+func (r Report) Failed() int {
+	n := 0
+	for _, c := range r.Checks {
+		if !c.OK {
+			n++
+		}
+	}
+	for _, s := range r.Sensors {
+		if !s.Running {
+			n++
+		}
+	}
+	return n
 }

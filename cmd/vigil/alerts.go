@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +25,8 @@ import (
 func init() {
 	register(command{
 		name:    "alerts",
-		usage:   "alerts list|tail|show [flags]",
-		summary: "list, follow or show alerts from the collector",
+		usage:   "alerts list|tail|show|ack|assign|close|reopen|note [flags]",
+		summary: "list, follow, show or triage alerts on the collector",
 		run:     runAlerts,
 	})
 }
@@ -34,8 +35,16 @@ const alertsUsage = `usage:
   vigil alerts list [filters] [--json]      alerts, newest first
   vigil alerts tail [filters] [--json]      print alerts as they arrive (Ctrl-C stops)
   vigil alerts show [--json] ALERT_ID       one alert with its evidence events
+  vigil alerts ack ALERT_ID [--note N]      acknowledge an alert
+  vigil alerts assign ALERT_ID --to USER    assign an alert to someone
+  vigil alerts close ALERT_ID --reason R [--note N]
+                                            close an alert: true_positive, benign, false_positive
+  vigil alerts reopen ALERT_ID              open a closed alert again
+  vigil alerts note ALERT_ID --note N       add a note
 
-filters: --site S --host H --person P --severity MIN --rule R --since 24h --limit N
+filters: --site S --host H --person P --severity MIN --rule R --status open|acknowledged|closed
+         --since 24h --limit N
+Triage is recorded as done by the token's name (token:NAME).
 The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080); its
 token comes from --token-file, else $VIGIL_TOKEN, else $VIGIL_TOKEN_FILE, else
 ~/.config/vigil/token (vigil-collector token add NAME makes one).
@@ -45,7 +54,8 @@ type alertsFlags struct {
 	fs                                 *flag.FlagSet
 	api, site, host, person, sev, rule *string
 	tokenFile                          *string
-	since                              *string
+	since, status                      *string
+	reason, note, to                   *string
 	limit                              *int
 	asJSON, fromStart                  *bool
 }
@@ -66,6 +76,10 @@ func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
 		sev:       fs.String("severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)"),
 		rule:      fs.String("rule", "", "only alerts of `rule`"),
 		since:     fs.String("since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)"),
+		status:    fs.String("status", "", "only alerts whose triage `status` is open, acknowledged or closed"),
+		reason:    fs.String("reason", "", "close: `why` (true_positive, benign, false_positive)"),
+		note:      fs.String("note", "", "a `note` kept with the alert"),
+		to:        fs.String("to", "", "assign: the `user` to assign to"),
 		limit:     fs.Int("limit", 100, "at most `n` alerts (list)"),
 		asJSON:    fs.Bool("json", false, "print JSON (one object per line for tail)"),
 	}
@@ -76,7 +90,7 @@ func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
 func (f *alertsFlags) query() url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"site": *f.site, "host": *f.host, "person": *f.person, "severity": *f.sev,
-		"rule": *f.rule, "since": *f.since} {
+		"rule": *f.rule, "since": *f.since, "status": *f.status} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -108,6 +122,12 @@ func runAlerts(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		err = alertsShow(ctx, f, pos[0], stdout)
+	case "ack", "assign", "close", "reopen", "note":
+		if len(pos) != 1 {
+			fmt.Fprint(stderr, alertsUsage)
+			return exitUsage
+		}
+		err = alertsTriage(ctx, f, sub, pos[0], stdout)
 	default:
 		fmt.Fprintf(stderr, "vigil alerts: unknown subcommand %q\n\n%s", sub, alertsUsage)
 		return exitUsage
@@ -148,6 +168,12 @@ func (f *alertsFlags) token() (string, error) {
 // getJSON asks the collector's API for path with q and decodes the answer
 // into into.
 func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, into any) error {
+	return f.call(ctx, http.MethodGet, path, q, nil, into)
+}
+
+// call sends method to the collector's API at path with q and body (JSON,
+// when not nil) and decodes the answer into into.
+func (f *alertsFlags) call(ctx context.Context, method, path string, q url.Values, body, into any) error {
 	tok, err := f.token()
 	if err != nil {
 		return err
@@ -156,9 +182,20 @@ func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, in
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
@@ -166,18 +203,18 @@ func (f *alertsFlags) getJSON(ctx context.Context, path string, q url.Values, in
 		return fmt.Errorf("asking the collector: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		if json.Unmarshal(answer, &e) == nil && e.Error != "" {
 			return errors.New(e.Error)
 		}
 		return fmt.Errorf("collector answered %s", resp.Status)
 	}
-	return json.Unmarshal(body, into)
+	return json.Unmarshal(answer, into)
 }
 
 func printAlerts(w io.Writer, list []store.Alert, asJSON bool) {

@@ -70,3 +70,30 @@ func TestAlertsListSendsTheToken(t *testing.T) {
 		t.Errorf("with no token: %d %q", code, errOut)
 	}
 }
+
+// The CLI triages through the API with its token: the action is stored as
+// the token's, a close without a reason is refused before it is sent, and
+// the queue filters by status.
+func TestAlertsTriage(t *testing.T) {
+	url, tokenFile := alertsAPI(t)
+	t.Setenv("VIGIL_TOKEN", "")
+	t.Setenv("VIGIL_TOKEN_FILE", tokenFile)
+	if code, out, errOut := runCLI("alerts", "ack", "a-1", "--api", url); code != exitOK || !strings.Contains(out, "a-1: acknowledged") {
+		t.Errorf("ack: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("alerts", "close", "a-1", "--api", url); code == exitOK || !strings.Contains(errOut, "reason") {
+		t.Errorf("close without a reason: %d %q", code, errOut)
+	}
+	if code, out, errOut := runCLI("alerts", "close", "a-1", "--reason", "benign", "--note", "a planned migration", "--api", url); code != exitOK || !strings.Contains(out, "closed (benign)") {
+		t.Errorf("close: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI("alerts", "list", "--status", "open", "--api", url); code != exitOK || !strings.Contains(out, "no alerts") {
+		t.Errorf("open alerts after the close: %d %q", code, out)
+	}
+	if code, out, _ := runCLI("alerts", "list", "--status", "closed", "--api", url); code != exitOK || !strings.Contains(out, "db_dump_tool") {
+		t.Errorf("closed alerts: %d %q", code, out)
+	}
+	if code, _, errOut := runCLI("alerts", "ack", "nope", "--api", url); code == exitOK || !strings.Contains(errOut, "not found") {
+		t.Errorf("ack of an unknown alert: %d %q", code, errOut)
+	}
+}

@@ -14,7 +14,7 @@ func init() {
 	register(command{
 		name:    "enrol",
 		usage:   "enrol --site S --host H [flags]",
-		summary: "give an agent its own NKey credentials (run on the collector)",
+		summary: "give an agent its own NKey (run on the collector); prints the agent.hcl lines that bind it",
 		run:     runEnrol,
 	})
 }
@@ -26,7 +26,7 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 	host := fs.String("host", "", "the agent's `host` name")
 	id := fs.String("agent-id", "", "agent `id` (default: a new one)")
 	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory` (agents are recorded in its agents/)")
-	out := fs.String("out", "", "credentials `file` to write (default HOST.creds)")
+	out := fs.String("out", "", "NKey seed `file` to write (default HOST.nk; - for standard output)")
 	revoke := fs.String("revoke", "", "revoke the agent with this `id` instead")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -47,19 +47,32 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 	}
 	path := *out
 	if path == "" {
-		path = *host + ".creds"
+		path = *host + ".nk"
 	}
-	if _, err := os.Stat(path); err == nil {
-		fmt.Fprintf(stderr, "vigil enrol: %s exists; remove it or pick another --out\n", path)
-		return exitFail
-	} else if !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintln(stderr, "vigil enrol:", err)
-		return exitFail
+	// A regular file is never overwritten (it may hold another agent's
+	// seed); a pipe, a terminal or /dev/stdout is written to.
+	if path != "-" {
+		st, err := os.Stat(path)
+		switch {
+		case err == nil && st.Mode().IsRegular():
+			fmt.Fprintf(stderr, "vigil enrol: %s exists; remove it or pick another --out\n", path)
+			return exitFail
+		case err != nil && !errors.Is(err, os.ErrNotExist):
+			fmt.Fprintln(stderr, "vigil enrol:", err)
+			return exitFail
+		}
 	}
 	a, creds, err := enrol.Enrol(dir, *site, *host, *id)
 	if err != nil {
 		fmt.Fprintln(stderr, "vigil enrol:", err)
 		return exitFail
+	}
+	if path == "-" {
+		// The credentials are the output; what was done goes to stderr.
+		stdout.Write(creds)
+		fmt.Fprintf(stderr, "enrolled agent %s (site %s, host %s, key %s); copy the key to the host as /etc/vigil/agent.nk (mode 0600) and set in agent.hcl:\n%s",
+			a.AgentID, a.Site, a.Host, a.PublicKey, a.Settings("/etc/vigil/agent.nk"))
+		return exitOK
 	}
 	if err := os.WriteFile(path, creds, 0o600); err != nil {
 		fmt.Fprintln(stderr, "vigil enrol: writing credentials:", err)
@@ -68,7 +81,7 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\ncredentials written to %s: copy them to the host as /etc/vigil/agent.creds (mode 0600)\n",
-		a.AgentID, a.Site, a.Host, a.PublicKey, path)
+	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\nkey written to %s: copy it to the host as /etc/vigil/agent.nk (mode 0600) and set in /etc/vigil/agent.hcl:\n\n%s",
+		a.AgentID, a.Site, a.Host, a.PublicKey, path, a.Settings("/etc/vigil/agent.nk"))
 	return exitOK
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,11 +48,18 @@ func (h *Hub) Wait() <-chan struct{} {
 // Server is the HTTP API.
 type Server struct {
 	// Auth holds the API tokens; without it nothing but /healthz answers.
-	Auth     *auth.Store
+	Auth *auth.Store
+	// Users and Sessions sign people in to the console; nil: tokens only.
+	Users    *auth.Users
+	Sessions *auth.Sessions
+	// Console serves every path the API does not: the web console.
+	Console  http.Handler
 	Store    *store.Store
 	Liveness *liveness.Tracker
 	Metrics  *metrics.Metrics
 	Hub      *Hub
+	// Enrolment lists the enrolment records the collector skipped.
+	Enrolment func() []string
 	// Now is the clock "since" durations count back from; default time.Now.
 	Now func() time.Time
 
@@ -72,12 +80,18 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/alerts", s.alerts)
 	mux.HandleFunc("GET /api/alerts/{id}", s.alert)
+	mux.HandleFunc("POST /api/alerts/{id}/triage", s.triage)
+	mux.HandleFunc("GET /api/audit", s.audit)
 	mux.HandleFunc("GET /api/agents", s.agents)
 	mux.HandleFunc("GET /api/loss", s.loss)
+	mux.HandleFunc("GET /api/enrolment", s.enrolment)
 	mux.HandleFunc("GET /api/ocsf", s.ocsf)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	if s.Console != nil {
+		mux.Handle("/", s.Console)
 	}
 	if s.Auth == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -88,20 +102,31 @@ func (s *Server) Handler() http.Handler {
 			fail(w, http.StatusServiceUnavailable, errors.New("the API has no tokens configured"))
 		})
 	}
-	return s.Auth.Middleware(need, mux)
+	g := &auth.Guard{Tokens: s.Auth, Users: s.Users, Sessions: s.Sessions, Need: need}
+	if s.Console != nil {
+		g.SignIn = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		})
+	}
+	// A browser's cross-site POST (Sec-Fetch-Site, Origin) is refused before
+	// it reaches a session: the console's CSRF protection.
+	return http.NewCrossOriginProtection().Handler(g.Wrap(mux))
 }
 
-// need is the role each path needs: /healthz none, /metrics a scraper's,
-// everything else (alerts, evidence, agents, loss, findings) a SOC
-// analyst's.
+// need is the role each path needs: /healthz and the console's login page
+// and static assets none, /metrics a scraper's, the audit log and /admin
+// pages an admin's, everything else (alerts, evidence, triage, agents,
+// loss, findings) an analyst's.
 func need(path string) string {
-	switch path {
-	case "/healthz":
+	switch {
+	case path == "/healthz", path == "/login", strings.HasPrefix(path, "/static/"):
 		return ""
-	case "/metrics":
+	case path == "/metrics":
 		return auth.RoleMetrics
+	case path == "/api/audit", path == "/admin" || strings.HasPrefix(path, "/admin/"):
+		return auth.RoleAdmin
 	}
-	return auth.RoleSOC
+	return auth.RoleAnalyst
 }
 
 type apiError struct {
@@ -128,9 +153,12 @@ const maxWait = 60 * time.Second
 func ParseFilter(r *http.Request, now time.Time) (store.AlertFilter, time.Duration, error) {
 	q := r.URL.Query()
 	f := store.AlertFilter{Site: q.Get("site"), Host: q.Get("host"), Person: q.Get("person"), Rule: q.Get("rule"),
-		AgentID: q.Get("agent_id"), MinSeverity: q.Get("severity")}
+		AgentID: q.Get("agent_id"), MinSeverity: q.Get("severity"), Status: q.Get("status")}
 	if f.MinSeverity != "" && event.SeverityRank(f.MinSeverity) < 0 {
 		return f, 0, errors.New("severity must be one of " + strings.Join(event.Severities, ", "))
+	}
+	if f.Status != "" && !slices.Contains(store.Statuses, f.Status) {
+		return f, 0, errors.New("status must be one of " + strings.Join(store.Statuses, ", "))
 	}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
@@ -212,6 +240,11 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}
+	// Evidence is shown only once its reading is on record.
+	if err := RecordView(r, s.Store, d.Event.ID, s.now()); err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, d)
 }
 
@@ -267,6 +300,13 @@ func (s *Server) ocsf(w http.ResponseWriter, r *http.Request) {
 	}
 	findings, err := Findings(r.Context(), s.Store, list)
 	if err != nil {
+		fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	// A SIEM pull reads evidence too: one record per pull, naming how much.
+	p, _ := auth.From(r.Context())
+	if err := s.Store.Audit(r.Context(), store.AuditEntry{At: s.now(), Actor: p.Who(), Action: "export_findings",
+		Target: "ocsf", Detail: strconv.Itoa(len(findings)) + " findings: " + r.URL.RawQuery}); err != nil {
 		fail(w, http.StatusInternalServerError, err)
 		return
 	}

@@ -20,19 +20,32 @@ import (
 const (
 	// RoleMetrics reads /metrics only: a Prometheus scraper.
 	RoleMetrics = "metrics"
-	// RoleSOC reads alerts, evidence, agents, loss and findings, and
-	// /metrics.
-	RoleSOC = "soc"
-	// RoleAdmin may do all a SOC analyst may, and what later
-	// administration needs.
+	// RoleAnalyst reads alerts, evidence, agents, loss and findings,
+	// triages alerts, and reads /metrics.
+	RoleAnalyst = "analyst"
+	// RoleAdmin may do all an analyst may, and read the audit log and
+	// manage people.
 	RoleAdmin = "admin"
 )
 
 // Roles lists the roles, least first.
-var Roles = []string{RoleMetrics, RoleSOC, RoleAdmin}
+var Roles = []string{RoleMetrics, RoleAnalyst, RoleAdmin}
+
+// legacySOC is what analyst tokens were called before people had roles:
+// token files written then still work.
+const legacySOC = "soc"
+
+// Canonical returns role under its current name.
+func Canonical(role string) string {
+	if role == legacySOC {
+		return RoleAnalyst
+	}
+	return role
+}
 
 // Allows says whether role has at least the rights of need.
 func Allows(role, need string) bool {
+	role = Canonical(role)
 	return slices.Index(Roles, role) >= slices.Index(Roles, need) && slices.Contains(Roles, role)
 }
 
@@ -101,6 +114,7 @@ func (s *Store) Add(name, role string) (string, error) {
 	if !validName.MatchString(name) {
 		return "", fmt.Errorf("token name %q: use letters, digits, '.', '_', '@' or '-', at most 64", name)
 	}
+	role = Canonical(role)
 	if !slices.Contains(Roles, role) {
 		return "", fmt.Errorf("role %q: want one of %v", role, Roles)
 	}
@@ -152,6 +166,9 @@ func (s *Store) read() ([]Token, error) {
 	var ts []Token
 	if err := json.Unmarshal(b, &ts); err != nil {
 		return nil, fmt.Errorf("reading API tokens %s: %w", s.path, err)
+	}
+	for i := range ts {
+		ts[i].Role = Canonical(ts[i].Role)
 	}
 	return ts, nil
 }

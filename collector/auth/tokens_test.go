@@ -49,14 +49,14 @@ func TestAddCheckRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ana, err := st.Add("ana@soc", RoleSOC)
+	ana, err := st.Add("ana@soc", RoleAnalyst)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(ana, "vgl_") || len(ana) != 68 {
 		t.Errorf("token %q", ana)
 	}
-	for _, bad := range [][2]string{{"ana@soc", RoleSOC}, {"bad name", RoleSOC}, {"", RoleSOC}, {"x", "root"}} {
+	for _, bad := range [][2]string{{"ana@soc", RoleAnalyst}, {"bad name", RoleAnalyst}, {"", RoleAnalyst}, {"x", "root"}} {
 		if _, err := st.Add(bad[0], bad[1]); err == nil {
 			t.Errorf("Add(%q, %q) accepted", bad[0], bad[1])
 		}
@@ -86,8 +86,8 @@ func TestRoles(t *testing.T) {
 	for _, tc := range []struct {
 		role, need string
 		ok         bool
-	}{{RoleAdmin, RoleSOC, true}, {RoleSOC, RoleSOC, true}, {RoleSOC, RoleMetrics, true}, {RoleMetrics, RoleSOC, false},
-		{RoleSOC, RoleAdmin, false}, {"root", RoleMetrics, false}} {
+	}{{RoleAdmin, RoleAnalyst, true}, {RoleAnalyst, RoleAnalyst, true}, {RoleAnalyst, RoleMetrics, true}, {RoleMetrics, RoleAnalyst, false},
+		{RoleAnalyst, RoleAdmin, false}, {"root", RoleMetrics, false}} {
 		if got := Allows(tc.role, tc.need); got != tc.ok {
 			t.Errorf("Allows(%s, %s) = %v", tc.role, tc.need, got)
 		}

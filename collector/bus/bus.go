@@ -70,6 +70,8 @@ type Bus struct {
 
 	mu     sync.Mutex
 	agents []enrol.Agent
+	// enrolErrs are the records of agents the collector could not use.
+	enrolErrs []string
 }
 
 // Start brings NATS up and makes the stream.
@@ -292,13 +294,23 @@ func (b *Bus) PriorityConsumer(ctx context.Context) (jetstream.Consumer, error) 
 
 func (b *Bus) loadAgents() error {
 	agents, errs := enrol.Load(b.cfg.AgentsDir)
+	msgs := make([]string, 0, len(errs))
 	for _, err := range errs {
 		b.log.Error("enrolled agent skipped", "err", err)
+		msgs = append(msgs, err.Error())
 	}
 	b.mu.Lock()
-	b.agents = agents
+	b.agents, b.enrolErrs = agents, msgs
 	b.mu.Unlock()
 	return nil
+}
+
+// EnrolmentErrors says which enrolment records the collector skipped and
+// why: each is an agent whose key is refused until the record is fixed.
+func (b *Bus) EnrolmentErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.enrolErrs...)
 }
 
 // AgentPermissions are what an enrolled agent may do: publish to its own

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nkeys"
@@ -68,19 +69,47 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
+	if err := ownLike(tmp, dir); err != nil {
+		os.Remove(tmp)
+		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
-	creds := fmt.Appendf(nil, `# vigil agent credentials, written by vigil enrol on %s.
-# Copy to the agent host as /etc/vigil/agent.creds (mode 0600, owner root)
-# and name it in agent.hcl: collector { creds = "/etc/vigil/agent.creds" }.
-# The seed is a secret: whoever holds it can publish as this agent.
-site     = %q
+	creds := fmt.Appendf(nil, `# vigil agent key of %s at site %s (agent %s), written by vigil enrol on %s.
+# Copy to the agent host as /etc/vigil/agent.nk (mode 0600, owner root) and
+# set in /etc/vigil/agent.hcl:
+%s#
+# The seed is a secret: whoever holds it can publish as this agent. NATS
+# tools take this file as it is: nats --nkey /etc/vigil/agent.nk
+-----BEGIN USER NKEY SEED-----
+%s
+------END USER NKEY SEED------
+`, host, site, agentID, a.Enrolled.Format(time.RFC3339), commented(a.Settings("/etc/vigil/agent.nk")), seed)
+	return a, creds, nil
+}
+
+// Settings are the lines of agent.hcl that bind the agent to this identity,
+// with its key in keyPath; the collector's address is the administrator's.
+func (a *Agent) Settings(keyPath string) string {
+	return fmt.Sprintf(`site     = %q
 host     = %q
 agent_id = %q
-seed     = %q
-`, a.Enrolled.Format(time.RFC3339), site, host, agentID, seed)
-	return a, creds, nil
+collector {
+  url   = "tls://COLLECTOR:4222"
+  creds = %q
+}
+`, a.Site, a.Host, a.AgentID, keyPath)
+}
+
+func commented(s string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			b.WriteString("#   " + line)
+		}
+	}
+	return b.String()
 }
 
 // Revoke removes an agent; the collector refuses its key on the next reload.
@@ -123,4 +152,22 @@ func Load(dir string) ([]Agent, []error) {
 		out = append(out, a)
 	}
 	return out, errs
+}
+
+// ownLike gives path the owner of dir. An administrator enrols as root, but
+// the packaged collector runs as its own user and must read the record; the
+// agents directory is that user's, so its owner is the one to give.
+func ownLike(path, dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || os.Geteuid() != 0 {
+		return nil
+	}
+	if err := os.Chown(path, int(sys.Uid), int(sys.Gid)); err != nil {
+		return fmt.Errorf("giving %s to the owner of %s: %w", path, dir, err)
+	}
+	return nil
 }

@@ -3,25 +3,19 @@ package enrol
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nkeys"
-)
 
-// creds reads the key = "value" lines of a credentials file.
-func creds(t *testing.T, b []byte) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^(\w+)\s*=\s*"([^"]*)"$`).FindAllSubmatch(b, -1) {
-		out[string(m[1])] = string(m[2])
-	}
-	return out
-}
+	"github.com/vigilhq/vigil/internal/testkernel"
+)
 
 // Enrolling records the agent's public key, readable only by the
 // collector, and hands back a credentials file whose seed is that key's.
@@ -38,17 +32,22 @@ func TestEnrol(t *testing.T) {
 	if a.Enrolled.Before(before) || a.Enrolled.After(time.Now()) || a.Enrolled.Location() != time.UTC {
 		t.Errorf("enrolled at %v, want now in UTC", a.Enrolled)
 	}
-	c := creds(t, b)
-	if c["site"] != "leeds" || c["host"] != "ws1" || c["agent_id"] != "ag-1" {
-		t.Errorf("credentials %q", c)
-	}
-	kp, err := nkeys.FromSeed([]byte(c["seed"]))
+	// The file is an NKey seed file NATS tools read, its seed the recorded
+	// key's; the agent.hcl lines that bind it ride along as comments.
+	kp, err := nkeys.ParseDecoratedUserNKey(b)
 	if err != nil {
-		t.Fatalf("credentials seed: %v", err)
+		t.Fatalf("credentials are not an NKey seed file: %v\n%s", err, b)
 	}
 	if pub, _ := kp.PublicKey(); pub != a.PublicKey {
 		t.Errorf("seed's public key %s, recorded %s", pub, a.PublicKey)
 	}
+	seed, _ := kp.Seed()
+	for _, want := range []string{`#   site     = "leeds"`, `#   agent_id = "ag-1"`, `#   host     = "ws1"`, "-----BEGIN USER NKEY SEED-----"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("credentials lack %q:\n%s", want, b)
+		}
+	}
+	c := map[string]string{"seed": string(seed)}
 
 	path := filepath.Join(dir, "ag-1.json")
 	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
@@ -195,5 +194,38 @@ func TestLoad(t *testing.T) {
 	slices.Sort(named)
 	if len(errs) != 4 || !slices.Equal(named, []string{"badsite.json", "broken.json", "noid.json", "seed.json"}) {
 		t.Errorf("errors %v, want one naming each bad .json file", errs)
+	}
+}
+
+// An administrator enrols as root, the packaged collector reads the record
+// as its own user: the record goes to the agents directory's owner, so that
+// user (here nobody) can read it and root need not fix modes by hand.
+func TestEnrolAsRootLeavesTheRecordToTheCollectorsUser(t *testing.T) {
+	testkernel.RequireRoot(t)
+	const nobody = 65534
+	data := t.TempDir()
+	for _, d := range []string{filepath.Dir(data), data} { // nobody must reach agents/
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(data, "agents")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Enrol(dir, "leeds", "ws1", "ag-1"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ag-1.json")
+	cat := exec.Command("cat", path)
+	cat.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	if out, err := cat.CombinedOutput(); err != nil || !strings.Contains(string(out), `"agent_id": "ag-1"`) {
+		t.Fatalf("the collector's user cannot read the record: %v: %s", err, out)
+	}
+	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+		t.Errorf("record mode %v, want 0600", info.Mode().Perm())
 	}
 }

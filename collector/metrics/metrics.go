@@ -54,3 +54,10 @@ func New(reloadErrors func() float64) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// WatchEnrolment exports how many enrolment records the collector could not
+// use (unreadable, malformed): each is an agent locked out.
+func (m *Metrics) WatchEnrolment(errors func() float64) error {
+	return m.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_collector_enrolment_errors",
+		Help: "Enrolment records the collector skipped; their agents' keys are refused until fixed (vigil agents list names them)."}, errors))
+}

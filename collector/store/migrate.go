@@ -13,6 +13,9 @@ var migrateOutputs string
 //go:embed migrate_3_confirmed_gaps.sql
 var migrateConfirmedGaps string
 
+//go:embed migrate_4_triage.sql
+var migrateTriage string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -22,6 +25,7 @@ var migrations = []string{
 	schema,               // 1: the schema as it was when versions began
 	migrateOutputs,       // 2: where each OCSF output stands
 	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
+	migrateTriage,        // 4: triage and the audit log
 }
 
 // SchemaVersion is the version this collector's store has once opened.

@@ -25,6 +25,9 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 	if _, err = tx.ExecContext(ctx, `DELETE FROM alert_evidence WHERE alert_id IN (SELECT id FROM alerts WHERE received < ?)`, alertCut); err != nil {
 		return 0, 0, fmt.Errorf("pruning evidence: %w", err)
 	}
+	if _, err = tx.ExecContext(ctx, `DELETE FROM triage WHERE alert_id IN (SELECT id FROM alerts WHERE received < ?)`, alertCut); err != nil {
+		return 0, 0, fmt.Errorf("pruning triage: %w", err)
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE received < ?`, alertCut)
 	if err != nil {
 		return 0, 0, fmt.Errorf("pruning alerts: %w", err)

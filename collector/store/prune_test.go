@@ -35,10 +35,19 @@ func TestPrune(t *testing.T) {
 		}
 		return tx.SeenAgent(old, t0)
 	})
+	for _, id := range []string{"al-old", "al-kept"} {
+		if _, err := st.Triage(ctx, id, "ana", TriageAction{Action: ActAcknowledge}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	events, alerts, err := st.Prune(ctx, now, retention)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var triaged int
+	if err := st.db.QueryRow(`SELECT count(*) FROM triage`).Scan(&triaged); err != nil || triaged != 1 {
+		t.Errorf("%d triage records after pruning one of two triaged alerts (%v), want 1", triaged, err)
 	}
 	if events != 2 || alerts != 1 {
 		t.Errorf("pruned %d events and %d alerts, want 2 and 1", events, alerts)

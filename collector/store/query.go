@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +18,9 @@ type AlertFilter struct {
 	Site, Host, Person, Rule, AgentID string
 	// MinSeverity keeps alerts at least this severe.
 	MinSeverity string
-	Since       time.Time
+	// Status keeps alerts whose triage status is this (open, acknowledged, closed).
+	Status string
+	Since  time.Time
 	// Tail keeps alerts stored after the one numbered After, oldest first.
 	Tail  bool
 	After int64
@@ -26,10 +29,12 @@ type AlertFilter struct {
 
 // Alert is a stored alert.
 type Alert struct {
-	N        int64        `json:"n"`
-	Received time.Time    `json:"received"`
-	Person   string       `json:"person,omitempty"`
-	Event    *event.Event `json:"event"`
+	N        int64     `json:"n"`
+	Received time.Time `json:"received"`
+	Person   string    `json:"person,omitempty"`
+	// Status is the alert's triage status.
+	Status string       `json:"status"`
+	Event  *event.Event `json:"event"`
 }
 
 // AlertDetail is an alert with its evidence events (those still stored).
@@ -40,8 +45,9 @@ type AlertDetail struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
-// Alerts lists alerts, newest first (oldest first with After).
-func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
+// alertsFrom is the FROM and WHERE clause, and its arguments, that select
+// the alerts f keeps; with Tail, those after f.After.
+func alertsFrom(f AlertFilter) (string, []any, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -66,22 +72,65 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.MinSeverity != "" {
 		r := event.SeverityRank(f.MinSeverity)
 		if r < 0 {
-			return nil, fmt.Errorf("unknown severity %q (want one of %s)", f.MinSeverity, strings.Join(event.Severities, ", "))
+			return "", nil, fmt.Errorf("unknown severity %q (want one of %s)", f.MinSeverity, strings.Join(event.Severities, ", "))
 		}
 		add("sev >= ?", r)
+	}
+	if f.Status != "" {
+		if !slices.Contains(Statuses, f.Status) {
+			return "", nil, fmt.Errorf("unknown status %q (want one of %s)", f.Status, strings.Join(Statuses, ", "))
+		}
+		add("COALESCE(t.status, 'open') = ?", f.Status)
 	}
 	if !f.Since.IsZero() {
 		add("time >= ?", ms(f.Since))
 	}
-	order := "n DESC"
 	if f.Tail {
 		add("n > ?", f.After)
-		order = "n ASC"
 	}
-	q := "SELECT n, received, person, body FROM alerts"
+	q := " FROM alerts LEFT JOIN triage t ON t.alert_id = alerts.id"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
+	return q, args, nil
+}
+
+// SeverityCounts counts the alerts f keeps (ignoring its severity and
+// limit) by severity.
+func (s *Store) SeverityCounts(ctx context.Context, f AlertFilter) (map[string]int, error) {
+	f.MinSeverity, f.Tail = "", false
+	from, args, err := alertsFrom(f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT severity, count(*)"+from+" GROUP BY severity", args...)
+	if err != nil {
+		return nil, fmt.Errorf("counting alerts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var sev string
+		var n int
+		if err := rows.Scan(&sev, &n); err != nil {
+			return nil, fmt.Errorf("counting alerts: %w", err)
+		}
+		out[sev] = n
+	}
+	return out, rows.Err()
+}
+
+// Alerts lists alerts, newest first (oldest first with After).
+func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
+	from, args, err := alertsFrom(f)
+	if err != nil {
+		return nil, err
+	}
+	order := "n DESC"
+	if f.Tail {
+		order = "n ASC"
+	}
+	q := "SELECT n, received, person, body, COALESCE(t.status, 'open')" + from
 	limit := f.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
@@ -97,7 +146,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		var a Alert
 		var rec int64
 		var body []byte
-		if err := rows.Scan(&a.N, &rec, &a.Person, &body); err != nil {
+		if err := rows.Scan(&a.N, &rec, &a.Person, &body, &a.Status); err != nil {
 			return nil, fmt.Errorf("listing alerts: %w", err)
 		}
 		a.Received = fromMS(rec)
@@ -121,7 +170,8 @@ func (s *Store) AlertByID(ctx context.Context, id string) (*AlertDetail, error) 
 	var d AlertDetail
 	var rec int64
 	var body []byte
-	err := s.db.QueryRowContext(ctx, `SELECT n, received, person, body FROM alerts WHERE id = ?`, id).Scan(&d.N, &rec, &d.Person, &body)
+	err := s.db.QueryRowContext(ctx, `SELECT n, received, person, body, COALESCE(t.status, 'open') FROM alerts
+		LEFT JOIN triage t ON t.alert_id = alerts.id WHERE id = ?`, id).Scan(&d.N, &rec, &d.Person, &body, &d.Status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("alert %q: %w", id, ErrNotFound)
 	}

@@ -71,11 +71,13 @@ db {
 # and parses no traffic). Off: it is most of root.
 # keep_uprobe_attach = false
 
-# Where events go. Without this block the agent prints JSON lines on stdout
-# (the journal). `vigil enrol` writes the credentials file, mode 0600.
+# Where events go. Without this block the agent refuses to start (check
+# with vigil-agent preflight). `vigil enrol` writes the agent's NKey file
+# (copy it here with mode 0600) and prints the site, host and agent_id
+# lines to set above.
 # collector {
 #   url   = "tls://collector.soc.example:4222"
-#   creds = "/etc/vigil/agent.creds"
+#   creds = "/etc/vigil/agent.nk"
 #   # spool_dir defaults to <state_dir>/spool
 #   # spool_max_mib = 512
 #   # Wait up to this long after a send so one message carries many events;

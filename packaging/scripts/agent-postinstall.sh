@@ -20,6 +20,6 @@ else
 	echo "vigil-agent: systemd is not running here; enable vigil-agent.service once it is"
 fi
 
-echo "vigil-agent: what this host supports (vigil-agent preflight):"
-/usr/bin/vigil-agent preflight || echo "vigil-agent: preflight could not run; the install goes on"
+echo "vigil-agent: what this host and configuration are missing (vigil-agent preflight):"
+/usr/bin/vigil-agent preflight || echo "vigil-agent: fix what preflight names, then systemctl start vigil-agent; the install goes on"
 exit 0

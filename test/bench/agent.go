@@ -38,6 +38,8 @@ func (b *bench) writeAgentConfig() error {
 		ports += fmt.Sprintf(", %d", b.pg.port)
 	}
 	cfg := fmt.Sprintf(`# vigil-agent for make bench: the default pack, publishing to the local collector.
+site      = "bench"
+agent_id  = %q
 state_dir = %q
 rules_dir = %q
 
@@ -55,7 +57,7 @@ collector {
   creds     = %q
   spool_dir = %q
 %s}
-`, state, b.packs(), ports, b.natsPort, b.creds, filepath.Join(state, "spool"), spoolLimit)
+`, b.agentID(), state, b.packs(), ports, b.natsPort, b.creds, filepath.Join(state, "spool"), spoolLimit)
 	b.agentConfig = filepath.Join(b.site, "agent.hcl")
 	return os.WriteFile(b.agentConfig, []byte(cfg), 0o600)
 }

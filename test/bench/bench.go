@@ -73,9 +73,9 @@ func (b *bench) newSite() error {
 		return err
 	}
 	host, _ := os.Hostname()
-	b.creds = filepath.Join(b.site, "agent.creds")
+	b.creds = filepath.Join(b.site, "agent.nk")
 	if _, err := run(filepath.Join(b.bin, "vigil"), "enrol", "--data", filepath.Join(b.site, "collector"),
-		"--site", "bench", "--host", host, "--out", b.creds); err != nil {
+		"--site", "bench", "--host", host, "--agent-id", b.agentID(), "--out", b.creds); err != nil {
 		return err
 	}
 	var err error
@@ -621,3 +621,6 @@ func (b *bench) rulesBench() error {
 	}
 	return nil
 }
+
+// agentID is the id the current site's agent is enrolled under.
+func (b *bench) agentID() string { return fmt.Sprintf("bench-%03d", b.sites) }

@@ -157,7 +157,9 @@ func enrolled(t *testing.T, data, site, url string) *publish.Config {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	_ = a
+	if err := c.Bind(a.Site, a.AgentID); err != nil {
+		t.Fatal(err)
+	}
 	return &publish.Config{URL: url, Identity: c, SpoolDir: filepath.Join(t.TempDir(), "spool"), HeartbeatEvery: time.Hour}
 }
 

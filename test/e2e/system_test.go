@@ -113,9 +113,7 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	// beside this one: a generous ring keeps their bursts from crowding
 	// out the scenario's events (drops show as loss in dump).
 	cfg.WriteString("ring_buffer_mib = 64\n")
-	if o.open {
-		fmt.Fprintf(&cfg, "site      = %q\nagent_id  = %q\n", o.site, a.AgentID)
-	}
+	fmt.Fprintf(&cfg, "site      = %q\nagent_id  = %q\n", o.site, a.AgentID)
 	cfg.WriteString("sensors {\n")
 	for _, name := range []string{"process", "file", "net", "db"} {
 		fmt.Fprintf(&cfg, "  %s = %v\n", name, slices.Contains(want, name))

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
@@ -41,12 +39,13 @@ const usage = `vigil-agent watches this host for insider data theft.
 
 Usage:
   vigil-agent run [--config FILE] [--stdout]   run the agent
-  vigil-agent preflight [--json]               say which sensors can run here, and why not
+  vigil-agent preflight [--config FILE] [--json]  check the set-up run would use, with fixes
   vigil-agent version                          print the version
 
 run reads FILE (default /etc/vigil/agent.hcl; built-in defaults when it is
-absent), loads the eBPF sensors, and prints events and alerts as JSON lines
-on standard output (--stdout, or when no collector is configured).
+absent), loads the eBPF sensors, and publishes events and alerts to the
+collector of its collector block, or prints them as JSON lines on standard
+output with --stdout.
 SIGINT and SIGTERM detach every probe and exit.
 `
 
@@ -206,7 +205,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Without a collector, events would only reach the journal, where
+	// nobody watches them and every user who reads it sees them.
+	if pcfg == nil && !*stdout {
+		return fmt.Errorf("%s has no collector block: add one with url and creds (docs/deploy.md), or run with --stdout to print events", configName(*cfgPath))
+	}
 	if pcfg != nil && pcfg.Identity != nil {
+		if err := pcfg.Identity.Bind(cfg.Site, cfg.AgentID); err != nil {
+			return err
+		}
 		cfg.Site, cfg.AgentID = pcfg.Identity.Site, pcfg.Identity.AgentID
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -354,25 +361,4 @@ func hostRules(ctx context.Context, dir string, log *slog.Logger) (*rules.Engine
 	w.Start(ctx) // returns at once, with the SIGHUP handler installed
 	log.Info("host rules loaded", "dir", dir, "rules", len(set.Names()), "hash", set.Hash())
 	return engine, nil
-}
-
-func preflight(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cfgPath := fs.String("config", "", "agent config `file`")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	rep := sensor.Preflight(sensorsFor(cfg, nil))
-	if *asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	rep.WriteText(out)
-	return nil
 }

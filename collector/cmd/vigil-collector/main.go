@@ -26,19 +26,26 @@ across sites and serves the SOC.
 
 Usage:
   vigil-collector run [flags]    run the collector (vigil-collector run -h lists flags)
-  vigil-collector token add NAME [--role soc|metrics|admin] [--data DIR]
+  vigil-collector token add NAME [--role analyst|metrics|admin] [--data DIR]
                                  make an API token and print it (shown once)
   vigil-collector token list [--data DIR]
   vigil-collector token revoke NAME [--data DIR]
+  vigil-collector user add NAME [--role analyst|admin] [--data DIR]
+                                 make a console user and print a random
+                                 password (shown once)
+  vigil-collector user list [--data DIR]
+  vigil-collector user remove NAME [--data DIR]
   vigil-collector version        print the version
 
 By default run starts an embedded NATS server with JetStream on
 127.0.0.1:4222 storing under --data, requires enrolled agent keys
-(vigil enrol), and serves the API on 127.0.0.1:8080. --nats-url uses an
+(vigil enrol), and serves the console and the API on 127.0.0.1:8080. --nats-url uses an
 external NATS cluster instead. SIGINT and SIGTERM stop it.
 
-Every API request but /healthz needs a token (Authorization: Bearer).
-The first start makes an admin token in DIR/api-token (mode 0600).
+Every request but /healthz and the console's login page needs a token
+(Authorization: Bearer) or a console session. The first start makes an
+admin token in DIR/api-token and the console's first admin, with a random
+password, in DIR/console-admin (both mode 0600).
 `
 
 func main() {
@@ -52,6 +59,8 @@ func main() {
 		err = run(os.Args[2:])
 	case "token":
 		err = token(os.Args[2:], os.Stdout)
+	case "user":
+		err = user(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("vigil-collector", version)
 	case "help", "--help", "-h":
@@ -80,7 +89,10 @@ func run(args []string) error {
 	replicas := fs.Int("replicas", 1, "stream replicas (3 on a three-node cluster)")
 	maxAge := fs.Duration("stream-max-age", 7*24*time.Hour, "how long JetStream keeps messages")
 	dedupe := fs.Duration("dedupe-window", 10*time.Minute, "JetStream's duplicate window (the store dedupes beyond it)")
-	httpAddr := fs.String("http", "127.0.0.1:8080", "API and /metrics listen `address` (empty: off)")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "console, API and /metrics listen `address` (empty: off)")
+	httpCert := fs.String("http-tls-cert", "", "certificate `file`: serve the console and API over HTTPS")
+	httpKey := fs.String("http-tls-key", "", "key `file` for --http-tls-cert")
+	noConsole := fs.Bool("no-console", false, "serve the API without the web console")
 	rulesDir := fs.String("rules", "/etc/vigil/rules", "correlation rules `directory` (scope = \"global\" rules run here)")
 	hostRules := fs.String("host-rules", "", "host rules `directory` shipped to agents: switching to it raises no alert")
 	allowed := fs.String("allowed-rule-sets", "", "comma-separated host rule set `hashes` agents may switch to")
@@ -112,7 +124,7 @@ func run(args []string) error {
 		NATS: bus.Config{URL: *natsURL, Creds: *natsCreds, Listen: *listen, Auth: *auth,
 			AgentsDir: filepath.Join(*data, "agents"), TLSCert: *tlsCert, TLSKey: *tlsKey, TLSCA: *tlsCA, TLSVerify: *tlsVerify,
 			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
-		HTTP: *httpAddr, RulesDir: *rulesDir, HostRulesDir: *hostRules,
+		HTTP: *httpAddr, HTTPCert: *httpCert, HTTPKey: *httpKey, NoConsole: *noConsole, RulesDir: *rulesDir, HostRulesDir: *hostRules,
 		OCSF: *ocsfOut, OCSFWebhook: *ocsfWebhook, OCSFSyslog: *ocsfSyslog,
 		Retention: store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
 		Logger:    log,

@@ -18,7 +18,7 @@ func token(args []string, out io.Writer) error {
 	}
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
 	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory`")
-	role := fs.String("role", auth.RoleSOC, "what the token may read: soc (the API and /metrics), metrics or admin")
+	role := fs.String("role", auth.RoleAnalyst, "what the token may do: analyst (read and triage alerts, /metrics), metrics or admin")
 	verb, rest := args[0], args[1:]
 	var name string
 	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+
+	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
+)
+
+const goodRule = `rule "dump" {
+  severity = "high"
+  when     = kind == "process.exec" && process.comm == "pg_dump"
+}
+`
+
+// setup is one agent's files: agent.hcl, credentials and rules.
+type setup struct {
+	dir, url, seed, credsMode string
+	rule                      string
+	noCollector               bool
+}
+
+func (s setup) write(t *testing.T) string {
+	t.Helper()
+	rulesDir := filepath.Join(s.dir, "rules")
+	if err := os.MkdirAll(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if s.rule != "" {
+		if err := os.WriteFile(filepath.Join(rulesDir, "pack.hcl"), []byte(s.rule), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	creds := filepath.Join(s.dir, "agent.creds")
+	if err := os.WriteFile(creds, []byte(fmt.Sprintf("site = \"leeds\"\nagent_id = \"ws-1\"\nseed = %q\n", s.seed)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s.credsMode == "0644" {
+		if err := os.Chmod(creds, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hclText := fmt.Sprintf("site = \"leeds\"\nstate_dir = %q\nrules_dir = %q\n", s.dir, rulesDir)
+	if !s.noCollector {
+		hclText += fmt.Sprintf("collector {\n  url = %q\n  creds = %q\n}\n", s.url, creds)
+	}
+	cfg := filepath.Join(s.dir, "agent.hcl")
+	if err := os.WriteFile(cfg, []byte(hclText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func seed(t *testing.T) (string, string) {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := kp.Seed()
+	p, _ := kp.PublicKey()
+	return string(s), p
+}
+
+// Each broken input of a set-up gives its own failing line with a fix and
+// a failing exit; the set-up with nothing broken passes.
+func TestPreflightChecksTheSetUp(t *testing.T) {
+	testkernel.RequireRoot(t) // the sensor checks load programs
+	enrolled, public := seed(t)
+	stranger, _ := seed(t)
+	o := testnats.Options(t)
+	o.Nkeys = []*server.NkeyUser{{Nkey: public}}
+	url := testnats.Run(t, o).ClientURL()
+	closed := fmt.Sprintf("nats://127.0.0.1:%d", testproc.FreePort(t))
+
+	good := setup{url: url, seed: enrolled, rule: goodRule}
+	cases := []struct {
+		name string
+		edit func(*setup)
+		want string // the failing line
+	}{
+		{"nothing broken", func(*setup) {}, ""},
+		{"no collector block", func(s *setup) { s.noCollector = true }, "FAIL collector block"},
+		{"credentials others can read", func(s *setup) { s.credsMode = "0644" }, "FAIL credentials"},
+		{"a key the collector does not know", func(s *setup) { s.seed = stranger }, "FAIL collector"},
+		{"an unreachable collector", func(s *setup) { s.url = closed }, "FAIL collector"},
+		{"no rules", func(s *setup) { s.rule = "" }, "FAIL host rules"},
+		{"a broken rule", func(s *setup) { s.rule = strings.Replace(goodRule, `"pg_dump"`, `pg_dump(`, 1) }, "FAIL host rules"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := good
+			s.dir = t.TempDir()
+			c.edit(&s)
+			cfg := s.write(t)
+			var out bytes.Buffer
+			err := preflight([]string{"--config", cfg}, &out)
+			text := out.String()
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("a sound set-up failed preflight: %v\n%s", err, text)
+				}
+				for _, line := range []string{"ok   credentials", "ok   collector ", "ok   host rules", "ok   spool disk"} {
+					if !strings.Contains(text, line) {
+						t.Errorf("output lacks %q:\n%s", line, text)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("preflight passed with %s:\n%s", c.name, text)
+			}
+			if !strings.Contains(text, c.want) || !strings.Contains(text, "fix: ") {
+				t.Errorf("output lacks %q and its fix:\n%s", c.want, text)
+			}
+			if n := strings.Count(text, "FAIL"); n != 1 {
+				t.Errorf("%d failing lines, want only the broken input's:\n%s", n, text)
+			}
+		})
+	}
+}
