@@ -23,6 +23,7 @@ enum rec_type {
 	REC_FILE_RENAME = 5,
 	REC_TCP = 6,
 	REC_DNS = 7,
+	REC_DNS_QUERY = 16,
 	REC_DB_DATA = 8,
 	REC_DB_CLOSE = 9,
 	REC_LIB_MAPPED = 16,
@@ -151,8 +152,9 @@ struct tcp_rec {
 	__u64 bytes_received; /* since the previous report */
 };
 
-/* The first MAX_DNS bytes of a DNS message that arrived over UDP from port 53
- * (1232 is the EDNS buffer size resolvers use since DNS flag day 2020). */
+/* The first MAX_DNS bytes of a DNS answer that arrived over UDP from port 53
+ * on the socket that sent its query, from the server asked, with the query's
+ * id (1232 is the EDNS buffer size resolvers use since DNS flag day 2020). */
 #define MAX_DNS 1232
 
 struct dns_rec {
@@ -161,6 +163,20 @@ struct dns_rec {
 	__u16 orig_len; /* UDP payload length on the wire */
 	__u64 ts;
 	__u8 data[MAX_DNS];
+};
+
+/* The start of a DNS query a process sent over UDP to port 53: its header
+ * and question (a name is at most 255 bytes), with the sender. */
+#define MAX_DNS_QUERY 288
+
+struct dns_query_rec {
+	struct rec_hdr hdr;
+	__u16 len;      /* bytes of data captured; the ring record is cut after them */
+	__u16 orig_len; /* UDP payload length on the wire */
+	__u16 family;   /* AF_INET or AF_INET6 */
+	__u16 dport;    /* host byte order */
+	__u8 daddr[16]; /* the server asked; AF_INET: first 4 bytes */
+	__u8 data[MAX_DNS_QUERY];
 };
 
 /* UDP sends are summed in a map, not sent per packet: user space drains the

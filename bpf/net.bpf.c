@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* net.bpf.c: outbound transfers. TCP connections with the bytes they moved,
  * attributed to the process that connected; UDP sends summed per process and
- * destination; DNS answers arriving on the host, for naming destinations.
+ * destination; DNS queries with their sender, and the answers to them, for
+ * naming destinations.
  *
  * Per-packet cost. TCP costs nothing per packet: the owner is stored on the
  * socket at connect (tp_btf/inet_sock_set_state, a few calls per connection),
@@ -9,11 +10,14 @@
  * connection closes, and interim reports come from a TCP socket iterator that
  * user space runs every interval. The two cgroup_skb programs see every packet
  * of every socket: TCP packets leave after two loads and a compare; UDP sends
- * add one header load and a hash update; UDP receives add a header load, and
- * only answers from port 53 are copied. Measured with bpf_stats on a 2 GiB
- * TCP transfer plus 200k UDP sends of 100 B (kernel 6.18, VM): egress about
- * 250 ns per packet averaged over both, ingress about 90 ns; the state-change
- * program a few microseconds per connection state change. */
+ * add one header load and a hash update, queries to port 53 a hash update
+ * and a ring record; UDP receives add a header load, and only answers from
+ * port 53 to a remembered query are copied (a hash lookup and delete).
+ * Measured with bpf_stats on a 2 GiB TCP transfer plus 200k UDP sends of
+ * 100 B (kernel 6.18, VM): egress about 250 ns per packet averaged over both,
+ * ingress about 90 ns; the state-change program a few microseconds per
+ * connection state change. The UDP and DNS paths alone: BenchmarkUDPPrograms
+ * in agent/sensor/net, figures in docs/benchmarks.md. */
 #include "common.h"
 #include "bpf_endian.h"
 
@@ -25,6 +29,7 @@
 /* Keep the record types in BTF so bpf2go can generate their Go twins. */
 const struct tcp_rec *unused_tcp_rec __attribute__((unused));
 const struct dns_rec *unused_dns_rec __attribute__((unused));
+const struct dns_query_rec *unused_dns_query_rec __attribute__((unused));
 const struct udp_key *unused_udp_key __attribute__((unused));
 const struct udp_total *unused_udp_total __attribute__((unused));
 
@@ -343,6 +348,87 @@ static __always_inline __u64 current_pid_tgid(void)
 #define current_comm(buf, task) BPF_CORE_READ_STR_INTO(&(buf), task, comm)
 #endif
 
+/* --- DNS queries ------------------------------------------------------ */
+
+#define DNS_QR 0x8000 /* the header's flag for a response */
+
+/* A DNS query not answered yet, by the socket that sent it (its cookie, so
+ * no other socket, even one bound to the same port, takes the answer), the
+ * query's id and the socket's port. */
+struct dns_pending_key {
+	__u64 cookie;
+	__u16 id;
+	__u16 port; /* the querying socket's, network order */
+	__u32 pad;
+};
+
+/* The server the query went to: only it may answer. */
+struct dns_pending {
+	__u8 server[16];
+	__u16 family;
+	__u16 pad[3];
+};
+
+/* LRU: queries never answered go first when it is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct dns_pending_key);
+	__type(value, struct dns_pending);
+} dns_pending SEC(".maps");
+
+/* Answers refused because no query of this host asked for them (forged or
+ * unsolicited, or sent after their query was pushed out of dns_pending). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} dns_refused SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_query_rec);
+} dns_query_scratch SEC(".maps");
+
+/* The id and flags words at the start of a DNS message at off. */
+struct dns_head {
+	__u16 id;
+	__u16 flags;
+};
+
+/* A query leaving a user socket for port 53: remember it so that its answer
+ * is taken, and report it with its sender. */
+static __always_inline void dns_query(struct __sk_buff *skb, __u32 off, __u16 sport, __u16 family, const __u8 daddr[16])
+{
+	struct dns_head h;
+	if (bpf_skb_load_bytes(skb, off, &h, sizeof(h)) != 0 || (h.flags & bpf_htons(DNS_QR)))
+		return;
+	struct dns_pending_key k = {.cookie = bpf_get_socket_cookie(skb), .id = h.id, .port = sport};
+	struct dns_pending p = {.family = family};
+	__builtin_memcpy(p.server, daddr, 16);
+	bpf_map_update_elem(&dns_pending, &k, &p, BPF_ANY);
+
+	__u32 zero = 0;
+	struct dns_query_rec *r = bpf_map_lookup_elem(&dns_query_scratch, &zero);
+	if (!r)
+		return;
+	fill_hdr_task(&r->hdr, REC_DNS_QUERY, bpf_get_current_task_btf());
+	__u32 len = skb->len - off;
+	r->orig_len = len > 0xffff ? 0xffff : len;
+	r->family = family;
+	r->dport = 53;
+	__builtin_memcpy(r->daddr, daddr, 16);
+	if (len > MAX_DNS_QUERY)
+		len = MAX_DNS_QUERY;
+	if (len == 0 || bpf_skb_load_bytes(skb, off, r->data, len) != 0)
+		return;
+	r->len = len;
+	submit(r, offsetof(struct dns_query_rec, data) + len);
+}
+
 /* UDP sends, summed per sender and destination. Egress of a user socket's
  * datagram runs in the sending syscall, so the current task is the sender. */
 SEC("cgroup_skb/egress")
@@ -359,10 +445,13 @@ int udp_egress(struct __sk_buff *skb)
 	__u32 off = udp_locate(skb, &key.family, key.daddr, true);
 	if (off == 0)
 		return 1;
-	if (!include_loopback && addr_loopback(key.family, key.daddr))
-		return 1;
 	struct udphdr uh;
 	if (bpf_skb_load_bytes(skb, off, &uh, sizeof(uh)) != 0)
+		return 1;
+	/* Queries to a local stub resolver are loopback traffic: seen anyway. */
+	if (uh.dest == bpf_htons(53) && skb->len > off + sizeof(uh) + sizeof(struct dns_head))
+		dns_query(skb, off + sizeof(uh), uh.source, key.family, key.daddr);
+	if (!include_loopback && addr_loopback(key.family, key.daddr))
 		return 1;
 	key.dport = bpf_ntohs(uh.dest);
 	/* A GSO send is one skb longer than a datagram: count from skb->len. */
@@ -396,7 +485,7 @@ int udp_egress(struct __sk_buff *skb)
 	return 1;
 }
 
-/* --- DNS --------------------------------------------------------------- */
+/* --- DNS answers -------------------------------------------------------- */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -405,8 +494,28 @@ struct {
 	__type(value, struct dns_rec);
 } dns_scratch SEC(".maps");
 
-/* DNS answers (UDP from port 53) delivered to any socket on the host,
- * loopback included: local stub resolvers answer on 127.0.0.53. */
+static __always_inline bool same_addr(__u16 family, const __u8 a[16], const __u8 b[16])
+{
+	__u32 x[4], y[4];
+	__builtin_memcpy(x, a, 16);
+	__builtin_memcpy(y, b, 16);
+	if (family == AF_INET)
+		return x[0] == y[0];
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+static __always_inline void count_refused(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&dns_refused, &zero);
+	if (n)
+		*n += 1;
+}
+
+/* DNS answers (UDP from port 53) delivered to a socket on the host, loopback
+ * included (local stub resolvers answer on 127.0.0.53), taken only when they
+ * answer a query that socket sent to that server: anyone can send a packet
+ * from port 53, and a forged answer would name destinations at will. */
 SEC("cgroup_skb/ingress")
 int dns_ingress(struct __sk_buff *skb)
 {
@@ -421,8 +530,16 @@ int dns_ingress(struct __sk_buff *skb)
 	if (bpf_skb_load_bytes(skb, off, &uh, sizeof(uh)) != 0 || uh.source != bpf_htons(53))
 		return 1;
 	off += sizeof(uh);
-	if (skb->len <= off)
+	struct dns_head h;
+	if (skb->len <= off + sizeof(h) || bpf_skb_load_bytes(skb, off, &h, sizeof(h)) != 0 || !(h.flags & bpf_htons(DNS_QR)))
 		return 1;
+	struct dns_pending_key k = {.cookie = bpf_get_socket_cookie(skb), .id = h.id, .port = uh.dest};
+	struct dns_pending *p = bpf_map_lookup_elem(&dns_pending, &k);
+	if (!p || p->family != family || !same_addr(family, p->server, src)) {
+		count_refused();
+		return 1;
+	}
+	bpf_map_delete_elem(&dns_pending, &k);
 	__u32 len = skb->len - off;
 
 	__u32 zero = 0;

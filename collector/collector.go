@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
+	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/console"
@@ -51,6 +52,9 @@ type Config struct {
 	// OCSF appends each new alert as an OCSF finding line to this file
 	// ("-": standard output).
 	OCSF string
+	// AttributionGrace is how long a statement read at a database server
+	// waits for its connection's client end (attribute.Options.Grace).
+	AttributionGrace time.Duration
 	// OCSFWebhook posts each finding to this URL, signed with
 	// OCSFWebhookSecret (HMAC-SHA256, see forward.Sign).
 	OCSFWebhook       string
@@ -137,7 +141,8 @@ func Run(ctx context.Context, cfg Config) error {
 			outMu.Unlock()
 		}
 	}
-	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert})
+	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert,
+		Attribution: attribute.Options{Grace: cfg.AttributionGrace}})
 	if n, err := in.Warm(ctx, 24*time.Hour, 200000); err != nil {
 		log.Warn("warming correlation windows", "err", err)
 	} else if n > 0 {
@@ -207,6 +212,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer wg.Done(); f() }()
 	}
 	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
+	run(func() { in.WatchHeld(ctx, time.Second) })
 	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
@@ -292,7 +298,7 @@ func outputs(cfg Config) ([]forward.Sink, error) {
 // FormatAlert is the one-line form of an alert for terminals.
 func FormatAlert(al *event.Event) string {
 	a := al.Alert
-	who := al.Process.Person()
+	who := al.Person()
 	if who == "" {
 		who = "-"
 	}

@@ -40,6 +40,10 @@ func (d *decoder) event(v *Event) {
 			if open(d, &v.Net) {
 				d.net(v.Net)
 			}
+		case "dns":
+			if open(d, &v.DNS) {
+				d.dns(v.DNS)
+			}
 		case "db":
 			if open(d, &v.DB) {
 				d.db(v.DB)
@@ -55,6 +59,10 @@ func (d *decoder) event(v *Event) {
 		case "alert":
 			if open(d, &v.Alert) {
 				d.alert(v.Alert)
+			}
+		case "attribution":
+			if open(d, &v.Attribution) {
+				d.attribution(v.Attribution)
 			}
 		default:
 			d.unknown()
@@ -184,6 +192,28 @@ func (d *decoder) net(v *Net) {
 	}
 }
 
+// dns reads the members of v's object, whose '{' has been read.
+func (d *decoder) dns(v *DNS) {
+	for first := true; d.member(first); first = false {
+		switch string(d.key) {
+		case "name":
+			d.str(&v.Name)
+		case "type":
+			d.str(&v.Type)
+		case "domain":
+			d.str(&v.Domain)
+		case "subdomain":
+			d.str(&v.Subdomain)
+		case "longest_label":
+			d.uint16(&v.LongestLabel)
+		case "server":
+			d.str(&v.Server)
+		default:
+			d.unknown()
+		}
+	}
+}
+
 // db reads the members of v's object, whose '{' has been read.
 func (d *decoder) db(v *DB) {
 	for first := true; d.member(first); first = false {
@@ -208,6 +238,8 @@ func (d *decoder) db(v *DB) {
 			d.strings(&v.Tables)
 		case "columns":
 			d.strings(&v.Columns)
+		case "result_columns":
+			d.strings(&v.ResultColumns)
 		case "command":
 			d.str(&v.Command)
 		case "rows":
@@ -314,6 +346,52 @@ func (d *decoder) alert(v *Alert) {
 			d.float64(&v.Value)
 		case "scope":
 			d.str(&v.Scope)
+		default:
+			d.unknown()
+		}
+	}
+}
+
+// attribution reads the members of v's object, whose '{' has been read.
+func (d *decoder) attribution(v *Attribution) {
+	for first := true; d.member(first); first = false {
+		switch string(d.key) {
+		case "status":
+			d.str(&v.Status)
+		case "reason":
+			d.str(&v.Reason)
+		case "site":
+			d.str(&v.Site)
+		case "host":
+			d.str(&v.Host)
+		case "agent_id":
+			d.str(&v.AgentID)
+		case "event_id":
+			d.str(&v.EventID)
+		case "by":
+			d.str(&v.By)
+		case "pid":
+			d.uint32(&v.PID)
+		case "exe":
+			d.str(&v.Exe)
+		case "comm":
+			d.str(&v.Comm)
+		case "cmdline":
+			d.str(&v.Cmdline)
+		case "uid":
+			d.uint32(&v.UID)
+		case "user":
+			d.str(&v.User)
+		case "loginuid":
+			d.uint32(&v.LoginUID)
+		case "login_user":
+			d.str(&v.LoginUser)
+		case "session":
+			d.uint32(&v.Session)
+		case "tty":
+			d.str(&v.TTY)
+		case "start_time":
+			d.time(&v.StartTime)
 		default:
 			d.unknown()
 		}

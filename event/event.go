@@ -16,6 +16,7 @@ const (
 	KindFileWrite   Kind = "file.write"   // File
 	KindFileRename  Kind = "file.rename"  // File (Path is the new name, OldPath the old)
 	KindNetTransfer Kind = "net.transfer" // Net
+	KindDNSQuery    Kind = "dns.query"    // DNS
 	KindDBQuery     Kind = "db.query"     // DB
 	KindDBSession   Kind = "db.session"   // DB (a connection whose statements cannot be read)
 	KindAgentLoss   Kind = "agent.loss"   // Loss
@@ -25,7 +26,7 @@ const (
 
 // Kinds lists every kind, in documentation order.
 var Kinds = []Kind{
-	KindProcessExec, KindProcessExit, KindFileWrite, KindFileRename, KindNetTransfer,
+	KindProcessExec, KindProcessExit, KindFileWrite, KindFileRename, KindNetTransfer, KindDNSQuery,
 	KindDBQuery, KindDBSession, KindAgentLoss, KindHeartbeat, KindAlert,
 }
 
@@ -48,10 +49,15 @@ type Event struct {
 	Exit      *Exit      `json:"exit,omitempty" kinds:"process.exit" doc:"How the process ended."`
 	File      *File      `json:"file,omitempty" kinds:"file.write,file.rename" doc:"The file written or renamed."`
 	Net       *Net       `json:"net,omitempty" kinds:"net.transfer" doc:"The connection and the bytes it moved."`
+	DNS       *DNS       `json:"dns,omitempty" kinds:"dns.query" doc:"The name a process looked up."`
 	DB        *DB        `json:"db,omitempty" kinds:"db.query,db.session" doc:"The database statement or connection."`
 	Loss      *Loss      `json:"loss,omitempty" kinds:"agent.loss" doc:"The events that could not be delivered."`
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty" kinds:"agent.heartbeat" doc:"The agent's state."`
 	Alert     *Alert     `json:"alert,omitempty" kinds:"alert" doc:"The rule that fired and its evidence."`
+	// Attribution is set by the collector on statements seen at the
+	// database server, once it has joined them to their connection's
+	// client end (or found it cannot).
+	Attribution *Attribution `json:"attribution,omitempty" kinds:"db.query,db.session" doc:"Who the statement is the work of, for statements seen at the database server ('db.side' = 'server'): the client end of the connection (below)."`
 }
 
 // Process is the process an event is attributed to, with the person behind it.
@@ -110,8 +116,8 @@ type File struct {
 	Flags      []string `json:"flags,omitempty" doc:"Open flags, such as 'O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC' and 'O_APPEND'."`
 	Mount      string   `json:"mount,omitempty" doc:"Mount point of the file."`
 	FSType     string   `json:"fstype,omitempty" doc:"File system type of the file."`
-	Removable  bool     `json:"removable" doc:"The file system is on a removable block device (USB stick, SD card)."`
-	Network    bool     `json:"network" doc:"The file system is network-backed (NFS, SMB/CIFS, sshfs, rclone, ...)."`
+	Removable  bool     `json:"removable" doc:"The file is on media a person carries away: a disk on the USB bus or an SD card whatever its removable flag says (also under an encrypted or RAID volume), a file system mounted where desktops mount plugged-in media ('/media/<user>/...', '/run/media/<user>/...'), a phone or camera over MTP, gvfs or kio-fuse."`
+	Network    bool     `json:"network" doc:"The file system is network-backed (NFS, SMB/CIFS, sshfs, rclone, ...), or the file is on a share a desktop session opened through gvfs or kio-fuse (smb, sftp, WebDAV, Google Drive, ...)."`
 	Created    bool     `json:"created,omitempty" doc:"The open created the file."`
 	Reason     string   `json:"reason,omitempty" doc:"'close', 'exit', 'interim' (file still open) or 'idle'."`
 	DurationMS uint64   `json:"duration_ms,omitempty" doc:"From the first to the last write in this report."`
@@ -128,7 +134,7 @@ type Net struct {
 	SrcPort       uint16 `json:"src_port,omitempty" doc:"Port of the local end."`
 	DstIP         string `json:"dst_ip" doc:"Address of the remote end."`
 	DstPort       uint16 `json:"dst_port" doc:"Port of the remote end."`
-	DstName       string `json:"dst_name,omitempty" doc:"The name the destination address was looked up as, from DNS answers seen on the host."`
+	DstName       string `json:"dst_name,omitempty" doc:"The name the destination address was looked up as, from DNS answers over UDP that answer a query this host sent (same socket, server and id): a forged answer names nothing."`
 	BytesSent     uint64 `json:"bytes_sent" doc:"Bytes sent since the previous report (TCP: acknowledged bytes)."`
 	BytesReceived uint64 `json:"bytes_received" doc:"Bytes received since the previous report (TCP: acknowledged bytes)."`
 	// Packets or datagrams sent (UDP) in the reporting interval.
@@ -138,6 +144,16 @@ type Net struct {
 	// Reason is close for a finished connection, interim for a long one still
 	// open (bytes are then deltas since the previous report), interval for UDP.
 	Reason string `json:"reason,omitempty" doc:"'close' (connection ended), 'interim' (long connection, still open), 'interval' (UDP totals)."`
+}
+
+// DNS is the payload of dns.query.
+type DNS struct {
+	Name         string `json:"name" doc:"The name looked up, lower case, without the trailing dot. Queries over UDP are seen; repeats of a name and type by one process within a minute are reported once."`
+	Type         string `json:"type" doc:"The record type asked for: 'A', 'AAAA', 'TXT', ..."`
+	Domain       string `json:"domain" doc:"The registered domain the name is under, by the public suffix list ('example.co.uk' for 'a.b.example.co.uk'); the name itself when it is a public suffix or has none."`
+	Subdomain    string `json:"subdomain,omitempty" doc:"The part of the name below 'domain' ('a.b' for 'a.b.example.co.uk')."`
+	LongestLabel uint16 `json:"longest_label" doc:"The length of the longest label of 'subdomain'."`
+	Server       string `json:"server" doc:"The address the query was sent to (a local stub resolver such as 127.0.0.53, or a server chosen by the process)."`
 }
 
 // DB is the payload of db.query and db.session.
@@ -152,10 +168,14 @@ type DB struct {
 	// Statement with literal values replaced by ? unless redaction is off.
 	Statement   string   `json:"statement,omitempty" doc:"The statement with every literal replaced by '?' (text the lexer cannot parse becomes '<unparsable>' and a keyed hash): raw SQL never leaves the host unless redaction is turned off."`
 	Fingerprint string   `json:"fingerprint,omitempty" doc:"Hash of the normalised statement: equal for statements that differ only in literals."`
-	Tables      []string `json:"tables,omitempty" doc:"Tables the statement names."`
-	Columns     []string `json:"columns,omitempty" doc:"Columns the statement names."`
-	Command     string   `json:"command,omitempty" doc:"'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'COPY', ..."`
-	Rows        uint64   `json:"rows" doc:"Rows returned ('SELECT', 'COPY TO') or affected."`
+	Tables      []string `json:"tables,omitempty" doc:"Tables the statement names, each by its identity whatever the spelling: the last part of a qualified name ('public.customers'), unquoted ('\"Customers\"'), lower case, so 'customers'; then the base tables of views and synonyms set in agent.hcl's 'db { views }'. For rows read through a cursor ('FETCH', 'HANDLER ... READ'), the tables of the cursor's query."`
+	Columns     []string `json:"columns,omitempty" doc:"Columns the statement names; for rows read through a cursor, the columns its query names."`
+	// ResultColumns are the names the server gave the result's columns on
+	// the wire (PostgreSQL RowDescription, MySQL column definitions): never
+	// values.
+	ResultColumns []string `json:"result_columns,omitempty" doc:"Names of the columns the result returned, from the wire protocol (PostgreSQL RowDescription, MySQL column definitions): what 'SELECT *' or a view returned, whatever the statement's text names. Names only, never values."`
+	Command       string   `json:"command,omitempty" doc:"'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'COPY', ..."`
+	Rows          uint64   `json:"rows" doc:"Rows returned ('SELECT', 'COPY TO') or affected."`
 	// Partial is set when bytes of the exchange were not captured: Rows is
 	// then a lower bound.
 	Partial    bool    `json:"partial,omitempty" doc:"Part of the exchange was not captured and the server's own count was not seen: 'rows' is a lower bound."`
@@ -181,6 +201,95 @@ type DB struct {
 	// Encrypted is set on db.session when the connection's plaintext could not
 	// be observed (statically linked TLS and the like).
 	Encrypted bool `json:"encrypted,omitempty" doc:"The connection's plaintext could not be observed (TLS the agent cannot see into), on 'db.session'."`
+}
+
+// Attribution statuses.
+const (
+	// AttributionAttributed: the client end was found and its agent could
+	// not read the statements; they count as the client's person's.
+	AttributionAttributed = "attributed"
+	// AttributionDuplicate: the client end's agent reported the statements
+	// itself; this server-side copy is not counted again.
+	AttributionDuplicate = "duplicate"
+	// AttributionUnjoined: no client end was found; Reason says why.
+	AttributionUnjoined = "unjoined"
+
+	// AttributedByCollector is Attribution.By for a join the collector made.
+	AttributedByCollector = "collector"
+)
+
+// Attribution ties a statement read at the database server to the client
+// end of its connection: the host, process and person that opened it, as
+// the client end's agent reported them. The process is spelt out field by
+// field because payloads hold no objects.
+type Attribution struct {
+	Status string `json:"status" doc:"'attributed' (the client end's agent reported the connection but could not read its statements, as with Java's TLS: they count as the client's person's), 'duplicate' (the client end's agent reported these statements itself: this copy is not counted again) or 'unjoined' (no client end was found, see 'reason')."`
+	Reason string `json:"reason,omitempty" doc:"Why an 'unjoined' statement has no client end: 'no_agent' (no agent reports from the client's address: it has none, or NAT, a proxy or a bastion host stands between), 'no_report' (an agent reports from that address but did not report this connection within the grace period), 'no_address' ('db.client' is not an 'ip:port') or 'queue_full' (the collector's queue of waiting statements was full, so it was judged before its grace period ended)."`
+	// Site, Host and AgentID name the client end's agent.
+	Site    string `json:"site,omitempty" doc:"The client end's site."`
+	Host    string `json:"host,omitempty" doc:"The client end's host."`
+	AgentID string `json:"agent_id,omitempty" doc:"The client end's agent."`
+	// EventID is the report the join used; a statement joined on one host
+	// has none.
+	EventID string `json:"event_id,omitempty" doc:"The client end's report the join used: its 'db.query', 'db.session' or 'net.transfer' event."`
+	By      string `json:"by,omitempty" doc:"Who made the join: 'collector' (from two agents' reports, or one agent's two ends of a loopback connection)."`
+	// The client end's process, as Process.
+	PID       uint32    `json:"pid,omitempty" doc:"The client process's id."`
+	Exe       string    `json:"exe,omitempty" doc:"The client program's path."`
+	Comm      string    `json:"comm,omitempty" doc:"The client process's task name."`
+	Cmdline   string    `json:"cmdline,omitempty" doc:"The client process's arguments."`
+	UID       uint32    `json:"uid,omitempty" doc:"The user id the client process runs as."`
+	User      string    `json:"user,omitempty" doc:"The name of the user the client process runs as."`
+	LoginUID  uint32    `json:"loginuid,omitempty" doc:"The client process's audit login uid ('4294967295' for a service)."`
+	LoginUser string    `json:"login_user,omitempty" doc:"The name of the client process's login uid."`
+	Session   uint32    `json:"session,omitempty" doc:"The client process's audit session id."`
+	TTY       string    `json:"tty,omitempty" doc:"The client process's controlling terminal."`
+	StartTime time.Time `json:"start_time,omitzero" doc:"When the client process started."`
+}
+
+// Joined reports whether a names a client end whose person the statement
+// counts for.
+func (a *Attribution) Joined() bool { return a != nil && a.Status == AttributionAttributed }
+
+// Process is the client end's process, nil when a names none.
+func (a *Attribution) Process() *Process {
+	if a == nil || a.Status == AttributionUnjoined {
+		return nil
+	}
+	return &Process{PID: a.PID, Exe: a.Exe, Comm: a.Comm, Cmdline: a.Cmdline, UID: a.UID, User: a.User,
+		LoginUID: a.LoginUID, LoginUser: a.LoginUser, Session: a.Session, TTY: a.TTY, StartTime: a.StartTime}
+}
+
+// SetProcess copies p into a.
+func (a *Attribution) SetProcess(p *Process) {
+	if p == nil {
+		return
+	}
+	a.PID, a.Exe, a.Comm, a.Cmdline, a.UID, a.User = p.PID, p.Exe, p.Comm, p.Cmdline, p.UID, p.User
+	a.LoginUID, a.LoginUser, a.Session, a.TTY, a.StartTime = p.LoginUID, p.LoginUser, p.Session, p.TTY, p.StartTime
+}
+
+// Person is who to hold responsible for the event: the person an
+// attributed statement counts for, else the process's person.
+func (e *Event) Person() string {
+	if e.Attribution.Joined() {
+		return e.Attribution.Process().Person()
+	}
+	return e.Process.Person()
+}
+
+// AsClient is the event as rules see it: for an attributed statement, a
+// copy whose site, host, agent and process are the client end's, so rules
+// about a person and their host count it as the work of the person at
+// that workstation; any other event is returned as it is.
+func (e *Event) AsClient() *Event {
+	a := e.Attribution
+	if !a.Joined() {
+		return e
+	}
+	c := *e
+	c.Site, c.Host, c.AgentID, c.Process = a.Site, a.Host, a.AgentID, a.Process()
+	return &c
 }
 
 // Runs is how many statement runs d stands for: Executions, or 1 when it is

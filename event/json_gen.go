@@ -30,6 +30,10 @@ func (e *enc) event(v *Event) {
 		e.key("net")
 		e.net(p)
 	}
+	if p := v.DNS; p != nil {
+		e.key("dns")
+		e.dns(p)
+	}
 	if p := v.DB; p != nil {
 		e.key("db")
 		e.db(p)
@@ -45,6 +49,10 @@ func (e *enc) event(v *Event) {
 	if p := v.Alert; p != nil {
 		e.key("alert")
 		e.alert(p)
+	}
+	if p := v.Attribution; p != nil {
+		e.key("attribution")
+		e.attribution(p)
 	}
 	e.byte('}')
 }
@@ -114,6 +122,18 @@ func (e *enc) net(v *Net) {
 	e.byte('}')
 }
 
+// dns writes v as encoding/json does.
+func (e *enc) dns(v *DNS) {
+	e.open()
+	e.str("name", v.Name, false)
+	e.str("type", v.Type, false)
+	e.str("domain", v.Domain, false)
+	e.str("subdomain", v.Subdomain, true)
+	e.uint("longest_label", uint64(v.LongestLabel), false)
+	e.str("server", v.Server, false)
+	e.byte('}')
+}
+
 // db writes v as encoding/json does.
 func (e *enc) db(v *DB) {
 	e.open()
@@ -127,6 +147,7 @@ func (e *enc) db(v *DB) {
 	e.str("fingerprint", v.Fingerprint, true)
 	e.strings("tables", v.Tables, true)
 	e.strings("columns", v.Columns, true)
+	e.strings("result_columns", v.ResultColumns, true)
 	e.str("command", v.Command, true)
 	e.uint("rows", v.Rows, false)
 	e.bool("partial", v.Partial, true)
@@ -183,5 +204,29 @@ func (e *enc) alert(v *Alert) {
 	e.stringMap("group", v.Group, true)
 	e.float("value", v.Value, true)
 	e.str("scope", v.Scope, true)
+	e.byte('}')
+}
+
+// attribution writes v as encoding/json does.
+func (e *enc) attribution(v *Attribution) {
+	e.open()
+	e.str("status", v.Status, false)
+	e.str("reason", v.Reason, true)
+	e.str("site", v.Site, true)
+	e.str("host", v.Host, true)
+	e.str("agent_id", v.AgentID, true)
+	e.str("event_id", v.EventID, true)
+	e.str("by", v.By, true)
+	e.uint("pid", uint64(v.PID), true)
+	e.str("exe", v.Exe, true)
+	e.str("comm", v.Comm, true)
+	e.str("cmdline", v.Cmdline, true)
+	e.uint("uid", uint64(v.UID), true)
+	e.str("user", v.User, true)
+	e.uint("loginuid", uint64(v.LoginUID), true)
+	e.str("login_user", v.LoginUser, true)
+	e.uint("session", uint64(v.Session), true)
+	e.str("tty", v.TTY, true)
+	e.time("start_time", v.StartTime, true)
 	e.byte('}')
 }

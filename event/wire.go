@@ -167,6 +167,8 @@ func (ev *Event) Validate() error {
 		ok = ev.File != nil
 	case KindNetTransfer:
 		ok = ev.Net != nil
+	case KindDNSQuery:
+		ok = ev.DNS != nil
 	case KindDBQuery, KindDBSession:
 		ok = ev.DB != nil
 	case KindAgentLoss:

@@ -86,3 +86,38 @@ func TestSubjects(t *testing.T) {
 		}
 	}
 }
+
+// Every kind, with its payload, passes the collector's check: a kind added
+// to the schema and not to Decode would be dropped as malformed.
+func TestDecodeAcceptsEveryKind(t *testing.T) {
+	payloads := map[Kind]func(*Event){
+		KindProcessExec: func(e *Event) { e.Process = &Process{PID: 1} },
+		KindProcessExit: func(e *Event) { e.Process, e.Exit = &Process{PID: 1}, &Exit{} },
+		KindFileWrite:   func(e *Event) { e.File = &File{Path: "/a"} },
+		KindFileRename:  func(e *Event) { e.File = &File{Path: "/b", OldPath: "/a"} },
+		KindNetTransfer: func(e *Event) { e.Net = &Net{Proto: "tcp"} },
+		KindDNSQuery:    func(e *Event) { e.DNS = &DNS{Name: "a.example.com", Type: "TXT", Domain: "example.com"} },
+		KindDBQuery:     func(e *Event) { e.DB = &DB{Engine: "postgresql"} },
+		KindDBSession:   func(e *Event) { e.DB = &DB{Engine: "postgresql"} },
+		KindAgentLoss:   func(e *Event) { e.Loss = &Loss{Sensor: "net", Count: 1, Reason: "ringbuf_full"} },
+		KindHeartbeat:   func(e *Event) { e.Heartbeat = &Heartbeat{} },
+		KindAlert:       func(e *Event) { e.Alert = &Alert{Rule: "r", Severity: "high"} },
+	}
+	for _, k := range Kinds {
+		set, ok := payloads[k]
+		if !ok {
+			t.Errorf("%s: no payload in this test", k)
+			continue
+		}
+		e := wireEvent()
+		e.Kind, e.File = k, nil
+		set(e)
+		b, err := Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(b); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+}

@@ -153,6 +153,24 @@ func netBool(get func(*event.Net) bool) field {
 	}}
 }
 
+func dnsStr(get func(*event.DNS) string) field {
+	return field{typ: tStr, kinds: dnsKinds, s: func(e *env) string {
+		if p := e.ev.DNS; p != nil {
+			return get(p)
+		}
+		return ""
+	}}
+}
+
+func dnsNum(get func(*event.DNS) float64) field {
+	return field{typ: tNum, kinds: dnsKinds, n: func(e *env) float64 {
+		if p := e.ev.DNS; p != nil {
+			return get(p)
+		}
+		return 0
+	}}
+}
+
 func dbStr(get func(*event.DB) string) field {
 	return field{typ: tStr, kinds: dbKinds, s: func(e *env) string {
 		if p := e.ev.DB; p != nil {
@@ -279,12 +297,40 @@ func alertMap(get func(*event.Alert) map[string]string) field {
 	}}
 }
 
+func attributionStr(get func(*event.Attribution) string) field {
+	return field{typ: tStr, kinds: attributionKinds, s: func(e *env) string {
+		if p := e.ev.Attribution; p != nil {
+			return get(p)
+		}
+		return ""
+	}}
+}
+
+func attributionNum(get func(*event.Attribution) float64) field {
+	return field{typ: tNum, kinds: attributionKinds, n: func(e *env) float64 {
+		if p := e.ev.Attribution; p != nil {
+			return get(p)
+		}
+		return 0
+	}}
+}
+
+func attributionTime(get func(*event.Attribution) time.Time) field {
+	return field{typ: tTime, kinds: attributionKinds, tm: func(e *env) time.Time {
+		if p := e.ev.Attribution; p != nil {
+			return get(p)
+		}
+		return time.Time{}
+	}}
+}
+
 // derivedFields are the fields rules read other than as the event carries
-// them: those tagged rule:"derived" in event.go, and person, the login user
-// behind the process, else the user it runs as.
+// them: those tagged rule:"derived" in event.go, and person: for a
+// statement attributed to its connection's client end, that end's person,
+// else the login user behind the process, else the user it runs as.
 var derivedFields = map[string]field{
 	"time":   {typ: tTime, tm: func(e *env) time.Time { return e.t }},
-	"person": {typ: tStr, s: func(e *env) string { return e.ev.Process.Person() }},
+	"person": {typ: tStr, s: func(e *env) string { return e.ev.Person() }},
 	// A folded statement stands for Runs() runs, one that is not for one.
 	"db.executions": dbNum(func(d *event.DB) float64 { return float64(d.Runs()) }),
 	// A statement that is not folded ran only at the event's time.

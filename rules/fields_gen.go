@@ -10,17 +10,19 @@ import (
 
 // The kinds that carry each payload, from the kinds tags of event.Event.
 var (
-	exitKinds      = []event.Kind{event.KindProcessExit}
-	fileKinds      = []event.Kind{event.KindFileWrite, event.KindFileRename}
-	netKinds       = []event.Kind{event.KindNetTransfer}
-	dbKinds        = []event.Kind{event.KindDBQuery, event.KindDBSession}
-	lossKinds      = []event.Kind{event.KindAgentLoss}
-	heartbeatKinds = []event.Kind{event.KindHeartbeat}
-	alertKinds     = []event.Kind{event.KindAlert}
+	exitKinds        = []event.Kind{event.KindProcessExit}
+	fileKinds        = []event.Kind{event.KindFileWrite, event.KindFileRename}
+	netKinds         = []event.Kind{event.KindNetTransfer}
+	dnsKinds         = []event.Kind{event.KindDNSQuery}
+	dbKinds          = []event.Kind{event.KindDBQuery, event.KindDBSession}
+	lossKinds        = []event.Kind{event.KindAgentLoss}
+	heartbeatKinds   = []event.Kind{event.KindHeartbeat}
+	alertKinds       = []event.Kind{event.KindAlert}
+	attributionKinds = []event.Kind{event.KindDBQuery, event.KindDBSession}
 )
 
 // payloadRoots are the event's payload objects: reading one needs a field.
-var payloadRoots = []string{"process", "exit", "file", "net", "db", "loss", "heartbeat", "alert"}
+var payloadRoots = []string{"process", "exit", "file", "net", "dns", "db", "loss", "heartbeat", "alert", "attribution"}
 
 // schemaFields maps the path of every field rules read as the event carries
 // it to its accessor; derivedFields in fields.go holds the others.
@@ -79,26 +81,34 @@ var schemaFields = map[string]field{
 	"net.loopback":       netBool(func(v *event.Net) bool { return v.Loopback }),
 	"net.reason":         netStr(func(v *event.Net) string { return v.Reason }),
 
-	"db.engine":      dbStr(func(v *event.DB) string { return v.Engine }),
-	"db.side":        dbStr(func(v *event.DB) string { return v.Side }),
-	"db.server":      dbStr(func(v *event.DB) string { return v.Server }),
-	"db.client":      dbStr(func(v *event.DB) string { return v.Client }),
-	"db.user":        dbStr(func(v *event.DB) string { return v.User }),
-	"db.database":    dbStr(func(v *event.DB) string { return v.Database }),
-	"db.statement":   dbStr(func(v *event.DB) string { return v.Statement }),
-	"db.fingerprint": dbStr(func(v *event.DB) string { return v.Fingerprint }),
-	"db.tables":      dbList(func(v *event.DB) []string { return v.Tables }),
-	"db.columns":     dbList(func(v *event.DB) []string { return v.Columns }),
-	"db.command":     dbStr(func(v *event.DB) string { return v.Command }),
-	"db.rows":        dbNum(func(v *event.DB) float64 { return float64(v.Rows) }),
-	"db.partial":     dbBool(func(v *event.DB) bool { return v.Partial }),
-	"db.bytes":       dbNum(func(v *event.DB) float64 { return float64(v.Bytes) }),
-	"db.duration_ms": dbNum(func(v *event.DB) float64 { return v.DurationMS }),
-	"db.error":       dbStr(func(v *event.DB) string { return v.Error }),
-	"db.error_code":  dbStr(func(v *event.DB) string { return v.ErrorCode }),
-	"db.identifiers": dbIdents(func(v *event.DB) map[string][]string { return v.Identifiers }),
-	"db.tls":         dbBool(func(v *event.DB) bool { return v.TLS }),
-	"db.encrypted":   dbBool(func(v *event.DB) bool { return v.Encrypted }),
+	"dns.name":          dnsStr(func(v *event.DNS) string { return v.Name }),
+	"dns.type":          dnsStr(func(v *event.DNS) string { return v.Type }),
+	"dns.domain":        dnsStr(func(v *event.DNS) string { return v.Domain }),
+	"dns.subdomain":     dnsStr(func(v *event.DNS) string { return v.Subdomain }),
+	"dns.longest_label": dnsNum(func(v *event.DNS) float64 { return float64(v.LongestLabel) }),
+	"dns.server":        dnsStr(func(v *event.DNS) string { return v.Server }),
+
+	"db.engine":         dbStr(func(v *event.DB) string { return v.Engine }),
+	"db.side":           dbStr(func(v *event.DB) string { return v.Side }),
+	"db.server":         dbStr(func(v *event.DB) string { return v.Server }),
+	"db.client":         dbStr(func(v *event.DB) string { return v.Client }),
+	"db.user":           dbStr(func(v *event.DB) string { return v.User }),
+	"db.database":       dbStr(func(v *event.DB) string { return v.Database }),
+	"db.statement":      dbStr(func(v *event.DB) string { return v.Statement }),
+	"db.fingerprint":    dbStr(func(v *event.DB) string { return v.Fingerprint }),
+	"db.tables":         dbList(func(v *event.DB) []string { return v.Tables }),
+	"db.columns":        dbList(func(v *event.DB) []string { return v.Columns }),
+	"db.result_columns": dbList(func(v *event.DB) []string { return v.ResultColumns }),
+	"db.command":        dbStr(func(v *event.DB) string { return v.Command }),
+	"db.rows":           dbNum(func(v *event.DB) float64 { return float64(v.Rows) }),
+	"db.partial":        dbBool(func(v *event.DB) bool { return v.Partial }),
+	"db.bytes":          dbNum(func(v *event.DB) float64 { return float64(v.Bytes) }),
+	"db.duration_ms":    dbNum(func(v *event.DB) float64 { return v.DurationMS }),
+	"db.error":          dbStr(func(v *event.DB) string { return v.Error }),
+	"db.error_code":     dbStr(func(v *event.DB) string { return v.ErrorCode }),
+	"db.identifiers":    dbIdents(func(v *event.DB) map[string][]string { return v.Identifiers }),
+	"db.tls":            dbBool(func(v *event.DB) bool { return v.TLS }),
+	"db.encrypted":      dbBool(func(v *event.DB) bool { return v.Encrypted }),
 
 	"loss.sensor":   lossStr(func(v *event.Loss) string { return v.Sensor }),
 	"loss.count":    lossNum(func(v *event.Loss) float64 { return float64(v.Count) }),
@@ -127,4 +137,23 @@ var schemaFields = map[string]field{
 	"alert.group":       alertMap(func(v *event.Alert) map[string]string { return v.Group }),
 	"alert.value":       alertNum(func(v *event.Alert) float64 { return v.Value }),
 	"alert.scope":       alertStr(func(v *event.Alert) string { return v.Scope }),
+
+	"attribution.status":     attributionStr(func(v *event.Attribution) string { return v.Status }),
+	"attribution.reason":     attributionStr(func(v *event.Attribution) string { return v.Reason }),
+	"attribution.site":       attributionStr(func(v *event.Attribution) string { return v.Site }),
+	"attribution.host":       attributionStr(func(v *event.Attribution) string { return v.Host }),
+	"attribution.agent_id":   attributionStr(func(v *event.Attribution) string { return v.AgentID }),
+	"attribution.event_id":   attributionStr(func(v *event.Attribution) string { return v.EventID }),
+	"attribution.by":         attributionStr(func(v *event.Attribution) string { return v.By }),
+	"attribution.pid":        attributionNum(func(v *event.Attribution) float64 { return float64(v.PID) }),
+	"attribution.exe":        attributionStr(func(v *event.Attribution) string { return v.Exe }),
+	"attribution.comm":       attributionStr(func(v *event.Attribution) string { return v.Comm }),
+	"attribution.cmdline":    attributionStr(func(v *event.Attribution) string { return v.Cmdline }),
+	"attribution.uid":        attributionNum(func(v *event.Attribution) float64 { return float64(v.UID) }),
+	"attribution.user":       attributionStr(func(v *event.Attribution) string { return v.User }),
+	"attribution.loginuid":   attributionNum(func(v *event.Attribution) float64 { return float64(v.LoginUID) }),
+	"attribution.login_user": attributionStr(func(v *event.Attribution) string { return v.LoginUser }),
+	"attribution.session":    attributionNum(func(v *event.Attribution) float64 { return float64(v.Session) }),
+	"attribution.tty":        attributionStr(func(v *event.Attribution) string { return v.TTY }),
+	"attribution.start_time": attributionTime(func(v *event.Attribution) time.Time { return v.StartTime }),
 }

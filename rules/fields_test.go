@@ -63,3 +63,22 @@ func TestDocsListEveryField(t *testing.T) {
 		}
 	}
 }
+
+// person is the attributed client end's person for a statement read at the
+// server, wherever rules run over it (vigil rules test included), and the
+// process's otherwise.
+func TestPersonReadsTheAttribution(t *testing.T) {
+	ev := &event.Event{Kind: event.KindDBQuery, Process: &event.Process{User: "postgres", LoginUID: event.NoLoginUID},
+		DB: &event.DB{Side: "server"}}
+	person := fields["person"]
+	if got := person.s(&env{ev: ev}); got != "postgres" {
+		t.Fatalf("person %q, want postgres", got)
+	}
+	ev.Attribution = &event.Attribution{Status: event.AttributionAttributed, User: "nadia", LoginUser: "nadia", LoginUID: 1201}
+	if got := person.s(&env{ev: ev}); got != "nadia" {
+		t.Fatalf("person %q, want nadia", got)
+	}
+	if got := fields["attribution.status"].s(&env{ev: ev}); got != "attributed" {
+		t.Fatalf("attribution.status %q", got)
+	}
+}

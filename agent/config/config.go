@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -77,6 +79,11 @@ type DB struct {
 	// KeyFile holds the deployment's secret key for those hashes. All agents
 	// of a deployment need the same key for hashes to match across hosts.
 	KeyFile string `hcl:"key_file,optional"`
+	// Views maps a view or synonym to the base tables it reads, so that a
+	// read of it reports them in db.tables too, e.g.
+	// { customer_directory = ["customers"] }. The database's catalog is
+	// not read: only the views named here are known.
+	Views map[string][]string `hcl:"views,optional"`
 	// FoldWindow: repeats of one statement on one connection within it are
 	// reported as one event with db.executions (default "1s"; "0s" reports
 	// every run).
@@ -183,6 +190,12 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 		if p <= 0 || p > 65535 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid port",
 				Detail: fmt.Sprintf("db.ports has %d; ports are 1 to 65535", p)})
+		}
+	}
+	for view, bases := range c.DB.Views {
+		if strings.TrimSpace(view) == "" || len(bases) == 0 || slices.ContainsFunc(bases, func(b string) bool { return strings.TrimSpace(b) == "" }) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid view",
+				Detail: fmt.Sprintf("db.views has %q = %q; name each view or synonym with the base tables it reads, e.g. customer_directory = [\"customers\"]", view, bases)})
 		}
 	}
 	if c.DB.CaptureBytes < 0 || c.DB.CaptureBytes > 16384 {

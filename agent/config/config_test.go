@@ -35,3 +35,20 @@ func TestFoldWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestViews(t *testing.T) {
+	c, diags := Parse("agent.hcl", []byte(`db {
+  views = { customer_directory = ["customers"], "crm.orders_v" = ["orders", "customers"] }
+}`))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := c.DB.Views["crm.orders_v"]; len(got) != 2 || got[1] != "customers" {
+		t.Errorf("views %q", c.DB.Views)
+	}
+	for _, src := range []string{`db { views = { v = [] } }`, `db { views = { v = [""] } }`, `db { views = { "" = ["t"] } }`, `db { views = ["t"] }`} {
+		if _, diags := Parse("agent.hcl", []byte(src)); !diags.HasErrors() || !strings.Contains(diags.Error(), "view") && !strings.Contains(diags.Error(), "agent.hcl:1") {
+			t.Errorf("%s: diagnostics %v, want an error", src, diags)
+		}
+	}
+}

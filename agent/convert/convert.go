@@ -17,6 +17,8 @@ type Converter struct {
 	clock  enrich.Clock
 	mounts *enrich.Mounts
 	recent *recentPaths
+	// lookups are the reader's recent DNS lookups.
+	lookups lookups
 	// shared hands out descriptions that the reader's events share.
 	shared shared
 }
@@ -24,7 +26,7 @@ type Converter struct {
 // New returns a converter describing processes with procs, stamping times
 // with clock and naming devices with mounts.
 func New(procs *enrich.Table, clock enrich.Clock, mounts *enrich.Mounts) *Converter {
-	return &Converter{procs: procs, clock: clock, mounts: mounts, recent: newRecentPaths(recentRenames)}
+	return &Converter{procs: procs, clock: clock, mounts: mounts, recent: newRecentPaths(recentRenames), lookups: lookups{}}
 }
 
 // Record returns the event of a process, file or net record, or nil when
@@ -44,6 +46,8 @@ func (c *Converter) Record(rec any) *event.Event {
 		return c.rename(r)
 	case *sensor.TCP:
 		return c.tcp(r)
+	case *sensor.DNSQuery:
+		return c.dnsQuery(r)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func (c *Converter) fileWrite(r *sensor.FileWrite, s *shared) *event.Event {
 	if r.LastTS > r.FirstTS && r.FirstTS != 0 {
 		f.DurationMS = (r.LastTS - r.FirstTS) / 1e6
 	}
-	if m, ok := c.mounts.Lookup(r.Dev); ok {
+	if m, ok := c.mounts.File(r.Dev, f.Path); ok {
 		f.Mount, f.Removable, f.Network = m.Point, m.Removable, m.Network
 		if f.FSType == "" {
 			f.FSType = m.FSType

@@ -76,6 +76,14 @@ type fold struct {
 	deadline time.Time
 	ev       *event.Event // the runs after the first, folded; nil until one comes
 	done     bool
+	// What the opening run read: one FETCH text reads whichever cursor
+	// of that name was declared last, so equal text is not enough.
+	tables, resultColumns []string
+}
+
+// sameRead reports whether run d read what the window's runs did.
+func (f *fold) sameRead(d *event.DB) bool {
+	return slices.Equal(f.tables, d.Tables) && slices.Equal(f.resultColumns, d.ResultColumns)
 }
 
 // folds holds the open windows. Conns' mutex guards it.
@@ -96,12 +104,17 @@ func newFolds(window time.Duration) *folds {
 func (fs *folds) add(sock uint64, ev *event.Event, out *events) {
 	k := foldKeyOf(sock, ev)
 	f := fs.open[k]
+	if f != nil && !f.sameRead(ev.DB) {
+		// The same text reading something else: a window of its own.
+		fs.close(f, out)
+		f = nil
+	}
 	if f == nil {
 		out.add(ev)
 		if len(fs.open) >= maxOpenFolds {
 			return
 		}
-		f = &fold{key: k, deadline: ev.Time.Add(fs.window)}
+		f = &fold{key: k, deadline: ev.Time.Add(fs.window), tables: ev.DB.Tables, resultColumns: ev.DB.ResultColumns}
 		fs.open[k] = f
 		fs.queue = append(fs.queue, f)
 		fs.bySock[sock] = append(fs.bySock[sock], f)
@@ -125,7 +138,7 @@ func (fs *folds) add(sock uint64, ev *event.Event, out *events) {
 // if it differs from what the event holds.
 func (fs *folds) into(sock uint64, d *event.DB, ts time.Time, proc *event.Process) bool {
 	f := fs.open[foldKeyFor(sock, proc.PID, d)]
-	if f == nil || f.ev == nil {
+	if f == nil || f.ev == nil || !f.sameRead(d) {
 		return false
 	}
 	f.merge(d, ts)

@@ -204,3 +204,35 @@ func TestFoldIntoHeldWindow(t *testing.T) {
 		t.Fatalf("%d runs with %d rows emitted, want 4 with 9", n, rows)
 	}
 }
+
+// One FETCH text reads whichever cursor of that name was declared last
+// (psql's FETCH_COUNT names every cursor _psql_cursor): runs that read
+// other tables or returned other columns never fold into each other.
+func TestFoldCursorReadsKeepApart(t *testing.T) {
+	const q = "FETCH FORWARD 100 FROM _psql_cursor"
+	fetch := func(at time.Duration, table string, cols ...string) *event.Event {
+		ev := run("alice", q, at, 100)
+		ev.DB.Command, ev.DB.Tables, ev.DB.ResultColumns = "FETCH", []string{table}, cols
+		return ev
+	}
+	fs := newFolds(time.Second)
+	var out events
+	for i := range 3 {
+		fs.add(1, fetch(time.Duration(i)*time.Millisecond, "products", "id", "name"), &out)
+	}
+	for i := range 4 {
+		fs.add(1, fetch(10*time.Millisecond+time.Duration(i)*time.Millisecond, "customers", "id", "name"), &out)
+	}
+	for i := range 2 {
+		fs.add(1, fetch(20*time.Millisecond+time.Duration(i)*time.Millisecond, "customers", "id", "email"), &out)
+	}
+	fs.expire(foldT0.Add(time.Minute), &out)
+	rows := map[string]uint64{}
+	for _, ev := range out {
+		rows[ev.DB.Tables[0]+" "+ev.DB.ResultColumns[1]] += ev.DB.Rows
+	}
+	want := map[string]uint64{"products name": 300, "customers name": 400, "customers email": 200}
+	if len(rows) != len(want) || rows["products name"] != 300 || rows["customers name"] != 400 || rows["customers email"] != 200 {
+		t.Errorf("rows by what was read %v, want %v", rows, want)
+	}
+}

@@ -100,6 +100,7 @@ type Stats struct {
 	Resyncs      uint64 // times a lost stream found a boundary again
 	Gaps         uint64 // truncated captures
 	SkippedBytes uint64 // bytes not seen or not parsable
+	Evicted      uint64 // prepared statements and open cursors forgotten to stay within MaxPending
 }
 
 // ErrEngine is returned by NewTracker for an unknown engine.
@@ -112,7 +113,8 @@ type Tracker struct {
 	out       []Record
 	stats     Stats
 	sess      Session
-	lostBytes uint64 // bytes gone by while both streams are lost
+	lostBytes uint64             // bytes gone by while both streams are lost
+	cursors   map[string]*cursor // open cursors by name (cursors.go)
 }
 
 // protocol is one engine's state machine.

@@ -50,12 +50,23 @@
 // A Record is one completed statement: when its request started and its
 // response ended, and in DB the engine, user, database, redacted statement,
 // fingerprint, command, tables, columns, keyed hashes of identifier values
-// (from literals and from bound parameters), rows, bytes returned, duration
-// and error. The caller fills DB.Side, Server, Client and TLS.
+// (from literals and from bound parameters), the names of the result's
+// columns (RowDescription, column definitions), rows, bytes returned,
+// duration and error. The caller fills DB.Side, Server, Client and TLS.
+//
+// Rows read through a cursor (PostgreSQL FETCH after DECLARE, MySQL
+// HANDLER READ after HANDLER OPEN, COM_STMT_FETCH of a prepared statement)
+// carry the tables, columns and identifier hashes of the cursor's query.
 //
 // Records carry no raw literal: statements go through agent/redact before
-// they leave the tracker, and server error messages have quoted text and
-// numbers replaced.
+// they leave the tracker, server error messages have quoted text and
+// numbers replaced, and a result column's name is kept only where it
+// cannot be a literal: PostgreSQL's names are identifiers or function
+// names, but MySQL names an expression's column after its text (and so a
+// derived table's columns), so such a name is kept only where the
+// redacted statement shows it as a whole; a MySQL column of a table the
+// statement names goes by the table's name for it (an alias may be a
+// string literal).
 //
 // Rows come from the server's own count where it was captured (a PostgreSQL
 // CommandComplete tag, a MySQL OK packet; Record.RowsFromServer), otherwise

@@ -77,6 +77,9 @@ func fuzzTracker(t *testing.T, engine string, in []byte) {
 		}
 	})
 	tr.Close(ts)
+	if len(tr.cursors) > 16 {
+		t.Fatalf("unbounded state: %d cursors", len(tr.cursors))
+	}
 	m := tr.proto
 	switch p := m.(type) {
 	case *postgres:

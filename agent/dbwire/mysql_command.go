@@ -73,6 +73,10 @@ func (m *mysql) clientPacket(ts time.Time, seq byte, body []byte, complete bool)
 		}
 		m.state = rsFirst
 	case myComStmtFetch:
+		// The rows of a cursor the statement's execute opened.
+		if len(arg) >= 4 {
+			c.stmt = m.stmts[binary.LittleEndian.Uint32(arg)]
+		}
 		m.state = rsRows
 	case myComInitDB:
 		c.initDB = string(arg)

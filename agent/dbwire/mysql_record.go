@@ -53,13 +53,22 @@ func (m *mysql) finishCmd(ts time.Time, code, sqlstate, msg string, fromServer b
 		}
 		db.Statement, db.Fingerprint, db.Command = res.Statement, res.Fingerprint, res.Command
 		db.Tables, db.Columns, db.Identifiers = res.Tables, res.Columns, res.Identifiers
+		cols := c.columns
+		if len(cols) == 0 && c.cmd == myComStmtFetch && c.stmt != nil {
+			cols = c.stmt.columns // a cursor's rows come without column definitions
+		}
+		m.t.throughCursor(db, &res, code != "")
+		// After the cursor's tables: a column of a table the rows come from.
+		db.ResultColumns = resultColumns(cols, db.Statement, db.Tables, r.Disabled())
 		if res.Command == "USE" && code == "" && !res.Unparsable {
 			if f := strings.Fields(sql); len(f) == 2 {
 				m.t.sess.Database = strings.Trim(f[1], "`;")
 			}
 		}
 	}
-	db.Columns = mergeColumns(db.Columns, c.columns)
+	if sql == "" {
+		db.ResultColumns = resultColumns(c.columns, "", nil, r.Disabled())
+	}
 	db.Rows = c.rows
 	db.Bytes = c.bytes
 	db.DurationMS = math.Max(0, float64(ts.Sub(start).Microseconds())/1000)

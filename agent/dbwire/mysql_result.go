@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// myServerCursorExists is the status flag of an execute's answer that
+// opened a cursor.
+const myServerCursorExists = 0x0040
+
 // myState is where the server's answer to the command in progress stands.
 type myState uint8
 
@@ -39,6 +43,10 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 	}
 	c := m.cmd
 	if c == nil {
+		if m.state == rsSkip && len(body) > 0 {
+			// A prepare's metadata: the prepare itself made no record.
+			m.skipPacket(body)
+		}
 		return
 	}
 	c.bytes += uint64(myHeaderLen + n)
@@ -94,6 +102,14 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			}
 		}
 	case rsColsEOF:
+		if body[0] == 0xfe && n < 9 && len(body) >= 5 && binary.LittleEndian.Uint16(body[3:])&myServerCursorExists != 0 {
+			// An execute that opened a cursor: its rows come with
+			// COM_STMT_FETCH.
+			status := binary.LittleEndian.Uint16(body[3:])
+			m.noteStatus(status)
+			m.finishResult(ts, status, false)
+			return
+		}
 		m.state = rsRows
 	case rsRows:
 		if body[0] == 0xfe && (n < 9 || m.deprecateEOF() && n < myMaxPacket) {
@@ -129,6 +145,7 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			if len(m.stmts) >= m.t.cfg.MaxPending {
 				for k := range m.stmts {
 					delete(m.stmts, k)
+					m.t.stats.Evicted++
 					break
 				}
 			}
@@ -156,15 +173,7 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			m.errPacket(ts, body)
 		}
 	case rsSkip:
-		if m.prepared != nil && m.left <= m.skipCols && body[0] != 0xfe && len(m.prepared.columns) < 1024 {
-			if name, ok := myColumnName(body); ok {
-				m.prepared.columns = append(m.prepared.columns, name)
-			}
-		}
-		m.left--
-		if m.left <= 0 {
-			m.state = rsIdle
-		}
+		m.skipPacket(body)
 	case rsUntilEOF:
 		if body[0] == 0xfe && n < 9 || body[0] == 0xff {
 			m.cmd, m.state = nil, rsIdle
@@ -191,6 +200,20 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			}
 			m.cmd, m.state = nil, rsIdle
 		}
+	}
+}
+
+// skipPacket passes over one packet of a prepare's metadata, keeping the
+// names of the statement's result columns.
+func (m *mysql) skipPacket(body []byte) {
+	if m.prepared != nil && m.left <= m.skipCols && body[0] != 0xfe && len(m.prepared.columns) < 1024 {
+		if name, ok := myColumnName(body); ok {
+			m.prepared.columns = append(m.prepared.columns, name)
+		}
+	}
+	m.left--
+	if m.left <= 0 {
+		m.state = rsIdle
 	}
 }
 
@@ -239,20 +262,28 @@ func myOK(b []byte) (affected uint64, status uint16) {
 	return affected, status
 }
 
-// myColumnName reads the name from a ColumnDefinition41.
+// myColumnName reads a column's name from a ColumnDefinition41: a table's
+// column (org_name set) marked with tableMark, its org_table and org_name,
+// since an alias may be a string literal (SELECT email AS 'x'); a column of
+// no table (an expression, named after its text) by its name, marked with
+// exprMark.
 func myColumnName(b []byte) (string, bool) {
-	for i := 0; i < 4; i++ { // catalog, schema, table, org_table
+	var f [6][]byte // catalog, schema, table, org_table, name, org_name
+	for i := range f {
 		n, k := lenenc(b)
 		if k == 0 || uint64(len(b)-k) < n {
+			if i == 5 {
+				break // cut short: take it for an expression
+			}
 			return "", false
 		}
+		f[i] = b[k : k+int(n)]
 		b = b[k+int(n):]
 	}
-	n, k := lenenc(b)
-	if k == 0 || uint64(len(b)-k) < n {
-		return "", false
+	if len(f[5]) == 0 {
+		return exprMark + string(f[4]), true
 	}
-	return string(b[k : k+int(n)]), true
+	return tableMark + string(f[3]) + tableMark + string(f[5]), true
 }
 
 func (m *mysql) gap(dir Direction, n int) {

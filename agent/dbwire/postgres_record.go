@@ -35,8 +35,16 @@ func (p *postgres) finish(ts time.Time, e *pgExec, tag []byte, code, msg string)
 		}
 		db.Statement, db.Fingerprint, db.Command = res.Statement, res.Fingerprint, res.Command
 		db.Tables, db.Columns, db.Identifiers = res.Tables, res.Columns, res.Identifiers
+		cols := e.columns
+		if cols == nil && e.portal != nil {
+			cols = e.portal.stmt.columns // described before it ran: no RowDescription follows
+		}
+		p.t.throughCursor(db, &res, code != "" || msg != "")
+		// After the cursor's tables: a column of a table the rows come from.
+		db.ResultColumns = resultColumns(cols, db.Statement, db.Tables, r.Disabled())
+	} else {
+		db.ResultColumns = resultColumns(e.columns, "", nil, r.Disabled())
 	}
-	db.Columns = mergeColumns(db.Columns, e.columns)
 	db.Rows = e.rows
 	if len(tag) > 0 {
 		first, last, nf := tagFields(tag)

@@ -176,7 +176,8 @@ func pgParamOIDs(b []byte) []uint32 {
 	return oids
 }
 
-// pgColumns reads the column names of a RowDescription.
+// pgColumns reads the column names of a RowDescription; a column of no
+// table (table OID 0: an expression) is marked with exprMark.
 func pgColumns(b []byte) []string {
 	if len(b) < 2 {
 		return nil
@@ -188,6 +189,9 @@ func pgColumns(b []byte) []string {
 		name, rest, ok := cstring(b)
 		if !ok || len(rest) < 18 {
 			break
+		}
+		if binary.BigEndian.Uint32(rest) == 0 {
+			name = exprMark + name
 		}
 		cols = append(cols, name)
 		b = rest[18:]

@@ -192,7 +192,7 @@ func checkPsql(t *testing.T, recs []Record) {
 		t.Errorf("psql select: %+v", r.DB)
 	}
 	r = findRecord(t, recs, "SELECT count(*) FROM customers")
-	if r.DB.Rows != 1 || !contains(r.DB.Columns, "count") {
+	if r.DB.Rows != 1 || !contains(r.DB.ResultColumns, "count") {
 		t.Errorf("psql count: %+v", r.DB)
 	}
 	r = findRecord(t, recs, "SELECT nope FROM customers")

@@ -14,10 +14,12 @@ import (
 
 // Mount is one line of /proc/self/mountinfo that matters to vigil.
 type Mount struct {
-	Dev       uint32 // kernel dev_t as the kernel encodes s_dev (major<<20 | minor)
-	Point     string
-	FSType    string
-	Source    string
+	Dev    uint32 // kernel dev_t as the kernel encodes s_dev (major<<20 | minor)
+	Point  string
+	FSType string
+	Source string
+	// Removable: media a person carries away (USB disks and sticks, SD
+	// cards, phones and cameras), whatever the disk's removable flag says.
 	Removable bool
 	Network   bool
 }
@@ -83,18 +85,29 @@ func unescapeOctal(s string) string {
 	return b.String()
 }
 
+const (
+	// maxMissing bounds the devices remembered as in no mount.
+	maxMissing = 1024
+	// tableAge is how long a table read is trusted for the devices it
+	// names: the number of an unplugged stick soon names another mount.
+	tableAge = 10 * time.Second
+)
+
 // Mounts maps devices to mounts, rereading mountinfo when it meets a
-// device it does not know (at most once a second).
+// device it does not know: at once for a device it never missed (a stick
+// just plugged in), at most once a second for one it missed before; and for
+// a known device once the table is tableAge old.
 type Mounts struct {
 	mu       sync.Mutex
 	byDev    map[uint32]Mount
+	missing  map[uint32]struct{}
 	lastRead time.Time
 	paths    Paths
 }
 
 // NewMounts reads the mount table under paths.
 func NewMounts(paths Paths) *Mounts {
-	m := &Mounts{paths: paths}
+	m := &Mounts{paths: paths, missing: map[uint32]struct{}{}}
 	m.reload()
 	return m
 }
@@ -119,21 +132,9 @@ func (m *Mounts) reload() {
 		if _, seen := m.byDev[mt.Dev]; seen {
 			continue // bind mounts: keep the first
 		}
-		mt.Removable = m.removable(mt.Dev)
+		mt.Removable = m.removableBlock(mt.Dev) || automounted(mt.Point) || mtpFS[mt.FSType]
 		m.byDev[mt.Dev] = mt
 	}
-}
-
-// removable says whether the block device behind dev (or the disk its
-// partition is on) is removable, as the kernel reports it in sysfs.
-func (m *Mounts) removable(dev uint32) bool {
-	dir := m.paths.sys("dev", "block", fmt.Sprintf("%d:%d", dev>>20, dev&0xfffff))
-	for _, p := range []string{dir + "/removable", dir + "/../removable"} {
-		if b, err := os.ReadFile(p); err == nil {
-			return strings.TrimSpace(string(b)) == "1"
-		}
-	}
-	return false
 }
 
 // Lookup returns the mount of dev.
@@ -141,9 +142,29 @@ func (m *Mounts) Lookup(dev uint32) (Mount, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	mt, ok := m.byDev[dev]
-	if !ok && time.Since(m.lastRead) > time.Second {
+	age := time.Since(m.lastRead)
+	if ok && age < tableAge {
+		return mt, true
+	}
+	if _, missed := m.missing[dev]; ok || !missed || age > time.Second {
 		m.reload()
 		mt, ok = m.byDev[dev]
+	}
+	if !ok {
+		if len(m.missing) >= maxMissing {
+			clear(m.missing)
+		}
+		m.missing[dev] = struct{}{}
+	}
+	return mt, ok
+}
+
+// File returns the mount of dev as it holds path: on a desktop's FUSE mount,
+// which serves phones and network shares alike, the path says which it is.
+func (m *Mounts) File(dev uint32, path string) (Mount, bool) {
+	mt, ok := m.Lookup(dev)
+	if ok {
+		mt.Removable, mt.Network = desktopBackend(mt, path)
 	}
 	return mt, ok
 }

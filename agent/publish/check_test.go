@@ -1,18 +1,23 @@
 package publish
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 func userSeed(t *testing.T) (seed string, public string) {
@@ -56,5 +61,90 @@ func TestCheckConnectsAsTheEnrolledKey(t *testing.T) {
 	cfg.URL = "nats://127.0.0.1:" + strconv.Itoa(port)
 	if _, err := Check(cfg, time.Second); err == nil || !strings.Contains(err.Error(), cfg.URL) {
 		t.Fatalf("Check of a closed port: %v", err)
+	}
+}
+
+// authLog counts the server's authentication errors.
+type authLog struct {
+	mu     sync.Mutex
+	errors int
+}
+
+func (l *authLog) Errorf(format string, v ...any) {
+	if strings.Contains(strings.ToLower(fmt.Sprintf(format, v...)), "authentication error") {
+		l.mu.Lock()
+		l.errors++
+		l.mu.Unlock()
+	}
+}
+func (l *authLog) Noticef(string, ...any) {}
+func (l *authLog) Warnf(string, ...any)   {}
+func (l *authLog) Fatalf(string, ...any)  {}
+func (l *authLog) Debugf(string, ...any)  {}
+func (l *authLog) Tracef(string, ...any)  {}
+
+func (l *authLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.errors
+}
+
+// An agent whose key the collector does not know yet (started before the
+// enrolment reached the collector, or re-enrolled) keeps trying past the
+// client's default of giving up after the same auth error twice, and
+// delivers its spool once the key is known.
+func TestPublisherOutlastsAnUnknownKey(t *testing.T) {
+	seed, public := userSeed(t)
+	_, stranger := userSeed(t)
+	o := testnats.Options(t)
+	o.Nkeys = []*server.NkeyUser{{Nkey: stranger}}
+	o.NoAuthUser = ""
+	s := testnats.Run(t, o)
+	log := &authLog{}
+	s.SetLoggerV2(log, false, false, false)
+	admin, adminPublic := userSeed(t)
+	o2 := o.Clone()
+	o2.Nkeys = append(o2.Nkeys, &server.NkeyUser{Nkey: adminPublic})
+	if err := s.ReloadOptions(o2); err != nil {
+		t.Fatal(err)
+	}
+	kp, _ := (&Creds{Seed: admin}).KeyPair()
+	nc, err := nats.Connect(s.ClientURL(), nats.Nkey(adminPublic, kp.Sign))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.CreateOrUpdateStream(context.Background(), streamConfig("vigil.>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := newPublisher(t, s.ClientURL(), t.TempDir(), func(c *Config) {
+		c.Identity = &Creds{Site: "leeds", AgentID: "ag-1", Seed: seed}
+	})
+	defer p.Close()
+	f := &fakeAgent{pub: p}
+	p.Start(f)
+	emitN(f, 20)
+	// Three refusals: one more than the client's default tolerates.
+	testproc.CheckFor(t, 20*time.Second, pollEvery, func() error {
+		if n := log.count(); n < 3 {
+			return fmt.Errorf("%d refusals so far", n)
+		}
+		return nil
+	})
+	o3 := o2.Clone()
+	o3.Nkeys = append(o3.Nkeys, &server.NkeyUser{Nkey: public})
+	if err := s.ReloadOptions(o3); err != nil {
+		t.Fatal(err)
+	}
+	waitDrained(t, p, 20*time.Second)
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs == 0 {
+		t.Fatal("nothing stored after the key became known")
 	}
 }

@@ -60,6 +60,13 @@ func (p *Publisher) connect() error {
 		// Without a reconnect buffer a publish during an outage fails at
 		// once and the sender waits; the spool is the buffer.
 		nats.ReconnectBufSize(-1),
+		// By default a client stops for good after the same auth error
+		// twice; an agent started before the collector loads its key
+		// (or re-enrolled) must keep trying and deliver its spool then.
+		nats.IgnoreAuthErrorAbort(),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			p.log.Warn("collector refused", "err", err)
+		}),
 		nats.CustomInboxPrefix(InboxPrefix(p.opts.AgentID)),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			p.log.Info("connected to collector", "url", c.URL)

@@ -12,8 +12,8 @@ import (
 // common shapes (FROM a [AS] x, b JOIN c ON ..., col = literal, col IN (...)).
 type analysis struct {
 	dialect     Dialect
-	tables      []string          // as written, lower case unless quoted
-	aliases     map[string]string // alias or table name -> table (last part)
+	tables      []string          // by tableName: the last part, lower case
+	aliases     map[string]string // alias or table name -> table, by tableName
 	columns     []string
 	comparisons []comparison
 }
@@ -59,27 +59,26 @@ func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons b
 	isTable := s.isTable
 	skip := s.skip // aliases and names that are not columns
 	seenTable := s.seenTable
-	// tableName returns the table a name refers to, as reported, and its
-	// last part.
-	tableName := func(v string) (name, last string) {
-		if n, ok := simpleName(v); ok {
-			return n, n
-		}
-		parts := splitQualified(v, d)
-		return strings.Join(parts, "."), parts[len(parts)-1]
-	}
 	addTable := func(i int) string {
-		name, last := tableName(toks[i].val)
+		name, last := tableName(toks[i].val, d)
 		isTable[i] = true
 		if !seenTable[name] {
 			seenTable[name] = true
 			a.tables = append(a.tables, name)
 		}
-		a.aliases[last] = last
-		a.aliases[name] = last
+		a.aliases[last] = name
+		a.aliases[name] = name
 		return name
 	}
+	if cmd == "HANDLER" && len(toks) > 1 && toks[1].kind == kIdent {
+		// HANDLER t OPEN|READ|CLOSE: t is a table, or the alias an OPEN
+		// gave it (which the caller resolves).
+		addTable(1)
+	}
 	for i := 0; i < len(toks); i++ {
+		if cmd == "FETCH" || cmd == "MOVE" {
+			break // FROM names the cursor, not a table
+		}
 		t := toks[i]
 		if t.kind != kWord {
 			continue
@@ -129,10 +128,15 @@ func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons b
 		}
 		i = j - 1
 	}
-	if dataCommands[cmd] || cmd == "WITH" {
+	colFrom := 0
+	if cmd == "DECLARE" {
+		// Only the cursor's query names columns.
+		colFrom = declaredQuery(toks)
+	}
+	if dataCommands[cmd] || cmd == "WITH" || colFrom > 0 {
 		seenCol := s.seenCol
 		for i, t := range toks {
-			if t.kind != kIdent || isTable[i] || skip[i] || inUpper(notColumn, t.val) {
+			if i < colFrom || t.kind != kIdent || isTable[i] || skip[i] || inUpper(notColumn, t.val) {
 				continue
 			}
 			if i > 0 && (upperIs(toks[i-1].val, "AS") || toks[i-1].val == "::") {
@@ -256,27 +260,31 @@ func comparisons(d Dialect, toks []token) []comparison {
 }
 
 // matches reports whether the column reference col (in a statement with the
-// given analysis) is this configured identifier column.
-func (ic idColumn) matches(col []string, a *analysis) bool {
+// given analysis) is this configured identifier column. A view over one
+// base table (views) stands for that table.
+func (ic idColumn) matches(col []string, a *analysis, views map[string][]string) bool {
 	if col[len(col)-1] != ic.column {
 		return false
 	}
 	if ic.table == "" {
 		return true
 	}
+	is := func(table string) bool {
+		if table == ic.table {
+			return true
+		}
+		b := views[table]
+		return len(b) == 1 && b[0] == ic.table
+	}
 	if len(col) > 1 {
 		q := col[len(col)-2]
 		if t, ok := a.aliases[q]; ok {
 			q = t
 		}
-		return q == ic.table
+		return is(strings.ToLower(q))
 	}
 	// Unqualified: only when the statement reads exactly that one table.
-	if len(a.tables) != 1 {
-		return false
-	}
-	parts := splitQualified(a.tables[0], a.dialect)
-	return parts[len(parts)-1] == ic.table
+	return len(a.tables) == 1 && is(a.tables[0])
 }
 
 // collapse shortens lists of placeholders: IN (?, ?, ?) becomes IN (?) and

@@ -50,6 +50,10 @@ type Config struct {
 	// Disabled turns redaction off: statements and error messages are kept
 	// verbatim (still capped). Hashes, fingerprints and tables still work.
 	Disabled bool
+	// Views maps a view or synonym to the base tables it reads, so that a
+	// statement naming it also reports them in Result.Tables. Names are
+	// compared as Result.Tables gives them (last part, lower case).
+	Views map[string][]string
 }
 
 // Redactor redacts statements. It is safe for concurrent use.
@@ -58,6 +62,7 @@ type Redactor struct {
 	maxStmt  int
 	disabled bool
 	idCols   []idColumn
+	views    map[string][]string  // by tableName
 	shapes   *cache[*shape]       // nil when redaction is off
 	prelex   *cache[*prelexEntry] // statements answered without lexing; nil when redaction is off
 }
@@ -77,6 +82,11 @@ func New(cfg Config) (*Redactor, error) {
 	if r.maxStmt <= 0 {
 		r.maxStmt = DefaultMaxStatement
 	}
+	views, err := newViews(cfg.Views)
+	if err != nil {
+		return nil, err
+	}
+	r.views = views
 	if !r.disabled {
 		r.shapes = newCache[*shape]()
 		r.prelex = newCache[*prelexEntry]()
@@ -110,8 +120,17 @@ type Result struct {
 	// the raw text when unparsable).
 	Fingerprint string
 	Command     string
-	Tables      []string
-	Columns     []string
+	// Tables are the tables the statement names, each by its identity: the
+	// last part of a qualified name, unquoted, lower case; then the base
+	// tables of configured views among them.
+	Tables []string
+	// Columns are the columns the statement names.
+	Columns []string
+	// Cursor is the cursor the statement declares, reads or closes
+	// (CursorOp says which): PostgreSQL DECLARE, FETCH, MOVE and CLOSE,
+	// MySQL HANDLER.
+	Cursor   string   `json:",omitempty"`
+	CursorOp CursorOp `json:",omitempty"`
 	// Identifiers maps a configured identifier column to keyed hashes of the
 	// literal values compared with it.
 	Identifiers map[string][]string
@@ -254,13 +273,14 @@ func (r *Redactor) Redact(d Dialect, sql string) Result {
 	}
 	res := Result{Command: cmd, Truncated: truncated}
 	a := s.analyse(d, toks, cmd, len(r.idCols) > 0)
-	res.Tables = cloneStrings(a.tables)
+	res.Tables = withBases(cloneStrings(a.tables), r.views)
 	res.Columns = cloneStrings(a.columns)
+	res.Cursor, res.CursorOp = cursorOf(d, toks, cmd)
 	var params []paramRef
 	var ids []idRef
 	for _, cmp := range a.comparisons {
 		for _, ic := range r.idCols {
-			if !ic.matches(cmp.col, a) {
+			if !ic.matches(cmp.col, a, r.views) {
 				continue
 			}
 			for _, v := range cmp.values {

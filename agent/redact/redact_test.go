@@ -30,7 +30,7 @@ func TestRedactStatements(t *testing.T) {
 			"SELECT id, email FROM customers WHERE email = ? AND id > ?", "SELECT", []string{"customers"}, []string{"email", "id"}},
 		{Postgres, "select c.id from public.customers c join orders o on o.cid = c.id where o.total > -5.5 and c.id in (1, 2, 3)",
 			"select c.id from public.customers c join orders o on o.cid = c.id where o.total > ? and c.id in (?)", "SELECT",
-			[]string{"public.customers", "orders"}, []string{"customers.id", "orders.cid", "orders.total"}},
+			[]string{"customers", "orders"}, []string{"customers.id", "orders.cid", "orders.total"}},
 		{Postgres, "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y'), (3, 'z')",
 			"INSERT INTO t (a, b) VALUES (?, ?)", "INSERT", []string{"t"}, []string{"a", "b"}},
 		{Postgres, "UPDATE accounts SET balance = balance -1 WHERE id = $1",
@@ -41,7 +41,7 @@ func TestRedactStatements(t *testing.T) {
 		{Postgres, "SELECT E'it\\'s', $$dollar$$, $t$tagged$t$, X'ff', B'01', TRUE, NULL, .5, 1e10, 0xff FROM t",
 			"SELECT ?, ?, ?, ?, ?, TRUE, NULL, ?, ?, ? FROM t", "SELECT", []string{"t"}, nil},
 		{MySQL, "SELECT `name` FROM `shop`.`customers` WHERE email = \"x@y\" AND note = _utf8mb4'hi' # trailing",
-			"SELECT `name` FROM `shop`.`customers` WHERE email = ? AND note = ?", "SELECT", []string{"shop.customers"}, []string{"email", "name", "note"}},
+			"SELECT `name` FROM `shop`.`customers` WHERE email = ? AND note = ?", "SELECT", []string{"customers"}, []string{"email", "name", "note"}},
 		{MySQL, "DELETE FROM t WHERE id = ? AND x IN (?, ?)", "DELETE FROM t WHERE id = ? AND x IN (?, ?)", "DELETE", []string{"t"}, []string{"id", "x"}},
 		{Postgres, "/* app=MARKER */ SELECT 1 -- MARKER", "SELECT ?", "SELECT", nil, nil},
 		{Postgres, "begin", "begin", "BEGIN", nil, nil},
@@ -103,6 +103,13 @@ func TestMarkerNeverEscapes(t *testing.T) {
 		{MySQL, "SELECT 1 # MARKER7f3a9"},
 		{MySQL, "SELECT /*!50000 MARKER7f3a9 */ 1"},
 		{MySQL, "SELECT * FROM customers WHERE id IN ('MARKER7f3a9', 'b')"},
+		{Postgres, "DECLARE c CURSOR FOR SELECT * FROM customers WHERE email = 'MARKER7f3a9'"},
+		{Postgres, "FETCH 'MARKER7f3a9'"},
+		{Postgres, "FETCH FORWARD 5 FROM 'MARKER7f3a9'"},
+		{Postgres, "CLOSE 'MARKER7f3a9'"},
+		{MySQL, "HANDLER h READ `PRIMARY` = ('MARKER7f3a9')"},
+		{MySQL, "HANDLER 'MARKER7f3a9' OPEN AS h"},
+		{MySQL, "HANDLER customers OPEN AS 'MARKER7f3a9'"},
 	}
 	stmts = append(stmts, struct {
 		d Dialect

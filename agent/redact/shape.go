@@ -16,6 +16,8 @@ type shape struct {
 	capped      bool // statement cut to MaxStatement
 	tables      []string
 	columns     []string
+	cursor      string
+	cursorOp    CursorOp
 	params      []paramRef
 	ids         []idRef
 }
@@ -98,7 +100,8 @@ func (sh *shape) result(r *Redactor, d Dialect, toks []token, truncated bool) Re
 // Identifiers.
 func (sh *shape) base(truncated bool) Result {
 	return Result{Command: sh.command, Statement: sh.statement, Fingerprint: sh.fingerprint,
-		Truncated: truncated || sh.capped, Tables: cloneStrings(sh.tables), Columns: cloneStrings(sh.columns)}
+		Truncated: truncated || sh.capped, Tables: cloneStrings(sh.tables), Columns: cloneStrings(sh.columns),
+		Cursor: sh.cursor, CursorOp: sh.cursorOp}
 }
 
 // applyParams sets res.Params from params.
@@ -125,7 +128,7 @@ func (r *Redactor) applyRefs(res *Result, d Dialect, toks []token, params []para
 // with strings of its own (not slices of the statement's text).
 func newShape(res *Result, capped bool, params []paramRef, ids []idRef) *shape {
 	sh := &shape{command: strings.Clone(res.Command), statement: res.Statement, fingerprint: res.Fingerprint,
-		capped: capped, params: params, ids: ids}
+		capped: capped, params: params, ids: ids, cursor: strings.Clone(res.Cursor), cursorOp: res.CursorOp}
 	for _, t := range res.Tables {
 		sh.tables = append(sh.tables, strings.Clone(t))
 	}

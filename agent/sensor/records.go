@@ -154,7 +154,21 @@ type UDP struct {
 	Packets uint64
 }
 
-// DNS is a DNS answer packet seen arriving on the host.
+// DNSQuery is a DNS query a process sent over UDP.
+type DNSQuery struct {
+	Header
+	Family  uint16
+	DstPort uint16
+	// DstAddr is the server asked.
+	DstAddr netip.Addr
+	// Question is the query's first question; Name is empty when the
+	// message could not be read as a query.
+	Question dnscache.Question
+	OrigLen  int
+}
+
+// DNS is a DNS answer packet seen arriving on the host, on the socket whose
+// query it answers.
 type DNS struct {
 	TS uint64
 	// Data is the start of the message, at most MAX_DNS bytes of OrigLen.

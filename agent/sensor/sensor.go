@@ -27,6 +27,7 @@ const (
 	RecFileRename = 5
 	RecTCP        = 6
 	RecDNS        = 7
+	RecDNSQuery   = 16
 )
 
 // Drop reasons, as enum drop_reason in bpf/events.h.

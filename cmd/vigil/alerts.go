@@ -16,9 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
-	"github.com/vigilhq/vigil/collector"
+	"github.com/vigilhq/vigil/collector/evidence"
 	"github.com/vigilhq/vigil/collector/store"
 )
 
@@ -217,6 +218,8 @@ func (f *alertsFlags) call(ctx context.Context, method, path string, q url.Value
 	return json.Unmarshal(answer, into)
 }
 
+// printAlerts writes alerts one line each, with the date, for tail: a
+// stream cannot align columns over alerts yet to come.
 func printAlerts(w io.Writer, list []store.Alert, asJSON bool) {
 	for _, a := range list {
 		if asJSON {
@@ -224,8 +227,22 @@ func printAlerts(w io.Writer, list []store.Alert, asJSON bool) {
 			fmt.Fprintln(w, string(b))
 			continue
 		}
-		fmt.Fprintf(w, "%s  %s\n", collector.FormatAlert(a.Event), a.Event.ID)
+		e := a.Event
+		fmt.Fprintf(w, "%s  %-8s %-28s %s/%s  %s  %s  %s\n", when(e.Time), strings.ToUpper(e.Alert.Severity), e.Alert.Rule,
+			e.Site, e.Host, orDash(a.Person), e.Alert.Summary, e.ID)
 	}
+}
+
+// alertsTable writes alerts as aligned columns, for list.
+func alertsTable(w io.Writer, list []store.Alert) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tSEVERITY\tRULE\tSITE\tHOST\tPERSON\tSTATUS\tSUMMARY\tID")
+	for _, a := range list {
+		e := a.Event
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when(e.Time), strings.ToUpper(e.Alert.Severity), e.Alert.Rule,
+			e.Site, e.Host, orDash(a.Person), orDash(a.Status), e.Alert.Summary, e.ID)
+	}
+	return tw.Flush()
 }
 
 func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
@@ -242,9 +259,9 @@ func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(w, "no alerts")
+		return nil
 	}
-	printAlerts(w, list, false)
-	return nil
+	return alertsTable(w, list)
 }
 
 func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
@@ -293,18 +310,40 @@ func alertsShow(ctx context.Context, f *alertsFlags, id string, w io.Writer) err
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
-	a := d.Event.Alert
-	fmt.Fprintln(w, collector.FormatAlert(d.Event))
-	if a.Description != "" {
-		fmt.Fprintln(w, "  ", a.Description)
-	}
-	fmt.Fprintf(w, "  id %s  scope %s  agent %s\n  evidence (%d):\n", d.Event.ID, a.Scope, d.Event.AgentID, len(a.Evidence))
-	for _, ev := range d.Evidence {
-		b, _ := json.Marshal(ev)
-		fmt.Fprintf(w, "    %s\n", b)
-	}
-	for _, id := range d.Missing {
-		fmt.Fprintf(w, "    %s (not in the store)\n", id)
-	}
+	writeAlertDetail(w, &d)
 	return nil
+}
+
+// writeAlertDetail writes an alert as an analyst reads it: what fired, who,
+// where, and its evidence as a timeline of one line per event with the
+// process behind it.
+func writeAlertDetail(w io.Writer, d *store.AlertDetail) {
+	e, a := d.Event, d.Event.Alert
+	fmt.Fprintf(w, "%s  %s  %s\n", strings.ToUpper(a.Severity), a.Rule, a.Summary)
+	if a.Description != "" {
+		fmt.Fprintf(w, "  %s\n", a.Description)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "  %s\t%s\n", k, v) }
+	row("when", when(e.Time))
+	row("person", orDash(d.Person))
+	row("where", fmt.Sprintf("%s / %s (agent %s, %s rule)", e.Site, e.Host, e.AgentID, orDash(a.Scope)))
+	row("status", orDash(d.Status))
+	if len(a.Tags) > 0 {
+		row("tags", strings.Join(a.Tags, ", "))
+	}
+	row("id", e.ID)
+	tw.Flush()
+	fmt.Fprintf(w, "\nevidence (%d):\n", len(a.Evidence))
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, ev := range d.Evidence {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", when(ev.Time), ev.Kind, evidence.Describe(ev))
+		if l := evidence.Lineage(ev); l != "" {
+			fmt.Fprintf(tw, "  \t\t%s\n", l)
+		}
+	}
+	tw.Flush()
+	for _, id := range d.Missing {
+		fmt.Fprintf(w, "  %s (not in the store: not arrived yet, or pruned)\n", id)
+	}
 }

@@ -18,8 +18,11 @@ import (
 
 // Engine is the correlation engine over a rule directory.
 type Engine struct {
-	log    *slog.Logger
-	eng    *rules.Engine
+	log *slog.Logger
+	eng *rules.Engine
+	// host runs the set's host rules over the statements the collector
+	// attributed to a client end: no agent ran them as that person's.
+	host   *rules.Engine
 	watch  *rules.Watcher // nil with no rule directory
 	errors atomic.Uint64
 }
@@ -36,6 +39,7 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 		e.watch = rules.NewWatcher(dir, rules.WatchOptions{
 			OnLoad: func(set *rules.Set, _ hcl.Diagnostics) {
 				e.eng.Swap(set)
+				e.host.Swap(set)
 				e.log.Info("correlation rules reloaded", "hash", set.Hash(), "rules", len(set.Names()))
 			},
 			OnReject: func(diags hcl.Diagnostics) {
@@ -50,6 +54,7 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 		}
 	}
 	e.eng = rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal, NewAlert: stampAlert})
+	e.host = rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost, NewAlert: stampAlert})
 	return e, nil
 }
 
@@ -83,9 +88,20 @@ func stampAlert(al *event.Event) {
 }
 
 // Process runs the rules over one event and returns their alerts, each
-// with the agent id of the event that completed it.
+// with the agent id of the event that completed it. A statement the
+// collector attributed to its client end (ev as event.Event.AsClient
+// gives it) also runs the host rules, as the client's agent would have had
+// it read the statement; their alerts then pass the global rules like an
+// agent's.
 func (e *Engine) Process(ev *event.Event) []event.Event {
 	out := e.eng.Process(ev)
+	if a := ev.Attribution; a.Joined() && a.By == event.AttributedByCollector {
+		for _, al := range e.host.Process(ev) {
+			al.AgentID = ev.AgentID
+			out = append(out, al)
+			out = append(out, e.eng.Process(&al)...)
+		}
+	}
 	for i := range out {
 		out[i].AgentID = ev.AgentID
 	}

@@ -138,6 +138,43 @@ func TestGlobalRulesOnly(t *testing.T) {
 	}
 }
 
+// Host rules run at the collector over the statements it attributed to a
+// client end, and over nothing else: the agents run them on the rest.
+// Their alerts pass the global rules like an agent's.
+func TestHostRulesOverAttributedStatements(t *testing.T) {
+	const aboutHostAlerts = `
+rule "host_alert_seen" {
+  scope    = "global"
+  severity = "low"
+  when     = kind == "alert" && alert.scope == "host"
+  summary  = "host alert ${alert.rule}"
+}
+`
+	e, err := Load(ruleDir(t, map[string]string{"host.hcl": hostOnly, "corr.hcl": aboutHostAlerts}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"", event.AttributionDuplicate, event.AttributionUnjoined} {
+		ev := query("dc", "ag-db", 1)
+		if status != "" {
+			ev.Attribution = &event.Attribution{Status: status, By: event.AttributedByCollector}
+		}
+		if got := e.Process(ev.AsClient()); len(got) != 0 {
+			t.Errorf("status %q raised %s", status, rulesOf(got))
+		}
+	}
+	ev := query("dc", "ag-db", 2)
+	ev.Attribution = &event.Attribution{Status: event.AttributionAttributed, By: event.AttributedByCollector,
+		Site: "leeds", Host: "ws-7", AgentID: "ag-ws", User: "nadia", LoginUser: "nadia", LoginUID: 1201}
+	got := e.Process(ev.AsClient())
+	if rulesOf(got) != "any_query host_alert_seen" {
+		t.Fatalf("an attributed statement raised %q, want any_query then host_alert_seen", rulesOf(got))
+	}
+	if al := got[0]; al.Alert.Scope != "host" || al.Host != "ws-7" || al.Person() != "nadia" || al.AgentID != "ag-ws" || !strings.HasPrefix(al.ID, "corr-") {
+		t.Errorf("host alert %+v: want scope host, about nadia on ws-7, ag-ws, a corr- id", al)
+	}
+}
+
 // A correlation alert is named by what it is about, so the same events
 // processed again after a restart make the same id and the store keeps one.
 func TestAlertIDIsStable(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/metrics"
 	"github.com/vigilhq/vigil/collector/store"
@@ -44,12 +45,19 @@ type Options struct {
 	// Batch is the most messages stored in one transaction. Default 500.
 	Batch int
 	Now   func() time.Time
+	// Attribution bounds the join of server-side statements with their
+	// client ends.
+	Attribution attribute.Options
 }
 
 // Ingest is the collector's ingest loop.
 type Ingest struct {
 	o  Options
 	mu sync.Mutex // one batch at a time: correlation state follows store order
+	// join holds server-side statements until their client end is known;
+	// joinSeen is its counters as the metrics last took them.
+	join     *attribute.Joiner
+	joinSeen attribute.Stats
 
 	// retry is how long a failed batch waits for redelivery.
 	retry time.Duration
@@ -78,7 +86,7 @@ func New(o Options) *Ingest {
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	return &Ingest{o: o, retry: 5 * time.Second}
+	return &Ingest{o: o, retry: 5 * time.Second, join: attribute.New(o.Attribution)}
 }
 
 // Run stores what the consumers deliver until ctx ends. events carries the
@@ -234,7 +242,15 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	}
 	defer tx.Rollback()
 	m := in.o.Metrics
-	b := &batch{tx: tx, now: now, lane: l, results: map[string]int{}, lost: map[string]float64{}}
+	b := newBatch(tx, now, l)
+	defer in.keepJudgements(b)
+	if l != lanePriority {
+		// Statements whose grace period ended go ahead of what arrived
+		// after them.
+		if err := in.expireHeld(b); err != nil {
+			return err
+		}
+	}
 	for _, whole := range msgs {
 		// One subject for all the events a message carries: parsed once.
 		site, agentID, class, subjErr := event.ParseSubject(whole.Subject)
@@ -269,7 +285,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.commit(); err != nil {
 		return err
 	}
 	for res, n := range b.results {
@@ -278,6 +294,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	for reason, n := range b.lost {
 		m.Lost.WithLabelValues(reason).Add(n)
 	}
+	in.countAttribution(b)
 	m.BatchSeconds.Observe(time.Since(start).Seconds())
 	if in.afterCommit != nil {
 		if err := in.afterCommit(l, len(msgs)); err != nil {
@@ -308,6 +325,25 @@ type batch struct {
 	results map[string]int
 	lost    map[string]float64
 	alerts  []storedAlert
+	// attributed counts the statements judged, by status and reason;
+	// judged are those statements, handed back to the join if the batch
+	// does not commit.
+	attributed map[[2]string]int
+	judged     []*event.Event
+	committed  bool
+}
+
+func (b *batch) commit() error {
+	if err := b.tx.Commit(); err != nil {
+		return err
+	}
+	b.committed = true
+	return nil
+}
+
+func newBatch(tx *store.Tx, now time.Time, l lane) *batch {
+	return &batch{tx: tx, now: now, lane: l, results: map[string]int{}, lost: map[string]float64{},
+		attributed: map[[2]string]int{}}
 }
 
 type storedAlert struct {
@@ -391,14 +427,7 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) er
 			return err
 		}
 	}
-	if in.o.Correlation != nil {
-		for _, al := range in.o.Correlation.Process(ev) {
-			if err := b.putAlert(&al, "correlation"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return in.attribute(b, ev)
 }
 
 // EventsOf splits a message into its events. A message on an events subject
@@ -488,7 +517,7 @@ func (in *Ingest) CheckLiveness(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	b := &batch{tx: tx, now: in.o.Now().UTC()}
+	b := newBatch(tx, in.o.Now().UTC(), lanePriority)
 	for _, al := range raised {
 		if err := b.putAlert(al, "liveness"); err != nil {
 			return err
@@ -515,19 +544,4 @@ func (in *Ingest) WatchLiveness(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
-}
-
-// Warm feeds recently stored events to the correlator, so windows survive a
-// collector restart; the alerts they raise were stored before and are
-// dropped (their ids are deterministic).
-func (in *Ingest) Warm(ctx context.Context, since time.Duration, limit int) (int, error) {
-	if in.o.Correlation == nil {
-		return 0, nil
-	}
-	n := 0
-	err := in.o.Store.RecentEvents(ctx, in.o.Now().Add(-since), limit, func(ev *event.Event) {
-		in.o.Correlation.Process(ev)
-		n++
-	})
-	return n, err
 }

@@ -21,6 +21,16 @@ type Metrics struct {
 	StoreErrors      prometheus.Counter
 	Agents           *prometheus.GaugeVec
 	RuleReloadErrors prometheus.CounterFunc
+	// Attributions counts server-side statements judged by the join with
+	// their client ends, by status and reason (attribute package).
+	Attributions *prometheus.CounterVec
+	// AttributionHeld and AttributionConns are the statements waiting for
+	// their client end and the client ends remembered, now.
+	AttributionHeld, AttributionConns prometheus.Gauge
+	// AttributionOverflowed counts statements judged before their grace
+	// period ended because the queue was full; AttributionEvicted client
+	// ends and addresses forgotten early because their table was full.
+	AttributionOverflowed, AttributionEvicted prometheus.Counter
 }
 
 // New makes and registers the metrics. reloadErrors reports refused rule
@@ -41,6 +51,17 @@ func New(reloadErrors func() float64) *Metrics {
 			Help: "Batches the store failed to commit (redelivered later)."}),
 		Agents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vigil_collector_agents",
 			Help: "Agents known, by liveness status."}, []string{"status"}),
+		Attributions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_collector_attributions_total",
+			Help: "Statements read at a database server, judged against their connection's client end, by status and reason."},
+			[]string{"status", "reason"}),
+		AttributionHeld: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_collector_attribution_held",
+			Help: "Server-side statements waiting for their connection's client end to be reported."}),
+		AttributionConns: prometheus.NewGauge(prometheus.GaugeOpts{Name: "vigil_collector_attribution_connections",
+			Help: "Client ends of database connections remembered for the join."}),
+		AttributionOverflowed: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_collector_attribution_overflowed_total",
+			Help: "Server-side statements judged before their grace period ended because the queue of waiting statements was full."}),
+		AttributionEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_collector_attribution_evicted_total",
+			Help: "Client ends and addresses forgotten before their time because their table was full."}),
 	}
 	if reloadErrors == nil {
 		reloadErrors = func() float64 { return 0 }
@@ -51,6 +72,7 @@ func New(reloadErrors func() float64) *Metrics {
 		m.Messages.WithLabelValues(res)
 	}
 	r.MustRegister(m.Messages, m.Alerts, m.Lost, m.BatchSeconds, m.StoreErrors, m.Agents, m.RuleReloadErrors,
+		m.Attributions, m.AttributionHeld, m.AttributionConns, m.AttributionOverflowed, m.AttributionEvicted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

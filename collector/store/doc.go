@@ -5,6 +5,7 @@
 // often JetStream delivers it.
 //
 // schema.sql is the database; write.go is a batch of writes (Tx), loss.go
-// the accounting of missing seqs, query.go what the API reads and prune.go
+// the accounting of missing seqs, update.go what the collector learns of
+// an event after storing it, query.go what the API reads and prune.go
 // retention.
 package store

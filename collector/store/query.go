@@ -340,10 +340,10 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 	return out, nil
 }
 
-// RecentEvents calls fn on events received since t, in arrival order, to
-// warm the correlation windows after a restart.
-func (s *Store) RecentEvents(ctx context.Context, since time.Time, limit int, fn func(*event.Event)) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT body FROM (SELECT n, body FROM events WHERE received >= ? AND kind != ?
+// RecentEvents calls fn on events received since t, in arrival order, with
+// when each was received, to warm the correlation windows after a restart.
+func (s *Store) RecentEvents(ctx context.Context, since time.Time, limit int, fn func(ev *event.Event, received time.Time)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT body, received FROM (SELECT n, body, received FROM events WHERE received >= ? AND kind != ?
 		ORDER BY n DESC LIMIT ?) ORDER BY n`, ms(since), string(event.KindHeartbeat), limit)
 	if err != nil {
 		return fmt.Errorf("reading recent events: %w", err)
@@ -351,14 +351,15 @@ func (s *Store) RecentEvents(ctx context.Context, since time.Time, limit int, fn
 	defer rows.Close()
 	for rows.Next() {
 		var body []byte
-		if err := rows.Scan(&body); err != nil {
+		var rec int64
+		if err := rows.Scan(&body, &rec); err != nil {
 			return fmt.Errorf("reading recent events: %w", err)
 		}
 		// Warming is best effort: an event that does not decode is left
 		// out rather than stopping the others.
 		var ev event.Event
 		if json.Unmarshal(body, &ev) == nil {
-			fn(&ev)
+			fn(&ev, fromMS(rec))
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -45,7 +45,7 @@ func TestQueriesOnEmptyStore(t *testing.T) {
 		t.Errorf("Event: %v, want not found naming b1-1", err)
 	}
 	called := false
-	if err := st.RecentEvents(ctx, time.Time{}, 10, func(*event.Event) { called = true }); err != nil || called {
+	if err := st.RecentEvents(ctx, time.Time{}, 10, func(*event.Event, time.Time) { called = true }); err != nil || called {
 		t.Errorf("RecentEvents: called %v, error %v; want no call", called, err)
 	}
 }
@@ -223,7 +223,7 @@ func TestRecentEvents(t *testing.T) {
 	replay := func(since time.Time, limit int) string {
 		t.Helper()
 		var ids []string
-		if err := st.RecentEvents(ctx, since, limit, func(ev *event.Event) { ids = append(ids, ev.ID) }); err != nil {
+		if err := st.RecentEvents(ctx, since, limit, func(ev *event.Event, _ time.Time) { ids = append(ids, ev.ID) }); err != nil {
 			t.Fatal(err)
 		}
 		return strings.Join(ids, " ")
@@ -236,5 +236,12 @@ func TestRecentEvents(t *testing.T) {
 	}
 	if got := replay(t0.Add(2*time.Hour), 100); got != "" {
 		t.Errorf("since after everything: %s", got)
+	}
+	received := map[string]time.Time{}
+	if err := st.RecentEvents(ctx, t0, 100, func(ev *event.Event, at time.Time) { received[ev.ID] = at }); err != nil {
+		t.Fatal(err)
+	}
+	if !received["b1-1"].Equal(t0) || !received["b1-5"].Equal(t0.Add(time.Hour)) {
+		t.Errorf("received times %v, want each batch's", received)
 	}
 }

@@ -19,14 +19,15 @@ type Store struct {
 	db *sql.DB
 	// Statements every batch runs, prepared once so that a batch does not
 	// parse the same SQL for each row.
-	putEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite *sql.Stmt
+	putEvent, updateEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite *sql.Stmt
 }
 
 const (
 	sqlPutEvent = `INSERT OR IGNORE INTO events
 		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlPutAlert = `INSERT OR IGNORE INTO alerts
+	sqlUpdateEvent = `UPDATE events SET person = ?, body = ? WHERE id = ?`
+	sqlPutAlert    = `INSERT OR IGNORE INTO alerts
 		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlPutEvidence = `INSERT OR IGNORE INTO alert_evidence (alert_id, event_id) VALUES (?, ?)`
@@ -67,7 +68,7 @@ func Open(path string) (*Store, error) {
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
-	}{{&s.putEvent, sqlPutEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
+	}{{&s.putEvent, sqlPutEvent}, {&s.updateEvent, sqlUpdateEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
 		{&s.readSeq, sqlReadSeq}, {&s.saveSeq, sqlSaveSeq}, {&s.seenAgent, sqlSeenAgent}, {&s.seenSite, sqlSeenSite}} {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {
 			db.Close()

@@ -96,7 +96,7 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
 	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx,
 		ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
-		ev.Process.Person(), body)
+		ev.Person(), body)
 	if err != nil {
 		return false, fmt.Errorf("storing event %s: %w", ev.ID, err)
 	}
@@ -104,10 +104,10 @@ func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserte
 	return n == 1, nil
 }
 
-// alertPerson is who an alert is about: the process's person, else the
+// alertPerson is who an alert is about: the event's person, else the
 // person the rule grouped by.
 func alertPerson(ev *event.Event) string {
-	if p := ev.Process.Person(); p != "" {
+	if p := ev.Person(); p != "" {
 		return p
 	}
 	if ev.Alert != nil {

@@ -60,6 +60,10 @@ db {
   # every agent the same file so hashes match across hosts and sites; without
   # it each host makes a key of its own in state_dir.
   # key_file = "/etc/vigil/deployment.key"
+  # Views and synonyms over tables the rules watch, with the base tables they
+  # read: a read of the view also reports them in db.tables. The agent does
+  # not read the database's catalog, so only views named here are known.
+  # views = { customer_directory = ["customers"] }
   # Repeats of one statement on one connection within this window are sent
   # as one event with db.executions and totals (the first run goes at once);
   # "0s" sends every run.

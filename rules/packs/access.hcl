@@ -25,8 +25,9 @@ threshold "service_account_from_workstation" {
   severity    = "high"
   description = "A shared or service database account was used from a support workstation."
   tags        = ["T1078.001", "T1078.003"]
-  # A person's login session (loginuid set), not a service running as itself.
-  when     = (kind == "db.query" || kind == "db.session") && db.side != "server" && process.loginuid != 4294967295 && glob(lower(db.user), var.service_accounts)
+  # A person's login session (loginuid set), not a service running as itself;
+  # server-side statements once attributed to their client end (whose process the rules then see).
+  when     = (kind == "db.query" || kind == "db.session") && (db.side != "server" || attribution.status == "attributed") && process.loginuid != 4294967295 && glob(lower(db.user), var.service_accounts)
   by       = [person, host, db.user]
   window   = "1m"
   limit    = 0

@@ -41,6 +41,11 @@ variable "bulk_read_rows" {
   default     = 10000
 }
 
+variable "bulk_read_bytes" {
+  description = "Bytes of result one query must return to count as a bulk read however few rows carry them: a whole table folded into one row (json_agg, string_agg, GROUP_CONCAT, JSON_ARRAYAGG). As much as min_upload_bytes, so a read that could become an upload the pack counts is a bulk read."
+  default     = 1048576
+}
+
 variable "min_upload_bytes" {
   description = "Bytes an outbound transfer must send to be judged an upload."
   default     = 1048576
@@ -87,11 +92,16 @@ list "email_columns" {
 }
 
 condition "rows_read" {
-  description = "A query a person ran that returned rows: SELECT, WITH or COPY ... TO, seen on the client side (on a database host the server side sees the same query under the server's own user)."
-  when = kind == "db.query" && db.side != "server" && db.rows > 0 && (
-    db.command == "SELECT" || db.command == "WITH" ||
+  description = "A query a person ran that returned rows: SELECT, WITH, COPY ... TO, or rows read through a cursor (FETCH, MySQL HANDLER ... READ; the agent gives them the tables of the cursor's query), seen on the client side, or on the server side once the collector attributed it to a client end that could not read it (otherwise the server side sees the same query under the server's own user)."
+  when = kind == "db.query" && (db.side != "server" || attribution.status == "attributed") && db.rows > 0 && (
+    db.command == "SELECT" || db.command == "WITH" || db.command == "FETCH" || db.command == "HANDLER" ||
     (db.command == "COPY" && regex(db.statement, "(?is)\\bTO\\b"))
   )
+}
+
+condition "bulk_read" {
+  description = "A read of many rows, or of many bytes in few rows (a table folded into one row with json_agg, string_agg and the like)."
+  when        = cond.rows_read && (db.rows >= var.bulk_read_rows || db.bytes >= var.bulk_read_bytes)
 }
 
 condition "customer_read" {

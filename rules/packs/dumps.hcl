@@ -6,6 +6,11 @@ variable "email_export_rows" {
   default     = 1000
 }
 
+variable "email_export_bytes" {
+  description = "Bytes a query touching email addresses must return to count as a mass export however few rows carry them (string_agg or GROUP_CONCAT of addresses): about email_export_rows addresses of 30 bytes, with room for a row that holds a long note."
+  default     = 65536
+}
+
 rule "db_dump_tool" {
   severity    = "high"
   description = "A database dump tool was run."
@@ -33,8 +38,10 @@ rule "email_mass_export" {
   severity    = "high"
   description = "A query returned email addresses in bulk."
   tags        = ["T1213", "T1005"]
-  when = cond.rows_read && db.rows >= var.email_export_rows && (
-    glob(lower(db.columns), list.email_columns) || icontains(db.statement, "email")
+  # db.result_columns are the columns the result returned (SELECT *, a
+  # view, a cursor's FETCH), whatever the statement's text names.
+  when = cond.rows_read && (db.rows >= var.email_export_rows || db.bytes >= var.email_export_bytes) && (
+    glob(lower(db.columns), list.email_columns) || glob(lower(db.result_columns), list.email_columns) || icontains(db.statement, "email")
   )
   by      = [person]
   summary = "${person} pulled ${db.rows} rows with email addresses from ${join(db.tables)} on ${host}"
@@ -90,4 +97,28 @@ test "bulk email pull" {
     count = 2
     group = { person = "jack" }
   }
+}
+
+test "email columns returned by SELECT *, a view or a cursor" {
+  defaults = { kind = "db.query", process = { login_user = "kim", loginuid = 1011 }, db = { side = "client", rows = 5000 } }
+  events = [
+    { db = { command = "SELECT", tables = ["customers"], result_columns = ["id", "name", "email"], statement = "SELECT * FROM customers" } },
+    { db = { command = "SELECT", tables = ["customer_directory", "customers"], result_columns = ["id", "contact_email"], statement = "SELECT * FROM customer_directory" } },
+    { db = { command = "FETCH", tables = ["customers"], result_columns = ["id", "EMAIL"], statement = "FETCH FORWARD 100 FROM _psql_cursor" } },
+    { db = { command = "HANDLER", tables = ["customers"], result_columns = ["id", "email"], statement = "HANDLER h READ `PRIMARY` NEXT LIMIT ?" } },
+    # What the result returned decides: no email column, no export.
+    { db = { command = "SELECT", tables = ["customers"], result_columns = ["id", "name"], statement = "SELECT * FROM customers" } },
+  ]
+  expect "email_mass_export" { count = 4 }
+}
+
+test "email addresses folded into one row" {
+  defaults = { kind = "db.query", process = { login_user = "kim", loginuid = 1011 }, db = { side = "client", command = "SELECT", rows = 1 } }
+  events = [
+    { db = { tables = ["customers"], columns = ["email"], result_columns = ["string_agg"], bytes = 1200000, statement = "SELECT string_agg(email, ?) FROM customers" } },
+    { db = { tables = ["customers"], columns = ["email"], result_columns = ["group_concat(email)"], bytes = 900000, statement = "SELECT GROUP_CONCAT(email) FROM customers" } },
+    # One customer's record is not a list.
+    { db = { tables = ["customers"], columns = ["email", "id"], result_columns = ["email"], bytes = 120, statement = "SELECT email FROM customers WHERE id = ?" } },
+  ]
+  expect "email_mass_export" { count = 2 }
 }

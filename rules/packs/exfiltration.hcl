@@ -15,7 +15,7 @@ sequence "bulk_read_write_upload" {
   window      = "30m"
 
   step "read" {
-    when = cond.rows_read && db.rows >= var.bulk_read_rows
+    when = cond.bulk_read
   }
   step "write" {
     when = kind == "file.write" && file.bytes >= var.min_upload_bytes
@@ -24,6 +24,22 @@ sequence "bulk_read_write_upload" {
     when = cond.upload && net.bytes_sent >= steps.write.file.bytes * 0.5 && net.bytes_sent <= steps.write.file.bytes * 2
   }
   summary = "${person} read ${steps.read.db.rows} rows, wrote ${steps.write.file.path} (${steps.write.file.bytes} bytes) and sent ${net.bytes_sent} bytes to ${net.dst_name != "" ? net.dst_name : net.dst_ip}"
+}
+
+sequence "bulk_read_removable_or_cloud_write" {
+  severity    = "high"
+  description = "A bulk database read, then a file written to removable media, a network share or a cloud-sync folder, by one person on one host within a shift, whatever the file's size."
+  tags        = ["T1005", "T1052.001", "T1567.002"]
+  by          = [person, host]
+  window      = "8h"
+
+  step "read" {
+    when = cond.rows_read && db.rows >= var.bulk_read_rows
+  }
+  step "write" {
+    when = (kind == "file.write" && (file.removable || file.network || glob(file.path, list.cloud_sync_paths))) || (kind == "file.rename" && glob(file.path, list.cloud_sync_paths))
+  }
+  summary = "${person} read ${steps.read.db.rows} rows, then wrote ${file.path} (${file.bytes} bytes) to ${file.removable ? "removable media" : file.network ? "a network share" : "a cloud-sync folder"} on ${host}"
 }
 
 threshold "removable_or_cloud_write" {
@@ -129,4 +145,40 @@ test "upload to an unknown host" {
     count = 1
     group = { person = "gina", "net.dst_ip" = "203.0.113.9" }
   }
+}
+
+test "a bulk read then a small copy to a USB stick" {
+  defaults = { process = { login_user = "kim", loginuid = 1011 } }
+  events = [
+    { kind = "db.query", db = { tables = ["customers"], rows = 40000, command = "SELECT" } },
+    { kind = "file.write", offset = "3h", file = { path = "/media/kim/STICK/c.csv", bytes = 2048, removable = true } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" {
+    count = 1
+    group = { person = "kim", host = "ws-1" }
+  }
+  expect "removable_or_cloud_write" { count = 0 }
+}
+
+test "a bulk read then a share, a phone or a sync folder" {
+  defaults = { process = { login_user = "lee", loginuid = 1012 } }
+  events = [
+    { kind = "db.query", db = { rows = 40000, command = "SELECT" } },
+    { kind = "file.write", file = { path = "/run/user/1012/gvfs/smb-share:server=nas,share=x/c.csv", bytes = 100, network = true } },
+    { kind = "db.query", process = { login_user = "max", loginuid = 1013 }, db = { rows = 40000, command = "SELECT" } },
+    { kind = "file.rename", process = { login_user = "max", loginuid = 1013 }, file = { path = "/home/max/Dropbox/c.csv", old_path = "/home/max/c.csv" } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" { count = 2 }
+}
+
+test "copies without a bulk read before them, or out of the shift, are not linked" {
+  defaults = { process = { login_user = "ned", loginuid = 1014 } }
+  events = [
+    { kind = "file.write", file = { path = "/media/ned/STICK/a.csv", bytes = 100, removable = true } },
+    { kind = "db.query", db = { rows = 40000, command = "SELECT" } },
+    { kind = "db.query", db = { rows = 50, command = "SELECT" } },
+    { kind = "file.write", file = { path = "/home/ned/a.csv", bytes = 9000000 } },
+    { kind = "file.write", offset = "9h", file = { path = "/media/ned/STICK/b.csv", bytes = 100, removable = true } },
+  ]
+  expect "bulk_read_removable_or_cloud_write" { count = 0 }
 }

@@ -54,7 +54,7 @@ func (r *incidentRig) ocsfValidates(t *testing.T) {
 	}
 	defer st.Close()
 	byKind := map[event.Kind]int{}
-	err = st.RecentEvents(context.Background(), time.Time{}, 1<<20, func(ev *event.Event) {
+	err = st.RecentEvents(context.Background(), time.Time{}, 1<<20, func(ev *event.Event, _ time.Time) {
 		o := ocsf.Evidence(ev)
 		if o == nil {
 			return

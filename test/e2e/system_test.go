@@ -70,6 +70,8 @@ type agentOpts struct {
 	// under is a command line the agent runs under (setpriv, as the
 	// packaged unit limits it).
 	under []string
+	// dbExtra is more settings for the db block, one per line.
+	dbExtra []string
 }
 
 type agentProc struct {
@@ -121,6 +123,9 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	fmt.Fprintf(&cfg, "}\ndb {\n  ports = [%s]\n  identifier_columns = %s\n", strings.Join(ports, ", "), quoted(o.idColumns))
 	if o.keyFile != "" {
 		fmt.Fprintf(&cfg, "  key_file = %q\n", o.keyFile)
+	}
+	for _, line := range o.dbExtra {
+		fmt.Fprintf(&cfg, "  %s\n", line)
 	}
 	fmt.Fprintf(&cfg, "}\ncollector {\n  url = %q\n  heartbeat = \"1s\"\n", natsURL)
 	if !o.open {

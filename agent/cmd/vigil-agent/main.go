@@ -146,7 +146,7 @@ func redactor(cfg *config.Config, log *slog.Logger) (*redact.Redactor, error) {
 		log.Warn("no db.key_file set: identifier hashes use a key of this host alone and will not match other hosts'")
 	}
 	red, err := redact.New(redact.Config{Key: key, IdentifierColumns: cfg.DB.IdentifierColumns,
-		MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact)})
+		MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact), Views: cfg.DB.Views})
 	if err != nil {
 		return nil, fmt.Errorf("setting up redaction: %w", err)
 	}
@@ -209,6 +209,12 @@ func run(args []string) error {
 	// nobody watches them and every user who reads it sees them.
 	if pcfg == nil && !*stdout {
 		return fmt.Errorf("%s has no collector block: add one with url and creds (docs/deploy.md), or run with --stdout to print events", configName(*cfgPath))
+	}
+	// A seed others can read lets them publish as this agent.
+	if pcfg != nil && pcfg.Creds != "" {
+		if c := credsCheck(pcfg.Creds); !c.OK {
+			return fmt.Errorf("credentials: %s (fix: %s)", c.Detail, c.Fix)
+		}
 	}
 	if pcfg != nil && pcfg.Identity != nil {
 		if err := pcfg.Identity.Bind(cfg.Site, cfg.AgentID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,5 +127,17 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 				t.Errorf("%d failing lines, want only the broken input's:\n%s", n, text)
 			}
 		})
+	}
+}
+
+// The agent will not run with a key others can read: whoever reads it can
+// publish as this agent. The check comes before any probe loads.
+func TestRunRefusesReadableCredentials(t *testing.T) {
+	enrolled, _ := seed(t)
+	s := setup{dir: t.TempDir(), url: "nats://127.0.0.1:1", seed: enrolled, rule: goodRule, credsMode: "0644"}
+	cfg := s.write(t)
+	out, err := exec.Command(buildAgent(t), "run", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mode 0644 lets other users read") || !strings.Contains(string(out), "chmod 600") {
+		t.Fatalf("run with a world-readable key: %v\n%s", err, out)
 	}
 }

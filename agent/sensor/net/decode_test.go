@@ -70,6 +70,27 @@ func TestDecodeDNSSample(t *testing.T) {
 	}
 }
 
+func TestDecodeDNSQuerySample(t *testing.T) {
+	raw := sample(t, "dns_query.bin")
+	r, err := netsensor.Decode(sensor.RecDNSQuery, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := r.(*sensor.DNSQuery)
+	if q.Question != (dnscache.Question{Name: "nbswy3dpeb3w64tmmqqq.t.vigil-test.example", Type: "TXT"}) ||
+		q.DstAddr != netip.MustParseAddr("127.0.0.1") || q.DstPort != 53 || q.PID == 0 || q.Comm == "" {
+		t.Errorf("decoded %+v", q)
+	}
+	raw[48] = 0xff // captured length beyond the record
+	raw[49] = 0xff
+	if _, err := netsensor.Decode(sensor.RecDNSQuery, raw); err == nil {
+		t.Error("query record shorter than its length: want an error")
+	}
+	if _, err := netsensor.Decode(sensor.RecDNSQuery, raw[:40]); err == nil {
+		t.Error("query record cut inside its header: want an error")
+	}
+}
+
 func TestDecodeShort(t *testing.T) {
 	for _, typ := range []uint32{sensor.RecTCP, sensor.RecDNS} {
 		raw := sample(t, "tcp_close_v4.bin")[:10]

@@ -1,6 +1,10 @@
 package netsensor
 
-import "github.com/vigilhq/vigil/agent/sensor"
+import (
+	"github.com/cilium/ebpf"
+
+	"github.com/vigilhq/vigil/agent/sensor"
+)
 
 // Builds is s's choice between its default build and the one for kernels
 // older than the default build needs.
@@ -8,3 +12,6 @@ func Builds(s *Sensor) *sensor.Builds { return &s.build }
 
 // DefaultBuildRuns says whether this kernel can run the default build.
 var DefaultBuildRuns = defaultBuildRuns
+
+// Programs are s's cgroup_skb programs, which run on every UDP packet.
+func Programs(s *Sensor) (egress, ingress *ebpf.Program) { return s.objs.UdpEgress, s.objs.DnsIngress }

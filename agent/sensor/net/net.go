@@ -79,7 +79,9 @@ func (s *Sensor) Name() string { return "net" }
 func (s *Sensor) Builds() *sensor.Builds { return &s.build }
 
 // Types implements sensor.Sensor.
-func (s *Sensor) Types() []uint32 { return []uint32{sensor.RecTCP, sensor.RecDNS} }
+func (s *Sensor) Types() []uint32 {
+	return []uint32{sensor.RecTCP, sensor.RecDNS, sensor.RecDNSQuery}
+}
 
 // Names is the cache that names destinations.
 func (s *Sensor) Names() *dnscache.Cache { return s.cfg.Names }
@@ -249,9 +251,25 @@ func Decode(typ uint32, raw []byte) (any, error) {
 			return nil, fmt.Errorf("decoding dns: %d bytes captured, record of %d", n, len(raw))
 		}
 		d := &sensor.DNS{TS: r.Ts, Data: append([]byte(nil), r.Data[:n]...), OrigLen: int(r.OrigLen)}
-		// A packet from port 53 that is not a DNS answer is still reported.
+		// An answer whose records cannot be read is still reported.
 		d.Answers, _ = dnscache.Parse(d.Data)
 		return d, nil
+	case sensor.RecDNSQuery:
+		const dataOff = int(unsafe.Offsetof(netDnsQueryRec{}.Data))
+		if len(raw) < dataOff {
+			return nil, fmt.Errorf("decoding dns query: record of %d bytes", len(raw))
+		}
+		var r netDnsQueryRec
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r)), raw)
+		n := int(r.Len)
+		if n > len(r.Data) || dataOff+n > len(raw) {
+			return nil, fmt.Errorf("decoding dns query: %d bytes captured, record of %d", n, len(raw))
+		}
+		q := &sensor.DNSQuery{Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Family: r.Family, DstPort: r.Dport,
+			DstAddr: addr(r.Family, r.Daddr), OrigLen: int(r.OrigLen)}
+		// A datagram to port 53 that is not a query is still reported.
+		q.Question, _ = dnscache.ParseQuery(r.Data[:n])
+		return q, nil
 	}
 	return nil, fmt.Errorf("net sensor has no record type %d", typ)
 }
@@ -340,6 +358,21 @@ func (s *Sensor) RunUDP(ctx context.Context, emit func([]sensor.UDP)) error {
 
 // Drops implements sensor.Sensor.
 func (s *Sensor) Drops() (map[string]uint64, error) { return sensor.ReadDrops(s.objs.Drops) }
+
+// DNSRefused is how many DNS answers the kernel refused because no query of
+// this host asked for them: forged or unsolicited answers, or answers to
+// queries pushed out of its table of pending queries.
+func (s *Sensor) DNSRefused() (uint64, error) {
+	var perCPU []uint64
+	if err := s.objs.DnsRefused.Lookup(uint32(0), &perCPU); err != nil {
+		return 0, fmt.Errorf("reading refused dns answers: %w", err)
+	}
+	var sum uint64
+	for _, v := range perCPU {
+		sum += v
+	}
+	return sum, nil
+}
 
 // Close implements sensor.Sensor: it stops interim reports and detaches every
 // program. UDP sums not drained yet are lost; drain before closing.

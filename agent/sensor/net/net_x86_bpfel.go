@@ -13,6 +13,42 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type netDnsPending struct {
+	_      structs.HostLayout
+	Server [16]uint8
+	Family uint16
+	Pad    [3]uint16
+}
+
+type netDnsPendingKey struct {
+	_      structs.HostLayout
+	Cookie uint64
+	Id     uint16
+	Port   uint16
+	Pad    uint32
+}
+
+type netDnsQueryRec struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_         structs.HostLayout
+		Type      uint32
+		Pid       uint32
+		Tid       uint32
+		Uid       uint32
+		Loginuid  uint32
+		Sessionid uint32
+		Ts        uint64
+		Comm      [16]int8
+	}
+	Len     uint16
+	OrigLen uint16
+	Family  uint16
+	Dport   uint16
+	Daddr   [16]uint8
+	Data    [288]uint8
+}
+
 type netDnsRec struct {
 	_       structs.HostLayout
 	Type    uint32
@@ -95,26 +131,30 @@ type netUdpTotal struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	netMapDnsScratch      = "dns_scratch"
-	netMapDrops           = "drops"
-	netMapEvents          = "events"
-	netMapNatsServerPid   = "nats_server_pid"
-	netMapTcpOwners       = "tcp_owners"
-	netMapUdpActive       = "udp_active"
-	netMapUdpSumsA        = "udp_sums_a"
-	netMapUdpSumsB        = "udp_sums_b"
-	netProgDnsIngress     = "dns_ingress"
-	netProgHandleSetState = "handle_set_state"
-	netProgTcpInterim     = "tcp_interim"
-	netProgUdpEgress      = "udp_egress"
-	netVarAgentPid        = "agent_pid"
-	netVarIncludeLoopback = "include_loopback"
-	netVarNoWakeup        = "no_wakeup"
-	netVarUnusedDnsRec    = "unused_dns_rec"
-	netVarUnusedTcpRec    = "unused_tcp_rec"
-	netVarUnusedUdpKey    = "unused_udp_key"
-	netVarUnusedUdpTotal  = "unused_udp_total"
-	netVarWakeBytes       = "wake_bytes"
+	netMapDnsPending        = "dns_pending"
+	netMapDnsQueryScratch   = "dns_query_scratch"
+	netMapDnsRefused        = "dns_refused"
+	netMapDnsScratch        = "dns_scratch"
+	netMapDrops             = "drops"
+	netMapEvents            = "events"
+	netMapNatsServerPid     = "nats_server_pid"
+	netMapTcpOwners         = "tcp_owners"
+	netMapUdpActive         = "udp_active"
+	netMapUdpSumsA          = "udp_sums_a"
+	netMapUdpSumsB          = "udp_sums_b"
+	netProgDnsIngress       = "dns_ingress"
+	netProgHandleSetState   = "handle_set_state"
+	netProgTcpInterim       = "tcp_interim"
+	netProgUdpEgress        = "udp_egress"
+	netVarAgentPid          = "agent_pid"
+	netVarIncludeLoopback   = "include_loopback"
+	netVarNoWakeup          = "no_wakeup"
+	netVarUnusedDnsQueryRec = "unused_dns_query_rec"
+	netVarUnusedDnsRec      = "unused_dns_rec"
+	netVarUnusedTcpRec      = "unused_tcp_rec"
+	netVarUnusedUdpKey      = "unused_udp_key"
+	netVarUnusedUdpTotal    = "unused_udp_total"
+	netVarWakeBytes         = "wake_bytes"
 )
 
 // loadNet returns the embedded CollectionSpec for net.
@@ -169,28 +209,32 @@ type netProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netMapSpecs struct {
-	DnsScratch    *ebpf.MapSpec `ebpf:"dns_scratch"`
-	Drops         *ebpf.MapSpec `ebpf:"drops"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
-	TcpOwners     *ebpf.MapSpec `ebpf:"tcp_owners"`
-	UdpActive     *ebpf.MapSpec `ebpf:"udp_active"`
-	UdpSumsA      *ebpf.MapSpec `ebpf:"udp_sums_a"`
-	UdpSumsB      *ebpf.MapSpec `ebpf:"udp_sums_b"`
+	DnsPending      *ebpf.MapSpec `ebpf:"dns_pending"`
+	DnsQueryScratch *ebpf.MapSpec `ebpf:"dns_query_scratch"`
+	DnsRefused      *ebpf.MapSpec `ebpf:"dns_refused"`
+	DnsScratch      *ebpf.MapSpec `ebpf:"dns_scratch"`
+	Drops           *ebpf.MapSpec `ebpf:"drops"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid   *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	TcpOwners       *ebpf.MapSpec `ebpf:"tcp_owners"`
+	UdpActive       *ebpf.MapSpec `ebpf:"udp_active"`
+	UdpSumsA        *ebpf.MapSpec `ebpf:"udp_sums_a"`
+	UdpSumsB        *ebpf.MapSpec `ebpf:"udp_sums_b"`
 }
 
 // netVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netVariableSpecs struct {
-	AgentPid        *ebpf.VariableSpec `ebpf:"agent_pid"`
-	IncludeLoopback *ebpf.VariableSpec `ebpf:"include_loopback"`
-	NoWakeup        *ebpf.VariableSpec `ebpf:"no_wakeup"`
-	UnusedDnsRec    *ebpf.VariableSpec `ebpf:"unused_dns_rec"`
-	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
-	UnusedUdpKey    *ebpf.VariableSpec `ebpf:"unused_udp_key"`
-	UnusedUdpTotal  *ebpf.VariableSpec `ebpf:"unused_udp_total"`
-	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	AgentPid          *ebpf.VariableSpec `ebpf:"agent_pid"`
+	IncludeLoopback   *ebpf.VariableSpec `ebpf:"include_loopback"`
+	NoWakeup          *ebpf.VariableSpec `ebpf:"no_wakeup"`
+	UnusedDnsQueryRec *ebpf.VariableSpec `ebpf:"unused_dns_query_rec"`
+	UnusedDnsRec      *ebpf.VariableSpec `ebpf:"unused_dns_rec"`
+	UnusedTcpRec      *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
+	UnusedUdpKey      *ebpf.VariableSpec `ebpf:"unused_udp_key"`
+	UnusedUdpTotal    *ebpf.VariableSpec `ebpf:"unused_udp_total"`
+	WakeBytes         *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // netObjects contains all objects after they have been loaded into the kernel.
@@ -213,18 +257,24 @@ func (o *netObjects) Close() error {
 //
 // It can be passed to loadNetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netMaps struct {
-	DnsScratch    *ebpf.Map `ebpf:"dns_scratch"`
-	Drops         *ebpf.Map `ebpf:"drops"`
-	Events        *ebpf.Map `ebpf:"events"`
-	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
-	TcpOwners     *ebpf.Map `ebpf:"tcp_owners"`
-	UdpActive     *ebpf.Map `ebpf:"udp_active"`
-	UdpSumsA      *ebpf.Map `ebpf:"udp_sums_a"`
-	UdpSumsB      *ebpf.Map `ebpf:"udp_sums_b"`
+	DnsPending      *ebpf.Map `ebpf:"dns_pending"`
+	DnsQueryScratch *ebpf.Map `ebpf:"dns_query_scratch"`
+	DnsRefused      *ebpf.Map `ebpf:"dns_refused"`
+	DnsScratch      *ebpf.Map `ebpf:"dns_scratch"`
+	Drops           *ebpf.Map `ebpf:"drops"`
+	Events          *ebpf.Map `ebpf:"events"`
+	NatsServerPid   *ebpf.Map `ebpf:"nats_server_pid"`
+	TcpOwners       *ebpf.Map `ebpf:"tcp_owners"`
+	UdpActive       *ebpf.Map `ebpf:"udp_active"`
+	UdpSumsA        *ebpf.Map `ebpf:"udp_sums_a"`
+	UdpSumsB        *ebpf.Map `ebpf:"udp_sums_b"`
 }
 
 func (m *netMaps) Close() error {
 	return _NetClose(
+		m.DnsPending,
+		m.DnsQueryScratch,
+		m.DnsRefused,
 		m.DnsScratch,
 		m.Drops,
 		m.Events,
@@ -240,14 +290,15 @@ func (m *netMaps) Close() error {
 //
 // It can be passed to loadNetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netVariables struct {
-	AgentPid        *ebpf.Variable `ebpf:"agent_pid"`
-	IncludeLoopback *ebpf.Variable `ebpf:"include_loopback"`
-	NoWakeup        *ebpf.Variable `ebpf:"no_wakeup"`
-	UnusedDnsRec    *ebpf.Variable `ebpf:"unused_dns_rec"`
-	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
-	UnusedUdpKey    *ebpf.Variable `ebpf:"unused_udp_key"`
-	UnusedUdpTotal  *ebpf.Variable `ebpf:"unused_udp_total"`
-	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
+	AgentPid          *ebpf.Variable `ebpf:"agent_pid"`
+	IncludeLoopback   *ebpf.Variable `ebpf:"include_loopback"`
+	NoWakeup          *ebpf.Variable `ebpf:"no_wakeup"`
+	UnusedDnsQueryRec *ebpf.Variable `ebpf:"unused_dns_query_rec"`
+	UnusedDnsRec      *ebpf.Variable `ebpf:"unused_dns_rec"`
+	UnusedTcpRec      *ebpf.Variable `ebpf:"unused_tcp_rec"`
+	UnusedUdpKey      *ebpf.Variable `ebpf:"unused_udp_key"`
+	UnusedUdpTotal    *ebpf.Variable `ebpf:"unused_udp_total"`
+	WakeBytes         *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // netPrograms contains all programs after they have been loaded into the kernel.

@@ -13,6 +13,42 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type netCompatDnsPending struct {
+	_      structs.HostLayout
+	Server [16]uint8
+	Family uint16
+	Pad    [3]uint16
+}
+
+type netCompatDnsPendingKey struct {
+	_      structs.HostLayout
+	Cookie uint64
+	Id     uint16
+	Port   uint16
+	Pad    uint32
+}
+
+type netCompatDnsQueryRec struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_         structs.HostLayout
+		Type      uint32
+		Pid       uint32
+		Tid       uint32
+		Uid       uint32
+		Loginuid  uint32
+		Sessionid uint32
+		Ts        uint64
+		Comm      [16]int8
+	}
+	Len     uint16
+	OrigLen uint16
+	Family  uint16
+	Dport   uint16
+	Daddr   [16]uint8
+	Data    [288]uint8
+}
+
 type netCompatDnsRec struct {
 	_       structs.HostLayout
 	Type    uint32
@@ -68,26 +104,30 @@ type netCompatUdpTotal struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	netCompatMapDnsScratch      = "dns_scratch"
-	netCompatMapDrops           = "drops"
-	netCompatMapEvents          = "events"
-	netCompatMapNatsServerPid   = "nats_server_pid"
-	netCompatMapTcpOwners       = "tcp_owners"
-	netCompatMapUdpActive       = "udp_active"
-	netCompatMapUdpSumsA        = "udp_sums_a"
-	netCompatMapUdpSumsB        = "udp_sums_b"
-	netCompatProgDnsIngress     = "dns_ingress"
-	netCompatProgHandleSetState = "handle_set_state"
-	netCompatProgTcpInterim     = "tcp_interim"
-	netCompatProgUdpEgress      = "udp_egress"
-	netCompatVarAgentPid        = "agent_pid"
-	netCompatVarIncludeLoopback = "include_loopback"
-	netCompatVarNoWakeup        = "no_wakeup"
-	netCompatVarUnusedDnsRec    = "unused_dns_rec"
-	netCompatVarUnusedTcpRec    = "unused_tcp_rec"
-	netCompatVarUnusedUdpKey    = "unused_udp_key"
-	netCompatVarUnusedUdpTotal  = "unused_udp_total"
-	netCompatVarWakeBytes       = "wake_bytes"
+	netCompatMapDnsPending        = "dns_pending"
+	netCompatMapDnsQueryScratch   = "dns_query_scratch"
+	netCompatMapDnsRefused        = "dns_refused"
+	netCompatMapDnsScratch        = "dns_scratch"
+	netCompatMapDrops             = "drops"
+	netCompatMapEvents            = "events"
+	netCompatMapNatsServerPid     = "nats_server_pid"
+	netCompatMapTcpOwners         = "tcp_owners"
+	netCompatMapUdpActive         = "udp_active"
+	netCompatMapUdpSumsA          = "udp_sums_a"
+	netCompatMapUdpSumsB          = "udp_sums_b"
+	netCompatProgDnsIngress       = "dns_ingress"
+	netCompatProgHandleSetState   = "handle_set_state"
+	netCompatProgTcpInterim       = "tcp_interim"
+	netCompatProgUdpEgress        = "udp_egress"
+	netCompatVarAgentPid          = "agent_pid"
+	netCompatVarIncludeLoopback   = "include_loopback"
+	netCompatVarNoWakeup          = "no_wakeup"
+	netCompatVarUnusedDnsQueryRec = "unused_dns_query_rec"
+	netCompatVarUnusedDnsRec      = "unused_dns_rec"
+	netCompatVarUnusedTcpRec      = "unused_tcp_rec"
+	netCompatVarUnusedUdpKey      = "unused_udp_key"
+	netCompatVarUnusedUdpTotal    = "unused_udp_total"
+	netCompatVarWakeBytes         = "wake_bytes"
 )
 
 // loadNetCompat returns the embedded CollectionSpec for netCompat.
@@ -142,28 +182,32 @@ type netCompatProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netCompatMapSpecs struct {
-	DnsScratch    *ebpf.MapSpec `ebpf:"dns_scratch"`
-	Drops         *ebpf.MapSpec `ebpf:"drops"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
-	TcpOwners     *ebpf.MapSpec `ebpf:"tcp_owners"`
-	UdpActive     *ebpf.MapSpec `ebpf:"udp_active"`
-	UdpSumsA      *ebpf.MapSpec `ebpf:"udp_sums_a"`
-	UdpSumsB      *ebpf.MapSpec `ebpf:"udp_sums_b"`
+	DnsPending      *ebpf.MapSpec `ebpf:"dns_pending"`
+	DnsQueryScratch *ebpf.MapSpec `ebpf:"dns_query_scratch"`
+	DnsRefused      *ebpf.MapSpec `ebpf:"dns_refused"`
+	DnsScratch      *ebpf.MapSpec `ebpf:"dns_scratch"`
+	Drops           *ebpf.MapSpec `ebpf:"drops"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	NatsServerPid   *ebpf.MapSpec `ebpf:"nats_server_pid"`
+	TcpOwners       *ebpf.MapSpec `ebpf:"tcp_owners"`
+	UdpActive       *ebpf.MapSpec `ebpf:"udp_active"`
+	UdpSumsA        *ebpf.MapSpec `ebpf:"udp_sums_a"`
+	UdpSumsB        *ebpf.MapSpec `ebpf:"udp_sums_b"`
 }
 
 // netCompatVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netCompatVariableSpecs struct {
-	AgentPid        *ebpf.VariableSpec `ebpf:"agent_pid"`
-	IncludeLoopback *ebpf.VariableSpec `ebpf:"include_loopback"`
-	NoWakeup        *ebpf.VariableSpec `ebpf:"no_wakeup"`
-	UnusedDnsRec    *ebpf.VariableSpec `ebpf:"unused_dns_rec"`
-	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
-	UnusedUdpKey    *ebpf.VariableSpec `ebpf:"unused_udp_key"`
-	UnusedUdpTotal  *ebpf.VariableSpec `ebpf:"unused_udp_total"`
-	WakeBytes       *ebpf.VariableSpec `ebpf:"wake_bytes"`
+	AgentPid          *ebpf.VariableSpec `ebpf:"agent_pid"`
+	IncludeLoopback   *ebpf.VariableSpec `ebpf:"include_loopback"`
+	NoWakeup          *ebpf.VariableSpec `ebpf:"no_wakeup"`
+	UnusedDnsQueryRec *ebpf.VariableSpec `ebpf:"unused_dns_query_rec"`
+	UnusedDnsRec      *ebpf.VariableSpec `ebpf:"unused_dns_rec"`
+	UnusedTcpRec      *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
+	UnusedUdpKey      *ebpf.VariableSpec `ebpf:"unused_udp_key"`
+	UnusedUdpTotal    *ebpf.VariableSpec `ebpf:"unused_udp_total"`
+	WakeBytes         *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
 // netCompatObjects contains all objects after they have been loaded into the kernel.
@@ -186,18 +230,24 @@ func (o *netCompatObjects) Close() error {
 //
 // It can be passed to loadNetCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netCompatMaps struct {
-	DnsScratch    *ebpf.Map `ebpf:"dns_scratch"`
-	Drops         *ebpf.Map `ebpf:"drops"`
-	Events        *ebpf.Map `ebpf:"events"`
-	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
-	TcpOwners     *ebpf.Map `ebpf:"tcp_owners"`
-	UdpActive     *ebpf.Map `ebpf:"udp_active"`
-	UdpSumsA      *ebpf.Map `ebpf:"udp_sums_a"`
-	UdpSumsB      *ebpf.Map `ebpf:"udp_sums_b"`
+	DnsPending      *ebpf.Map `ebpf:"dns_pending"`
+	DnsQueryScratch *ebpf.Map `ebpf:"dns_query_scratch"`
+	DnsRefused      *ebpf.Map `ebpf:"dns_refused"`
+	DnsScratch      *ebpf.Map `ebpf:"dns_scratch"`
+	Drops           *ebpf.Map `ebpf:"drops"`
+	Events          *ebpf.Map `ebpf:"events"`
+	NatsServerPid   *ebpf.Map `ebpf:"nats_server_pid"`
+	TcpOwners       *ebpf.Map `ebpf:"tcp_owners"`
+	UdpActive       *ebpf.Map `ebpf:"udp_active"`
+	UdpSumsA        *ebpf.Map `ebpf:"udp_sums_a"`
+	UdpSumsB        *ebpf.Map `ebpf:"udp_sums_b"`
 }
 
 func (m *netCompatMaps) Close() error {
 	return _NetCompatClose(
+		m.DnsPending,
+		m.DnsQueryScratch,
+		m.DnsRefused,
 		m.DnsScratch,
 		m.Drops,
 		m.Events,
@@ -213,14 +263,15 @@ func (m *netCompatMaps) Close() error {
 //
 // It can be passed to loadNetCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netCompatVariables struct {
-	AgentPid        *ebpf.Variable `ebpf:"agent_pid"`
-	IncludeLoopback *ebpf.Variable `ebpf:"include_loopback"`
-	NoWakeup        *ebpf.Variable `ebpf:"no_wakeup"`
-	UnusedDnsRec    *ebpf.Variable `ebpf:"unused_dns_rec"`
-	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
-	UnusedUdpKey    *ebpf.Variable `ebpf:"unused_udp_key"`
-	UnusedUdpTotal  *ebpf.Variable `ebpf:"unused_udp_total"`
-	WakeBytes       *ebpf.Variable `ebpf:"wake_bytes"`
+	AgentPid          *ebpf.Variable `ebpf:"agent_pid"`
+	IncludeLoopback   *ebpf.Variable `ebpf:"include_loopback"`
+	NoWakeup          *ebpf.Variable `ebpf:"no_wakeup"`
+	UnusedDnsQueryRec *ebpf.Variable `ebpf:"unused_dns_query_rec"`
+	UnusedDnsRec      *ebpf.Variable `ebpf:"unused_dns_rec"`
+	UnusedTcpRec      *ebpf.Variable `ebpf:"unused_tcp_rec"`
+	UnusedUdpKey      *ebpf.Variable `ebpf:"unused_udp_key"`
+	UnusedUdpTotal    *ebpf.Variable `ebpf:"unused_udp_total"`
+	WakeBytes         *ebpf.Variable `ebpf:"wake_bytes"`
 }
 
 // netCompatPrograms contains all programs after they have been loaded into the kernel.

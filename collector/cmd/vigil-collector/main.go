@@ -103,6 +103,7 @@ func run(args []string) error {
 	printAlerts := fs.Bool("print-alerts", false, "print each new alert on standard error")
 	keepEvents := fs.Duration("retain-events", 30*24*time.Hour, "keep events not cited by an alert this long")
 	keepAlerts := fs.Duration("retain-alerts", 365*24*time.Hour, "keep alerts, their evidence and loss records this long")
+	grace := fs.Duration("attribution-grace", 20*time.Second, "how long a statement read at a database server waits for its connection's client end to be reported")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -126,8 +127,9 @@ func run(args []string) error {
 			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
 		HTTP: *httpAddr, HTTPCert: *httpCert, HTTPKey: *httpKey, NoConsole: *noConsole, RulesDir: *rulesDir, HostRulesDir: *hostRules,
 		OCSF: *ocsfOut, OCSFWebhook: *ocsfWebhook, OCSFSyslog: *ocsfSyslog,
-		Retention: store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
-		Logger:    log,
+		Retention:        store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		AttributionGrace: *grace,
+		Logger:           log,
 	}
 	if *ocsfWebhook != "" {
 		if *ocsfSecret == "" {

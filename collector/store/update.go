@@ -1,0 +1,26 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// UpdateEvent rewrites a stored event's body and person from ev, keeping
+// its place in arrival order: the collector sets what it learns of an
+// event after storing it (a server-side statement's attribution). An event
+// not stored (pruned, or its batch not committed) is an error.
+func (t *Tx) UpdateEvent(ev *event.Event) error {
+	body, err := event.AppendJSON(nil, ev)
+	if err != nil {
+		return fmt.Errorf("updating event %s: %w", ev.ID, err)
+	}
+	res, err := t.stmt(t.s.updateEvent).ExecContext(t.ctx, ev.Person(), body, ev.ID)
+	if err != nil {
+		return fmt.Errorf("updating event %s: %w", ev.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("updating event %s: %w", ev.ID, ErrNotFound)
+	}
+	return nil
+}
