@@ -14,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil/agent/dbconn"
 	"github.com/vigilhq/vigil/agent/enrich"
 	"github.com/vigilhq/vigil/agent/sensor"
+	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/event"
 )
 
@@ -89,7 +90,10 @@ type Agent struct {
 	seq       uint64
 	set       *sensor.Set
 	lastDrops map[string]map[string]uint64
-	published uint64
+	// lastGaveUp is the database trackers' give-ups last reported, by
+	// reason.
+	lastGaveUp map[string]uint64
+	published  uint64
 }
 
 // New returns an agent; Run starts it.
@@ -128,6 +132,12 @@ type sweeper interface {
 	RunSweep(ctx context.Context, emit func([]*sensor.FileWrite)) error
 }
 
+// closer is a sensor that finds closed database connections on its own
+// schedule (Unix-domain ones, whose close no program sees).
+type closer interface {
+	RunCloses(ctx context.Context, emit func([]*db.Close)) error
+}
+
 // Run starts the sensors and processes records until ctx ends, then detaches
 // every probe. It fails only when no sensor can start.
 func (a *Agent) Run(ctx context.Context) error {
@@ -160,6 +170,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			pwg.Go(func() {
 				if err := u.RunUDP(periodic, func(t []sensor.UDP) { a.emitAll(a.conv.UDP(t)) }); err != nil {
 					a.opts.Logger.Error("draining UDP totals", "err", err)
+				}
+			})
+		}
+		if cl, ok := sn.(closer); ok {
+			pwg.Go(func() {
+				if err := cl.RunCloses(periodic, a.closeDB); err != nil {
+					a.opts.Logger.Error("sweeping closed database connections", "err", err)
 				}
 			})
 		}

@@ -17,10 +17,22 @@ func (a *Agent) handle(rec any) {
 		a.mu.Lock()
 		a.emitDBLocked(a.db.Close(r))
 		a.mu.Unlock()
+	case *db.UnixEnds:
+		a.db.Unix(r)
 	default:
 		if ev := a.conv.Record(rec); ev != nil {
 			a.Emit(ev)
 		}
+	}
+}
+
+// closeDB takes the closes of database connections a sensor found on its
+// own schedule.
+func (a *Agent) closeDB(closes []*db.Close) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, c := range closes {
+		a.emitDBLocked(a.db.Close(c))
 	}
 }
 

@@ -65,4 +65,19 @@ func (a *Agent) checkLoss() {
 	a.mu.Lock()
 	a.lastDrops = now
 	a.mu.Unlock()
+	a.checkGaveUp()
+}
+
+// checkGaveUp emits an agent.loss event for every kind of database
+// connection the trackers gave up on since the last check: from then on
+// its statements are lost, like the records of a kernel drop.
+func (a *Agent) checkGaveUp() {
+	now := a.db.GaveUp()
+	for reason, n := range now {
+		if prev := a.lastGaveUp[reason]; n > prev {
+			a.Emit(&event.Event{Time: time.Now().UTC(), Kind: event.KindAgentLoss,
+				Loss: &event.Loss{Sensor: "db", Count: n - prev, Reason: "parser_gave_up_" + reason}})
+		}
+	}
+	a.lastGaveUp = now
 }

@@ -11,15 +11,20 @@
  *
  * A TCP connection is a database connection when either port is a configured
  * database port, or when its first bytes are a PostgreSQL startup or SSL
- * request or a MySQL server greeting.
+ * request or a MySQL server greeting, whichever end sent or received them. A
+ * Unix-domain stream connection (psql or mariadb on the database host) is
+ * one by its first bytes alone, and is named by its sockets' inodes, its
+ * peer and its path (db_unix_rec) rather than by addresses and ports.
  */
 #include "common.h"
 #include "bpf_endian.h"
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
+#define SOCK_STREAM 1
 #define IPPROTO_TCP 6
 #define TCP_CLOSE 7
 #define CAP_MASK (MAX_CAPTURE - 1)
@@ -27,9 +32,30 @@
 
 /* Bytes captured per call, at most MAX_CAPTURE (set by the loader). */
 const volatile __u32 capture_bytes = MAX_CAPTURE;
+/* Whether db_paths holds any path (set by the loader): with none, a new
+ * Unix socket's path is not read. */
+const volatile __u8 have_db_paths = 0;
 
 const struct db_data_rec *unused_db_data_rec __attribute__((unused));
 const struct db_close_rec *unused_db_close_rec __attribute__((unused));
+const struct db_unix_rec *unused_db_unix_rec __attribute__((unused));
+
+/* A Unix socket path, zero-filled: the key of db_paths. Longer than a
+ * path can be, so that an index masked with PATH_MASK stays inside. */
+#define PATH_MASK 127
+struct db_path {
+	char path[PATH_MASK + 1];
+};
+
+/* Configured database server socket paths: a path, or a PostgreSQL-style
+ * name with its trailing port digits cut ("/run/postgresql/.s.PGSQL."
+ * stands for every port's socket there). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct db_path);
+	__type(value, __u8);
+} db_paths SEC(".maps");
 
 /* Configured database server ports. */
 struct {
@@ -52,20 +78,40 @@ enum sock_kind {
 struct sock_state {
 	__u8 kind;
 	__u8 tls; /* an SSL object runs over it: its syscalls carry ciphertext */
-	/* The ends' ports when first seen: user space, muting a socket by
-	 * address, checks them, since a closed socket's address is soon another
-	 * socket's. */
+	/* The ends' ports when first seen (TCP), or the socket's inode number
+	 * (Unix, 0 for TCP): a closed socket's address is soon another socket's,
+	 * and these tell the two apart, here and in user space when it mutes a
+	 * socket by address. */
 	__u16 lport;
 	__u16 rport;
+	__u16 pad;
+	__u64 ino;
 };
 
-/* TCP sockets seen, by struct sock address. */
+/* TCP and Unix stream sockets seen that are not (or not yet known to be)
+ * database connections, by struct sock address: an LRU, since a Unix
+ * socket's close is seen by no program and most sockets are of no interest.
+ * An entry it evicts costs at worst a socket classified again from bytes in
+ * mid-stream. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct sock_state);
 } socks SEC(".maps");
+
+/* Database connections (SOCK_DB, SOCK_MUTED), by struct sock address: a
+ * plain hash, which evicts nothing, so no churn of other sockets can make
+ * the kernel forget one. A TCP entry goes at the socket's close, a Unix one
+ * when user space finds its socket gone (no program sees a Unix socket's
+ * close). A full map is counted (map_full) and the connection is not
+ * captured. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sock_state);
+} db_socks SEC(".maps");
 
 enum io_shape {
 	IO_BUF = 0,
@@ -107,6 +153,8 @@ struct {
 struct db_scratch {
 	struct db_data_rec rec;
 	__u8 spill[MAX_CAPTURE]; /* lets the verifier see iovec copies stay inside */
+	struct db_unix_rec unix_rec;
+	struct db_path path;
 };
 
 /* One per CPU, indexed by CPU: too large for a per-CPU map's 32 KiB values.
@@ -144,10 +192,11 @@ extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
  * inode, which plain files on the write path would otherwise pay for. */
 __u64 sock_fops = 0;
 
-/* The TCP socket behind descriptor fd of the current task t, or NULL. The
- * checks run cheapest and most often failing first: plain files leave after
- * reading their struct file. */
-static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
+/* The TCP or Unix stream socket behind descriptor fd of the current task
+ * t, or NULL; *ino is the socket's inode number for a Unix socket, else 0.
+ * The checks run cheapest and most often failing first: plain files leave
+ * after reading their struct file. */
+static __always_inline struct sock *fd_sock(struct task_struct *t, long fd, __u64 *ino)
 {
 	__u64 addr = (__u64)fd_file(t, fd);
 	if (!addr)
@@ -168,13 +217,45 @@ static __always_inline struct sock *fd_sock(struct task_struct *t, long fd)
 	if (!sk)
 		return NULL;
 	__u16 family = kfield(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
+	if (family == AF_INET || family == AF_INET6) {
+		if (kfield(sk, sk_protocol) != IPPROTO_TCP)
+			return NULL;
+		*ino = 0;
+	} else if (family == AF_UNIX) {
+		if (kfield(sk, sk_type) != SOCK_STREAM)
+			return NULL;
+		struct inode *in = kfield(f, f_inode);
+		*ino = kfield(in, i_ino);
+		if (!*ino)
+			return NULL;
+	} else {
 		return NULL;
-	if (kfield(sk, sk_protocol) != IPPROTO_TCP)
-		return NULL;
+	}
 	if (!known)
 		sock_fops = fops;
 	return sk;
+}
+
+/* The inode number of socket sk (a kernel_ptr), or 0 once it has none. */
+static __always_inline __u64 sock_ino(struct sock *sk)
+{
+	struct socket *so = kfield(sk, sk_socket);
+	if (!so)
+		return 0;
+	struct file *f = kfield(so, file);
+	if (!f)
+		return 0;
+	struct inode *in = kfield(f, f_inode);
+	if (!in)
+		return 0;
+	return kfield(in, i_ino);
+}
+
+/* The other end of Unix stream socket sk, as an address. */
+static __always_inline __u64 unix_peer(struct sock *sk)
+{
+	struct unix_sock *u = kernel_ptr((__u64)sk, struct unix_sock);
+	return (__u64)kfield(u, peer);
 }
 
 static __always_inline bool is_db_port(__u16 port)
@@ -182,9 +263,22 @@ static __always_inline bool is_db_port(__u16 port)
 	return bpf_map_lookup_elem(&db_ports, &port) != NULL;
 }
 
-static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
+/* The ends of sk, whose inode number is ino if it is a Unix socket (0 for
+ * TCP). */
+static __always_inline void fill_conn(struct db_conn *c, struct sock *sk, __u64 ino)
 {
 	c->sock = (__u64)sk;
+	c->ino = ino;
+	if (ino) {
+		c->family = AF_UNIX;
+		c->lport = 0;
+		c->rport = 0;
+		__builtin_memset(c->laddr, 0, sizeof(c->laddr));
+		__builtin_memset(c->raddr, 0, sizeof(c->raddr));
+		c->peer = unix_peer(sk);
+		return;
+	}
+	c->peer = 0;
 	c->family = kfield(sk, __sk_common.skc_family);
 	c->lport = kfield(sk, __sk_common.skc_num);
 	c->rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
@@ -199,53 +293,222 @@ static __always_inline void fill_conn(struct db_conn *c, struct sock *sk)
 	}
 }
 
-/* Tracking state of sk, created on first sight. An entry whose ports are
- * not sk's is a closed socket's whose close went unseen (a call on it
- * returned after its TCP_CLOSE, say), at an address a new socket has
- * taken: it is replaced, so the new socket inherits nothing (muted, TLS, a
- * kind). A closed socket gets no entry. */
-static __always_inline struct sock_state *sock_state(struct sock *sk)
+/* Reports the close of the database connection whose entry st, at address
+ * key, a new socket has taken over, so that user space ends it before the
+ * new socket's first bytes. */
+static __always_inline void report_replaced(__u64 key, struct sock_state *st)
 {
-	__u64 key = (__u64)sk;
-	__u16 lport = kfield(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
-	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
-	if (st && st->lport == lport && st->rport == rport)
-		return st;
-	if (kfield(sk, __sk_common.skc_state) == TCP_CLOSE)
-		return NULL;
-	struct sock_state fresh = {};
-	fresh.kind = is_db_port(lport) || is_db_port(rport) ? SOCK_DB : SOCK_UNKNOWN;
-	fresh.lport = lport;
-	fresh.rport = rport;
-	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
-	return bpf_map_lookup_elem(&socks, &key);
+	struct db_close_rec r = {};
+	fill_hdr(&r.hdr, REC_DB_CLOSE);
+	r.conn.sock = key;
+	r.conn.family = st->ino ? AF_UNIX : 0;
+	r.conn.lport = st->lport;
+	r.conn.rport = st->rport;
+	r.conn.ino = st->ino;
+	submit(&r, sizeof(r));
 }
 
-/*
- * Decide from a connection's first bytes whether it speaks a database
- * protocol: a PostgreSQL StartupMessage (protocol 3.0), SSLRequest or
- * GSSENCRequest sent, or a MySQL protocol-10 greeting received.
- */
-static __always_inline __u8 classify(const __u8 *b, long n, __u8 dir)
+/* Enters st, a database connection's state, in db_socks at key and returns
+ * the entry; NULL, counted, when the map is full. */
+static __always_inline struct sock_state *track_db(__u64 key, struct sock_state *st)
 {
-	if (n < 8)
-		return SOCK_OTHER;
-	__u32 len = (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
-	__u32 code = (__u32)b[4] << 24 | (__u32)b[5] << 16 | (__u32)b[6] << 8 | b[7];
-	if (dir == DB_SEND && len >= 8 && len < 10000 &&
-	    (code == 0x00030000 || code == 80877103 || code == 80877104))
-		return SOCK_DB;
-	__u32 plen = (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16;
-	if (dir == DB_RECV && b[3] == 0 && b[4] == 10 && plen > 20 && plen < 1024)
-		return SOCK_DB;
-	return SOCK_OTHER;
+	if (bpf_map_update_elem(&db_socks, &key, st, BPF_ANY) != 0) {
+		count_drop(DROP_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&db_socks, &key);
 }
 
 static __always_inline struct db_scratch *get_scratch(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	return bpf_map_lookup_elem(&db_scratch_map, &cpu);
+}
+
+/*
+ * Decide from a connection's first bytes, sent or received, whether it
+ * speaks a database protocol: a PostgreSQL StartupMessage (protocol 3.0),
+ * SSLRequest or GSSENCRequest (the client's first message), or a MySQL
+ * protocol-10 greeting (the server's). Either end of a connection is
+ * recognised: the server end of a Unix socket has no port to go by.
+ */
+static __always_inline __u8 classify(const __u8 *b, long n)
+{
+	if (n < 8)
+		return SOCK_OTHER;
+	__u32 len = (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+	__u32 code = (__u32)b[4] << 24 | (__u32)b[5] << 16 | (__u32)b[6] << 8 | b[7];
+	if (len >= 8 && len < 10000 && (code == 0x00030000 || code == 80877103 || code == 80877104))
+		return SOCK_DB;
+	__u32 plen = (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16;
+	if (b[3] == 0 && b[4] == 10 && plen > 20 && plen < 1024)
+		return SOCK_DB;
+	return SOCK_OTHER;
+}
+
+/* Copies the path Unix socket sk (a kernel_ptr) is bound to into dst and
+ * returns its length, 0 when it is bound to none. */
+static __always_inline __u16 unix_path(struct sock *sk, char *dst)
+{
+	struct unix_sock *u = kernel_ptr((__u64)sk, struct unix_sock);
+	struct unix_address *a = kfield(u, addr);
+	if (!a)
+		return 0;
+	int len = kfield(a, len) - (int)sizeof(__u16); /* sun_family */
+	if (len <= 0)
+		return 0;
+	if (len > UNIX_PATH)
+		len = UNIX_PATH;
+	/* A path's length counts its NUL; an abstract name starts with one
+	 * and is read whole. */
+	long n = bpf_probe_read_kernel_str(dst, len, a->name[0].sun_path);
+	if (n > 1)
+		return n - 1;
+	if (bpf_probe_read_kernel(dst, len, a->name[0].sun_path) != 0)
+		return 0;
+	return len;
+}
+
+/* Whether Unix socket sk's server address (its own, for a server end,
+ * whose accepted socket has its listener's; else its peer's) is a
+ * configured database socket path, exactly or but for its trailing port
+ * digits. Run once per Unix socket, at its first call with bytes. Not
+ * inlined, like db_report_unix: one copy of the code per program. */
+static __noinline bool db_socket_path(__u64 addr)
+{
+	struct db_scratch *s = get_scratch();
+	if (!s)
+		return false;
+	struct sock *sk = kernel_ptr(addr, struct sock);
+	struct db_path *k = &s->path;
+	__builtin_memset(k, 0, sizeof(*k));
+	__u16 len = unix_path(sk, k->path);
+	if (!len) {
+		__u64 peer = unix_peer(sk);
+		if (!peer)
+			return false;
+		len = unix_path(kernel_ptr(peer, struct sock), k->path);
+	}
+	if (!len || k->path[0] == 0)
+		return false;
+	if (bpf_map_lookup_elem(&db_paths, k))
+		return true;
+	/* Cut the port number (five digits at most) off the name's end. */
+	__u32 end = len;
+	for (int j = 0; j < 5; j++) {
+		__u32 i = end - 1;
+		if (i == 0 || i >= UNIX_PATH)
+			break;
+		char c = k->path[i & PATH_MASK];
+		if (c < '0' || c > '9')
+			break;
+		k->path[i & PATH_MASK] = 0;
+		end = i;
+	}
+	return end < len && bpf_map_lookup_elem(&db_paths, k);
+}
+
+/* Sends the names of the ends of Unix socket addr (inode ino), just found
+ * to carry a database protocol. */
+static __noinline void db_report_unix(__u64 addr, __u64 ino)
+{
+	struct db_scratch *s = get_scratch();
+	if (!s)
+		return;
+	struct sock *sk = kernel_ptr(addr, struct sock);
+	struct db_unix_rec *u = &s->unix_rec;
+	fill_hdr(&u->hdr, REC_DB_UNIX);
+	fill_conn(&u->conn, sk, ino);
+	u->path_len = unix_path(sk, u->path);
+	u->peer_path_len = 0;
+	u->peer_ino = 0;
+	if (u->conn.peer) {
+		struct sock *peer = kernel_ptr(u->conn.peer, struct sock);
+		u->peer_path_len = unix_path(peer, u->peer_path);
+		u->peer_ino = sock_ino(peer);
+	}
+	submit(u, sizeof(*u));
+}
+
+/* Decides an unclassified connection's kind from its first n captured
+ * bytes, moving a database connection's entry from socks to db_socks;
+ * false when it is not one (or db_socks is full). */
+static __always_inline bool classified(struct db_scratch *s, struct sock *sk, struct sock_state *st, long n)
+{
+	if (st->kind != SOCK_UNKNOWN)
+		return true;
+	st->kind = classify(s->rec.data, n);
+	if (st->kind != SOCK_DB)
+		return false;
+	__u64 key = (__u64)sk;
+	struct sock_state db = *st;
+	bpf_map_delete_elem(&socks, &key);
+	if (!track_db(key, &db))
+		return false;
+	if (db.ino)
+		db_report_unix(key, db.ino);
+	return true;
+}
+
+/* Tracking state of sk (inode number ino if it is a Unix socket, else 0),
+ * created on first sight. An entry whose ports or inode are not sk's is a
+ * closed socket's whose close went unseen (a call on it returned after its
+ * TCP_CLOSE, or a Unix socket, whose close no tracepoint shows), at an
+ * address a new socket has taken: it is replaced, so the new socket
+ * inherits nothing (muted, TLS, a kind), and the old connection's close is
+ * reported. A closed TCP socket gets no entry. */
+static __always_inline struct sock_state *sock_state(struct sock *sk, __u64 ino)
+{
+	__u64 key = (__u64)sk;
+	__u16 lport = 0, rport = 0;
+	if (!ino) {
+		lport = kfield(sk, __sk_common.skc_num);
+		rport = bpf_ntohs(kfield(sk, __sk_common.skc_dport));
+	}
+	struct sock_state *st;
+	if (ino) {
+		/* Most Unix sockets are not database connections: those the
+		 * LRU knows (an inode is no other socket's) cost one lookup. */
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (st && st->ino == ino)
+			return st;
+	}
+	/* A TCP database connection (every call of a busy client) costs
+	 * one. */
+	st = bpf_map_lookup_elem(&db_socks, &key);
+	if (st) {
+		if (st->lport == lport && st->rport == rport && st->ino == ino)
+			return st;
+		report_replaced(key, st);
+		bpf_map_delete_elem(&db_socks, &key);
+	}
+	if (!ino) {
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (st && st->lport == lport && st->rport == rport && st->ino == 0)
+			return st;
+	}
+	if (!ino && kfield(sk, __sk_common.skc_state) == TCP_CLOSE)
+		return NULL;
+	struct sock_state fresh = {};
+	fresh.lport = lport;
+	fresh.rport = rport;
+	fresh.ino = ino;
+	if (!ino && (is_db_port(lport) || is_db_port(rport))) {
+		fresh.kind = SOCK_DB;
+		return track_db(key, &fresh);
+	}
+	if (ino && have_db_paths && db_socket_path(key)) {
+		/* Known by where it connects, even in mid-stream: a connection
+		 * open before the agent started. */
+		fresh.kind = SOCK_DB;
+		st = track_db(key, &fresh);
+		if (st)
+			db_report_unix(key, ino);
+		return st;
+	}
+	fresh.kind = SOCK_UNKNOWN;
+	bpf_map_update_elem(&socks, &key, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&socks, &key);
 }
 
 static __always_inline void send_rec(struct db_data_rec *r, __u32 cap)
@@ -277,13 +540,11 @@ static __always_inline void capture_buf(struct sock *sk, struct sock_state *st, 
 		return;
 	if (tail && bpf_probe_read_user(&r->data[head & CAP_MASK], CAPTURE_TAIL, (void *)(buf + n - CAPTURE_TAIL)) != 0)
 		return;
-	if (st->kind == SOCK_UNKNOWN) {
-		st->kind = classify(r->data, cap, dir);
-		if (st->kind != SOCK_DB)
-			return;
-	}
+	__u64 ino = st->ino; /* st may move to db_socks below */
+	if (!classified(s, sk, st, cap))
+		return;
 	fill_hdr(&r->hdr, REC_DB_DATA);
-	fill_conn(&r->conn, sk);
+	fill_conn(&r->conn, sk, ino);
 	r->len = n;
 	r->cap = cap;
 	r->tail = tail;
@@ -324,13 +585,11 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 	}
 	if (off == 0)
 		return;
-	if (st->kind == SOCK_UNKNOWN) {
-		st->kind = classify(r->data, off, dir);
-		if (st->kind != SOCK_DB)
-			return;
-	}
+	__u64 ino = st->ino; /* st may move to db_socks below */
+	if (!classified(s, sk, st, off))
+		return;
 	fill_hdr(&r->hdr, REC_DB_DATA);
-	fill_conn(&r->conn, sk);
+	fill_conn(&r->conn, sk, ino);
 	r->len = n;
 	r->cap = off;
 	r->tail = 0;
@@ -359,10 +618,11 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 	struct pt_regs *regs = syscall_regs(t);
 	if (!regs)
 		return;
-	struct sock *sk = fd_sock(t, (int)PT_REGS_PARM1_SYSCALL(regs));
+	__u64 ino = 0;
+	struct sock *sk = fd_sock(t, (int)PT_REGS_PARM1_SYSCALL(regs), &ino);
 	if (!sk)
 		return;
-	struct sock_state *st = sock_state(sk);
+	struct sock_state *st = sock_state(sk, ino);
 	if (!st)
 		return;
 	/* Before the SSL check: ssl_return captures nothing on a muted or
@@ -430,6 +690,22 @@ static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 done, __u8 dir
 	tio->ssl_pending = 1;
 }
 
+/* The state of the socket at key under a TLS library's call, when its
+ * plaintext is to be captured: a database connection's not muted, or one
+ * not classified yet; else NULL. */
+static __always_inline struct sock_state *plaintext_state(__u64 key)
+{
+	struct sock_state *st = bpf_map_lookup_elem(&db_socks, &key);
+	if (!st) {
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (!st || st->kind != SOCK_UNKNOWN)
+			return NULL;
+	} else if (st->kind == SOCK_MUTED) {
+		return NULL;
+	}
+	return st;
+}
+
 static __always_inline void ssl_return(long ret, bool ex)
 {
 	struct task_io *tio = bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, 0);
@@ -450,8 +726,8 @@ static __always_inline void ssl_return(long ret, bool ex)
 	if (!skp)
 		return;
 	__u64 key = *skp;
-	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
-	if (!st || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
+	struct sock_state *st = plaintext_state(key);
+	if (!st)
 		return;
 	capture_buf(kernel_ptr(key, struct sock), st, a.buf, n, a.dir, 1);
 }
@@ -520,14 +796,13 @@ int BPF_PROG(db_sock_state, const struct sock *sk, const int oldstate, const int
 	if (newstate != TCP_CLOSE)
 		return 0;
 	__u64 key = (__u64)sk;
-	struct sock_state *st = bpf_map_lookup_elem(&socks, &key);
-	if (!st)
-		return 0;
-	if (st->kind == SOCK_DB || st->kind == SOCK_MUTED) {
+	if (bpf_map_lookup_elem(&db_socks, &key)) {
 		struct db_close_rec r = {};
 		fill_hdr(&r.hdr, REC_DB_CLOSE);
-		fill_conn(&r.conn, (struct sock *)sk);
+		fill_conn(&r.conn, (struct sock *)sk, 0);
 		submit(&r, sizeof(r));
+		bpf_map_delete_elem(&db_socks, &key);
+		return 0;
 	}
 	bpf_map_delete_elem(&socks, &key);
 	return 0;
@@ -638,8 +913,8 @@ int go_tls_ret(struct pt_regs *ctx)
 	if (!skp)
 		return 0;
 	__u64 sock = *skp;
-	struct sock_state *st = bpf_map_lookup_elem(&socks, &sock);
-	if (!st || st->kind == SOCK_OTHER || st->kind == SOCK_MUTED)
+	struct sock_state *st = plaintext_state(sock);
+	if (!st)
 		return 0;
 	capture_buf(kernel_ptr(sock, struct sock), st, call.buf, n, call.dir, 1);
 	return 0;

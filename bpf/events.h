@@ -26,6 +26,7 @@ enum rec_type {
 	REC_DNS_QUERY = 16,
 	REC_DB_DATA = 8,
 	REC_DB_CLOSE = 9,
+	REC_DB_UNIX = 10,
 	REC_LIB_MAPPED = 16,
 };
 
@@ -213,12 +214,15 @@ enum db_dir {
 /* The connection both ends of a captured chunk belong to. */
 struct db_conn {
 	__u64 sock;   /* struct sock address: the connection's id while it lives */
-	__u16 family; /* AF_INET or AF_INET6 */
-	__u16 lport;  /* local port */
-	__u16 rport;  /* remote port */
+	__u16 family; /* AF_INET, AF_INET6 or AF_UNIX */
+	__u16 lport;  /* local port (0 for AF_UNIX) */
+	__u16 rport;  /* remote port (0 for AF_UNIX) */
 	__u16 pad;
 	__u8 laddr[16];
 	__u8 raddr[16];
+	__u64 ino;  /* AF_UNIX: the socket's inode number, which no other socket
+		     * shares while the system runs (its address may be reused) */
+	__u64 peer; /* AF_UNIX: the other end's struct sock address */
 };
 
 /* Bytes one send or receive moved on a database connection. */
@@ -240,6 +244,22 @@ struct db_data_rec {
 struct db_close_rec {
 	struct rec_hdr hdr;
 	struct db_conn conn;
+};
+
+#define UNIX_PATH 108
+
+/* A Unix-domain stream socket found to carry a database protocol, sent once
+ * before its first data record: the ends' names, which the data records do
+ * not carry. */
+struct db_unix_rec {
+	struct rec_hdr hdr;
+	struct db_conn conn;
+	__u64 peer_ino;      /* the other end's socket inode number */
+	__u16 path_len;      /* bytes of path: the address this socket is bound to */
+	__u16 peer_path_len; /* bytes of peer_path: the other end's */
+	__u32 pad;
+	char path[UNIX_PATH]; /* an abstract address starts with a NUL */
+	char peer_path[UNIX_PATH];
 };
 
 /* ---- executable files mapped (db sensor's library discovery) ---- */

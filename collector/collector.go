@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
-	live := liveness.New(liveness.Options{AllowedRuleSets: allowed})
+	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers})
 	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}

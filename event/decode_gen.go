@@ -264,6 +264,14 @@ func (d *decoder) db(v *DB) {
 			d.bool(&v.TLS)
 		case "encrypted":
 			d.bool(&v.Encrypted)
+		case "state":
+			d.str(&v.State)
+		case "bytes_to_server":
+			d.uint64(&v.BytesToServer)
+		case "bytes_to_client":
+			d.uint64(&v.BytesToClient)
+		case "reason":
+			d.str(&v.Reason)
 		default:
 			d.unknown()
 		}
@@ -310,6 +318,12 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.strings(&v.Sensors)
 		case "rule_set_hash":
 			d.str(&v.RuleSetHash)
+		case "rule_set_state":
+			d.str(&v.RuleSetState)
+		case "identifiers":
+			d.strings(&v.Identifiers)
+		case "identifiers_missing":
+			d.strings(&v.IdentifiersMissing)
 		case "cpu_percent":
 			d.float64(&v.CPUPercent)
 		case "rss_bytes":

@@ -160,8 +160,8 @@ type DNS struct {
 type DB struct {
 	Engine string `json:"engine" doc:"'postgresql' or 'mysql' (MySQL and MariaDB)."`
 	Side   string `json:"side,omitempty" doc:"'client' or 'server'."`
-	Server string `json:"server,omitempty" doc:"'ip:port' of the database server."`
-	Client string `json:"client,omitempty" doc:"'ip:port' of the client."`
+	Server string `json:"server,omitempty" doc:"'ip:port' of the database server, or for a Unix-domain socket connection the socket's path ('/run/postgresql/.s.PGSQL.5432'; 'unix' if it could not be read)."`
+	Client string `json:"client,omitempty" doc:"'ip:port' of the client, or for a Unix-domain socket connection 'socket:[inode]': the client socket's inode, as 'ss -xp' and '/proc/<pid>/fd' show it."`
 	User   string `json:"user,omitempty" doc:"Database user from the connection's startup."`
 	// Database is the database (schema) the connection selected.
 	Database string `json:"database,omitempty" doc:"Database from the connection's startup."`
@@ -201,6 +201,14 @@ type DB struct {
 	// Encrypted is set on db.session when the connection's plaintext could not
 	// be observed (statically linked TLS and the like).
 	Encrypted bool `json:"encrypted,omitempty" doc:"The connection's plaintext could not be observed (TLS the agent cannot see into), on 'db.session'."`
+	// State, BytesToServer and BytesToClient describe, on db.session, an
+	// unreadable connection while it is open: DurationMS is then its age.
+	State         string `json:"state,omitempty" doc:"On 'db.session': 'start' when the connection is found unreadable, 'interim' while it stays open and moves bytes (every minute at most), 'end' when it closes; 'duration_ms' is then the connection's age."`
+	BytesToServer uint64 `json:"bytes_to_server,omitempty" doc:"On 'db.session': bytes the client sent on the connection so far, as the socket carried them (encrypted)."`
+	BytesToClient uint64 `json:"bytes_to_client,omitempty" doc:"On 'db.session': bytes the server sent on the connection so far, as the socket carried them (encrypted)."`
+	// Reason says, on db.session, why the connection's statements cannot be
+	// read.
+	Reason string `json:"reason,omitempty" doc:"On 'db.session', why the connection's statements cannot be read: 'tls' (TLS whose plaintext no probe reads), 'direct_tls' (PostgreSQL 17 direct TLS, likewise), 'gss' (GSSAPI encryption), 'compressed' (a MySQL compressed packet that does not inflate, or a place in the compressed stream lost to bytes not captured), 'lost' (no message boundary found in 16 MiB)."`
 }
 
 // Attribution statuses.
@@ -308,7 +316,7 @@ func (d *DB) Runs() uint64 {
 type Loss struct {
 	Sensor string `json:"sensor" doc:"The sensor whose events were lost, or 'spool' for the agent's spool."`
 	Count  uint64 `json:"count" doc:"Events lost since the previous 'agent.loss' for the same sensor and reason."`
-	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full) or 'spool_full' (the agent's spool overflowed)."`
+	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full), 'spool_full' (the agent's spool overflowed), or for sensor 'db' 'parser_gave_up_' and the 'db.reason' of the 'db.session' each such connection was reported in ('parser_gave_up_lost', 'parser_gave_up_compressed'): connections whose statements from then on are lost (the count is of connections)."`
 	// BootID, FromSeq and ToSeq name the range of seqs the lost events
 	// had, numbered in BootID (which can be an earlier boot than the
 	// record's own), when they had seqs: events dropped from the spool.
@@ -320,17 +328,22 @@ type Loss struct {
 
 // Heartbeat is the payload of agent.heartbeat.
 type Heartbeat struct {
-	IntervalS     uint32            `json:"interval_s" doc:"Seconds until the next heartbeat, 0 when the agent is stopping."`
-	Events        uint64            `json:"events" doc:"Events the agent has emitted since it started."`
-	KernelDrops   map[string]uint64 `json:"kernel_drops,omitempty" rule:"-" doc:"Records each sensor's kernel side dropped since the agent started, by sensor."`
-	SpoolDepth    uint64            `json:"spool_depth" doc:"Events in the spool not yet delivered."`
-	SpoolDropped  uint64            `json:"spool_dropped" doc:"Events dropped from the full spool since the agent started."`
-	Sensors       []string          `json:"sensors" doc:"The sensors running."`
-	RuleSetHash   string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
-	CPUPercent    float64           `json:"cpu_percent" doc:"The agent's CPU use, in percent of the whole host."`
-	RSSBytes      uint64            `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
-	Version       string            `json:"version,omitempty" doc:"The agent's version."`
-	KernelVersion string            `json:"kernel_version,omitempty" doc:"The host's kernel release."`
+	IntervalS    uint32            `json:"interval_s" doc:"Seconds until the next heartbeat, 0 when the agent is stopping."`
+	Events       uint64            `json:"events" doc:"Events the agent has emitted since it started."`
+	KernelDrops  map[string]uint64 `json:"kernel_drops,omitempty" rule:"-" doc:"Records each sensor's kernel side dropped since the agent started, by sensor."`
+	SpoolDepth   uint64            `json:"spool_depth" doc:"Events in the spool not yet delivered."`
+	SpoolDropped uint64            `json:"spool_dropped" doc:"Events dropped from the full spool since the agent started."`
+	Sensors      []string          `json:"sensors" doc:"The sensors running."`
+	RuleSetHash  string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
+	RuleSetState string            `json:"rule_set_state,omitempty" doc:"Empty when the agent runs the host rules on disk; 'last_good' when those were rejected and it runs the last set that compiled; 'none' when they were rejected and no set ever compiled, so only the collector's rules judge this host's events."`
+	Identifiers  []string          `json:"identifiers,omitempty" doc:"The identifier names the agent hashes into 'db.identifiers' ('db.identifiers' in agent.hcl)."`
+	// IdentifiersMissing makes a mismatch between the rules and the agent's
+	// configuration visible at the collector instead of silent.
+	IdentifiersMissing []string `json:"identifiers_missing,omitempty" doc:"Identifiers the agent's host rules read that it does not hash: rules counting them see nothing on this host."`
+	CPUPercent         float64  `json:"cpu_percent" doc:"The agent's CPU use, in percent of the whole host."`
+	RSSBytes           uint64   `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
+	Version            string   `json:"version,omitempty" doc:"The agent's version."`
+	KernelVersion      string   `json:"kernel_version,omitempty" doc:"The host's kernel release."`
 }
 
 // Severities, lowest first.

@@ -160,6 +160,10 @@ func (e *enc) db(v *DB) {
 	e.stringsMap("identifiers", v.Identifiers, true)
 	e.bool("tls", v.TLS, true)
 	e.bool("encrypted", v.Encrypted, true)
+	e.str("state", v.State, true)
+	e.uint("bytes_to_server", v.BytesToServer, true)
+	e.uint("bytes_to_client", v.BytesToClient, true)
+	e.str("reason", v.Reason, true)
 	e.byte('}')
 }
 
@@ -185,6 +189,9 @@ func (e *enc) heartbeat(v *Heartbeat) {
 	e.uint("spool_dropped", v.SpoolDropped, false)
 	e.strings("sensors", v.Sensors, false)
 	e.str("rule_set_hash", v.RuleSetHash, true)
+	e.str("rule_set_state", v.RuleSetState, true)
+	e.strings("identifiers", v.Identifiers, true)
+	e.strings("identifiers_missing", v.IdentifiersMissing, true)
 	e.float("cpu_percent", v.CPUPercent, false)
 	e.uint("rss_bytes", v.RSSBytes, false)
 	e.str("version", v.Version, true)

@@ -15,6 +15,8 @@ type compiler struct {
 	vars  map[string]*variable
 	lists map[string]*namedList
 	conds map[string]*condDef
+	// idents records where expressions read db.identifiers by a known name.
+	idents []IdentifierUse
 }
 
 // declare claims a block's name among its kind, reporting a name that is
@@ -119,5 +121,6 @@ func compile(files []parsedFile, overrides map[string]cty.Value) (*Set, hcl.Diag
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	set.idents = identifierUses(c.idents)
 	return set, diags
 }

@@ -228,6 +228,9 @@ func (x *exprCtx) applyTraversal(n *node, rest hcl.Traversal, what string) (*nod
 		if diags.HasErrors() {
 			return nil, diags
 		}
+		if n.typ == tIdents && kn.typ == tStr {
+			x.c.noteIdentifier(kn.cv.s, t.SourceRange())
+		}
 		var err *hcl.Diagnostic
 		n, err = indexNode(n, kn, t.SourceRange(), what)
 		if err != nil {
@@ -247,6 +250,9 @@ func (x *exprCtx) index(e *hclsyntax.IndexExpr) (*node, hcl.Diagnostics) {
 	diags = append(diags, more...)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if coll.typ == tIdents && key.typ == tStr && key.isConst {
+		x.c.noteIdentifier(key.cv.s, e.Key.Range())
 	}
 	n, err := indexNode(coll, key, e.Key.Range(), "")
 	if err != nil {

@@ -23,6 +23,8 @@ type Set struct {
 	// Kept so tests that override variables can recompile.
 	files   []parsedFile
 	varDefs map[string]*variable
+	// idents are where the rules read db.identifiers by a known name.
+	idents []IdentifierUse
 }
 
 // Hash is a stable hash of the rule sources (file base names and contents),
@@ -64,6 +66,19 @@ func (s *Set) Rules() []RuleInfo {
 		r := s.byName[n]
 		out = append(out, RuleInfo{Name: r.name, Type: r.typ.String(), Scope: r.scope, Severity: r.severity,
 			Tags: slices.Clone(r.tags), Pos: fmt.Sprintf("%s:%d", r.rng.Filename, r.rng.Start.Line)})
+	}
+	return out
+}
+
+// Sources returns the files the set was compiled from, so a caller can keep
+// a copy of a set that compiled (none for a nil set).
+func (s *Set) Sources() []Source {
+	if s == nil {
+		return nil
+	}
+	out := make([]Source, len(s.files))
+	for i, f := range s.files {
+		out[i] = Source{Name: f.name, Data: slices.Clone(f.data)}
 	}
 	return out
 }

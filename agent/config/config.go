@@ -67,6 +67,10 @@ type Net struct {
 type DB struct {
 	// Ports are database server ports (default 5432 and 3306).
 	Ports []int `hcl:"ports,optional"`
+	// SocketPaths are database server Unix socket paths, a trailing "*"
+	// for a port number (default: Debian's and RHEL's, db.DefaultSocketPaths).
+	// Connections over other sockets are recognised by their first bytes.
+	SocketPaths []string `hcl:"socket_paths,optional"`
 	// CaptureBytes of each send or receive (default and most 16384).
 	CaptureBytes int `hcl:"capture_bytes,optional"`
 	// MaxStatement bytes kept of a redacted statement (default 4096).
@@ -76,6 +80,10 @@ type DB struct {
 	// IdentifierColumns are "table.column" or "column" names whose compared
 	// values are reported as keyed hashes, e.g. ["customers.id", "email"].
 	IdentifierColumns []string `hcl:"identifier_columns,optional"`
+	// Identifiers maps an identifier name (its key in db.identifiers, which
+	// rules count) to the columns hashed under it; DefaultIdentifiers when
+	// left out, none when set to {}.
+	Identifiers map[string][]string `hcl:"identifiers,optional"`
 	// KeyFile holds the deployment's secret key for those hashes. All agents
 	// of a deployment need the same key for hashes to match across hosts.
 	KeyFile string `hcl:"key_file,optional"`
@@ -144,6 +152,9 @@ func (c *Config) setDefaults() {
 	if len(c.DB.Ports) == 0 {
 		c.DB.Ports = []int{5432, 3306}
 	}
+	if c.DB.Identifiers == nil {
+		c.DB.Identifiers = DefaultIdentifiers()
+	}
 }
 
 // On says whether a sensor is enabled; sensors are on unless turned off.
@@ -190,6 +201,12 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 		if p <= 0 || p > 65535 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid port",
 				Detail: fmt.Sprintf("db.ports has %d; ports are 1 to 65535", p)})
+		}
+	}
+	for _, p := range c.DB.SocketPaths {
+		if i := strings.IndexByte(p, '*'); p == "" || len(p) >= 108 || (i >= 0 && i != len(p)-1) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid socket path",
+				Detail: fmt.Sprintf("db.socket_paths has %q; a path is shorter than 108 bytes, with at most a trailing * for a port number", p)})
 		}
 	}
 	for view, bases := range c.DB.Views {

@@ -36,6 +36,32 @@ func TestFoldWindow(t *testing.T) {
 	}
 }
 
+// db.socket_paths takes paths the kernel can match: shorter than a
+// sun_path, with at most a trailing * for a port number.
+func TestSocketPaths(t *testing.T) {
+	for _, tc := range []struct {
+		src string
+		err string
+	}{
+		{``, ""},
+		{`db { socket_paths = ["/srv/pg/.s.PGSQL.*", "/srv/my/mysqld.sock"] }`, ""},
+		{`db { socket_paths = ["/srv/*/mysqld.sock"] }`, `"/srv/*/mysqld.sock"`},
+		{`db { socket_paths = [""] }`, `db.socket_paths has ""`},
+		{`db { socket_paths = ["/` + strings.Repeat("x", 120) + `"] }`, "shorter than 108 bytes"},
+	} {
+		c, diags := Parse("agent.hcl", []byte(tc.src))
+		if tc.err != "" {
+			if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.err) {
+				t.Errorf("%s: diagnostics %v, want an error naming %s", tc.src, diags, tc.err)
+			}
+			continue
+		}
+		if diags.HasErrors() || c == nil {
+			t.Errorf("%s: %v", tc.src, diags)
+		}
+	}
+}
+
 func TestViews(t *testing.T) {
 	c, diags := Parse("agent.hcl", []byte(`db {
   views = { customer_directory = ["customers"], "crm.orders_v" = ["orders", "customers"] }

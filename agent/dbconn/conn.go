@@ -1,6 +1,7 @@
 package dbconn
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/vigilhq/vigil/agent/dbwire"
@@ -13,21 +14,22 @@ type conn struct {
 	end        db.Conn // the socket (the kernel's address: the connection's id) and its ends
 	side       string  // client or server
 	engine     string
-	client     string          // ip:port of the client end, for events
-	server     string          // ip:port of the server end
+	client     string          // ip:port of the client end, for events (a Unix socket's: see setEnds)
+	server     string          // ip:port of the server end (a Unix socket's path)
 	key        peerKey         // both ends, as peers matches them
 	plain      *dbwire.Tracker // socket bytes
 	tls        *dbwire.Tracker // TLS library plaintext
 	last       time.Time
 	header     sensor.Header // the last process seen on it
-	reportedTL bool          // an encrypted-unobserved db.session was sent
+	opaque     opaque        // reports of an end whose statements cannot be read
 	sslChecked bool          // the process was searched for its own libssl
 }
 
 // newConn works out a new connection's side and protocol: from the
 // configured server port when one end has it, else from its first bytes
-// (a PostgreSQL client and a MySQL server speak first).
-func newConn(ports map[uint16]bool, d *db.Data) *conn {
+// (a PostgreSQL client and a MySQL server speak first). names are a Unix
+// socket's ends (nil for TCP, or when the kernel could not send them).
+func newConn(ports map[uint16]bool, d *db.Data, names *db.UnixEnds) *conn {
 	c := &conn{end: d.Conn}
 	var serverPort uint16
 	switch {
@@ -43,7 +45,7 @@ func newConn(ports map[uint16]bool, d *db.Data) *conn {
 		c.engine = dbwire.EngineMySQL
 	}
 	if c.engine != "" && c.side != "" {
-		c.setEnds()
+		c.setEnds(names)
 		return c
 	}
 	detected, serverSpoke := false, false
@@ -67,13 +69,34 @@ func newConn(ports map[uint16]bool, d *db.Data) *conn {
 	if c.side == "" {
 		c.side = "client"
 	}
-	c.setEnds()
+	c.setEnds(names)
 	return c
 }
 
 // setEnds works out which address is the client's and which the server's
-// once, rather than per event or per record.
-func (c *conn) setEnds() {
+// once, rather than per event or per record. A Unix socket's server is its
+// path, and its client the client socket's inode as ss -x and
+// /proc/<pid>/fd show it ("socket:[12345]"), which both ends can name.
+func (c *conn) setEnds(names *db.UnixEnds) {
+	if c.end.Unix() {
+		var path string
+		clientIno, clientSock, serverSock := c.end.Ino, c.end.Sock, c.end.Peer
+		if names != nil {
+			path = names.PeerPath
+		}
+		if c.side != "client" {
+			clientIno, clientSock, serverSock = 0, c.end.Peer, c.end.Sock
+			if names != nil {
+				path, clientIno = names.Path, names.PeerIno
+			}
+		}
+		if path == "" {
+			path = "unix"
+		}
+		c.server, c.client = path, fmt.Sprintf("socket:[%d]", clientIno)
+		c.key = peerKey{clientSock: clientSock, serverSock: serverSock}
+		return
+	}
 	client, server := c.end.Local, c.end.Remote
 	if c.side != "client" {
 		client, server = server, client

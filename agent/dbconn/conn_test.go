@@ -32,7 +32,7 @@ func TestNewConnSideAndEngine(t *testing.T) {
 		{"mysql server, other port", db.Data{Conn: conn(3307, 40000), Sent: true, Data: myGreeting}, "server", dbwire.EngineMySQL},
 	}
 	for _, tc := range cases {
-		got := newConn(ports, &tc.d)
+		got := newConn(ports, &tc.d, nil)
 		if got.side != tc.side || got.engine != tc.engine {
 			t.Errorf("%s: side %q engine %q, want %q %q", tc.name, got.side, got.engine, tc.side, tc.engine)
 		}

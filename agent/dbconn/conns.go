@@ -23,11 +23,19 @@ type Conns struct {
 	clock enrich.Clock
 	ports map[uint16]bool
 	due   chan struct{}
+	// sessionEvery is how often an unreadable open connection is reported.
+	sessionEvery time.Duration
 
 	mu    sync.Mutex
 	conns map[uint64]*conn
-	peers *peers
-	swept time.Time
+	// names are Unix connections' ends, by socket, until their first Data.
+	names map[uint64]*db.UnixEnds
+	// closed are the inodes of Unix sockets closed, by address: their
+	// close is found by a sweep, and a record of theirs read after it
+	// must not start the connection again.
+	closed map[uint64]uint64
+	peers  *peers
+	swept  time.Time
 	// folds is nil when folding is off; its timer and when that fires
 	// (zero: not armed) go with it.
 	folds   *folds
@@ -35,6 +43,8 @@ type Conns struct {
 	timerAt time.Time
 	stopped bool
 	out     events
+	// gaveUps counts connection ends whose tracker gave up, by reason.
+	gaveUps map[string]uint64
 }
 
 // events collects what one call returns.
@@ -52,9 +62,15 @@ func New(opts Options, procs *enrich.Table, clock enrich.Clock) *Conns {
 		opts.Logger = slog.Default()
 	}
 	c := &Conns{opts: opts, log: opts.Logger, procs: procs, clock: clock, ports: map[uint16]bool{},
-		due: make(chan struct{}, 1), conns: map[uint64]*conn{}, peers: newPeers(opts.Mute, opts.Logger.Warn)}
+		due: make(chan struct{}, 1), conns: map[uint64]*conn{}, names: map[uint64]*db.UnixEnds{}, closed: map[uint64]uint64{},
+		gaveUps: map[string]uint64{},
+		peers:   newPeers(opts.Mute, opts.Logger.Warn)}
 	for _, p := range opts.Ports {
 		c.ports[p] = true
+	}
+	c.sessionEvery = opts.SessionEvery
+	if c.sessionEvery <= 0 {
+		c.sessionEvery = DefaultSessionEvery
 	}
 	if opts.FoldWindow > 0 {
 		c.folds = newFolds(opts.FoldWindow)
@@ -73,10 +89,26 @@ func (c *Conns) Data(d *db.Data) []*event.Event {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.begin()
+	if ino, ok := c.closed[d.Conn.Sock]; ok {
+		if ino == d.Conn.Ino {
+			return c.out // a closed Unix socket's late record
+		}
+		delete(c.closed, d.Conn.Sock)
+	}
 	ts := c.clock.Time(d.TS)
 	cn := c.conns[d.Conn.Sock]
+	if cn != nil && cn.end != d.Conn {
+		// A socket whose close went unseen, at an address a new one took.
+		c.drop(cn, ts)
+		cn = nil
+	}
 	if cn == nil {
-		cn = newConn(c.ports, d)
+		names := c.names[d.Conn.Sock]
+		if names != nil && names.Conn != d.Conn {
+			names = nil
+		}
+		delete(c.names, d.Conn.Sock)
+		cn = newConn(c.ports, d, names)
 		c.conns[d.Conn.Sock] = cn
 		c.peers.added(cn)
 	}
@@ -94,6 +126,7 @@ func (c *Conns) Data(d *db.Data) []*event.Event {
 		return c.out
 	}
 	dir := cn.direction(d)
+	cn.count(d, ts, dir)
 	var recs []dbwire.Record
 	switch {
 	case d.Tail > 0:
@@ -105,6 +138,7 @@ func (c *Conns) Data(d *db.Data) []*event.Event {
 		recs = t.Feed(dir, ts, d.Data)
 	}
 	c.statements(cn, recs, d.TLS)
+	c.checkOpaque(cn, ts)
 	if !d.TLS && !cn.sslChecked && cn.unobservedTLS() && c.opts.LibSSLCheck != nil {
 		cn.sslChecked = true
 		c.opts.LibSSLCheck(d.PID)
@@ -113,12 +147,36 @@ func (c *Conns) Data(d *db.Data) []*event.Event {
 	return c.out
 }
 
+// Unix takes the names of a Unix-domain connection's ends, which come
+// before its first bytes.
+func (c *Conns) Unix(u *db.UnixEnds) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.names) >= maxNames {
+		// Names whose bytes never came (their records lost): start afresh
+		// rather than grow.
+		clear(c.names)
+	}
+	c.names[u.Conn.Sock] = u
+}
+
+// maxNames bounds the Unix connections' names waiting for their first
+// bytes.
+const maxNames = 4096
+
 // Close takes the close of a connection end.
 func (c *Conns) Close(cl *db.Close) []*event.Event {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.begin()
-	if cn := c.conns[cl.Conn.Sock]; cn != nil {
+	delete(c.names, cl.Conn.Sock)
+	if cl.Conn.Ino != 0 {
+		if len(c.closed) >= maxNames {
+			clear(c.closed)
+		}
+		c.closed[cl.Conn.Sock] = cl.Conn.Ino
+	}
+	if cn := c.conns[cl.Conn.Sock]; cn != nil && (cl.Conn.Ino == 0 || cl.Conn.Ino == cn.end.Ino) {
 		c.drop(cn, c.clock.Time(cl.TS))
 	}
 	return c.out
@@ -143,6 +201,19 @@ func (c *Conns) sweep(now time.Time) {
 			c.drop(cn, now)
 		}
 	}
+}
+
+// GaveUp returns how many connection ends' trackers gave up since New, by
+// reason (dbwire's Reason constants): each was reported as a db.session,
+// and its statements from then on are lost.
+func (c *Conns) GaveUp() map[string]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]uint64, len(c.gaveUps))
+	for k, v := range c.gaveUps {
+		out[k] = v
+	}
+	return out
 }
 
 // Before returns the statement runs held for process pid, to publish

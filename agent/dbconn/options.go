@@ -29,6 +29,10 @@ type Options struct {
 	// FoldWindow folds repeats of a statement on a connection into one
 	// db.query per window (see folds). Zero reports every run.
 	FoldWindow time.Duration
+	// SessionEvery is how often an open connection whose statements cannot
+	// be read is reported while it moves bytes (zero:
+	// DefaultSessionEvery).
+	SessionEvery time.Duration
 	// Logger takes warnings (nil: slog.Default()).
 	Logger *slog.Logger
 }

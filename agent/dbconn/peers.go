@@ -30,8 +30,12 @@ type peers struct {
 }
 
 // peerKey names a TCP connection by its client and server addresses,
-// IPv4-mapped addresses unmapped, so both ends compute the same key.
-type peerKey struct{ client, server netip.AddrPort }
+// IPv4-mapped addresses unmapped, and a Unix-domain one by its client and
+// server sockets (struct sock addresses), so both ends compute the same key.
+type peerKey struct {
+	client, server         netip.AddrPort
+	clientSock, serverSock uint64
+}
 
 func unmap(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
 

@@ -22,7 +22,7 @@ func TestPeersLeaveServerEndToReadableClient(t *testing.T) {
 	server := &conn{side: "server", end: db.Conn{Sock: 2, Local: ap("[::ffff:127.0.0.1]:5432"), Remote: ap("[::ffff:127.0.0.1]:40000")}}
 	other := &conn{side: "server", end: db.Conn{Sock: 3, Local: ap("127.0.0.1:5432"), Remote: ap("127.0.0.1:40001")}}
 	for _, c := range []*conn{client, server, other} {
-		c.setEnds()
+		c.setEnds(nil)
 	}
 	if p.leave(server) {
 		t.Fatal("server end left before its client end was seen")

@@ -58,19 +58,7 @@ func (c *Conns) finish(cn *conn, ts time.Time) {
 	if cn.tls != nil {
 		c.statements(cn, cn.tls.Close(ts), true)
 	}
-	if cn.unobservedTLS() && !cn.reportedTL {
-		cn.reportedTL = true
-		p := c.procs.Lookup(&cn.header)
-		s := cn.plain.Session()
-		d := &event.DB{Engine: cn.engine, User: s.User, Database: s.Database, Encrypted: true}
-		cn.complete(d, true)
-		// Like any event of the process that is not a statement, it
-		// follows the runs held for the process.
-		if c.folds != nil {
-			c.folds.flushProcess(p.PID, &c.out)
-		}
-		c.out.add(&event.Event{Time: ts, Kind: event.KindDBSession, Process: &p, DB: d})
-	}
+	c.endOpaque(cn, ts)
 	if c.folds != nil {
 		c.folds.flushConn(cn.end.Sock, &c.out)
 	}

@@ -83,14 +83,37 @@ type Session struct {
 	Database string
 	// Encrypted is set once the connection switched to TLS or GSS
 	// encryption (PostgreSQL SSLRequest answered 'S', GSSENCRequest answered
-	// 'G', MySQL SSL request); the socket bytes are ignored from then on.
+	// 'G', a TLS ClientHello as a PostgreSQL client's first bytes, MySQL SSL
+	// request); the socket bytes are ignored from then on.
 	Encrypted bool
 	// Synced is false while the tracker is looking for a message boundary.
 	Synced bool
-	// GaveUp is set when no boundary was found for a long stretch; the
-	// tracker then ignores further bytes and can be dropped.
+	// GaveUp is set when the tracker cannot follow the connection any
+	// further (Reason says why); it then ignores further bytes and can be
+	// dropped.
 	GaveUp bool
+	// Reason says why the socket bytes cannot be read, once Encrypted or
+	// GaveUp is set: one of the Reason constants.
+	Reason string `json:",omitempty"`
 }
+
+// Why a connection's statements cannot be read from its socket bytes
+// (Session.Reason).
+const (
+	// ReasonTLS: TLS negotiated in the protocol; the plaintext can only come
+	// from the TLS library.
+	ReasonTLS = "tls"
+	// ReasonDirectTLS: TLS from the first byte (PostgreSQL 17
+	// sslnegotiation=direct).
+	ReasonDirectTLS = "direct_tls"
+	// ReasonGSS: GSSAPI encryption (PostgreSQL GSSENCRequest).
+	ReasonGSS = "gss"
+	// ReasonLost: no message boundary found for a long stretch of bytes.
+	ReasonLost = "lost"
+	// ReasonCompressed: a MySQL compressed packet that does not inflate, or
+	// a place in the compressed stream lost to uncaptured bytes.
+	ReasonCompressed = "compressed"
+)
 
 // Stats counts what a tracker did.
 type Stats struct {
@@ -224,7 +247,21 @@ func (t *Tracker) lost(n int) {
 	t.stats.SkippedBytes += uint64(n)
 	t.lostBytes += uint64(n)
 	if t.lostBytes > giveUpAfter {
-		t.sess.GaveUp = true
+		t.giveUp(ReasonLost)
+	}
+}
+
+// giveUp stops following the connection, for reason.
+func (t *Tracker) giveUp(reason string) {
+	if !t.sess.GaveUp && !t.sess.Encrypted {
+		t.sess.GaveUp, t.sess.Reason = true, reason
+	}
+}
+
+// encrypted notes that the socket bytes are encrypted from now on.
+func (t *Tracker) encrypted(reason string) {
+	if !t.sess.GaveUp && !t.sess.Encrypted {
+		t.sess.Encrypted, t.sess.Reason = true, reason
 	}
 }
 

@@ -1,13 +1,14 @@
 package dbwire
 
 // Detect recognises a database connection from the first bytes its client
-// sent: a PostgreSQL startup packet, SSLRequest, GSSENCRequest or
-// CancelRequest, or a MySQL/MariaDB handshake response or SSL request. It
-// needs the first 8 bytes for PostgreSQL and 36 for MySQL. Use it for
-// connections on ports not configured as database ports.
+// sent: a PostgreSQL startup packet, SSLRequest, GSSENCRequest,
+// CancelRequest or direct TLS ClientHello (ALPN "postgresql"), or a
+// MySQL/MariaDB handshake response or SSL request. It needs the first 8
+// bytes for PostgreSQL and 36 for MySQL. Use it for connections on ports not
+// configured as database ports.
 func Detect(firstClientBytes []byte) (engine string, ok bool) {
 	b := firstClientBytes
-	if len(b) >= 8 && pgStartupPacket(b) {
+	if len(b) >= 8 && pgStartupPacket(b) || pgDirectTLS(b) {
 		return EnginePostgres, true
 	}
 	if myHandshakeResponse(b) && b[3] == 1 {

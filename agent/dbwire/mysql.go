@@ -82,8 +82,13 @@ type mysql struct {
 	probe   []byte
 	// mariaCaps are MariaDB's extended client capabilities.
 	mariaCaps uint32
-	decided   bool // whether the connection's start was seen
-	probeDir  Direction
+	// compress is the compression both ends agreed on (myClientCompress
+	// or myClientZstd, 0 for none); inflate undoes it, by direction (client
+	// first), once authentication is over.
+	compress uint32
+	inflate  [2]*myInflater
+	decided  bool // whether the connection's start was seen
+	probeDir Direction
 	// skipCols is the index, among the packets skipped after a prepare, of
 	// the first column definition.
 	skipCols int
@@ -137,12 +142,29 @@ func (m *mysql) feedStart(dir Direction, ts time.Time, data []byte, missing int)
 			m.server.lost = true
 		}
 	}
-	if dir == ClientToServer {
-		m.client.feed(ts, data, missing)
+	i, r := 0, &m.client
+	if dir != ClientToServer {
+		i, r = 1, &m.server
+	}
+	if z := m.inflate[i]; z != nil {
+		if err := z.feed(ts, data, missing); err != nil || z.lost {
+			m.t.giveUp(ReasonCompressed)
+		}
 	} else {
-		m.server.feed(ts, data, missing)
+		r.feed(ts, data, missing)
 	}
 	m.t.sess.Synced = !m.client.lost && !m.server.lost
+}
+
+// startCompression switches both directions to compressed packets, when
+// the ends agreed on them, as the server's OK ends authentication.
+func (m *mysql) startCompression() {
+	if m.compress == 0 || m.inflate[0] != nil {
+		return
+	}
+	for i, r := range []*reader{&m.client, &m.server} {
+		m.inflate[i] = &myInflater{zstd: m.compress == myClientZstd, deliver: r.feed}
+	}
 }
 
 // myProbeNeed is how many first bytes tell how a connection starts: the

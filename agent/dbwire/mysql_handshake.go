@@ -61,13 +61,14 @@ func (m *mysql) handshakeResponse(b []byte) {
 	}
 	if caps&myClientSSL != 0 && len(b) == 32 {
 		m.phase = myEncrypted
-		m.t.sess.Encrypted = true
+		m.t.encrypted(ReasonTLS)
 		return
 	}
-	if caps&myClientCompress != 0 && m.caps&myClientCompress != 0 {
-		// Compressed packets are not followed.
-		m.t.sess.GaveUp = true
-		return
+	switch {
+	case m.caps&myClientCompress != 0:
+		m.compress = myClientCompress
+	case m.caps&myClientZstd != 0:
+		m.compress = myClientZstd
 	}
 	m.phase = myAuth
 	user, rest, ok := cstring(b[32:])

@@ -38,6 +38,7 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 	case myAuth:
 		if len(body) > 0 && body[0] == 0x00 {
 			m.phase = myCommand
+			m.startCompression()
 		}
 		return
 	}

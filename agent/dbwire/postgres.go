@@ -106,9 +106,15 @@ func (p *postgres) feed(dir Direction, ts time.Time, data []byte, missing int) {
 
 func (p *postgres) feedStart(dir Direction, ts time.Time, data []byte, missing int) {
 	if p.phase == pgStart {
-		if dir == ClientToServer && len(data) >= 8 && pgStartupPacket(data) {
+		switch {
+		case dir == ClientToServer && len(data) >= 8 && pgStartupPacket(data):
 			p.phase = pgStartup
-		} else {
+		case dir == ClientToServer && tlsClientHello(data):
+			// PostgreSQL 17's sslnegotiation=direct: TLS from the first byte.
+			p.phase = pgEncrypted
+			p.t.encrypted(ReasonDirectTLS)
+			return
+		default:
 			// Started mid-connection: find boundaries in both directions.
 			p.phase = pgNormal
 			p.client.lost = true

@@ -1,6 +1,9 @@
 package dbwire
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // PostgreSQL protocol codes in the startup packet.
 const (
@@ -26,6 +29,18 @@ func pgStartupPacket(b []byte) bool {
 		return n >= 8 && n <= pgMaxStartup
 	}
 	return false
+}
+
+// tlsClientHello reports whether b starts with a TLS handshake record
+// holding a ClientHello.
+func tlsClientHello(b []byte) bool {
+	return len(b) >= 6 && b[0] == 0x16 && b[1] == 3 && b[5] == 1
+}
+
+// pgDirectTLS reports whether b starts with a ClientHello that asks for
+// PostgreSQL by ALPN, as a direct TLS client sends.
+func pgDirectTLS(b []byte) bool {
+	return tlsClientHello(b) && bytes.Contains(b, []byte("\x0apostgresql"))
 }
 
 func (p *postgres) startup(body []byte) {
@@ -69,9 +84,12 @@ func (p *postgres) startup(body []byte) {
 // client sends its startup packet in the clear.
 func (p *postgres) encryptionAnswer(answer byte) {
 	switch answer {
-	case 'S', 'G':
+	case 'S':
 		p.phase = pgEncrypted
-		p.t.sess.Encrypted = true
+		p.t.encrypted(ReasonTLS)
+	case 'G':
+		p.phase = pgEncrypted
+		p.t.encrypted(ReasonGSS)
 	default:
 		p.phase = pgStartup
 	}

@@ -84,6 +84,9 @@ type Creds struct {
 	Host    string `hcl:"host,optional"`
 	AgentID string `hcl:"agent_id"`
 	Seed    string `hcl:"seed"`
+	// DeploymentKey keys identifier hashes; every agent enrolled by one
+	// collector gets the same, so hashes match across hosts and sites.
+	DeploymentKey string `hcl:"deployment_key,optional"`
 }
 
 // KeyPair returns the NKey of the credentials.
@@ -110,7 +113,11 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("%s holds no NKey user seed (%v); run vigil enrol again.", path, err)}}
 		}
 		seed, _ := kp.Seed()
-		return &Creds{Seed: string(seed)}, nil
+		c := &Creds{Seed: string(seed)}
+		if m := deploymentKeyLine.FindSubmatch(src); m != nil {
+			c.DeploymentKey = string(m[1])
+		}
+		return c, nil
 	}
 	f, diags := hclparse.NewParser().ParseHCL(src, path)
 	if diags.HasErrors() {
@@ -135,6 +142,10 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 	}
 	return &c, nil
 }
+
+// deploymentKeyLine is the deployment key vigil enrol writes after the
+// seed, where NATS tools, which read the first seed line, ignore it.
+var deploymentKeyLine = regexp.MustCompile(`(?m)^deployment_key\s*=\s*"([^"\n]*)"\s*$`)
 
 // legacyCreds recognises the HCL credentials file by its seed attribute.
 var legacyCreds = regexp.MustCompile(`(?m)^\s*seed\s*=`)

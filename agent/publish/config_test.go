@@ -97,6 +97,13 @@ func TestCredsFormats(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	key, err := os.ReadFile(filepath.Join(dir, enrol.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DeploymentKey == "" || c.DeploymentKey != strings.TrimSpace(string(key)) {
+		t.Errorf("seed file gave deployment key %q, want the collector's %q", c.DeploymentKey, key)
+	}
 	if err := c.Bind("", ""); err == nil || !strings.Contains(err.Error(), "agent_id") {
 		t.Errorf("a seed file without agent.hcl's ids: %v", err)
 	}

@@ -44,6 +44,10 @@ type Config struct {
 	// IdentifierColumns names the columns whose compared values are reported
 	// as keyed hashes: "table.column" or "column" (any table).
 	IdentifierColumns []string
+	// Identifiers names groups of such columns: the hashes of values
+	// compared with any column of a group are reported under its name, so
+	// rules count one identifier however the schema spells it.
+	Identifiers map[string][]string
 	// MaxStatement caps the redacted statement in bytes (default
 	// DefaultMaxStatement).
 	MaxStatement int
@@ -91,13 +95,32 @@ func New(cfg Config) (*Redactor, error) {
 		r.shapes = newCache[*shape]()
 		r.prelex = newCache[*prelexEntry]()
 	}
+	type named struct{ name, column string }
+	var cols []named
 	for _, c := range cfg.IdentifierColumns {
-		c = strings.TrimSpace(c)
+		cols = append(cols, named{c, c})
+	}
+	names := make([]string, 0, len(cfg.Identifiers))
+	for n := range cfg.Identifiers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, c := range cfg.Identifiers[n] {
+			cols = append(cols, named{n, c})
+		}
+	}
+	for _, nc := range cols {
+		c := strings.TrimSpace(nc.column)
 		if c == "" {
 			continue
 		}
+		name := nc.name
+		if name == nc.column {
+			name = c
+		}
 		parts := splitQualified(c, MySQL)
-		ic := idColumn{name: c, column: parts[len(parts)-1]}
+		ic := idColumn{name: name, column: parts[len(parts)-1]}
 		if len(parts) > 1 {
 			ic.table = parts[len(parts)-2]
 		}

@@ -81,7 +81,7 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\nkey written to %s: copy it to the host as /etc/vigil/agent.nk (mode 0600) and set in /etc/vigil/agent.hcl:\n\n%s",
+	fmt.Fprintf(stdout, "enrolled agent %s (site %s, host %s, key %s)\nkey, with the deployment key that keys identifier hashes, written to %s: copy it to the host as /etc/vigil/agent.nk (mode 0600) and set in /etc/vigil/agent.hcl:\n\n%s",
 		a.AgentID, a.Site, a.Host, a.PublicKey, path, a.Settings("/etc/vigil/agent.nk"))
 	return exitOK
 }

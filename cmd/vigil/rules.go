@@ -87,12 +87,25 @@ type checkJSON struct {
 func rulesCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("rules check", stderr, "rules check [flags] DIR|FILE...")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	agentCfg := fs.String("agent-config", "", "the agents' agent.hcl `file`, whose db.identifiers rules may count (default "+defaultAgentConfig+" when present, else the built-in defaults)")
 	paths, err := parseInterspersed(fs, args)
 	if err != nil || len(paths) == 0 {
 		fs.Usage()
 		return exitUsage
 	}
 	set, diags, ok := loadForCLI(paths, stderr)
+	if set != nil {
+		hashed, err := agentIdentifiers(*agentCfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "vigil rules check:", err)
+			return exitFail
+		}
+		more := set.CheckIdentifiers(hashed)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			set, ok = nil, false
+		}
+	}
 	if *asJSON {
 		out := checkJSON{OK: ok, Diagnostics: rules.DiagnosticsJSON(diags)}
 		if set != nil {

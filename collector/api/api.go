@@ -81,6 +81,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/alerts", s.alerts)
 	mux.HandleFunc("GET /api/alerts/{id}", s.alert)
 	mux.HandleFunc("POST /api/alerts/{id}/triage", s.triage)
+	mux.HandleFunc("GET /api/cases", s.cases)
+	mux.HandleFunc("GET /api/cases/{id}", s.caseOf)
 	mux.HandleFunc("GET /api/audit", s.audit)
 	mux.HandleFunc("GET /api/agents", s.agents)
 	mux.HandleFunc("GET /api/loss", s.loss)

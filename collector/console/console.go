@@ -54,10 +54,11 @@ func (s *Server) log() *slog.Logger {
 
 // pageNames are the templates rendered as whole pages, each inside
 // layout.html.
-var pageNames = []string{"login", "queue", "detail", "audit", "agents", "loss"}
+var pageNames = []string{"login", "queue", "detail", "cases", "case", "person", "audit", "agents", "loss"}
 
 var funcs = template.FuncMap{
 	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"day":      func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"upper":    strings.ToUpper,
 	"person":   func(e *event.Event) string { return e.Process.Person() },
 	"describe": describe,
@@ -103,6 +104,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /alerts/rows", s.rows)
 	mux.HandleFunc("GET /alerts/{id}", s.detail)
 	mux.HandleFunc("POST /alerts/{id}/triage", s.triage)
+	mux.HandleFunc("GET /cases", s.cases)
+	mux.HandleFunc("GET /cases/{id}", s.caseOf)
+	mux.HandleFunc("GET /people/{name}", s.person)
 	mux.HandleFunc("GET /agents", s.agents)
 	mux.HandleFunc("GET /loss", s.loss)
 	mux.HandleFunc("GET /admin/audit", s.audit)

@@ -130,3 +130,7 @@ func (e *Engine) Watch(ctx context.Context) {
 	}
 	<-ctx.Done()
 }
+
+// Identifiers lists the identifier names the rules read (none with no
+// rules), which agents must hash for those rules to count anything.
+func (e *Engine) Identifiers() []string { return e.eng.Set().Identifiers() }

@@ -50,6 +50,10 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	if host == "" || strings.ContainsAny(host, "\"\n\\") {
 		return nil, nil, fmt.Errorf("host %q: give the host name", host)
 	}
+	key, err := DeploymentKey(filepath.Dir(dir))
+	if err != nil {
+		return nil, nil, err
+	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating agent key: %w", err)
@@ -85,7 +89,11 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 -----BEGIN USER NKEY SEED-----
 %s
 ------END USER NKEY SEED------
-`, host, site, agentID, a.Enrolled.Format(time.RFC3339), commented(a.Settings("/etc/vigil/agent.nk")), seed)
+
+# The deployment key, the same for every agent enrolled here, keys the
+# hashes of customer identifiers: whoever holds it can test guesses.
+deployment_key = %q
+`, host, site, agentID, a.Enrolled.Format(time.RFC3339), commented(a.Settings("/etc/vigil/agent.nk")), seed, key)
 	return a, creds, nil
 }
 

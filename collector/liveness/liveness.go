@@ -20,6 +20,7 @@ const (
 	RuleSensorDetached = "vigil_sensor_detached"
 	RuleRuleSetChanged = "vigil_rule_set_changed"
 	RuleIdentity       = "vigil_identity_mismatch"
+	RuleIdentifiers    = "vigil_identifiers_mismatch"
 )
 
 // Missed is how many heartbeat intervals may pass before an agent is silent.
@@ -33,6 +34,9 @@ type Options struct {
 	// Cooldown between two alerts of one rule for one agent (silence
 	// excepted: it alerts once per silence). Default 10 minutes.
 	Cooldown time.Duration
+	// Identifiers, if set, lists the identifier names the collector's rules
+	// read: an agent that does not hash one of them raises an alert.
+	Identifiers func() []string
 }
 
 type agentState struct {
@@ -43,6 +47,7 @@ type agentState struct {
 	sensors            []string
 	ruleHash           string
 	drops              uint64 // kernel drops + spool drops, this boot
+	idsMissing         string // identifiers missing at the last heartbeat, joined
 	lastAlert          map[string]time.Time
 	last               *event.Heartbeat // the last heartbeat, for Health
 }
@@ -82,6 +87,7 @@ func (t *Tracker) Known(agentID, site, host, bootID string, hb *event.Heartbeat,
 		}
 		st.sensors, st.ruleHash = hb.Sensors, hb.RuleSetHash
 		st.drops, st.last = dropsOf(hb), hb
+		st.idsMissing = t.missingIdentifiers(hb)
 	}
 	t.agents[agentID] = st
 }
@@ -162,6 +168,14 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 	} else if newBoot && drops > 0 {
 		add(t.alert(ev, st, RuleLoss, event.SeverityMedium,
 			fmt.Sprintf("%s lost %d events (kernel or spool drops)", who, drops), float64(drops), now, ev.ID))
+	}
+	if hb.IntervalS != 0 {
+		if missing := t.missingIdentifiers(hb); missing != st.idsMissing {
+			st.idsMissing = missing
+			if missing != "" {
+				add(t.alert(ev, st, RuleIdentifiers, event.SeverityMedium, identifiersSummary(who, missing, hb), 0, now, ev.ID))
+			}
+		}
 	}
 	if hb.IntervalS == 0 {
 		add(t.alert(ev, st, RuleStopped, event.SeverityMedium, who+" stopped", 0, now, ev.ID))

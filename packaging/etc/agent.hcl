@@ -50,15 +50,38 @@ net {
 db {
   # Server ports; connections on other ports are recognised by their first bytes.
   ports = [5432, 3306]
+  # Server Unix socket paths ("*" for a port number). Connections over any Unix
+  # socket are recognised by their first bytes; these are also caught when
+  # they opened before the agent started. The default covers Debian and RHEL:
+  # socket_paths = ["/var/run/postgresql/.s.PGSQL.*", "/run/postgresql/.s.PGSQL.*",
+  #   "/tmp/.s.PGSQL.*", "/var/run/mysqld/mysqld.sock", "/run/mysqld/mysqld.sock",
+  #   "/var/lib/mysql/mysql.sock", "/tmp/mysql.sock"]
   # Literal values in statements (and SQL on command lines) are replaced by ?
   # on this host. Turn off only where the law and your customers allow it.
   redact = true
-  # Columns whose compared values are reported as keyed hashes, so rules can
-  # count distinct customers a person viewed without vigil holding the values.
-  # identifier_columns = ["customers.id", "customers.email"]
-  # The deployment's secret key for those hashes (at least 16 bytes). Give
-  # every agent the same file so hashes match across hosts and sites; without
-  # it each host makes a key of its own in state_dir.
+  # Values compared with these columns (WHERE id = 42, email IN (...)) are
+  # reported as keyed hashes in db.identifiers, under the name on the left,
+  # so rules count distinct customers a person looked up without vigil
+  # holding the values. The shipped rules count "customer_id"
+  # (customer_identifier in rules/packs/common.hcl); `vigil rules check
+  # --agent-config` says when a rule counts a name not listed here. A bare
+  # name matches the column in any table, table.column only that table's.
+  # Add your schema's names; identifiers = {} turns hashing off.
+  identifiers = {
+    customer_id = [
+      "customer_id", "customerid", "cust_id", "customer_no", "customer_number", "client_id", "shopper_id",
+      "account_id", "user_id", "member_id",
+      "customers.id", "customer.id", "shoppers.id", "clients.id", "accounts.id", "users.id", "members.id",
+      "email", "email_address", "emailaddress", "e_mail", "customer_email", "user_email", "contact_email",
+    ]
+  }
+  # More columns, each reported under its own name.
+  # identifier_columns = ["orders.ref"]
+  # The key of those hashes comes with the credentials `vigil enrol` writes
+  # (deployment_key), the same for every agent of the collector, so hashes
+  # match across hosts and sites. key_file overrides it (at least 16 bytes);
+  # with neither, each host makes a key of its own in state_dir and hashes
+  # do not match across hosts.
   # key_file = "/etc/vigil/deployment.key"
   # Views and synonyms over tables the rules watch, with the base tables they
   # read: a read of the view also reports them in db.tables. The agent does

@@ -32,7 +32,7 @@ variable "customer_tables" {
 }
 
 variable "customer_identifier" {
-  description = "The identifier column whose keyed hashes the agent reports in db.identifiers."
+  description = "The identifier name the agents hash customer ids and emails under in db.identifiers (db.identifiers in agent.hcl)."
   default     = "customer_id"
 }
 

@@ -326,3 +326,81 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	t.Log("screenshots:", fmt.Sprint(filepath.Join(shots, "queue.png"), " ", filepath.Join(shots, "detail.png")))
 }
+
+// usbAlert is mona, through sudo as root on another host 20 minutes after
+// her dump, copying the file to a USB stick: the same person's case.
+func usbAlert() []*event.Event {
+	proc := &event.Process{PID: 777, PPID: 700, Exe: "/usr/bin/cp", Comm: "cp", User: "root", LoginUID: 1001, LoginUser: "mona", Session: 3, TTY: "pts0"}
+	w := &event.Event{ID: "b3-1", Seq: 1, Time: t0.Add(20 * time.Minute), Kind: event.KindFileWrite, Site: "leeds", Host: "ws3",
+		AgentID: "ag-3", BootID: "b3", Process: proc,
+		File: &event.File{Path: "/media/usb0/customers.csv", Bytes: 48 << 20, Mount: "/media/usb0", FSType: "vfat", Removable: true}}
+	al := &event.Event{ID: "al-usb", Time: t0.Add(20 * time.Minute), Kind: event.KindAlert, Site: "leeds", Host: "ws3", AgentID: "ag-3",
+		BootID: "b3", Process: proc, Alert: &event.Alert{Rule: "usb_write", Severity: event.SeverityMedium,
+			Summary: "mona wrote 48 MiB to a USB stick", Evidence: []string{"b3-1"}}}
+	return []*event.Event{w, al}
+}
+
+// Two alerts about mona, on two hosts, one of them run through sudo, are
+// one case on the Cases page (ali's alert another); the case page shows
+// both alerts, each linked, and both alerts' evidence on one timeline.
+func TestCasesInBrowser(t *testing.T) {
+	dir := t.TempDir()
+	st, hs := collectorHTTP(t, dir)
+	put(t, st, append(highAlert(), usbAlert()...)...)
+	ctx := browser(t)
+	admin, pw := firstAdmin(t, dir)
+
+	var rows int
+	var text string
+	run(t, ctx, "opening the Cases page",
+		signIn(hs.URL, admin, pw),
+		chromedp.WaitVisible(`tr[data-id="al-old"]`),
+		chromedp.Click(`nav a[href="/cases"]`),
+		chromedp.WaitVisible("#cases", chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('tr.case').length`, &rows),
+		chromedp.Text(`tr.case[data-id="al-new"]`, &text))
+	if rows != 2 {
+		t.Errorf("%d cases, want mona's and ali's", rows)
+	}
+	for _, want := range []string{"mona", "ws1, ws3", "db_copy_out, usb_write", "high", "2"} {
+		if !strings.Contains(strings.ToLower(text), want) { // the style shows severities in capitals
+			t.Errorf("mona's case row %q lacks %q", text, want)
+		}
+	}
+
+	var evidence string
+	var links int
+	run(t, ctx, "opening mona's case",
+		chromedp.Click(`tr.case[data-id="al-new"] a`),
+		chromedp.WaitVisible("#evidence", chromedp.ByID),
+		chromedp.Text("#evidence", &evidence, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#case-alerts a[href="/alerts/al-new"], #case-alerts a[href="/alerts/al-usb"]').length`, &links))
+	if links != 2 {
+		t.Errorf("the case links %d of its 2 alerts", links)
+	}
+	for _, want := range []string{"COPY customers TO STDOUT", "files.example.net (203.0.113.9):443",
+		"/media/usb0/customers.csv", "removable media", "logged in as mona, session 3"} {
+		if !strings.Contains(evidence, want) {
+			t.Errorf("the case's evidence lacks %q:\n%s", want, evidence)
+		}
+	}
+	var activity string
+	run(t, ctx, "following the case to mona's page",
+		chromedp.Click(`#c-person a`),
+		chromedp.WaitVisible("#activity", chromedp.ByID),
+		chromedp.Text("#activity", &activity, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#person-alerts tr.alert').length`, &links),
+		chromedp.Navigate(hs.URL+"/cases/al-new"),
+		chromedp.WaitVisible("#case-alerts", chromedp.ByID))
+	for _, want := range []string{"db.query", "file.write", "net.transfer"} {
+		if !strings.Contains(activity, want) {
+			t.Errorf("mona's activity lacks %s:\n%s", want, activity)
+		}
+	}
+	if links != 2 {
+		t.Errorf("mona's page lists %d alerts, want 2", links)
+	}
+	run(t, ctx, "following the case to an alert",
+		chromedp.Click(`#case-alerts a[href="/alerts/al-usb"]`),
+		until(`location.pathname === '/alerts/al-usb'`))
+}

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -29,7 +28,7 @@ import (
 	"github.com/vigilhq/vigil/agent/sensor/file"
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/process"
-	"github.com/vigilhq/vigil/rules"
+	"github.com/vigilhq/vigil/event"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -98,6 +97,18 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// heartbeatSource adds the host rules' state to the agent's heartbeats.
+type heartbeatSource struct {
+	*agent.Agent
+	host *hostRules
+}
+
+func (s heartbeatSource) Heartbeat(interval time.Duration) *event.Heartbeat {
+	hb := s.Agent.Heartbeat(interval)
+	s.host.fill(hb)
+	return hb
+}
+
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
@@ -131,22 +142,34 @@ func sensorsFor(cfg *config.Config, log *slog.Logger) []sensor.Sensor {
 		}))
 	}
 	if config.On(cfg.Sensors.DB) {
-		out = append(out, db.New(db.Config{Ports: dbPorts(cfg), CaptureBytes: uint32(cfg.DB.CaptureBytes), Logger: log}))
+		out = append(out, db.New(db.Config{Ports: dbPorts(cfg), CaptureBytes: uint32(cfg.DB.CaptureBytes),
+			SocketPaths: cfg.DB.SocketPaths, Logger: log}))
 	}
 	return out
 }
 
-// redactor builds the statement redactor from the db block.
-func redactor(cfg *config.Config, log *slog.Logger) (*redact.Redactor, error) {
-	key, shared, err := agent.LoadDeploymentKey(cfg.DB.KeyFile, cfg.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	if !shared {
-		log.Warn("no db.key_file set: identifier hashes use a key of this host alone and will not match other hosts'")
+// redactor builds the statement redactor from the db block. The key of
+// identifier hashes is db.key_file's, else the deployment key that came
+// with the enrolled credentials, else one of this host alone.
+func redactor(cfg *config.Config, enrolledKey string, log *slog.Logger) (*redact.Redactor, error) {
+	var key []byte
+	if cfg.DB.KeyFile == "" && enrolledKey != "" {
+		if len(enrolledKey) < 16 {
+			return nil, fmt.Errorf("the credentials' deployment_key is %d bytes; it needs at least 16: run vigil enrol again", len(enrolledKey))
+		}
+		key = []byte(enrolledKey)
+	} else {
+		k, shared, err := agent.LoadDeploymentKey(cfg.DB.KeyFile, cfg.StateDir)
+		if err != nil {
+			return nil, err
+		}
+		if !shared {
+			log.Warn("no deployment key (neither db.key_file nor enrolled credentials that carry one): identifier hashes use a key of this host alone and will not match other hosts'")
+		}
+		key = k
 	}
 	red, err := redact.New(redact.Config{Key: key, IdentifierColumns: cfg.DB.IdentifierColumns,
-		MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact), Views: cfg.DB.Views})
+		Identifiers: cfg.DB.Identifiers, MaxStatement: cfg.DB.MaxStatement, Disabled: !config.On(cfg.DB.Redact), Views: cfg.DB.Views})
 	if err != nil {
 		return nil, fmt.Errorf("setting up redaction: %w", err)
 	}
@@ -229,7 +252,11 @@ func run(args []string) error {
 			return err
 		}
 	}
-	red, err := redactor(cfg, log)
+	enrolledKey := ""
+	if pcfg != nil && pcfg.Identity != nil {
+		enrolledKey = pcfg.Identity.DeploymentKey
+	}
+	red, err := redactor(cfg, enrolledKey, log)
 	if err != nil {
 		return err
 	}
@@ -267,10 +294,7 @@ func run(args []string) error {
 	if *pprofAddr != "" {
 		go func() { log.Error("pprof server", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
-	engine, err := hostRules(ctx, cfg.RulesDir, log)
-	if err != nil {
-		return err
-	}
+	host := loadHostRules(ctx, cfg.RulesDir, cfg.StateDir, config.IdentifierNames(cfg), log)
 	opts := agent.Options{
 		Identity: agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
 		Version:  version,
@@ -288,13 +312,12 @@ func run(args []string) error {
 		},
 		NATSServer: natsServer,
 	}
-	if engine != nil {
-		opts.Rules = engine
-		opts.RuleSetHash = func() string { return engine.Set().Hash() }
-	}
+	opts.Rules = host
+	opts.RuleSetHash = func() string { return host.engine.Set().Hash() }
 	a := agent.New(opts)
+	host.start(ctx, a.Emit)
 	if pub != nil {
-		pub.Start(a)
+		pub.Start(heartbeatSource{a, host})
 	}
 	log.Info("vigil-agent starting", "version", version, "site", cfg.Site, "host", cfg.Host, "agent_id", id, "boot_id", a.BootID())
 	if err := a.Run(ctx); err != nil {
@@ -335,36 +358,4 @@ func capMask(needs []caps.Need) uint64 {
 		m |= 1 << uint(v)
 	}
 	return m
-}
-
-// hostRules loads the host rules and reloads them on SIGHUP and on change,
-// keeping the last good set when a change does not compile. A missing
-// directory means no host rules; a broken one at start is an error.
-func hostRules(ctx context.Context, dir string, log *slog.Logger) (*rules.Engine, error) {
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		log.Warn("no host rules: rules directory does not exist", "dir", dir)
-		return nil, nil
-	}
-	var engine *rules.Engine
-	w := rules.NewWatcher(dir, rules.WatchOptions{
-		OnLoad: func(set *rules.Set, _ hcl.Diagnostics) {
-			engine.Swap(set)
-			log.Info("host rules reloaded", "dir", dir, "rules", len(set.Names()), "hash", set.Hash())
-		},
-		OnReject: func(diags hcl.Diagnostics) {
-			var buf strings.Builder
-			rules.WriteDiagnostics(&buf, diags, 100, false)
-			log.Error("host rules rejected, the previous rules stay in force", "dir", dir, "diagnostics", buf.String())
-		},
-	})
-	set, diags := w.Load()
-	if diags.HasErrors() {
-		var buf strings.Builder
-		rules.WriteDiagnostics(&buf, diags, 100, false)
-		return nil, fmt.Errorf("host rules in %s:\n%s", dir, buf.String())
-	}
-	engine = rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost})
-	w.Start(ctx) // returns at once, with the SIGHUP handler installed
-	log.Info("host rules loaded", "dir", dir, "rules", len(set.Names()), "hash", set.Hash())
-	return engine, nil
 }

@@ -1,13 +1,16 @@
 package db
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"structs"
+	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -19,16 +22,40 @@ import (
 const (
 	RecData  = 8
 	RecClose = 9
+	RecUnix  = 10
 )
 
 // MaxCapture is the most bytes captured of one send or receive.
 const MaxCapture = 16384
 
-// Conn identifies a connection by its kernel socket and its two ends.
+// Conn identifies a connection by its kernel socket and its two ends: a TCP
+// connection by their addresses, a Unix-domain one by its socket's inode
+// and its peer socket (Local and Remote are then zero).
 type Conn struct {
 	Sock   uint64
 	Local  netip.AddrPort
 	Remote netip.AddrPort
+	// Ino is a Unix socket's inode number (0 for TCP): no other socket has
+	// it while the system runs, though another may take its address.
+	Ino uint64
+	// Peer is the struct sock address of a Unix socket's other end.
+	Peer uint64
+}
+
+// Unix reports whether c is a Unix-domain connection.
+func (c Conn) Unix() bool { return c.Ino != 0 }
+
+// UnixEnds names the ends of a Unix-domain database connection, sent once
+// before its first Data.
+type UnixEnds struct {
+	sensor.Header
+	Conn Conn
+	// Path is the address the socket is bound to: a server's socket path
+	// (an accepted socket has its listener's); empty for a client's.
+	Path string
+	// PeerPath is the other end's, and PeerIno its inode number.
+	PeerPath string
+	PeerIno  uint64
 }
 
 // Data is the bytes one send or receive moved on a database connection.
@@ -68,7 +95,23 @@ type Config struct {
 	// Logger says which TLS libraries are probed and why some cannot be
 	// (nil: silent; LibSSL and LibSSLErrors still say).
 	Logger *slog.Logger
+	// SocketPaths are database server Unix socket paths (default
+	// DefaultSocketPaths). A trailing "*" stands for a port number, as in
+	// PostgreSQL's ".s.PGSQL.5432". Connections to them are captured even
+	// when their first bytes were missed (open before the agent started);
+	// others are recognised by their first bytes wherever they live.
+	SocketPaths []string
+	// SweepEvery is how often the kernel's table of database connections
+	// is swept for Unix-domain ones whose sockets are gone, whose close
+	// no program sees (default DefaultSweepEvery; see Sweep).
+	SweepEvery time.Duration
+	// ProcNetUnix lists the host's Unix sockets (default /proc/net/unix).
+	ProcNetUnix string
 }
+
+// DefaultSweepEvery is Config.SweepEvery when it is zero: a Unix
+// connection's close is reported within two of it.
+const DefaultSweepEvery = 2 * time.Second
 
 // DefaultPorts are PostgreSQL's and MySQL's.
 var DefaultPorts = []uint16{5432, 3306}
@@ -81,6 +124,9 @@ type Sensor struct {
 	disc *discovery
 
 	build sensor.Builds // db or dbCompat
+
+	sweepMu sync.Mutex
+	gone    map[uint64]uint64 // Unix sockets found gone once: address -> inode
 }
 
 // New returns the database sensor, not yet started.
@@ -90,6 +136,15 @@ func New(cfg Config) *Sensor {
 	}
 	if cfg.CaptureBytes == 0 || cfg.CaptureBytes > MaxCapture {
 		cfg.CaptureBytes = MaxCapture
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = DefaultSweepEvery
+	}
+	if cfg.SocketPaths == nil {
+		cfg.SocketPaths = DefaultSocketPaths
+	}
+	if cfg.ProcNetUnix == "" {
+		cfg.ProcNetUnix = "/proc/net/unix"
 	}
 	return &Sensor{cfg: cfg}
 }
@@ -101,7 +156,7 @@ func (s *Sensor) Name() string { return "db" }
 func (s *Sensor) Builds() *sensor.Builds { return &s.build }
 
 // Types implements sensor.Sensor.
-func (s *Sensor) Types() []uint32 { return []uint32{RecData, RecClose} }
+func (s *Sensor) Types() []uint32 { return []uint32{RecData, RecClose, RecUnix} }
 
 // Start implements sensor.Sensor. TLS capture is best effort: a host without
 // OpenSSL still gets plaintext capture, and LibSSLErrors says why.
@@ -113,6 +168,17 @@ func (s *Sensor) Start(env sensor.Env) error {
 	if err := spec.Variables["capture_bytes"].Set(s.cfg.CaptureBytes); err != nil {
 		return fmt.Errorf("setting capture size: %w", err)
 	}
+	paths := make([][pathKeyLen]byte, 0, len(s.cfg.SocketPaths))
+	for _, p := range s.cfg.SocketPaths {
+		k, err := socketPathKey(p)
+		if err != nil {
+			return fmt.Errorf("setting database socket paths: %w", err)
+		}
+		paths = append(paths, k)
+	}
+	if err := spec.Variables["have_db_paths"].Set(uint8(min(len(paths), 1))); err != nil {
+		return fmt.Errorf("setting database socket paths: %w", err)
+	}
 	cpus, err := ebpf.PossibleCPU()
 	if err != nil {
 		return fmt.Errorf("counting CPUs: %w", err)
@@ -120,6 +186,12 @@ func (s *Sensor) Start(env sensor.Env) error {
 	spec.Maps["db_scratch_map"].MaxEntries = uint32(cpus)
 	if err := s.Load(spec, env); err != nil {
 		return err
+	}
+	for i, k := range paths {
+		if err := s.Coll.Maps["db_paths"].Update(k, uint8(1), ebpf.UpdateAny); err != nil {
+			s.Close()
+			return fmt.Errorf("setting database socket path %s: %w", s.cfg.SocketPaths[i], err)
+		}
 	}
 	ports := s.Coll.Maps["db_ports"]
 	for _, p := range s.cfg.Ports {
@@ -261,8 +333,7 @@ func Decode(typ uint32, raw []byte) (any, error) {
 			return nil, fmt.Errorf("db record claims %d captured bytes (%d tail) of %d, has %d", r.Cap, r.Tail, r.Len, len(raw)-head)
 		}
 		return &Data{
-			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(r.Conn.Sock, r.Conn.Family,
-				r.Conn.Laddr, r.Conn.Lport, r.Conn.Raddr, r.Conn.Rport),
+			Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(connRec(r.Conn)),
 			Len: int(r.Len), Data: raw[head : head+int(r.Cap) : head+int(r.Cap)], Tail: int(r.Tail),
 			Sent: r.Dir == 0, TLS: r.Tls != 0,
 		}, nil
@@ -271,18 +342,57 @@ func Decode(typ uint32, raw []byte) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("decoding db close: %w", err)
 		}
-		return &Close{Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(r.Conn.Sock, r.Conn.Family,
-			r.Conn.Laddr, r.Conn.Lport, r.Conn.Raddr, r.Conn.Rport)}, nil
+		return &Close{Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(connRec(r.Conn))}, nil
+	case RecUnix:
+		r, err := sensor.Cast[dbDbUnixRec](raw)
+		if err != nil {
+			return nil, fmt.Errorf("decoding db unix ends: %w", err)
+		}
+		if int(r.PathLen) > len(r.Path) || int(r.PeerPathLen) > len(r.PeerPath) {
+			return nil, fmt.Errorf("db unix record claims paths of %d and %d bytes, has room for %d", r.PathLen, r.PeerPathLen, len(r.Path))
+		}
+		return &UnixEnds{Header: sensor.HeaderAt(unsafe.Pointer(&r.Hdr)), Conn: conn(connRec(r.Conn)),
+			Path: unixPath(r.Path[:r.PathLen]), PeerPath: unixPath(r.PeerPath[:r.PeerPathLen]), PeerIno: r.PeerIno}, nil
 	}
 	return nil, fmt.Errorf("db sensor has no record type %d", typ)
 }
 
-func conn(sock uint64, family uint16, laddr [16]uint8, lport uint16, raddr [16]uint8, rport uint16) Conn {
+// connRec is struct db_conn as every record carries it.
+type connRec = struct {
+	_      structs.HostLayout
+	Sock   uint64
+	Family uint16
+	Lport  uint16
+	Rport  uint16
+	Pad    uint16
+	Laddr  [16]uint8
+	Raddr  [16]uint8
+	Ino    uint64
+	Peer   uint64
+}
+
+func conn(r connRec) Conn {
+	if r.Family == syscall.AF_UNIX {
+		return Conn{Sock: r.Sock, Ino: r.Ino, Peer: r.Peer}
+	}
 	ip := func(b [16]uint8) netip.Addr {
-		if family == syscall.AF_INET {
+		if r.Family == syscall.AF_INET {
 			return netip.AddrFrom4([4]byte(b[:4]))
 		}
 		return netip.AddrFrom16(b).Unmap()
 	}
-	return Conn{Sock: sock, Local: netip.AddrPortFrom(ip(laddr), lport), Remote: netip.AddrPortFrom(ip(raddr), rport)}
+	return Conn{Sock: r.Sock, Local: netip.AddrPortFrom(ip(r.Laddr), r.Lport), Remote: netip.AddrPortFrom(ip(r.Raddr), r.Rport)}
+}
+
+// unixPath renders a Unix socket address: an abstract one (a leading NUL)
+// as "@name", as ss and /proc/net/unix show it.
+func unixPath(b []int8) string {
+	p := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
+	if len(p) > 0 && p[0] == 0 {
+		return "@" + string(p[1:])
+	}
+	if i := bytes.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	return string(p)
 }

@@ -35,6 +35,8 @@ type dbDbCloseRec struct {
 		Pad    uint16
 		Laddr  [16]uint8
 		Raddr  [16]uint8
+		Ino    uint64
+		Peer   uint64
 	}
 }
 
@@ -60,6 +62,8 @@ type dbDbDataRec struct {
 		Pad    uint16
 		Laddr  [16]uint8
 		Raddr  [16]uint8
+		Ino    uint64
+		Peer   uint64
 	}
 	Len  uint32
 	Cap  uint32
@@ -70,10 +74,50 @@ type dbDbDataRec struct {
 	Data [16384]uint8
 }
 
+type dbDbPath struct {
+	_    structs.HostLayout
+	Path [128]int8
+}
+
 type dbDbScratch struct {
-	_     structs.HostLayout
-	Rec   dbDbDataRec
-	Spill [16384]uint8
+	_       structs.HostLayout
+	Rec     dbDbDataRec
+	Spill   [16384]uint8
+	UnixRec dbDbUnixRec
+	Path    dbDbPath
+}
+
+type dbDbUnixRec struct {
+	_   structs.HostLayout
+	Hdr struct {
+		_         structs.HostLayout
+		Type      uint32
+		Pid       uint32
+		Tid       uint32
+		Uid       uint32
+		Loginuid  uint32
+		Sessionid uint32
+		Ts        uint64
+		Comm      [16]int8
+	}
+	Conn struct {
+		_      structs.HostLayout
+		Sock   uint64
+		Family uint16
+		Lport  uint16
+		Rport  uint16
+		Pad    uint16
+		Laddr  [16]uint8
+		Raddr  [16]uint8
+		Ino    uint64
+		Peer   uint64
+	}
+	PeerIno     uint64
+	PathLen     uint16
+	PeerPathLen uint16
+	Pad         uint32
+	Path        [108]int8
+	PeerPath    [108]int8
 }
 
 type dbGoCall struct {
@@ -97,6 +141,8 @@ type dbSockState struct {
 	Tls   uint8
 	Lport uint16
 	Rport uint16
+	Pad   uint16
+	Ino   uint64
 }
 
 type dbTaskIo struct {
@@ -117,8 +163,10 @@ type dbTaskIo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	dbMapDbPaths          = "db_paths"
 	dbMapDbPorts          = "db_ports"
 	dbMapDbScratchMap     = "db_scratch_map"
+	dbMapDbSocks          = "db_socks"
 	dbMapDrops            = "drops"
 	dbMapEvents           = "events"
 	dbMapGoCalls          = "go_calls"
@@ -149,10 +197,12 @@ const (
 	dbProgSslWriteRet     = "ssl_write_ret"
 	dbVarAgentPid         = "agent_pid"
 	dbVarCaptureBytes     = "capture_bytes"
+	dbVarHaveDbPaths      = "have_db_paths"
 	dbVarNoWakeup         = "no_wakeup"
 	dbVarSockFops         = "sock_fops"
 	dbVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbVarUnusedDbUnixRec  = "unused_db_unix_rec"
 	dbVarWakeBytes        = "wake_bytes"
 )
 
@@ -224,8 +274,10 @@ type dbProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbMapSpecs struct {
+	DbPaths       *ebpf.MapSpec `ebpf:"db_paths"`
 	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	GoCalls       *ebpf.MapSpec `ebpf:"go_calls"`
@@ -242,10 +294,12 @@ type dbMapSpecs struct {
 type dbVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.VariableSpec `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.VariableSpec `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
@@ -269,8 +323,10 @@ func (o *dbObjects) Close() error {
 //
 // It can be passed to loadDbObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbMaps struct {
+	DbPaths       *ebpf.Map `ebpf:"db_paths"`
 	DbPorts       *ebpf.Map `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.Map `ebpf:"db_socks"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
 	GoCalls       *ebpf.Map `ebpf:"go_calls"`
@@ -283,8 +339,10 @@ type dbMaps struct {
 
 func (m *dbMaps) Close() error {
 	return _DbClose(
+		m.DbPaths,
 		m.DbPorts,
 		m.DbScratchMap,
+		m.DbSocks,
 		m.Drops,
 		m.Events,
 		m.GoCalls,
@@ -302,10 +360,12 @@ func (m *dbMaps) Close() error {
 type dbVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.Variable `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.Variable `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 

@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type dbCompatDbPath struct {
+	_    structs.HostLayout
+	Path [128]int8
+}
+
 type dbCompatDbScratch struct {
 	_   structs.HostLayout
 	Rec struct {
@@ -37,6 +42,8 @@ type dbCompatDbScratch struct {
 			Pad    uint16
 			Laddr  [16]uint8
 			Raddr  [16]uint8
+			Ino    uint64
+			Peer   uint64
 		}
 		Len  uint32
 		Cap  uint32
@@ -46,7 +53,40 @@ type dbCompatDbScratch struct {
 		Pad  [2]uint8
 		Data [16384]uint8
 	}
-	Spill [16384]uint8
+	Spill   [16384]uint8
+	UnixRec struct {
+		_   structs.HostLayout
+		Hdr struct {
+			_         structs.HostLayout
+			Type      uint32
+			Pid       uint32
+			Tid       uint32
+			Uid       uint32
+			Loginuid  uint32
+			Sessionid uint32
+			Ts        uint64
+			Comm      [16]int8
+		}
+		Conn struct {
+			_      structs.HostLayout
+			Sock   uint64
+			Family uint16
+			Lport  uint16
+			Rport  uint16
+			Pad    uint16
+			Laddr  [16]uint8
+			Raddr  [16]uint8
+			Ino    uint64
+			Peer   uint64
+		}
+		PeerIno     uint64
+		PathLen     uint16
+		PeerPathLen uint16
+		Pad         uint32
+		Path        [108]int8
+		PeerPath    [108]int8
+	}
+	Path dbCompatDbPath
 }
 
 type dbCompatGoCall struct {
@@ -70,6 +110,8 @@ type dbCompatSockState struct {
 	Tls   uint8
 	Lport uint16
 	Rport uint16
+	Pad   uint16
+	Ino   uint64
 }
 
 type dbCompatTaskIo struct {
@@ -90,8 +132,10 @@ type dbCompatTaskIo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	dbCompatMapDbPaths          = "db_paths"
 	dbCompatMapDbPorts          = "db_ports"
 	dbCompatMapDbScratchMap     = "db_scratch_map"
+	dbCompatMapDbSocks          = "db_socks"
 	dbCompatMapDrops            = "drops"
 	dbCompatMapEvents           = "events"
 	dbCompatMapGoCalls          = "go_calls"
@@ -122,10 +166,12 @@ const (
 	dbCompatProgSslWriteRet     = "ssl_write_ret"
 	dbCompatVarAgentPid         = "agent_pid"
 	dbCompatVarCaptureBytes     = "capture_bytes"
+	dbCompatVarHaveDbPaths      = "have_db_paths"
 	dbCompatVarNoWakeup         = "no_wakeup"
 	dbCompatVarSockFops         = "sock_fops"
 	dbCompatVarUnusedDbCloseRec = "unused_db_close_rec"
 	dbCompatVarUnusedDbDataRec  = "unused_db_data_rec"
+	dbCompatVarUnusedDbUnixRec  = "unused_db_unix_rec"
 	dbCompatVarWakeBytes        = "wake_bytes"
 )
 
@@ -197,8 +243,10 @@ type dbCompatProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type dbCompatMapSpecs struct {
+	DbPaths       *ebpf.MapSpec `ebpf:"db_paths"`
 	DbPorts       *ebpf.MapSpec `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.MapSpec `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	GoCalls       *ebpf.MapSpec `ebpf:"go_calls"`
@@ -215,10 +263,12 @@ type dbCompatMapSpecs struct {
 type dbCompatVariableSpecs struct {
 	AgentPid         *ebpf.VariableSpec `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.VariableSpec `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.VariableSpec `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.VariableSpec `ebpf:"no_wakeup"`
 	SockFops         *ebpf.VariableSpec `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.VariableSpec `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.VariableSpec `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.VariableSpec `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.VariableSpec `ebpf:"wake_bytes"`
 }
 
@@ -242,8 +292,10 @@ func (o *dbCompatObjects) Close() error {
 //
 // It can be passed to loadDbCompatObjects or ebpf.CollectionSpec.LoadAndAssign.
 type dbCompatMaps struct {
+	DbPaths       *ebpf.Map `ebpf:"db_paths"`
 	DbPorts       *ebpf.Map `ebpf:"db_ports"`
 	DbScratchMap  *ebpf.Map `ebpf:"db_scratch_map"`
+	DbSocks       *ebpf.Map `ebpf:"db_socks"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
 	GoCalls       *ebpf.Map `ebpf:"go_calls"`
@@ -256,8 +308,10 @@ type dbCompatMaps struct {
 
 func (m *dbCompatMaps) Close() error {
 	return _DbCompatClose(
+		m.DbPaths,
 		m.DbPorts,
 		m.DbScratchMap,
+		m.DbSocks,
 		m.Drops,
 		m.Events,
 		m.GoCalls,
@@ -275,10 +329,12 @@ func (m *dbCompatMaps) Close() error {
 type dbCompatVariables struct {
 	AgentPid         *ebpf.Variable `ebpf:"agent_pid"`
 	CaptureBytes     *ebpf.Variable `ebpf:"capture_bytes"`
+	HaveDbPaths      *ebpf.Variable `ebpf:"have_db_paths"`
 	NoWakeup         *ebpf.Variable `ebpf:"no_wakeup"`
 	SockFops         *ebpf.Variable `ebpf:"sock_fops"`
 	UnusedDbCloseRec *ebpf.Variable `ebpf:"unused_db_close_rec"`
 	UnusedDbDataRec  *ebpf.Variable `ebpf:"unused_db_data_rec"`
+	UnusedDbUnixRec  *ebpf.Variable `ebpf:"unused_db_unix_rec"`
 	WakeBytes        *ebpf.Variable `ebpf:"wake_bytes"`
 }
 

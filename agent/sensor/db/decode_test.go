@@ -72,3 +72,33 @@ func TestDataHeadLayout(t *testing.T) {
 		t.Fatalf("dataHead does not match dbDbDataRec: regenerate both from bpf/events.h")
 	}
 }
+
+// A Unix socket's names decode to its paths (an abstract one as "@name")
+// and its ends' identities; lengths past the arrays are refused.
+func TestDecodeUnix(t *testing.T) {
+	var r dbDbUnixRec
+	r.Hdr.Type = RecUnix
+	r.Conn.Sock, r.Conn.Family, r.Conn.Ino, r.Conn.Peer = 0xffff0001, 1, 11, 0xffff0002
+	r.PeerIno = 12
+	peer := "/run/postgresql/.s.PGSQL.5432"
+	for i, c := range []byte(peer) {
+		r.PeerPath[i] = int8(c)
+	}
+	r.PeerPathLen = uint16(len(peer))
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&r.Path[0])), len(r.Path)), "\x00abstract")
+	r.PathLen = 9
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
+	rec, err := Decode(RecUnix, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := rec.(*UnixEnds)
+	if u.PeerPath != peer || u.Path != "@abstract" || u.PeerIno != 12 ||
+		u.Conn != (Conn{Sock: 0xffff0001, Ino: 11, Peer: 0xffff0002}) || !u.Conn.Unix() {
+		t.Errorf("decoded %+v", u)
+	}
+	r.PathLen = 200
+	if _, err := Decode(RecUnix, unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))); err == nil {
+		t.Error("a path length past the array decoded")
+	}
+}

@@ -19,13 +19,13 @@ const sockMuted = 3
 // The agent decides from records read a while after the kernel wrote them,
 // and a closed socket's address is soon another socket's: the new socket,
 // often the next connection's client end, must not be muted in its place.
-// The kernel keeps each socket's ports as first seen, and a socket whose
-// ports are not c's is left alone.
+// The kernel keeps each socket's ports (or a Unix socket's inode) as first
+// seen, and a socket whose ports or inode are not c's is left alone.
 func (s *Sensor) Mute(c Conn) error {
-	if s.Coll == nil || s.Coll.Maps["socks"] == nil {
+	if s.Coll == nil || s.Coll.Maps["db_socks"] == nil {
 		return errors.New("db sensor not started")
 	}
-	m := s.Coll.Maps["socks"]
+	m := s.Coll.Maps["db_socks"]
 	var st dbSockState
 	if err := m.Lookup(c.Sock, &st); err != nil {
 		if errors.Is(err, ebpf.ErrKeyNotExist) {
@@ -33,7 +33,7 @@ func (s *Sensor) Mute(c Conn) error {
 		}
 		return fmt.Errorf("looking up connection: %w", err)
 	}
-	if st.Lport != c.Local.Port() || st.Rport != c.Remote.Port() {
+	if st.Lport != c.Local.Port() || st.Rport != c.Remote.Port() || st.Ino != c.Ino {
 		return nil // c closed, and its address is another socket's now
 	}
 	st.Kind = sockMuted
