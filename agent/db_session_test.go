@@ -11,8 +11,8 @@ import (
 	"github.com/vigilhq/vigil/internal/testdb"
 )
 
-// buildGoTLSClient builds testdata/gotlsclient, a client on Go's own TLS,
-// which no probe reads.
+// buildGoTLSClient builds testdata/gotlsclient, a client on Go's own TLS
+// relayed to its socket by another goroutine, which no probe reads.
 func buildGoTLSClient(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gotlsclient")

@@ -318,8 +318,9 @@ func TestPostgresCopyOut(t *testing.T) {
 	}
 }
 
-// A TLS connection whose plaintext no probe can read (Go's own TLS here)
-// is reported as a db.session marked encrypted: visible, never missing.
+// A TLS connection whose plaintext no probe can read (Go's own TLS, relayed
+// to its socket by another goroutine, here) is reported as a db.session
+// marked encrypted: visible, never missing.
 func TestPostgresUnobservableTLS(t *testing.T) {
 	srv := testdb.StartPostgres(t, testdb.Options{TLS: true})
 	bin := filepath.Join(t.TempDir(), "gotlsclient")

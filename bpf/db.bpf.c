@@ -598,6 +598,9 @@ static __always_inline void capture_iov(struct sock *sk, struct sock_state *st, 
 	send_rec(r, off);
 }
 
+static __always_inline bool go_tls_tie(struct task_struct *t, struct pt_regs *regs, struct sock *sk,
+				       struct sock_state *st);
+
 /*
  * A socket read or write, at its return: nothing is done at entry. The
  * arguments are read back from the registers the task entered the kernel
@@ -641,6 +644,8 @@ static __always_inline void io_exit(long ret, __u8 dir, __u8 shape)
 		st->tls = 1;
 		return;
 	}
+	if (go_tls_tie(t, regs, sk, st))
+		return;
 	if (st->tls)
 		return;
 	__u64 buf = PT_REGS_PARM2_SYSCALL(regs);
@@ -685,6 +690,22 @@ static __always_inline void ssl_enter(__u64 ssl, __u64 buf, __u64 done, __u8 dir
 	tio->ssl_pending = 1;
 }
 
+/* The state of the socket at key under a TLS library's call, when its
+ * plaintext is to be captured: a database connection's not muted, or one
+ * not classified yet; else NULL. */
+static __always_inline struct sock_state *plaintext_state(__u64 key)
+{
+	struct sock_state *st = bpf_map_lookup_elem(&db_socks, &key);
+	if (!st) {
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (!st || st->kind != SOCK_UNKNOWN)
+			return NULL;
+	} else if (st->kind == SOCK_MUTED) {
+		return NULL;
+	}
+	return st;
+}
+
 static __always_inline void ssl_return(long ret, bool ex)
 {
 	struct task_io *tio = bpf_task_storage_get(&task_io, bpf_get_current_task_btf(), 0, 0);
@@ -705,14 +726,9 @@ static __always_inline void ssl_return(long ret, bool ex)
 	if (!skp)
 		return;
 	__u64 key = *skp;
-	struct sock_state *st = bpf_map_lookup_elem(&db_socks, &key);
-	if (!st) {
-		st = bpf_map_lookup_elem(&socks, &key);
-		if (!st || st->kind != SOCK_UNKNOWN)
-			return;
-	} else if (st->kind == SOCK_MUTED) {
+	struct sock_state *st = plaintext_state(key);
+	if (!st)
 		return;
-	}
 	capture_buf(kernel_ptr(key, struct sock), st, a.buf, n, a.dir, 1);
 }
 
@@ -792,3 +808,114 @@ int BPF_PROG(db_sock_state, const struct sock *sk, const int oldstate, const int
 	return 0;
 }
 
+/* ---- Go crypto/tls ----
+ *
+ * (*tls.Conn).Write and Read, probed at entry and at each RET instruction
+ * (the agent finds them: a uretprobe would break Go's stack copying). Go
+ * passes arguments and results in registers (RAX, RBX, RCX...) and keeps
+ * the running goroutine in R14; a goroutine can change threads between the
+ * call and its return, and even inside a socket syscall it makes, so calls
+ * are keyed by process and goroutine, not by thread. The socket syscalls a
+ * call makes on its goroutine tie the tls.Conn to its socket, as the SSL
+ * calls' do for an SSL object.
+ */
+
+struct go_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 id; /* the goroutine (g) for go_calls, the *tls.Conn for go_conns */
+};
+
+struct go_call {
+	__u64 conn;
+	__u64 buf;
+	__u8 dir;
+};
+
+/* Calls between entry and return, by goroutine. A goroutine blocked in a
+ * Read holds its entry for as long as it waits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_key);
+	__type(value, struct go_call);
+} go_calls SEC(".maps");
+
+/* The socket under each tls.Conn, by process: Go heaps start at the same
+ * address in every process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct go_key);
+	__type(value, __u64);
+} go_conns SEC(".maps");
+
+/* At a socket syscall's return: if the goroutine making it is inside a
+ * tls.Conn call, the bytes are its ciphertext, and the call's tls.Conn
+ * runs over sk. R14 holds the goroutine in Go's syscall path (an ABIInternal
+ * function); in another program it is whatever it is, and finds no call. */
+static __always_inline bool go_tls_tie(struct task_struct *t, struct pt_regs *regs, struct sock *sk,
+				       struct sock_state *st)
+{
+	struct go_key key = {.tgid = t->tgid, .id = regs->r14};
+	struct go_call *call = bpf_map_lookup_elem(&go_calls, &key);
+	if (!call)
+		return false;
+	struct go_key ck = {.tgid = key.tgid, .id = call->conn};
+	__u64 sock = (__u64)sk;
+	__u64 *cur = bpf_map_lookup_elem(&go_conns, &ck);
+	if (!cur || *cur != sock)
+		bpf_map_update_elem(&go_conns, &ck, &sock, BPF_ANY);
+	st->tls = 1;
+	return true;
+}
+
+static __always_inline void go_tls_enter(struct pt_regs *ctx, __u8 dir)
+{
+	if (is_vigil())
+		return;
+	struct go_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .id = ctx->r14};
+	/* func (c *Conn) Write(b []byte) (int, error): c in RAX, b's data in RBX. */
+	struct go_call call = {.conn = ctx->ax, .buf = ctx->bx, .dir = dir};
+	if (bpf_map_update_elem(&go_calls, &key, &call, BPF_ANY) != 0)
+		count_drop(DROP_MAP_FULL);
+}
+
+SEC("uprobe/go_tls_write")
+int go_tls_write(struct pt_regs *ctx)
+{
+	go_tls_enter(ctx, DB_SEND);
+	return 0;
+}
+
+SEC("uprobe/go_tls_read")
+int go_tls_read(struct pt_regs *ctx)
+{
+	go_tls_enter(ctx, DB_RECV);
+	return 0;
+}
+
+/* At a RET of Write or Read: the byte count is in RAX. */
+SEC("uprobe/go_tls_ret")
+int go_tls_ret(struct pt_regs *ctx)
+{
+	struct go_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .id = ctx->r14};
+	struct go_call *pending = bpf_map_lookup_elem(&go_calls, &key);
+	if (!pending)
+		return 0;
+	struct go_call call = *pending;
+	bpf_map_delete_elem(&go_calls, &key);
+	long n = (long)ctx->ax;
+	if (n <= 0)
+		return 0;
+	struct go_key ck = {.tgid = key.tgid, .id = call.conn};
+	__u64 *skp = bpf_map_lookup_elem(&go_conns, &ck);
+	if (!skp)
+		return 0;
+	__u64 sock = *skp;
+	struct sock_state *st = plaintext_state(sock);
+	if (!st)
+		return 0;
+	capture_buf(kernel_ptr(sock, struct sock), st, call.buf, n, call.dir, 1);
+	return 0;
+}

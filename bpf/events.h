@@ -27,6 +27,7 @@ enum rec_type {
 	REC_DB_DATA = 8,
 	REC_DB_CLOSE = 9,
 	REC_DB_UNIX = 10,
+	REC_LIB_MAPPED = 16,
 };
 
 /* Which sensor dropped records: index into each sensor's drops map. */
@@ -259,6 +260,25 @@ struct db_unix_rec {
 	__u32 pad;
 	char path[UNIX_PATH]; /* an abstract address starts with a NUL */
 	char peer_path[UNIX_PATH];
+};
+
+/* ---- executable files mapped (db sensor's library discovery) ---- */
+
+enum lib_how {
+	LIB_EXEC = 0,     /* the program a process executed */
+	LIB_MMAP = 1,     /* mmap of a file with PROT_EXEC (ld.so, dlopen) */
+	LIB_MPROTECT = 2, /* a file mapping made executable later */
+};
+
+/* A process mapped a file executable that no process had mapped since
+ * the sensor started (reported once per inode). */
+struct lib_mapped_rec {
+	struct rec_hdr hdr;
+	__u64 ino;
+	__u32 dev; /* the kernel's dev_t: major << 20 | minor */
+	__u32 gen; /* i_generation: tells a reused inode number apart */
+	__u8 how;  /* enum lib_how */
+	__u8 pad[7];
 };
 
 #endif

@@ -32,10 +32,28 @@ var Attach = []Need{
 
 // UprobeAttach is what attaching a uprobe takes on kernel 6.18: the
 // perf_uprobe PMU answers EACCES with CAP_PERFMON alone. The db sensor needs
-// it for libpq and libssl at start, and later for every libssl copy it finds
-// in a process started after the agent (conda, bundled clients). Tracepoints,
-// tp_btf and cgroup programs do not need it.
+// it for libssl at start, and later for every TLS library or Go program it
+// finds mapped by a process (conda, bundled clients): the attacher process
+// keeps it for that (Attacher). Tracepoints, tp_btf and cgroup programs do
+// not need it.
 var UprobeAttach = Need{cap.SYS_ADMIN, "attach uprobes (db sensor: libpq, libssl): perf_event_open of the perf_uprobe PMU is refused without it on 6.18"}
+
+// Attacher is what the uprobe attacher process keeps (the agent
+// re-executed to attach TLS probes to libraries loaded after start, see
+// agent/sensor/db RunAttacher), so that the agent itself can drop
+// UprobeAttach: that capability then sits in a process that parses no
+// traffic and takes only open file descriptors from the agent. Measured on
+// 6.18: every other capability of the unit (CAP_PERFMON and CAP_BPF
+// included) without CAP_SYS_ADMIN is refused ("opening perf event:
+// permission denied"); CAP_SYS_ADMIN alone attaches (it also passes the
+// bpf() checks CAP_BPF would).
+var Attacher = []Need{UprobeAttach}
+
+// DropForAttacher leaves the attacher process with Attacher alone.
+func DropForAttacher() error {
+	_, err := Drop(Values(Attacher)...)
+	return err
+}
 
 // Run is what the running agent keeps after Drop.
 var Run = []Need{
@@ -71,11 +89,11 @@ type Result struct {
 }
 
 // DropAfterStart drops everything but Run, and keeps UprobeAttach too when
-// keepUprobeAttach is set so that the db sensor can still probe libssl
-// copies of programs started later. That is a trade: CAP_SYS_ADMIN is most
-// of root, held by a process that parses untrusted database traffic. The
-// agent calls DropAfterStart once its sensors are attached and must stop if
-// it returns an error.
+// keepUprobeAttach is set (the agent then attaches uprobes itself instead of
+// through its attacher process): CAP_SYS_ADMIN is most of root, held by a
+// process that parses untrusted database traffic. The agent calls
+// DropAfterStart once its sensors are attached (and its attacher runs) and
+// must stop if it returns an error.
 func DropAfterStart(keepUprobeAttach bool) (Result, error) {
 	keep := Values(Run)
 	if keepUprobeAttach {

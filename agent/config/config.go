@@ -27,10 +27,10 @@ type Config struct {
 	RulesDir string            `hcl:"rules_dir,optional"`
 	// RingBufferMiB sizes the kernel-to-agent ring buffer.
 	RingBufferMiB uint32 `hcl:"ring_buffer_mib,optional"`
-	// KeepUprobeAttach keeps CAP_SYS_ADMIN after start so the db sensor can
-	// probe libssl copies of programs started later (bundled or conda
-	// OpenSSL). Off by default: it is most of root, in a process that parses
-	// untrusted traffic. The system libssl is probed at start either way.
+	// KeepUprobeAttach keeps CAP_SYS_ADMIN in the agent after start, which
+	// then probes TLS libraries loaded later itself instead of through its
+	// attacher process. Off by default: it is most of root, in a process
+	// that parses untrusted traffic.
 	KeepUprobeAttach bool `hcl:"keep_uprobe_attach,optional"`
 
 	Sensors *Sensors `hcl:"sensors,block"`

@@ -24,6 +24,9 @@ type AgentOptions struct {
 	Log             string
 	// Wait bounds the wait for the sensors (default a minute).
 	Wait time.Duration
+	// Under is a command line the agent runs under, such as setpriv
+	// limiting its capabilities as the packaged unit does (none: as is).
+	Under []string
 }
 
 // Agent is a running vigil-agent.
@@ -46,6 +49,9 @@ func StartAgent(ctx context.Context, o AgentOptions) (*Agent, error) {
 		args = append(args, "--pprof", o.Pprof)
 	}
 	cmd := exec.Command(o.Bin, args...)
+	if len(o.Under) > 0 {
+		cmd = exec.Command(o.Under[0], append(append(o.Under[1:len(o.Under):len(o.Under)], o.Bin), args...)...)
+	}
 	if o.OwnProcessGroup {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}

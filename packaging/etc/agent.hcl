@@ -93,8 +93,9 @@ db {
   # fold_window = "1s"
 }
 
-# Keep CAP_SYS_ADMIN after start so libssl copies of programs started later
-# (bundled or conda OpenSSL) can be probed. Off: it is most of root.
+# Keep CAP_SYS_ADMIN in the agent after start and attach uprobes itself,
+# instead of through its attacher process (which keeps CAP_SYS_ADMIN alone
+# and parses no traffic). Off: it is most of root.
 # keep_uprobe_attach = false
 
 # Where events go. Without this block the agent refuses to start (check

@@ -73,12 +73,13 @@ func startCollector(t *testing.T, data string, natsPort int, extra ...string) *c
 	return &collector{c}
 }
 
-// startAgentProcess runs vigil-agent with the config at cfgPath and
-// returns once each of its sensors has said whether it runs.
-func startAgentProcess(t *testing.T, cfgPath string, sensors int) *testproc.Agent {
+// startAgentProcess runs vigil-agent with the config at cfgPath (under the
+// command line under, if any) and returns once each of its sensors has said
+// whether it runs.
+func startAgentProcess(t *testing.T, cfgPath string, sensors int, under ...string) *testproc.Agent {
 	t.Helper()
 	a, err := testproc.StartAgent(t.Context(), testproc.AgentOptions{Bin: filepath.Join(binaries(t), "vigil-agent"),
-		Config: cfgPath, Sensors: sensors, Log: filepath.Join(t.TempDir(), "vigil-agent.log")})
+		Config: cfgPath, Sensors: sensors, Log: filepath.Join(t.TempDir(), "vigil-agent.log"), Under: under})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,9 @@ type agentOpts struct {
 	// open connects without the enrolled NKey (an external NATS without
 	// accounts), naming the site and agent id in the config instead.
 	open bool
+	// under is a command line the agent runs under (setpriv, as the
+	// packaged unit limits it).
+	under []string
 	// dbExtra is more settings for the db block, one per line.
 	dbExtra []string
 }
@@ -134,7 +137,7 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	if err := os.WriteFile(cfgPath, []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startAgentProcess(t, cfgPath, len(want))
+	p := startAgentProcess(t, cfgPath, len(want), o.under...)
 	testproc.CheckFor(t, 60*time.Second, poll, func() error {
 		var agents []store.Agent
 		c.get(t, "/api/agents", &agents)

@@ -49,6 +49,10 @@ SIGINT and SIGTERM detach every probe and exit.
 `
 
 func main() {
+	// Re-executed by the db sensor as its uprobe attacher: nothing else.
+	if db.IsAttacher() {
+		os.Exit(db.RunAttacher(caps.DropForAttacher))
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -118,7 +122,7 @@ func dbPorts(cfg *config.Config) []uint16 {
 }
 
 // sensorsFor builds the sensors the config turns on.
-func sensorsFor(cfg *config.Config) []sensor.Sensor {
+func sensorsFor(cfg *config.Config, log *slog.Logger) []sensor.Sensor {
 	var out []sensor.Sensor
 	if config.On(cfg.Sensors.Process) {
 		out = append(out, process.New())
@@ -139,7 +143,7 @@ func sensorsFor(cfg *config.Config) []sensor.Sensor {
 	}
 	if config.On(cfg.Sensors.DB) {
 		out = append(out, db.New(db.Config{Ports: dbPorts(cfg), CaptureBytes: uint32(cfg.DB.CaptureBytes),
-			SocketPaths: cfg.DB.SocketPaths}))
+			SocketPaths: cfg.DB.SocketPaths, Logger: log}))
 	}
 	return out
 }
@@ -256,12 +260,13 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	sensors := sensorsFor(cfg)
+	sensors := sensorsFor(cfg, log)
 	var libssl func(uint32)
 	var mute func(db.Conn) error
+	var dbSensor *db.Sensor
 	for _, sn := range sensors {
 		if d, ok := sn.(*db.Sensor); ok {
-			libssl, mute = d.CheckProcess, d.Mute
+			libssl, mute, dbSensor = d.CheckProcess, d.Mute, d
 		}
 	}
 	var sink agent.Sink
@@ -301,7 +306,10 @@ func run(args []string) error {
 		Logger:    log,
 		// Once the probes are attached the agent keeps only what reading
 		// /proc takes, and refuses to run on if it cannot drop the rest.
-		Started:    func([]sensor.Status) { caps.DropOrExit(log, cfg.KeepUprobeAttach) },
+		Started: func(st []sensor.Status) {
+			startAttacher(log, dbSensor, st, cfg.KeepUprobeAttach)
+			caps.DropOrExit(log, cfg.KeepUprobeAttach)
+		},
 		NATSServer: natsServer,
 	}
 	opts.Rules = host
@@ -318,4 +326,36 @@ func run(args []string) error {
 	st := a.Stats()
 	log.Info("vigil-agent stopped, probes detached", "events", st.Events, "kernel_drops", st.KernelDrops)
 	return nil
+}
+
+// startAttacher hands uprobe attaching to a process of its own before the
+// agent drops CAP_SYS_ADMIN, so TLS libraries loaded later are still
+// probed. keep_uprobe_attach keeps the capability in the agent instead.
+func startAttacher(log *slog.Logger, d *db.Sensor, st []sensor.Status, keep bool) {
+	if d == nil || keep || !running(st, d.Name()) {
+		return
+	}
+	pid, err := d.StartAttacher()
+	if err != nil {
+		log.Error("TLS libraries loaded from now on will not be probed: starting the uprobe attacher", "err", err)
+		return
+	}
+	log.Info("uprobe attacher started", "pid", pid, "keeps", caps.Names(capMask(caps.Attacher)))
+}
+
+func running(st []sensor.Status, name string) bool {
+	for _, s := range st {
+		if s.Name == name {
+			return s.Running
+		}
+	}
+	return false
+}
+
+func capMask(needs []caps.Need) uint64 {
+	var m uint64
+	for _, v := range caps.Values(needs) {
+		m |= 1 << uint(v)
+	}
+	return m
 }

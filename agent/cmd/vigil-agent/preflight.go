@@ -39,7 +39,7 @@ func preflight(args []string, out io.Writer) error {
 		setup = append(setup, sensor.Check{Name: "config", OK: true, Detail: configName(*cfgPath)})
 		setup = append(setup, setupChecks(cfg, *timeout)...)
 	}
-	rep := sensor.Preflight(sensorsFor(cfg))
+	rep := sensor.Preflight(sensorsFor(cfg, nil))
 	rep.Checks = append(setup, rep.Checks...)
 	if *asJSON {
 		enc := json.NewEncoder(out)

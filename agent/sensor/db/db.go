@@ -1,15 +1,12 @@
 package db
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"structs"
 	"sync"
 	"syscall"
@@ -17,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 )
@@ -96,6 +92,9 @@ type Config struct {
 	// LibSSL lists libssl files to probe besides those found in running
 	// processes and the usual library directories.
 	LibSSL []string
+	// Logger says which TLS libraries are probed and why some cannot be
+	// (nil: silent; LibSSL and LibSSLErrors still say).
+	Logger *slog.Logger
 	// SocketPaths are database server Unix socket paths (default
 	// DefaultSocketPaths). A trailing "*" stands for a port number, as in
 	// PostgreSQL's ".s.PGSQL.5432". Connections to them are captured even
@@ -122,10 +121,7 @@ type Sensor struct {
 	sensor.Loaded
 	cfg Config
 
-	mu       sync.Mutex
-	attached map[[2]uint64]string // libssl (dev, inode) -> path
-	sslLinks sensor.Links
-	sslErrs  []string
+	disc *discovery
 
 	build sensor.Builds // db or dbCompat
 
@@ -150,7 +146,7 @@ func New(cfg Config) *Sensor {
 	if cfg.ProcNetUnix == "" {
 		cfg.ProcNetUnix = "/proc/net/unix"
 	}
-	return &Sensor{cfg: cfg, attached: map[[2]uint64]string{}}
+	return &Sensor{cfg: cfg}
 }
 
 // Name implements sensor.Sensor.
@@ -204,9 +200,17 @@ func (s *Sensor) Start(env sensor.Env) error {
 			return fmt.Errorf("setting database port %d: %w", p, err)
 		}
 	}
-	for _, path := range s.libSSLCandidates() {
-		s.AttachLibSSL(path)
+	s.disc = newDiscovery(s.Coll.Programs, s.cfg.Logger)
+	for _, path := range s.cfg.LibSSL {
+		s.disc.judgePath(path)
 	}
+	for _, dir := range libSSLDirs {
+		matches, _ := filepath.Glob(filepath.Join(dir, "libssl.so*"))
+		for _, m := range matches {
+			s.disc.judgePath(m)
+		}
+	}
+	s.disc.start(env)
 	return nil
 }
 
@@ -217,147 +221,78 @@ func (s *Sensor) Start(env sensor.Env) error {
 // same names.
 func haveRdonlyCast() bool { return sensor.HaveKfunc("bpf_rdonly_cast") }
 
-// libSSLCandidates lists libssl files in the usual directories and mapped by
-// running processes.
-func (s *Sensor) libSSLCandidates() []string {
-	seen := map[string]bool{}
-	for _, p := range s.cfg.LibSSL {
-		seen[p] = true
+// libSSLDirs are where distributions install libssl: probed at start,
+// before any process of the host loads it.
+var libSSLDirs = []string{"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib64"}
+
+// CheckProcess has every TLS library the process maps probed, in the
+// background: the agent calls it when it sees a TLS connection no probe
+// read. A request that finds the queue full is counted in Drops.
+func (s *Sensor) CheckProcess(pid uint32) {
+	if s.disc != nil {
+		s.disc.enqueue(candidate{pid: pid, scan: true})
 	}
-	for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib64"} {
-		matches, _ := filepath.Glob(filepath.Join(dir, "libssl.so*"))
-		for _, m := range matches {
-			seen[m] = true
-		}
-	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/maps")
-	for _, maps := range procs {
-		for _, p := range LibSSLInMaps(maps) {
-			seen[filepath.Join(filepath.Dir(maps), "root", p)] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
 }
 
-// LibSSLInMaps returns the libssl files a /proc/<pid>/maps file lists.
-func LibSSLInMaps(path string) []string {
-	f, err := os.Open(path)
-	if err != nil {
+// AttachLibSSL probes one file, named by a host path, if its symbols say
+// it is a TLS library (once per file, however many paths reach it).
+// Errors are kept for LibSSLErrors.
+func (s *Sensor) AttachLibSSL(path string) {
+	if s.disc != nil {
+		s.disc.judgePath(path)
+	}
+}
+
+// StartAttacher hands attaching to a process of its own (the agent's binary
+// re-executed, see RunAttacher) that keeps the capability uprobes take, so
+// that this process can drop it and still have TLS libraries loaded later
+// probed. It returns the attacher's pid. Call it before dropping
+// capabilities: the attacher starts with what this process holds.
+func (s *Sensor) StartAttacher() (int, error) {
+	if s.disc == nil {
+		return 0, errors.New("db sensor not started")
+	}
+	return s.disc.startAttacher("/proc/self/exe")
+}
+
+// LibSSL lists the TLS library files probed.
+func (s *Sensor) LibSSL() []string {
+	if s.disc == nil {
 		return nil
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.IndexByte(line, '/')
-		if i < 0 || !strings.Contains(line[i:], "libssl.so") {
-			continue
-		}
-		p := line[i:]
-		if len(out) == 0 || out[len(out)-1] != p {
-			out = append(out, p)
-		}
-	}
-	return out
+	return s.disc.probedPaths()
 }
 
-// CheckProcess attaches to any libssl the process maps that is not probed
-// yet (a program with its own OpenSSL build).
-func (s *Sensor) CheckProcess(pid uint32) {
-	maps := fmt.Sprintf("/proc/%d/maps", pid)
-	for _, p := range LibSSLInMaps(maps) {
-		s.AttachLibSSL(filepath.Join(filepath.Dir(maps), "root", p))
-	}
-}
-
-var sslProbes = []struct {
-	symbol    string
-	entry, rt string
-}{
-	{"SSL_write", "ssl_write", "ssl_write_ret"},
-	{"SSL_read", "ssl_read", "ssl_read_ret"},
-	{"SSL_write_ex", "ssl_write_ex", "ssl_write_ex_ret"},
-	{"SSL_read_ex", "ssl_read_ex", "ssl_read_ex_ret"},
-}
-
-// AttachLibSSL probes one libssl file once (by inode, so the same library
-// reached by several paths is probed once). Errors are kept for
-// LibSSLErrors.
-func (s *Sensor) AttachLibSSL(path string) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return
-	}
-	key := [2]uint64{sys.Dev, sys.Ino}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, done := s.attached[key]; done || s.Coll == nil {
-		return
-	}
-	s.attached[key] = path
-	ex, err := link.OpenExecutable(path)
-	if err != nil {
-		s.sslErrs = append(s.sslErrs, fmt.Sprintf("%s: %v", path, err))
-		return
-	}
-	var links sensor.Links
-	for _, p := range sslProbes {
-		l, err := ex.Uprobe(p.symbol, s.Coll.Programs[p.entry], nil)
-		if errors.Is(err, link.ErrNoSymbol) && strings.HasSuffix(p.symbol, "_ex") {
-			continue // OpenSSL before 1.1.1 has no _ex calls
-		}
-		if err != nil {
-			s.sslErrs = append(s.sslErrs, fmt.Sprintf("%s %s: %v", path, p.symbol, err))
-			links.Close()
-			return
-		}
-		links = append(links, l)
-		r, err := ex.Uretprobe(p.symbol, s.Coll.Programs[p.rt], nil)
-		if err != nil {
-			s.sslErrs = append(s.sslErrs, fmt.Sprintf("%s %s return: %v", path, p.symbol, err))
-			links.Close()
-			return
-		}
-		links = append(links, r)
-	}
-	s.sslLinks = append(s.sslLinks, links...)
-}
-
-// LibSSL lists the libssl files probed.
-func (s *Sensor) LibSSL() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for _, p := range s.attached {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// LibSSLErrors says why libssl files could not be probed.
+// LibSSLErrors says why TLS libraries could not be probed (the latest
+// errors).
 func (s *Sensor) LibSSLErrors() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.sslErrs...)
+	if s.disc == nil {
+		return nil
+	}
+	return s.disc.errors()
+}
+
+// Drops implements sensor.Sensor: the capture's losses, and library
+// discovery's (libwatch_ringbuf_full, tls_check_queue_full,
+// tls_probe_failed).
+func (s *Sensor) Drops() (map[string]uint64, error) {
+	m, err := s.Loaded.Drops()
+	if err != nil {
+		return nil, err
+	}
+	if s.disc != nil {
+		s.disc.drops(m)
+	}
+	return m, nil
 }
 
 // Close implements sensor.Sensor.
 func (s *Sensor) Close() error {
-	s.mu.Lock()
-	err := s.sslLinks.Close()
-	s.sslLinks = nil
-	s.mu.Unlock()
+	var err error
+	if s.disc != nil {
+		err = s.disc.close()
+		s.disc = nil
+	}
 	return errors.Join(err, s.Loaded.Close())
 }
 

@@ -120,6 +120,21 @@ type dbDbUnixRec struct {
 	PeerPath    [108]int8
 }
 
+type dbGoCall struct {
+	_    structs.HostLayout
+	Conn uint64
+	Buf  uint64
+	Dir  uint8
+	_    [7]byte
+}
+
+type dbGoKey struct {
+	_    structs.HostLayout
+	Tgid uint32
+	Pad  uint32
+	Id   uint64
+}
+
 type dbSockState struct {
 	_     structs.HostLayout
 	Kind  uint8
@@ -154,6 +169,8 @@ const (
 	dbMapDbSocks          = "db_socks"
 	dbMapDrops            = "drops"
 	dbMapEvents           = "events"
+	dbMapGoCalls          = "go_calls"
+	dbMapGoConns          = "go_conns"
 	dbMapNatsServerPid    = "nats_server_pid"
 	dbMapSocks            = "socks"
 	dbMapSslSocks         = "ssl_socks"
@@ -167,6 +184,9 @@ const (
 	dbProgDbExitWrite     = "db_exit_write"
 	dbProgDbExitWritev    = "db_exit_writev"
 	dbProgDbSockState     = "db_sock_state"
+	dbProgGoTlsRead       = "go_tls_read"
+	dbProgGoTlsRet        = "go_tls_ret"
+	dbProgGoTlsWrite      = "go_tls_write"
 	dbProgSslRead         = "ssl_read"
 	dbProgSslReadEx       = "ssl_read_ex"
 	dbProgSslReadExRet    = "ssl_read_ex_ret"
@@ -237,6 +257,9 @@ type dbProgramSpecs struct {
 	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
+	GoTlsRead      *ebpf.ProgramSpec `ebpf:"go_tls_read"`
+	GoTlsRet       *ebpf.ProgramSpec `ebpf:"go_tls_ret"`
+	GoTlsWrite     *ebpf.ProgramSpec `ebpf:"go_tls_write"`
 	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
@@ -257,6 +280,8 @@ type dbMapSpecs struct {
 	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
+	GoCalls       *ebpf.MapSpec `ebpf:"go_calls"`
+	GoConns       *ebpf.MapSpec `ebpf:"go_conns"`
 	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
 	Socks         *ebpf.MapSpec `ebpf:"socks"`
 	SslSocks      *ebpf.MapSpec `ebpf:"ssl_socks"`
@@ -304,6 +329,8 @@ type dbMaps struct {
 	DbSocks       *ebpf.Map `ebpf:"db_socks"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
+	GoCalls       *ebpf.Map `ebpf:"go_calls"`
+	GoConns       *ebpf.Map `ebpf:"go_conns"`
 	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
 	Socks         *ebpf.Map `ebpf:"socks"`
 	SslSocks      *ebpf.Map `ebpf:"ssl_socks"`
@@ -318,6 +345,8 @@ func (m *dbMaps) Close() error {
 		m.DbSocks,
 		m.Drops,
 		m.Events,
+		m.GoCalls,
+		m.GoConns,
 		m.NatsServerPid,
 		m.Socks,
 		m.SslSocks,
@@ -353,6 +382,9 @@ type dbPrograms struct {
 	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
+	GoTlsRead      *ebpf.Program `ebpf:"go_tls_read"`
+	GoTlsRet       *ebpf.Program `ebpf:"go_tls_ret"`
+	GoTlsWrite     *ebpf.Program `ebpf:"go_tls_write"`
 	SslRead        *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
@@ -374,6 +406,9 @@ func (p *dbPrograms) Close() error {
 		p.DbExitWrite,
 		p.DbExitWritev,
 		p.DbSockState,
+		p.GoTlsRead,
+		p.GoTlsRet,
+		p.GoTlsWrite,
 		p.SslRead,
 		p.SslReadEx,
 		p.SslReadExRet,

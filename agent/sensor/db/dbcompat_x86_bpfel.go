@@ -89,6 +89,21 @@ type dbCompatDbScratch struct {
 	Path dbCompatDbPath
 }
 
+type dbCompatGoCall struct {
+	_    structs.HostLayout
+	Conn uint64
+	Buf  uint64
+	Dir  uint8
+	_    [7]byte
+}
+
+type dbCompatGoKey struct {
+	_    structs.HostLayout
+	Tgid uint32
+	Pad  uint32
+	Id   uint64
+}
+
 type dbCompatSockState struct {
 	_     structs.HostLayout
 	Kind  uint8
@@ -123,6 +138,8 @@ const (
 	dbCompatMapDbSocks          = "db_socks"
 	dbCompatMapDrops            = "drops"
 	dbCompatMapEvents           = "events"
+	dbCompatMapGoCalls          = "go_calls"
+	dbCompatMapGoConns          = "go_conns"
 	dbCompatMapNatsServerPid    = "nats_server_pid"
 	dbCompatMapSocks            = "socks"
 	dbCompatMapSslSocks         = "ssl_socks"
@@ -136,6 +153,9 @@ const (
 	dbCompatProgDbExitWrite     = "db_exit_write"
 	dbCompatProgDbExitWritev    = "db_exit_writev"
 	dbCompatProgDbSockState     = "db_sock_state"
+	dbCompatProgGoTlsRead       = "go_tls_read"
+	dbCompatProgGoTlsRet        = "go_tls_ret"
+	dbCompatProgGoTlsWrite      = "go_tls_write"
 	dbCompatProgSslRead         = "ssl_read"
 	dbCompatProgSslReadEx       = "ssl_read_ex"
 	dbCompatProgSslReadExRet    = "ssl_read_ex_ret"
@@ -206,6 +226,9 @@ type dbCompatProgramSpecs struct {
 	DbExitWrite    *ebpf.ProgramSpec `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.ProgramSpec `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.ProgramSpec `ebpf:"db_sock_state"`
+	GoTlsRead      *ebpf.ProgramSpec `ebpf:"go_tls_read"`
+	GoTlsRet       *ebpf.ProgramSpec `ebpf:"go_tls_ret"`
+	GoTlsWrite     *ebpf.ProgramSpec `ebpf:"go_tls_write"`
 	SslRead        *ebpf.ProgramSpec `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.ProgramSpec `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.ProgramSpec `ebpf:"ssl_read_ex_ret"`
@@ -226,6 +249,8 @@ type dbCompatMapSpecs struct {
 	DbSocks       *ebpf.MapSpec `ebpf:"db_socks"`
 	Drops         *ebpf.MapSpec `ebpf:"drops"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
+	GoCalls       *ebpf.MapSpec `ebpf:"go_calls"`
+	GoConns       *ebpf.MapSpec `ebpf:"go_conns"`
 	NatsServerPid *ebpf.MapSpec `ebpf:"nats_server_pid"`
 	Socks         *ebpf.MapSpec `ebpf:"socks"`
 	SslSocks      *ebpf.MapSpec `ebpf:"ssl_socks"`
@@ -273,6 +298,8 @@ type dbCompatMaps struct {
 	DbSocks       *ebpf.Map `ebpf:"db_socks"`
 	Drops         *ebpf.Map `ebpf:"drops"`
 	Events        *ebpf.Map `ebpf:"events"`
+	GoCalls       *ebpf.Map `ebpf:"go_calls"`
+	GoConns       *ebpf.Map `ebpf:"go_conns"`
 	NatsServerPid *ebpf.Map `ebpf:"nats_server_pid"`
 	Socks         *ebpf.Map `ebpf:"socks"`
 	SslSocks      *ebpf.Map `ebpf:"ssl_socks"`
@@ -287,6 +314,8 @@ func (m *dbCompatMaps) Close() error {
 		m.DbSocks,
 		m.Drops,
 		m.Events,
+		m.GoCalls,
+		m.GoConns,
 		m.NatsServerPid,
 		m.Socks,
 		m.SslSocks,
@@ -322,6 +351,9 @@ type dbCompatPrograms struct {
 	DbExitWrite    *ebpf.Program `ebpf:"db_exit_write"`
 	DbExitWritev   *ebpf.Program `ebpf:"db_exit_writev"`
 	DbSockState    *ebpf.Program `ebpf:"db_sock_state"`
+	GoTlsRead      *ebpf.Program `ebpf:"go_tls_read"`
+	GoTlsRet       *ebpf.Program `ebpf:"go_tls_ret"`
+	GoTlsWrite     *ebpf.Program `ebpf:"go_tls_write"`
 	SslRead        *ebpf.Program `ebpf:"ssl_read"`
 	SslReadEx      *ebpf.Program `ebpf:"ssl_read_ex"`
 	SslReadExRet   *ebpf.Program `ebpf:"ssl_read_ex_ret"`
@@ -343,6 +375,9 @@ func (p *dbCompatPrograms) Close() error {
 		p.DbExitWrite,
 		p.DbExitWritev,
 		p.DbSockState,
+		p.GoTlsRead,
+		p.GoTlsRet,
+		p.GoTlsWrite,
 		p.SslRead,
 		p.SslReadEx,
 		p.SslReadExRet,
