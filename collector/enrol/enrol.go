@@ -61,8 +61,15 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	seed, _ := kp.Seed()
 	pub, _ := kp.PublicKey()
 	a := &Agent{AgentID: agentID, Site: site, Host: host, PublicKey: pub, Enrolled: time.Now().UTC()}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating agents directory %s: %w", dir, err)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("creating agents directory %s: %w", dir, err)
+		}
+		// A directory the first enrol makes is the collector's, as the
+		// data directory it sits in is.
+		if err := ownLike(dir, filepath.Dir(dir)); err != nil {
+			return nil, nil, fmt.Errorf("creating agents directory %s: %w", dir, err)
+		}
 	}
 	path := filepath.Join(dir, agentID+".json")
 	if _, err := os.Stat(path); err == nil {

@@ -2,6 +2,7 @@ package enrol
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,34 +199,43 @@ func TestLoad(t *testing.T) {
 }
 
 // An administrator enrols as root, the packaged collector reads the record
-// as its own user: the record goes to the agents directory's owner, so that
-// user (here nobody) can read it and root need not fix modes by hand.
+// as its own user: the record goes to the agents directory's owner, and an
+// agents directory the first enrol makes goes to the data directory's owner,
+// so that user (here nobody) can read it and root need not fix modes by hand.
 func TestEnrolAsRootLeavesTheRecordToTheCollectorsUser(t *testing.T) {
 	testkernel.RequireRoot(t)
 	const nobody = 65534
-	data := t.TempDir()
-	for _, d := range []string{filepath.Dir(data), data} { // nobody must reach agents/
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(data, "agents")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(dir, nobody, nobody); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := Enrol(dir, "leeds", "ws1", "ag-1"); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "ag-1.json")
-	cat := exec.Command("cat", path)
-	cat.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	if out, err := cat.CombinedOutput(); err != nil || !strings.Contains(string(out), `"agent_id": "ag-1"`) {
-		t.Fatalf("the collector's user cannot read the record: %v: %s", err, out)
-	}
-	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
-		t.Errorf("record mode %v, want 0600", info.Mode().Perm())
+	for _, agentsExists := range []bool{true, false} {
+		t.Run(fmt.Sprintf("agents directory exists %v", agentsExists), func(t *testing.T) {
+			data := t.TempDir()
+			for _, d := range []string{filepath.Dir(data), data} { // nobody must reach agents/
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			owned := data
+			dir := filepath.Join(data, "agents")
+			if agentsExists {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				owned = dir
+			}
+			if err := os.Chown(owned, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := Enrol(dir, "leeds", "ws1", "ag-1"); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "ag-1.json")
+			cat := exec.Command("cat", path)
+			cat.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+			if out, err := cat.CombinedOutput(); err != nil || !strings.Contains(string(out), `"agent_id": "ag-1"`) {
+				t.Fatalf("the collector's user cannot read the record: %v: %s", err, out)
+			}
+			if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+				t.Errorf("record mode %v, want 0600", info.Mode().Perm())
+			}
+		})
 	}
 }
