@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/nats-io/nats.go"
 
 	"github.com/vigilhq/vigil/agent/config"
 	"github.com/vigilhq/vigil/agent/publish"
@@ -132,7 +133,7 @@ func collectorCheck(pcfg *publish.Config, timeout time.Duration) sensor.Check {
 	if err != nil {
 		c.Detail = err.Error()
 		switch {
-		case strings.Contains(err.Error(), "authorization"):
+		case errors.Is(err, nats.ErrAuthorization):
 			c.Fix = "the collector does not know this key: enrol the agent again (vigil enrol) and copy its credentials"
 		case strings.Contains(err.Error(), "tls") || strings.Contains(err.Error(), "x509"):
 			c.Fix = "set collector.tls_ca to the CA that signed the collector's certificate"

@@ -93,6 +93,7 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 		{"no collector block", func(s *setup) { s.noCollector = true }, "FAIL collector block"},
 		{"credentials others can read", func(s *setup) { s.credsMode = "0644" }, "FAIL credentials"},
 		{"a key the collector does not know", func(s *setup) { s.seed = stranger }, "FAIL collector"},
+		// ... and its fix is to enrol again, not to check the address.
 		{"an unreachable collector", func(s *setup) { s.url = closed }, "FAIL collector"},
 		{"no rules", func(s *setup) { s.rule = "" }, "FAIL host rules"},
 		{"a broken rule", func(s *setup) { s.rule = strings.Replace(goodRule, `"pg_dump"`, `pg_dump(`, 1) }, "FAIL host rules"},
@@ -122,6 +123,9 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 			}
 			if !strings.Contains(text, c.want) || !strings.Contains(text, "fix: ") {
 				t.Errorf("output lacks %q and its fix:\n%s", c.want, text)
+			}
+			if c.name == "a key the collector does not know" && !strings.Contains(text, "fix: the collector does not know this key") {
+				t.Errorf("an unknown key is not told to enrol again:\n%s", text)
 			}
 			if n := strings.Count(text, "FAIL"); n != 1 {
 				t.Errorf("%d failing lines, want only the broken input's:\n%s", n, text)
