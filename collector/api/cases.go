@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/vigilhq/vigil/collector/store"
 )
@@ -25,23 +26,31 @@ func (s *Server) cases(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-// caseOf returns the case holding the alert id, with its evidence; each
-// alert's evidence read is recorded first.
-func (s *Server) caseOf(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Store.CaseOf(r.Context(), r.PathValue("id"))
+// CaseOf returns the case holding the alert alertID, with its evidence,
+// once r's principal's read of each alert's evidence is on record; the
+// error says which status answers it.
+func CaseOf(r *http.Request, st *store.Store, alertID string, now time.Time) (*store.CaseDetail, int, error) {
+	d, err := st.CaseOf(r.Context(), alertID)
 	if errors.Is(err, store.ErrNotFound) {
-		fail(w, http.StatusNotFound, err)
-		return
+		return nil, http.StatusNotFound, err
 	}
 	if err != nil {
-		fail(w, http.StatusInternalServerError, err)
-		return
+		return nil, http.StatusInternalServerError, err
 	}
 	for _, id := range d.AlertIDs {
-		if err := RecordView(r, s.Store, id, s.now()); err != nil {
-			fail(w, http.StatusInternalServerError, err)
-			return
+		if err := RecordView(r, st, id, now); err != nil {
+			return nil, http.StatusInternalServerError, err
 		}
+	}
+	return d, http.StatusOK, nil
+}
+
+// caseOf returns the case holding the alert id, with its evidence.
+func (s *Server) caseOf(w http.ResponseWriter, r *http.Request) {
+	d, code, err := CaseOf(r, s.Store, r.PathValue("id"), s.now())
+	if err != nil {
+		fail(w, code, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, d)
 }

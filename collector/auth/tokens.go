@@ -150,10 +150,7 @@ func (s *Store) Revoke(name string) error {
 }
 
 // List returns the tokens, without their text (which is not kept).
-func (s *Store) List() ([]Token, error) {
-	ts, err := s.read()
-	return ts, err
-}
+func (s *Store) List() ([]Token, error) { return s.read() }
 
 func (s *Store) read() ([]Token, error) {
 	b, err := os.ReadFile(s.path)

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/vigilhq/vigil/collector/api"
@@ -31,20 +30,10 @@ func (s *Server) cases(w http.ResponseWriter, r *http.Request) {
 // caseOf shows the case holding an alert: its alerts and their combined
 // evidence; the reads are recorded first.
 func (s *Server) caseOf(w http.ResponseWriter, r *http.Request) {
-	d, err := s.Store.CaseOf(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		s.fail(w, http.StatusNotFound, err)
-		return
-	}
+	d, code, err := api.CaseOf(r, s.Store, r.PathValue("id"), s.now())
 	if err != nil {
-		s.fail(w, http.StatusInternalServerError, err)
+		s.fail(w, code, err)
 		return
-	}
-	for _, id := range d.AlertIDs {
-		if err := api.RecordView(r, s.Store, id, s.now()); err != nil {
-			s.fail(w, http.StatusInternalServerError, err)
-			return
-		}
 	}
 	s.render(w, r, http.StatusOK, "case", "Case "+d.ID, d)
 }

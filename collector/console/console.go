@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/collector/auth"
+	"github.com/vigilhq/vigil/collector/evidence"
 	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
@@ -61,9 +62,9 @@ var funcs = template.FuncMap{
 	"day":      func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"upper":    strings.ToUpper,
 	"person":   func(e *event.Event) string { return e.Process.Person() },
-	"describe": describe,
-	"lineage":  lineage,
-	"bytes":    humanBytes,
+	"describe": evidence.Describe,
+	"lineage":  evidence.Lineage,
+	"bytes":    evidence.Bytes,
 	"join":     strings.Join,
 	"short": func(s string) string {
 		if len(s) > 12 {

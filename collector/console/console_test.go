@@ -130,7 +130,9 @@ func TestRowsFilter(t *testing.T) {
 	}
 }
 
+// The templates' describe is the words collector/evidence uses.
 func TestDescribe(t *testing.T) {
+	describe := funcs["describe"].(func(*event.Event) string)
 	for _, c := range []struct {
 		ev   *event.Event
 		want string
