@@ -72,6 +72,9 @@ type Store struct {
 	mu     sync.Mutex
 	byHash map[string]Token
 	stamp  string // the file's size and time when read
+	// writing serialises update's read-change-write, so two adds at once
+	// in one process do not lose one.
+	writing sync.Mutex
 }
 
 // Open reads the tokens of dir, making an admin token (in AdminFile) when
@@ -202,6 +205,8 @@ func (s *Store) reload() error {
 
 // update rewrites the file with what f makes of its tokens, atomically.
 func (s *Store) update(f func([]Token) ([]Token, error)) error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	ts, err := s.read()
 	if err != nil {
 		return err

@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -91,5 +93,31 @@ func TestRoles(t *testing.T) {
 		if got := Allows(tc.role, tc.need); got != tc.ok {
 			t.Errorf("Allows(%s, %s) = %v", tc.role, tc.need, got)
 		}
+	}
+}
+
+// Tokens added at once by one process are all kept.
+func TestConcurrentAddsKeepEveryToken(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Add(fmt.Sprintf("t%d", i), RoleAnalyst); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	list, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 21 { // the first admin and the twenty
+		t.Errorf("%d tokens kept, want 21", len(list))
 	}
 }
