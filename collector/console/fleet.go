@@ -12,7 +12,7 @@ const lossLimit = 1000
 
 type agentRow struct {
 	store.Agent
-	Lost uint64 // events lost, in the newest lossLimit records
+	Lost uint64 // confirmed events lost, over every loss record kept
 }
 
 // agents shows every agent with its site, version, last heartbeat,
@@ -23,16 +23,10 @@ func (s *Server) agents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusInternalServerError, err)
 		return
 	}
-	losses, err := s.Store.Losses(r.Context(), "", lossLimit)
+	lost, err := s.Store.LostByAgent(r.Context())
 	if err != nil {
 		s.fail(w, http.StatusInternalServerError, err)
 		return
-	}
-	lost := map[string]uint64{}
-	for _, l := range losses {
-		if !l.Pending {
-			lost[l.AgentID] += l.Count
-		}
 	}
 	rows := make([]agentRow, 0, len(list))
 	for _, a := range list {

@@ -240,3 +240,25 @@ func scanLoss(rows *sql.Rows) (Loss, error) {
 	l.Time, l.Count, l.FromSeq, l.ToSeq, l.Pending = fromMS(t), uint64(c), uint64(f), uint64(to), !confirmed
 	return l, nil
 }
+
+// LostByAgent sums each agent's confirmed loss, over every record kept.
+func (s *Store) LostByAgent(ctx context.Context) (map[string]uint64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT agent_id, SUM(count) FROM loss WHERE confirmed GROUP BY agent_id`)
+	if err != nil {
+		return nil, fmt.Errorf("summing loss: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("summing loss: %w", err)
+		}
+		out[id] = uint64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("summing loss: %w", err)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -306,4 +307,35 @@ func formatLoss(l Loss) string {
 		return fmt.Sprintf("%s %s x%d", l.BootID, l.Reason, l.Count)
 	}
 	return fmt.Sprintf("%s %s %d-%d", l.BootID, l.Reason, l.FromSeq, l.ToSeq)
+}
+
+// An agent's loss is summed over every record, confirmed ones only.
+func TestLostByAgent(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tx, err := st.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1500 {
+		if err := tx.AddLoss(Loss{Time: time.Unix(int64(i), 0), AgentID: "ag-1", BootID: "b", Reason: "ringbuf_full", Count: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.AddLoss(Loss{Time: time.Unix(9999, 0), AgentID: "ag-1", BootID: "b", Reason: ReasonSeqGap, Count: 40, FromSeq: 1, ToSeq: 40}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.LostByAgent(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["ag-1"] != 3000 {
+		t.Errorf("ag-1 lost %d, want 3000 (1500 records of 2; the pending gap not counted)", got["ag-1"])
+	}
 }
