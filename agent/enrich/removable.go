@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -131,15 +132,11 @@ func desktopBackend(mt Mount, path string) (removable, network bool) {
 }
 
 func backend(scheme string, removable, network []string) string {
-	for _, s := range removable {
-		if s == scheme {
-			return "removable"
-		}
-	}
-	for _, s := range network {
-		if s == scheme {
-			return "network"
-		}
+	switch {
+	case slices.Contains(removable, scheme):
+		return "removable"
+	case slices.Contains(network, scheme):
+		return "network"
 	}
 	return ""
 }

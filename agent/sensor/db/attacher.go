@@ -113,14 +113,12 @@ func serveAttacher(conn *net.UnixConn, progs map[string]*ebpf.Program) error {
 func attachOne(msg, oob []byte, probed map[fileVersion]bool, progs map[string]*ebpf.Program, links *sensor.Links) attachReply {
 	var req attachRequest
 	if err := json.Unmarshal(msg, &req); err != nil {
-		closeRights(oob)
+		closeFDs(rights(oob))
 		return attachReply{Err: fmt.Sprintf("malformed request: %v", err)}
 	}
 	fds := rights(oob)
 	if len(fds) != 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
+		closeFDs(fds)
 		return attachReply{Err: fmt.Sprintf("request for %s carries %d descriptors, want 1", req.Label, len(fds))}
 	}
 	f := os.NewFile(uintptr(fds[0]), req.Label)
@@ -158,8 +156,8 @@ func rights(oob []byte) []int {
 	return fds
 }
 
-func closeRights(oob []byte) {
-	for _, fd := range rights(oob) {
+func closeFDs(fds []int) {
+	for _, fd := range fds {
 		unix.Close(fd)
 	}
 }

@@ -274,7 +274,7 @@ func (s *Sensor) LibSSLErrors() []string {
 
 // Drops implements sensor.Sensor: the capture's losses, and library
 // discovery's (libwatch_ringbuf_full, tls_check_queue_full,
-// tls_probe_failed).
+// tls_probe_failed, mapped_file_unreachable).
 func (s *Sensor) Drops() (map[string]uint64, error) {
 	m, err := s.Loaded.Drops()
 	if err != nil {

@@ -3,6 +3,7 @@ package dnscache
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -38,9 +39,8 @@ func ParseQuery(msg []byte) (Question, error) {
 
 // typeName names t as DNS tools print it: dnsmessage's names less "Type".
 func typeName(t dnsmessage.Type) string {
-	s := t.String()
-	if len(s) > 4 && s[:4] == "Type" {
-		return s[4:]
+	if s, ok := strings.CutPrefix(t.String(), "Type"); ok && s != "" {
+		return s
 	}
 	return fmt.Sprintf("TYPE%d", uint16(t))
 }
