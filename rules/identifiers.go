@@ -49,12 +49,10 @@ func (s *Set) IdentifierUses() []IdentifierUse {
 func (s *Set) Identifiers() []string {
 	var out []string
 	for _, u := range s.IdentifierUses() {
-		if !slices.Contains(out, u.Name) {
-			out = append(out, u.Name)
-		}
+		out = append(out, u.Name)
 	}
-	sort.Strings(out)
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // MissingIdentifiers lists the identifier names the set reads that are not
