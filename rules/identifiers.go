@@ -47,8 +47,11 @@ func (s *Set) IdentifierUses() []IdentifierUse {
 
 // Identifiers lists the identifier names the set reads, sorted.
 func (s *Set) Identifiers() []string {
+	if s == nil {
+		return nil
+	}
 	var out []string
-	for _, u := range s.IdentifierUses() {
+	for _, u := range s.idents {
 		out = append(out, u.Name)
 	}
 	slices.Sort(out)
@@ -80,7 +83,7 @@ func (s *Set) CheckIdentifiers(hashed []string) hcl.Diagnostics {
 		}
 		have = strings.Join(q, ", ")
 	}
-	for _, u := range s.IdentifierUses() {
+	for _, u := range s.idents {
 		if slices.Contains(hashed, u.Name) {
 			continue
 		}
