@@ -423,10 +423,9 @@ type group struct {
 	dqHead   int
 	periods  []bucket // baseline: totals per window-long period
 	firstP   int64    // first period seen
-	evidence []string // ring of the latest contributing event ids
-	evNext   int
-	firedAt  int64   // last alert, unix ns (for cooldown)
-	cohort   *cohort // peers: the group's peers
+	evidence idRing   // the latest contributing event ids
+	firedAt  int64    // last alert, unix ns (for cooldown)
+	cohort   *cohort  // peers: the group's peers
 
 	// sequences: partials[i] is the latest match that has completed step i;
 	// accums[i] are the running sums of step i when it has sum.
@@ -517,21 +516,40 @@ func (s *state) remove(g *group) {
 	s.values -= len(g.distinct)
 }
 
-func (e *Engine) addEvidence(g *group, id string) {
+func (e *Engine) addEvidence(g *group, id string) { g.evidence.add(id, e.opts.MaxEvidence) }
+
+// evidenceList returns the ids oldest first.
+func (g *group) evidenceList() []string { return g.evidence.list() }
+
+// idRing keeps the latest event ids, at most max, overwriting the oldest
+// once full.
+type idRing struct {
+	ids  []string
+	next int
+}
+
+// add records id; an event without one adds nothing.
+func (r *idRing) add(id string, max int) {
 	if id == "" {
 		return
 	}
-	if len(g.evidence) < e.opts.MaxEvidence {
-		g.evidence = append(g.evidence, id)
+	if len(r.ids) < max {
+		r.ids = append(r.ids, id)
 		return
 	}
-	g.evidence[g.evNext] = id
-	g.evNext = (g.evNext + 1) % len(g.evidence)
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
 }
 
-// evidenceList returns the ids oldest first.
-func (g *group) evidenceList() []string {
-	out := make([]string, 0, len(g.evidence))
-	out = append(out, g.evidence[g.evNext:]...)
-	return append(out, g.evidence[:g.evNext]...)
+// list returns the ids oldest first.
+func (r *idRing) list() []string {
+	out := make([]string, 0, len(r.ids))
+	out = append(out, r.ids[r.next:]...)
+	return append(out, r.ids[:r.next]...)
+}
+
+// reset empties the ring, keeping its storage.
+func (r *idRing) reset() {
+	clear(r.ids)
+	r.ids, r.next = r.ids[:0], 0
 }

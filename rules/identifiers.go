@@ -47,14 +47,15 @@ func (s *Set) IdentifierUses() []IdentifierUse {
 
 // Identifiers lists the identifier names the set reads, sorted.
 func (s *Set) Identifiers() []string {
-	var out []string
-	for _, u := range s.IdentifierUses() {
-		if !slices.Contains(out, u.Name) {
-			out = append(out, u.Name)
-		}
+	if s == nil {
+		return nil
 	}
-	sort.Strings(out)
-	return out
+	var out []string
+	for _, u := range s.idents {
+		out = append(out, u.Name)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // MissingIdentifiers lists the identifier names the set reads that are not
@@ -82,7 +83,7 @@ func (s *Set) CheckIdentifiers(hashed []string) hcl.Diagnostics {
 		}
 		have = strings.Join(q, ", ")
 	}
-	for _, u := range s.IdentifierUses() {
+	for _, u := range s.idents {
 		if slices.Contains(hashed, u.Name) {
 			continue
 		}

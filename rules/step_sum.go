@@ -77,20 +77,12 @@ func (c *compiler) stepSum(st *step, at hcl.Attributes, sx *exprCtx) hcl.Diagnos
 
 // accum is a sum step's running total for one per value.
 type accum struct {
-	from   *partial // the previous step's match it counts from; nil for the first step
-	start  int64    // first event added, unix ns
-	per    string
-	sum    float64
-	ids    []string // the latest contributing event ids, a ring once full
-	idNext int
-	done   *partial // the completed step, updated in place as the sum grows
-}
-
-// evidence returns the accumulator's ids, oldest first.
-func (a *accum) evidence() []string {
-	out := make([]string, 0, len(a.ids))
-	out = append(out, a.ids[a.idNext:]...)
-	return append(out, a.ids[:a.idNext]...)
+	from  *partial // the previous step's match it counts from; nil for the first step
+	start int64    // first event added, unix ns
+	per   string
+	sum   float64
+	ids   idRing   // the latest contributing event ids
+	done  *partial // the completed step, updated in place as the sum grows
 }
 
 // findAccum returns step k's accumulator in g for per counting from prev,
@@ -139,14 +131,7 @@ func (e *Engine) addSum(a *active, g *group, k int, prev *partial, tn int64) (*p
 	}
 	ac := e.findAccum(a, g, k, per, prev, tn)
 	ac.sum += s.sum.n(&e.env)
-	if id := e.env.ev.ID; id != "" {
-		if len(ac.ids) < e.opts.MaxEvidence {
-			ac.ids = append(ac.ids, id)
-		} else {
-			ac.ids[ac.idNext] = id
-			ac.idNext = (ac.idNext + 1) % len(ac.ids)
-		}
-	}
+	ac.ids.add(e.env.ev.ID, e.opts.MaxEvidence)
 	if s.limit != nil {
 		if prev != nil {
 			e.env.captured = prev.captured
@@ -193,7 +178,7 @@ func (p *partial) evidence(max int) []string {
 	if p.prev != nil {
 		ids = append(ids, p.prev.evidence(max)...)
 	}
-	ids = append(ids, p.acc.evidence()...)
+	ids = append(ids, p.acc.ids.list()...)
 	if len(ids) > max {
 		ids = append(ids[:1], ids[len(ids)-max+1:]...)
 	}

@@ -275,8 +275,7 @@ func (g *group) reset(st *state) {
 	clear(g.distinct)
 	clear(g.dq)
 	g.dq, g.dqHead = g.dq[:0], 0
-	clear(g.evidence)
-	g.evidence, g.evNext = g.evidence[:0], 0
+	g.evidence.reset()
 }
 
 func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Event {

@@ -27,17 +27,13 @@ func newLRU[K comparable, V any](max int) *lru[K, V] {
 
 // get returns k's value if it was touched at or after since.
 func (c *lru[K, V]) get(k K, since time.Time) (V, bool) {
-	el, ok := c.m[k]
-	if !ok {
-		var zero V
-		return zero, false
+	if el, ok := c.m[k]; ok {
+		if e := el.Value.(*entry[K, V]); !e.at.Before(since) {
+			return e.v, true
+		}
 	}
-	e := el.Value.(*entry[K, V])
-	if e.at.Before(since) {
-		var zero V
-		return zero, false
-	}
-	return e.v, true
+	var zero V
+	return zero, false
 }
 
 // put sets k's value, touched at at, forgetting the oldest entry when the

@@ -456,14 +456,14 @@ func (in *Ingest) trackSeq(b *batch, ev *event.Event) error {
 	if err != nil {
 		return err
 	}
-	in.noteGap(b, gap)
+	in.noteGap(gap)
 	return nil
 }
 
 // noteGap notes a gap found in an agent's seqs (nil: none). It is only
 // suspected: the events are most often late, and ConfirmGaps counts it as
 // loss when it has stayed open.
-func (in *Ingest) noteGap(_ *batch, gap *store.Loss) {
+func (in *Ingest) noteGap(gap *store.Loss) {
 	if gap != nil {
 		in.o.Logger.Debug("gap in agent events, pending", "agent_id", gap.AgentID, "boot_id", gap.BootID, "from", gap.FromSeq, "to", gap.ToSeq)
 	}
@@ -487,7 +487,7 @@ func (in *Ingest) putLoss(b *batch, ev *event.Event) error {
 		return err
 	}
 	b.lost[l.Reason] += float64(explained)
-	in.noteGap(b, gap)
+	in.noteGap(gap)
 	return nil
 }
 

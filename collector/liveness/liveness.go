@@ -169,26 +169,21 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		add(t.alert(ev, st, RuleLoss, event.SeverityMedium,
 			fmt.Sprintf("%s lost %d events (kernel or spool drops)", who, drops), float64(drops), now, ev.ID))
 	}
-	if hb.IntervalS != 0 {
+	if hb.IntervalS == 0 {
+		add(t.alert(ev, st, RuleStopped, event.SeverityMedium, who+" stopped", 0, now, ev.ID))
+		st.stopped = true
+	} else {
 		if missing := t.missingIdentifiers(hb); missing != st.idsMissing {
 			st.idsMissing = missing
 			if missing != "" {
 				add(t.alert(ev, st, RuleIdentifiers, event.SeverityMedium, identifiersSummary(who, missing, hb), 0, now, ev.ID))
 			}
 		}
-	}
-	if hb.IntervalS == 0 {
-		add(t.alert(ev, st, RuleStopped, event.SeverityMedium, who+" stopped", 0, now, ev.ID))
-		st.stopped = true
-	} else {
-		st.stopped = false
+		st.stopped, st.sensors = false, sensors
 		st.interval = time.Duration(hb.IntervalS) * time.Second
 	}
 	st.site, st.host, st.bootID = ev.Site, ev.Host, ev.BootID
 	st.lastHB, st.silent, st.drops, st.last = now, false, drops, hb
-	if hb.IntervalS != 0 {
-		st.sensors = sensors
-	}
 	if hb.RuleSetHash != "" || !known {
 		st.ruleHash = hb.RuleSetHash
 	}
