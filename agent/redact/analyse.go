@@ -75,10 +75,11 @@ func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons b
 		// gave it (which the caller resolves).
 		addTable(1)
 	}
-	for i := 0; i < len(toks); i++ {
-		if cmd == "FETCH" || cmd == "MOVE" {
-			break // FROM names the cursor, not a table
-		}
+	scan := len(toks)
+	if cmd == "FETCH" || cmd == "MOVE" {
+		scan = 0 // FROM names the cursor, not a table
+	}
+	for i := 0; i < scan; i++ {
 		t := toks[i]
 		if t.kind != kWord {
 			continue
