@@ -108,7 +108,7 @@ func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons b
 			if j >= len(toks) || toks[j].kind != kIdent || inUpper(notAlias, toks[j].val) {
 				break
 			}
-			tbl := a.aliases[addTable(j)]
+			tbl := addTable(j)
 			j++
 			if j < len(toks) && upperIs(toks[j].val, "AS") && j+1 < len(toks) && toks[j+1].kind == kIdent {
 				j++
