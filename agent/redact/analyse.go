@@ -11,7 +11,6 @@ import (
 // comparisons. It is a cheap pass over tokens, not a SQL parser: it reads the
 // common shapes (FROM a [AS] x, b JOIN c ON ..., col = literal, col IN (...)).
 type analysis struct {
-	dialect     Dialect
 	tables      []string          // by tableName: the last part, lower case
 	aliases     map[string]string // alias or table name -> table, by tableName
 	columns     []string
@@ -53,7 +52,7 @@ var dataCommands = map[string]bool{
 // toks. The analysis and its slices live in s: copy what is kept.
 func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons bool) *analysis {
 	a := &s.a
-	*a = analysis{dialect: d, aliases: s.aliases, tables: s.tables[:0], columns: s.columns[:0]}
+	*a = analysis{aliases: s.aliases, tables: s.tables[:0], columns: s.columns[:0]}
 	s.isTable = append(s.isTable[:0], make([]bool, len(toks))...)
 	s.skip = append(s.skip[:0], make([]bool, len(toks))...)
 	isTable := s.isTable
