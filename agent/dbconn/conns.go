@@ -2,6 +2,7 @@ package dbconn
 
 import (
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -209,11 +210,7 @@ func (c *Conns) sweep(now time.Time) {
 func (c *Conns) GaveUp() map[string]uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]uint64, len(c.gaveUps))
-	for k, v := range c.gaveUps {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.gaveUps)
 }
 
 // Before returns the statement runs held for process pid, to publish

@@ -33,11 +33,7 @@ func (t *Tracker) throughCursor(db *event.DB, res *redact.Result, failed bool) {
 			t.cursors = map[string]*cursor{}
 		}
 		if _, ok := t.cursors[res.Cursor]; !ok && len(t.cursors) >= t.cfg.MaxPending {
-			for k := range t.cursors {
-				delete(t.cursors, k)
-				t.stats.Evicted++
-				break
-			}
+			evictOne(t.cursors, &t.stats.Evicted)
 		}
 		t.cursors[res.Cursor] = &cursor{tables: db.Tables, columns: db.Columns, identifiers: db.Identifiers}
 	case redact.CursorRead:

@@ -251,6 +251,16 @@ func (t *Tracker) lost(n int) {
 	}
 }
 
+// evictOne forgets one entry of m, whichever, and counts it in evicted: a
+// full table makes room rather than grow.
+func evictOne[K comparable, V any](m map[K]V, evicted *uint64) {
+	for k := range m {
+		delete(m, k)
+		*evicted++
+		return
+	}
+}
+
 // giveUp stops following the connection, for reason.
 func (t *Tracker) giveUp(reason string) {
 	if !t.sess.GaveUp && !t.sess.Encrypted {

@@ -19,8 +19,8 @@ import (
 const (
 	myClientZstd    = 0x04000000
 	myCompHeaderLen = 7
-	// myMaxCompressed bounds one compressed payload kept for inflating,
-	// the protocol's largest (a 3-byte length).
+	// myMaxCompressed is the largest length a compressed packet's header
+	// can give (3 bytes), and so bounds what the zstd decoder may allocate.
 	myMaxCompressed = 0xffffff
 )
 
@@ -38,7 +38,8 @@ type myInflater struct {
 	out     []byte
 	zr      io.ReadCloser
 	zd      *zstd.Decoder
-	// deliver hands ordinary bytes on, the first len(data) of n.
+	// deliver hands on len(data) ordinary bytes, then missing bytes that
+	// were not captured or did not inflate.
 	deliver func(ts time.Time, data []byte, missing int)
 }
 

@@ -144,11 +144,7 @@ func (m *mysql) serverPacket(ts time.Time, seq byte, body []byte, n int, complet
 			ncols := int(binary.LittleEndian.Uint16(body[5:]))
 			nparams := int(binary.LittleEndian.Uint16(body[7:]))
 			if len(m.stmts) >= m.t.cfg.MaxPending {
-				for k := range m.stmts {
-					delete(m.stmts, k)
-					m.t.stats.Evicted++
-					break
-				}
+				evictOne(m.stmts, &m.t.stats.Evicted)
 			}
 			st := &myStmt{sql: c.prepare, nparams: nparams}
 			m.stmts[id] = st

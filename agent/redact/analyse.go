@@ -11,7 +11,6 @@ import (
 // comparisons. It is a cheap pass over tokens, not a SQL parser: it reads the
 // common shapes (FROM a [AS] x, b JOIN c ON ..., col = literal, col IN (...)).
 type analysis struct {
-	dialect     Dialect
 	tables      []string          // by tableName: the last part, lower case
 	aliases     map[string]string // alias or table name -> table, by tableName
 	columns     []string
@@ -53,7 +52,7 @@ var dataCommands = map[string]bool{
 // toks. The analysis and its slices live in s: copy what is kept.
 func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons bool) *analysis {
 	a := &s.a
-	*a = analysis{dialect: d, aliases: s.aliases, tables: s.tables[:0], columns: s.columns[:0]}
+	*a = analysis{aliases: s.aliases, tables: s.tables[:0], columns: s.columns[:0]}
 	s.isTable = append(s.isTable[:0], make([]bool, len(toks))...)
 	s.skip = append(s.skip[:0], make([]bool, len(toks))...)
 	isTable := s.isTable
@@ -75,10 +74,11 @@ func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons b
 		// gave it (which the caller resolves).
 		addTable(1)
 	}
-	for i := 0; i < len(toks); i++ {
-		if cmd == "FETCH" || cmd == "MOVE" {
-			break // FROM names the cursor, not a table
-		}
+	scan := len(toks)
+	if cmd == "FETCH" || cmd == "MOVE" {
+		scan = 0 // FROM names the cursor, not a table
+	}
+	for i := 0; i < scan; i++ {
 		t := toks[i]
 		if t.kind != kWord {
 			continue
@@ -107,7 +107,7 @@ func (s *scratch) analyse(d Dialect, toks []token, cmd string, wantComparisons b
 			if j >= len(toks) || toks[j].kind != kIdent || inUpper(notAlias, toks[j].val) {
 				break
 			}
-			tbl := a.aliases[addTable(j)]
+			tbl := addTable(j)
 			j++
 			if j < len(toks) && upperIs(toks[j].val, "AS") && j+1 < len(toks) && toks[j+1].kind == kIdent {
 				j++

@@ -94,11 +94,8 @@ func cursorOf(d Dialect, toks []token, cmd string) (string, CursorOp) {
 		if i < 0 || i >= len(toks) || !isWord(toks[i]) {
 			return ""
 		}
-		if n, ok := simpleName(toks[i].val); ok {
-			return n
-		}
-		parts := splitQualified(toks[i].val, d)
-		return parts[len(parts)-1]
+		_, written := tableName(toks[i].val, d)
+		return written
 	}
 	switch cmd {
 	case "DECLARE":
