@@ -57,7 +57,7 @@ func (o Options) withDefaults() Options {
 }
 
 // RuleStats counts what one rule did. Bound counters (GroupsEvicted,
-// ValuesDropped, FanoutTruncated) say the rule saw more than its memory
+// ValuesDropped, FanoutTruncated, PeersDropped) say the rule saw more than its memory
 // bounds allow.
 type RuleStats struct {
 	Matched         uint64 `json:"matched"`          // events that met the condition (or a step's)
@@ -67,6 +67,7 @@ type RuleStats struct {
 	GroupsEvicted   uint64 `json:"groups_evicted"`   // groups dropped because MaxGroups was reached
 	ValuesDropped   uint64 `json:"values_dropped"`   // distinct values not counted because MaxValues was reached
 	FanoutTruncated uint64 `json:"fanout_truncated"` // events whose list key or value exceeded MaxFanout
+	PeersDropped    uint64 `json:"peers_dropped"`    // values left out of a peer baseline whose period held MaxGroups members
 	Late            uint64 `json:"late"`             // events older than the group's window
 	EmptyKeys       uint64 `json:"empty_keys"`       // events skipped because a by key was empty
 }

@@ -105,14 +105,16 @@ func (st *state) cohortFor(r *rule, g *group) *cohort {
 }
 
 // record notes member's value v in period pi.
-func (c *cohort) record(member string, pi int64, v float64, maxMembers int) {
+// It reports false when the period already holds maxMembers others and
+// member was not recorded.
+func (c *cohort) record(member string, pi int64, v float64, maxMembers int) bool {
 	if c.first == -1<<62 || pi < c.first {
 		c.first = pi
 	}
 	p := &c.periods[mod(pi, int64(len(c.periods)))]
 	if p.idx != pi {
 		if p.idx > pi {
-			return // older than the baseline keeps
+			return true // older than the baseline keeps
 		}
 		p.idx = pi
 		clear(p.peaks)
@@ -122,11 +124,12 @@ func (c *cohort) record(member string, pi int64, v float64, maxMembers int) {
 	}
 	old, ok := p.peaks[member]
 	if !ok && len(p.peaks) >= maxMembers {
-		return
+		return false
 	}
 	if v > old {
 		p.peaks[member] = v
 	}
+	return true
 }
 
 // learn computes the median and members of the periods before end.
@@ -163,7 +166,9 @@ func (e *Engine) abovePeers(st *state, g *group, r *rule, tn int64, v float64) (
 	c := st.cohortFor(r, g)
 	w := int64(r.window)
 	pi := floorDiv(tn, w)
-	c.record(g.key, pi, v, e.opts.MaxGroups)
+	if !c.record(g.key, pi, v, e.opts.MaxGroups) {
+		st.stats.PeersDropped++
+	}
 	if pi != c.end {
 		c.learn(pi)
 	}

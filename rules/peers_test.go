@@ -166,3 +166,15 @@ func TestPeersErrors(t *testing.T) {
 			`t.hcl:7:3: error: Unsupported baseline; baseline works with count and sum, not distinct (distinct works with peers).`},
 	})
 }
+
+// A period's baseline keeps at most MaxGroups people; one more is counted,
+// never dropped silently.
+func TestPeersFullPeriodCounted(t *testing.T) {
+	e := NewEngine(mustLoad(t, peerRule), Options{MaxGroups: 3})
+	for _, person := range []string{"ann", "bob", "cat", "dan", "eve"} {
+		e.Process(siteRead("leeds", person, time.Hour, 100))
+	}
+	if s := e.Stats().Rules["above_peers"]; s.PeersDropped == 0 {
+		t.Errorf("five people in a period bounded to 3: stats %+v", s)
+	}
+}
