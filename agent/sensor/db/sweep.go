@@ -18,10 +18,10 @@ import (
 // No program sees a Unix socket's close (there is no tracepoint for it, and
 // kprobes and fentry are not to be had), so the kernel's table of database
 // connections is swept from here: a Unix entry whose inode is no longer
-// among the sockets of any network namespace is a closed connection. Its close is reported at
-// the second sweep that finds it gone, by when the records its last calls
-// wrote have long been read from the ring (the agent reads it every few
-// milliseconds), and the entry is removed.
+// among the sockets of any network namespace is a closed connection. Its
+// close is reported at the second sweep that finds it gone, by when the
+// records its last calls wrote have long been read from the ring (the agent
+// reads it every few milliseconds), and the entry is removed.
 
 // RunCloses hands emit the closes Sweep finds, every SweepEvery, until ctx
 // ends.
