@@ -93,6 +93,8 @@ type Agent struct {
 	// lastGaveUp is the database trackers' give-ups last reported, by
 	// reason.
 	lastGaveUp map[string]uint64
+	// lastEvicted is the trackers' evictions last reported.
+	lastEvicted uint64
 	published  uint64
 }
 
