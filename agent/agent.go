@@ -95,7 +95,7 @@ type Agent struct {
 	lastGaveUp map[string]uint64
 	// lastEvicted is the trackers' evictions last reported.
 	lastEvicted uint64
-	published  uint64
+	published   uint64
 }
 
 // New returns an agent; Run starts it.
