@@ -103,6 +103,9 @@ func run(args []string) error {
 	printAlerts := fs.Bool("print-alerts", false, "print each new alert on standard error")
 	keepEvents := fs.Duration("retain-events", 30*24*time.Hour, "keep events not cited by an alert this long")
 	keepAlerts := fs.Duration("retain-alerts", 365*24*time.Hour, "keep alerts, their evidence and loss records this long")
+	cpEvery := fs.Duration("checkpoint-every", time.Minute, "sign the store's hash chain this often while it moves (and at shutdown)")
+	cpFile := fs.String("checkpoint-file", "", "also append each signed checkpoint as a JSON line to `file` (put it where this host cannot rewrite it)")
+	cpCommand := fs.String("checkpoint-command", "", "also run this shell `command` with each checkpoint's JSON line on its standard input")
 	grace := fs.Duration("attribution-grace", 20*time.Second, "how long a statement read at a database server waits for its connection's client end to be reported")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +130,8 @@ func run(args []string) error {
 			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
 		HTTP: *httpAddr, HTTPCert: *httpCert, HTTPKey: *httpKey, NoConsole: *noConsole, RulesDir: *rulesDir, HostRulesDir: *hostRules,
 		OCSF: *ocsfOut, OCSFWebhook: *ocsfWebhook, OCSFSyslog: *ocsfSyslog,
-		Retention:        store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		Retention:       store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		CheckpointEvery: *cpEvery, CheckpointFile: *cpFile, CheckpointCommand: *cpCommand,
 		AttributionGrace: *grace,
 		Logger:           log,
 	}
