@@ -133,4 +133,3 @@ func TestCommandPublisher(t *testing.T) {
 		t.Fatalf("failing command: %v", err)
 	}
 }
-
