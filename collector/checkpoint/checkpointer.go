@@ -67,8 +67,9 @@ func (c *Checkpointer) log() *slog.Logger {
 }
 
 // Take signs and stores the head as a checkpoint of kind if the chain
-// moved since the last one, then publishes every stored checkpoint not yet
-// published (a prune's base among them). It reports whether it signed one.
+// moved since the last one, or at shutdown so that a clean stop is told
+// from a crash, then publishes every stored checkpoint not yet published
+// (a prune's base among them). It reports whether it signed one.
 func (c *Checkpointer) Take(ctx context.Context, kind string) (bool, error) {
 	if !c.loaded {
 		stored, err := c.Store.Checkpoints(ctx, false)
@@ -85,7 +86,7 @@ func (c *Checkpointer) Take(ctx context.Context, kind string) (bool, error) {
 		return false, err
 	}
 	took := false
-	if seq > c.last {
+	if seq > c.last || (kind == store.CheckpointShutdown && seq > 0) {
 		now := time.Now
 		if c.Now != nil {
 			now = c.Now

@@ -233,6 +233,15 @@ func (c *chainer) add(tbl, op string, key ...any) error {
 	return c.put(tbl, rowKey(key...), op, digest)
 }
 
+// addStored chains a row from the values just written to it, in the
+// table's column order, sparing the read back: the caller passes the Go
+// types the driver stores and reads back unchanged (int64, string,
+// []byte), which verify's recomputation from the file checks.
+func (c *chainer) addStored(tbl, op string, vals []any, key ...any) error {
+	d := rowDigest(chainTableOf(tbl), vals)
+	return c.put(tbl, rowKey(key...), op, d[:])
+}
+
 // put appends an entry with a known digest.
 func (c *chainer) put(tbl, row, op string, digest []byte) error {
 	if err := c.head(); err != nil {

@@ -95,16 +95,20 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 // PutEvent stores an event; inserted is false when its id was stored
 // before (a duplicate delivery).
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
-	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx,
-		ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
-		ev.Person(), body)
+	vals := []any{ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
+		ev.Person(), body}
+	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx, vals...)
 	if err != nil {
 		return false, fmt.Errorf("storing event %s: %w", ev.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return false, nil
 	}
-	return true, t.chainInserted("events", res)
+	n, err := res.LastInsertId()
+	if err != nil {
+		return false, fmt.Errorf("chaining event %s: %w", ev.ID, err)
+	}
+	return true, t.ch.addStored("events", OpInsert, vals, n)
 }
 
 // chainInserted chains the row an INSERT into a rowid table just made.
