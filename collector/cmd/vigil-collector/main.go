@@ -35,6 +35,9 @@ Usage:
                                  password (shown once)
   vigil-collector user list [--data DIR]
   vigil-collector user remove NAME [--data DIR]
+  vigil-collector checkpoint-key [--data DIR]
+                                 print the public key of the store's signed
+                                 checkpoints (vigil verify --public-key)
   vigil-collector version        print the version
 
 By default run starts an embedded NATS server with JetStream on
@@ -61,6 +64,8 @@ func main() {
 		err = token(os.Args[2:], os.Stdout)
 	case "user":
 		err = user(os.Args[2:], os.Stdout)
+	case "checkpoint-key":
+		err = checkpointKey(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("vigil-collector", version)
 	case "help", "--help", "-h":
