@@ -124,6 +124,15 @@ func TestVerifyCollectedStore(t *testing.T) {
 	if code != exitOK || !strings.HasPrefix(stdout, "ok: ") {
 		t.Fatalf("untouched store: exit %d\n%s%s", code, stdout, stderr)
 	}
+	code, stdout, _ = runCLI("verify", db, "--json", "--checkpoints", published, "--public-key", pub)
+	var rep struct {
+		OK          bool            `json:"ok"`
+		Checkpoints int             `json:"checkpoints"`
+		Findings    []store.Finding `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitOK || !rep.OK || rep.Findings == nil || rep.Checkpoints == 0 {
+		t.Fatalf("--json: exit %d, %+v (%v)\n%s", code, rep, err, stdout)
+	}
 	cps, err := checkpoint.ReadFile(published)
 	if err != nil || len(cps) == 0 || cps[len(cps)-1].Kind != store.CheckpointShutdown {
 		t.Fatalf("published checkpoints %+v (%v): want the last taken at shutdown", cps, err)

@@ -268,38 +268,36 @@ func (c *chainer) put(tbl, row, op string, digest []byte) error {
 }
 
 // adopt chains every row of the chained tables that has no entry: the
-// rows of a store made before the chain, once, as it is migrated.
+// rows of a store made before the chain, once, as it is migrated. Entries
+// are appended while the rows are read, so memory stays flat however big
+// the store.
 func adopt(ctx context.Context, tx *sql.Tx) error {
 	c := newChainer(ctx, nil, tx)
 	for _, t := range chainTables {
-		rows, err := tx.QueryContext(ctx, t.selectAllSQL())
-		if err != nil {
+		if err := adoptTable(ctx, tx, c, t); err != nil {
 			return fmt.Errorf("adopting %s into the chain: %w", t.name, err)
-		}
-		type pending struct {
-			key    string
-			digest [32]byte
-		}
-		var all []pending
-		for rows.Next() {
-			key, vals, err := scanChainRow(rows, t)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("adopting %s into the chain: %w", t.name, err)
-			}
-			all = append(all, pending{key, rowDigest(t, vals)})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("adopting %s into the chain: %w", t.name, err)
-		}
-		for _, p := range all {
-			if err := c.put(t.name, p.key, OpAdopt, p.digest[:]); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
+}
+
+func adoptTable(ctx context.Context, tx *sql.Tx, c *chainer, t chainTable) error {
+	rows, err := tx.QueryContext(ctx, t.selectAllSQL())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		key, vals, err := scanChainRow(rows, t)
+		if err != nil {
+			return err
+		}
+		d := rowDigest(t, vals)
+		if err := c.put(t.name, key, OpAdopt, d[:]); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // scanChainRow reads a row of selectAllSQL: its key and its columns.

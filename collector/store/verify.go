@@ -99,7 +99,7 @@ func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519
 	if v < chainVersion {
 		return nil, fmt.Errorf("store %s has schema version %d, before the hash chain (%d): start vigil-collector on it once so that it chains its rows", path, v, chainVersion)
 	}
-	r := &VerifyReport{Signatures: pub != nil}
+	r := &VerifyReport{Signatures: pub != nil, Findings: []Finding{}}
 	stored, err := readCheckpoints(ctx, tx)
 	if err != nil {
 		return nil, fmt.Errorf("verifying store %s: %w", path, err)
