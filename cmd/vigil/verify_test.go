@@ -161,6 +161,40 @@ func TestVerifyCollectedStore(t *testing.T) {
 	}
 }
 
+// The checkpoints the collector published to its JetStream stream are
+// read from a NATS server holding it (here the collector's own, started
+// again on its data directory) and checked like a file's.
+func TestVerifyAgainstTheStream(t *testing.T) {
+	data, _ := collectedStore(t)
+	b, err := bus.Start(t.Context(), bus.Config{DataDir: data, Listen: "127.0.0.1:-1"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	db := filepath.Join(data, "vigil.db")
+	code, stdout, stderr := runCLI("verify", db, "--checkpoints", b.ClientURL(), "--public-key", filepath.Join(data, checkpoint.PubKeyFile), "--json")
+	var rep struct {
+		OK          bool `json:"ok"`
+		Checkpoints int  `json:"checkpoints"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != exitOK || !rep.OK {
+		t.Fatalf("exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	stored, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inStore, err := stored.Checkpoints(t.Context(), false)
+	stored.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each checkpoint counted once from the store and once from the stream.
+	if rep.Checkpoints != 2*len(inStore) {
+		t.Fatalf("%d checkpoints checked, want the store's %d twice", rep.Checkpoints, len(inStore))
+	}
+}
+
 // copyStore copies a closed store with the sqlite3 tool's backup, so each
 // case starts from the same file.
 func copyStore(t *testing.T, from, to string) {
