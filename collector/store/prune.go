@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,9 +18,9 @@ type Retention struct {
 
 // Prune deletes what retention no longer keeps: alerts (with their
 // evidence links), events older than Events unless an alert still cites
-// them, and loss records. The chain stays verifiable: its segment older
-// than both cuts is cut too (pruneChain), and a deleted row whose latest
-// entry is newer gets a delete entry.
+// them, and loss records. The chain stays verifiable (pruneChain). A row
+// about to be pruned that differs from what the chain recorded stops the
+// prune: deleting it would hide the change.
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, alerts int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -26,30 +28,21 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 	}
 	defer tx.Rollback()
 	alertCut, eventCut := ms(now.Add(-r.Alerts)), ms(now.Add(-r.Events))
-	deleted := map[string]map[string]bool{}
+	var deleted []prunedRow
 	del := func(what, tbl, query string, args ...any) (int64, error) {
 		t := chainTableOf(tbl)
-		rows, err := tx.QueryContext(ctx, query+` RETURNING `+strings.Join(t.key, ", "), args...)
+		rows, err := tx.QueryContext(ctx, query+` RETURNING `+strings.Join(t.key, ", ")+", "+strings.Join(t.cols, ", "), args...)
 		if err != nil {
 			return 0, fmt.Errorf("pruning %s: %w", what, err)
 		}
 		defer rows.Close()
-		keys := deleted[tbl]
-		if keys == nil {
-			keys = map[string]bool{}
-			deleted[tbl] = keys
-		}
 		var n int64
-		vals := make([]any, len(t.key))
-		ptrs := make([]any, len(vals))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
 		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
+			key, vals, err := scanChainRow(rows, t)
+			if err != nil {
 				return 0, fmt.Errorf("pruning %s: %w", what, err)
 			}
-			keys[rowKey(vals...)] = true
+			deleted = append(deleted, prunedRow{tbl, key, rowDigest(t, vals)})
 			n++
 		}
 		if err := rows.Err(); err != nil {
@@ -81,76 +74,55 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 	return events, alerts, nil
 }
 
+// prunedRow is a row Prune deleted, with the digest of what it held.
+type prunedRow struct {
+	tbl, row string
+	digest   [32]byte
+}
+
+// latestEntry is the newest chain entry of a row (ok false: none).
+func latestEntry(ctx context.Context, tx *sql.Tx, tbl, row string) (e chainEntry, ok bool, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT seq, op, digest FROM chain WHERE tbl = ? AND row = ? ORDER BY seq DESC LIMIT 1`, tbl, row).
+		Scan(&e.seq, &e.op, &e.digest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, fmt.Errorf("pruning the chain: reading the entries of %s row %s: %w", tbl, row, err)
+	}
+	return e, true, nil
+}
+
 // pruneChain cuts the chain's segment of entries made before cut (in
-// milliseconds; the later of the two retention cuts): rows that outlive it have their latest entry carried to
-// the head, with the digest it recorded, so an edit made before the prune
-// still shows; the segment's last hash is kept as a signed base
-// checkpoint, where verify starts. Rows deleted whose latest entry is
-// past the segment get a delete entry. A segment whose links do not hold
-// is not cut: that would hide what changed in it.
-func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted map[string]map[string]bool, cut int64, now time.Time) error {
+// milliseconds; the later of the two retention cuts): rows that outlive it
+// have their latest entry carried to the head, with the digest it
+// recorded, so an edit made before the prune still shows; the segment's
+// last hash is kept as a signed base checkpoint, where verify starts. A
+// pruned row whose latest entry is past the segment gets a delete entry. A
+// segment whose links do not hold, or a pruned row that differs from its
+// entry, stops the prune.
+func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow, cut int64, now time.Time) error {
 	c := newChainer(ctx, s, tx)
 	if err := c.head(); err != nil {
 		return err
 	}
-	var base Checkpoint
-	base.Hash = make([]byte, 32)
+	base := Checkpoint{Hash: make([]byte, 32)}
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM checkpoints WHERE kind = ? ORDER BY seq DESC LIMIT 1`, CheckpointBase).
 		Scan(&base.Seq, &base.Hash)
-	if err != nil && err != sql.ErrNoRows {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("pruning the chain: reading its base: %w", err)
 	}
-	// The segment ends before the first entry made at or after cut.
-	var first sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT MIN(seq) FROM chain WHERE at >= ?`, cut).Scan(&first); err != nil {
-		return fmt.Errorf("pruning the chain: %w", err)
-	}
-	end := c.seq
-	if first.Valid {
-		end = first.Int64 - 1
-	}
-	end = max(end, base.Seq)
 
-	// Rows whose latest entry lies past the segment.
-	after := map[string]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT tbl, row FROM chain WHERE seq > ?`, end)
-	if err != nil {
-		return fmt.Errorf("pruning the chain: %w", err)
-	}
-	for rows.Next() {
-		var tbl, row string
-		if err := rows.Scan(&tbl, &row); err != nil {
-			rows.Close()
-			return fmt.Errorf("pruning the chain: %w", err)
-		}
-		after[tbl+"\x00"+row] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("pruning the chain: %w", err)
-	}
-	for tbl, keys := range deleted {
-		for key := range keys {
-			if after[tbl+"\x00"+key] {
-				if err := c.put(tbl, key, OpDelete, nil); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if end == base.Seq {
-		return nil
-	}
-
-	// The segment: check its links, and find what outlives it.
+	// The segment: the entries from the base up to the first made at or
+	// after cut, with their links checked, and each row's latest in it.
 	type live struct {
-		tbl, row string
-		digest   []byte
+		tbl, row, op string
+		digest       []byte
 	}
-	var carry []live
+	var segment []live
 	index := map[string]int{}
-	prev, expect := base.Hash, base.Seq+1
-	rows, err = tx.QueryContext(ctx, `SELECT seq, at, tbl, row, op, digest, hash FROM chain WHERE seq > ? AND seq <= ? ORDER BY seq`, base.Seq, end)
+	prev, end := base.Hash, base.Seq
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, tbl, row, op, digest, hash FROM chain WHERE seq > ? ORDER BY seq`, base.Seq)
 	if err != nil {
 		return fmt.Errorf("pruning the chain: %w", err)
 	}
@@ -162,32 +134,56 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted map[string]m
 			rows.Close()
 			return fmt.Errorf("pruning the chain: %w", err)
 		}
-		if h := entryHash(prev, seq, at, tbl, row, op, digest); seq != expect || string(h[:]) != string(hash) {
+		if at >= cut {
+			break
+		}
+		if h := entryHash(prev, seq, at, tbl, row, op, digest); seq != end+1 || !bytes.Equal(h[:], hash) {
 			rows.Close()
-			return fmt.Errorf("pruning the chain: the entry at seq %d does not follow from the one before; not cutting a segment that fails verification (run vigil verify)", expect)
+			return fmt.Errorf("pruning the chain: the entry at seq %d does not follow from the one before; not cutting a segment that fails verification (run vigil verify)", end+1)
 		}
-		prev, expect = hash, seq+1
+		prev, end = hash, seq
 		k := tbl + "\x00" + row
-		if after[k] || deleted[tbl][row] || op == OpDelete {
-			if i, ok := index[k]; ok {
-				carry[i].digest = nil
-			}
-			continue
-		}
 		if i, ok := index[k]; ok {
-			carry[i].digest = digest
+			segment[i].op, segment[i].digest = op, digest
 		} else {
-			index[k] = len(carry)
-			carry = append(carry, live{tbl, row, digest})
+			index[k] = len(segment)
+			segment = append(segment, live{tbl, row, op, digest})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pruning the chain: %w", err)
 	}
-	for _, l := range carry {
-		if l.digest == nil {
+
+	gone := make(map[string]bool, len(deleted))
+	for _, d := range deleted {
+		e, ok, err := latestEntry(ctx, tx, d.tbl, d.row)
+		if err != nil {
+			return err
+		}
+		if !ok || e.op == OpDelete || !bytes.Equal(e.digest, d.digest[:]) {
+			return fmt.Errorf("pruning the chain: %s row %s differs from what the chain recorded; not pruning it, which would hide the change (run vigil verify)", d.tbl, d.row)
+		}
+		gone[d.tbl+"\x00"+d.row] = true
+		if e.seq > end {
+			if err := c.put(d.tbl, d.row, OpDelete, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if end == base.Seq {
+		return nil
+	}
+	for _, l := range segment {
+		if l.op == OpDelete || gone[l.tbl+"\x00"+l.row] {
 			continue
+		}
+		e, _, err := latestEntry(ctx, tx, l.tbl, l.row)
+		if err != nil {
+			return err
+		}
+		if e.seq > end {
+			continue // a later entry holds the row
 		}
 		if err := c.put(l.tbl, l.row, OpCarry, l.digest); err != nil {
 			return err
@@ -196,7 +192,7 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted map[string]m
 	if _, err := tx.ExecContext(ctx, `DELETE FROM chain WHERE seq <= ?`, end); err != nil {
 		return fmt.Errorf("pruning the chain: %w", err)
 	}
-	cp := Checkpoint{Seq: end, Hash: prev, At: now.UTC().Truncate(time.Millisecond), Kind: CheckpointBase}
+	cp := Checkpoint{Seq: end, Hash: prev, At: now.UTC().Truncate(time.Millisecond), Kind: CheckpointBase, Sig: []byte{}}
 	if s.sign != nil {
 		cp.Sig = s.sign(cp.Message())
 	}

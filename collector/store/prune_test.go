@@ -172,6 +172,10 @@ func (c *chainClock) now() time.Time { return c.at }
 // triage, audit and loss outlive it. It returns the closed store's path
 // and the base checkpoint's public key.
 func prunedStore(t *testing.T, beforePrune string) (string, ed25519.PublicKey) {
+	return prunedStoreSigned(t, beforePrune, true)
+}
+
+func prunedStoreSigned(t *testing.T, beforePrune string, signed bool) (string, ed25519.PublicKey) {
 	t.Helper()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	path := filepath.Join(t.TempDir(), "vigil.db")
@@ -182,7 +186,9 @@ func prunedStore(t *testing.T, beforePrune string) (string, ed25519.PublicKey) {
 	defer st.Close()
 	clock := &chainClock{at: t0}
 	st.now = clock.now
-	st.SetSigner(func(msg []byte) []byte { return ed25519.Sign(key, msg) })
+	if signed {
+		st.SetSigner(func(msg []byte) []byte { return ed25519.Sign(key, msg) })
+	}
 	ctx := context.Background()
 	evs := []*event.Event{newEvent(1), newEvent(2), newEvent(3), newEvent(4)}
 	putEvents(t, st, t0, evs...)
@@ -268,5 +274,39 @@ func TestPruneRefusesABrokenSegment(t *testing.T) {
 	_, _, err := st.Prune(context.Background(), clock.at, retention)
 	if err == nil || !strings.Contains(err.Error(), "seq 2") {
 		t.Fatalf("prune of a broken segment: %v", err)
+	}
+}
+
+// Making a row look old enough to prune (editing its received time) does
+// not get it deleted under cover of retention: the prune stops and names
+// it.
+func TestPruneRefusesAnEditedRow(t *testing.T) {
+	st := openStore(t)
+	clock := &chainClock{at: t0}
+	st.now = clock.now
+	now := t0.Add(48 * time.Hour)
+	putEvents(t, st, now, newEvent(1), newEvent(2))
+	if _, err := st.db.Exec(`UPDATE events SET received = ? WHERE n = 2`, ms(t0)); err != nil {
+		t.Fatal(err)
+	}
+	clock.at = now
+	_, _, err := st.Prune(context.Background(), now, retention)
+	if err == nil || !strings.Contains(err.Error(), "events row 2 differs") {
+		t.Fatalf("prune of an edited row: %v", err)
+	}
+	if n, _ := st.CountEvents(context.Background()); n != 2 {
+		t.Fatalf("%d events left, want both: the prune must not delete the edited one", n)
+	}
+}
+
+// A prune with no signer still cuts and leaves a base, which verifies
+// without a public key and is named unsigned with one.
+func TestUnsignedBase(t *testing.T) {
+	path, pub := prunedStoreSigned(t, "", false)
+	if r := verify(t, path, nil, nil); !r.OK() || r.BaseSeq == 0 {
+		t.Fatalf("base %d: %v", r.BaseSeq, r.Findings)
+	}
+	if r := verify(t, path, nil, pub); r.OK() || r.Findings[0].Kind != FindSignature {
+		t.Fatalf("an unsigned base checked with a key: %v", r.Findings)
 	}
 }
