@@ -35,6 +35,9 @@ Usage:
                                  password (shown once)
   vigil-collector user list [--data DIR]
   vigil-collector user remove NAME [--data DIR]
+  vigil-collector checkpoint-key [--data DIR]
+                                 print the public key of the store's signed
+                                 checkpoints (vigil verify --public-key)
   vigil-collector version        print the version
 
 By default run starts an embedded NATS server with JetStream on
@@ -61,6 +64,8 @@ func main() {
 		err = token(os.Args[2:], os.Stdout)
 	case "user":
 		err = user(os.Args[2:], os.Stdout)
+	case "checkpoint-key":
+		err = checkpointKey(os.Args[2:], os.Stdout)
 	case "version", "--version", "-version":
 		fmt.Println("vigil-collector", version)
 	case "help", "--help", "-h":
@@ -103,6 +108,9 @@ func run(args []string) error {
 	printAlerts := fs.Bool("print-alerts", false, "print each new alert on standard error")
 	keepEvents := fs.Duration("retain-events", 30*24*time.Hour, "keep events not cited by an alert this long")
 	keepAlerts := fs.Duration("retain-alerts", 365*24*time.Hour, "keep alerts, their evidence and loss records this long")
+	cpEvery := fs.Duration("checkpoint-every", time.Minute, "sign the store's hash chain this often while it moves (and at shutdown)")
+	cpFile := fs.String("checkpoint-file", "", "also append each signed checkpoint as a JSON line to `file` (put it where this host cannot rewrite it)")
+	cpCommand := fs.String("checkpoint-command", "", "also run this shell `command` with each checkpoint's JSON line on its standard input")
 	grace := fs.Duration("attribution-grace", 20*time.Second, "how long a statement read at a database server waits for its connection's client end to be reported")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +135,8 @@ func run(args []string) error {
 			Replicas: *replicas, MaxAge: *maxAge, Duplicates: *dedupe},
 		HTTP: *httpAddr, HTTPCert: *httpCert, HTTPKey: *httpKey, NoConsole: *noConsole, RulesDir: *rulesDir, HostRulesDir: *hostRules,
 		OCSF: *ocsfOut, OCSFWebhook: *ocsfWebhook, OCSFSyslog: *ocsfSyslog,
-		Retention:        store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		Retention:       store.Retention{Events: *keepEvents, Alerts: *keepAlerts},
+		CheckpointEvery: *cpEvery, CheckpointFile: *cpFile, CheckpointCommand: *cpCommand,
 		AttributionGrace: *grace,
 		Logger:           log,
 	}
