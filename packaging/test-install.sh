@@ -28,6 +28,26 @@ mode() {
 	}
 	if [ "$got" = "$2 $3" ]; then ok "$1 is $2 $3"; else bad "$1 is $got, want $2 $3"; fi
 }
+# docs NAME: the man pages and shell completions the package installs for
+# binary NAME exist, are not empty, parse, and man finds the page.
+docs() {
+	local b=$1 f
+	for f in /usr/share/man/man1/$b.1 /usr/share/bash-completion/completions/$b \
+		/usr/share/zsh/vendor-completions/_$b /usr/share/fish/vendor_completions.d/$b.fish; do
+		check "$f installed and not empty" test -s "$f"
+	done
+	check "the bash completion of $b parses (bash -n)" bash -n /usr/share/bash-completion/completions/$b
+	check "the bash completion of $b completes $b's subcommands" bash -c \
+		"source /usr/share/bash-completion/completions/$b && complete -p $b | grep -q __start_$b"
+	if command -v zsh >/dev/null; then check "the zsh completion of $b parses (zsh -n)" zsh -n /usr/share/zsh/vendor-completions/_$b; fi
+	if command -v fish >/dev/null; then check "the fish completion of $b parses (fish -n)" fish -n /usr/share/fish/vendor_completions.d/$b.fish; fi
+	check "$b.1 is a man page (.TH)" grep -q '^\.TH ' /usr/share/man/man1/$b.1
+	if command -v man >/dev/null; then
+		check "man $b shows the page" sh -c "MANPAGER=cat man $b 2>/dev/null | grep -q 'SYNOPSIS'"
+	else
+		echo "test-install: no man here; checked $b.1 by its .TH line only"
+	fi
+}
 finish() {
 	echo "test-install: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
@@ -88,6 +108,8 @@ check "preflight names the missing collector block" grep -q "FAIL collector bloc
 check "preflight gives the fix" grep -q "fix: add a collector block" <<<"$out"
 check "the shipped rule pack compiles" grep -q "^ok   host rules" <<<"$out"
 check "vigil-agent --help explains the commands" sh -c '/usr/bin/vigil-agent --help | grep -q preflight'
+check "vigil-agent help run shows run's flags" sh -c '/usr/bin/vigil-agent help run | grep -q -- --stdout'
+docs vigil-agent
 
 mode /usr/bin/vigil-agent 755 root:root
 for d in README deploy rules events; do mode /usr/share/doc/vigil-agent/$d.md 644 root:root; done
@@ -147,6 +169,7 @@ if [ ${#collector_debs[@]} -eq 1 ]; then
 	mode /var/lib/vigil-collector 750 vigil:vigil
 	mode /var/lib/vigil-collector/agents 700 vigil:vigil
 	check "vigil-collector version runs" /usr/bin/vigil-collector version
+	docs vigil-collector
 	mode /usr/lib/systemd/system/vigil-collector.service 644 root:root
 	if dpkg -r vigil-collector; then ok "dpkg -r vigil-collector"; else bad "dpkg -r vigil-collector"; fi
 	check "collector binary gone after remove" test ! -e /usr/bin/vigil-collector
@@ -163,9 +186,13 @@ if [ ${#cli_debs[@]} -eq 1 ]; then
 	if dpkg -i "${cli_debs[0]}"; then ok "dpkg -i vigil-cli"; else bad "dpkg -i vigil-cli"; fi
 	mode /usr/bin/vigil 755 root:root
 	check "vigil version runs" /usr/bin/vigil version
+	docs vigil
+	check "the man pages of vigil's subcommands are installed" test -s /usr/share/man/man1/vigil-alerts-list.1
 	for d in rules events deploy; do mode /usr/share/doc/vigil-cli/$d.md 644 root:root; done
 	if dpkg -P vigil-cli; then ok "dpkg -P vigil-cli"; else bad "dpkg -P vigil-cli"; fi
 	check "vigil gone after purge" test ! -e /usr/bin/vigil
+	check "vigil's man page gone after purge" test ! -e /usr/share/man/man1/vigil.1
+	check "vigil's bash completion gone after purge" test ! -e /usr/share/bash-completion/completions/vigil
 fi
 
 # The rpm cannot be installed on Debian, but rpm can read it back.

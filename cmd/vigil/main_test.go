@@ -189,3 +189,27 @@ func TestRulesFmt(t *testing.T) {
 		t.Errorf("fmt of broken syntax: %d", code)
 	}
 }
+
+// The package installs these: a man page for vigil and each subcommand,
+// and completions that know the subcommands and flags.
+func TestManPagesAndCompletions(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI("gendocs", dir); code != exitOK {
+		t.Fatalf("gendocs: exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"man/vigil.1", "man/vigil-alerts-list.1", "man/vigil-rules-test.1", "man/vigil-enrol.1", "man/vigil-loss.1"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), ".TH ") {
+			t.Errorf("%s: %v\n%s", f, err, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "man/vigil-gendocs.1")); err == nil {
+		t.Error("the hidden gendocs command has a man page")
+	}
+	code, stdout, _ := runCLI("__complete", "alerts", "close", "x", "--reason", "")
+	if code != exitOK || !strings.Contains(stdout, "false_positive") {
+		t.Errorf("completing --reason: %d %q", code, stdout)
+	}
+	if code, stdout, _ := runCLI("__complete", "help", "al"); code != exitOK || !strings.Contains(stdout, "alerts") {
+		t.Errorf("completing help al: %d %q", code, stdout)
+	}
+}

@@ -35,7 +35,7 @@ func WriteDocs(root *cobra.Command, dir string) error {
 		}
 	}
 	root.DisableAutoGenTag = true
-	header := &doc.GenManHeader{Title: root.Name(), Section: "1", Source: "vigil", Manual: "vigil manual"}
+	header := &doc.GenManHeader{Section: "1", Source: "vigil", Manual: "vigil manual"}
 	if err := doc.GenManTree(root, header, man); err != nil {
 		return fmt.Errorf("writing man pages to %s: %w", man, err)
 	}
