@@ -164,18 +164,23 @@ if [ ${#collector_debs[@]} -eq 1 ]; then
 	check "user vigil exists" getent passwd vigil
 	check "user vigil has no login shell" sh -c 'getent passwd vigil | grep -q nologin'
 	mode /usr/bin/vigil-collector 755 root:root
+	mode /etc/vigil/collector.hcl 640 root:vigil
 	mode /etc/vigil/collector.env 640 root:vigil
 	mode /etc/vigil/collector-credentials 700 vigil:vigil
 	mode /var/lib/vigil-collector 750 vigil:vigil
 	mode /var/lib/vigil-collector/agents 700 vigil:vigil
 	check "vigil-collector version runs" /usr/bin/vigil-collector version
+	check "the unit runs the collector with collector.hcl" grep -q -- '--config /etc/vigil/collector.hcl' /usr/lib/systemd/system/vigil-collector.service
+	check "the shipped collector.hcl is accepted" /usr/bin/vigil-collector run --config /etc/vigil/collector.hcl --check
 	docs vigil-collector
 	mode /usr/lib/systemd/system/vigil-collector.service 644 root:root
 	if dpkg -r vigil-collector; then ok "dpkg -r vigil-collector"; else bad "dpkg -r vigil-collector"; fi
 	check "collector binary gone after remove" test ! -e /usr/bin/vigil-collector
 	check "collector.env kept after remove" test -f /etc/vigil/collector.env
+	check "collector.hcl kept after remove" test -f /etc/vigil/collector.hcl
 	if dpkg -P vigil-collector; then ok "dpkg -P vigil-collector"; else bad "dpkg -P vigil-collector"; fi
 	check "collector.env gone after purge" test ! -e /etc/vigil/collector.env
+	check "collector.hcl gone after purge" test ! -e /etc/vigil/collector.hcl
 else
 	echo "test-install: no $dist/vigil-collector_*.deb (collector not built yet); skipping its checks"
 fi

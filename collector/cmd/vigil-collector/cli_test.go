@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,5 +64,40 @@ func TestTokenAndUser(t *testing.T) {
 	}
 	if code, _, stderr := runCLI("user", "add", "ben", "--role", "root", "--data", data); code != cli.ExitFail || stderr == "" {
 		t.Errorf("user add --role root: exit %d %q", code, stderr)
+	}
+}
+
+// run --config reads collector.hcl with the flags given over it, and a bad
+// file stops run before anything starts, naming file:line:column.
+func TestRunConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.hcl")
+	if err := os.WriteFile(bad, []byte("data_dir = \"/srv\"\nhttp {\n  listn = \"0.0.0.0:8080\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI("run", "--config", bad, "--data", dir)
+	if code != cli.ExitFail || !strings.Contains(stderr, bad+":3:3: Unsupported argument") || !strings.Contains(stderr, `"listen"`) {
+		t.Errorf("run with a bad config: exit %d, stderr %q", code, stderr)
+	}
+	if code, stdout, stderr := runCLI("run", "--config", "../../../packaging/etc/collector.hcl", "--check"); code != cli.ExitOK || !strings.HasPrefix(stdout, "ok: ") {
+		t.Errorf("run --check of the shipped collector.hcl: exit %d, %q %q", code, stdout, stderr)
+	}
+	good := filepath.Join(dir, "collector.hcl")
+	if err := os.WriteFile(good, []byte("data_dir = \"/srv\"\nnats {\n  listen = \"0.0.0.0:4223\"\n}\nhttp {\n  listen = \"0.0.0.0:8443\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runCmd, _, err := rootCommand().Find([]string{"run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runCmd.ParseFlags([]string{"--config", good, "--http", "127.0.0.1:9090"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := settings(good, nil, runCmd.Flags())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != "/srv" || cfg.NATS.Listen != "0.0.0.0:4223" || cfg.HTTP.Listen != "127.0.0.1:9090" {
+		t.Errorf("file with --http over it: %+v", cfg)
 	}
 }
