@@ -101,3 +101,11 @@ func TestRunConfigFile(t *testing.T) {
 		t.Errorf("file with --http over it: %+v", cfg)
 	}
 }
+
+// Completion offers the roles a token may have.
+func TestCompletesRoles(t *testing.T) {
+	code, stdout, _ := runCLI("__complete", "token", "add", "grafana", "--role", "")
+	if code != cli.ExitOK || !strings.Contains(stdout, "metrics") || !strings.Contains(stdout, "admin") {
+		t.Errorf("completing --role: %d %q", code, stdout)
+	}
+}
