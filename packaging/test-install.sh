@@ -32,16 +32,23 @@ mode() {
 # binary NAME exist, are not empty, parse, and man finds the page.
 docs() {
 	local b=$1 f
-	for f in /usr/share/man/man1/$b.1 /usr/share/bash-completion/completions/$b \
+	for f in /usr/share/bash-completion/completions/$b \
 		/usr/share/zsh/vendor-completions/_$b /usr/share/fish/vendor_completions.d/$b.fish; do
 		check "$f installed and not empty" test -s "$f"
 	done
+	# Slim container images tell dpkg not to install man pages at all.
+	if grep -qrs '^path-exclude=*/usr/share/man' /etc/dpkg/dpkg.cfg.d/; then
+		echo "test-install: dpkg here excludes /usr/share/man; not checking $b's man pages"
+		return
+	fi
+	check "/usr/share/man/man1/$b.1 installed and not empty" test -s /usr/share/man/man1/$b.1
 	check "the bash completion of $b parses (bash -n)" bash -n /usr/share/bash-completion/completions/$b
 	check "the bash completion of $b completes $b's subcommands" bash -c \
 		"source /usr/share/bash-completion/completions/$b && complete -p $b | grep -q __start_$b"
 	if command -v zsh >/dev/null; then check "the zsh completion of $b parses (zsh -n)" zsh -n /usr/share/zsh/vendor-completions/_$b; fi
 	if command -v fish >/dev/null; then check "the fish completion of $b parses (fish -n)" fish -n /usr/share/fish/vendor_completions.d/$b.fish; fi
 	check "$b.1 is a man page (.TH)" grep -q '^\.TH ' /usr/share/man/man1/$b.1
+	check "$b's subcommands have man pages ($b-version.1)" test -s /usr/share/man/man1/$b-version.1
 	if command -v man >/dev/null; then
 		check "man $b shows the page" sh -c "MANPAGER=cat man $b 2>/dev/null | grep -q 'SYNOPSIS'"
 	else
@@ -192,7 +199,6 @@ if [ ${#cli_debs[@]} -eq 1 ]; then
 	mode /usr/bin/vigil 755 root:root
 	check "vigil version runs" /usr/bin/vigil version
 	docs vigil
-	check "the man pages of vigil's subcommands are installed" test -s /usr/share/man/man1/vigil-alerts-list.1
 	for d in rules events deploy; do mode /usr/share/doc/vigil-cli/$d.md 644 root:root; done
 	if dpkg -P vigil-cli; then ok "dpkg -P vigil-cli"; else bad "dpkg -P vigil-cli"; fi
 	check "vigil gone after purge" test ! -e /usr/bin/vigil
