@@ -62,6 +62,7 @@ func Setup(root *cobra.Command) {
 	root.SetHelpCommand(helpCommand())
 	root.AddCommand(docsCommand())
 	walk(root, func(c *cobra.Command) {
+		c.SuggestionsMinimumDistance = 2
 		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
 			c.Args = groupArgs
 			c.RunE = func(c *cobra.Command, args []string) error {
@@ -105,6 +106,9 @@ func groupArgs(c *cobra.Command, args []string) error {
 		if s.IsAvailableCommand() {
 			names = append(names, s.Name())
 		}
+	}
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		return Usagef("unknown command %q for %q; did you mean %s?", args[0], c.CommandPath(), strings.Join(s, " or "))
 	}
 	return Usagef("unknown command %q for %q (want %s)", args[0], c.CommandPath(), strings.Join(names, ", "))
 }

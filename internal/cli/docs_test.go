@@ -46,3 +46,17 @@ func TestWriteDocs(t *testing.T) {
 		}
 	}
 }
+
+// An unknown subcommand exits 2 with the nearest one, or the list.
+func TestUnknownCommand(t *testing.T) {
+	for args, want := range map[string]string{
+		"thing":        `unknown command "thing" for "tool"; did you mean things?`,
+		"things lsit":  `unknown command "lsit" for "tool things"; did you mean list?`,
+		"things xyzzy": `unknown command "xyzzy" for "tool things" (want list)`,
+	} {
+		var out, errOut strings.Builder
+		if code := Execute(tree(), strings.Fields(args), &out, &errOut); code != ExitUsage || !strings.Contains(errOut.String(), want) {
+			t.Errorf("tool %s: exit %d, stderr %q, want 2 and %q", args, code, errOut.String(), want)
+		}
+	}
+}
