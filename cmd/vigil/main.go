@@ -34,17 +34,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vigil",
-		Short: "vigil's operator CLI: rules, alerts, the fleet, loss and enrolment",
+		Short: "vigil's operator CLI: rules, alerts, the fleet, loss, store verification and enrolment",
 		Long: `vigil is the operator CLI of vigil, an insider-threat monitor: rule writers
 check, test and format rules; the SOC lists, follows and triages alerts and
-watches the fleet and what was lost; IT enrols agents.
+watches the fleet and what was lost, and verifies the collector's store;
+IT enrols agents.
 
 Exit status: 0 done, 1 the command failed or found problems, 2 the command
 line was wrong.`,
 		Version: versionString(),
 	}
 	root.SetVersionTemplate("vigil {{.Version}}\n")
-	root.AddCommand(alertsCommand(), agentsCommand(), lossCommand(), rulesCommand(), enrolCommand(),
+	root.AddCommand(alertsCommand(), agentsCommand(), lossCommand(), rulesCommand(), enrolCommand(), verifyCommand(),
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 			Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), "vigil", versionString()) }})
 	cli.Setup(root)

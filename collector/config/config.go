@@ -22,10 +22,11 @@ type Config struct {
 	Verbose          bool
 	AttributionGrace time.Duration
 
-	NATS      NATS
-	HTTP      HTTP
-	OCSF      OCSF
-	Retention Retention
+	NATS       NATS
+	HTTP       HTTP
+	OCSF       OCSF
+	Retention  Retention
+	Checkpoint Checkpoint
 }
 
 // NATS is the nats block: the embedded server, or an external cluster.
@@ -65,6 +66,14 @@ type Retention struct {
 	Alerts time.Duration
 }
 
+// Checkpoint is the checkpoint block: how often the store's hash chain is
+// signed, and where the signed checkpoints go besides the store and NATS.
+type Checkpoint struct {
+	Every   time.Duration
+	File    string
+	Command string
+}
+
 // Default is the configuration with no file and no flags.
 func Default() *Config {
 	return &Config{
@@ -73,8 +82,9 @@ func Default() *Config {
 		AttributionGrace: 20 * time.Second,
 		NATS: NATS{Listen: "127.0.0.1:4222", Auth: true, Replicas: 1,
 			MaxAge: 7 * 24 * time.Hour, Dedupe: 10 * time.Minute},
-		HTTP:      HTTP{Listen: "127.0.0.1:8080", Console: true},
-		Retention: Retention{Events: 30 * 24 * time.Hour, Alerts: 365 * 24 * time.Hour},
+		HTTP:       HTTP{Listen: "127.0.0.1:8080", Console: true},
+		Retention:  Retention{Events: 30 * 24 * time.Hour, Alerts: 365 * 24 * time.Hour},
+		Checkpoint: Checkpoint{Every: time.Minute},
 	}
 }
 
@@ -118,6 +128,11 @@ type file struct {
 		Events *string `hcl:"events,optional"`
 		Alerts *string `hcl:"alerts,optional"`
 	} `hcl:"retention,block"`
+	Checkpoint *struct {
+		Every   *string `hcl:"every,optional"`
+		File    *string `hcl:"file,optional"`
+		Command *string `hcl:"command,optional"`
+	} `hcl:"checkpoint,block"`
 }
 
 // Load reads collector.hcl at path over the defaults. Its error names
@@ -217,6 +232,11 @@ func Parse(filename string, src []byte) (*Config, error) {
 	if r := f.Retention; r != nil {
 		duration(&c.Retention.Events, r.Events, "retention", "events", time.Hour)
 		duration(&c.Retention.Alerts, r.Alerts, "retention", "alerts", time.Hour)
+	}
+	if cp := f.Checkpoint; cp != nil {
+		duration(&c.Checkpoint.Every, cp.Every, "checkpoint", "every", time.Second)
+		str(&c.Checkpoint.File, cp.File)
+		str(&c.Checkpoint.Command, cp.Command)
 	}
 	if errs.HasErrors() {
 		return nil, diagError(errs)

@@ -53,6 +53,12 @@ retention {
   events = "240h"
   alerts = "4380h"
 }
+
+checkpoint {
+  every   = "30s"
+  file    = "/mnt/worm/vigil-checkpoints.jsonl"
+  command = "logger -t vigil-checkpoint"
+}
 `
 
 // The same settings as flags.
@@ -64,7 +70,8 @@ var everyFlags = []string{"--data", "/srv/vigil", "--rules", "/srv/rules", "--ho
 	"--stream-max-age", "72h", "--dedupe-window", "5m", "--http", "0.0.0.0:8443", "--http-tls-cert", "/c/http.pem",
 	"--http-tls-key", "/c/http-key.pem", "--no-console", "--ocsf", "/var/log/vigil/ocsf.jsonl",
 	"--ocsf-webhook", "https://siem.example/hook", "--ocsf-webhook-secret", "/c/hook.secret",
-	"--ocsf-syslog", "tls://siem.example:6514", "--retain-events", "240h", "--retain-alerts", "4380h"}
+	"--ocsf-syslog", "tls://siem.example:6514", "--retain-events", "240h", "--retain-alerts", "4380h",
+	"--checkpoint-every", "30s", "--checkpoint-file", "/mnt/worm/vigil-checkpoints.jsonl", "--checkpoint-command", "logger -t vigil-checkpoint"}
 
 func parseFlags(t *testing.T, args ...string) (*Config, *pflag.FlagSet) {
 	t.Helper()
@@ -172,6 +179,7 @@ func TestParseBadInput(t *testing.T) {
 		{"bad duration", "retention {\n  events = \"forever\"\n}\n", `collector.hcl:2:3: Invalid duration: retention.events = "forever"`},
 		{"duration without unit", "attribution_grace = \"20\"\n", `collector.hcl:1:1: Invalid duration: attribution_grace = "20"`},
 		{"retention too short", "retention {\n  alerts = \"1m\"\n}\n", `collector.hcl:2:3: Invalid duration: retention.alerts = "1m": it is at least 1h0m0s`},
+		{"checkpoint too often", "checkpoint {\n  every = \"10ms\"\n}\n", `collector.hcl:2:3: Invalid duration: checkpoint.every = "10ms": it is at least 1s`},
 		{"replicas out of range", "nats {\n  replicas = 0\n}\n", "collector.hcl:2:3: Invalid replicas: nats.replicas = 0"},
 		{"block twice", "http {\n}\nhttp {\n}\n", "collector.hcl:3:1: Duplicate http block"},
 		{"attribute twice", "data_dir = \"a\"\ndata_dir = \"b\"\n", "collector.hcl:2:1: Attribute redefined"},

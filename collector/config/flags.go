@@ -18,6 +18,7 @@ var Attributes = map[string]string{
 	"http": "http.listen", "http-tls-cert": "http.tls_cert", "http-tls-key": "http.tls_key", "no-console": "http.console",
 	"ocsf": "ocsf.file", "ocsf-webhook": "ocsf.webhook", "ocsf-webhook-secret": "ocsf.webhook_secret_file",
 	"ocsf-syslog": "ocsf.syslog", "retain-events": "retention.events", "retain-alerts": "retention.alerts",
+	"checkpoint-every": "checkpoint.every", "checkpoint-file": "checkpoint.file", "checkpoint-command": "checkpoint.command",
 }
 
 // Flags binds run's flags to c, whose values are their defaults.
@@ -49,6 +50,9 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.PrintAlerts, "print-alerts", c.PrintAlerts, "print each new alert on standard error")
 	fs.DurationVar(&c.Retention.Events, "retain-events", c.Retention.Events, "keep events not cited by an alert this long")
 	fs.DurationVar(&c.Retention.Alerts, "retain-alerts", c.Retention.Alerts, "keep alerts, their evidence and loss records this long")
+	fs.DurationVar(&c.Checkpoint.Every, "checkpoint-every", c.Checkpoint.Every, "sign the store's hash chain this often while it moves (and at shutdown)")
+	fs.StringVar(&c.Checkpoint.File, "checkpoint-file", c.Checkpoint.File, "also append each signed checkpoint as a JSON line to `file` (put it where this host cannot rewrite it)")
+	fs.StringVar(&c.Checkpoint.Command, "checkpoint-command", c.Checkpoint.Command, "also run this shell `command` with each checkpoint's JSON line on its standard input")
 	fs.DurationVar(&c.AttributionGrace, "attribution-grace", c.AttributionGrace, "how long a statement read at a database server waits for its connection's client end to be reported")
 	fs.BoolVarP(&c.Verbose, "verbose", "v", c.Verbose, "debug logging")
 	for name, attr := range Attributes {

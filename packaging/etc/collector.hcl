@@ -89,3 +89,14 @@ retention {
   # events = "720h"
   # alerts = "8760h"
 }
+
+checkpoint {
+  # Sign where the store's hash chain stands this often while it moves (and
+  # at shutdown); vigil verify checks the store against the checkpoints.
+  # Besides the store and NATS, append each as a JSON line to a file this
+  # host cannot rewrite, or hand it to a command on standard input
+  # (docs/deploy.md).
+  # every   = "1m"
+  # file    = "/mnt/audit/vigil-checkpoints.jsonl"
+  # command = "logger -n siem.example -T -P 514 -t vigil-checkpoint"
+}

@@ -23,7 +23,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 	for args, want := range map[string]string{
 		"--help": "token", "help": "user", "-h": "run",
 		"help run": "--nats-listen", "run --help": "--retain-alerts", "run -h": "--ocsf-syslog",
-		"help token add": "--role", "token add --help": "--data", "help user": "remove", "user --help": "add",
+		"help token add": "--role", "token add --help": "--data", "help user": "remove", "user --help": "add", "help checkpoint-key": "--data",
 	} {
 		code, stdout, stderr := runCLI(strings.Fields(args)...)
 		if code != cli.ExitOK || !strings.Contains(stdout, "Usage:") || !strings.Contains(stdout, want) {
@@ -33,7 +33,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 	for args, want := range map[string]string{
 		"help nope": `"nope"`, "nope": `"nope"`, "run --nats-lisen x": "--nats-lisen", "run extra": `"extra"`,
 		"run --replicas three": "three", "token": "Usage:", "token add": "accepts 1 arg", "token mint x": `"mint"`,
-		"user list extra": `"extra"`, "": "Usage:",
+		"user list extra": `"extra"`, "": "Usage:", "checkpoint-key extra": `"extra"`,
 	} {
 		code, stdout, stderr := runCLI(strings.Fields(args)...)
 		if code != cli.ExitUsage || !strings.Contains(stderr, want) {

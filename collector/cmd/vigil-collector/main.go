@@ -76,7 +76,7 @@ password, in DIR/console-admin (both mode 0600).`,
 	runCmd.Flags().BoolVar(&check, "check", false, "check the file and flags, then exit without starting")
 	_ = runCmd.MarkFlagFilename("config", "hcl")
 	flags.Flags(runCmd.Flags())
-	root.AddCommand(runCmd, tokenCommand(), userCommand(), &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+	root.AddCommand(runCmd, tokenCommand(), userCommand(), checkpointKeyCommand(), &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), "vigil-collector", version) }})
 	cli.Setup(root)
 	return root
@@ -128,7 +128,8 @@ func run(c *config.Config) error {
 		HTTP: c.HTTP.Listen, HTTPCert: c.HTTP.TLSCert, HTTPKey: c.HTTP.TLSKey, NoConsole: !c.HTTP.Console,
 		RulesDir: rulesDir, HostRulesDir: c.HostRulesDir, AllowedRuleSets: c.AllowedRuleSets,
 		OCSF: c.OCSF.File, OCSFWebhook: c.OCSF.Webhook, OCSFSyslog: c.OCSF.Syslog,
-		Retention:        store.Retention{Events: c.Retention.Events, Alerts: c.Retention.Alerts},
+		Retention:       store.Retention{Events: c.Retention.Events, Alerts: c.Retention.Alerts},
+		CheckpointEvery: c.Checkpoint.Every, CheckpointFile: c.Checkpoint.File, CheckpointCommand: c.Checkpoint.Command,
 		AttributionGrace: c.AttributionGrace,
 		Logger:           log,
 	}
