@@ -168,6 +168,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := m.WatchCheckpoints(func() float64 { return float64(cp.Failed()) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
