@@ -11,24 +11,42 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/spf13/cobra"
+
 	"github.com/vigilhq/vigil/collector/checkpoint"
 	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/internal/cli"
 )
 
-func init() {
-	register(command{name: "verify", usage: "verify [flags] STORE", summary: "check the collector's store against its hash chain and checkpoints", run: runVerify})
-}
-
-const verifyUsage = `verify [flags] STORE
-
-Checks the collector's store file (e.g. /var/lib/vigil-collector/vigil.db),
+// verifyCommand is vigil verify.
+func verifyCommand() *cobra.Command {
+	var o verifyOptions
+	c := &cobra.Command{
+		Use:   "verify [flags] STORE",
+		Short: "Check the collector's store against its hash chain and checkpoints",
+		Long: `Check the collector's store file (e.g. /var/lib/vigil-collector/vigil.db),
 read-only: every chain entry follows from the one before, every alert,
 event, evidence link, loss record, triage and audit row is as it was
 chained, nothing chained is missing, and the chain agrees with the
 checkpoints (those in the store, and those published elsewhere given with
---checkpoints). Exit 0 only when the store verifies.
-
-[flags]`
+--checkpoints). Exit 0 only when the store verifies.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Store = args[0]
+			code, err := verifyStore(c.Context(), o, c.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			return cli.Code(code)
+		},
+	}
+	fs := c.Flags()
+	fs.StringArrayVar(&o.Checkpoints, "checkpoints", nil, "published checkpoints: a `file` of JSON lines or nats://host:port holding the "+checkpoint.Stream+" stream (repeatable)")
+	fs.StringVar(&o.NATSCreds, "nats-creds", "", "credentials or NKey seed `file` for a nats:// checkpoint source")
+	fs.StringVar(&o.PublicKey, "public-key", "", "the collector's checkpoint public `key` (hex, or its checkpoint.pub file): check every signature")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	return c
+}
 
 // verifyOptions are verify's arguments, whatever parses the command line.
 type verifyOptions struct {
@@ -41,34 +59,6 @@ type verifyOptions struct {
 	// (checkpoint.pub in its data directory); empty skips signatures.
 	PublicKey string
 	JSON      bool
-}
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
-func runVerify(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("verify", stderr, verifyUsage)
-	var o verifyOptions
-	fs.Var((*listFlag)(&o.Checkpoints), "checkpoints", "published checkpoints: a `file` of JSON lines or nats://host:port holding the "+checkpoint.Stream+" stream (repeatable)")
-	fs.StringVar(&o.NATSCreds, "nats-creds", "", "credentials or NKey seed `file` for a nats:// checkpoint source")
-	fs.StringVar(&o.PublicKey, "public-key", "", "the collector's checkpoint public `key` (hex, or its checkpoint.pub file): check every signature")
-	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	o.Store = pos[0]
-	code, err := verifyStore(context.Background(), o, stdout)
-	if err != nil {
-		fmt.Fprintln(stderr, "vigil verify:", err)
-	}
-	return code
 }
 
 // verifyStore verifies o.Store and prints the report: exitOK when it

@@ -15,10 +15,10 @@ import (
 func TestCheckpointKeyPrintsThePublicKey(t *testing.T) {
 	dir := t.TempDir()
 	var first, second bytes.Buffer
-	if err := checkpointKey([]string{"--data", dir}, &first); err != nil {
+	if err := checkpointKey(dir, &first); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkpointKey([]string{"--data", dir}, &second); err != nil {
+	if err := checkpointKey(dir, &second); err != nil {
 		t.Fatal(err)
 	}
 	file, err := os.ReadFile(filepath.Join(dir, checkpoint.PubKeyFile))
