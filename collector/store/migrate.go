@@ -16,6 +16,9 @@ var migrateConfirmedGaps string
 //go:embed migrate_4_triage.sql
 var migrateTriage string
 
+//go:embed migrate_5_person_time.sql
+var migratePersonTime string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -26,6 +29,7 @@ var migrations = []string{
 	migrateOutputs,       // 2: where each OCSF output stands
 	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
 	migrateTriage,        // 4: triage and the audit log
+	migratePersonTime,    // 5: events by person and by site over time, the audit log by time
 }
 
 // SchemaVersion is the version this collector's store has once opened.
