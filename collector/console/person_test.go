@@ -40,3 +40,33 @@ func TestPersonPage(t *testing.T) {
 		t.Errorf("ali's page shows mona's: %d\n%s", w.Code, w.Body)
 	}
 }
+
+// A person's page draws, on the server, their rows, customers, uploads
+// and exports per day beside their peers' median: mona's 5000 rows on the
+// 5th are the rows chart's top, on the day before the last.
+func TestPersonCharts(t *testing.T) {
+	st, _ := serve(t, auth.Principal{})
+	h, err := (&Server{Store: st, Now: func() time.Time { return time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC) }}).Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := do(h, "GET", "/people/mona", nil).Body.String()
+	for _, id := range []string{"rows", "customers", "uploads", "exports"} {
+		if !strings.Contains(page, `id="chart-`+id+`"`) {
+			t.Errorf("mona's page has no %s chart", id)
+		}
+	}
+	rows := page[strings.Index(page, `id="chart-rows"`):]
+	rows = rows[:strings.Index(rows, "</figure>")]
+	person := regexp.MustCompile(`class="person" points="([^"]+)"`).FindStringSubmatch(rows)
+	if person == nil || !strings.Contains(rows, ">5000</text>") {
+		t.Fatalf("the rows chart:\n%s", rows)
+	}
+	points := strings.Fields(person[1])
+	if len(points) != 14 || !strings.HasSuffix(points[12], ",18.0") || !strings.HasSuffix(points[13], ",110.0") {
+		t.Errorf("mona's rows line %v: want 14 days, the 13th at the top, the last at the baseline", points)
+	}
+	if !strings.Contains(page, "median of 0 other people at leeds") {
+		t.Errorf("the peers note is wrong:\n%s", page)
+	}
+}
