@@ -68,6 +68,12 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.throttle.Succeeded(p.Name)
+	// Whoever knew the old password is signed out; this browser stays in.
+	s.Sessions.EndUser(p.Name)
+	if err := s.Sessions.Start(w, p.Name); err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
+		return
+	}
 	if p.MustChange {
 		http.Redirect(w, r, "/alerts", http.StatusSeeOther)
 		return

@@ -48,7 +48,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	end := time.NewTimer(streamMax)
 	defer end.Stop()
 	for {
-		var msg string
+		msg, changed := ": ping\n\n", false
 		select {
 		case <-r.Context().Done():
 			return
@@ -60,10 +60,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-			msg = ": ping\n\n"
 		case <-woken:
 			woken = s.Hub.Wait()
-			msg = "event: change\ndata: alerts\n\n"
+			msg, changed = "event: change\ndata: alerts\n\n", true
 		}
 		if _, err := fmt.Fprint(w, msg); err != nil {
 			return
@@ -71,7 +70,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		if err := rc.Flush(); err != nil {
 			return
 		}
-		if msg[0] == 'e' {
+		if changed {
 			select {
 			case <-r.Context().Done():
 				return

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,14 +15,16 @@ import (
 // An admin adds a user (whose generated password is shown once and must be
 // changed), resets a password and disables a user, each in the audit log;
 // an admin cannot disable themselves; the person changes their password
-// only with the current one, and the failure is on record too.
+// only with the current one, and the failure is on record too; the change
+// ends the user's other sessions and keeps this one.
 func TestUserAdminAndPasswordChange(t *testing.T) {
 	st, _ := serve(t, auth.Principal{})
 	users, err := auth.OpenUsers(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := (&Server{Store: st, Users: users, Sessions: auth.NewSessions()}).Handler()
+	sessions := auth.NewSessions()
+	h, err := (&Server{Store: st, Users: users, Sessions: sessions}).Handler()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +73,25 @@ func TestUserAdminAndPasswordChange(t *testing.T) {
 	if w := do(ana, "POST", "/account/password", url.Values{"current": {reset[1]}, "new": {"a secret of her own"}, "repeat": {"a secret of hers"}}); w.Code != 400 {
 		t.Errorf("a change whose repetition differs: %d", w.Code)
 	}
+	elsewhere := httptest.NewRecorder() // a session of ana's on another device, with the given password
+	if err := sessions.Start(elsewhere, "ana"); err != nil {
+		t.Fatal(err)
+	}
 	w = do(ana, "POST", "/account/password", url.Values{"current": {reset[1]}, "new": {"a secret of her own"}, "repeat": {"a secret of her own"}})
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/alerts" {
 		t.Errorf("a forced change: %d %v", w.Code, w.Header())
+	}
+	for _, c := range []struct {
+		cookies []*http.Cookie
+		live    bool
+	}{{elsewhere.Result().Cookies(), false}, {w.Result().Cookies(), true}} {
+		r := httptest.NewRequest("GET", "/", nil)
+		for _, k := range c.cookies {
+			r.AddCookie(k)
+		}
+		if _, ok := sessions.User(r); ok != c.live {
+			t.Errorf("after the change, a session is live %v, want %v", ok, c.live)
+		}
 	}
 	if u, ok := users.Check("ana", "a secret of her own"); !ok || u.MustChange {
 		t.Errorf("ana after her change: %+v %v", u, ok)
