@@ -16,7 +16,10 @@ var migrateConfirmedGaps string
 //go:embed migrate_4_triage.sql
 var migrateTriage string
 
-//go:embed migrate_5_person_time.sql
+//go:embed migrate_5_chain.sql
+var migrateChain string
+
+//go:embed migrate_6_person_time.sql
 var migratePersonTime string
 
 // migrations bring a store from its schema version (SQLite's user_version)
@@ -29,8 +32,13 @@ var migrations = []string{
 	migrateOutputs,       // 2: where each OCSF output stands
 	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
 	migrateTriage,        // 4: triage and the audit log
-	migratePersonTime,    // 5: events by person and by site over time, the audit log by time
+	migrateChain,         // 5: the hash chain and its checkpoints
+	migratePersonTime,    // 6: events by person and by site over time, the audit log by time
 }
+
+// chainVersion is the schema version that brought the chain: a store
+// migrated past it has its rows from before adopted into the chain.
+const chainVersion = 5
 
 // SchemaVersion is the version this collector's store has once opened.
 var SchemaVersion = len(migrations)
@@ -53,6 +61,11 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	for i := v; i < len(migrations); i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrating store %s to schema version %d: %w", path, i+1, err)
+		}
+	}
+	if v < chainVersion && len(migrations) >= chainVersion {
+		if err := adopt(ctx, tx); err != nil {
+			return fmt.Errorf("migrating store %s: %w", path, err)
 		}
 	}
 	if v < len(migrations) {
