@@ -275,7 +275,7 @@ func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, e
 			return nil, fmt.Errorf("opening the console's users: %w", err)
 		}
 		srv.Users, srv.Sessions = users, auth.NewSessions()
-		c := &console.Server{Store: srv.Store, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
+		c := &console.Server{Store: srv.Store, Hub: srv.Hub, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
 		if srv.Console, err = c.Handler(); err != nil {
 			return nil, err
 		}
