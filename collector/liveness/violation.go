@@ -1,0 +1,68 @@
+package liveness
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vigilhq/vigil/event"
+)
+
+// Violation is an operation NATS refused an agent's key: a publish or a
+// subscription outside the subjects its permissions allow (JetStream API
+// calls are publishes to $JS.API.>).
+type Violation struct {
+	// AgentID and Site name the enrolled agent whose key it was; empty
+	// when the key is no enrolled agent's.
+	AgentID, Site string
+	// Key is the NKey the connection authenticated with.
+	Key string
+	// Op is "publish", "subscribe" or "reply".
+	Op      string
+	Subject string
+}
+
+// Violation records a refused operation; the alert it raises, one per
+// agent and kind of operation per cooldown, comes out of the next Check.
+// Those the cooldown holds back are counted in the next alert.
+func (t *Tracker) Violation(v Violation, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	id := v.AgentID
+	if id == "" {
+		id = "key:" + v.Key
+	}
+	st, ok := t.agents[id]
+	if !ok {
+		// Not tracked for silence: an unknown key has no heartbeat.
+		st = &agentState{site: v.Site, lastAlert: map[string]time.Time{}}
+	}
+	who := fmt.Sprintf("agent %s on %s at %s (key %s)", v.AgentID, st.host, v.Site, v.Key)
+	if v.AgentID == "" {
+		who = fmt.Sprintf("NATS key %s, of no enrolled agent,", v.Key)
+	}
+	what := map[string]string{"publish": "publish to", "subscribe": "subscribe to", "reply": "publish with a reply subject of"}[v.Op]
+	if what == "" {
+		what = v.Op + " on"
+	}
+	key := id + "\x00" + v.Op
+	summary := fmt.Sprintf("%s tried to %s %q, which its NATS permissions refuse", who, what, v.Subject)
+	if n := t.held[key]; n > 0 {
+		summary += fmt.Sprintf(" (and %d more refused %s since the last alert)", n, v.Op)
+	}
+	ev := &event.Event{AgentID: v.AgentID, Site: v.Site, Host: st.host, BootID: st.bootID}
+	al := t.alert(ev, st, RulePermission+":"+v.Op, event.SeverityHigh, summary, 1, now)
+	if al == nil {
+		t.held[key]++
+		return
+	}
+	al.Alert.Rule = RulePermission
+	al.ID = fmt.Sprintf("live-%s-%s-%s-%d", RulePermission, id, v.Op, now.UnixNano())
+	if v.AgentID != "" {
+		al.Alert.Group = map[string]string{"agent_id": v.AgentID}
+	} else {
+		al.Alert.Group = map[string]string{"nkey": v.Key}
+	}
+	al.Alert.Value = float64(1 + t.held[key])
+	delete(t.held, key)
+	t.pending = append(t.pending, al)
+}
