@@ -57,13 +57,13 @@ type agentState struct {
 	silentAlerts int
 	nextSilent   time.Duration
 	// detached is the probes the last heartbeat reported detached.
-	detached []string
-	sensors            []string
-	ruleHash           string
-	drops              uint64 // kernel drops + spool drops, this boot
-	idsMissing         string // identifiers missing at the last heartbeat, joined
-	lastAlert          map[string]time.Time
-	last               *event.Heartbeat // the last heartbeat, for Health
+	detached   []string
+	sensors    []string
+	ruleHash   string
+	drops      uint64 // kernel drops + spool drops, this boot
+	idsMissing string // identifiers missing at the last heartbeat, joined
+	lastAlert  map[string]time.Time
+	last       *event.Heartbeat // the last heartbeat, for Health
 }
 
 // Tracker holds each agent's last heartbeat. Methods are safe for
