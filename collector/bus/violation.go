@@ -14,7 +14,8 @@ type Violation struct {
 	// Key is the NKey the connection authenticated with; AgentID and Site
 	// name the enrolled agent it belongs to (empty: none).
 	Key, AgentID, Site string
-	// Op is "publish", "reply" or "subscribe".
+	// Op is "publish", "jetstream" (a publish to the JetStream API),
+	// "reply" or "subscribe".
 	Op      string
 	Subject string
 }
@@ -95,6 +96,9 @@ func parseViolation(line string) (Violation, bool) {
 	}
 	if v.Op == "" {
 		return Violation{}, false
+	}
+	if v.Op == "publish" && strings.HasPrefix(v.Subject, "$JS.") {
+		v.Op = "jetstream"
 	}
 	if i := strings.LastIndex(auth, "/nkey:"); i >= 0 {
 		v.Key = auth[i+len("/nkey:"):]

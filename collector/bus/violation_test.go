@@ -73,7 +73,7 @@ func TestViolationsNameTheAgent(t *testing.T) {
 	want := []Violation{
 		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "publish", Subject: other},
 		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "subscribe", Subject: ">"},
-		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "publish", Subject: "$JS.API.STREAM.DELETE." + Stream},
+		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "jetstream", Subject: "$JS.API.STREAM.DELETE." + Stream},
 	}
 	testproc.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		mu.Lock()
@@ -104,6 +104,8 @@ func TestParseViolation(t *testing.T) {
 			Violation{Key: "UAAA", Op: "publish", Subject: "vigil.leeds.ag-2.events"}, true},
 		{`127.0.0.1:5000 - cid:7 - "v1.55.0:go" - "$G/nkey:UAAA" - Subscription Violation - Subject ">", SID 3`,
 			Violation{Key: "UAAA", Op: "subscribe", Subject: ">"}, true},
+		{`127.0.0.1:5000 - cid:7 - "v1.55.0:go" - "$G/nkey:UAAA" - Publish Violation - Subject "$JS.API.INFO"`,
+			Violation{Key: "UAAA", Op: "jetstream", Subject: "$JS.API.INFO"}, true},
 		{`127.0.0.1:5000 - cid:7 - "$G/nkey:UAAA" - Publish Violation - Reply "_INBOX.x"`,
 			Violation{Key: "UAAA", Op: "reply", Subject: "_INBOX.x"}, true},
 		// The name claims another key and a subject; the real ones follow.

@@ -16,7 +16,8 @@ type Violation struct {
 	AgentID, Site string
 	// Key is the NKey the connection authenticated with.
 	Key string
-	// Op is "publish", "subscribe" or "reply".
+	// Op is "publish", "jetstream" (a publish to the JetStream API),
+	// "subscribe" or "reply".
 	Op      string
 	Subject string
 }
@@ -40,7 +41,8 @@ func (t *Tracker) Violation(v Violation, now time.Time) {
 	if v.AgentID == "" {
 		who = fmt.Sprintf("NATS key %s, of no enrolled agent,", v.Key)
 	}
-	what := map[string]string{"publish": "publish to", "subscribe": "subscribe to", "reply": "publish with a reply subject of"}[v.Op]
+	what := map[string]string{"publish": "publish to", "jetstream": "call the JetStream API at", "subscribe": "subscribe to",
+		"reply": "publish with a reply subject of"}[v.Op]
 	if what == "" {
 		what = v.Op + " on"
 	}
