@@ -102,7 +102,10 @@ func (t *Tracker) Known(agentID, site, host, bootID string, hb *event.Heartbeat,
 	st := &agentState{site: site, host: host, bootID: bootID, lastHB: now, interval: 10 * time.Second, lastAlert: map[string]time.Time{}}
 	if hb != nil {
 		if hb.IntervalS == 0 {
-			st.stopped = true
+			// The stop was raised before the collector's restart; a
+			// stop on a running host goes on raising from here.
+			st.stopped, st.stoppedRunning = true, !hb.HostShutdown
+			st.silentAlerts, st.nextSilent = 1, 2*Missed*st.interval
 		} else {
 			st.interval = time.Duration(hb.IntervalS) * time.Second
 		}

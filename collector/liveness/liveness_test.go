@@ -250,9 +250,19 @@ func TestKnownSeedsFromStore(t *testing.T) {
 			t.Fatalf("raised %q, want silence", r)
 		}
 	})
-	t.Run("stored farewell: stopped", func(t *testing.T) {
+	t.Run("stored farewell on a running host: still raised", func(t *testing.T) {
 		tr := New(Options{})
 		tr.Known("ag-1", "leeds", "ws1", "b1", &event.Heartbeat{IntervalS: 0}, start)
+		if got := tr.Check(start.Add(60 * time.Second)); len(got) != 0 {
+			t.Fatalf("raised %q within six intervals of the collector's start", raised(got))
+		}
+		if got := severities(tr.Check(start.Add(61 * time.Second))); got != RuleStopped+"/critical" {
+			t.Fatalf("raised %q, want the stop again, critical", got)
+		}
+	})
+	t.Run("stored farewell: stopped", func(t *testing.T) {
+		tr := New(Options{})
+		tr.Known("ag-1", "leeds", "ws1", "b1", &event.Heartbeat{IntervalS: 0, HostShutdown: true}, start)
 		if s := tr.Status("ag-1"); s != "stopped" {
 			t.Fatalf("status %q", s)
 		}
