@@ -74,9 +74,11 @@ type Tracker struct {
 	allowed map[string]bool
 	agents  map[string]*agentState
 	// pending are alerts raised outside a heartbeat, for Check to return;
-	// held counts those the cooldown held back, by agent and kind.
-	pending []*event.Event
-	held    map[string]int
+	// violated is when each agent and kind of refused operation last
+	// alerted, and held counts those the cooldown held back since.
+	pending  []*event.Event
+	violated map[string]time.Time
+	held     map[string]int
 }
 
 // New returns a tracker.
@@ -87,7 +89,8 @@ func New(opts Options) *Tracker {
 	if opts.MaxRepeat == 0 {
 		opts.MaxRepeat = time.Hour
 	}
-	t := &Tracker{opts: opts, allowed: map[string]bool{}, agents: map[string]*agentState{}, held: map[string]int{}}
+	t := &Tracker{opts: opts, allowed: map[string]bool{}, agents: map[string]*agentState{},
+		violated: map[string]time.Time{}, held: map[string]int{}}
 	for _, h := range opts.AllowedRuleSets {
 		t.allowed[h] = true
 	}

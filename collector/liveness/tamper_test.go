@@ -197,4 +197,14 @@ func TestPermissionViolation(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0].Alert.Summary, "UKEY") {
 		t.Fatalf("a key of no enrolled agent raised %v, want an alert naming the key", got)
 	}
+	// Its repeats wait for the cooldown too, and it is not taken for an
+	// agent gone silent.
+	tr.Violation(Violation{Key: "UKEY", Op: "publish", Subject: "y"}, t0.Add(2*time.Minute+time.Second))
+	tr.Heartbeat(heartbeat(beat{"b1", 10, both, "h1", 0}, t0.Add(3*time.Minute)), t0.Add(3*time.Minute))
+	if got := tr.Check(t0.Add(3 * time.Minute)); len(got) != 0 {
+		t.Fatalf("raised %q", severities(got))
+	}
+	if s := tr.Status("key:UKEY"); s != "" {
+		t.Fatalf("the unknown key is tracked as an agent (%q)", s)
+	}
 }

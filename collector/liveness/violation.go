@@ -32,10 +32,10 @@ func (t *Tracker) Violation(v Violation, now time.Time) {
 	if id == "" {
 		id = "key:" + v.Key
 	}
+	// An agent not heard from yet is not added: it would count as silent.
 	st, ok := t.agents[id]
 	if !ok {
-		// Not tracked for silence: an unknown key has no heartbeat.
-		st = &agentState{site: v.Site, lastAlert: map[string]time.Time{}}
+		st = &agentState{site: v.Site}
 	}
 	who := fmt.Sprintf("agent %s on %s at %s (key %s)", v.AgentID, st.host, v.Site, v.Key)
 	if v.AgentID == "" {
@@ -51,13 +51,13 @@ func (t *Tracker) Violation(v Violation, now time.Time) {
 	if n := t.held[key]; n > 0 {
 		summary += fmt.Sprintf(" (and %d more refused %s since the last alert)", n, v.Op)
 	}
-	ev := &event.Event{AgentID: v.AgentID, Site: v.Site, Host: st.host, BootID: st.bootID}
-	al := t.alert(ev, st, RulePermission+":"+v.Op, event.SeverityHigh, summary, 1, now)
-	if al == nil {
+	if last, ok := t.violated[key]; ok && now.Sub(last) < t.opts.Cooldown {
 		t.held[key]++
 		return
 	}
-	al.Alert.Rule = RulePermission
+	t.violated[key] = now
+	ev := &event.Event{AgentID: v.AgentID, Site: v.Site, Host: st.host, BootID: st.bootID}
+	al := raise(ev, RulePermission, event.SeverityHigh, summary, 1, now)
 	al.ID = fmt.Sprintf("live-%s-%s-%s-%d", RulePermission, id, v.Op, now.UnixNano())
 	if v.AgentID != "" {
 		al.Alert.Group = map[string]string{"agent_id": v.AgentID}
