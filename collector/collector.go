@@ -156,6 +156,10 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("correlation windows warmed from the store", "events", n)
 	}
 
+	// A refused operation is raised with the next liveness check.
+	cfg.NATS.Violations = func(v bus.Violation) {
+		live.Violation(liveness.Violation{AgentID: v.AgentID, Site: v.Site, Key: v.Key, Op: v.Op, Subject: v.Subject}, time.Now().UTC())
+	}
 	b, err := bus.Start(ctx, cfg.NATS, log)
 	if err != nil {
 		return err
