@@ -31,20 +31,56 @@ func userSeed(t *testing.T) (seed string, public string) {
 	return string(s), p
 }
 
-// Check reaches a server that knows the key, and names the failure when the
-// server does not know it or nothing listens.
+// Check reaches a server that knows the key and lets it publish to its
+// agent's subjects, and names the failure when the server does not know
+// it, holds it to another agent's subjects, has no stream for them, or
+// nothing listens.
 func TestCheckConnectsAsTheEnrolledKey(t *testing.T) {
 	enrolled, public := userSeed(t)
 	stranger, _ := userSeed(t)
+	admin, adminPublic := userSeed(t)
 	o := testnats.Options(t)
-	o.Nkeys = []*server.NkeyUser{{Nkey: public}}
+	o.Nkeys = []*server.NkeyUser{{Nkey: public, Permissions: &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: []string{"vigil.leeds.ag-1.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.ag-1.>"}},
+	}}, {Nkey: adminPublic}}
 	s := testnats.Run(t, o)
 
 	cfg := &Config{URL: s.ClientURL(), Identity: &Creds{Site: "leeds", AgentID: "ag-1", Seed: enrolled}}
+	if _, err := Check(cfg, 2*time.Second); err == nil || !strings.Contains(err.Error(), "no stream takes it") {
+		t.Fatalf("Check against a server without the stream: %v", err)
+	}
+	adminCfg := &Config{Identity: &Creds{Seed: admin}}
+	auth, err := adminCfg.authOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(s.ClientURL(), auth...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "VIGIL", Subjects: []string{"vigil.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := Check(cfg, 2*time.Second)
-	if err != nil || !strings.Contains(got, "NATS ") {
+	if err != nil || !strings.Contains(got, "NATS ") || !strings.Contains(got, "publish allowed") {
 		t.Fatalf("Check with the enrolled key = %q, %v", got, err)
 	}
+	if info, err := stream.Info(t.Context()); err != nil || info.State.Msgs != 0 {
+		t.Errorf("the check stored something: %+v, %v", info.State, err)
+	}
+
+	cfg.Identity.AgentID = "ag-2"
+	if _, err := Check(cfg, 2*time.Second); !errors.Is(err, ErrPublishRefused) {
+		t.Fatalf("Check with the key under another agent's id: %v, want %v", err, ErrPublishRefused)
+	}
+	cfg.Identity.AgentID = "ag-1"
 
 	cfg.Identity.Seed = stranger
 	if _, err := Check(cfg, 2*time.Second); !errors.Is(err, nats.ErrAuthorization) {

@@ -98,18 +98,25 @@ func (c *Creds) KeyPair() (nkeys.KeyPair, error) {
 	return kp, nil
 }
 
+// The summaries of LoadCreds's diagnostics about the file itself, for
+// callers that name the credentials apart from the rest of the block.
+const (
+	CredsUnreadable = "Cannot read agent credentials"
+	CredsInvalid    = "Invalid agent credentials"
+)
+
 // LoadCreds reads a credentials file: an NKey seed file as NATS tools read
 // it (what vigil enrol writes; the site and agent id are then agent.hcl's,
 // see Bind), or the HCL file older versions wrote, which names them itself.
 func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read agent credentials", Detail: err.Error()}}
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: CredsUnreadable, Detail: err.Error()}}
 	}
 	if !legacyCreds.Match(src) {
 		kp, err := nkeys.ParseDecoratedUserNKey(src)
 		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid agent credentials",
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: CredsInvalid,
 				Detail: fmt.Sprintf("%s holds no NKey user seed (%v); run vigil enrol again.", path, err)}}
 		}
 		seed, _ := kp.Seed()
@@ -129,7 +136,7 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 	}
 	rng := f.Body.MissingItemRange()
 	if !event.ValidToken(c.Site) || !event.ValidToken(c.AgentID) {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid agent credentials",
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: CredsInvalid,
 			Detail: "site and agent_id must be letters, digits, '-' or '_'.", Subject: &rng}}
 	}
 	kp, err := nkeys.FromSeed([]byte(c.Seed))
@@ -137,7 +144,7 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 		_, err = kp.PublicKey()
 	}
 	if err != nil || !bytes.HasPrefix([]byte(c.Seed), []byte("SU")) {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid agent credentials",
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: CredsInvalid,
 			Detail: "seed is not an NKey user seed; run vigil enrol again.", Subject: &rng}}
 	}
 	return &c, nil

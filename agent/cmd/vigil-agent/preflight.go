@@ -73,6 +73,13 @@ func setupChecks(cfg *config.Config, timeout time.Duration) []sensor.Check {
 	var out []sensor.Check
 	pcfg, diags := publish.ParseConfig(cfg.Rest, cfg.StateDir)
 	switch {
+	case credsDiag(diags) != nil:
+		d := credsDiag(diags)
+		fix := "copy the key vigil enrol wrote to the path collector.creds names (mode 0600, owner root)"
+		if d.Summary != publish.CredsUnreadable {
+			fix = "enrol the agent again (vigil enrol) and copy the key it writes"
+		}
+		out = append(out, sensor.Check{Name: "credentials", Detail: d.Detail, Fix: fix})
 	case diags.HasErrors():
 		out = append(out, sensor.Check{Name: "collector block", Detail: firstDiag(diags),
 			Fix: "correct the collector block; vigil enrol prints one that works"})
@@ -94,6 +101,16 @@ func setupChecks(cfg *config.Config, timeout time.Duration) []sensor.Check {
 	}
 	out = append(out, rulesCheck(cfg.RulesDir))
 	return out
+}
+
+// credsDiag returns the diagnostic about the credentials file, if any.
+func credsDiag(diags hcl.Diagnostics) *hcl.Diagnostic {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && (d.Summary == publish.CredsUnreadable || d.Summary == publish.CredsInvalid) {
+			return d
+		}
+	}
+	return nil
 }
 
 // credsCheck: the file holds the agent's secret seed, so only its owner,

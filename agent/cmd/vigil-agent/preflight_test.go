@@ -32,6 +32,7 @@ type setup struct {
 	agentID                   string // default ws-1, the id the key is enrolled for
 	rule                      string
 	noCollector               bool
+	noCreds                   bool // the creds file agent.hcl names is not there
 }
 
 func (s setup) write(t *testing.T) string {
@@ -52,6 +53,11 @@ func (s setup) write(t *testing.T) string {
 	}
 	if err := os.WriteFile(creds, []byte(fmt.Sprintf("site = \"leeds\"\nagent_id = %q\nseed = %q\n", id, s.seed)), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if s.noCreds {
+		if err := os.Remove(creds); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if s.credsMode == "0644" {
 		if err := os.Chmod(creds, 0o644); err != nil {
@@ -123,6 +129,7 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 		{"nothing broken", func(*setup) {}, ""},
 		{"no collector block", func(s *setup) { s.noCollector = true }, "FAIL collector block"},
 		{"credentials others can read", func(s *setup) { s.credsMode = "0644" }, "FAIL credentials"},
+		{"no credentials file", func(s *setup) { s.noCreds = true }, "FAIL credentials"},
 		{"a key the collector does not know", func(s *setup) { s.seed = stranger }, "FAIL collector"},
 		// ... and its fix is to enrol again, not to check the address.
 		{"an unreachable collector", func(s *setup) { s.url = closed }, "FAIL collector"},
