@@ -73,6 +73,9 @@ type Options struct {
 	// NATSServer, if set, finds the NATS server on this host that the
 	// agent publishes to, whose activity the sensors ignore.
 	NATSServer *NATSServer
+	// HostShutdown says, at stop, whether the host is shutting down and
+	// what said so. Nil: ShutdownCheck{}.ShuttingDown.
+	HostShutdown func() (bool, string)
 }
 
 // Agent turns kernel records into events.
@@ -93,7 +96,9 @@ type Agent struct {
 	// lastGaveUp is the database trackers' give-ups last reported, by
 	// reason.
 	lastGaveUp map[string]uint64
-	published  uint64
+	// lastEvicted is the trackers' evictions last reported.
+	lastEvicted uint64
+	published   uint64
 }
 
 // New returns an agent; Run starts it.

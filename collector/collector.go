@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/checkpoint"
 	"github.com/vigilhq/vigil/collector/console"
 	"github.com/vigilhq/vigil/collector/correlate"
 	"github.com/vigilhq/vigil/collector/forward"
@@ -49,6 +51,11 @@ type Config struct {
 	HostRulesDir    string
 	AllowedRuleSets []string
 	Retention       store.Retention
+	// CheckpointEvery is how often the store's hash chain is signed while
+	// it moves (default one minute); CheckpointFile and CheckpointCommand
+	// are where each checkpoint goes besides the JetStream stream.
+	CheckpointEvery                   time.Duration
+	CheckpointFile, CheckpointCommand string
 	// OCSF appends each new alert as an OCSF finding line to this file
 	// ("-": standard output).
 	OCSF string
@@ -149,12 +156,23 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("correlation windows warmed from the store", "events", n)
 	}
 
+	// A refused operation is raised with the next liveness check.
+	cfg.NATS.Violations = func(v bus.Violation) {
+		live.Violation(liveness.Violation{AgentID: v.AgentID, Site: v.Site, Key: v.Key, Op: v.Op, Subject: v.Subject}, time.Now().UTC())
+	}
 	b, err := bus.Start(ctx, cfg.NATS, log)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	cp, err := checkpointer(ctx, cfg, st, b, log)
+	if err != nil {
+		return err
+	}
+	if err := m.WatchCheckpoints(func() float64 { return float64(cp.Failed()) }); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
 	cons, err := b.Consumer(ctx)
@@ -217,6 +235,7 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
+	run(func() { cp.Run(ctx) })
 	run(func() { agentGauge(ctx, st, live, m) })
 	if len(sinks) > 0 {
 		fw, err := forward.New(forward.Options{Store: st, Sinks: sinks, Wake: hub.Wait, Metrics: m.Registry, Logger: log})
@@ -260,7 +279,7 @@ func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, e
 			return nil, fmt.Errorf("opening the console's users: %w", err)
 		}
 		srv.Users, srv.Sessions = users, auth.NewSessions()
-		c := &console.Server{Store: srv.Store, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
+		c := &console.Server{Store: srv.Store, Hub: srv.Hub, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
 		if srv.Console, err = c.Handler(); err != nil {
 			return nil, err
 		}
@@ -347,6 +366,42 @@ func dirFingerprint(dir string) string {
 		}
 	}
 	return sb.String()
+}
+
+// checkpointer signs the store's chain with the key in the data directory
+// and publishes to the checkpoint stream and the configured file or
+// command.
+func checkpointer(ctx context.Context, cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) (*checkpoint.Checkpointer, error) {
+	key, err := checkpoint.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	js, created, err := checkpoint.NewJetStream(ctx, b.JS, cfg.NATS.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	if published, err := st.Checkpoints(ctx, false); err != nil {
+		return nil, err
+	} else if created && len(published) > 0 {
+		log.Error("the checkpoint stream was missing and is made again: it was deleted, with the checkpoints it held; verify against the off-host copies",
+			"stream", checkpoint.Stream, "checkpoints_stored", len(published))
+	}
+	pubs := []checkpoint.Publisher{js}
+	if cfg.CheckpointFile != "" {
+		pubs = append(pubs, checkpoint.File{Path: cfg.CheckpointFile})
+	}
+	if cfg.CheckpointCommand != "" {
+		pubs = append(pubs, checkpoint.Command{Cmd: cfg.CheckpointCommand})
+	}
+	cp := &checkpoint.Checkpointer{Store: st, Key: key, Publishers: pubs, Every: cfg.CheckpointEvery, Log: log}
+	st.SetSigner(cp.Sign)
+	names := make([]string, len(pubs))
+	for i, p := range pubs {
+		names[i] = p.Name()
+	}
+	log.Info("store checkpoints signed", "public_key", checkpoint.PublicKeyString(key.Public().(ed25519.PublicKey)),
+		"public_key_file", filepath.Join(cfg.DataDir, checkpoint.PubKeyFile), "published_to", strings.Join(names, ", "))
+	return cp, nil
 }
 
 func prune(ctx context.Context, st *store.Store, r store.Retention, log *slog.Logger) {

@@ -316,7 +316,7 @@ func (d *DB) Runs() uint64 {
 type Loss struct {
 	Sensor string `json:"sensor" doc:"The sensor whose events were lost, or 'spool' for the agent's spool."`
 	Count  uint64 `json:"count" doc:"Events lost since the previous 'agent.loss' for the same sensor and reason."`
-	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full), 'spool_full' (the agent's spool overflowed), or for sensor 'db' 'parser_gave_up_' and the 'db.reason' of the 'db.session' each such connection was reported in ('parser_gave_up_lost', 'parser_gave_up_compressed'): connections whose statements from then on are lost (the count is of connections)."`
+	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full), 'spool_full' (the agent's spool overflowed), or for sensor 'db' 'parser_gave_up_' and the 'db.reason' of the 'db.session' each such connection was reported in ('parser_gave_up_lost', 'parser_gave_up_compressed'): connections whose statements from then on are lost (the count is of connections), or 'statements_evicted': prepared statements and cursors a connection's parser forgot to keep within its bound (1024 per connection), whose later executions are reported without their text (the count is of statements)."`
 	// BootID, FromSeq and ToSeq name the range of seqs the lost events
 	// had, numbered in BootID (which can be an earlier boot than the
 	// record's own), when they had seqs: events dropped from the spool.
@@ -347,6 +347,15 @@ type Heartbeat struct {
 	RSSBytes           uint64   `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
 	Version            string   `json:"version,omitempty" doc:"The agent's version."`
 	KernelVersion      string   `json:"kernel_version,omitempty" doc:"The host's kernel release."`
+	// Starting keeps a heartbeat sent before the sensors run from reading
+	// as every sensor gone.
+	Starting bool `json:"starting,omitempty" doc:"The agent's sensors are not started yet, so 'sensors' is empty."`
+	// Detached is the agent's own check of its probes, so a probe detached
+	// by hand is reported within one heartbeat.
+	Detached []string `json:"detached,omitempty" doc:"The agent's probes found detached from where it attached them, as 'sensor: link ID (attach type)', checked at every heartbeat."`
+	// HostShutdown tells a clean host shutdown from an agent stopped on a
+	// host that keeps running.
+	HostShutdown bool `json:"host_shutdown,omitempty" doc:"On the agent's last heartbeat ('interval_s' 0): the host was shutting down or rebooting when the agent stopped (systemd's state 'stopping', or runlevel 0 or 6 without systemd)."`
 }
 
 // Severities, lowest first.

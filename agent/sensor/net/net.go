@@ -402,6 +402,9 @@ func (s *Sensor) RefusedAnswers() (map[string]uint64, error) {
 	return map[string]uint64{RefusedUnsolicited: n, RefusedMalformed: s.malformed.Load()}, nil
 }
 
+// Attachments implements sensor.Attacher.
+func (s *Sensor) Attachments() sensor.Links { return s.links }
+
 // Close implements sensor.Sensor: it stops interim reports and detaches every
 // program. UDP sums not drained yet are lost; drain before closing.
 func (s *Sensor) Close() error {
