@@ -46,7 +46,37 @@ func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 		hb.SpoolDepth, hb.SpoolDropped = s.Spool()
 	}
 	hb.CPUPercent, hb.RSSBytes = a.self.read()
+	hb.DNSRefused = a.refusedAnswers()
 	return hb
+}
+
+// answerRefuser is a sensor that refuses DNS answers naming nothing it
+// can trust (the net sensor).
+type answerRefuser interface {
+	RefusedAnswers() (map[string]uint64, error)
+}
+
+// refusedAnswers sums the DNS answers the running sensors refused, by
+// reason; nil when none runs that refuses any.
+func (a *Agent) refusedAnswers() map[string]uint64 {
+	var out map[string]uint64
+	for _, sn := range a.opts.Sensors {
+		r, ok := sn.(answerRefuser)
+		if !ok {
+			continue
+		}
+		n, err := r.RefusedAnswers()
+		if err != nil {
+			continue // not running: the heartbeat's sensors say so
+		}
+		if out == nil {
+			out = map[string]uint64{}
+		}
+		for reason, v := range n {
+			out[reason] += v
+		}
+	}
+	return out
 }
 
 // hostShutdown asks whether the host is shutting down, for the last

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -35,5 +36,29 @@ func TestHeartbeatDescribesTheAgent(t *testing.T) {
 	b := New(Options{Sink: &collectSink{}}).Heartbeat(time.Second)
 	if b.SpoolDepth != 0 || b.RuleSetHash != "" || len(b.Sensors) != 0 || b.Sensors == nil {
 		t.Errorf("bare heartbeat %+v", b)
+	}
+}
+
+// refusingSensor is a sensor that refused DNS answers.
+type refusingSensor struct {
+	pidSensor
+	refused map[string]uint64
+	err     error
+}
+
+func (s *refusingSensor) RefusedAnswers() (map[string]uint64, error) { return s.refused, s.err }
+
+// The heartbeat carries the DNS answers the sensors refused, by reason,
+// and leaves them out when no running sensor refuses answers.
+func TestHeartbeatCarriesRefusedDNSAnswers(t *testing.T) {
+	net := &refusingSensor{pidSensor: pidSensor{name: "net"}, refused: map[string]uint64{"unsolicited": 4, "malformed": 1}}
+	a := New(Options{Sink: &collectSink{}, Sensors: []sensor.Sensor{&pidSensor{name: "process"}, net}})
+	hb := a.Heartbeat(time.Second)
+	if hb.DNSRefused["unsolicited"] != 4 || hb.DNSRefused["malformed"] != 1 {
+		t.Errorf("heartbeat dns_refused %v, want unsolicited 4 and malformed 1", hb.DNSRefused)
+	}
+	net.err = errors.New("not running")
+	if hb := a.Heartbeat(time.Second); hb.DNSRefused != nil {
+		t.Errorf("heartbeat of an agent whose net sensor does not run has dns_refused %v", hb.DNSRefused)
 	}
 }

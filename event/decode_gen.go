@@ -314,6 +314,8 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.uint64(&v.SpoolDepth)
 		case "spool_dropped":
 			d.uint64(&v.SpoolDropped)
+		case "dns_refused":
+			d.uint64Map(&v.DNSRefused)
 		case "sensors":
 			d.strings(&v.Sensors)
 		case "rule_set_hash":

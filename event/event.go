@@ -333,6 +333,9 @@ type Heartbeat struct {
 	KernelDrops  map[string]uint64 `json:"kernel_drops,omitempty" rule:"-" doc:"Records each sensor's kernel side dropped since the agent started, by sensor."`
 	SpoolDepth   uint64            `json:"spool_depth" doc:"Events in the spool not yet delivered."`
 	SpoolDropped uint64            `json:"spool_dropped" doc:"Events dropped from the full spool since the agent started."`
+	// DNSRefused makes forged answers visible: any process can send a
+	// packet from port 53, and the sensor refuses those silently otherwise.
+	DNSRefused   map[string]uint64 `json:"dns_refused,omitempty" rule:"-" doc:"DNS answers arriving on the host that the net sensor refused since the agent started, by reason: 'unsolicited' (not from the server a query of this host went to, or not answering one: forged, or too late) and 'malformed' (answering one, but not readable as DNS). Either names no destination."`
 	Sensors      []string          `json:"sensors" doc:"The sensors running."`
 	RuleSetHash  string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
 	RuleSetState string            `json:"rule_set_state,omitempty" doc:"Empty when the agent runs the host rules on disk; 'last_good' when those were rejected and it runs the last set that compiled; 'none' when they were rejected and no set ever compiled, so only the collector's rules judge this host's events."`

@@ -187,6 +187,7 @@ func (e *enc) heartbeat(v *Heartbeat) {
 	e.uintMap("kernel_drops", v.KernelDrops, true)
 	e.uint("spool_depth", v.SpoolDepth, false)
 	e.uint("spool_dropped", v.SpoolDropped, false)
+	e.uintMap("dns_refused", v.DNSRefused, true)
 	e.strings("sensors", v.Sensors, false)
 	e.str("rule_set_hash", v.RuleSetHash, true)
 	e.str("rule_set_state", v.RuleSetState, true)

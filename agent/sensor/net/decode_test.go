@@ -107,3 +107,30 @@ func TestDecodeShort(t *testing.T) {
 		t.Error("unknown type: want an error")
 	}
 }
+
+// An answer the kernel took (it answers a query of this host) that cannot
+// be read as DNS names nothing, and is counted for the heartbeat.
+func TestDecodeCountsMalformedAnswers(t *testing.T) {
+	ns := netsensor.New(netsensor.Config{})
+	if _, err := ns.Decode(sensor.RecDNS, sample(t, "dns_answer.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if n := netsensor.Malformed(ns); n != 0 {
+		t.Fatalf("a readable answer counted as malformed (%d)", n)
+	}
+	raw := sample(t, "dns_answer.bin")
+	raw[4], raw[5] = 14, 0 // the header and two bytes of the question's name
+	r, err := ns.Decode(sensor.RecDNS, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.(*sensor.DNS); d.Answers != nil {
+		t.Fatalf("a cut answer gave answers %v", d.Answers)
+	}
+	if n := netsensor.Malformed(ns); n != 1 {
+		t.Errorf("malformed answers %d, want 1", n)
+	}
+	if _, err := ns.RefusedAnswers(); err == nil {
+		t.Error("RefusedAnswers of a sensor not started: want an error")
+	}
+}

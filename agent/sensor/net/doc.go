@@ -18,6 +18,8 @@
 //     from the server it went to, into the ring buffer, and counts the
 //     others (DNSRefused): any process can send a packet from port 53, and
 //     a forged answer taken would name a destination after an approved host.
+//     RefusedAnswers adds the answers taken that are not readable as DNS,
+//     for the agent's heartbeat (dns_refused).
 //
 // The source is built twice (see defaultBuildRuns): kernels without the kfunc
 // bpf_rdonly_cast or the current-task helpers in cgroup_skb programs get the

@@ -15,3 +15,6 @@ var DefaultBuildRuns = defaultBuildRuns
 
 // Programs are s's cgroup_skb programs, which run on every UDP packet.
 func Programs(s *Sensor) (egress, ingress *ebpf.Program) { return s.objs.UdpEgress, s.objs.DnsIngress }
+
+// Malformed is how many answers s's Decode could not read.
+func Malformed(s *Sensor) uint64 { return s.malformed.Load() }

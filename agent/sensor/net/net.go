@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -56,6 +57,10 @@ type Sensor struct {
 	udpActive int // 0: udp_sums_a takes the adds, 1: udp_sums_b
 
 	build sensor.Builds // net or netCompat
+
+	// malformed counts answers to a query of this host that could not be
+	// read as DNS (Decode runs on the reader, RefusedAnswers on another).
+	malformed atomic.Uint64
 }
 
 // New returns the net sensor, not yet started.
@@ -219,6 +224,9 @@ func (s *Sensor) Decode(typ uint32, raw []byte) (any, error) {
 	case *sensor.TCP:
 		r.DstName, _ = s.cfg.Names.Lookup(r.DstAddr)
 	case *sensor.DNS:
+		if r.Answers == nil {
+			s.malformed.Add(1)
+		}
 		s.cfg.Names.Add(r.Answers)
 	}
 	return r, nil
@@ -372,6 +380,26 @@ func (s *Sensor) DNSRefused() (uint64, error) {
 		sum += v
 	}
 	return sum, nil
+}
+
+// Reasons RefusedAnswers counts DNS answers under.
+const (
+	RefusedUnsolicited = "unsolicited"
+	RefusedMalformed   = "malformed"
+)
+
+// RefusedAnswers is how many DNS answers the sensor took no name from since
+// Start, by reason: RefusedUnsolicited (DNSRefused) and RefusedMalformed
+// (answers to a query of this host that are not readable as DNS).
+func (s *Sensor) RefusedAnswers() (map[string]uint64, error) {
+	if s.objs.DnsRefused == nil {
+		return nil, errors.New("reading refused dns answers: the net sensor is not running")
+	}
+	n, err := s.DNSRefused()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]uint64{RefusedUnsolicited: n, RefusedMalformed: s.malformed.Load()}, nil
 }
 
 // Attachments implements sensor.Attacher.
