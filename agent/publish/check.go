@@ -12,7 +12,7 @@ import (
 // (an unreachable address, a TLS mismatch, a key the collector does not know)
 // instead of waiting on reconnects.
 func Check(c *Config, timeout time.Duration) (string, error) {
-	auth, err := c.authOptions()
+	auth, err := c.AuthOptions()
 	if err != nil {
 		return "", err
 	}

@@ -21,9 +21,10 @@ const AllSites = "*"
 // Format is the bundle format this package writes and reads.
 const Format = 1
 
-// MaxSize bounds a signed bundle, so a peer cannot make an agent decode
-// (and keep on disk) an unbounded document.
-const MaxSize = 4 << 20
+// MaxSize bounds a signed bundle: it fits in one NATS message (the
+// collector's server takes 1 MiB), and a peer cannot make an agent decode
+// an unbounded document.
+const MaxSize = 512 << 10
 
 // signedPrefix separates bundle signatures from any other use of the key.
 const signedPrefix = "vigil rule bundle v1\n"
