@@ -39,6 +39,7 @@ type Options struct {
 type Syncer struct {
 	opts Options
 	keys []string
+	kick chan struct{}
 
 	mu       sync.Mutex
 	running  uint64
@@ -57,7 +58,17 @@ func New(opts Options) *Syncer {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Syncer{opts: opts, keys: []string{bundle.Key(opts.Site), bundle.Key(bundle.AllSites)}, seen: map[string]uint64{}}
+	return &Syncer{opts: opts, keys: []string{bundle.Key(opts.Site), bundle.Key(bundle.AllSites)}, seen: map[string]uint64{},
+		kick: make(chan struct{}, 1)}
+}
+
+// Kick asks Run to poll now: call it on every (re)connection, since a
+// bundle published meanwhile was told to nobody.
+func (s *Syncer) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Resume runs the last good bundle kept in the state directory, if any,
@@ -176,6 +187,8 @@ func (s *Syncer) Run(ctx context.Context, nc *nats.Conn) error {
 			}
 			_ = s.Offer(key, m.Data) // refusals are kept for the heartbeat
 		case <-t.C:
+			s.poll(ctx, nc)
+		case <-s.kick:
 			s.poll(ctx, nc)
 		}
 	}

@@ -14,9 +14,12 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/vigilhq/vigil/agent/config"
+	"github.com/vigilhq/vigil/agent/rulesync"
 	"github.com/vigilhq/vigil/agent/ruleset"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/rules"
+	"github.com/vigilhq/vigil/rules/bundle"
 )
 
 // RuleRejected is the alert the agent raises for host rule files it did not
@@ -40,6 +43,11 @@ const (
 type hostRules struct {
 	dir, stateDir string
 	log           *slog.Logger
+	// follow says the files of dir are the rules (local mode); in bundle
+	// mode they only run until the first bundle, and edits do not count.
+	follow bool
+	// bundles reports the bundle running, in bundle mode.
+	bundles *rulesync.Syncer
 	engine        *rules.Engine
 	watcher       *rules.Watcher
 	// hashed are the identifier names this agent hashes, to say which
@@ -66,8 +74,8 @@ type writer struct {
 // loadHostRules loads the host rules of dir, falling back to the last good
 // set saved in stateDir, or to none, when they do not compile. It follows
 // the directory until ctx ends.
-func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, log *slog.Logger) *hostRules {
-	h := &hostRules{dir: filepath.Clean(dir), stateDir: stateDir, log: log, hashed: hashed,
+func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, log *slog.Logger, follow bool) *hostRules {
+	h := &hostRules{dir: filepath.Clean(dir), stateDir: stateDir, log: log, hashed: hashed, follow: follow,
 		writers: map[string][]writer{}, kick: make(chan struct{}, 1)}
 	_, statErr := os.Stat(dir)
 	h.watcher = rules.NewWatcher(dir, rules.WatchOptions{OnLoad: h.accepted, OnReject: h.rejected})
@@ -107,8 +115,21 @@ func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, l
 		log.Error("HOST RULES REJECTED AT START: "+consequence, "dir", dir, "diagnostics", render(diags))
 		h.queue(diags, consequence)
 	}
-	h.watcher.Start(ctx) // returns at once, with the SIGHUP handler installed
+	if follow {
+		h.watcher.Start(ctx) // returns at once, with the SIGHUP handler installed
+	}
 	return h
+}
+
+// acceptBundle runs a verified bundle's rules, as accepted runs files that
+// compiled, and keeps them as the last good set.
+func (h *hostRules) acceptBundle(set *rules.Set, b *bundle.Bundle) {
+	h.engine.Swap(set)
+	h.mu.Lock()
+	h.state, h.lastDiags = stateOnDisk, ""
+	h.mu.Unlock()
+	h.keep(set)
+	h.log.Info("host rules from bundle", "version", b.Version, "site", b.Site, "rules", len(set.Names()), "hash", set.Hash())
 }
 
 // start hands the alerts raised so far, and from now on, to emit (the
@@ -148,6 +169,9 @@ func (h *hostRules) flush() {
 
 // accepted runs a set that compiled and keeps it as the last good one.
 func (h *hostRules) accepted(set *rules.Set, _ hcl.Diagnostics) {
+	if !h.follow {
+		return // bundle mode: only a verified bundle replaces the rules
+	}
 	h.engine.Swap(set)
 	h.mu.Lock()
 	h.state, h.lastDiags = stateOnDisk, ""
@@ -190,6 +214,9 @@ func (h *hostRules) checkIdentifiers(set *rules.Set) {
 
 // rejected reports files that did not compile while the agent runs.
 func (h *hostRules) rejected(diags hcl.Diagnostics) {
+	if !h.follow {
+		return
+	}
 	var consequence string
 	if s := h.engine.Set(); s != nil {
 		consequence = fmt.Sprintf("the last good host rule set %.12s stays in force", s.Hash())
@@ -232,7 +259,7 @@ func (h *hostRules) queue(diags hcl.Diagnostics, consequence string) bool {
 // Process notes writes to the rule files, checks the files at once when
 // one was written (so a rejection cites the write), and runs the rules.
 func (h *hostRules) Process(ev *event.Event) []event.Event {
-	if ev.File != nil && (ev.Kind == event.KindFileWrite || ev.Kind == event.KindFileRename) {
+	if h.follow && ev.File != nil && (ev.Kind == event.KindFileWrite || ev.Kind == event.KindFileRename) {
 		if path, ok := h.ruleFile(ev.File.Path); ok {
 			h.mu.Lock()
 			h.writers[path] = append(h.writers[path][max(0, len(h.writers[path])-7):], writer{eventID: ev.ID, who: writerOf(ev)})
@@ -265,6 +292,11 @@ func (h *hostRules) fill(hb *event.Heartbeat) {
 	hb.RuleSetState = h.state
 	hb.Identifiers = h.hashed
 	hb.IdentifiersMissing = h.missing
+	hb.RulesMode = config.RulesLocal
+	if h.bundles != nil {
+		hb.RulesMode = config.RulesBundle
+		hb.BundleVersion, hb.BundleRefused = h.bundles.Status()
+	}
 }
 
 func writerOf(ev *event.Event) string {
