@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/auth"
+	"github.com/vigilhq/vigil/collector/bundles"
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/console"
 	"github.com/vigilhq/vigil/collector/correlate"
@@ -114,7 +116,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
-	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers})
+	// Bundles are served once NATS runs; until then no site has one.
+	var served atomic.Pointer[bundles.Server]
+	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers,
+		CurrentBundle: func(site string) uint64 {
+			if s := served.Load(); s != nil {
+				return s.Current(site)
+			}
+			return 0
+		}})
 	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -157,6 +167,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
+	// A published bundle that cannot be read is logged and retried; only a
+	// bucket that cannot be made stops the collector.
+	srvBundles, err := bundles.Open(ctx, b.JS, cfg.DataDir, cfg.NATS.Replicas, log)
+	if srvBundles == nil {
+		return err
+	}
+	served.Store(srvBundles)
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
@@ -216,6 +233,7 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
+	run(func() { srvBundles.Watch(ctx, time.Second) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
 	run(func() { agentGauge(ctx, st, live, m) })
 	if len(sinks) > 0 {

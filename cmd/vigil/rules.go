@@ -18,15 +18,15 @@ import (
 func init() {
 	register(command{
 		name:    "rules",
-		usage:   "rules check|test|fmt [flags] PATH...",
-		summary: "check, test or format HCL rule files (PATH: a directory or files)",
+		usage:   "rules check|test|fmt|publish [flags] PATH...",
+		summary: "check, test, format or publish (signed, to agents) HCL rule files (PATH: a directory or files)",
 		run:     runRules,
 	})
 }
 
 func runRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: vigil rules check|test|fmt [flags] PATH...")
+		fmt.Fprintln(stderr, "usage: vigil rules check|test|fmt|publish [flags] PATH...")
 		return exitUsage
 	}
 	switch args[0] {
@@ -36,8 +36,10 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		return rulesTest(args[1:], stdout, stderr)
 	case "fmt":
 		return rulesFmt(args[1:], stdout, stderr)
+	case "publish":
+		return rulesPublish(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "vigil rules: unknown subcommand %q (want check, test or fmt)\n", args[0])
+	fmt.Fprintf(stderr, "vigil rules: unknown subcommand %q (want check, test, fmt or publish)\n", args[0])
 	return exitUsage
 }
 

@@ -26,6 +26,8 @@ type Server struct {
 }
 
 // Open makes (or opens) the bundle bucket and serves what dataDir holds.
+// When the bucket is made but a published bundle cannot be served, it
+// returns the Server with the error: Watch retries.
 func Open(ctx context.Context, js jetstream.JetStream, dataDir string, replicas int, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
@@ -42,10 +44,7 @@ func Open(ctx context.Context, js jetstream.JetStream, dataDir string, replicas 
 		return nil, fmt.Errorf("creating the rule bundle bucket %s: %w", bundle.Bucket, err)
 	}
 	s := &Server{kv: kv, dataDir: dataDir, log: log, current: map[string]uint64{}}
-	if err := s.Sync(ctx); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s, s.Sync(ctx)
 }
 
 // Sync serves each site's newest published bundle. The bucket never goes

@@ -21,6 +21,8 @@ const (
 	RuleRuleSetChanged = "vigil_rule_set_changed"
 	RuleIdentity       = "vigil_identity_mismatch"
 	RuleIdentifiers    = "vigil_identifiers_mismatch"
+	RuleBundleStale    = "vigil_rule_bundle_not_current"
+	RuleBundleRefused  = "vigil_rule_bundle_refused"
 )
 
 // Missed is how many heartbeat intervals may pass before an agent is silent.
@@ -37,6 +39,12 @@ type Options struct {
 	// Identifiers, if set, lists the identifier names the collector's rules
 	// read: an agent that does not hash one of them raises an alert.
 	Identifiers func() []string
+	// CurrentBundle, if set, is the rule bundle version agents at a site
+	// should run (0: none published for it).
+	CurrentBundle func(site string) uint64
+	// BundleGrace is how long an agent may run another bundle than the
+	// current one before it alerts. Default DefaultBundleGrace.
+	BundleGrace time.Duration
 }
 
 type agentState struct {
@@ -46,8 +54,10 @@ type agentState struct {
 	silent, stopped    bool
 	sensors            []string
 	ruleHash           string
-	drops              uint64 // kernel drops + spool drops, this boot
-	idsMissing         string // identifiers missing at the last heartbeat, joined
+	drops              uint64    // kernel drops + spool drops, this boot
+	idsMissing         string    // identifiers missing at the last heartbeat, joined
+	bundleBehind       time.Time // since when the agent runs another bundle than the current one
+	bundleRefused      string    // the refusal the agent last reported
 	lastAlert          map[string]time.Time
 	last               *event.Heartbeat // the last heartbeat, for Health
 }
@@ -65,6 +75,9 @@ type Tracker struct {
 func New(opts Options) *Tracker {
 	if opts.Cooldown == 0 {
 		opts.Cooldown = 10 * time.Minute
+	}
+	if opts.BundleGrace == 0 {
+		opts.BundleGrace = DefaultBundleGrace
 	}
 	t := &Tracker{opts: opts, allowed: map[string]bool{}, agents: map[string]*agentState{}}
 	for _, h := range opts.AllowedRuleSets {
@@ -158,7 +171,13 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 				fmt.Sprintf("%s stopped running sensors %s", who, strings.Join(gone, ", ")), float64(len(gone)), now, ev.ID))
 		}
 	}
-	if known && st.ruleHash != "" && hb.RuleSetHash != st.ruleHash && !t.allowed[hb.RuleSetHash] {
+	current := uint64(0)
+	if t.opts.CurrentBundle != nil {
+		current = t.opts.CurrentBundle(ev.Site)
+	}
+	// A change to the site's current bundle is the SOC's own.
+	toCurrent := current > 0 && hb.RulesMode == RulesModeBundle && hb.BundleVersion == current
+	if known && st.ruleHash != "" && hb.RuleSetHash != st.ruleHash && !t.allowed[hb.RuleSetHash] && !toCurrent {
 		add(t.alert(ev, st, RuleRuleSetChanged, event.SeverityHigh,
 			fmt.Sprintf("%s now runs rule set %q (was %q)", who, short(hb.RuleSetHash), short(st.ruleHash)), 0, now, ev.ID))
 	}
@@ -181,6 +200,15 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		}
 		st.stopped, st.sensors = false, sensors
 		st.interval = time.Duration(hb.IntervalS) * time.Second
+		add(t.bundleBehind(ev, st, who, current, toCurrent, now))
+	}
+	if hb.BundleRefused != st.bundleRefused {
+		st.bundleRefused = hb.BundleRefused
+		if hb.BundleRefused != "" {
+			delete(st.lastAlert, RuleBundleRefused) // each new refusal is news
+			add(t.alert(ev, st, RuleBundleRefused, event.SeverityHigh,
+				fmt.Sprintf("%s refused a rule bundle: %s", who, hb.BundleRefused), float64(hb.BundleVersion), now, ev.ID))
+		}
 	}
 	st.site, st.host, st.bootID = ev.Site, ev.Host, ev.BootID
 	st.lastHB, st.silent, st.drops, st.last = now, false, drops, hb

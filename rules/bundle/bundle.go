@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -81,8 +82,15 @@ func New(site string, version uint64, set *rules.Set, now time.Time) (*Bundle, e
 		return nil, errors.New("making a rule bundle: versions start at 1")
 	}
 	b := &Bundle{Format: Format, Site: site, Version: version, Published: now.UTC(), Hash: set.Hash()}
+	seen := map[string]string{}
 	for _, s := range set.Sources() {
-		b.Files = append(b.Files, File{Name: s.Name, Data: s.Data})
+		// The publisher's directories mean nothing on the agents.
+		name := path.Base(s.Name)
+		if other, dup := seen[name]; dup {
+			return nil, fmt.Errorf("making a rule bundle: %s and %s have the same name; rename one", other, s.Name)
+		}
+		seen[name] = s.Name
+		b.Files = append(b.Files, File{Name: name, Data: s.Data})
 	}
 	return b, nil
 }

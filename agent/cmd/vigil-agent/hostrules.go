@@ -15,8 +15,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/vigilhq/vigil/agent/config"
-	"github.com/vigilhq/vigil/agent/rulesync"
 	"github.com/vigilhq/vigil/agent/ruleset"
+	"github.com/vigilhq/vigil/agent/rulesync"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/rules"
 	"github.com/vigilhq/vigil/rules/bundle"
@@ -48,8 +48,8 @@ type hostRules struct {
 	follow bool
 	// bundles reports the bundle running, in bundle mode.
 	bundles *rulesync.Syncer
-	engine        *rules.Engine
-	watcher       *rules.Watcher
+	engine  *rules.Engine
+	watcher *rules.Watcher
 	// hashed are the identifier names this agent hashes, to say which
 	// ones its host rules read in vain.
 	hashed []string

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vigilhq/vigil/collector/bundles"
+	"github.com/vigilhq/vigil/rules"
+	"github.com/vigilhq/vigil/rules/bundle"
+)
+
+// errRejected says the rules were refused and why has been written out.
+var errRejected = errors.New("rules rejected; nothing published")
+
+// publishRules checks and tests the host rules of paths as vigil rules
+// check and test do, and publishes them as the signed bundle of site
+// (bundle.AllSites: every site) from the collector's data directory. Only
+// rules that compile, read identifiers the agents hash and pass their
+// tests are published; diagnostics and failures go to out.
+func publishRules(dataDir, site, agentConfig string, paths []string, out io.Writer) (*bundle.Bundle, error) {
+	set, diags, _ := loadForCLI(paths, out)
+	if set != nil {
+		hashed, err := agentIdentifiers(agentConfig)
+		if err != nil {
+			return nil, err
+		}
+		more := set.CheckIdentifiers(hashed)
+		diags = append(diags, more...)
+		if more.HasErrors() {
+			set = nil
+		}
+	}
+	_ = rules.WriteDiagnostics(out, diags, 100, false)
+	if set == nil {
+		fmt.Fprintf(out, "rejected: %d error(s)\n", countErrors(diags))
+		return nil, errRejected
+	}
+	failed := 0
+	for _, r := range set.RunTests() {
+		if r.Passed {
+			continue
+		}
+		failed++
+		fmt.Fprintf(out, "FAIL  %s (%s)\n", r.Name, r.Pos)
+		for _, f := range r.Failures {
+			fmt.Fprintf(out, "      %s\n", f)
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(out, "rejected: %d test(s) failed\n", failed)
+		return nil, errRejected
+	}
+	for _, r := range set.Rules() {
+		if r.Scope == rules.ScopeGlobal {
+			fmt.Fprintf(out, "warning: rule %s is global: agents run host rules only; the collector's rules directory runs global ones\n", r.Name)
+		}
+	}
+	b, err := bundles.Publish(dataDir, site, set, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func rulesPublish(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("rules publish", stderr, "rules publish --site SITE|'*' [flags] DIR|FILE...")
+	site := fs.String("site", "", "the `site` whose agents run the bundle, or '*' for every site")
+	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory` (its rules signing key, and bundles/ it serves)")
+	agentCfg := fs.String("agent-config", "", "the agents' agent.hcl `file`, whose db.identifiers rules may count (default "+defaultAgentConfig+" when present)")
+	paths, err := parseInterspersed(fs, args)
+	if err != nil || len(paths) == 0 || *site == "" {
+		fs.Usage()
+		return exitUsage
+	}
+	b, err := publishRules(*data, *site, *agentCfg, paths, stdout)
+	if err != nil {
+		if !errors.Is(err, errRejected) {
+			fmt.Fprintln(stderr, "vigil rules publish:", err)
+		}
+		return exitFail
+	}
+	who := "site " + b.Site
+	if b.Site == bundle.AllSites {
+		who = "every site"
+	}
+	fmt.Fprintf(stdout, "published bundle %d for %s: %d files, hash %.12s; the collector serves it within a few seconds\n",
+		b.Version, who, len(b.Files), b.Hash)
+	return exitOK
+}
