@@ -67,6 +67,9 @@ type Config struct {
 	// AlertsOut, when set, gets a one-line summary of each new alert.
 	AlertsOut     io.Writer
 	LivenessEvery time.Duration
+	// BundleGrace is how long an agent may run another rule bundle than its
+	// site's current one before it alerts (liveness.DefaultBundleGrace).
+	BundleGrace time.Duration
 	// Ready, when set, is called with the NATS URL and API address once
 	// everything runs.
 	Ready  func(natsURL, httpAddr string)
@@ -118,7 +121,7 @@ func Run(ctx context.Context, cfg Config) error {
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
 	// Bundles are served once NATS runs; until then no site has one.
 	var served atomic.Pointer[bundles.Server]
-	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers,
+	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers, BundleGrace: cfg.BundleGrace,
 		CurrentBundle: func(site string) uint64 {
 			if s := served.Load(); s != nil {
 				return s.Current(site)
