@@ -171,7 +171,7 @@ func (s *Syncer) Run(ctx context.Context, nc *nats.Conn) error {
 		if err != nil {
 			return fmt.Errorf("following rule bundles on %s: %w", k, err)
 		}
-		defer sub.Unsubscribe()
+		defer func() { _ = sub.Unsubscribe() }() // the connection closes after anyway
 	}
 	t := time.NewTicker(s.opts.Poll)
 	defer t.Stop()
