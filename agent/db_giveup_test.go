@@ -51,22 +51,38 @@ func TestUnparsableConnectionReported(t *testing.T) {
 		DB:        dbconn.Options{Ports: ports, Redactor: red, Mute: dbs.Mute},
 		LossEvery: 50 * time.Millisecond,
 	})
-	// A startup for alice, then 20 MiB of 0xff bytes: no message type.
+	// A startup for alice, then 0xff bytes (no message type) until the agent
+	// has reported the connection: not an amount sized to the tracker's
+	// give-up point, which a kernel ring drop under load would push out of
+	// reach.
 	script := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && printf '\0\0\0\024\0\3\0\0user\0alice\0\0' >&3 && `+
-		`head -c 20971520 /dev/zero | tr '\0' '\377' >&3`, port)
-	if out, err := exec.Command("/bin/bash", "-c", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash: %v: %s", err, out)
+		`exec tr '\0' '\377' </dev/zero >&3`, port)
+	writer := exec.Command("/bin/bash", "-c", script)
+	if err := writer.Start(); err != nil {
+		t.Fatal(err)
 	}
+	done := make(chan error, 1)
+	go func() { done <- writer.Wait() }()
+	t.Cleanup(func() { _ = writer.Process.Kill(); <-done })
 	var session, loss *event.Event
-	await(t, sink, "the db.session of the unparsable connection and its agent.loss", func(ev *event.Event) bool {
-		switch {
-		case ev.Kind == event.KindDBSession && ev.DB.Side == "client" && session == nil:
-			session = ev // the first: the connection is reported when given up, not only at its close
-		case ev.Kind == event.KindAgentLoss && ev.Loss.Sensor == "db" && ev.Loss.Reason == "parser_gave_up_lost":
-			loss = ev
+	deadline := time.After(60 * time.Second)
+	for session == nil || loss == nil {
+		select {
+		case ev := <-sink:
+			switch {
+			case ev.Kind == event.KindDBSession && ev.DB.Side == "client" && session == nil:
+				session = ev // the first: the connection is reported when given up, not only at its close
+			case ev.Kind == event.KindAgentLoss && ev.Loss.Sensor == "db" && ev.Loss.Reason == "parser_gave_up_lost":
+				loss = ev
+			}
+		case err := <-done:
+			t.Fatalf("the writer stopped before the agent reported its connection (session %v, loss %v): %v",
+				session != nil, loss != nil, err)
+		case <-deadline:
+			t.Fatalf("within 60 s of writing: db.session of the unparsable connection seen %v, its agent.loss seen %v",
+				session != nil, loss != nil)
 		}
-		return session != nil && loss != nil
-	})
+	}
 	// tr wrote the bytes given up on.
 	if session.DB.Reason != "lost" || session.DB.User != "alice" || session.DB.State != "start" || session.Process.Comm != "tr" {
 		t.Errorf("db.session = %+v by %+v, want alice's connection given up (lost), by tr", session.DB, session.Process)

@@ -27,7 +27,7 @@ enum rec_type {
 	REC_DB_DATA = 8,
 	REC_DB_CLOSE = 9,
 	REC_DB_UNIX = 10,
-	REC_LIB_MAPPED = 16,
+	REC_LIB_MAPPED = 17, /* has a ring of its own, but every type stays distinct */
 };
 
 /* Which sensor dropped records: index into each sensor's drops map. */

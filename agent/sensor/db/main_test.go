@@ -14,5 +14,8 @@ func TestMain(m *testing.M) {
 	if db.IsAttacher() {
 		os.Exit(db.RunAttacher(caps.DropForAttacher))
 	}
+	if path := os.Getenv(unixClientEnv); path != "" {
+		os.Exit(runUnixClient(path))
+	}
 	os.Exit(m.Run())
 }

@@ -18,10 +18,10 @@ import (
 // No program sees a Unix socket's close (there is no tracepoint for it, and
 // kprobes and fentry are not to be had), so the kernel's table of database
 // connections is swept from here: a Unix entry whose inode is no longer
-// among the host's sockets is a closed connection. Its close is reported at
-// the second sweep that finds it gone, by when the records its last calls
-// wrote have long been read from the ring (the agent reads it every few
-// milliseconds), and the entry is removed.
+// among the sockets of any network namespace is a closed connection. Its
+// close is reported at the second sweep that finds it gone, by when the
+// records its last calls wrote have long been read from the ring (the agent
+// reads it every few milliseconds), and the entry is removed.
 
 // RunCloses hands emit the closes Sweep finds, every SweepEvery, until ctx
 // ends.
@@ -74,6 +74,15 @@ func (s *Sensor) Sweep() ([]*Close, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sweeping database connections: %w", err)
 	}
+	var missing []uint64
+	for _, e := range unixEntries {
+		if !live[e.ino] {
+			missing = append(missing, e.ino)
+		}
+	}
+	if len(missing) > 0 {
+		addOtherNamespaces(live, missing)
+	}
 	gone := make(map[uint64]uint64)
 	var out []*Close
 	now := boottime()
@@ -97,6 +106,49 @@ func (s *Sensor) Sweep() ([]*Close, error) {
 	}
 	s.gone = gone
 	return out, nil
+}
+
+// addOtherNamespaces adds to live the Unix sockets of the network
+// namespaces other than the agent's, until every inode of missing is found:
+// a socket is listed in the namespace of the process that made it, so a
+// container's client end of a connection to the host's database socket is
+// in the container's table. Namespaces are found through their processes:
+// a socket whose namespace no process is in any more is taken for closed.
+func addOtherNamespaces(live map[uint64]bool, missing []uint64) {
+	own, _ := os.Readlink("/proc/self/ns/net")
+	seen := map[string]bool{own: true}
+	dir, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	found := func() bool {
+		for _, ino := range missing {
+			if !live[ino] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, d := range dir {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		ns, err := os.Readlink("/proc/" + d.Name() + "/ns/net")
+		if err != nil || seen[ns] {
+			continue // gone since the listing, or a namespace already read
+		}
+		seen[ns] = true
+		inos, err := unixInodes("/proc/" + d.Name() + "/net/unix")
+		if err != nil {
+			continue
+		}
+		for ino := range inos {
+			live[ino] = true
+		}
+		if found() {
+			return
+		}
+	}
 }
 
 // unixInodes reads the inodes of the host's Unix sockets from a

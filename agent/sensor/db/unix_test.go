@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -205,4 +207,99 @@ func testUnixSocketByPath(t *testing.T, compat bool) {
 	if named == nil || named.Conn != d.Conn {
 		t.Errorf("query on %+v, named %+v before it; want the client end named, peer at %s", d.Conn, named, path)
 	}
+}
+
+// unixClientEnv makes the test binary a database client of the Unix socket
+// it names (see runUnixClient), so that a test can run one in another
+// network namespace, as a container's client is.
+const unixClientEnv = "VIGIL_TEST_UNIX_CLIENT"
+
+// runUnixClient connects to the socket at path, sends a PostgreSQL startup
+// and holds the connection until its stdin closes.
+func runUnixClient(path string) int {
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if _, err := c.Write(pgStartup("alice")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	c.Close()
+	return 0
+}
+
+// A client in another network namespace (a container's psql to the host's
+// database socket) has its end listed in that namespace's socket table,
+// not the agent's: the sweep does not take it for closed while it is open,
+// and finds its close when it ends.
+func TestUnixSocketOfAnotherNetworkNamespace(t *testing.T) {
+	testkernel.RequireRoot(t)
+	sn, set := startUnix(t, false, 30*time.Second)
+	path := filepath.Join(t.TempDir(), ".s.PGSQL.5432")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := exec.Command("unshare", "--net", self)
+	client.Env = append(os.Environ(), unixClientEnv+"="+path)
+	client.Stderr = os.Stderr
+	stdin, err := client.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatalf("unshare --net: %v", err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = client.Wait() })
+	s, err := ln.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	startup := pgStartup("alice")
+	if _, err := io.ReadFull(s, make([]byte, len(startup))); err != nil {
+		t.Fatal(err)
+	}
+	d := sensortest.Next(t, set, "the client's startup", func(r any) bool {
+		d, ok := r.(*db.Data)
+		return ok && d.Sent && d.Conn.Unix() && bytes.Equal(d.Data, startup)
+	}).(*db.Data)
+	end := db.Conn{Sock: d.Conn.Sock, Ino: d.Conn.Ino}
+
+	// A close is reported at the second sweep that finds the end gone.
+	for range 3 {
+		closes, err := sn.Sweep()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range closes {
+			if c.Conn == end {
+				t.Fatalf("the open connection of a client in another network namespace was reported closed")
+			}
+		}
+	}
+	stdin.Close()
+	if err := client.Wait(); err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	testproc.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+		closes, err := sn.Sweep()
+		if err != nil {
+			return err
+		}
+		for _, c := range closes {
+			if c.Conn == end {
+				return nil
+			}
+		}
+		return fmt.Errorf("no close of %+v yet", end)
+	})
 }
