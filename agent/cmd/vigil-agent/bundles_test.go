@@ -39,7 +39,7 @@ func signedRules(t *testing.T, key ed25519.PrivateKey, version uint64, src strin
 
 func bundleHost(t *testing.T, ctx context.Context, dir, state string, pub ed25519.PublicKey) (*hostRules, *rulesync.Syncer) {
 	t.Helper()
-	h := loadHostRules(ctx, dir, state, nil, quietLog(), false)
+	h := loadHostRules(ctx, dir, state, nil, quietLog())
 	s := rulesync.New(rulesync.Options{Site: "lisbon", Key: pub, StateDir: state, Apply: h.acceptBundle, Logger: quietLog()})
 	h.bundles = s
 	if _, err := s.Resume(); err != nil {
@@ -48,8 +48,9 @@ func bundleHost(t *testing.T, ctx context.Context, dir, state string, pub ed2551
 	return h, s
 }
 
-// In bundle mode the bundle's rules run, a local edit of the rule files
-// (the insider's way round the bundle) changes nothing, a refused bundle
+// In bundle mode the files are followed until a bundle comes; then the
+// bundle's rules run, a local edit of the rule files (the insider's way
+// round the bundle) changes nothing, a refused bundle
 // leaves them running and shows in the heartbeat, and a restart runs the
 // kept bundle.
 func TestBundleModeRunsBundlesNotFileEdits(t *testing.T) {
@@ -64,6 +65,14 @@ func TestBundleModeRunsBundlesNotFileEdits(t *testing.T) {
 	if hb.RulesMode != config.RulesBundle || hb.BundleVersion != 0 {
 		t.Fatalf("before any bundle: mode %q version %d", hb.RulesMode, hb.BundleVersion)
 	}
+	// Until a bundle comes, the files are followed as in local mode.
+	writeRules(t, dir, rsyncRule+goodRules)
+	h.watcher.Reload()
+	if n := len(h.Process(execOf("rsync"))); n != 1 {
+		t.Fatalf("before any bundle an edit of the files is not followed: %d alerts for rsync", n)
+	}
+	writeRules(t, dir, goodRules)
+	h.watcher.Reload()
 	if err := s.Offer(bundle.Key("lisbon"), signedRules(t, key, 4, rsyncRule)); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +116,7 @@ func TestLocalModeInHeartbeat(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	writeRules(t, dir, goodRules)
-	h := loadHostRules(ctx, dir, t.TempDir(), nil, quietLog(), true)
+	h := loadHostRules(ctx, dir, t.TempDir(), nil, quietLog())
 	hb := &event.Heartbeat{}
 	h.fill(hb)
 	if hb.RulesMode != config.RulesLocal || hb.BundleVersion != 0 {

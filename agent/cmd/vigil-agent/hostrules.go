@@ -43,9 +43,6 @@ const (
 type hostRules struct {
 	dir, stateDir string
 	log           *slog.Logger
-	// follow says the files of dir are the rules (local mode); in bundle
-	// mode they only run until the first bundle, and edits do not count.
-	follow bool
 	// bundles reports the bundle running, in bundle mode.
 	bundles *rulesync.Syncer
 	engine  *rules.Engine
@@ -60,6 +57,8 @@ type hostRules struct {
 	savedHash string
 	writers   map[string][]writer // rule file -> writes the file sensor saw since the last load
 	pending   []*event.Event      // rejection alerts not yet emitted
+	// bundleRuns says a verified bundle runs, so the files no longer count.
+	bundleRuns bool
 	lastDiags string              // the last rejection reported (and the writes before it), so a lasting one alerts once
 	emit      func(*event.Event)
 	kick      chan struct{}
@@ -74,8 +73,8 @@ type writer struct {
 // loadHostRules loads the host rules of dir, falling back to the last good
 // set saved in stateDir, or to none, when they do not compile. It follows
 // the directory until ctx ends.
-func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, log *slog.Logger, follow bool) *hostRules {
-	h := &hostRules{dir: filepath.Clean(dir), stateDir: stateDir, log: log, hashed: hashed, follow: follow,
+func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, log *slog.Logger) *hostRules {
+	h := &hostRules{dir: filepath.Clean(dir), stateDir: stateDir, log: log, hashed: hashed,
 		writers: map[string][]writer{}, kick: make(chan struct{}, 1)}
 	_, statErr := os.Stat(dir)
 	h.watcher = rules.NewWatcher(dir, rules.WatchOptions{OnLoad: h.accepted, OnReject: h.rejected})
@@ -115,9 +114,7 @@ func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, l
 		log.Error("HOST RULES REJECTED AT START: "+consequence, "dir", dir, "diagnostics", render(diags))
 		h.queue(diags, consequence)
 	}
-	if follow {
-		h.watcher.Start(ctx) // returns at once, with the SIGHUP handler installed
-	}
+	h.watcher.Start(ctx) // returns at once, with the SIGHUP handler installed
 	return h
 }
 
@@ -126,7 +123,7 @@ func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, l
 func (h *hostRules) acceptBundle(set *rules.Set, b *bundle.Bundle) {
 	h.engine.Swap(set)
 	h.mu.Lock()
-	h.state, h.lastDiags = stateOnDisk, ""
+	h.state, h.lastDiags, h.bundleRuns = stateOnDisk, "", true
 	h.mu.Unlock()
 	h.keep(set)
 	h.log.Info("host rules from bundle", "version", b.Version, "site", b.Site, "rules", len(set.Names()), "hash", set.Hash())
@@ -169,8 +166,8 @@ func (h *hostRules) flush() {
 
 // accepted runs a set that compiled and keeps it as the last good one.
 func (h *hostRules) accepted(set *rules.Set, _ hcl.Diagnostics) {
-	if !h.follow {
-		return // bundle mode: only a verified bundle replaces the rules
+	if !h.followsFiles() {
+		return // a bundle runs: only a newer verified bundle replaces it
 	}
 	h.engine.Swap(set)
 	h.mu.Lock()
@@ -214,7 +211,7 @@ func (h *hostRules) checkIdentifiers(set *rules.Set) {
 
 // rejected reports files that did not compile while the agent runs.
 func (h *hostRules) rejected(diags hcl.Diagnostics) {
-	if !h.follow {
+	if !h.followsFiles() {
 		return
 	}
 	var consequence string
@@ -259,7 +256,7 @@ func (h *hostRules) queue(diags hcl.Diagnostics, consequence string) bool {
 // Process notes writes to the rule files, checks the files at once when
 // one was written (so a rejection cites the write), and runs the rules.
 func (h *hostRules) Process(ev *event.Event) []event.Event {
-	if h.follow && ev.File != nil && (ev.Kind == event.KindFileWrite || ev.Kind == event.KindFileRename) {
+	if ev.File != nil && (ev.Kind == event.KindFileWrite || ev.Kind == event.KindFileRename) {
 		if path, ok := h.ruleFile(ev.File.Path); ok {
 			h.mu.Lock()
 			h.writers[path] = append(h.writers[path][max(0, len(h.writers[path])-7):], writer{eventID: ev.ID, who: writerOf(ev)})
@@ -283,6 +280,14 @@ func (h *hostRules) ruleFile(path string) (string, bool) {
 	path = filepath.Clean(path)
 	base := filepath.Base(path)
 	return path, filepath.Dir(path) == h.dir && strings.HasSuffix(base, ".hcl") && !strings.HasPrefix(base, ".")
+}
+
+// followsFiles says the files of dir are the rules: always in local mode,
+// and in bundle mode until the first verified bundle runs.
+func (h *hostRules) followsFiles() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.bundleRuns
 }
 
 // fill adds the host rules' state to a heartbeat.

@@ -57,7 +57,7 @@ func TestHostRulesRejectedWhileRunning(t *testing.T) {
 	defer cancel()
 	dir, state := t.TempDir(), t.TempDir()
 	path := writeRules(t, dir, goodRules)
-	h := loadHostRules(ctx, dir, state, []string{"customer_id"}, quietLog(), true)
+	h := loadHostRules(ctx, dir, state, []string{"customer_id"}, quietLog())
 	good := h.engine.Set().Hash()
 	if good == "" || h.state != stateOnDisk {
 		t.Fatalf("good rules not loaded: hash %q state %q", good, h.state)
@@ -110,10 +110,10 @@ func TestHostRulesBrokenAtRestartRunLastGood(t *testing.T) {
 	defer cancel()
 	dir, state := t.TempDir(), t.TempDir()
 	writeRules(t, dir, goodRules)
-	good := loadHostRules(ctx, dir, state, nil, quietLog(), true).engine.Set().Hash()
+	good := loadHostRules(ctx, dir, state, nil, quietLog()).engine.Set().Hash()
 
 	path := writeRules(t, dir, brokenRules)
-	h := loadHostRules(ctx, dir, state, nil, quietLog(), true)
+	h := loadHostRules(ctx, dir, state, nil, quietLog())
 	if h.engine.Set().Hash() != good || h.state != stateLastGood {
 		t.Fatalf("restart with broken files runs %q (state %q), want the last good %q", h.engine.Set().Hash(), h.state, good)
 	}
@@ -136,7 +136,7 @@ func TestHostRulesBrokenAtRestartRunLastGood(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	h = loadHostRules(ctx, dir, state, nil, quietLog(), true)
+	h = loadHostRules(ctx, dir, state, nil, quietLog())
 	if h.engine.Set().Hash() != good || h.state != stateLastGood || len(h.pending) != 1 {
 		t.Fatalf("with the directory gone: set %q state %q, %d alerts pending", h.engine.Set().Hash(), h.state, len(h.pending))
 	}
@@ -147,7 +147,7 @@ func TestHostRulesBrokenAtFirstStartRunNone(t *testing.T) {
 	defer cancel()
 	dir, state := t.TempDir(), t.TempDir()
 	writeRules(t, dir, brokenRules)
-	h := loadHostRules(ctx, dir, state, nil, quietLog(), true)
+	h := loadHostRules(ctx, dir, state, nil, quietLog())
 	if h.engine.Set() != nil || h.state != stateNone || len(h.pending) != 1 {
 		t.Fatalf("set %v state %q, %d alerts pending; want none, %q, 1", h.engine.Set(), h.state, len(h.pending), stateNone)
 	}
@@ -178,7 +178,7 @@ func TestHostRulesReportMissingIdentifiers(t *testing.T) {
   limit    = 10
 }
 `)
-	h := loadHostRules(ctx, dir, t.TempDir(), []string{"customers.id"}, quietLog(), true)
+	h := loadHostRules(ctx, dir, t.TempDir(), []string{"customers.id"}, quietLog())
 	hb := &event.Heartbeat{}
 	h.fill(hb)
 	if strings.Join(hb.IdentifiersMissing, ",") != "customer_id" || strings.Join(hb.Identifiers, ",") != "customers.id" {
@@ -193,7 +193,7 @@ func TestHostRulesEveryRejectingWriteAlerts(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	path := writeRules(t, dir, goodRules)
-	h := loadHostRules(ctx, dir, t.TempDir(), nil, quietLog(), true)
+	h := loadHostRules(ctx, dir, t.TempDir(), nil, quietLog())
 	for i, who := range []string{"mallory", "trudy"} {
 		writeRules(t, dir, brokenRules+strings.Repeat("\n", i))
 		w := &event.Event{ID: "w-" + who, Kind: event.KindFileWrite, File: &event.File{Path: path},
@@ -216,13 +216,13 @@ func TestHostRulesTamperedLastGoodIsReported(t *testing.T) {
 	defer cancel()
 	dir, state := t.TempDir(), t.TempDir()
 	writeRules(t, dir, goodRules)
-	loadHostRules(ctx, dir, state, nil, quietLog(), true)
+	loadHostRules(ctx, dir, state, nil, quietLog())
 	saved := filepath.Join(state, ruleset.FileName)
 	if err := os.WriteFile(saved, []byte(`{"hash":"x","files":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	writeRules(t, dir, brokenRules)
-	h := loadHostRules(ctx, dir, state, nil, quietLog(), true)
+	h := loadHostRules(ctx, dir, state, nil, quietLog())
 	if h.engine.Set() != nil || h.state != stateNone || len(h.pending) != 1 {
 		t.Fatalf("set %v state %q pending %d, want none", h.engine.Set(), h.state, len(h.pending))
 	}

@@ -302,7 +302,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	host := loadHostRules(ctx, cfg.RulesDir, cfg.StateDir, config.IdentifierNames(cfg), log, mode == config.RulesLocal)
+	host := loadHostRules(ctx, cfg.RulesDir, cfg.StateDir, config.IdentifierNames(cfg), log)
 	if mode == config.RulesBundle {
 		if err := followBundles(ctx, cfg, pcfg, *stdout, pinned, host, log); err != nil {
 			return err
