@@ -59,9 +59,9 @@ type hostRules struct {
 	pending   []*event.Event      // rejection alerts not yet emitted
 	// bundleRuns says a verified bundle runs, so the files no longer count.
 	bundleRuns bool
-	lastDiags string              // the last rejection reported (and the writes before it), so a lasting one alerts once
-	emit      func(*event.Event)
-	kick      chan struct{}
+	lastDiags  string // the last rejection reported (and the writes before it), so a lasting one alerts once
+	emit       func(*event.Event)
+	kick       chan struct{}
 }
 
 // writer is a write to a rule file the file sensor reported.
