@@ -52,9 +52,11 @@ func Publish(dataDir, site string, set *rules.Set, now time.Time) (*bundle.Bundl
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return nil, fmt.Errorf("publishing rules: locking %s: %w", lock.Name(), err)
 	}
+	// A file that cannot be read may hold the highest version: publishing
+	// under it would give agents a version they refuse as a rollback.
 	pub, err := Published(dataDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("publishing rules: %w (move the file away or fix it)", err)
 	}
 	var last uint64
 	for _, b := range pub {
@@ -82,7 +84,7 @@ func Publish(dataDir, site string, set *rules.Set, now time.Time) (*bundle.Bundl
 
 // Published reads the newest bundle of each site waiting in dataDir, by
 // site. The signature is the agents' to check; a file that does not even
-// parse is an error naming it.
+// parse is an error naming it, returned with the bundles of the others.
 func Published(dataDir string) (map[string]*Entry, error) {
 	dir := filepath.Join(dataDir, Dir)
 	entries, err := os.ReadDir(dir)
@@ -93,6 +95,7 @@ func Published(dataDir string) (map[string]*Entry, error) {
 		return nil, fmt.Errorf("reading published bundles: %w", err)
 	}
 	out := map[string]*Entry{}
+	var errs []error
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".bundle") {
 			continue
@@ -100,18 +103,21 @@ func Published(dataDir string) (map[string]*Entry, error) {
 		path := filepath.Join(dir, e.Name())
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("reading published bundle: %w", err)
+			errs = append(errs, fmt.Errorf("reading published bundle: %w", err))
+			continue
 		}
 		en, err := parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("reading published bundle %s: %w", path, err)
+			errs = append(errs, fmt.Errorf("reading published bundle %s: %w", path, err))
+			continue
 		}
 		if fileOf(en.Site) != e.Name() {
-			return nil, fmt.Errorf("reading published bundle %s: it holds site %q's bundle, which belongs in %s", path, en.Site, fileOf(en.Site))
+			errs = append(errs, fmt.Errorf("reading published bundle %s: it holds site %q's bundle, which belongs in %s", path, en.Site, fileOf(en.Site)))
+			continue
 		}
 		out[en.Site] = en
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // Entry is a signed bundle with what the collector reads of it unchecked.

@@ -83,4 +83,7 @@ func TestPublishedRefusesMisplacedBundle(t *testing.T) {
 	if _, err := Published(data); err == nil || !strings.Contains(err.Error(), "site-york.bundle") {
 		t.Fatalf("broken bundle file: %v", err)
 	}
+	if _, err := Publish(data, "hull", testSet(t), time.Now()); err == nil || !strings.Contains(err.Error(), "site-york.bundle") {
+		t.Fatalf("publishing beside a broken bundle file: %v, want an error naming it", err)
+	}
 }

@@ -52,10 +52,7 @@ func Open(ctx context.Context, js jetstream.JetStream, dataDir string, replicas 
 // says: agents would refuse it anyway, and the SOC is told.
 func (s *Server) Sync(ctx context.Context) error {
 	pub, err := Published(s.dataDir)
-	if err != nil {
-		return err
-	}
-	var errs []error
+	errs := []error{err} // the others are served all the same
 	for site, en := range pub {
 		key := bundle.Key(site)
 		served := uint64(0)

@@ -68,3 +68,32 @@ func TestServeNeverGoesBack(t *testing.T) {
 		t.Fatalf("served %+v, current %d; want version 3 kept", en, s.Current("leeds"))
 	}
 }
+
+// One unreadable bundle file is reported and does not stop the other
+// sites' bundles from being served.
+func TestServeDespiteABrokenFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv := testnats.RunJetStream(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	data := t.TempDir()
+	if _, err := Publish(data, "leeds", testSet(t), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(data, Dir, "site-york.bundle")
+	if err := os.WriteFile(broken, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, js, data, 1, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if s == nil || err == nil || !strings.Contains(err.Error(), broken) {
+		t.Fatalf("Open beside a broken file: %v", err)
+	}
+	if s.Current("leeds") != 1 {
+		t.Fatalf("leeds's bundle is not served: current %d", s.Current("leeds"))
+	}
+}
