@@ -43,6 +43,9 @@ func Publish(dataDir, site string, set *rules.Set, now time.Time) (*bundle.Bundl
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("publishing rules: creating %s: %w", dir, err)
 	}
+	if err := ownLike(dir, dataDir); err != nil {
+		return nil, fmt.Errorf("publishing rules: %w", err)
+	}
 	// Two publishers at once must not both take the same next version.
 	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -73,6 +76,10 @@ func Publish(dataDir, site string, set *rules.Set, now time.Time) (*bundle.Bundl
 	path := filepath.Join(dir, fileOf(site))
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o640); err != nil {
+		return nil, fmt.Errorf("publishing rules to %s: %w", path, err)
+	}
+	if err := ownLike(tmp, dataDir); err != nil {
+		os.Remove(tmp)
 		return nil, fmt.Errorf("publishing rules to %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
