@@ -93,7 +93,9 @@ type Agent struct {
 	// lastGaveUp is the database trackers' give-ups last reported, by
 	// reason.
 	lastGaveUp map[string]uint64
-	published  uint64
+	// lastEvicted is the trackers' evictions last reported.
+	lastEvicted uint64
+	published   uint64
 }
 
 // New returns an agent; Run starts it.

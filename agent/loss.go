@@ -69,8 +69,9 @@ func (a *Agent) checkLoss() {
 }
 
 // checkGaveUp emits an agent.loss event for every kind of database
-// connection the trackers gave up on since the last check: from then on
-// its statements are lost, like the records of a kernel drop.
+// connection the trackers gave up on since the last check (from then on
+// its statements are lost, like the records of a kernel drop) and one for
+// the prepared statements they forgot to stay within their bounds.
 func (a *Agent) checkGaveUp() {
 	now := a.db.GaveUp()
 	for reason, n := range now {
@@ -80,4 +81,9 @@ func (a *Agent) checkGaveUp() {
 		}
 	}
 	a.lastGaveUp = now
+	if n := a.db.Evicted(); n > a.lastEvicted {
+		a.Emit(&event.Event{Time: time.Now().UTC(), Kind: event.KindAgentLoss,
+			Loss: &event.Loss{Sensor: "db", Count: n - a.lastEvicted, Reason: "statements_evicted"}})
+		a.lastEvicted = n
+	}
 }

@@ -316,7 +316,7 @@ func (d *DB) Runs() uint64 {
 type Loss struct {
 	Sensor string `json:"sensor" doc:"The sensor whose events were lost, or 'spool' for the agent's spool."`
 	Count  uint64 `json:"count" doc:"Events lost since the previous 'agent.loss' for the same sensor and reason."`
-	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full), 'spool_full' (the agent's spool overflowed), or for sensor 'db' 'parser_gave_up_' and the 'db.reason' of the 'db.session' each such connection was reported in ('parser_gave_up_lost', 'parser_gave_up_compressed'): connections whose statements from then on are lost (the count is of connections)."`
+	Reason string `json:"reason" doc:"'ringbuf_full' (the kernel ring buffer was full), 'map_full' (a kernel map was full), 'spool_full' (the agent's spool overflowed), or for sensor 'db' 'parser_gave_up_' and the 'db.reason' of the 'db.session' each such connection was reported in ('parser_gave_up_lost', 'parser_gave_up_compressed'): connections whose statements from then on are lost (the count is of connections), or 'statements_evicted': prepared statements and cursors a connection's parser forgot to keep within its bound (1024 per connection), whose later executions are reported without their text (the count is of statements)."`
 	// BootID, FromSeq and ToSeq name the range of seqs the lost events
 	// had, numbered in BootID (which can be an earlier boot than the
 	// record's own), when they had seqs: events dropped from the spool.

@@ -515,6 +515,7 @@ func (s *state) remove(g *group) {
 	s.unlink(g)
 	delete(s.groups, g.key)
 	s.values -= len(g.distinct)
+	s.leave(g)
 }
 
 func (e *Engine) addEvidence(g *group, id string) { g.evidence.add(id, e.opts.MaxEvidence) }

@@ -62,6 +62,8 @@ func (c *compiler) peerKeys(r *rule, a *hcl.Attribute, src []byte) hcl.Diagnosti
 
 // cohort is what a threshold with peers learns about one set of peers.
 type cohort struct {
+	key     string       // in state.cohorts
+	groups  int          // groups that use it: at none it is forgotten
 	periods []peerPeriod // a ring of the baseline's periods
 	first   int64        // first period seen
 
@@ -94,14 +96,30 @@ func (st *state) cohortFor(r *rule, g *group) *cohort {
 	}
 	c := st.cohorts[b.String()]
 	if c == nil {
-		c = &cohort{periods: make([]peerPeriod, r.baseline/r.window), first: -1 << 62, end: -1 << 62}
+		c = &cohort{key: b.String(), periods: make([]peerPeriod, r.baseline/r.window), first: -1 << 62, end: -1 << 62}
 		for i := range c.periods {
 			c.periods[i].idx = -1 << 62
 		}
-		st.cohorts[b.String()] = c
+		st.cohorts[c.key] = c
 	}
+	c.groups++
 	g.cohort = c
 	return c
+}
+
+// leave forgets g's use of its cohort, and the cohort once no group uses
+// it: a group is removed when its newest value has left the baseline (or
+// when MaxGroups evicts it), so a cohort of such groups holds nothing to
+// compare with, and sets of peers that come and go do not pile up.
+func (st *state) leave(g *group) {
+	c := g.cohort
+	if c == nil {
+		return
+	}
+	g.cohort = nil
+	if c.groups--; c.groups == 0 {
+		delete(st.cohorts, c.key)
+	}
 }
 
 // record notes member's value v in period pi.

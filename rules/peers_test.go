@@ -178,3 +178,25 @@ func TestPeersFullPeriodCounted(t *testing.T) {
 		t.Errorf("five people in a period bounded to 3: stats %+v", s)
 	}
 }
+
+// Sets of peers that come and go (a site per day, each read once) are
+// forgotten once their people's values have left the baseline: the engine
+// holds the peers of the baseline, not of every site ever seen.
+func TestPeersForgottenWithTheirGroups(t *testing.T) {
+	e := NewEngine(mustLoad(t, peerRule), Options{})
+	const days = 60
+	for d := range days {
+		e.Process(siteRead(fmt.Sprintf("site-%d", d), "ann", time.Duration(d)*24*time.Hour, 10))
+	}
+	st := e.active[0].st
+	// 14 days of baseline and an 8 h window: the sites of the last 15 days
+	// at most may still be held.
+	if len(st.cohorts) > 15 || len(st.groups) > 15 {
+		t.Errorf("%d sets of peers and %d groups held after %d sites came and went, want at most 15",
+			len(st.cohorts), len(st.groups), days)
+	}
+	// A site seen again later starts afresh and is judged as before.
+	if got := e.Process(siteRead("site-0", "ann", days*24*time.Hour, 5000)); got != nil {
+		t.Errorf("a returning site without history alerted: %v", got[0].Alert.Summary)
+	}
+}

@@ -46,6 +46,9 @@ type Conns struct {
 	out     events
 	// gaveUps counts connection ends whose tracker gave up, by reason.
 	gaveUps map[string]uint64
+	// evicted counts the prepared statements and cursors the trackers of
+	// closed connection ends forgot to stay within their bounds.
+	evicted uint64
 }
 
 // events collects what one call returns.
@@ -189,6 +192,7 @@ func (c *Conns) drop(cn *conn, ts time.Time) {
 	delete(c.conns, cn.end.Sock)
 	c.peers.removed(cn)
 	c.finish(cn, ts)
+	c.evicted += cn.evicted()
 }
 
 // sweep drops connections silent for idleAfter, at most once a minute.
@@ -211,6 +215,31 @@ func (c *Conns) GaveUp() map[string]uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.gaveUps)
+}
+
+// Evicted returns how many prepared statements and cursors the trackers
+// forgot since New to stay within their bounds: a later execution of one
+// is reported without the statement's text.
+func (c *Conns) Evicted() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.evicted
+	for _, cn := range c.conns {
+		n += cn.evicted()
+	}
+	return n
+}
+
+// evicted is what cn's trackers forgot to stay within their bounds.
+func (cn *conn) evicted() uint64 {
+	var n uint64
+	if cn.plain != nil {
+		n += cn.plain.Stats().Evicted
+	}
+	if cn.tls != nil {
+		n += cn.tls.Stats().Evicted
+	}
+	return n
 }
 
 // Before returns the statement runs held for process pid, to publish

@@ -1,12 +1,14 @@
 package dbconn
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/agent/dbwire"
+	"github.com/vigilhq/vigil/agent/dbwire/dbwiretest"
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/db"
 	"github.com/vigilhq/vigil/event"
@@ -89,5 +91,26 @@ func TestUnreadableTLSReportedWhileOpen(t *testing.T) {
 	end := evs[len(evs)-1].DB
 	if len(evs) != 3 || end.State != "end" || end.BytesToServer != 8+305+6+65+105+105 || end.BytesToClient != 1+2005+5005 {
 		t.Errorf("end = %+v, want the bytes each way", end)
+	}
+}
+
+// A client that prepares more named statements than a tracker keeps (an ORM
+// that names every query) has the oldest forgotten: they are counted, while
+// the connection is open and after it closes, for the agent to report.
+func TestEvictionsCounted(t *testing.T) {
+	c := newConns(t, Options{})
+	caps := captures(dbwiretest.PgStartup("alice", "shop"))
+	const prepared = dbwire.DefaultMaxPending + 10
+	for i := range prepared {
+		body := append([]byte(fmt.Sprintf("s%d\x00SELECT email FROM customers WHERE id = $1\x00", i)), 0, 0)
+		caps = append(caps, dbwiretest.Capture{FromClient: true, Data: dbwiretest.PgMessage('P', body)})
+	}
+	feed(c, records(t, 3, false, caps...))
+	if n := c.Evicted(); n != 10 {
+		t.Errorf("open connection: %d evictions counted, want 10", n)
+	}
+	c.Close(closeRec(t, 3))
+	if n := c.Evicted(); n != 10 {
+		t.Errorf("closed connection: %d evictions counted, want still 10", n)
 	}
 }

@@ -134,6 +134,11 @@ func (z *myInflater) inflate() ([]byte, error) {
 		}
 		out, err := z.zd.DecodeAll(z.payload, z.out)
 		z.out = out
+		if len(out) > z.ulen {
+			// More than the header said: a malformed packet, whose excess
+			// must not be handed on as the next packets' bytes.
+			return z.out[:z.ulen], errMyInflate
+		}
 		if err != nil {
 			return z.out, errMyInflate
 		}

@@ -167,15 +167,41 @@ func TestMyInflater(t *testing.T) {
 	}
 }
 
-// The inflater takes any bytes without panicking or growing past one
-// payload.
+// A compressed packet whose payload inflates to more than its header says
+// is malformed: its contents are not handed on past the length the header
+// gave, whichever algorithm.
+func TestMyInflaterHeaderUnderstatesLength(t *testing.T) {
+	plain := bytes.Repeat([]byte("SELECT email FROM customers; "), 100)
+	for _, algo := range []string{"zlib", "zstd"} {
+		stream := myCompressPackets(plain, len(plain), algo)
+		stream[4], stream[5], stream[6] = 10, 0, 0 // the length once uncompressed: 10 bytes
+		delivered := 0
+		z := &myInflater{zstd: algo == "zstd", deliver: func(_ time.Time, data []byte, miss int) {
+			if miss < 0 {
+				t.Errorf("%s: %d bytes missing", algo, miss)
+			}
+			delivered += len(data) + miss
+		}}
+		_ = z.feed(time.Time{}, stream, 0)
+		if delivered > 10 {
+			t.Errorf("%s: %d bytes handed on from a packet that says it holds 10", algo, delivered)
+		}
+	}
+}
+
+// The inflater takes any bytes without panicking, handing on no more than
+// one packet's length at a time, never a negative count of missing bytes.
 func FuzzMyInflater(f *testing.F) {
 	plain := []byte("\x05\x00\x00\x00\x03SELECT 1 FROM customers WHERE id = 42")
 	for _, algo := range []string{"zlib", "zstd", ""} {
 		f.Add(myCompressPackets(plain, 16, algo), algo == "zstd")
 	}
 	f.Fuzz(func(t *testing.T, b []byte, useZstd bool) {
-		z := &myInflater{zstd: useZstd, deliver: func(time.Time, []byte, int) {}}
+		z := &myInflater{zstd: useZstd, deliver: func(_ time.Time, data []byte, miss int) {
+			if miss < 0 || len(data)+miss > myMaxCompressed {
+				t.Fatalf("handed on %d bytes and %d missing", len(data), miss)
+			}
+		}}
 		half := len(b) / 2
 		_ = z.feed(time.Time{}, b[:half], 3)
 		_ = z.feed(time.Time{}, b[half:], 0)

@@ -52,11 +52,8 @@ func (p *postgres) clientMessage(ts time.Time, typ byte, body []byte, complete b
 				st.oids = append(st.oids, binary.BigEndian.Uint32(rest[2+4*i:]))
 			}
 		}
-		if name != "" && len(p.stmts) >= p.t.cfg.MaxPending {
-			for k := range p.stmts {
-				delete(p.stmts, k)
-				break
-			}
+		if _, known := p.stmts[name]; name != "" && !known && len(p.stmts) >= p.t.cfg.MaxPending {
+			evictOne(p.stmts, &p.t.stats.Evicted)
 		}
 		p.stmts[name] = st
 		p.push(&pgOp{kind: 'P', start: ts, stmt: st})
@@ -73,11 +70,8 @@ func (p *postgres) clientMessage(ts time.Time, typ byte, body []byte, complete b
 		}
 		pt := &pgPortal{stmt: st}
 		pt.formats, pt.params = pgBindValues(rest)
-		if portal != "" && len(p.portals) >= p.t.cfg.MaxPending {
-			for k := range p.portals {
-				delete(p.portals, k)
-				break
-			}
+		if _, known := p.portals[portal]; portal != "" && !known && len(p.portals) >= p.t.cfg.MaxPending {
+			evictOne(p.portals, &p.t.stats.Evicted)
 		}
 		p.portals[portal] = pt
 		p.push(&pgOp{kind: 'B', start: ts, portal: pt})

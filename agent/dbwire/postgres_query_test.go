@@ -2,6 +2,7 @@ package dbwire
 
 import (
 	"encoding/binary"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -116,6 +117,33 @@ func TestPostgresPendingBounded(t *testing.T) {
 	}
 	if !slices.Equal(got, tables[6:]) || tr.Stats().ParseErrors != 6 {
 		t.Errorf("reported tables %q with %d parse errors, want %q and 6", got, tr.Stats().ParseErrors, tables[6:])
+	}
+}
+
+// Named prepared statements and portals past MaxPending are forgotten and
+// counted in Stats.Evicted (a statement executed after its eviction loses
+// its text), while redefining a known name forgets nothing.
+func TestPostgresPreparedBoundedAndCounted(t *testing.T) {
+	tr, err := NewTracker(Config{Engine: EnginePostgres, Redactor: testRedactor(t), MaxPending: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Unix(1700000000, 0)
+	for _, c := range pgPrologue() {
+		dir := ServerToClient
+		if c.FromClient {
+			dir = ClientToServer
+		}
+		tr.Feed(dir, ts, c.Data)
+	}
+	for i := range 7 {
+		name := fmt.Sprintf("s%d", i)
+		tr.Feed(ClientToServer, ts, dbwiretest.PgMessage('P', cstr(name), cstr("SELECT 1"), []byte{0, 0}))
+		tr.Feed(ClientToServer, ts, pgBind("p"+name, name, nil))
+	}
+	tr.Feed(ClientToServer, ts, dbwiretest.PgMessage('P', cstr("s6"), cstr("SELECT 2"), []byte{0, 0}))
+	if ev := tr.Stats().Evicted; ev != 6 {
+		t.Errorf("evicted %d, want 3 statements and 3 portals", ev)
 	}
 }
 

@@ -234,7 +234,8 @@ func TestAttributionAcrossHosts(t *testing.T) {
 
 // javaLookups is a tiny JDBC client: it looks customers up one by one
 // with a prepared statement over one TLS connection, as a desktop CRM tool
-// written in Java would.
+// written in Java would; with "hold" it then keeps the connection open
+// until its stdin closes, as a tool left open all day does.
 const javaLookups = `import java.sql.*;
 
 public class Lookups {
@@ -247,6 +248,9 @@ public class Lookups {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) { }
                 }
+            }
+            if (args.length > 2 && args[2].equals("hold")) {
+                while (System.in.read() != -1) { }
             }
         }
     }
@@ -280,6 +284,15 @@ func compileJava(t *testing.T) string {
 // plaintext, so only the server's end (PostgreSQL's libssl) has the
 // statements. They must count as the person's.
 func TestAttributionJDBCOnOneHost(t *testing.T) {
+	t.Run("closed", func(t *testing.T) { testJDBCOnOneHost(t, false) })
+	// The session is still open when its statements must be the person's:
+	// the client end's report that the connection cannot be read comes as
+	// it is found so, not only when the connection closes, long after the
+	// collector's grace period.
+	t.Run("held-open", func(t *testing.T) { testJDBCOnOneHost(t, true) })
+}
+
+func testJDBCOnOneHost(t *testing.T, hold bool) {
 	testkernel.RequireRoot(t)
 	requireTools(t, "psql", "useradd")
 	classpath := compileJava(t)
@@ -303,17 +316,48 @@ GRANT SELECT ON customers TO support_agent;`).CombinedOutput()
 	// Far more lookups than the role needs: 400 customers, one by one.
 	const lookups = 400
 	url := fmt.Sprintf("jdbc:postgresql://127.0.0.1:%d/postgres?user=support_agent&sslmode=require", pg.Port)
-	jade.run(t, "java", "-cp", classpath, "Lookups", url, fmt.Sprint(lookups))
-
-	// The client end is reported as a connection that cannot be read,
-	// from the java process, about jade.
 	java := "json_extract(body, '$.db.side') = 'client' AND json_extract(body, '$.db.encrypted') AND json_extract(body, '$.process.comm') = 'java'"
-	testproc.CheckFor(t, 60*time.Second, poll, func() error {
-		if n := storedEvents(t, data, agent.id, event.KindDBSession, jade.name, java); n != 1 {
-			return fmt.Errorf("%d encrypted db.session events of jade's java, want 1", n)
+	if hold {
+		cmd := jade.cmd("java", "-cp", classpath, "Lookups", url, fmt.Sprint(lookups), "hold")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		defer func() {
+			stdin.Close()
+			if err := <-exited; err != nil {
+				t.Errorf("java: %v: %s", err, out.String())
+			}
+		}()
+		// Every lookup attributed below is attributed while the connection
+		// is open, so by the report made as it was found unreadable: the
+		// one made at its close is not sent yet.
+		testproc.CheckFor(t, 60*time.Second, poll, func() error {
+			if n := storedEvents(t, data, agent.id, event.KindDBSession, jade.name, java+
+				" AND json_extract(body, '$.db.state') = 'start'"); n != 1 {
+				return fmt.Errorf("%d open-time encrypted db.session events of jade's java, want 1", n)
+			}
+			return nil
+		})
+	} else {
+		jade.run(t, "java", "-cp", classpath, "Lookups", url, fmt.Sprint(lookups))
+		// The client end is reported as a connection that cannot be read,
+		// from the java process, about jade: when found so, and at its close.
+		testproc.CheckFor(t, 60*time.Second, poll, func() error {
+			if n := storedEvents(t, data, agent.id, event.KindDBSession, jade.name, java+
+				" AND json_extract(body, '$.db.state') = 'end'"); n != 1 {
+				return fmt.Errorf("%d closing encrypted db.session events of jade's java, want 1", n)
+			}
+			return nil
+		})
+	}
 	// Every lookup the server read is jade's.
 	serverLookups := "json_extract(body, '$.db.side') = 'server' AND json_extract(body, '$.db.statement') LIKE '%FROM customers WHERE id =%'"
 	err = testproc.Poll(t.Context(), 60*time.Second, poll, func() error {
