@@ -17,7 +17,7 @@ const rule = `rule "dump" {
 }
 `
 
-func signedBundle(t *testing.T, key ed25519.PrivateKey, site string, version uint64) []byte {
+func signedBundle(t testing.TB, key ed25519.PrivateKey, site string, version uint64) []byte {
 	t.Helper()
 	set, diags := rules.Load(rules.Source{Name: "dump.hcl", Data: []byte(rule)})
 	if diags.HasErrors() {
