@@ -123,3 +123,38 @@ func TestLocalModeInHeartbeat(t *testing.T) {
 		t.Fatalf("local mode heartbeat: mode %q version %d", hb.RulesMode, hb.BundleVersion)
 	}
 }
+
+// preflight says which rules a start would run: local files, bundle mode
+// with none or a kept version, and fails on bundle mode without a key and
+// on a kept bundle that no longer verifies.
+func TestPreflightRulesMode(t *testing.T) {
+	pub, key, _ := ed25519.GenerateKey(nil)
+	pinned := bundle.EncodePublicKey(pub)
+	state := t.TempDir()
+	cfg := &config.Config{Site: "lisbon", StateDir: state, RulesDir: "/etc/vigil/rules"}
+	check := func(mode, pinned string) (bool, string) {
+		cfg.RulesMode = mode
+		c := rulesModeCheck(cfg, pinned)
+		return c.OK, c.Detail
+	}
+	if ok, d := check("", ""); !ok || !strings.HasPrefix(d, "local") {
+		t.Errorf("no key: %v %q", ok, d)
+	}
+	if ok, d := check("bundle", ""); ok || !strings.Contains(d, "rules_key") {
+		t.Errorf("bundle mode without a key: %v %q", ok, d)
+	}
+	if ok, d := check("", pinned); !ok || !strings.Contains(d, "none kept yet") {
+		t.Errorf("pinned key, nothing kept: %v %q", ok, d)
+	}
+	s := rulesync.New(rulesync.Options{Site: "lisbon", Key: pub, StateDir: state, Apply: func(*rules.Set, *bundle.Bundle) {}, Logger: quietLog()})
+	if err := s.Offer(bundle.Key("lisbon"), signedRules(t, key, 7, rsyncRule)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, d := check("", pinned); !ok || !strings.Contains(d, "version 7 kept") {
+		t.Errorf("a kept bundle: %v %q", ok, d)
+	}
+	other, _, _ := ed25519.GenerateKey(nil)
+	if ok, d := check("", bundle.EncodePublicKey(other)); ok || !strings.Contains(d, "refused") {
+		t.Errorf("a kept bundle of another key: %v %q", ok, d)
+	}
+}
