@@ -21,8 +21,17 @@ build: ## build vigil-agent, vigil-collector and vigil into bin/
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(MAINS)
 
+# Each binary writes its man pages and completions from its own command
+# tree, so they cannot drift from the flags it takes.
+DOCS_BINS := vigil vigil-agent vigil-collector
+
+.PHONY: man-completions
+man-completions: build ## write the three binaries' man pages and bash/zsh/fish completions into bin/docs/NAME
+	@rm -rf $(BIN)/docs
+	for b in $(DOCS_BINS); do $(BIN)/$$b gendocs $(BIN)/docs/$$b || exit 1; done
+
 .PHONY: package
-package: build ## build .deb and .rpm of agent, collector and CLI into dist/ (nfpm as a library)
+package: build man-completions ## build .deb and .rpm of agent, collector and CLI into dist/ (nfpm as a library)
 	@rm -rf dist
 	$(GO) run ./packaging/cmd/mkpkg -bin $(BIN) -out dist -version '$(VERSION)'
 

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/bundles"
 	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/checkpoint"
 	"github.com/vigilhq/vigil/collector/console"
 	"github.com/vigilhq/vigil/collector/correlate"
 	"github.com/vigilhq/vigil/collector/forward"
@@ -51,6 +53,11 @@ type Config struct {
 	HostRulesDir    string
 	AllowedRuleSets []string
 	Retention       store.Retention
+	// CheckpointEvery is how often the store's hash chain is signed while
+	// it moves (default one minute); CheckpointFile and CheckpointCommand
+	// are where each checkpoint goes besides the JetStream stream.
+	CheckpointEvery                   time.Duration
+	CheckpointFile, CheckpointCommand string
 	// OCSF appends each new alert as an OCSF finding line to this file
 	// ("-": standard output).
 	OCSF string
@@ -177,6 +184,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	served.Store(srvBundles)
+	cp, err := checkpointer(ctx, cfg, st, b, log)
+	if err != nil {
+		return err
+	}
+	if err := m.WatchCheckpoints(func() float64 { return float64(cp.Failed()) }); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	cons, err := b.Consumer(ctx)
 	if err != nil {
 		return err
@@ -238,6 +252,7 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { srvBundles.Watch(ctx, time.Second) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
+	run(func() { cp.Run(ctx) })
 	run(func() { agentGauge(ctx, st, live, m) })
 	if len(sinks) > 0 {
 		fw, err := forward.New(forward.Options{Store: st, Sinks: sinks, Wake: hub.Wait, Metrics: m.Registry, Logger: log})
@@ -368,6 +383,42 @@ func dirFingerprint(dir string) string {
 		}
 	}
 	return sb.String()
+}
+
+// checkpointer signs the store's chain with the key in the data directory
+// and publishes to the checkpoint stream and the configured file or
+// command.
+func checkpointer(ctx context.Context, cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) (*checkpoint.Checkpointer, error) {
+	key, err := checkpoint.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	js, created, err := checkpoint.NewJetStream(ctx, b.JS, cfg.NATS.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	if published, err := st.Checkpoints(ctx, false); err != nil {
+		return nil, err
+	} else if created && len(published) > 0 {
+		log.Error("the checkpoint stream was missing and is made again: it was deleted, with the checkpoints it held; verify against the off-host copies",
+			"stream", checkpoint.Stream, "checkpoints_stored", len(published))
+	}
+	pubs := []checkpoint.Publisher{js}
+	if cfg.CheckpointFile != "" {
+		pubs = append(pubs, checkpoint.File{Path: cfg.CheckpointFile})
+	}
+	if cfg.CheckpointCommand != "" {
+		pubs = append(pubs, checkpoint.Command{Cmd: cfg.CheckpointCommand})
+	}
+	cp := &checkpoint.Checkpointer{Store: st, Key: key, Publishers: pubs, Every: cfg.CheckpointEvery, Log: log}
+	st.SetSigner(cp.Sign)
+	names := make([]string, len(pubs))
+	for i, p := range pubs {
+		names[i] = p.Name()
+	}
+	log.Info("store checkpoints signed", "public_key", checkpoint.PublicKeyString(key.Public().(ed25519.PublicKey)),
+		"public_key_file", filepath.Join(cfg.DataDir, checkpoint.PubKeyFile), "published_to", strings.Join(names, ", "))
+	return cp, nil
 }
 
 func prune(ctx context.Context, st *store.Store, r store.Retention, log *slog.Logger) {

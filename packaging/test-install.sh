@@ -28,6 +28,33 @@ mode() {
 	}
 	if [ "$got" = "$2 $3" ]; then ok "$1 is $2 $3"; else bad "$1 is $got, want $2 $3"; fi
 }
+# docs NAME: the man pages and shell completions the package installs for
+# binary NAME exist, are not empty, parse, and man finds the page.
+docs() {
+	local b=$1 f
+	for f in /usr/share/bash-completion/completions/$b \
+		/usr/share/zsh/vendor-completions/_$b /usr/share/fish/vendor_completions.d/$b.fish; do
+		check "$f installed and not empty" test -s "$f"
+	done
+	# Slim container images tell dpkg not to install man pages at all.
+	if grep -qrs '^path-exclude=*/usr/share/man' /etc/dpkg/dpkg.cfg.d/; then
+		echo "test-install: dpkg here excludes /usr/share/man; not checking $b's man pages"
+		return
+	fi
+	check "/usr/share/man/man1/$b.1 installed and not empty" test -s /usr/share/man/man1/$b.1
+	check "the bash completion of $b parses (bash -n)" bash -n /usr/share/bash-completion/completions/$b
+	check "the bash completion of $b completes $b's subcommands" bash -c \
+		"source /usr/share/bash-completion/completions/$b && complete -p $b | grep -q __start_$b"
+	if command -v zsh >/dev/null; then check "the zsh completion of $b parses (zsh -n)" zsh -n /usr/share/zsh/vendor-completions/_$b; fi
+	if command -v fish >/dev/null; then check "the fish completion of $b parses (fish -n)" fish -n /usr/share/fish/vendor_completions.d/$b.fish; fi
+	check "$b.1 is a man page (.TH)" grep -q '^\.TH ' /usr/share/man/man1/$b.1
+	check "$b's subcommands have man pages ($b-version.1)" test -s /usr/share/man/man1/$b-version.1
+	if command -v man >/dev/null; then
+		check "man $b shows the page" sh -c "MANPAGER=cat man $b 2>/dev/null | grep -q 'SYNOPSIS'"
+	else
+		echo "test-install: no man here; checked $b.1 by its .TH line only"
+	fi
+}
 finish() {
 	echo "test-install: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
@@ -88,6 +115,8 @@ check "preflight names the missing collector block" grep -q "FAIL collector bloc
 check "preflight gives the fix" grep -q "fix: add a collector block" <<<"$out"
 check "the shipped rule pack compiles" grep -q "^ok   host rules" <<<"$out"
 check "vigil-agent --help explains the commands" sh -c '/usr/bin/vigil-agent --help | grep -q preflight'
+check "vigil-agent help run shows run's flags" sh -c '/usr/bin/vigil-agent help run | grep -q -- --stdout'
+docs vigil-agent
 
 mode /usr/bin/vigil-agent 755 root:root
 for d in README deploy rules events; do mode /usr/share/doc/vigil-agent/$d.md 644 root:root; done
@@ -142,17 +171,23 @@ if [ ${#collector_debs[@]} -eq 1 ]; then
 	check "user vigil exists" getent passwd vigil
 	check "user vigil has no login shell" sh -c 'getent passwd vigil | grep -q nologin'
 	mode /usr/bin/vigil-collector 755 root:root
+	mode /etc/vigil/collector.hcl 640 root:vigil
 	mode /etc/vigil/collector.env 640 root:vigil
 	mode /etc/vigil/collector-credentials 700 vigil:vigil
 	mode /var/lib/vigil-collector 750 vigil:vigil
 	mode /var/lib/vigil-collector/agents 700 vigil:vigil
 	check "vigil-collector version runs" /usr/bin/vigil-collector version
+	check "the unit runs the collector with collector.hcl" grep -q -- '--config /etc/vigil/collector.hcl' /usr/lib/systemd/system/vigil-collector.service
+	check "the shipped collector.hcl is accepted" /usr/bin/vigil-collector run --config /etc/vigil/collector.hcl --check
+	docs vigil-collector
 	mode /usr/lib/systemd/system/vigil-collector.service 644 root:root
 	if dpkg -r vigil-collector; then ok "dpkg -r vigil-collector"; else bad "dpkg -r vigil-collector"; fi
 	check "collector binary gone after remove" test ! -e /usr/bin/vigil-collector
 	check "collector.env kept after remove" test -f /etc/vigil/collector.env
+	check "collector.hcl kept after remove" test -f /etc/vigil/collector.hcl
 	if dpkg -P vigil-collector; then ok "dpkg -P vigil-collector"; else bad "dpkg -P vigil-collector"; fi
 	check "collector.env gone after purge" test ! -e /etc/vigil/collector.env
+	check "collector.hcl gone after purge" test ! -e /etc/vigil/collector.hcl
 else
 	echo "test-install: no $dist/vigil-collector_*.deb (collector not built yet); skipping its checks"
 fi
@@ -163,9 +198,12 @@ if [ ${#cli_debs[@]} -eq 1 ]; then
 	if dpkg -i "${cli_debs[0]}"; then ok "dpkg -i vigil-cli"; else bad "dpkg -i vigil-cli"; fi
 	mode /usr/bin/vigil 755 root:root
 	check "vigil version runs" /usr/bin/vigil version
+	docs vigil
 	for d in rules events deploy; do mode /usr/share/doc/vigil-cli/$d.md 644 root:root; done
 	if dpkg -P vigil-cli; then ok "dpkg -P vigil-cli"; else bad "dpkg -P vigil-cli"; fi
 	check "vigil gone after purge" test ! -e /usr/bin/vigil
+	check "vigil's man page gone after purge" test ! -e /usr/share/man/man1/vigil.1
+	check "vigil's bash completion gone after purge" test ! -e /usr/share/bash-completion/completions/vigil
 fi
 
 # The rpm cannot be installed on Debian, but rpm can read it back.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,79 +18,122 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/vigilhq/vigil/collector/evidence"
 	"github.com/vigilhq/vigil/collector/store"
 )
 
-func init() {
-	register(command{
-		name:    "alerts",
-		usage:   "alerts list|tail|show|ack|assign|close|reopen|note [flags]",
-		summary: "list, follow, show or triage alerts on the collector",
-		run:     runAlerts,
-	})
+// alertsCommand is vigil alerts and its subcommands.
+func alertsCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "alerts",
+		Short: "List, follow, show or triage alerts on the collector",
+		Long: `List, follow, show or triage alerts on the collector.
+
+Triage is recorded as done by the token's name (token:NAME).
+` + apiHelp,
+	}
+	list := &cobra.Command{Use: "list [filters]", Short: "Alerts, newest first, as a table with dates", Args: cobra.NoArgs}
+	tail := &cobra.Command{Use: "tail [filters]", Short: "Print alerts as they arrive (Ctrl-C stops)", Args: cobra.NoArgs}
+	show := &cobra.Command{Use: "show ALERT_ID", Short: "One alert with its evidence events", Args: cobra.ExactArgs(1)}
+	for _, sub := range []*cobra.Command{list, tail, show} {
+		f := &alertsFlags{}
+		f.connFlags(sub.Flags())
+		sub.Flags().BoolVar(&f.asJSON, "json", false, "print JSON (one object per line for tail)")
+		if sub != show {
+			f.filterFlags(sub.Flags())
+		}
+		verb := strings.Fields(sub.Use)[0]
+		sub.RunE = func(c *cobra.Command, args []string) error {
+			return withSignals(func(ctx context.Context) error {
+				switch verb {
+				case "list":
+					return alertsList(ctx, f, c.OutOrStdout())
+				case "tail":
+					return alertsTail(ctx, f, c.OutOrStdout())
+				}
+				return alertsShow(ctx, f, args[0], c.OutOrStdout())
+			})
+		}
+		switch sub {
+		case list:
+			sub.Flags().IntVar(&f.limit, "limit", 100, "at most `n` alerts")
+		case tail:
+			sub.Flags().BoolVar(&f.fromStart, "from-start", false, "print stored alerts first")
+		}
+		c.AddCommand(sub)
+	}
+	for _, t := range []struct{ use, short string }{
+		{"ack ALERT_ID", "Acknowledge an alert"},
+		{"assign ALERT_ID --to USER", "Assign an alert to someone"},
+		{"close ALERT_ID --reason R", "Close an alert: true_positive, benign or false_positive"},
+		{"reopen ALERT_ID", "Open a closed alert again"},
+		{"note ALERT_ID --note N", "Add a note to an alert"},
+	} {
+		f := &alertsFlags{}
+		verb := strings.Fields(t.use)[0]
+		sub := &cobra.Command{Use: t.use, Short: t.short, Args: cobra.ExactArgs(1),
+			RunE: func(c *cobra.Command, args []string) error {
+				return withSignals(func(ctx context.Context) error { return alertsTriage(ctx, f, verb, args[0], c.OutOrStdout()) })
+			}}
+		f.connFlags(sub.Flags())
+		if verb != "reopen" {
+			sub.Flags().StringVar(&f.note, "note", "", "a `note` kept with the alert")
+		}
+		switch verb {
+		case "close":
+			sub.Flags().StringVar(&f.reason, "reason", "", "`why` (true_positive, benign, false_positive)")
+			_ = sub.RegisterFlagCompletionFunc("reason", fixedCompletion(store.CloseReasons...))
+		case "assign":
+			sub.Flags().StringVar(&f.to, "to", "", "the `user` to assign to")
+		}
+		c.AddCommand(sub)
+	}
+	return c
 }
 
-const alertsUsage = `usage:
-  vigil alerts list [filters] [--json]      alerts, newest first
-  vigil alerts tail [filters] [--json]      print alerts as they arrive (Ctrl-C stops)
-  vigil alerts show [--json] ALERT_ID       one alert with its evidence events
-  vigil alerts ack ALERT_ID [--note N]      acknowledge an alert
-  vigil alerts assign ALERT_ID --to USER    assign an alert to someone
-  vigil alerts close ALERT_ID --reason R [--note N]
-                                            close an alert: true_positive, benign, false_positive
-  vigil alerts reopen ALERT_ID              open a closed alert again
-  vigil alerts note ALERT_ID --note N       add a note
-
-filters: --site S --host H --person P --severity MIN --rule R --status open|acknowledged|closed
-         --since 24h --limit N
-Triage is recorded as done by the token's name (token:NAME).
+// apiHelp says where the API commands find the collector and its token.
+const apiHelp = `
 The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080); its
 token comes from --token-file, else $VIGIL_TOKEN, else $VIGIL_TOKEN_FILE, else
-~/.config/vigil/token (vigil-collector token add NAME makes one).
-`
+~/.config/vigil/token (vigil-collector token add NAME makes one).`
 
 type alertsFlags struct {
-	fs                                 *flag.FlagSet
-	api, site, host, person, sev, rule *string
-	tokenFile                          *string
-	since, status                      *string
-	reason, note, to                   *string
-	limit                              *int
-	asJSON, fromStart                  *bool
+	api, site, host, person, sev, rule string
+	tokenFile                          string
+	since, status                      string
+	reason, note, to                   string
+	limit                              int
+	asJSON, fromStart                  bool
 }
 
-func newAlertsFlags(name string, stderr io.Writer) *alertsFlags {
-	fs := flag.NewFlagSet("alerts "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// connFlags adds the flags that find the collector's API.
+func (f *alertsFlags) connFlags(fs *pflag.FlagSet) {
 	def := os.Getenv("VIGIL_API")
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	f := &alertsFlags{fs: fs,
-		api:       fs.String("api", def, "collector API `URL`"),
-		tokenFile: fs.String("token-file", "", "`file` holding the API token"),
-		site:      fs.String("site", "", "only alerts from `site`"),
-		host:      fs.String("host", "", "only alerts from `host`"),
-		person:    fs.String("person", "", "only alerts about `person`"),
-		sev:       fs.String("severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)"),
-		rule:      fs.String("rule", "", "only alerts of `rule`"),
-		since:     fs.String("since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)"),
-		status:    fs.String("status", "", "only alerts whose triage `status` is open, acknowledged or closed"),
-		reason:    fs.String("reason", "", "close: `why` (true_positive, benign, false_positive)"),
-		note:      fs.String("note", "", "a `note` kept with the alert"),
-		to:        fs.String("to", "", "assign: the `user` to assign to"),
-		limit:     fs.Int("limit", 100, "at most `n` alerts (list)"),
-		asJSON:    fs.Bool("json", false, "print JSON (one object per line for tail)"),
-	}
-	f.fromStart = fs.Bool("from-start", false, "tail: print stored alerts first")
-	return f
+	fs.StringVar(&f.api, "api", def, "collector API `URL`")
+	fs.StringVar(&f.tokenFile, "token-file", "", "`file` holding the API token")
+}
+
+// filterFlags adds the flags that narrow a list of alerts.
+func (f *alertsFlags) filterFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.site, "site", "", "only alerts from `site`")
+	fs.StringVar(&f.host, "host", "", "only alerts from `host`")
+	fs.StringVar(&f.person, "person", "", "only alerts about `person`")
+	fs.StringVar(&f.sev, "severity", "", "only alerts at least this `severe` (info, low, medium, high, critical)")
+	fs.StringVar(&f.rule, "rule", "", "only alerts of `rule`")
+	fs.StringVar(&f.since, "since", "", "only alerts since a `time` (RFC 3339) or duration ago (24h)")
+	fs.StringVar(&f.status, "status", "", "only alerts whose triage `status` is open, acknowledged or closed")
 }
 
 func (f *alertsFlags) query() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"site": *f.site, "host": *f.host, "person": *f.person, "severity": *f.sev,
-		"rule": *f.rule, "since": *f.since, "status": *f.status} {
+	for k, v := range map[string]string{"site": f.site, "host": f.host, "person": f.person, "severity": f.sev,
+		"rule": f.rule, "since": f.since, "status": f.status} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -99,56 +141,31 @@ func (f *alertsFlags) query() url.Values {
 	return q
 }
 
-func runAlerts(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, alertsUsage)
-		return exitUsage
-	}
-	sub := args[0]
-	f := newAlertsFlags(sub, stderr)
-	pos, err := parseInterspersed(f.fs, args[1:])
-	if err != nil {
-		return exitUsage
-	}
+// withSignals runs do until it returns or SIGINT/SIGTERM stops it, which
+// is not an error.
+func withSignals(do func(ctx context.Context) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	switch sub {
-	case "list":
-		err = alertsList(ctx, f, stdout)
-	case "tail":
-		err = alertsTail(ctx, f, stdout)
-	case "show":
-		if len(pos) != 1 {
-			fmt.Fprint(stderr, alertsUsage)
-			return exitUsage
-		}
-		err = alertsShow(ctx, f, pos[0], stdout)
-	case "ack", "assign", "close", "reopen", "note":
-		if len(pos) != 1 {
-			fmt.Fprint(stderr, alertsUsage)
-			return exitUsage
-		}
-		err = alertsTriage(ctx, f, sub, pos[0], stdout)
-	default:
-		fmt.Fprintf(stderr, "vigil alerts: unknown subcommand %q\n\n%s", sub, alertsUsage)
-		return exitUsage
+	if err := do(ctx); err != nil && ctx.Err() == nil {
+		return err
 	}
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintln(stderr, "vigil alerts:", err)
-		return exitFail
-	}
-	return exitOK
+	return nil
+}
+
+// fixedCompletion completes a flag's value from a fixed list.
+func fixedCompletion(values ...string) cobra.CompletionFunc {
+	return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
 }
 
 // token finds the API token: --token-file, $VIGIL_TOKEN, $VIGIL_TOKEN_FILE
 // or ~/.config/vigil/token, in that order.
 func (f *alertsFlags) token() (string, error) {
-	if *f.tokenFile == "" {
+	if f.tokenFile == "" {
 		if t := os.Getenv("VIGIL_TOKEN"); t != "" {
 			return t, nil
 		}
 	}
-	path := *f.tokenFile
+	path := f.tokenFile
 	if path == "" {
 		path = os.Getenv("VIGIL_TOKEN_FILE")
 	}
@@ -179,7 +196,7 @@ func (f *alertsFlags) call(ctx context.Context, method, path string, q url.Value
 	if err != nil {
 		return err
 	}
-	u := *f.api + path
+	u := f.api + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -247,12 +264,12 @@ func alertsTable(w io.Writer, list []store.Alert) error {
 
 func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
 	q := f.query()
-	q.Set("limit", strconv.Itoa(*f.limit))
+	q.Set("limit", strconv.Itoa(f.limit))
 	var list []store.Alert
 	if err := f.getJSON(ctx, "/api/alerts", q, &list); err != nil {
 		return err
 	}
-	if *f.asJSON {
+	if f.asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(list)
@@ -266,7 +283,7 @@ func alertsList(ctx context.Context, f *alertsFlags, w io.Writer) error {
 
 func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
 	after := int64(0)
-	if !*f.fromStart {
+	if !f.fromStart {
 		var latest []store.Alert
 		if err := f.getJSON(ctx, "/api/alerts", url.Values{"limit": {"1"}}, &latest); err != nil {
 			return err
@@ -292,7 +309,7 @@ func alertsTail(ctx context.Context, f *alertsFlags, w io.Writer) error {
 			}
 			continue
 		}
-		printAlerts(w, list, *f.asJSON)
+		printAlerts(w, list, f.asJSON)
 		for _, a := range list {
 			after = max(after, a.N)
 		}
@@ -305,7 +322,7 @@ func alertsShow(ctx context.Context, f *alertsFlags, id string, w io.Writer) err
 	if err := f.getJSON(ctx, "/api/alerts/"+url.PathEscape(id), nil, &d); err != nil {
 		return err
 	}
-	if *f.asJSON {
+	if f.asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)

@@ -87,6 +87,11 @@ func TestAlertTables(t *testing.T) {
 	}{
 		{"alerts-list", []string{"alerts", "list"}},
 		{"alerts-show", []string{"alerts", "show", "al-1"}},
+		{"alerts-list-high", []string{"alerts", "list", "--severity", "high"}},
+		{"alerts-list-none", []string{"alerts", "list", "--site", "nowhere"}},
+		{"alerts-close", []string{"alerts", "close", "al-2", "--reason", "benign", "--note", "approved USB backup"}},
+		{"alerts-list-closed", []string{"alerts", "list", "--status", "closed"}},
+		{"alerts-show-closed", []string{"alerts", "show", "al-2"}},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			code, out, errOut := runCLI(append(c.args, "--api", url, "--token-file", tok)...)

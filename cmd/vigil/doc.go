@@ -14,5 +14,5 @@
 //	}
 //
 // Commands in use or reserved: rules (rules.go), alerts (alerts.go),
-// enrol (enrol.go), version (main.go).
+// enrol (enrol.go), verify (verify.go), version (main.go).
 package main

@@ -2,35 +2,48 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/vigilhq/vigil/collector/enrol"
+	"github.com/vigilhq/vigil/internal/cli"
 )
 
-func init() {
-	register(command{
-		name:    "enrol",
-		usage:   "enrol --site S --host H [flags]",
-		summary: "give an agent its own NKey (run on the collector); prints the agent.hcl lines that bind it",
-		run:     runEnrol,
-	})
+// enrolCommand is vigil enrol.
+func enrolCommand() *cobra.Command {
+	var o enrolOptions
+	c := &cobra.Command{
+		Use:   "enrol --site S --host H [flags]",
+		Short: "Give an agent its own NKey (run on the collector); prints the agent.hcl lines that bind it",
+		Long: `Give an agent its own NKey, recorded in the collector's data directory, and
+write its credentials file (with the deployment key that keys identifier
+hashes). Run it on the collector; it prints the agent.hcl lines that bind the
+agent to its site and host. --revoke AGENT_ID cuts an agent off instead.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return cli.Code(runEnrol(o, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&o.site, "site", "", "the agent's `site`")
+	fs.StringVar(&o.host, "host", "", "the agent's `host` name")
+	fs.StringVar(&o.id, "agent-id", "", "agent `id` (default: a new one)")
+	fs.StringVar(&o.data, "data", "/var/lib/vigil-collector", "the collector's data `directory` (agents are recorded in its agents/)")
+	fs.StringVar(&o.out, "out", "", "NKey seed `file` to write (default HOST.nk; - for standard output)")
+	fs.StringVar(&o.revoke, "revoke", "", "revoke the agent with this `id` instead")
+	_ = c.MarkFlagDirname("data")
+	return c
 }
 
-func runEnrol(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("enrol", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	site := fs.String("site", "", "the agent's `site`")
-	host := fs.String("host", "", "the agent's `host` name")
-	id := fs.String("agent-id", "", "agent `id` (default: a new one)")
-	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory` (agents are recorded in its agents/)")
-	out := fs.String("out", "", "NKey seed `file` to write (default HOST.nk; - for standard output)")
-	revoke := fs.String("revoke", "", "revoke the agent with this `id` instead")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
+type enrolOptions struct {
+	site, host, id, data, out, revoke string
+}
+
+func runEnrol(o enrolOptions, stdout, stderr io.Writer) int {
+	site, host, id, data, out, revoke := &o.site, &o.host, &o.id, &o.data, &o.out, &o.revoke
 	dir := *data + "/agents"
 	if *revoke != "" {
 		if err := enrol.Revoke(dir, *revoke); err != nil {
@@ -41,8 +54,7 @@ func runEnrol(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if *site == "" || *host == "" {
-		fmt.Fprintln(stderr, "vigil enrol: --site and --host are required")
-		fs.Usage()
+		fmt.Fprintln(stderr, "vigil enrol: --site and --host are required (vigil enrol --help)")
 		return exitUsage
 	}
 	path := *out

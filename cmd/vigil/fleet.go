@@ -5,30 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/store"
 )
 
-func init() {
-	register(command{name: "agents", usage: "agents list|show [flags]", summary: "the fleet: each agent's liveness, version, sensors, spool and rules", run: runAgents})
-	register(command{name: "loss", usage: "loss [--agent ID] [--json]", summary: "events the collector knows were lost, and why", run: runLoss})
-}
-
-const agentsUsage = `usage:
-  vigil agents list [--json]            every agent, by site and host
-  vigil agents show [--json] AGENT_ID   one agent's last heartbeat in full
-
-The collector's API and token are found as for vigil alerts (--api, --token-file).
-`
-
-// now is the clock the tables measure ages against; tests fix it.
 var now = time.Now
 
 // timeFormat is how the tables write a time: a date, a time, UTC.
@@ -49,41 +36,44 @@ func ago(t time.Time) string {
 	return now().Sub(t).Truncate(time.Second).String() + " ago"
 }
 
-func runAgents(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, agentsUsage)
-		return exitUsage
+// agentsCommand is vigil agents list|show.
+func agentsCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "agents",
+		Short: "The fleet: each agent's liveness, version, sensors, spool and rules",
+		Long:  "The fleet: each agent's liveness, version, sensors, spool and rules, from its heartbeats.\n" + apiHelp,
 	}
-	sub := args[0]
-	f := newAlertsFlags(sub, stderr)
-	f.fs.Usage = func() { fmt.Fprint(stderr, agentsUsage) }
-	pos, err := parseInterspersed(f.fs, args[1:])
-	if err != nil {
-		return exitUsage
+	for _, sub := range []*cobra.Command{
+		{Use: "list", Short: "Every agent, by site and host, with when it was last seen", Args: cobra.NoArgs},
+		{Use: "show AGENT_ID", Short: "One agent's last heartbeat in full", Args: cobra.ExactArgs(1)},
+	} {
+		f := &alertsFlags{}
+		f.connFlags(sub.Flags())
+		sub.Flags().BoolVar(&f.asJSON, "json", false, "print JSON")
+		sub.RunE = func(c *cobra.Command, args []string) error {
+			return withSignals(func(ctx context.Context) error { return runAgents(ctx, f, args, c.OutOrStdout()) })
+		}
+		c.AddCommand(sub)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	return c
+}
+
+// runAgents lists the agents, or shows the one args names.
+func runAgents(ctx context.Context, f *alertsFlags, args []string, w io.Writer) error {
 	var list []store.Agent
-	switch {
-	case sub == "list" && len(pos) == 0, sub == "show" && len(pos) == 1:
-		err = f.getJSON(ctx, "/api/agents", nil, &list)
-	default:
-		fmt.Fprint(stderr, agentsUsage)
-		return exitUsage
+	if err := f.getJSON(ctx, "/api/agents", nil, &list); err != nil {
+		return err
 	}
-	if err == nil && sub == "show" {
-		err = showAgent(stdout, list, pos[0], *f.asJSON)
-	} else if err == nil {
-		err = listAgents(stdout, list, *f.asJSON)
+	if len(args) == 1 {
+		return showAgent(w, list, args[0], f.asJSON)
 	}
-	if err == nil && sub == "list" && !*f.asJSON {
-		err = listEnrolmentErrors(ctx, f, stdout)
+	if err := listAgents(w, list, f.asJSON); err != nil {
+		return err
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vigil agents:", err)
-		return exitFail
+	if f.asJSON {
+		return nil
 	}
-	return exitOK
+	return listEnrolmentErrors(ctx, f, w)
 }
 
 func listAgents(w io.Writer, list []store.Agent, asJSON bool) error {
@@ -167,28 +157,33 @@ func listEnrolmentErrors(ctx context.Context, f *alertsFlags, w io.Writer) error
 	return nil
 }
 
-func runLoss(args []string, stdout, stderr io.Writer) int {
-	f := newAlertsFlags("loss", stderr)
-	agent := f.fs.String("agent", "", "only the loss of agent `ID`")
-	if _, err := parseInterspersed(f.fs, args); err != nil {
-		return exitUsage
+// lossCommand is vigil loss.
+func lossCommand() *cobra.Command {
+	f := &alertsFlags{}
+	var agent string
+	c := &cobra.Command{
+		Use:   "loss",
+		Short: "Events the collector knows were lost, and why",
+		Long:  "Events the collector knows were lost (kernel drops, full spools, sequence gaps), and why.\n" + apiHelp,
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return withSignals(func(ctx context.Context) error {
+				q := url.Values{}
+				if agent != "" {
+					q.Set("agent_id", agent)
+				}
+				var list []store.Loss
+				if err := f.getJSON(ctx, "/api/loss", q, &list); err != nil {
+					return err
+				}
+				return listLoss(c.OutOrStdout(), list, f.asJSON)
+			})
+		},
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	q := url.Values{}
-	if *agent != "" {
-		q.Set("agent_id", *agent)
-	}
-	var list []store.Loss
-	err := f.getJSON(ctx, "/api/loss", q, &list)
-	if err == nil {
-		err = listLoss(stdout, list, *f.asJSON)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vigil loss:", err)
-		return exitFail
-	}
-	return exitOK
+	f.connFlags(c.Flags())
+	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON")
+	c.Flags().StringVar(&agent, "agent", "", "only the loss of agent `ID`")
+	return c
 }
 
 func listLoss(w io.Writer, list []store.Loss, asJSON bool) error {

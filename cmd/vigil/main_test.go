@@ -21,7 +21,7 @@ func TestDispatch(t *testing.T) {
 	if code, _, stderr := runCLI("nope"); code != exitUsage || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("unknown command: %d %q", code, stderr)
 	}
-	if code, _, stderr := runCLI(); code != exitUsage || !strings.Contains(stderr, "rules check|test|fmt") {
+	if code, _, stderr := runCLI(); code != exitUsage || !strings.Contains(stderr, "rules ") {
 		t.Errorf("no command: %d %q", code, stderr)
 	}
 	if code, stdout, _ := runCLI("version"); code != exitOK || !strings.HasPrefix(stdout, "vigil ") {
@@ -29,6 +29,72 @@ func TestDispatch(t *testing.T) {
 	}
 	if code, _, _ := runCLI("rules", "lint", packDir); code != exitUsage {
 		t.Errorf("unknown rules subcommand: %d", code)
+	}
+}
+
+// Every command answers --help and help TOPIC on stdout with exit 0 and
+// its own usage; a wrong flag, a missing argument or an unknown topic
+// exits 2 naming what was wrong.
+func TestHelpAndUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"help"}, {"-h"},
+		{"help", "enrol"}, {"enrol", "--help"}, {"enrol", "-h"},
+		{"help", "alerts", "close"}, {"alerts", "close", "--help"},
+		{"help", "rules", "test"}, {"rules", "test", "-h"},
+		{"help", "agents", "list"}, {"help", "loss"}, {"loss", "--help"},
+	} {
+		code, stdout, stderr := runCLI(args...)
+		want := "vigil"
+		switch args[len(args)-1] {
+		case "enrol":
+			want = "--site"
+		case "close":
+			want = "--reason"
+		case "test":
+			want = "--run"
+		case "list":
+			want = "--json"
+		case "loss":
+			want = "--agent"
+		}
+		if len(args) > 1 && strings.HasPrefix(args[1], "-") {
+			want = map[string]string{"enrol": "--site", "alerts": "--reason", "rules": "--run", "loss": "--agent"}[args[0]]
+		}
+		if code != exitOK || !strings.Contains(stdout, "Usage:") || !strings.Contains(stdout, want) {
+			t.Errorf("vigil %s: exit %d, want 0 and usage with %q on stdout; stdout %q stderr %q", strings.Join(args, " "), code, want, stdout, stderr)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "nope"}, `"nope"`},
+		{[]string{"help", "alerts", "nope"}, `"alerts nope"`},
+		{[]string{"rules", "check", "--nope", packDir}, "--nope"},
+		{[]string{"alerts", "list", "--limitt", "3"}, "--limitt"},
+		{[]string{"enrol", "--site"}, "site"},
+		{[]string{"alerts", "show"}, "accepts 1 arg"},
+		{[]string{"alerts", "nope"}, `"nope"`},
+		{[]string{"alerts"}, "Usage:"},
+		{[]string{"rules", "check"}, "requires at least 1 arg"},
+		{[]string{"loss", "extra"}, `"extra"`},
+	} {
+		code, stdout, stderr := runCLI(c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("vigil %s: exit %d, want 2 and %q on stderr; stdout %q stderr %q", strings.Join(c.args, " "), code, c.want, stdout, stderr)
+		}
+	}
+}
+
+// The flag package's single-dash long flags (-json, -check) still work.
+func TestSingleDashLongFlags(t *testing.T) {
+	code, stdout, stderr := runCLI("rules", "check", "-json", packDir)
+	var res checkJSON
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || code != exitOK || !res.OK {
+		t.Fatalf("rules check -json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI("rules", "test", "-v", "-run=^queries at night", packDir); code != exitOK || !strings.Contains(stdout, "ok ") {
+		t.Errorf("rules test -v -run=: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
 
@@ -121,5 +187,29 @@ func TestRulesFmt(t *testing.T) {
 	writeFile(t, dir, "broken.hcl", "rule \"r\" {\n")
 	if code, _, _ := runCLI("rules", "fmt", dir); code != exitFail {
 		t.Errorf("fmt of broken syntax: %d", code)
+	}
+}
+
+// The package installs these: a man page for vigil and each subcommand,
+// and completions that know the subcommands and flags.
+func TestManPagesAndCompletions(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := runCLI("gendocs", dir); code != exitOK {
+		t.Fatalf("gendocs: exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"man/vigil.1", "man/vigil-alerts-list.1", "man/vigil-rules-test.1", "man/vigil-enrol.1", "man/vigil-loss.1"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), ".TH ") {
+			t.Errorf("%s: %v\n%s", f, err, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "man/vigil-gendocs.1")); err == nil {
+		t.Error("the hidden gendocs command has a man page")
+	}
+	code, stdout, _ := runCLI("__complete", "alerts", "close", "x", "--reason", "")
+	if code != exitOK || !strings.Contains(stdout, "false_positive") {
+		t.Errorf("completing --reason: %d %q", code, stdout)
+	}
+	if code, stdout, _ := runCLI("__complete", "help", "al"); code != exitOK || !strings.Contains(stdout, "alerts") {
+		t.Errorf("completing help al: %d %q", code, stdout)
 	}
 }

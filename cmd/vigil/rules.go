@@ -12,38 +12,72 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/spf13/cobra"
+
+	"github.com/vigilhq/vigil/internal/cli"
 	"github.com/vigilhq/vigil/rules"
 )
 
-func init() {
-	register(command{
-		name:    "rules",
-		usage:   "rules check|test|fmt|publish [flags] PATH...",
-		summary: "check, test, format or publish (signed, to agents) HCL rule files (PATH: a directory or files)",
-		run:     runRules,
-	})
+// rulesCommand is vigil rules check|test|fmt|publish.
+func rulesCommand() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rules",
+		Short: "Check, test, format or publish (signed, to agents) HCL rule files (PATH: a directory or files)",
+		Long: `Check, test, format or publish HCL rule files. PATH is a directory (its *.hcl files)
+or files. docs/rules.md describes the language.`,
+	}
+	var check checkOptions
+	checkCmd := &cobra.Command{
+		Use:   "check [flags] PATH...",
+		Short: "Compile rules and print diagnostics with file:line:col; exit 1 on errors",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return cli.Code(rulesCheck(check, args, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	checkCmd.Flags().BoolVar(&check.asJSON, "json", false, "print the result as JSON")
+	checkCmd.Flags().StringVar(&check.agentConfig, "agent-config", "", "the agents' agent.hcl `file`, whose db.identifiers rules may count (default "+defaultAgentConfig+" when present, else the built-in defaults)")
+	var test testOptions
+	testCmd := &cobra.Command{
+		Use:   "test [flags] PATH...",
+		Short: "Run the rules' test blocks; exit 1 on a failure",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return cli.Code(rulesTest(test, args, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	testCmd.Flags().BoolVar(&test.asJSON, "json", false, "print the result as JSON")
+	testCmd.Flags().StringVar(&test.run, "run", "", "run only tests whose name matches this regular `expression`")
+	testCmd.Flags().BoolVarP(&test.verbose, "verbose", "v", false, "list passing tests too")
+	var format fmtOptions
+	fmtCmd := &cobra.Command{
+		Use:   "fmt [flags] PATH...",
+		Short: "Rewrite rule files in canonical formatting (hclwrite)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return cli.Code(rulesFmt(format, args, c.OutOrStdout(), c.ErrOrStderr()))
+		},
+	}
+	fmtCmd.Flags().BoolVar(&format.check, "check", false, "only list files that are not formatted; exit 1 if any")
+	fmtCmd.Flags().BoolVar(&format.asJSON, "json", false, "print the result as JSON")
+	c.AddCommand(checkCmd, testCmd, fmtCmd, rulesPublishCommand())
+	return c
 }
 
-func runRules(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: vigil rules check|test|fmt|publish [flags] PATH...")
-		return exitUsage
-	}
-	switch args[0] {
-	case "check":
-		return rulesCheck(args[1:], stdout, stderr)
-	case "test":
-		return rulesTest(args[1:], stdout, stderr)
-	case "fmt":
-		return rulesFmt(args[1:], stdout, stderr)
-	case "publish":
-		return rulesPublish(args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "vigil rules: unknown subcommand %q (want check, test, fmt or publish)\n", args[0])
-	return exitUsage
+type checkOptions struct {
+	asJSON      bool
+	agentConfig string
 }
 
-// ruleFiles expands directories to their *.hcl files.
+type testOptions struct {
+	asJSON, verbose bool
+	run             string
+}
+
+type fmtOptions struct {
+	check, asJSON bool
+}
+
 func ruleFiles(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -86,15 +120,8 @@ type checkJSON struct {
 	Diagnostics []rules.DiagnosticJSON `json:"diagnostics"`
 }
 
-func rulesCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("rules check", stderr, "rules check [flags] DIR|FILE...")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	agentCfg := fs.String("agent-config", "", "the agents' agent.hcl `file`, whose db.identifiers rules may count (default "+defaultAgentConfig+" when present, else the built-in defaults)")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil || len(paths) == 0 {
-		fs.Usage()
-		return exitUsage
-	}
+func rulesCheck(o checkOptions, paths []string, stdout, stderr io.Writer) int {
+	asJSON, agentCfg := &o.asJSON, &o.agentConfig
 	set, diags, ok := loadForCLI(paths, stderr)
 	if set != nil {
 		hashed, err := agentIdentifiers(*agentCfg)
@@ -156,20 +183,13 @@ type testJSON struct {
 	Diagnostics []rules.DiagnosticJSON `json:"diagnostics"`
 }
 
-func rulesTest(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("rules test", stderr, "rules test [flags] DIR|FILE...")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	runPat := fs.String("run", "", "run only tests whose name matches this regular expression")
-	verbose := fs.Bool("v", false, "list passing tests too")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil || len(paths) == 0 {
-		fs.Usage()
-		return exitUsage
-	}
+func rulesTest(o testOptions, paths []string, stdout, stderr io.Writer) int {
+	asJSON, runPat, verbose := &o.asJSON, &o.run, &o.verbose
 	var filter *regexp.Regexp
 	if *runPat != "" {
+		var err error
 		if filter, err = regexp.Compile(*runPat); err != nil {
-			fmt.Fprintf(stderr, "vigil rules test: -run: %v\n", err)
+			fmt.Fprintf(stderr, "vigil rules test: --run: %v\n", err)
 			return exitUsage
 		}
 	}
@@ -232,15 +252,8 @@ type fmtJSON struct {
 	Diagnostics []rules.DiagnosticJSON `json:"diagnostics"`
 }
 
-func rulesFmt(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("rules fmt", stderr, "rules fmt [flags] DIR|FILE...")
-	check := fs.Bool("check", false, "only list files that are not formatted; exit 1 if any")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil || len(paths) == 0 {
-		fs.Usage()
-		return exitUsage
-	}
+func rulesFmt(o fmtOptions, paths []string, stdout, stderr io.Writer) int {
+	check, asJSON := &o.check, &o.asJSON
 	files, err := ruleFiles(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "vigil rules fmt: %v\n", err)

@@ -6,7 +6,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/vigilhq/vigil/collector/bundles"
+	"github.com/vigilhq/vigil/internal/cli"
 	"github.com/vigilhq/vigil/rules"
 	"github.com/vigilhq/vigil/rules/bundle"
 )
@@ -64,17 +67,33 @@ func publishRules(dataDir, site, agentConfig string, paths []string, out io.Writ
 	return b, nil
 }
 
-func rulesPublish(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("rules publish", stderr, "rules publish --site SITE|'*' [flags] DIR|FILE...")
-	site := fs.String("site", "", "the `site` whose agents run the bundle, or '*' for every site")
-	data := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory` (its rules signing key, and bundles/ it serves)")
-	agentCfg := fs.String("agent-config", "", "the agents' agent.hcl `file`, whose db.identifiers rules may count (default "+defaultAgentConfig+" when present)")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil || len(paths) == 0 || *site == "" {
-		fs.Usage()
-		return exitUsage
+// rulesPublishCommand is vigil rules publish.
+func rulesPublishCommand() *cobra.Command {
+	var site, data, agentCfg string
+	c := &cobra.Command{
+		Use:   "publish --site SITE|'*' [flags] PATH...",
+		Short: "Check, test and sign host rules into a bundle the collector serves to a site's agents",
+		Long: `Check and test the rule files as check and test do; only when both pass, sign them with
+the collector's rules key (made in the data directory on first use) into a bundle whose
+version is above every earlier one, for the agents of SITE ('*': every site). Run it on
+the collector host; the collector serves the bundle within a second. docs/deploy.md,
+"Signed rule bundles", says what agents accept and refuse.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if site == "" {
+				return cli.Usagef("--site is required (a site, or '*' for every site)")
+			}
+			return cli.Code(rulesPublish(data, site, agentCfg, args, c.OutOrStdout(), c.ErrOrStderr()))
+		},
 	}
-	b, err := publishRules(*data, *site, *agentCfg, paths, stdout)
+	c.Flags().StringVar(&site, "site", "", "the `site` whose agents run the bundle, or '*' for every site")
+	c.Flags().StringVar(&data, "data", "/var/lib/vigil-collector", "the collector's data `directory` (its rules signing key, and bundles/ it serves)")
+	c.Flags().StringVar(&agentCfg, "agent-config", "", "the agents' agent.hcl `file`, whose db.identifiers rules may count (default "+defaultAgentConfig+" when present)")
+	return c
+}
+
+func rulesPublish(data, site, agentCfg string, paths []string, stdout, stderr io.Writer) int {
+	b, err := publishRules(data, site, agentCfg, paths, stdout)
 	if err != nil {
 		if !errors.Is(err, errRejected) {
 			fmt.Fprintln(stderr, "vigil rules publish:", err)

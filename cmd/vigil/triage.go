@@ -17,7 +17,7 @@ var triageActions = map[string]string{"ack": store.ActAcknowledge, "assign": sto
 // alertsTriage applies a triage action to alert id through the API, which
 // checks it and records who did it.
 func alertsTriage(ctx context.Context, f *alertsFlags, verb, id string, w io.Writer) error {
-	a := store.TriageAction{Action: triageActions[verb], Reason: *f.reason, Note: *f.note, Assignee: *f.to}
+	a := store.TriageAction{Action: triageActions[verb], Reason: f.reason, Note: f.note, Assignee: f.to}
 	if err := a.Check(); err != nil {
 		return err
 	}

@@ -236,6 +236,18 @@ func TestEnrolAsRootLeavesTheRecordToTheCollectorsUser(t *testing.T) {
 			if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
 				t.Errorf("record mode %v, want 0600", info.Mode().Perm())
 			}
+			if !agentsExists {
+				// The data directory is the collector's user's: so is the
+				// deployment key, which that user's enrolments read next.
+				if _, _, err := Enrol(dir, "leeds", "ws2", "ag-2"); err != nil {
+					t.Fatal(err)
+				}
+				cat := exec.Command("cat", filepath.Join(data, KeyFile))
+				cat.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+				if out, err := cat.CombinedOutput(); err != nil {
+					t.Errorf("the collector's user cannot read the deployment key root's enrol made: %v: %s", err, out)
+				}
+			}
 		})
 	}
 }

@@ -49,6 +49,11 @@ func DeploymentKey(dataDir string) (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		// Root's enrol makes it in the collector's user's directory,
+		// whose later enrolments read it.
+		err = ownLike(f.Name(), dataDir)
+	}
 	if err != nil {
 		return "", fmt.Errorf("writing deployment key: %w", err)
 	}

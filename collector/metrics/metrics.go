@@ -83,3 +83,11 @@ func (m *Metrics) WatchEnrolment(errors func() float64) error {
 	return m.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_collector_enrolment_errors",
 		Help: "Enrolment records the collector skipped; their agents' keys are refused until fixed (vigil agents list names them)."}, errors))
 }
+
+// WatchCheckpoints exports how many times publishing a checkpoint of the
+// store's hash chain failed: a checkpoint that never left the host proves
+// nothing against someone who controls it.
+func (m *Metrics) WatchCheckpoints(failed func() float64) error {
+	return m.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_collector_checkpoint_publish_failures_total",
+		Help: "Attempts to publish a signed checkpoint of the store's hash chain that failed (retried every interval)."}, failed))
+}

@@ -38,3 +38,17 @@ func TestRuleReloadErrorsReadsItsSource(t *testing.T) {
 		t.Errorf("without a source: %v, want 0", v)
 	}
 }
+
+func TestCheckpointFailuresReadItsSource(t *testing.T) {
+	m := New(nil)
+	failed := 0.0
+	if err := m.WatchCheckpoints(func() float64 { return failed }); err != nil {
+		t.Fatal(err)
+	}
+	failed = 2
+	want := "# HELP vigil_collector_checkpoint_publish_failures_total Attempts to publish a signed checkpoint of the store's hash chain that failed (retried every interval).\n" +
+		"# TYPE vigil_collector_checkpoint_publish_failures_total counter\nvigil_collector_checkpoint_publish_failures_total 2\n"
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "vigil_collector_checkpoint_publish_failures_total"); err != nil {
+		t.Error(err)
+	}
+}

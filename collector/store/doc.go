@@ -7,5 +7,7 @@
 // schema.sql is the database; write.go is a batch of writes (Tx), loss.go
 // the accounting of missing seqs, update.go what the collector learns of
 // an event after storing it, query.go what the API reads and prune.go
-// retention.
+// retention. chain.go hash-chains every write to the evidence tables in
+// its transaction, checkpoint.go keeps the signed statements of where the
+// chain stood, and verify.go checks a store file against both.
 package store

@@ -36,12 +36,12 @@ const ReasonSeqGap = "seq_gap"
 // (ConfirmGaps); loss an agent reported is confirmed.
 func (t *Tx) AddLoss(l Loss) error {
 	confirmed := l.Reason != ReasonSeqGap
-	_, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
+	res, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
 		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq), confirmed)
 	if err != nil {
 		return fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
 	}
-	return nil
+	return t.chainInserted("loss", res)
 }
 
 type seqKey struct{ agentID, bootID string }
@@ -155,15 +155,22 @@ func (t *Tx) ExplainLoss(l Loss, now time.Time) (explained uint64, gap *Loss, er
 			if rest[0] > rest[1] {
 				continue
 			}
-			if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
+			res, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
 				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ?`,
-				rest[1]-rest[0]+1, rest[0], rest[1], g.n); err != nil {
+				rest[1]-rest[0]+1, rest[0], rest[1], g.n)
+			if err != nil {
 				return 0, nil, fmt.Errorf("splitting gap: %w", err)
+			}
+			if err := t.chainInserted("loss", res); err != nil {
+				return 0, nil, err
 			}
 		}
 		if _, err := t.tx.ExecContext(t.ctx, `UPDATE loss SET reason = ?, sensor = ?, count = ?, from_seq = ?, to_seq = ?, confirmed = 1 WHERE n = ?`,
 			l.Reason, l.Sensor, hi-lo+1, lo, hi, g.n); err != nil {
 			return 0, nil, fmt.Errorf("explaining gap: %w", err)
+		}
+		if err := t.ch.add("loss", OpUpdate, g.n); err != nil {
+			return 0, nil, err
 		}
 		explained += uint64(hi - lo + 1)
 	}
@@ -183,8 +190,11 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 	if err != nil {
 		return fmt.Errorf("reading gap: %w", err)
 	}
+	op := OpUpdate
+	var split sql.Result
 	switch {
 	case from == to:
+		op = OpDelete
 		_, err = t.tx.ExecContext(t.ctx, `DELETE FROM loss WHERE n = ?`, n)
 	case seq == from:
 		_, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET from_seq = from_seq + 1, count = count - 1 WHERE n = ?`, n)
@@ -192,12 +202,18 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 		_, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = to_seq - 1, count = count - 1 WHERE n = ?`, n)
 	default:
 		if _, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = ?, count = ? WHERE n = ?`, seq-1, seq-from, n); err == nil {
-			_, err = t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
+			split, err = t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
 				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ?`, to-seq, seq+1, to, n)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("filling gap: %w", err)
+	}
+	if err := t.ch.add("loss", op, n); err != nil {
+		return err
+	}
+	if split != nil {
+		return t.chainInserted("loss", split)
 	}
 	return nil
 }
@@ -207,25 +223,53 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 // overtaking the events queued before it, a resend after a reconnection),
 // so only one that stays open means events were lost.
 func (s *Store) ConfirmGaps(ctx context.Context, before time.Time) ([]Loss, error) {
-	rows, err := s.db.QueryContext(ctx, `UPDATE loss SET confirmed = 1
-		WHERE reason = ? AND confirmed = 0 AND time < ?
-		RETURNING time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed`, ReasonSeqGap, ms(before))
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("confirming gaps: %w", err)
 	}
-	defer rows.Close()
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `UPDATE loss SET confirmed = 1
+		WHERE reason = ? AND confirmed = 0 AND time < ?
+		RETURNING time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed, n`, ReasonSeqGap, ms(before))
+	if err != nil {
+		return nil, fmt.Errorf("confirming gaps: %w", err)
+	}
 	var out []Loss
+	var ns []int64
 	for rows.Next() {
-		l, err := scanLoss(rows)
+		l, n, err := scanLossN(rows)
 		if err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("confirming gaps: %w", err)
 		}
-		out = append(out, l)
+		out, ns = append(out, l), append(ns, n)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("confirming gaps: %w", err)
 	}
+	c := newChainer(ctx, s, tx)
+	for _, n := range ns {
+		if err := c.add("loss", OpUpdate, n); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("confirming gaps: %w", err)
+	}
 	return out, nil
+}
+
+// scanLossN reads what scanLoss reads, then the row's n.
+func scanLossN(rows *sql.Rows) (Loss, int64, error) {
+	var l Loss
+	var t, c, f, to, n int64
+	var confirmed bool
+	if err := rows.Scan(&t, &l.Site, &l.Host, &l.AgentID, &l.BootID, &l.Reason, &l.Sensor, &c, &f, &to, &confirmed, &n); err != nil {
+		return l, 0, err
+	}
+	l.Time, l.Count, l.FromSeq, l.ToSeq, l.Pending = fromMS(t), uint64(c), uint64(f), uint64(to), !confirmed
+	return l, n, nil
 }
 
 // scanLoss reads a loss row's time, site, host, agent_id, boot_id, reason,

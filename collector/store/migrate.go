@@ -16,6 +16,9 @@ var migrateConfirmedGaps string
 //go:embed migrate_4_triage.sql
 var migrateTriage string
 
+//go:embed migrate_5_chain.sql
+var migrateChain string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -26,7 +29,12 @@ var migrations = []string{
 	migrateOutputs,       // 2: where each OCSF output stands
 	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
 	migrateTriage,        // 4: triage and the audit log
+	migrateChain,         // 5: the hash chain and its checkpoints
 }
+
+// chainVersion is the schema version that brought the chain: a store
+// migrated past it has its rows from before adopted into the chain.
+const chainVersion = 5
 
 // SchemaVersion is the version this collector's store has once opened.
 var SchemaVersion = len(migrations)
@@ -49,6 +57,11 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	for i := v; i < len(migrations); i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrating store %s to schema version %d: %w", path, i+1, err)
+		}
+	}
+	if v < chainVersion && len(migrations) >= chainVersion {
+		if err := adopt(ctx, tx); err != nil {
+			return fmt.Errorf("migrating store %s: %w", path, err)
 		}
 	}
 	if v < len(migrations) {

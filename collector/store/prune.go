@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -14,7 +18,9 @@ type Retention struct {
 
 // Prune deletes what retention no longer keeps: alerts (with their
 // evidence links), events older than Events unless an alert still cites
-// them, and loss records.
+// them, and loss records. The chain stays verifiable (pruneChain). A row
+// about to be pruned that differs from what the chain recorded stops the
+// prune: deleting it would hide the change.
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, alerts int64, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -22,27 +28,177 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 	}
 	defer tx.Rollback()
 	alertCut, eventCut := ms(now.Add(-r.Alerts)), ms(now.Add(-r.Events))
-	if _, err = tx.ExecContext(ctx, `DELETE FROM alert_evidence WHERE alert_id IN (SELECT id FROM alerts WHERE received < ?)`, alertCut); err != nil {
-		return 0, 0, fmt.Errorf("pruning evidence: %w", err)
+	var deleted []prunedRow
+	del := func(what, tbl, query string, args ...any) (int64, error) {
+		t := chainTableOf(tbl)
+		rows, err := tx.QueryContext(ctx, query+` RETURNING `+strings.Join(t.key, ", ")+", "+strings.Join(t.cols, ", "), args...)
+		if err != nil {
+			return 0, fmt.Errorf("pruning %s: %w", what, err)
+		}
+		defer rows.Close()
+		var n int64
+		for rows.Next() {
+			key, vals, err := scanChainRow(rows, t)
+			if err != nil {
+				return 0, fmt.Errorf("pruning %s: %w", what, err)
+			}
+			deleted = append(deleted, prunedRow{tbl, key, rowDigest(t, vals)})
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("pruning %s: %w", what, err)
+		}
+		return n, nil
 	}
-	if _, err = tx.ExecContext(ctx, `DELETE FROM triage WHERE alert_id IN (SELECT id FROM alerts WHERE received < ?)`, alertCut); err != nil {
-		return 0, 0, fmt.Errorf("pruning triage: %w", err)
+	if _, err = del("evidence", "alert_evidence", `DELETE FROM alert_evidence WHERE alert_id IN (SELECT id FROM alerts WHERE received < ?)`, alertCut); err != nil {
+		return 0, 0, err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE received < ?`, alertCut)
-	if err != nil {
-		return 0, 0, fmt.Errorf("pruning alerts: %w", err)
+	if _, err = del("triage", "triage", `DELETE FROM triage WHERE alert_id IN (SELECT id FROM alerts WHERE received < ?)`, alertCut); err != nil {
+		return 0, 0, err
 	}
-	alerts, _ = res.RowsAffected()
-	res, err = tx.ExecContext(ctx, `DELETE FROM events WHERE received < ? AND id NOT IN (SELECT event_id FROM alert_evidence)`, eventCut)
-	if err != nil {
-		return 0, 0, fmt.Errorf("pruning events: %w", err)
+	if alerts, err = del("alerts", "alerts", `DELETE FROM alerts WHERE received < ?`, alertCut); err != nil {
+		return 0, 0, err
 	}
-	events, _ = res.RowsAffected()
-	if _, err = tx.ExecContext(ctx, `DELETE FROM loss WHERE time < ?`, alertCut); err != nil {
-		return 0, 0, fmt.Errorf("pruning loss: %w", err)
+	if events, err = del("events", "events", `DELETE FROM events WHERE received < ? AND id NOT IN (SELECT event_id FROM alert_evidence)`, eventCut); err != nil {
+		return 0, 0, err
+	}
+	if _, err = del("loss", "loss", `DELETE FROM loss WHERE time < ?`, alertCut); err != nil {
+		return 0, 0, err
+	}
+	if err := s.pruneChain(ctx, tx, deleted, max(alertCut, eventCut), now); err != nil {
+		return 0, 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return events, alerts, fmt.Errorf("committing prune: %w", err)
 	}
 	return events, alerts, nil
+}
+
+// prunedRow is a row Prune deleted, with the digest of what it held.
+type prunedRow struct {
+	tbl, row string
+	digest   [32]byte
+}
+
+// latestEntry is the newest chain entry of a row (ok false: none).
+func latestEntry(ctx context.Context, tx *sql.Tx, tbl, row string) (e chainEntry, ok bool, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT seq, op, digest FROM chain WHERE tbl = ? AND row = ? ORDER BY seq DESC LIMIT 1`, tbl, row).
+		Scan(&e.seq, &e.op, &e.digest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, false, nil
+	}
+	if err != nil {
+		return e, false, fmt.Errorf("pruning the chain: reading the entries of %s row %s: %w", tbl, row, err)
+	}
+	return e, true, nil
+}
+
+// pruneChain cuts the chain's segment of entries made before cut (in
+// milliseconds; the later of the two retention cuts): rows that outlive it
+// have their latest entry carried to the head, with the digest it
+// recorded, so an edit made before the prune still shows; the segment's
+// last hash is kept as a signed base checkpoint, where verify starts. A
+// pruned row whose latest entry is past the segment gets a delete entry. A
+// segment whose links do not hold, or a pruned row that differs from its
+// entry, stops the prune.
+func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow, cut int64, now time.Time) error {
+	c := newChainer(ctx, s, tx)
+	if err := c.head(); err != nil {
+		return err
+	}
+	base := Checkpoint{Hash: make([]byte, 32)}
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM checkpoints WHERE kind = ? ORDER BY seq DESC LIMIT 1`, CheckpointBase).
+		Scan(&base.Seq, &base.Hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("pruning the chain: reading its base: %w", err)
+	}
+
+	// The segment: the entries from the base up to the first made at or
+	// after cut, with their links checked, and each row's latest in it.
+	type live struct {
+		tbl, row, op string
+		digest       []byte
+	}
+	var segment []live
+	index := map[string]int{}
+	prev, end := base.Hash, base.Seq
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, tbl, row, op, digest, hash FROM chain WHERE seq > ? ORDER BY seq`, base.Seq)
+	if err != nil {
+		return fmt.Errorf("pruning the chain: %w", err)
+	}
+	for rows.Next() {
+		var seq, at int64
+		var tbl, row, op string
+		var digest, hash []byte
+		if err := rows.Scan(&seq, &at, &tbl, &row, &op, &digest, &hash); err != nil {
+			rows.Close()
+			return fmt.Errorf("pruning the chain: %w", err)
+		}
+		if at >= cut {
+			break
+		}
+		if h := entryHash(prev, seq, at, tbl, row, op, digest); seq != end+1 || !bytes.Equal(h[:], hash) {
+			rows.Close()
+			return fmt.Errorf("pruning the chain: the entry at seq %d does not follow from the one before; not cutting a segment that fails verification (run vigil verify)", end+1)
+		}
+		prev, end = hash, seq
+		k := tbl + "\x00" + row
+		if i, ok := index[k]; ok {
+			segment[i].op, segment[i].digest = op, digest
+		} else {
+			index[k] = len(segment)
+			segment = append(segment, live{tbl, row, op, digest})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pruning the chain: %w", err)
+	}
+
+	gone := make(map[string]bool, len(deleted))
+	for _, d := range deleted {
+		e, ok, err := latestEntry(ctx, tx, d.tbl, d.row)
+		if err != nil {
+			return err
+		}
+		if !ok || e.op == OpDelete || !bytes.Equal(e.digest, d.digest[:]) {
+			return fmt.Errorf("pruning the chain: %s row %s differs from what the chain recorded; not pruning it, which would hide the change (run vigil verify)", d.tbl, d.row)
+		}
+		gone[d.tbl+"\x00"+d.row] = true
+		if e.seq > end {
+			if err := c.put(d.tbl, d.row, OpDelete, nil); err != nil {
+				return err
+			}
+		}
+	}
+	if end == base.Seq {
+		return nil
+	}
+	for _, l := range segment {
+		if l.op == OpDelete || gone[l.tbl+"\x00"+l.row] {
+			continue
+		}
+		e, _, err := latestEntry(ctx, tx, l.tbl, l.row)
+		if err != nil {
+			return err
+		}
+		if e.seq > end {
+			continue // a later entry holds the row
+		}
+		if err := c.put(l.tbl, l.row, OpCarry, l.digest); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM chain WHERE seq <= ?`, end); err != nil {
+		return fmt.Errorf("pruning the chain: %w", err)
+	}
+	cp := Checkpoint{Seq: end, Hash: prev, At: now.UTC().Truncate(time.Millisecond), Kind: CheckpointBase, Sig: []byte{}}
+	if s.sign != nil {
+		cp.Sig = s.sign(cp.Message())
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (seq, hash, at, kind, sig) VALUES (?, ?, ?, ?, ?)`,
+		cp.Seq, cp.Hash, ms(cp.At), cp.Kind, cp.Sig); err != nil {
+		return fmt.Errorf("pruning the chain: storing its base: %w", err)
+	}
+	return nil
 }

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +159,154 @@ func TestDedupeReachesBackToRetention(t *testing.T) {
 	})
 	if !inserted {
 		t.Fatal("a pruned event delivered again was taken for a duplicate")
+	}
+}
+
+// chainClock stamps chain entries with a test's clock.
+type chainClock struct{ at time.Time }
+
+func (c *chainClock) now() time.Time { return c.at }
+
+// prunedStore builds a store whose first hour of writes a prune cuts as a
+// segment: events not cited go, the cited one, the alert, its evidence,
+// triage, audit and loss outlive it. It returns the closed store's path
+// and the base checkpoint's public key.
+func prunedStore(t *testing.T, beforePrune string) (string, ed25519.PublicKey) {
+	return prunedStoreSigned(t, beforePrune, true)
+}
+
+func prunedStoreSigned(t *testing.T, beforePrune string, signed bool) (string, ed25519.PublicKey) {
+	t.Helper()
+	pub, key, _ := ed25519.GenerateKey(rand.Reader)
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	st, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clock := &chainClock{at: t0}
+	st.now = clock.now
+	if signed {
+		st.SetSigner(func(msg []byte) []byte { return ed25519.Sign(key, msg) })
+	}
+	ctx := context.Background()
+	evs := []*event.Event{newEvent(1), newEvent(2), newEvent(3), newEvent(4)}
+	putEvents(t, st, t0, evs...)
+	putAlerts(t, st, t0, newAlert("al-1", "csv_export", event.SeverityHigh, evs[1].ID))
+	write(t, st, func(tx *Tx) error {
+		return tx.AddLoss(Loss{Time: t0, AgentID: "ag-1", BootID: "b1", Reason: "ringbuf_full", Count: 1})
+	})
+	if _, err := st.Triage(ctx, "al-1", "ana", TriageAction{Action: ActAcknowledge}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Audit(ctx, AuditEntry{At: t0, Actor: "bob", Action: "view_evidence", Target: "al-1"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.at = t0.Add(2 * time.Hour)
+	later := []*event.Event{newEvent(5), newEvent(6)}
+	putEvents(t, st, clock.at, later...)
+	write(t, st, func(tx *Tx) error { return tx.UpdateEvent(later[0]) })
+	if beforePrune != "" {
+		if _, err := st.db.Exec(beforePrune); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.at = t0.Add(3 * time.Hour)
+	events, alerts, err := st.Prune(ctx, clock.at, retention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events != 3 || alerts != 0 {
+		t.Fatalf("pruned %d events and %d alerts, want 3 and 0", events, alerts)
+	}
+	return path, pub
+}
+
+// A pruned store verifies from the signed base the prune left, and what
+// outlived the cut segment is still checked.
+func TestPrunedStoreVerifies(t *testing.T) {
+	path, pub := prunedStore(t, "")
+	r := verify(t, path, nil, pub)
+	if !r.OK() {
+		t.Fatalf("pruned store: %v", r.Findings)
+	}
+	// The cited event, alert, evidence link, loss, triage and two audit
+	// rows (the triage's and the read) outlived the segment; two later
+	// events stay.
+	if r.BaseSeq == 0 || r.Rows != 9 {
+		t.Fatalf("base seq %d, %d rows; want a base and 9 rows", r.BaseSeq, r.Rows)
+	}
+	var n int
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`SELECT count(*) FROM chain WHERE seq <= ?`, r.BaseSeq).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d chain entries at or before the base (%v), want the segment cut", n, err)
+	}
+	sqlite3(t, path, `UPDATE alerts SET severity = 'low'`)
+	if r := verify(t, path, nil, pub); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Table != "alerts" {
+		t.Fatalf("an edit of a row carried past the segment: %v", r.Findings)
+	}
+}
+
+// An edit made before a prune still shows after it: the carried entry
+// keeps the digest the row was chained with.
+func TestPruneCarriesEditsOfLiveRows(t *testing.T) {
+	path, pub := prunedStore(t, `UPDATE alerts SET summary = 'nothing to see'`)
+	if r := verify(t, path, nil, pub); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Table != "alerts" {
+		t.Fatalf("an edit before the prune: %v", r.Findings)
+	}
+}
+
+// A segment whose chain is broken is not cut, so the prune cannot bury
+// what changed in it.
+func TestPruneRefusesABrokenSegment(t *testing.T) {
+	st := openStore(t)
+	clock := &chainClock{at: t0}
+	st.now = clock.now
+	putEvents(t, st, t0, newEvent(1), newEvent(2), newEvent(3))
+	if _, err := st.db.Exec(`DELETE FROM events WHERE n = 2; DELETE FROM chain WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	clock.at = t0.Add(3 * time.Hour)
+	_, _, err := st.Prune(context.Background(), clock.at, retention)
+	if err == nil || !strings.Contains(err.Error(), "seq 2") {
+		t.Fatalf("prune of a broken segment: %v", err)
+	}
+}
+
+// Making a row look old enough to prune (editing its received time) does
+// not get it deleted under cover of retention: the prune stops and names
+// it.
+func TestPruneRefusesAnEditedRow(t *testing.T) {
+	st := openStore(t)
+	clock := &chainClock{at: t0}
+	st.now = clock.now
+	now := t0.Add(48 * time.Hour)
+	putEvents(t, st, now, newEvent(1), newEvent(2))
+	if _, err := st.db.Exec(`UPDATE events SET received = ? WHERE n = 2`, ms(t0)); err != nil {
+		t.Fatal(err)
+	}
+	clock.at = now
+	_, _, err := st.Prune(context.Background(), now, retention)
+	if err == nil || !strings.Contains(err.Error(), "events row 2 differs") {
+		t.Fatalf("prune of an edited row: %v", err)
+	}
+	if n, _ := st.CountEvents(context.Background()); n != 2 {
+		t.Fatalf("%d events left, want both: the prune must not delete the edited one", n)
+	}
+}
+
+// A prune with no signer still cuts and leaves a base, which verifies
+// without a public key and is named unsigned with one.
+func TestUnsignedBase(t *testing.T) {
+	path, pub := prunedStoreSigned(t, "", false)
+	if r := verify(t, path, nil, nil); !r.OK() || r.BaseSeq == 0 {
+		t.Fatalf("base %d: %v", r.BaseSeq, r.Findings)
+	}
+	if r := verify(t, path, nil, pub); r.OK() || r.Findings[0].Kind != FindSignature {
+		t.Fatalf("an unsigned base checked with a key: %v", r.Findings)
 	}
 }

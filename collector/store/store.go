@@ -20,13 +20,19 @@ type Store struct {
 	// Statements every batch runs, prepared once so that a batch does not
 	// parse the same SQL for each row.
 	putEvent, updateEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite *sql.Stmt
+	// chainStmts are the chain's statements (chain.go), by their SQL.
+	chainStmts map[string]*sql.Stmt
+	// sign signs a base checkpoint when Prune cuts a segment (SetSigner).
+	sign func(msg []byte) []byte
+	// now stamps chain entries; Prune cuts the chain by these stamps.
+	now func() time.Time
 }
 
 const (
 	sqlPutEvent = `INSERT OR IGNORE INTO events
 		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateEvent = `UPDATE events SET person = ?, body = ? WHERE id = ?`
+	sqlUpdateEvent = `UPDATE events SET person = ?, body = ? WHERE id = ? RETURNING n`
 	sqlPutAlert    = `INSERT OR IGNORE INTO alerts
 		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -64,7 +70,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, now: time.Now}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -73,6 +79,17 @@ func Open(path string) (*Store, error) {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("preparing store statements in %s: %w", path, err)
+		}
+	}
+	s.chainStmts = map[string]*sql.Stmt{}
+	queries := []string{sqlChainHead, sqlPutChain}
+	for _, t := range chainTables {
+		queries = append(queries, t.selectSQL())
+	}
+	for _, q := range queries {
+		if s.chainStmts[q], err = db.Prepare(q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("preparing chain statements in %s: %w", path, err)
 		}
 	}
 	return s, nil

@@ -14,7 +14,8 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
-// t0 is the tests' clock; nothing in the store reads the real one.
+// t0 is the tests' clock; only the chain's entry times (Store.now) read
+// the real one.
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // openStore opens a fresh store in the test's temporary directory.
@@ -105,7 +106,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		got = append(got, typ+" "+name)
 	}
 	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "table audit",
-		"index audit_target", "table events", "index events_received", "index evidence_event", "table loss", "index loss_gap",
+		"index audit_target", "table chain", "index chain_row", "table checkpoints", "table events", "index events_received", "index evidence_event", "table loss", "index loss_gap",
 		"table outputs", "table seqs", "table sites", "table triage", "index triage_status"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("schema objects\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

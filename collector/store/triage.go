@@ -137,10 +137,13 @@ func (s *Store) Triage(ctx context.Context, alertID, actor string, a TriageActio
 		if err != nil {
 			return Triage{}, fmt.Errorf("triaging alert %s: %w", alertID, err)
 		}
+		if err := newChainer(ctx, s, tx).add("triage", OpWrite, alertID); err != nil {
+			return Triage{}, err
+		}
 	}
 	detail := strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{a.Reason, a.Assignee, a.Note},
 		func(s string) bool { return s == "" }), ": "))
-	if err := audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: a.Action, Target: alertID, Detail: detail}); err != nil {
+	if err := s.audit(ctx, tx, AuditEntry{At: now, Actor: actor, Action: a.Action, Target: alertID, Detail: detail}); err != nil {
 		return Triage{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -151,7 +154,6 @@ func (s *Store) Triage(ctx context.Context, alertID, actor string, a TriageActio
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // TriageOf returns where the alert alertID stands.
@@ -176,16 +178,31 @@ func triageOf(ctx context.Context, q querier, alertID string) (Triage, error) {
 
 // Audit records e (a read of evidence, a sign-in).
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	return audit(ctx, s.db, e)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
+	}
+	defer tx.Rollback()
+	if err := s.audit(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
+	}
+	return nil
 }
 
-func audit(ctx context.Context, q querier, e AuditEntry) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`,
+func (s *Store) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`,
 		ms(e.At), e.Actor, e.Action, e.Target, e.Detail)
 	if err != nil {
 		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
 	}
-	return nil
+	n, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
+	}
+	return newChainer(ctx, s, tx).add("audit", OpInsert, n)
 }
 
 // AuditLog returns the audit log, newest first: about target only when it

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/vigilhq/vigil/event"
@@ -15,12 +17,13 @@ func (t *Tx) UpdateEvent(ev *event.Event) error {
 	if err != nil {
 		return fmt.Errorf("updating event %s: %w", ev.ID, err)
 	}
-	res, err := t.stmt(t.s.updateEvent).ExecContext(t.ctx, ev.Person(), body, ev.ID)
+	var n int64
+	err = t.stmt(t.s.updateEvent).QueryRowContext(t.ctx, ev.Person(), body, ev.ID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("updating event %s: %w", ev.ID, ErrNotFound)
+	}
 	if err != nil {
 		return fmt.Errorf("updating event %s: %w", ev.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("updating event %s: %w", ev.ID, ErrNotFound)
-	}
-	return nil
+	return t.ch.add("events", OpUpdate, n)
 }

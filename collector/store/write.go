@@ -18,6 +18,7 @@ type Tx struct {
 	s     *Store
 	tx    *sql.Tx
 	ctx   context.Context
+	ch    *chainer
 	stmts map[*sql.Stmt]*sql.Stmt
 	seqs  map[seqKey]*seqState
 	seen  map[string]*seenAgent
@@ -37,7 +38,7 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting store transaction: %w", err)
 	}
-	return &Tx{s: s, tx: tx, ctx: ctx, stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{},
+	return &Tx{s: s, tx: tx, ctx: ctx, ch: newChainer(ctx, s, tx), stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{},
 		seen: map[string]*seenAgent{}, sites: map[string]int64{}}, nil
 }
 
@@ -94,14 +95,29 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 // PutEvent stores an event; inserted is false when its id was stored
 // before (a duplicate delivery).
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
-	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx,
-		ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
-		ev.Person(), body)
+	vals := []any{ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
+		ev.Person(), body}
+	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx, vals...)
 	if err != nil {
 		return false, fmt.Errorf("storing event %s: %w", ev.ID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	n, err := res.LastInsertId()
+	if err != nil {
+		return false, fmt.Errorf("chaining event %s: %w", ev.ID, err)
+	}
+	return true, t.ch.addStored("events", OpInsert, vals, n)
+}
+
+// chainInserted chains the row an INSERT into a rowid table just made.
+func (t *Tx) chainInserted(tbl string, res sql.Result) error {
+	n, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("chaining a new %s row: %w", tbl, err)
+	}
+	return t.ch.add(tbl, OpInsert, n)
 }
 
 // alertPerson is who an alert is about: the event's person, else the
@@ -141,9 +157,18 @@ func (t *Tx) PutAlert(ev *event.Event, received time.Time) (inserted bool, err e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
+	if err := t.chainInserted("alerts", res); err != nil {
+		return false, err
+	}
 	for _, id := range a.Evidence {
-		if _, err := t.stmt(t.s.putEvidence).ExecContext(t.ctx, ev.ID, id); err != nil {
+		res, err := t.stmt(t.s.putEvidence).ExecContext(t.ctx, ev.ID, id)
+		if err != nil {
 			return false, fmt.Errorf("storing evidence of alert %s: %w", ev.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := t.ch.add("alert_evidence", OpInsert, ev.ID, id); err != nil {
+				return false, err
+			}
 		}
 	}
 	return true, nil

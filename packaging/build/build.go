@@ -126,8 +126,10 @@ func Info(opts Options, name, format string) (*nfpm.Info, error) {
 			c.Source = filepath.Join(opts.Root, c.Source)
 		}
 		if c.Source != "" && strings.HasPrefix(c.Source, bin+string(filepath.Separator)) {
-			if _, err := os.Stat(c.Source); err != nil {
-				return nil, fmt.Errorf("%s needs %s: %w (run make build)", name, c.Source, ErrNoBinary)
+			// A glob (the man pages) must match something: an empty match
+			// would ship a package without them.
+			if m, _ := filepath.Glob(c.Source); len(m) == 0 {
+				return nil, fmt.Errorf("%s needs %s: %w (run make build man-completions)", name, c.Source, ErrNoBinary)
 			}
 		}
 	}

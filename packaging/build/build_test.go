@@ -25,8 +25,23 @@ const root = "../.."
 func stubBin(t *testing.T) string {
 	dir := t.TempDir()
 	for _, b := range []string{"vigil-agent", "vigil-collector", "vigil"} {
-		if err := os.WriteFile(filepath.Join(dir, b), []byte("#!/bin/sh\n"), 0o755); err != nil {
-			t.Fatal(err)
+		docs := filepath.Join(dir, "docs", b)
+		for _, d := range []string{"man", "completions"} {
+			if err := os.MkdirAll(filepath.Join(docs, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for path, text := range map[string]string{
+			filepath.Join(dir, b):                         "#!/bin/sh\n",
+			filepath.Join(docs, "man", b+".1"):            ".TH\n",
+			filepath.Join(docs, "man", b+"-version.1"):    ".TH\n",
+			filepath.Join(docs, "completions", b+".bash"): "# bash\n",
+			filepath.Join(docs, "completions", "_"+b):     "#compdef\n",
+			filepath.Join(docs, "completions", b+".fish"): "# fish\n",
+		} {
+			if err := os.WriteFile(path, []byte(text), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return dir

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
 
 	"github.com/vigilhq/vigil/agent"
 	"github.com/vigilhq/vigil/agent/caps"
@@ -29,52 +29,68 @@ import (
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-const usage = `vigil-agent watches this host for insider data theft.
-
-Usage:
-  vigil-agent run [--config FILE] [--stdout]   run the agent
-  vigil-agent preflight [--config FILE] [--json]  check the set-up run would use, with fixes
-  vigil-agent version                          print the version
-
-run reads FILE (default /etc/vigil/agent.hcl; built-in defaults when it is
-absent), loads the eBPF sensors, and publishes events and alerts to the
-collector of its collector block, or prints them as JSON lines on standard
-output with --stdout.
-SIGINT and SIGTERM detach every probe and exit.
-`
 
 func main() {
 	// Re-executed by the db sensor as its uprobe attacher: nothing else.
 	if db.IsAttacher() {
 		os.Exit(db.RunAttacher(caps.DropForAttacher))
 	}
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
+	os.Exit(cli.Execute(rootCommand(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// rootCommand is the whole command tree of vigil-agent.
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vigil-agent",
+		Short: "vigil-agent watches this host for insider data theft",
+		Long: `vigil-agent watches this host for insider data theft: eBPF sensors see
+processes, files, network transfers and database statements; host rules
+raise alerts; events and alerts go to the collector.
+
+Exit status: 0 done, 1 failed, 2 the command line was wrong.`,
+		Version: version,
 	}
-	var err error
-	switch os.Args[1] {
-	case "run":
-		err = run(os.Args[2:])
-	case "preflight":
-		err = preflight(os.Args[2:], os.Stdout)
-	case "version", "--version", "-version":
-		fmt.Println("vigil-agent", version)
-	case "help", "--help", "-h":
-		fmt.Print(usage)
-	default:
-		fmt.Fprintf(os.Stderr, "vigil-agent: unknown command %q\n\n%s", os.Args[1], usage)
-		os.Exit(2)
+	root.SetVersionTemplate("vigil-agent {{.Version}}\n")
+	var ro runOptions
+	runCmd := &cobra.Command{
+		Use:   "run [--config FILE] [--stdout]",
+		Short: "Run the agent",
+		Long: `Run the agent. It reads FILE (default ` + defaultConfig + `; built-in defaults when it is
+absent), loads the eBPF sensors, and publishes events and alerts to the
+collector of its collector block, or prints them as JSON lines on standard
+output with --stdout. SIGINT and SIGTERM detach every probe and exit.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return run(ro) },
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
-		os.Exit(1)
+	runCmd.Flags().StringVar(&ro.config, "config", "", "agent config `file` (default "+defaultConfig+")")
+	runCmd.Flags().BoolVar(&ro.stdout, "stdout", false, "print events and alerts as JSON lines on standard output")
+	runCmd.Flags().StringVar(&ro.pprof, "pprof", "", "serve Go profiles on this `address` (e.g. 127.0.0.1:6060) for diagnosis")
+	runCmd.Flags().StringVar(&ro.rules, "rules", "", "host rules `directory` (default rules_dir of the config, "+config.DefaultRulesDir+")")
+	_ = runCmd.MarkFlagFilename("config", "hcl")
+	_ = runCmd.MarkFlagDirname("rules")
+	po := preflightOptions{}
+	preflightCmd := &cobra.Command{
+		Use:   "preflight [--config FILE] [--json]",
+		Short: "Check the set-up run would use, with fixes",
+		Long: `Check the set-up run would use (configuration, credentials and their mode, the
+collector with its key, spool disk, host rules, kernel, each sensor), one
+line each with the fix. Exit status 1 when any check fails.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return preflight(po, c.OutOrStdout()) },
 	}
+	preflightCmd.Flags().BoolVar(&po.asJSON, "json", false, "print the report as JSON")
+	preflightCmd.Flags().StringVar(&po.config, "config", "", "agent config `file` (default "+defaultConfig+")")
+	preflightCmd.Flags().DurationVar(&po.timeout, "timeout", 5*time.Second, "how long to wait for the collector")
+	_ = preflightCmd.MarkFlagFilename("config", "hcl")
+	root.AddCommand(runCmd, preflightCmd, &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+		Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), "vigil-agent", version) }})
+	cli.Setup(root)
+	return root
 }
 
 const defaultConfig = "/etc/vigil/agent.hcl"
@@ -208,16 +224,15 @@ func tuneRuntime() {
 	}
 }
 
-func run(args []string) error {
+// runOptions are run's flags.
+type runOptions struct {
+	config, pprof, rules string
+	stdout               bool
+}
+
+func run(o runOptions) error {
 	tuneRuntime()
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "agent config `file` (default "+defaultConfig+")")
-	stdout := fs.Bool("stdout", false, "print events and alerts as JSON lines on standard output")
-	pprofAddr := fs.String("pprof", "", "serve Go profiles on this `address` (e.g. 127.0.0.1:6060) for diagnosis")
-	rulesDir := fs.String("rules", "", "host rules `directory` (default rules_dir of the config, "+config.DefaultRulesDir+")")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+	cfgPath, stdout, pprofAddr, rulesDir := &o.config, &o.stdout, &o.pprof, &o.rules
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,14 +24,8 @@ import (
 
 // preflight checks everything run would use, one line per check with the
 // fix, and fails when any check does, so an installer can gate on it.
-func preflight(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("preflight", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cfgPath := fs.String("config", "", "agent config `file` (default "+defaultConfig+")")
-	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the collector")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+func preflight(o preflightOptions, out io.Writer) error {
+	asJSON, cfgPath, timeout := &o.asJSON, &o.config, &o.timeout
 	cfg, err := loadConfig(*cfgPath)
 	var setup []sensor.Check
 	if err != nil {
@@ -57,6 +50,13 @@ func preflight(args []string, out io.Writer) error {
 		return fmt.Errorf("preflight: %d of %d checks failed", n, len(rep.Checks)+len(rep.Sensors))
 	}
 	return nil
+}
+
+// preflightOptions are preflight's flags.
+type preflightOptions struct {
+	asJSON  bool
+	config  string
+	timeout time.Duration
 }
 
 func configName(path string) string {

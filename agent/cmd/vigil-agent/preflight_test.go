@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
@@ -105,7 +106,7 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 			c.edit(&s)
 			cfg := s.write(t)
 			var out bytes.Buffer
-			err := preflight([]string{"--config", cfg}, &out)
+			err := preflight(preflightOptions{config: cfg, timeout: 5 * time.Second}, &out)
 			text := out.String()
 			if c.want == "" {
 				if err != nil {

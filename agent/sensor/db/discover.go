@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -41,9 +42,13 @@ type discovery struct {
 	local       sensor.Links           // attached by the agent itself
 	attacher    *attacherClient        // once started, every attach goes through it
 	failed      uint64                 // TLS libraries that could not be probed
-	queueFull   uint64                 // CheckProcess requests turned away
 	unreachable uint64                 // deleted files mapped that could not be opened
 	scanned     chan struct{}          // closed once every process at start was looked at
+
+	// queueFull counts CheckProcess requests and mapped files turned away;
+	// atomic, so that the ring's reader never waits on mu, which an attach
+	// holds.
+	queueFull atomic.Uint64
 }
 
 // candidate is a file a process maps (found in its maps by id), or (scan)
@@ -139,9 +144,7 @@ func (d *discovery) enqueue(c candidate) {
 	select {
 	case d.queue <- c:
 	default:
-		d.mu.Lock()
-		d.queueFull++
-		d.mu.Unlock()
+		d.queueFull.Add(1)
 	}
 }
 
@@ -419,7 +422,7 @@ func (d *discovery) drops(into map[string]uint64) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	into["tls_check_queue_full"] = d.queueFull
+	into["tls_check_queue_full"] = d.queueFull.Load()
 	into["tls_probe_failed"] = d.failed
 	into["mapped_file_unreachable"] = d.unreachable
 }

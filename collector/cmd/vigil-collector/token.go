@@ -2,21 +2,27 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/vigilhq/vigil/collector/auth"
 )
 
+// tokenCommand is vigil-collector token add|list|revoke.
+func tokenCommand() *cobra.Command {
+	return credentialCommand("token", "Make, list or revoke API tokens (for the CLI, scripts and /metrics)",
+		"what the token may do: analyst (read and triage alerts, /metrics), metrics or admin",
+		[]string{auth.RoleAnalyst, auth.RoleMetrics, auth.RoleAdmin},
+		map[string]string{"add": "Make an API token and print it (shown once)", "list": "List the tokens", "revoke": "Revoke a token"},
+		token)
+}
+
 // token manages the API's tokens in the data directory; the collector
 // picks up a change at the next request.
-func token(args []string, out io.Writer) error {
-	verb, name, data, role, err := credentialArgs("token", "add NAME, list or revoke NAME", "what the token may do: analyst (read and triage alerts, /metrics), metrics or admin", args)
-	if err != nil {
-		return err
-	}
+func token(verb, name, data, role string, out io.Writer) error {
 	st, err := auth.Open(data)
 	if err != nil {
 		return err
@@ -53,21 +59,35 @@ func token(args []string, out io.Writer) error {
 	return nil
 }
 
-// credentialArgs reads `KIND VERB [NAME] [--data DIR] [--role ROLE]`, the
-// command line token and user share.
-func credentialArgs(kind, verbs, roleHelp string, args []string) (verb, name, data, role string, err error) {
-	if len(args) == 0 {
-		return "", "", "", "", fmt.Errorf("%s: %s", kind, verbs)
+// credentialCommand makes the command group KIND VERB [NAME] [--data
+// DIR] [--role ROLE] that token and user share.
+func credentialCommand(kind, short, roleHelp string, roles []string, verbs map[string]string,
+	do func(verb, name, data, role string, out io.Writer) error) *cobra.Command {
+	group := &cobra.Command{Use: kind, Short: short, Long: short + ".\n\nWhoever may read the data directory may make credentials; the collector\npicks up a change at the next request."}
+	for _, verb := range []string{"add", "list", "revoke", "remove"} {
+		help, ok := verbs[verb]
+		if !ok {
+			continue
+		}
+		var data, role string
+		sub := &cobra.Command{Use: verb + " NAME", Short: help, Args: cobra.ExactArgs(1),
+			RunE: func(c *cobra.Command, args []string) error {
+				name := ""
+				if len(args) == 1 {
+					name = args[0]
+				}
+				return do(verb, name, data, role, c.OutOrStdout())
+			}}
+		if verb == "list" {
+			sub.Use, sub.Args = verb, cobra.NoArgs
+		}
+		sub.Flags().StringVar(&data, "data", "/var/lib/vigil-collector", "the collector's data `directory`")
+		_ = sub.MarkFlagDirname("data")
+		if verb == "add" {
+			sub.Flags().StringVar(&role, "role", auth.RoleAnalyst, roleHelp)
+			_ = sub.RegisterFlagCompletionFunc("role", cobra.FixedCompletions(roles, cobra.ShellCompDirectiveNoFileComp))
+		}
+		group.AddCommand(sub)
 	}
-	fs := flag.NewFlagSet(kind+" "+args[0], flag.ContinueOnError)
-	dataDir := fs.String("data", "/var/lib/vigil-collector", "the collector's data `directory`")
-	roleFlag := fs.String("role", auth.RoleAnalyst, roleHelp)
-	verb, rest := args[0], args[1:]
-	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-		name, rest = rest[0], rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
-		return "", "", "", "", err
-	}
-	return verb, name, *dataDir, *roleFlag, nil
+	return group
 }

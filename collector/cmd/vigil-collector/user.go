@@ -6,17 +6,24 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
 	"github.com/vigilhq/vigil/collector/auth"
 )
+
+// userCommand is vigil-collector user add|list|remove.
+func userCommand() *cobra.Command {
+	return credentialCommand("user", "Make, list or remove the web console's users",
+		"analyst (read and triage alerts) or admin (also the audit log)",
+		[]string{auth.RoleAnalyst, auth.RoleAdmin},
+		map[string]string{"add": "Make a console user and print a random password (shown once)", "list": "List the users",
+			"remove": "Remove a user; their session stops at the next request"},
+		user)
+}
 
 // user manages the console's users in the data directory, as token does
 // tokens: whoever may read the data directory may make credentials, and
 // no one else; the collector sees a change at the next request.
-func user(args []string, out io.Writer) error {
-	verb, name, data, role, err := credentialArgs("user", "add NAME, list or remove NAME", "analyst (read and triage alerts) or admin (also the audit log)", args)
-	if err != nil {
-		return err
-	}
+func user(verb, name, data, role string, out io.Writer) error {
 	users, err := auth.OpenUsers(data)
 	if err != nil {
 		return err

@@ -1,0 +1,146 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/vigilhq/vigil/collector/enrol"
+	"github.com/vigilhq/vigil/event"
+)
+
+// startConfigured runs a nats-server from a configuration file that
+// includes the generated authorization, as an operator's cluster node does.
+func startConfigured(t *testing.T, authorization []byte) *server.Server {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "vigil-agents.conf"), authorization, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "server.conf")
+	body := fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\ninclude ./vigil-agents.conf\n", filepath.Join(dir, "js"))
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatalf("nats-server refuses the generated configuration: %v\n%s", err, authorization)
+	}
+	opts.NoSigs = true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// A NATS server configured with what AuthorizationConfig writes holds each
+// agent to its own subjects as the embedded server does: the collector
+// connects with its key and makes its stream, an agent's key publishes to
+// its own subjects and is refused on another agent's, and an agent of a
+// site left out (a leaf node's configuration for one site) cannot connect.
+func TestGeneratedAuthorizationHoldsAgentsToTheirSubjects(t *testing.T) {
+	natsBin := natsCLIBinary(t)
+	data := t.TempDir()
+	agents := filepath.Join(data, "agents")
+	a, key, err := enrol.Enrol(agents, "leeds", "ws-1", "ag-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := enrol.Enrol(agents, "leeds", "ws-2", "ag-2"); err != nil {
+		t.Fatal(err)
+	}
+	_, manilaKey, err := enrol.Enrol(agents, "manila", "ws-3", "ag-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, errs := enrol.Load(agents)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	collectorPub, err := CollectorKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := CollectorKey(data); err != nil || again != collectorPub {
+		t.Fatalf("the collector's key changed on a second read: %s, %v", again, err)
+	}
+	if info, err := os.Stat(filepath.Join(data, CollectorKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("collector key file: %v, %v; want mode 0600", info, err)
+	}
+	conf, err := AuthorizationConfig(collectorPub, recs, []string{"leeds"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startConfigured(t, conf)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := Start(ctx, Config{URL: srv.ClientURL(), Creds: filepath.Join(data, CollectorKeyFile)},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("the collector with its key on the configured server: %v", err)
+	}
+	defer b.Close()
+
+	pub := func(keyData []byte, inbox, subject string) (string, error) {
+		keyFile := filepath.Join(t.TempDir(), "agent.nk")
+		if err := os.WriteFile(keyFile, keyData, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(ctx, natsBin, "--server", srv.ClientURL(), "--nkey", keyFile,
+			"--inbox-prefix", "_INBOX."+inbox, "--timeout", "3s", "pub", "--jetstream", subject, `{"kind":"heartbeat"}`)
+		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	own := "vigil.leeds.ag-1." + event.ClassHeartbeat
+	if out, err := pub(key, a.AgentID, own); err != nil {
+		t.Fatalf("nats pub with ag-1's key to %s: %v\n%s", own, err, out)
+	}
+	other := "vigil.leeds.ag-2." + event.ClassHeartbeat
+	if out, err := pub(key, a.AgentID, other); err == nil {
+		t.Errorf("nats pub with ag-1's key to %s was accepted:\n%s", other, out)
+	}
+	if out, err := pub(manilaKey, "ag-3", "vigil.manila.ag-3."+event.ClassHeartbeat); err == nil ||
+		!strings.Contains(strings.ToLower(out), "authorization") {
+		t.Errorf("an agent of a site left out of the configuration: %v\n%s", err, out)
+	}
+	info, err := b.stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("the stream holds %d messages, want ag-1's one", info.State.Msgs)
+	}
+}
+
+// A record whose key is not an NKey user key stops the configuration
+// rather than being written into it.
+func TestAuthorizationConfigRefusesBadKeys(t *testing.T) {
+	pub, err := CollectorKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AuthorizationConfig("nope", nil, nil); err == nil {
+		t.Error("a bad collector key was accepted")
+	}
+	bad := []enrol.Agent{{AgentID: "ag-1", Site: "leeds", Host: "ws", PublicKey: `U" } ] } authorization { users = [ {nkey: "U`}}
+	if _, err := AuthorizationConfig(pub, bad, nil); err == nil || !strings.Contains(err.Error(), "ag-1") {
+		t.Errorf("a bad agent key: %v, want an error naming ag-1", err)
+	}
+}

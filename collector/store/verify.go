@@ -1,0 +1,296 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"slices"
+	"time"
+)
+
+// Finding kinds.
+const (
+	FindEdited    = "edited"    // a row's columns differ from what was chained
+	FindDeleted   = "deleted"   // a chained row, or a run of chain entries, is gone
+	FindInserted  = "inserted"  // a row no chain entry accounts for
+	FindReordered = "reordered" // a row holds what was chained for another row
+	FindChain     = "chain"     // an entry does not follow from the one before
+	FindTruncated = "truncated" // a checkpoint covers entries the chain no longer has
+	FindRewritten = "rewritten" // the chain differs from a checkpoint
+	FindSignature = "signature" // a checkpoint's signature does not verify
+)
+
+// Finding is one thing verify found wrong. Seq is the chain seq it is at
+// (math.MaxInt64 for a row no entry names).
+type Finding struct {
+	Kind   string `json:"kind"`
+	Table  string `json:"table,omitempty"`
+	Row    string `json:"row,omitempty"`
+	Seq    int64  `json:"seq"`
+	Detail string `json:"detail"`
+}
+
+func (f Finding) String() string {
+	where := ""
+	if f.Table != "" {
+		where = fmt.Sprintf(" %s row %s", f.Table, f.Row)
+	}
+	if f.Seq != math.MaxInt64 {
+		where += fmt.Sprintf(" (chain seq %d)", f.Seq)
+	}
+	return fmt.Sprintf("%s:%s: %s", f.Kind, where, f.Detail)
+}
+
+// VerifyReport is what Verify found.
+type VerifyReport struct {
+	BaseSeq     int64     `json:"base_seq"` // the chain starts after it (0: from the first write)
+	HeadSeq     int64     `json:"head_seq"`
+	Entries     int64     `json:"entries"`
+	Rows        int64     `json:"rows"`
+	Checkpoints int       `json:"checkpoints"`         // checked against the chain
+	Signatures  bool      `json:"signatures_verified"` // a public key was given
+	Findings    []Finding `json:"findings"`
+}
+
+// OK says whether the store verified.
+func (r *VerifyReport) OK() bool { return len(r.Findings) == 0 }
+
+type chainEntry struct {
+	seq    int64
+	op     string
+	digest []byte
+}
+
+// Verify checks the store at path, opened read-only: that each chain entry
+// follows from the one before, from the base a prune left; that each row of
+// the chained tables has the digest its latest entry recorded, and each
+// chained row is still there; and that the chain agrees with the stored
+// checkpoints and the ones given (published elsewhere). With pub, every
+// checkpoint's signature is checked too.
+func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519.PublicKey) (*VerifyReport, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("verifying store: %w", err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Add("_pragma", "query_only(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s read-only: %w", path, err)
+	}
+	defer db.Close()
+	// One connection: every read sees the same snapshot.
+	db.SetMaxOpenConns(1)
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("reading store %s: %w", path, err)
+	}
+	defer tx.Rollback()
+	var v int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return nil, fmt.Errorf("reading the schema version of %s: %w", path, err)
+	}
+	if v < chainVersion {
+		return nil, fmt.Errorf("store %s has schema version %d, before the hash chain (%d): start vigil-collector on it once so that it chains its rows", path, v, chainVersion)
+	}
+	r := &VerifyReport{Signatures: pub != nil, Findings: []Finding{}}
+	stored, err := readCheckpoints(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("verifying store %s: %w", path, err)
+	}
+	all := append(stored, external...)
+	base := Checkpoint{Hash: make([]byte, 32)}
+	for _, c := range stored {
+		if c.Kind == CheckpointBase && c.Seq >= base.Seq {
+			base = c
+		}
+	}
+	r.BaseSeq = base.Seq
+	want := map[int64][]byte{}
+	for _, c := range all {
+		if c.Seq > base.Seq {
+			want[c.Seq] = nil
+		}
+	}
+	latest, err := r.verifyChain(ctx, tx, base, want)
+	if err != nil {
+		return nil, fmt.Errorf("verifying store %s: %w", path, err)
+	}
+	for _, t := range chainTables {
+		if err := r.verifyRows(ctx, tx, t, latest[t.name]); err != nil {
+			return nil, fmt.Errorf("verifying store %s: %w", path, err)
+		}
+	}
+	r.verifyCheckpoints(all, base, want, pub)
+	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+	return r, nil
+}
+
+func readCheckpoints(ctx context.Context, tx *sql.Tx) ([]Checkpoint, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT n, seq, hash, at, kind, sig FROM checkpoints ORDER BY n`)
+	if err != nil {
+		return nil, fmt.Errorf("reading checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []Checkpoint
+	for rows.Next() {
+		var c Checkpoint
+		var at int64
+		if err := rows.Scan(&c.N, &c.Seq, &c.Hash, &at, &c.Kind, &c.Sig); err != nil {
+			return nil, fmt.Errorf("reading checkpoints: %w", err)
+		}
+		c.At = fromMS(at)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// verifyChain walks the chain from base and returns each chained row's
+// latest entry, by table and row; it notes the hash at each seq of want.
+func (r *VerifyReport) verifyChain(ctx context.Context, tx *sql.Tx, base Checkpoint, want map[int64][]byte) (map[string]map[string]chainEntry, error) {
+	latest := map[string]map[string]chainEntry{}
+	for _, t := range chainTables {
+		latest[t.name] = map[string]chainEntry{}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, tbl, row, op, digest, hash FROM chain WHERE seq > ? ORDER BY seq`, base.Seq)
+	if err != nil {
+		return nil, fmt.Errorf("reading the chain: %w", err)
+	}
+	defer rows.Close()
+	prev, expect := base.Hash, base.Seq+1
+	r.HeadSeq = base.Seq
+	for rows.Next() {
+		var e chainEntry
+		var at int64
+		var tbl, row string
+		var hash []byte
+		if err := rows.Scan(&e.seq, &at, &tbl, &row, &e.op, &e.digest, &hash); err != nil {
+			return nil, fmt.Errorf("reading the chain: %w", err)
+		}
+		r.Entries++
+		if e.seq != expect {
+			r.add(Finding{Kind: FindDeleted, Seq: expect, Detail: fmt.Sprintf("chain entries %d to %d are missing: they and the records they chained were deleted", expect, e.seq-1)})
+		} else if h := entryHash(prev, e.seq, at, tbl, row, e.op, e.digest); !bytes.Equal(h[:], hash) {
+			r.add(Finding{Kind: FindChain, Table: tbl, Row: row, Seq: e.seq, Detail: fmt.Sprintf("the entry does not follow from seq %d: it, or the one before, was edited, inserted or moved", e.seq-1)})
+		}
+		if _, ok := want[e.seq]; ok {
+			want[e.seq] = hash
+		}
+		if m, ok := latest[tbl]; ok {
+			m[row] = e
+		} else {
+			r.add(Finding{Kind: FindChain, Table: tbl, Row: row, Seq: e.seq, Detail: "the entry names a table that is not chained"})
+		}
+		// Carry on from the stored hash, so one change is one finding.
+		prev, expect, r.HeadSeq = hash, e.seq+1, e.seq
+	}
+	return latest, rows.Err()
+}
+
+// verifyRows checks every row of t against its latest chain entry.
+func (r *VerifyReport) verifyRows(ctx context.Context, tx *sql.Tx, t chainTable, latest map[string]chainEntry) error {
+	byDigest := make(map[string]string, len(latest))
+	for row, e := range latest {
+		if e.op != OpDelete {
+			byDigest[string(e.digest)] = row
+		}
+	}
+	rows, err := tx.QueryContext(ctx, t.selectAllSQL())
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	seen := make(map[string]bool, len(latest))
+	for rows.Next() {
+		key, vals, err := scanChainRow(rows, t)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", t.name, err)
+		}
+		r.Rows++
+		seen[key] = true
+		d := rowDigest(t, vals)
+		e, ok := latest[key]
+		switch {
+		case !ok || e.op == OpDelete:
+			detail := "no chain entry accounts for it: it was inserted outside the collector"
+			seq := int64(math.MaxInt64)
+			if ok {
+				detail, seq = "the chain recorded it deleted, yet it is there: it was inserted again", e.seq
+			}
+			if other, moved := byDigest[string(d[:])]; moved && other != key {
+				r.add(Finding{Kind: FindReordered, Table: t.name, Row: key, Seq: latest[other].seq,
+					Detail: fmt.Sprintf("it holds what the chain recorded for row %s", other)})
+				continue
+			}
+			r.add(Finding{Kind: FindInserted, Table: t.name, Row: key, Seq: seq, Detail: detail})
+		case !bytes.Equal(d[:], e.digest):
+			if other, moved := byDigest[string(d[:])]; moved && other != key {
+				r.add(Finding{Kind: FindReordered, Table: t.name, Row: key, Seq: e.seq,
+					Detail: fmt.Sprintf("it holds what the chain recorded for row %s (seq %d)", other, latest[other].seq)})
+				continue
+			}
+			r.add(Finding{Kind: FindEdited, Table: t.name, Row: key, Seq: e.seq, Detail: "its stored columns differ from what the chain recorded"})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", t.name, err)
+	}
+	for key, e := range latest {
+		if !seen[key] && e.op != OpDelete {
+			r.add(Finding{Kind: FindDeleted, Table: t.name, Row: key, Seq: e.seq, Detail: "the chain recorded it, but it is gone"})
+		}
+	}
+	return nil
+}
+
+func (r *VerifyReport) verifyCheckpoints(all []Checkpoint, base Checkpoint, at map[int64][]byte, pub ed25519.PublicKey) {
+	for _, c := range all {
+		when := c.At.UTC().Format(time.RFC3339)
+		if pub != nil {
+			if err := c.Verify(pub); err != nil {
+				r.add(Finding{Kind: FindSignature, Seq: c.Seq, Detail: fmt.Sprintf("%s checkpoint of %s: %v", c.Kind, when, err)})
+				continue
+			}
+		}
+		switch {
+		case c.Seq > r.HeadSeq:
+			r.add(Finding{Kind: FindTruncated, Seq: r.HeadSeq + 1,
+				Detail: fmt.Sprintf("the chain ends at seq %d, but the %s checkpoint of %s covers seq %d: entries after %d were cut off", r.HeadSeq, c.Kind, when, c.Seq, r.HeadSeq)})
+		case c.Seq < base.Seq:
+			// Pruned: the base that replaced it was checked instead.
+		case c.Seq == base.Seq:
+			r.Checkpoints++
+			if !bytes.Equal(c.Hash, base.Hash) {
+				r.add(Finding{Kind: FindRewritten, Seq: c.Seq, Detail: fmt.Sprintf("the pruned chain's base differs from the %s checkpoint of %s", c.Kind, when)})
+			}
+		default:
+			r.Checkpoints++
+			if h := at[c.Seq]; h != nil && !bytes.Equal(h, c.Hash) {
+				r.add(Finding{Kind: FindRewritten, Seq: c.Seq, Detail: fmt.Sprintf("the chain's hash at seq %d differs from the %s checkpoint of %s: the chain up to it was rewritten", c.Seq, c.Kind, when)})
+			}
+		}
+	}
+}
+
+// maxFindings bounds a report: past the first few, more say little.
+const maxFindings = 100
+
+func (r *VerifyReport) add(f Finding) {
+	if len(r.Findings) < maxFindings {
+		r.Findings = append(r.Findings, f)
+	}
+}
