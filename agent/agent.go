@@ -73,6 +73,9 @@ type Options struct {
 	// NATSServer, if set, finds the NATS server on this host that the
 	// agent publishes to, whose activity the sensors ignore.
 	NATSServer *NATSServer
+	// HostShutdown says, at stop, whether the host is shutting down and
+	// what said so. Nil: ShutdownCheck{}.ShuttingDown.
+	HostShutdown func() (bool, string)
 }
 
 // Agent turns kernel records into events.

@@ -13,8 +13,9 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
-// Heartbeat describes the agent for a heartbeat sent every interval; an
-// interval of 0 says the agent is stopping.
+// Heartbeat describes the agent for a heartbeat sent every interval, with
+// the self-check of its probes; an interval of 0 says the agent is
+// stopping, and whether its host is shutting down.
 func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 	st := a.Stats()
 	hb := &event.Heartbeat{
@@ -24,6 +25,20 @@ func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 	if hb.Sensors == nil {
 		hb.Sensors = []string{}
 	}
+	a.mu.Lock()
+	set := a.set
+	a.mu.Unlock()
+	switch {
+	case interval == 0:
+		hb.HostShutdown = a.hostShutdown()
+	case set == nil:
+		hb.Starting = true
+	default:
+		hb.Detached = set.Detached()
+		if len(hb.Detached) > 0 {
+			a.opts.Logger.Error("probes of this agent found detached", "probes", hb.Detached)
+		}
+	}
 	if a.opts.RuleSetHash != nil {
 		hb.RuleSetHash = a.opts.RuleSetHash()
 	}
@@ -32,6 +47,18 @@ func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 	}
 	hb.CPUPercent, hb.RSSBytes = a.self.read()
 	return hb
+}
+
+// hostShutdown asks whether the host is shutting down, for the last
+// heartbeat, and logs what said so.
+func (a *Agent) hostShutdown() bool {
+	check := a.opts.HostShutdown
+	if check == nil {
+		check = ShutdownCheck{}.ShuttingDown
+	}
+	down, why := check()
+	a.opts.Logger.Info("stopping", "host_shutdown", down, "because", why)
+	return down
 }
 
 // selfStats reads the agent's own CPU and memory use.

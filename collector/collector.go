@@ -169,6 +169,10 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Info("correlation windows warmed from the store", "events", n)
 	}
 
+	// A refused operation is raised with the next liveness check.
+	cfg.NATS.Violations = func(v bus.Violation) {
+		live.Violation(liveness.Violation{AgentID: v.AgentID, Site: v.Site, Key: v.Key, Op: v.Op, Subject: v.Subject}, time.Now().UTC())
+	}
 	b, err := bus.Start(ctx, cfg.NATS, log)
 	if err != nil {
 		return err
@@ -296,7 +300,7 @@ func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, e
 			return nil, fmt.Errorf("opening the console's users: %w", err)
 		}
 		srv.Users, srv.Sessions = users, auth.NewSessions()
-		c := &console.Server{Store: srv.Store, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
+		c := &console.Server{Store: srv.Store, Hub: srv.Hub, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
 		if srv.Console, err = c.Handler(); err != nil {
 			return nil, err
 		}

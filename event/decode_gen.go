@@ -338,6 +338,12 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.str(&v.Version)
 		case "kernel_version":
 			d.str(&v.KernelVersion)
+		case "starting":
+			d.bool(&v.Starting)
+		case "detached":
+			d.strings(&v.Detached)
+		case "host_shutdown":
+			d.bool(&v.HostShutdown)
 		default:
 			d.unknown()
 		}

@@ -349,6 +349,15 @@ type Heartbeat struct {
 	RSSBytes           uint64   `json:"rss_bytes" doc:"The agent's resident memory in bytes."`
 	Version            string   `json:"version,omitempty" doc:"The agent's version."`
 	KernelVersion      string   `json:"kernel_version,omitempty" doc:"The host's kernel release."`
+	// Starting keeps a heartbeat sent before the sensors run from reading
+	// as every sensor gone.
+	Starting bool `json:"starting,omitempty" doc:"The agent's sensors are not started yet, so 'sensors' is empty."`
+	// Detached is the agent's own check of its probes, so a probe detached
+	// by hand is reported within one heartbeat.
+	Detached []string `json:"detached,omitempty" doc:"The agent's probes found detached from where it attached them, as 'sensor: link ID (attach type)', checked at every heartbeat."`
+	// HostShutdown tells a clean host shutdown from an agent stopped on a
+	// host that keeps running.
+	HostShutdown bool `json:"host_shutdown,omitempty" doc:"On the agent's last heartbeat ('interval_s' 0): the host was shutting down or rebooting when the agent stopped (systemd's state 'stopping', or runlevel 0 or 6 without systemd)."`
 }
 
 // Severities, lowest first.

@@ -199,6 +199,9 @@ func (e *enc) heartbeat(v *Heartbeat) {
 	e.uint("rss_bytes", v.RSSBytes, false)
 	e.str("version", v.Version, true)
 	e.str("kernel_version", v.KernelVersion, true)
+	e.bool("starting", v.Starting, true)
+	e.strings("detached", v.Detached, true)
+	e.bool("host_shutdown", v.HostShutdown, true)
 	e.byte('}')
 }
 

@@ -223,4 +223,7 @@ else
 	echo "test-install: rpm not installed or no $dist/vigil-agent-*.rpm; not reading the rpm"
 fi
 
+# All three together, run as their units say, with an agent enrolled.
+. "$(dirname "$0")/test-run-packaged.sh"
+
 finish

@@ -261,6 +261,15 @@ func heartbeatList(get func(*event.Heartbeat) []string) field {
 	}}
 }
 
+func heartbeatBool(get func(*event.Heartbeat) bool) field {
+	return field{typ: tBool, kinds: heartbeatKinds, b: func(e *env) bool {
+		if p := e.ev.Heartbeat; p != nil {
+			return get(p)
+		}
+		return false
+	}}
+}
+
 func alertStr(get func(*event.Alert) string) field {
 	return field{typ: tStr, kinds: alertKinds, s: func(e *env) string {
 		if p := e.ev.Alert; p != nil {

@@ -137,6 +137,9 @@ var schemaFields = map[string]field{
 	"heartbeat.rss_bytes":           heartbeatNum(func(v *event.Heartbeat) float64 { return float64(v.RSSBytes) }),
 	"heartbeat.version":             heartbeatStr(func(v *event.Heartbeat) string { return v.Version }),
 	"heartbeat.kernel_version":      heartbeatStr(func(v *event.Heartbeat) string { return v.KernelVersion }),
+	"heartbeat.starting":            heartbeatBool(func(v *event.Heartbeat) bool { return v.Starting }),
+	"heartbeat.detached":            heartbeatList(func(v *event.Heartbeat) []string { return v.Detached }),
+	"heartbeat.host_shutdown":       heartbeatBool(func(v *event.Heartbeat) bool { return v.HostShutdown }),
 
 	"alert.rule":        alertStr(func(v *event.Alert) string { return v.Rule }),
 	"alert.severity":    alertStr(func(v *event.Alert) string { return v.Severity }),

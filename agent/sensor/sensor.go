@@ -134,6 +134,13 @@ type Set struct {
 
 	mu        sync.Mutex
 	malformed uint64
+
+	// checkMu orders the self-check (Detached) before Shutdown: once
+	// shutting is set no link is checked, so closing them is never taken
+	// for tampering.
+	checkMu  sync.Mutex
+	shutting bool
+	probes   []probe
 }
 
 // Options configure a Set.
@@ -250,6 +257,7 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		}
 		s.statuses = append(s.statuses, st)
 		s.running = append(s.running, sn)
+		s.recordProbes(sn)
 		for _, t := range sn.Types() {
 			s.byType[t] = sn
 		}
@@ -438,6 +446,9 @@ func (s *Set) Drops() map[string]map[string]uint64 {
 // lets Read return the records still in the ring buffer before ErrDrained.
 // The ring buffer itself stays until Close.
 func (s *Set) Shutdown() error {
+	s.checkMu.Lock()
+	s.shutting = true
+	s.checkMu.Unlock()
 	s.mu.Lock()
 	running := s.running
 	s.running = nil

@@ -100,6 +100,10 @@ The collector's API is --api (default $VIGIL_API or http://127.0.0.1:8080); its
 token comes from --token-file, else $VIGIL_TOKEN, else $VIGIL_TOKEN_FILE, else
 ~/.config/vigil/token (vigil-collector token add NAME makes one).`
 
+// defaultAPI is the collector's API when neither --api nor $VIGIL_API
+// names it.
+const defaultAPI = "http://127.0.0.1:8080"
+
 type alertsFlags struct {
 	api, site, host, person, sev, rule string
 	tokenFile                          string
@@ -111,11 +115,9 @@ type alertsFlags struct {
 
 // connFlags adds the flags that find the collector's API.
 func (f *alertsFlags) connFlags(fs *pflag.FlagSet) {
-	def := os.Getenv("VIGIL_API")
-	if def == "" {
-		def = "http://127.0.0.1:8080"
-	}
-	fs.StringVar(&f.api, "api", def, "collector API `URL`")
+	// The environment is read when the command runs, not here, so that the
+	// generated man pages and completions do not carry the builder's.
+	fs.StringVar(&f.api, "api", "", "collector API `URL` (default $VIGIL_API, else "+defaultAPI+")")
 	fs.StringVar(&f.tokenFile, "token-file", "", "`file` holding the API token")
 }
 
@@ -196,7 +198,14 @@ func (f *alertsFlags) call(ctx context.Context, method, path string, q url.Value
 	if err != nil {
 		return err
 	}
-	u := f.api + path
+	api := f.api
+	if api == "" {
+		api = os.Getenv("VIGIL_API")
+	}
+	if api == "" {
+		api = defaultAPI
+	}
+	u := api + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +114,11 @@ func TestFleetTables(t *testing.T) {
 			}
 			golden(t, c.golden, out)
 		})
+	}
+	// $VIGIL_API stands in for --api.
+	t.Setenv("VIGIL_API", url)
+	if code, out, errOut := runCLI("loss", "--token-file", tok); code != exitOK || !strings.Contains(out, "seq_gap") {
+		t.Errorf("loss with $VIGIL_API: exit %d, %q %q", code, out, errOut)
 	}
 	if code, _, errOut := runCLI("agents", "show", "ag-404", "--api", url, "--token-file", tok); code != exitFail || errOut == "" {
 		t.Errorf("an unknown agent: exit %d %q", code, errOut)

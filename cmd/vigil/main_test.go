@@ -193,6 +193,7 @@ func TestRulesFmt(t *testing.T) {
 // The package installs these: a man page for vigil and each subcommand,
 // and completions that know the subcommands and flags.
 func TestManPagesAndCompletions(t *testing.T) {
+	t.Setenv("VIGIL_API", "http://builder.example:8080")
 	dir := t.TempDir()
 	if code, _, stderr := runCLI("gendocs", dir); code != exitOK {
 		t.Fatalf("gendocs: exit %d: %s", code, stderr)
@@ -201,6 +202,9 @@ func TestManPagesAndCompletions(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || !strings.Contains(string(b), ".TH ") {
 			t.Errorf("%s: %v\n%s", f, err, b)
 		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "man/vigil-alerts-list.1")); strings.Contains(string(b), "builder.example") {
+		t.Error("the man page carries the $VIGIL_API of whoever generated it")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "man/vigil-gendocs.1")); err == nil {
 		t.Error("the hidden gendocs command has a man page")

@@ -21,7 +21,8 @@ import (
 	"github.com/vigilhq/vigil/event"
 )
 
-// Hub wakes tailing clients when an alert is stored.
+// Hub wakes tailing clients and the console's live queues when an alert
+// is stored or triaged.
 type Hub struct {
 	mu sync.Mutex
 	ch chan struct{}
@@ -30,8 +31,11 @@ type Hub struct {
 // NewHub returns a Hub.
 func NewHub() *Hub { return &Hub{ch: make(chan struct{})} }
 
-// Notify wakes every waiter.
+// Notify wakes every waiter; a nil Hub has none.
 func (h *Hub) Notify() {
+	if h == nil {
+		return
+	}
 	h.mu.Lock()
 	close(h.ch)
 	h.ch = make(chan struct{})
@@ -106,6 +110,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	g := &auth.Guard{Tokens: s.Auth, Users: s.Users, Sessions: s.Sessions, Need: need}
 	if s.Console != nil {
+		g.ChangePassword = ChangePasswordPath
 		g.SignIn = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		})
@@ -114,6 +119,10 @@ func (s *Server) Handler() http.Handler {
 	// it reaches a session: the console's CSRF protection.
 	return http.NewCrossOriginProtection().Handler(g.Wrap(mux))
 }
+
+// ChangePasswordPath is the console's page where a person changes their
+// password, the only one they reach while they must.
+const ChangePasswordPath = "/account/password"
 
 // need is the role each path needs: /healthz and the console's login page
 // and static assets none, /metrics a scraper's, the audit log and /admin

@@ -51,6 +51,7 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request) {
 		fail(w, code, err)
 		return
 	}
+	s.Hub.Notify()
 	writeJSON(w, http.StatusOK, t)
 }
 

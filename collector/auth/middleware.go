@@ -17,6 +17,9 @@ type Principal struct {
 	Role string
 	// Person is true for a console session, false for a token.
 	Person bool
+	// MustChange is true while a person's password is one they were given:
+	// they may only change it (or sign out).
+	MustChange bool
 }
 
 // Who names p in audit records: "token:NAME" for a token.
@@ -51,6 +54,9 @@ type Guard struct {
 	// the API's (a browser): usually a redirect to the login page. Nil
 	// answers 401.
 	SignIn http.Handler
+	// ChangePassword is the page a person whose password MustChange is
+	// sent to; it and /logout are all they reach.
+	ChangePassword string
 }
 
 // Middleware lets a request through to next only with a token whose role
@@ -69,6 +75,14 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 		}
 		p, ok := g.principal(w, r)
 		if !ok {
+			return
+		}
+		if p.MustChange && r.URL.Path != g.ChangePassword && r.URL.Path != "/logout" {
+			if isAPI(r.URL.Path) || g.ChangePassword == "" {
+				deny(w, http.StatusForbidden, "user "+p.Name+" must change their password first")
+				return
+			}
+			http.Redirect(w, r, g.ChangePassword, http.StatusSeeOther)
 			return
 		}
 		if !Allows(p.Role, role) {
@@ -100,9 +114,10 @@ func (g *Guard) principal(w http.ResponseWriter, r *http.Request) (Principal, bo
 	}
 	if g.Sessions != nil && g.Users != nil {
 		if name, ok := g.Sessions.User(r); ok {
-			// The role is read at each request: a removed user is out at once.
-			if u, ok := g.Users.Lookup(name); ok {
-				return Principal{Name: u.Name, Role: u.Role, Person: true}, true
+			// The user is read at each request: a removed or disabled user is
+			// out at once.
+			if u, ok := g.Users.Lookup(name); ok && !u.Disabled {
+				return Principal{Name: u.Name, Role: u.Role, Person: true, MustChange: u.MustChange}, true
 			}
 		}
 	}

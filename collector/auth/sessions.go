@@ -92,3 +92,15 @@ func (s *Sessions) End(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 }
+
+// EndUser ends every session of user, as when an admin resets their
+// password: whoever holds the old one is out.
+func (s *Sessions) EndUser(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.m {
+		if v.user == user {
+			delete(s.m, k)
+		}
+	}
+}

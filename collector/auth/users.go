@@ -30,6 +30,13 @@ type User struct {
 	Role    string    `json:"role"`
 	Hash    string    `json:"argon2id"`
 	Created time.Time `json:"created"`
+	// MustChange is set while the password is one someone else chose or
+	// read (the first admin's, a generated one, an admin's reset): the
+	// console lets its holder do nothing but change it.
+	MustChange bool `json:"must_change,omitempty"`
+	// Disabled keeps the user from signing in and ends their sessions at
+	// their next request, keeping their name in the audit log's history.
+	Disabled bool `json:"disabled,omitempty"`
 }
 
 // Users holds the people of a data directory, in UsersFile; every call
@@ -82,23 +89,25 @@ func RandomPassword() (string, error) {
 	return string(raw), nil
 }
 
-// Add makes a user with role and password ("" makes a random one) and
-// returns the password, which is not kept.
+// Add makes a user with role and password ("" makes a random one, which
+// its holder must change at first sign-in) and returns the password, which
+// is not kept.
 func (u *Users) Add(name, role, password string) (string, error) {
+	mustChange := password == ""
 	if !validName.MatchString(name) {
 		return "", fmt.Errorf("user name %q: use letters, digits, '.', '_', '@' or '-', at most 64", name)
 	}
 	if !slices.Contains(PeopleRoles, role) {
 		return "", fmt.Errorf("user %s: role %q: want one of %v", name, role, PeopleRoles)
 	}
-	if password == "" {
+	if mustChange {
 		var err error
 		if password, err = RandomPassword(); err != nil {
 			return "", fmt.Errorf("making a password for %s: %w", name, err)
 		}
 	}
-	if len([]rune(password)) < minPasswordChars {
-		return "", fmt.Errorf("user %s: a password needs at least %d characters", name, minPasswordChars)
+	if err := checkStrength(name, password); err != nil {
+		return "", err
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
@@ -108,7 +117,7 @@ func (u *Users) Add(name, role, password string) (string, error) {
 		if slices.ContainsFunc(list, func(x User) bool { return x.Name == name }) {
 			return nil, fmt.Errorf("a user named %q exists: remove them first", name)
 		}
-		return append(list, User{Name: name, Role: role, Hash: hash, Created: time.Now().UTC()}), nil
+		return append(list, User{Name: name, Role: role, Hash: hash, Created: time.Now().UTC(), MustChange: mustChange}), nil
 	})
 	if err != nil {
 		return "", err
@@ -145,7 +154,8 @@ func (u *Users) Lookup(name string) (User, bool) {
 }
 
 // Check returns the user name and password sign in as; an unknown name
-// costs as much as a wrong password, so timing does not tell which.
+// costs as much as a wrong password, so timing does not tell which. A
+// disabled user is refused like a wrong password.
 func (u *Users) Check(name, password string) (User, bool) {
 	usr, known := u.Lookup(name)
 	hash := u.dummy
@@ -153,7 +163,7 @@ func (u *Users) Check(name, password string) (User, bool) {
 		hash = usr.Hash
 	}
 	ok, err := CheckPassword(hash, password)
-	if err != nil || !ok || !known {
+	if err != nil || !ok || !known || usr.Disabled {
 		return User{}, false
 	}
 	return usr, true

@@ -50,6 +50,10 @@ type Config struct {
 	TLSCert, TLSKey, TLSCA string
 	// TLSVerify asks agents for client certificates signed by TLSCA.
 	TLSVerify bool
+	// Violations, if set, is called with each operation the embedded
+	// server refuses a client for its permissions, on the server's
+	// goroutine. An external cluster reports none.
+	Violations func(Violation)
 
 	// Stream settings.
 	Replicas   int
@@ -155,6 +159,7 @@ func (b *Bus) startEmbedded() error {
 	if err != nil {
 		return fmt.Errorf("starting embedded NATS: %w", err)
 	}
+	srv.SetLoggerV2(violationLogger{log: b.log, report: b.reportViolation}, false, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()

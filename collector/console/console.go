@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/evidence"
 	"github.com/vigilhq/vigil/collector/liveness"
@@ -29,6 +30,9 @@ type Server struct {
 	Store    *store.Store
 	Users    *auth.Users
 	Sessions *auth.Sessions
+	// Hub wakes the queue's live stream when an alert is stored; nil: the
+	// queue is not live.
+	Hub *api.Hub
 	// Liveness says whether each agent is running; nil leaves it unknown.
 	Liveness *liveness.Tracker
 	// Now is the clock; default time.Now.
@@ -55,17 +59,18 @@ func (s *Server) log() *slog.Logger {
 
 // pageNames are the templates rendered as whole pages, each inside
 // layout.html.
-var pageNames = []string{"login", "queue", "detail", "cases", "case", "person", "audit", "agents", "loss"}
+var pageNames = []string{"login", "queue", "detail", "cases", "case", "person", "audit", "agents", "loss", "password", "users"}
 
 var funcs = template.FuncMap{
-	"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-	"day":      func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"upper":    strings.ToUpper,
-	"person":   func(e *event.Event) string { return e.Process.Person() },
-	"describe": evidence.Describe,
-	"lineage":  evidence.Lineage,
-	"bytes":    evidence.Bytes,
-	"join":     strings.Join,
+	"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"day":       func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"upper":     strings.ToUpper,
+	"person":    func(e *event.Event) string { return e.Process.Person() },
+	"describe":  evidence.Describe,
+	"lineage":   evidence.Lineage,
+	"bytes":     evidence.Bytes,
+	"join":      strings.Join,
+	"hasPrefix": strings.HasPrefix,
 	"short": func(s string) string {
 		if len(s) > 12 {
 			return s[:12]
@@ -103,6 +108,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /alerts", s.queue)
 	mux.HandleFunc("GET /alerts/rows", s.rows)
+	mux.HandleFunc("GET /alerts/stream", s.stream)
 	mux.HandleFunc("GET /alerts/{id}", s.detail)
 	mux.HandleFunc("POST /alerts/{id}/triage", s.triage)
 	mux.HandleFunc("GET /cases", s.cases)
@@ -111,6 +117,10 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /agents", s.agents)
 	mux.HandleFunc("GET /loss", s.loss)
 	mux.HandleFunc("GET /admin/audit", s.audit)
+	mux.HandleFunc("GET /admin/users", s.users)
+	mux.HandleFunc("POST /admin/users", s.userAction)
+	mux.HandleFunc("GET "+api.ChangePasswordPath, s.passwordPage)
+	mux.HandleFunc("POST "+api.ChangePasswordPath, s.changePassword)
 	return mux, nil
 }
 

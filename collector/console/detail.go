@@ -68,5 +68,6 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, code, err)
 		return
 	}
+	s.Hub.Notify()
 	http.Redirect(w, r, "/alerts/"+url.PathEscape(id), http.StatusSeeOther)
 }

@@ -16,6 +16,8 @@ type personData struct {
 	Cases    []store.Case
 	Kinds    []string // the event kinds in Activity, sorted
 	Activity []store.DayActivity
+	Trend    *store.Trend
+	Charts   []chart
 }
 
 // person shows one person's alerts, cases and events per day and kind.
@@ -37,6 +39,11 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusInternalServerError, err)
 		return
 	}
+	trend, err := s.Store.PersonTrend(ctx, name, s.now())
+	if err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
+		return
+	}
 	var kinds []string
 	for _, d := range days {
 		for k := range d.Counts {
@@ -46,5 +53,6 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.Sort(kinds)
-	s.render(w, r, http.StatusOK, "person", name, personData{Person: name, Alerts: alerts, Cases: cases, Kinds: kinds, Activity: days})
+	s.render(w, r, http.StatusOK, "person", name, personData{Person: name, Alerts: alerts, Cases: cases, Kinds: kinds, Activity: days,
+		Trend: trend, Charts: charts(trend)})
 }

@@ -21,6 +21,7 @@ type queueData struct {
 	Statuses   []string
 	Since      string   // as asked: a duration or a time
 	Sinces     []string // the time filter's choices
+	Live       bool     // the page follows the live stream
 }
 
 type sevCount struct {
@@ -46,7 +47,7 @@ func (s *Server) queueData(r *http.Request) (queueData, int, error) {
 		return queueData{}, http.StatusInternalServerError, err
 	}
 	d := queueData{Filter: f, Alerts: list, Severities: event.Severities, Statuses: store.Statuses,
-		Since: r.URL.Query().Get("since"), Sinces: []string{"1h", "24h", "168h", "720h"}}
+		Since: r.URL.Query().Get("since"), Sinces: []string{"1h", "24h", "168h", "720h"}, Live: s.Hub != nil}
 	for i := len(event.Severities) - 1; i >= 0; i-- {
 		sev := event.Severities[i]
 		d.Counts = append(d.Counts, sevCount{sev, counts[sev]})
@@ -62,7 +63,8 @@ func (s *Server) queueData(r *http.Request) (queueData, int, error) {
 	return d, http.StatusOK, nil
 }
 
-// queue is the alert queue page; its table refreshes itself from rows.
+// queue is the alert queue page; its table refreshes itself from rows
+// when the live stream says so.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	d, code, err := s.queueData(r)
 	if err != nil {
@@ -72,7 +74,8 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "queue", "Alerts", d)
 }
 
-// rows is the queue's table body and counts, which the page polls.
+// rows is the queue's table body and counts, which the page fetches when
+// the live stream says they changed.
 func (s *Server) rows(w http.ResponseWriter, r *http.Request) {
 	d, code, err := s.queueData(r)
 	if err != nil {

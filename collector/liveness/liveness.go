@@ -15,12 +15,14 @@ import (
 const (
 	RuleSilent         = "vigil_agent_silent"
 	RuleStopped        = "vigil_agent_stopped"
+	RuleHostShutdown   = "vigil_host_shutdown"
 	RuleRestarted      = "vigil_agent_restarted"
 	RuleLoss           = "vigil_agent_loss"
 	RuleSensorDetached = "vigil_sensor_detached"
 	RuleRuleSetChanged = "vigil_rule_set_changed"
 	RuleIdentity       = "vigil_identity_mismatch"
 	RuleIdentifiers    = "vigil_identifiers_mismatch"
+	RulePermission     = "vigil_nats_permission_violation"
 	RuleBundleStale    = "vigil_rule_bundle_not_current"
 	RuleBundleRefused  = "vigil_rule_bundle_refused"
 )
@@ -33,9 +35,12 @@ type Options struct {
 	// AllowedRuleSets lists host rule set hashes the SOC shipped; a change
 	// to one of them raises no alert. Empty: every change alerts.
 	AllowedRuleSets []string
-	// Cooldown between two alerts of one rule for one agent (silence
-	// excepted: it alerts once per silence). Default 10 minutes.
+	// Cooldown between two alerts of one rule for one agent (silence and
+	// newly detached probes excepted). Default 10 minutes.
 	Cooldown time.Duration
+	// MaxRepeat is the longest span between two alerts of one silence,
+	// whose spans otherwise double. Default 1 hour.
+	MaxRepeat time.Duration
 	// Identifiers, if set, lists the identifier names the collector's rules
 	// read: an agent that does not hash one of them raises an alert.
 	Identifiers func() []string
@@ -51,15 +56,26 @@ type agentState struct {
 	site, host, bootID string
 	lastHB             time.Time
 	interval           time.Duration
-	silent, stopped    bool
-	sensors            []string
-	ruleHash           string
-	drops              uint64    // kernel drops + spool drops, this boot
-	idsMissing         string    // identifiers missing at the last heartbeat, joined
-	bundleBehind       time.Time // since when the agent runs another bundle than the current one
-	bundleRefused      string    // the refusal the agent last reported
-	lastAlert          map[string]time.Time
-	last               *event.Heartbeat // the last heartbeat, for Health
+	stopped            bool
+	// stoppedRunning says the agent stopped while its host kept running:
+	// its silence goes on raising alerts.
+	stoppedRunning bool
+	// silentAlerts counts the alerts of the current silence (0: not
+	// silent), and nextSilent is the silence that raises the next one.
+	silentAlerts int
+	nextSilent   time.Duration
+	// detached is the probes the last heartbeat reported detached.
+	detached   []string
+	sensors    []string
+	ruleHash   string
+	drops      uint64 // kernel drops + spool drops, this boot
+	idsMissing string // identifiers missing at the last heartbeat, joined
+	// bundleBehind is since when the agent runs another bundle than its
+	// site's current one, bundleRefused the refusal it last reported.
+	bundleBehind  time.Time
+	bundleRefused string
+	lastAlert     map[string]time.Time
+	last          *event.Heartbeat // the last heartbeat, for Health
 }
 
 // Tracker holds each agent's last heartbeat. Methods are safe for
@@ -69,6 +85,12 @@ type Tracker struct {
 	opts    Options
 	allowed map[string]bool
 	agents  map[string]*agentState
+	// pending are alerts raised outside a heartbeat, for Check to return;
+	// violated is when each agent and kind of refused operation last
+	// alerted, and held counts those the cooldown held back since.
+	pending  []*event.Event
+	violated map[string]time.Time
+	held     map[string]int
 }
 
 // New returns a tracker.
@@ -76,10 +98,14 @@ func New(opts Options) *Tracker {
 	if opts.Cooldown == 0 {
 		opts.Cooldown = 10 * time.Minute
 	}
+	if opts.MaxRepeat == 0 {
+		opts.MaxRepeat = time.Hour
+	}
 	if opts.BundleGrace == 0 {
 		opts.BundleGrace = DefaultBundleGrace
 	}
-	t := &Tracker{opts: opts, allowed: map[string]bool{}, agents: map[string]*agentState{}}
+	t := &Tracker{opts: opts, allowed: map[string]bool{}, agents: map[string]*agentState{},
+		violated: map[string]time.Time{}, held: map[string]int{}}
 	for _, h := range opts.AllowedRuleSets {
 		t.allowed[h] = true
 	}
@@ -94,7 +120,10 @@ func (t *Tracker) Known(agentID, site, host, bootID string, hb *event.Heartbeat,
 	st := &agentState{site: site, host: host, bootID: bootID, lastHB: now, interval: 10 * time.Second, lastAlert: map[string]time.Time{}}
 	if hb != nil {
 		if hb.IntervalS == 0 {
-			st.stopped = true
+			// The stop was raised before the collector's restart; a
+			// stop on a running host goes on raising from here.
+			st.stopped, st.stoppedRunning = true, !hb.HostShutdown
+			st.silentAlerts, st.nextSilent = 1, 2*Missed*st.interval
 		} else {
 			st.interval = time.Duration(hb.IntervalS) * time.Second
 		}
@@ -114,12 +143,15 @@ func dropsOf(hb *event.Heartbeat) uint64 {
 }
 
 func (t *Tracker) alert(ev *event.Event, st *agentState, rule, severity, summary string, value float64, now time.Time, evidence ...string) *event.Event {
-	if rule != RuleSilent {
-		if last, ok := st.lastAlert[rule]; ok && now.Sub(last) < t.opts.Cooldown {
-			return nil
-		}
-		st.lastAlert[rule] = now
+	if last, ok := st.lastAlert[rule]; ok && now.Sub(last) < t.opts.Cooldown {
+		return nil
 	}
+	st.lastAlert[rule] = now
+	return raise(ev, rule, severity, summary, value, now, evidence...)
+}
+
+// raise makes an alert about ev's agent, with no cooldown.
+func raise(ev *event.Event, rule, severity, summary string, value float64, now time.Time, evidence ...string) *event.Event {
 	if evidence == nil {
 		evidence = []string{}
 	}
@@ -156,10 +188,10 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 	sort.Strings(sensors)
 	drops := dropsOf(hb)
 	newBoot := known && st.bootID != ev.BootID
-	if newBoot && !st.stopped && !st.silent {
+	if newBoot && !st.stopped && st.silentAlerts == 0 {
 		add(t.alert(ev, st, RuleRestarted, event.SeverityMedium, who+" restarted without a clean stop", 0, now, ev.ID))
 	}
-	if known && st.sensors != nil {
+	if known && st.sensors != nil && !hb.Starting {
 		var gone []string
 		for _, s := range st.sensors {
 			if !slices.Contains(sensors, s) {
@@ -170,6 +202,10 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 			add(t.alert(ev, st, RuleSensorDetached, event.SeverityHigh,
 				fmt.Sprintf("%s stopped running sensors %s", who, strings.Join(gone, ", ")), float64(len(gone)), now, ev.ID))
 		}
+	}
+	if fresh := newlyDetached(hb.Detached, st.detached, newBoot); len(fresh) > 0 {
+		add(raise(ev, RuleSensorDetached, event.SeverityHigh,
+			fmt.Sprintf("%s found its probes detached: %s", who, strings.Join(fresh, "; ")), float64(len(fresh)), now, ev.ID))
 	}
 	current := uint64(0)
 	if t.opts.CurrentBundle != nil {
@@ -189,8 +225,16 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 			fmt.Sprintf("%s lost %d events (kernel or spool drops)", who, drops), float64(drops), now, ev.ID))
 	}
 	if hb.IntervalS == 0 {
-		add(t.alert(ev, st, RuleStopped, event.SeverityMedium, who+" stopped", 0, now, ev.ID))
-		st.stopped = true
+		// Every stop alerts, cooldown or not: a stop right after a
+		// restart is no less a stop.
+		if hb.HostShutdown {
+			add(raise(ev, RuleHostShutdown, event.SeverityInfo, who+" stopped: its host is shutting down", 0, now, ev.ID))
+		} else {
+			add(raise(ev, RuleStopped, event.SeverityHigh, who+" stopped while its host keeps running", 0, now, ev.ID))
+		}
+		st.stopped, st.stoppedRunning = true, !hb.HostShutdown
+		// The stop alert is the first of its silence.
+		st.silentAlerts, st.nextSilent = 1, 2*Missed*st.interval
 	} else {
 		if missing := t.missingIdentifiers(hb); missing != st.idsMissing {
 			st.idsMissing = missing
@@ -198,20 +242,25 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 				add(t.alert(ev, st, RuleIdentifiers, event.SeverityMedium, identifiersSummary(who, missing, hb), 0, now, ev.ID))
 			}
 		}
-		st.stopped, st.sensors = false, sensors
+		st.stopped, st.stoppedRunning = false, false
+		if !hb.Starting {
+			st.sensors, st.detached = sensors, slices.Clone(hb.Detached)
+		}
 		st.interval = time.Duration(hb.IntervalS) * time.Second
 		add(t.bundleBehind(ev, st, who, current, toCurrent, now))
 	}
 	if hb.BundleRefused != st.bundleRefused {
 		st.bundleRefused = hb.BundleRefused
 		if hb.BundleRefused != "" {
-			delete(st.lastAlert, RuleBundleRefused) // each new refusal is news
-			add(t.alert(ev, st, RuleBundleRefused, event.SeverityHigh,
+			add(raise(ev, RuleBundleRefused, event.SeverityHigh, // each new refusal is news: no cooldown
 				fmt.Sprintf("%s refused a rule bundle: %s", who, hb.BundleRefused), float64(hb.BundleVersion), now, ev.ID))
 		}
 	}
 	st.site, st.host, st.bootID = ev.Site, ev.Host, ev.BootID
-	st.lastHB, st.silent, st.drops, st.last = now, false, drops, hb
+	st.lastHB, st.drops, st.last = now, drops, hb
+	if !st.stopped {
+		st.silentAlerts = 0
+	}
 	if hb.RuleSetHash != "" || !known {
 		st.ruleHash = hb.RuleSetHash
 	}
@@ -226,11 +275,16 @@ func short(h string) string {
 }
 
 // Check returns an alert for every agent whose heartbeats stopped for
-// Missed intervals without a clean stop; each silence alerts once.
+// Missed intervals without a clean stop, and again while the silence goes
+// on, each span twice the last (at most MaxRepeat) and from the second on
+// critical. An agent stopped while its host runs is raised again the same
+// way; one stopped by a host shutdown is not. It also returns the alerts
+// raised outside a heartbeat since the last Check.
 func (t *Tracker) Check(now time.Time) []*event.Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []*event.Event
+	out := t.pending
+	t.pending = nil
 	ids := make([]string, 0, len(t.agents))
 	for id := range t.agents {
 		ids = append(ids, id)
@@ -238,14 +292,32 @@ func (t *Tracker) Check(now time.Time) []*event.Event {
 	sort.Strings(ids)
 	for _, id := range ids {
 		st := t.agents[id]
-		if st.silent || st.stopped || now.Sub(st.lastHB) <= Missed*st.interval {
+		silence := now.Sub(st.lastHB)
+		if st.stopped && !st.stoppedRunning {
 			continue
 		}
-		st.silent = true
+		if st.silentAlerts == 0 {
+			st.nextSilent = Missed * st.interval
+		}
+		if silence <= st.nextSilent {
+			continue
+		}
+		severity := event.SeverityHigh
+		if st.silentAlerts > 0 {
+			severity = event.SeverityCritical
+		}
+		st.silentAlerts++
+		for st.nextSilent < silence {
+			st.nextSilent = min(2*st.nextSilent, st.nextSilent+t.opts.MaxRepeat)
+		}
 		ev := &event.Event{AgentID: id, Site: st.site, Host: st.host, BootID: st.bootID}
-		out = append(out, t.alert(ev, st, RuleSilent, event.SeverityHigh,
-			fmt.Sprintf("agent %s on %s at %s sent no heartbeat for %s (last %s)", id, st.host, st.site,
-				now.Sub(st.lastHB).Round(time.Second), st.lastHB.Format(time.RFC3339)), now.Sub(st.lastHB).Seconds(), now))
+		rule, what := RuleSilent, "sent no heartbeat"
+		if st.stopped {
+			rule, what = RuleStopped, "is still stopped, its host running,"
+		}
+		out = append(out, raise(ev, rule, severity,
+			fmt.Sprintf("agent %s on %s at %s %s for %s (last heartbeat %s; alert %d of this silence)", id, st.host, st.site, what,
+				silence.Round(time.Second), st.lastHB.Format(time.RFC3339), st.silentAlerts), silence.Seconds(), now))
 	}
 	return out
 }
@@ -265,7 +337,7 @@ func statusOf(st *agentState) string {
 	switch {
 	case st.stopped:
 		return "stopped"
-	case st.silent:
+	case st.silentAlerts > 0:
 		return "silent"
 	}
 	return "ok"

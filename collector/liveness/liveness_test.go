@@ -70,7 +70,7 @@ func TestHeartbeatsAndSilence(t *testing.T) {
 			{20 * time.Second, b1(10, both, "h1", 0), ""}, {50 * time.Second, nil, ""}}},
 		{"the first heartbeat of an agent raises nothing", nil, []step{
 			{0, b1(10, process, "h9", 7), ""}}},
-		{"silent after three intervals, once per silence", nil, []step{
+		{"silent after three intervals, again after six", nil, []step{
 			{0, b1(10, both, "h1", 0), ""},
 			{30 * time.Second, nil, ""},
 			{31 * time.Second, nil, RuleSilent + "=31"},
@@ -80,7 +80,7 @@ func TestHeartbeatsAndSilence(t *testing.T) {
 		{"silence counts the agent's own interval", nil, []step{
 			{0, b1(60, both, "h1", 0), ""}, {180 * time.Second, nil, ""}, {181 * time.Second, nil, RuleSilent + "=181"}}},
 		{"a farewell is a stop, not a silence", nil, []step{
-			{0, b1(10, both, "h1", 0), ""}, {5 * time.Second, b1(0, nil, "h1", 0), RuleStopped}, {time.Hour, nil, ""}}},
+			{0, b1(10, both, "h1", 0), ""}, {5 * time.Second, b1(0, nil, "h1", 0), RuleStopped}, {time.Hour, nil, RuleStopped + "=3595"}}},
 		{"a new boot after a farewell is no restart", nil, []step{
 			{0, b1(10, both, "h1", 0), ""}, {5 * time.Second, b1(0, nil, "h1", 0), RuleStopped},
 			{time.Minute, b2(10, both, "h1", 0), ""}}},
@@ -250,9 +250,19 @@ func TestKnownSeedsFromStore(t *testing.T) {
 			t.Fatalf("raised %q, want silence", r)
 		}
 	})
-	t.Run("stored farewell: stopped", func(t *testing.T) {
+	t.Run("stored farewell on a running host: still raised", func(t *testing.T) {
 		tr := New(Options{})
 		tr.Known("ag-1", "leeds", "ws1", "b1", &event.Heartbeat{IntervalS: 0}, start)
+		if got := tr.Check(start.Add(60 * time.Second)); len(got) != 0 {
+			t.Fatalf("raised %q within six intervals of the collector's start", raised(got))
+		}
+		if got := severities(tr.Check(start.Add(61 * time.Second))); got != RuleStopped+"/critical" {
+			t.Fatalf("raised %q, want the stop again, critical", got)
+		}
+	})
+	t.Run("stored farewell: stopped", func(t *testing.T) {
+		tr := New(Options{})
+		tr.Known("ag-1", "leeds", "ws1", "b1", &event.Heartbeat{IntervalS: 0, HostShutdown: true}, start)
 		if s := tr.Status("ag-1"); s != "stopped" {
 			t.Fatalf("status %q", s)
 		}

@@ -17,6 +17,10 @@ type DayActivity struct {
 	Counts map[string]int `json:"counts"`
 }
 
+// activityQuery counts a person's events by day and kind between two times.
+const activityQuery = `SELECT time / 86400000, kind, count(*) FROM events
+	WHERE person = ? AND time >= ? AND time < ? GROUP BY 1, 2`
+
 // Activity counts person's stored events by UTC day and kind over the
 // ActivityDays days ending with now's, newest day first; a day with none
 // is there with no counts.
@@ -27,8 +31,7 @@ func (s *Store) Activity(ctx context.Context, person string, now time.Time) ([]D
 	for i := range out {
 		out[i] = DayActivity{Day: today.AddDate(0, 0, -i), Counts: map[string]int{}}
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT time / 86400000, kind, count(*) FROM events
-		WHERE person = ? AND time >= ? AND time < ? GROUP BY 1, 2`, person, ms(from), ms(today.AddDate(0, 0, 1)))
+	rows, err := s.db.QueryContext(ctx, activityQuery, person, ms(from), ms(today.AddDate(0, 0, 1)))
 	if err != nil {
 		return nil, fmt.Errorf("counting the activity of %s: %w", person, err)
 	}

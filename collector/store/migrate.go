@@ -19,6 +19,9 @@ var migrateTriage string
 //go:embed migrate_5_chain.sql
 var migrateChain string
 
+//go:embed migrate_6_person_time.sql
+var migratePersonTime string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -30,6 +33,7 @@ var migrations = []string{
 	migrateConfirmedGaps, // 3: gaps are suspected until confirmed
 	migrateTriage,        // 4: triage and the audit log
 	migrateChain,         // 5: the hash chain and its checkpoints
+	migratePersonTime,    // 6: events by person and by site over time, the audit log by time
 }
 
 // chainVersion is the schema version that brought the chain: a store

@@ -13,12 +13,17 @@ import (
 // Retention says how long each kind of record is kept.
 type Retention struct {
 	Events time.Duration // events not cited as evidence
-	Alerts time.Duration // alerts, their evidence and loss records
+	Alerts time.Duration // alerts, their evidence, loss records and the audit log
 }
+
+// pruneAuditQuery drops audit records older than the alerts kept: an
+// entry about an alert is never older than the alert, so the record of
+// who read or triaged an alert lives at least as long as the alert.
+const pruneAuditQuery = `DELETE FROM audit WHERE at < ?`
 
 // Prune deletes what retention no longer keeps: alerts (with their
 // evidence links), events older than Events unless an alert still cites
-// them, and loss records. The chain stays verifiable (pruneChain). A row
+// them, loss records, and audit records older than Alerts. The chain stays verifiable (pruneChain). A row
 // about to be pruned that differs from what the chain recorded stops the
 // prune: deleting it would hide the change.
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, alerts int64, err error) {
@@ -63,6 +68,9 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 		return 0, 0, err
 	}
 	if _, err = del("loss", "loss", `DELETE FROM loss WHERE time < ?`, alertCut); err != nil {
+		return 0, 0, err
+	}
+	if _, err = del("the audit log", "audit", pruneAuditQuery, alertCut); err != nil {
 		return 0, 0, err
 	}
 	if err := s.pruneChain(ctx, tx, deleted, max(alertCut, eventCut), now); err != nil {

@@ -310,3 +310,37 @@ func TestUnsignedBase(t *testing.T) {
 		t.Fatalf("an unsigned base checked with a key: %v", r.Findings)
 	}
 }
+
+// The audit log is kept as long as alerts, counting from each record's
+// time: the record of who read an alert's evidence outlives the alert,
+// which was received before it was read; older records go.
+func TestPruneAudit(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	now := t0.Add(48 * time.Hour)
+	putAlerts(t, st, now.Add(-retention.Alerts-time.Hour), newAlert("al-read", "r", event.SeverityHigh))
+	for _, e := range []AuditEntry{
+		{At: t0, Actor: "ana", Action: "login", Target: "console"},
+		{At: now.Add(-retention.Alerts - time.Minute), Actor: "ana", Action: "view_evidence", Target: "al-read"},
+		{At: now.Add(-retention.Alerts), Actor: "ana", Action: "login", Target: "console"},
+		{At: now.Add(-time.Minute), Actor: "ben", Action: "view_evidence", Target: "al-read"},
+	} {
+		if err := st.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := st.Prune(ctx, now, retention); err != nil {
+		t.Fatal(err)
+	}
+	log, err := st.AuditLog(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range log {
+		got = append(got, e.Actor+" "+e.Action)
+	}
+	if strings.Join(got, "|") != "ben view_evidence|ana login" {
+		t.Errorf("the audit log after pruning: %q, want ben's read and ana's login at the cut", got)
+	}
+}

@@ -30,8 +30,9 @@ import (
 var t0 = time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second)
 
 // collectorHTTP serves the collector's real HTTP handler (API, console,
-// guard) over a store in dir, seeded with one low alert.
-func collectorHTTP(t *testing.T, dir string) (*store.Store, *httptest.Server) {
+// guard) over a store in dir, seeded with one low alert; the hub is what
+// the ingester notifies when it stores an alert.
+func collectorHTTP(t *testing.T, dir string) (*store.Store, *httptest.Server, *api.Hub) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(dir, "vigil.db"))
 	if err != nil {
@@ -42,15 +43,16 @@ func collectorHTTP(t *testing.T, dir string) (*store.Store, *httptest.Server) {
 		Process: &event.Process{PID: 11, User: "ali", LoginUser: "ali"},
 		Alert:   &event.Alert{Rule: "usb_write", Severity: event.SeverityLow, Summary: "ali wrote 2 files to a USB stick", Evidence: []string{}}}
 	put(t, st, old)
+	hub := api.NewHub()
 	h, err := collector.HTTPHandler(collector.Config{DataDir: dir},
-		&api.Server{Store: st, Liveness: liveness.New(liveness.Options{}), Metrics: metrics.New(nil), Hub: api.NewHub()},
+		&api.Server{Store: st, Liveness: liveness.New(liveness.Options{}), Metrics: metrics.New(nil), Hub: hub},
 		slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return st, hs
+	return st, hs, hub
 }
 
 // put stores events (alerts as alerts) as the ingester would.
@@ -133,6 +135,17 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// screenshot saves the whole page as dir/name, a PNG.
+func screenshot(dir, name string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var png []byte
+		if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	})
+}
+
 // run runs browser actions, failing the test with what was being done.
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action) {
 	t.Helper()
@@ -169,9 +182,9 @@ func signIn(base, name, password string) chromedp.Tasks {
 	}
 }
 
-// firstAdmin reads the first admin's one-time credentials the collector
+// oneTimeAdmin reads the first admin's one-time credentials the collector
 // wrote.
-func firstAdmin(t *testing.T, dir string) (string, string) {
+func oneTimeAdmin(t *testing.T, dir string) (string, string) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, auth.FirstAdminFile))
 	if err != nil {
@@ -188,6 +201,23 @@ func firstAdmin(t *testing.T, dir string) (string, string) {
 	return name, pw
 }
 
+// firstAdmin is the first admin with a password of their own, past the
+// change the one-time password asks for (TestAccountsInBrowser makes it in
+// the browser).
+func firstAdmin(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	name, pw := oneTimeAdmin(t, dir)
+	users, err := auth.OpenUsers(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const own = "a long secret of my own"
+	if err := users.ChangePassword(name, pw, own); err != nil {
+		t.Fatal(err)
+	}
+	return name, own
+}
+
 // The analyst's path from "new high alert" to "who did what, with which
 // evidence", in a real browser: a wrong password is refused; the first
 // admin signs in; a new alert appears in the open queue without a reload;
@@ -197,18 +227,10 @@ func firstAdmin(t *testing.T, dir string) (string, string) {
 // cannot reach the audit log, and signed out, the API wants a token.
 func TestConsoleInBrowser(t *testing.T) {
 	dir := t.TempDir()
-	st, hs := collectorHTTP(t, dir)
+	st, hs, hub := collectorHTTP(t, dir)
 	ctx := browser(t)
 	shots := t.ArtifactDir()
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shots, name), png, 0o644)
-		})
-	}
+	shot := func(name string) chromedp.Action { return screenshot(shots, name) }
 	admin, pw := firstAdmin(t, dir)
 
 	var text string
@@ -226,9 +248,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`tr[data-id="al-old"]`),
 		chromedp.Navigate(hs.URL+"/alerts?status=open"),
 		chromedp.WaitVisible(`tr[data-id="al-old"]`),
-		chromedp.Evaluate(`window.sameLoad = true`, &marker))
+		chromedp.Evaluate(`window.sameLoad = true`, &marker),
+		until(`document.querySelector('#live-state').textContent === 'live'`))
 
 	put(t, st, highAlert()...)
+	hub.Notify()
 	run(t, ctx, "waiting for the new alert to arrive without a reload",
 		until(`document.querySelector('tr[data-id="al-new"]') !== null`),
 		chromedp.Evaluate(`window.sameLoad === true`, &marker),
@@ -240,6 +264,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(text, "high 1") || !strings.Contains(text, "low 1") {
 		t.Errorf("severity counts %q, want high 1 and low 1", text)
+	}
+
+	// The collector drops the page's stream (a restart, a proxy's timeout):
+	// the page reconnects by itself, and an alert stored meanwhile shows.
+	hs.CloseClientConnections()
+	put(t, st, usbAlert()...)
+	hub.Notify()
+	run(t, ctx, "waiting for an alert stored while the stream was down, without a reload",
+		until(`document.querySelector('tr[data-id="al-usb"]') !== null`),
+		until(`document.querySelector('#live-state').textContent === 'live'`),
+		chromedp.Evaluate(`window.sameLoad === true`, &marker))
+	if !marker {
+		t.Error("the page reloaded to show the alert stored while its stream was down")
 	}
 
 	run(t, ctx, "filtering by severity: only the high alert stays",
@@ -294,7 +331,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anaPW, err := users.Add("ana", auth.RoleAnalyst, "")
+	anaPW, err := users.Add("ana", auth.RoleAnalyst, "a secret of her own")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +382,7 @@ func usbAlert() []*event.Event {
 // both alerts, each linked, and both alerts' evidence on one timeline.
 func TestCasesInBrowser(t *testing.T) {
 	dir := t.TempDir()
-	st, hs := collectorHTTP(t, dir)
+	st, hs, _ := collectorHTTP(t, dir)
 	put(t, st, append(highAlert(), usbAlert()...)...)
 	ctx := browser(t)
 	admin, pw := firstAdmin(t, dir)
@@ -384,14 +421,21 @@ func TestCasesInBrowser(t *testing.T) {
 			t.Errorf("the case's evidence lacks %q:\n%s", want, evidence)
 		}
 	}
-	var activity string
+	var activity, rowsChart string
+	var lines int
 	run(t, ctx, "following the case to mona's page",
 		chromedp.Click(`#c-person a`),
 		chromedp.WaitVisible("#activity", chromedp.ByID),
 		chromedp.Text("#activity", &activity, chromedp.ByID),
 		chromedp.Evaluate(`document.querySelectorAll('#person-alerts tr.alert').length`, &links),
+		chromedp.Evaluate(`document.querySelectorAll('svg.chart polyline.person').length`, &lines),
+		chromedp.Evaluate(`document.querySelector('#chart-rows svg text').textContent`, &rowsChart),
+		screenshot(t.ArtifactDir(), "person.png"),
 		chromedp.Navigate(hs.URL+"/cases/al-new"),
 		chromedp.WaitVisible("#case-alerts", chromedp.ByID))
+	if lines != 4 || !strings.Contains(rowsChart, "250000") {
+		t.Errorf("mona's page draws %d of 4 charts; the rows chart's top is %q, want her 250000 rows", lines, rowsChart)
+	}
 	for _, want := range []string{"db.query", "file.write", "net.transfer"} {
 		if !strings.Contains(activity, want) {
 			t.Errorf("mona's activity lacks %s:\n%s", want, activity)

@@ -374,6 +374,9 @@ func (s *Sensor) DNSRefused() (uint64, error) {
 	return sum, nil
 }
 
+// Attachments implements sensor.Attacher.
+func (s *Sensor) Attachments() sensor.Links { return s.links }
+
 // Close implements sensor.Sensor: it stops interim reports and detaches every
 // program. UDP sums not drained yet are lost; drain before closing.
 func (s *Sensor) Close() error {
