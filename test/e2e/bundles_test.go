@@ -93,4 +93,10 @@ func TestPublishedBundleRunsOnTheAgent(t *testing.T) {
 	}
 	c = startCollector(t, data, port)
 	c.agentAlert(t, "bundle_e2e_marker", id, boot, func(*event.Alert) error { return nil })
+	// Following bundles needs nothing the agent's key is refused.
+	for _, al := range c.alertsFor(t, "vigil_nats_permission_violation", "") {
+		if al.Event.AgentID == id {
+			t.Errorf("the agent's key was refused something: %s", al.Event.Alert.Summary)
+		}
+	}
 }
