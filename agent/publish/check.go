@@ -1,22 +1,47 @@
 package publish
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vigilhq/vigil/event"
 )
+
+// ErrPublishRefused says the collector's NATS refused the agent's key a
+// publish to the agent's own subjects: the key is enrolled for another
+// site or agent id than agent.hcl names.
+var ErrPublishRefused = errors.New("the collector refuses this key a publish to the agent's subjects")
 
 // Check connects to the collector once, as the agent would, and says which
 // server answered. It does not retry, so a preflight sees the first failure
 // (an unreachable address, a TLS mismatch, a key the collector does not know)
-// instead of waiting on reconnects.
+// instead of waiting on reconnects. With an identity it also checks that
+// the key may publish to the agent's own subjects, without storing
+// anything.
 func Check(c *Config, timeout time.Duration) (string, error) {
 	auth, err := c.AuthOptions()
 	if err != nil {
 		return "", err
 	}
-	o := append(auth, nats.Name("vigil-agent preflight"), nats.Timeout(timeout), nats.NoReconnect())
+	refused := make(chan error, 1)
+	o := append(auth, nats.Name("vigil-agent preflight"), nats.Timeout(timeout), nats.NoReconnect(),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				select {
+				case refused <- err:
+				default:
+				}
+			}
+		}))
+	if c.Identity != nil {
+		o = append(o, nats.CustomInboxPrefix(InboxPrefix(c.Identity.AgentID)))
+	}
 	nc, err := nats.Connect(c.URL, o...)
 	if err != nil {
 		return "", fmt.Errorf("connecting to collector %s: %w", c.URL, err)
@@ -27,5 +52,47 @@ func Check(c *Config, timeout time.Duration) (string, error) {
 	if err := nc.FlushTimeout(timeout); err != nil {
 		return "", fmt.Errorf("connecting to collector %s: %w", c.URL, err)
 	}
-	return fmt.Sprintf("NATS %s at %s", nc.ConnectedServerVersion(), nc.ConnectedUrlRedacted()), nil
+	server := fmt.Sprintf("NATS %s at %s", nc.ConnectedServerVersion(), nc.ConnectedUrlRedacted())
+	if c.Identity == nil {
+		return server, nil
+	}
+	if err := checkPublish(nc, c.Identity, timeout, refused); err != nil {
+		return "", err
+	}
+	return server + ", publish allowed", nil
+}
+
+// checkPublish publishes to the agent's heartbeat subject expecting a last
+// sequence the stream cannot have: JetStream refuses to store it, which
+// shows the server let the key publish there and a stream takes it; a
+// permission violation shows the key is someone else's.
+func checkPublish(nc *nats.Conn, id *Creds, timeout time.Duration, refused <-chan error) error {
+	subject := event.SubjectRoot + "." + id.Site + "." + id.AgentID + "." + event.ClassHeartbeat
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("checking publish to %s: %w", subject, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, err = js.Publish(ctx, subject, []byte("{}"), jetstream.WithExpectLastSequence(math.MaxUint64))
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant):
+		return nil
+	case err == nil:
+		return fmt.Errorf("checking publish to %s: the stream stored a message it should have refused", subject)
+	}
+	select {
+	case perr := <-refused:
+		return fmt.Errorf("publishing to %s: %w (%v)", subject, ErrPublishRefused, perr)
+	default:
+	}
+	if nc.LastError() != nil && errors.Is(nc.LastError(), nats.ErrPermissionViolation) {
+		return fmt.Errorf("publishing to %s: %w (%v)", subject, ErrPublishRefused, nc.LastError())
+	}
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("publishing to %s: no stream takes it: is this the collector's NATS? %w", subject, err)
+	}
+	return fmt.Errorf("checking publish to %s: %w", subject, err)
 }

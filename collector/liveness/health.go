@@ -15,6 +15,9 @@ type Health struct {
 	// Heartbeat is the last one received (nil: seeded from the store
 	// without one).
 	Heartbeat *event.Heartbeat
+	// ClockSkew is the agent's clock less the collector's as the last
+	// heartbeat arrived (its delivery delay counts as the agent behind).
+	ClockSkew time.Duration
 }
 
 // Health returns every known agent's health, by agent id.
@@ -23,7 +26,7 @@ func (t *Tracker) Health() []Health {
 	defer t.mu.Unlock()
 	out := make([]Health, 0, len(t.agents))
 	for id, st := range t.agents {
-		h := Health{AgentID: id, Site: st.site, Host: st.host, Status: statusOf(st), LastHeartbeat: st.lastHB}
+		h := Health{AgentID: id, Site: st.site, Host: st.host, Status: statusOf(st), LastHeartbeat: st.lastHB, ClockSkew: st.skew}
 		if st.last != nil {
 			hb := *st.last
 			h.Heartbeat = &hb

@@ -76,6 +76,9 @@ type agentState struct {
 	bundleRefused string
 	lastAlert     map[string]time.Time
 	last          *event.Heartbeat // the last heartbeat, for Health
+	// skew is the last heartbeat's time less its arrival: the agent's
+	// clock against the collector's, less the heartbeat's delivery.
+	skew time.Duration
 }
 
 // Tracker holds each agent's last heartbeat. Methods are safe for
@@ -258,6 +261,9 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 	}
 	st.site, st.host, st.bootID = ev.Site, ev.Host, ev.BootID
 	st.lastHB, st.drops, st.last = now, drops, hb
+	if !ev.Time.IsZero() {
+		st.skew = ev.Time.Sub(now)
+	}
 	if !st.stopped {
 		st.silentAlerts = 0
 	}

@@ -326,3 +326,15 @@ func TestIdentity(t *testing.T) {
 		t.Errorf("status of the blamed agent %q, want ok (now tracked)", s)
 	}
 }
+
+// An agent whose clock runs ahead shows by how much in its health: the
+// heartbeat's own time less its arrival.
+func TestHealthCarriesClockSkew(t *testing.T) {
+	tr := New(Options{})
+	arrived := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	tr.Heartbeat(heartbeat(beat{boot: "b1", interval: 10, sensors: both}, arrived.Add(90*time.Second)), arrived)
+	h := tr.Health()
+	if len(h) != 1 || h[0].ClockSkew != 90*time.Second {
+		t.Errorf("health %+v, want the agent 90 s ahead", h)
+	}
+}

@@ -12,9 +12,9 @@ import (
 // fleet exports every agent's last heartbeat as gauges, read at scrape
 // time, so a dashboard shows the fleet's health without a store query.
 type fleet struct {
-	health                                                    func() []liveness.Health
-	now                                                       func() time.Time
-	up, age, spool, spoolDropped, kernelDrops, cpu, rss, info *prometheus.Desc
+	health                                                          func() []liveness.Health
+	now                                                             func() time.Time
+	up, age, skew, spool, spoolDropped, kernelDrops, cpu, rss, info *prometheus.Desc
 }
 
 func newFleet(health func() []liveness.Health) *fleet {
@@ -25,6 +25,7 @@ func newFleet(health func() []liveness.Health) *fleet {
 	return &fleet{health: health, now: time.Now,
 		up:           d("vigil_agent_up", "1 while the agent's heartbeats arrive, 0 when it is silent or stopped.", "status"),
 		age:          d("vigil_agent_last_heartbeat_age_seconds", "Seconds since the agent's last heartbeat."),
+		skew:         d("vigil_agent_clock_skew_seconds", "The agent's clock less the collector's as its last heartbeat arrived (delivery delay counts as behind): rules' windows and event times are the agent's."),
 		spool:        d("vigil_agent_spool_depth", "Events waiting in the agent's spool."),
 		spoolDropped: d("vigil_agent_spool_dropped", "Events the agent's full spool dropped since it started."),
 		kernelDrops:  d("vigil_agent_kernel_drops", "Records the agent's sensors dropped in the kernel since it started, by sensor.", "sensor"),
@@ -36,7 +37,7 @@ func newFleet(health func() []liveness.Health) *fleet {
 
 // Describe implements prometheus.Collector.
 func (f *fleet) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{f.up, f.age, f.spool, f.spoolDropped, f.kernelDrops, f.cpu, f.rss, f.info} {
+	for _, d := range []*prometheus.Desc{f.up, f.age, f.skew, f.spool, f.spoolDropped, f.kernelDrops, f.cpu, f.rss, f.info} {
 		ch <- d
 	}
 }
@@ -56,6 +57,7 @@ func (f *fleet) Collect(ch chan<- prometheus.Metric) {
 		if hb == nil {
 			continue
 		}
+		ch <- prometheus.MustNewConstMetric(f.skew, prometheus.GaugeValue, h.ClockSkew.Seconds(), l...)
 		ch <- prometheus.MustNewConstMetric(f.spool, prometheus.GaugeValue, float64(hb.SpoolDepth), l...)
 		ch <- prometheus.MustNewConstMetric(f.spoolDropped, prometheus.GaugeValue, float64(hb.SpoolDropped), l...)
 		for sensor, n := range hb.KernelDrops {

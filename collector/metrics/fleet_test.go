@@ -17,7 +17,7 @@ import (
 func TestFleetGauges(t *testing.T) {
 	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	health := []liveness.Health{
-		{AgentID: "ag-1", Site: "leeds", Host: "ws-1", Status: "ok", LastHeartbeat: now.Add(-5 * time.Second),
+		{AgentID: "ag-1", Site: "leeds", Host: "ws-1", Status: "ok", LastHeartbeat: now.Add(-5 * time.Second), ClockSkew: 90 * time.Second,
 			Heartbeat: &event.Heartbeat{SpoolDepth: 12, SpoolDropped: 3, KernelDrops: map[string]uint64{"file": 7}, CPUPercent: 1.5,
 				RSSBytes: 50 << 20, Version: "1.2.3", KernelVersion: "6.18.0", RuleSetHash: "abc"}},
 		{AgentID: "ag-2", Site: "york", Host: "ws-9", Status: "silent", LastHeartbeat: now.Add(-time.Hour)},
@@ -32,6 +32,9 @@ vigil_agent_kernel_drops{agent_id="ag-1",host="ws-1",sensor="file",site="leeds"}
 # TYPE vigil_agent_last_heartbeat_age_seconds gauge
 vigil_agent_last_heartbeat_age_seconds{agent_id="ag-1",host="ws-1",site="leeds"} 5
 vigil_agent_last_heartbeat_age_seconds{agent_id="ag-2",host="ws-9",site="york"} 3600
+# HELP vigil_agent_clock_skew_seconds The agent's clock less the collector's as its last heartbeat arrived (delivery delay counts as behind): rules' windows and event times are the agent's.
+# TYPE vigil_agent_clock_skew_seconds gauge
+vigil_agent_clock_skew_seconds{agent_id="ag-1",host="ws-1",site="leeds"} 90
 # HELP vigil_agent_spool_depth Events waiting in the agent's spool.
 # TYPE vigil_agent_spool_depth gauge
 vigil_agent_spool_depth{agent_id="ag-1",host="ws-1",site="leeds"} 12
@@ -47,7 +50,8 @@ vigil_agent_cpu_ratio{agent_id="ag-1",host="ws-1",site="leeds"} 0.015
 vigil_agent_info{agent_id="ag-1",host="ws-1",kernel="6.18.0",rule_set="abc",site="leeds",version="1.2.3"} 1
 `
 	if err := testutil.CollectAndCompare(f, strings.NewReader(want), "vigil_agent_up", "vigil_agent_last_heartbeat_age_seconds",
-		"vigil_agent_spool_depth", "vigil_agent_kernel_drops", "vigil_agent_cpu_ratio", "vigil_agent_info"); err != nil {
+		"vigil_agent_spool_depth", "vigil_agent_kernel_drops", "vigil_agent_cpu_ratio", "vigil_agent_info",
+		"vigil_agent_clock_skew_seconds"); err != nil {
 		t.Error(err)
 	}
 }

@@ -56,7 +56,9 @@ const (
 func Open(path string) (*Store, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	// A batch is acknowledged to JetStream once committed, and JetStream
+	// then forgets it: the commit must be on disk, not in the page cache.
+	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(OFF)")
 	q.Set("_txlock", "immediate")

@@ -129,9 +129,17 @@ func TestOpenSettingsOnEveryConnection(t *testing.T) {
 		}
 		conns = append(conns, c)
 		var mode string
-		var busy, fk int
+		var busy, fk, sync int
 		if err := c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
 			t.Fatal(err)
+		}
+		// FULL (2): a committed batch, whose messages JetStream then
+		// forgets, survives a power loss.
+		if err := c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		if sync != 2 {
+			t.Errorf("connection %d: synchronous %d, want 2 (FULL)", i, sync)
 		}
 		if err := c.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil {
 			t.Fatal(err)

@@ -171,6 +171,8 @@ func collectorCheck(pcfg *publish.Config, timeout time.Duration) sensor.Check {
 	if err != nil {
 		c.Detail = err.Error()
 		switch {
+		case errors.Is(err, publish.ErrPublishRefused):
+			c.Fix = "set site and agent_id in agent.hcl to what vigil enrol printed for this key"
 		case errors.Is(err, nats.ErrAuthorization):
 			c.Fix = "the collector does not know this key: enrol the agent again (vigil enrol) and copy its credentials"
 		case strings.Contains(err.Error(), "tls") || strings.Contains(err.Error(), "x509"):

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/vigilhq/vigil/internal/testkernel"
@@ -27,6 +29,7 @@ const goodRule = `rule "dump" {
 // setup is one agent's files: agent.hcl, credentials and rules.
 type setup struct {
 	dir, url, seed, credsMode string
+	agentID                   string // default ws-1, the id the key is enrolled for
 	rule                      string
 	noCollector               bool
 }
@@ -43,7 +46,11 @@ func (s setup) write(t *testing.T) string {
 		}
 	}
 	creds := filepath.Join(s.dir, "agent.creds")
-	if err := os.WriteFile(creds, []byte(fmt.Sprintf("site = \"leeds\"\nagent_id = \"ws-1\"\nseed = %q\n", s.seed)), 0o600); err != nil {
+	id := s.agentID
+	if id == "" {
+		id = "ws-1"
+	}
+	if err := os.WriteFile(creds, []byte(fmt.Sprintf("site = \"leeds\"\nagent_id = %q\nseed = %q\n", id, s.seed)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if s.credsMode == "0644" {
@@ -79,9 +86,32 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 	testkernel.RequireRoot(t) // the sensor checks load programs
 	enrolled, public := seed(t)
 	stranger, _ := seed(t)
+	admin, adminPublic := seed(t)
 	o := testnats.Options(t)
-	o.Nkeys = []*server.NkeyUser{{Nkey: public}}
+	// As the collector's server has it: the key publishes only to its own
+	// agent's subjects, and a stream takes them.
+	o.Nkeys = []*server.NkeyUser{{Nkey: public, Permissions: &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: []string{"vigil.leeds.ws-1.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.ws-1.>"}},
+	}}, {Nkey: adminPublic}}
 	url := testnats.Run(t, o).ClientURL()
+	adminKey, err := nkeys.FromSeed([]byte(admin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url, nats.Nkey(adminPublic, adminKey.Sign))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "VIGIL", Subjects: []string{"vigil.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	closed := fmt.Sprintf("nats://127.0.0.1:%d", testproc.FreePort(t))
 
 	good := setup{url: url, seed: enrolled, rule: goodRule}
@@ -96,6 +126,7 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 		{"a key the collector does not know", func(s *setup) { s.seed = stranger }, "FAIL collector"},
 		// ... and its fix is to enrol again, not to check the address.
 		{"an unreachable collector", func(s *setup) { s.url = closed }, "FAIL collector"},
+		{"another agent's id for this key", func(s *setup) { s.agentID = "ws-2" }, "FAIL collector"},
 		{"no rules", func(s *setup) { s.rule = "" }, "FAIL host rules"},
 		{"a broken rule", func(s *setup) { s.rule = strings.Replace(goodRule, `"pg_dump"`, `pg_dump(`, 1) }, "FAIL host rules"},
 	}
@@ -117,6 +148,9 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 						t.Errorf("output lacks %q:\n%s", line, text)
 					}
 				}
+				if info, err := stream.Info(t.Context()); err != nil || info.State.Msgs != 0 {
+					t.Errorf("the publish check stored something: %+v, %v", info.State, err)
+				}
 				return
 			}
 			if err == nil {
@@ -127,6 +161,9 @@ func TestPreflightChecksTheSetUp(t *testing.T) {
 			}
 			if c.name == "a key the collector does not know" && !strings.Contains(text, "fix: the collector does not know this key") {
 				t.Errorf("an unknown key is not told to enrol again:\n%s", text)
+			}
+			if c.name == "another agent's id for this key" && !strings.Contains(text, "fix: set site and agent_id") {
+				t.Errorf("a key used under another agent's id is not told to set the enrolled id:\n%s", text)
 			}
 			if n := strings.Count(text, "FAIL"); n != 1 {
 				t.Errorf("%d failing lines, want only the broken input's:\n%s", n, text)

@@ -76,7 +76,7 @@ password, in DIR/console-admin (both mode 0600).`,
 	runCmd.Flags().BoolVar(&check, "check", false, "check the file and flags, then exit without starting")
 	_ = runCmd.MarkFlagFilename("config", "hcl")
 	flags.Flags(runCmd.Flags())
-	root.AddCommand(runCmd, tokenCommand(), userCommand(), checkpointKeyCommand(), &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
+	root.AddCommand(runCmd, tokenCommand(), userCommand(), checkpointKeyCommand(), natsConfigCommand(), &cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 		Run: func(c *cobra.Command, _ []string) { fmt.Fprintln(c.OutOrStdout(), "vigil-collector", version) }})
 	cli.Setup(root)
 	return root
