@@ -13,12 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/attribute"
 	"github.com/vigilhq/vigil/collector/auth"
+	"github.com/vigilhq/vigil/collector/bundles"
 	"github.com/vigilhq/vigil/collector/bus"
 	"github.com/vigilhq/vigil/collector/checkpoint"
 	"github.com/vigilhq/vigil/collector/console"
@@ -72,6 +74,9 @@ type Config struct {
 	// AlertsOut, when set, gets a one-line summary of each new alert.
 	AlertsOut     io.Writer
 	LivenessEvery time.Duration
+	// BundleGrace is how long an agent may run another rule bundle than its
+	// site's current one before it alerts (liveness.DefaultBundleGrace).
+	BundleGrace time.Duration
 	// Ready, when set, is called with the NATS URL and API address once
 	// everything runs.
 	Ready  func(natsURL, httpAddr string)
@@ -121,7 +126,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
-	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers})
+	// Bundles are served once NATS runs; until then no site has one.
+	var served atomic.Pointer[bundles.Server]
+	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers, BundleGrace: cfg.BundleGrace,
+		CurrentBundle: func(site string) uint64 {
+			if s := served.Load(); s != nil {
+				return s.Current(site)
+			}
+			return 0
+		}})
 	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
@@ -168,6 +181,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := m.WatchEnrolment(func() float64 { return float64(len(b.EnrolmentErrors())) }); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
+	// A published bundle that cannot be read is logged and retried; only a
+	// bucket that cannot be made stops the collector.
+	srvBundles, err := bundles.Open(ctx, b.JS, cfg.DataDir, cfg.NATS.Replicas, log)
+	if srvBundles == nil {
+		return err
+	}
+	served.Store(srvBundles)
 	cp, err := checkpointer(ctx, cfg, st, b, log)
 	if err != nil {
 		return err
@@ -234,6 +254,7 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
+	run(func() { srvBundles.Watch(ctx, time.Second) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
 	run(func() { cp.Run(ctx) })
 	run(func() { agentGauge(ctx, st, live, m) })

@@ -322,6 +322,12 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.str(&v.RuleSetHash)
 		case "rule_set_state":
 			d.str(&v.RuleSetState)
+		case "rules_mode":
+			d.str(&v.RulesMode)
+		case "bundle_version":
+			d.uint64(&v.BundleVersion)
+		case "bundle_refused":
+			d.str(&v.BundleRefused)
 		case "identifiers":
 			d.strings(&v.Identifiers)
 		case "identifiers_missing":

@@ -339,7 +339,12 @@ type Heartbeat struct {
 	Sensors      []string          `json:"sensors" doc:"The sensors running."`
 	RuleSetHash  string            `json:"rule_set_hash,omitempty" doc:"Hash of the host rules the agent runs."`
 	RuleSetState string            `json:"rule_set_state,omitempty" doc:"Empty when the agent runs the host rules on disk; 'last_good' when those were rejected and it runs the last set that compiled; 'none' when they were rejected and no set ever compiled, so only the collector's rules judge this host's events."`
-	Identifiers  []string          `json:"identifiers,omitempty" doc:"The identifier names the agent hashes into 'db.identifiers' ('db.identifiers' in agent.hcl)."`
+	RulesMode    string            `json:"rules_mode,omitempty" doc:"Where the host rules come from: 'local' (files in 'rules_dir') or 'bundle' (signed bundles the collector publishes, 'vigil rules publish')."`
+	// BundleVersion lets the collector see an agent that runs anything but
+	// its site's current bundle.
+	BundleVersion uint64   `json:"bundle_version,omitempty" doc:"Version of the signed rule bundle the agent runs, 0 for none ('rules_mode' 'bundle' only)."`
+	BundleRefused string   `json:"bundle_refused,omitempty" doc:"Why the agent refused the last bundle offered to it since it started (bad signature, older version, another site's, rules that do not compile), empty when it refused none."`
+	Identifiers   []string `json:"identifiers,omitempty" doc:"The identifier names the agent hashes into 'db.identifiers' ('db.identifiers' in agent.hcl)."`
 	// IdentifiersMissing makes a mismatch between the rules and the agent's
 	// configuration visible at the collector instead of silent.
 	IdentifiersMissing []string `json:"identifiers_missing,omitempty" doc:"Identifiers the agent's host rules read that it does not hash: rules counting them see nothing on this host."`

@@ -25,6 +25,9 @@ type Config struct {
 	Labels   map[string]string `hcl:"labels,optional"`
 	StateDir string            `hcl:"state_dir,optional"`
 	RulesDir string            `hcl:"rules_dir,optional"`
+	// RulesMode is where host rules come from: RulesBundle or RulesLocal;
+	// empty picks bundle when the enrolled credentials pin a rules key.
+	RulesMode string `hcl:"rules_mode,optional"`
 	// RingBufferMiB sizes the kernel-to-agent ring buffer.
 	RingBufferMiB uint32 `hcl:"ring_buffer_mib,optional"`
 	// KeepUprobeAttach keeps CAP_SYS_ADMIN in the agent after start, which
@@ -110,6 +113,32 @@ const (
 	DefaultStateDir = "/var/lib/vigil"
 	DefaultRulesDir = "/etc/vigil/rules"
 )
+
+// Rules modes.
+const (
+	// RulesLocal runs the rule files of rules_dir, as packages install them.
+	RulesLocal = "local"
+	// RulesBundle runs the signed bundles the collector publishes.
+	RulesBundle = "bundle"
+)
+
+// ResolveRulesMode is the rules mode the agent runs: the one set, else
+// bundle when enrolment pinned a rules key, else local. Bundle mode
+// without a key is an error: nothing could be verified.
+func (c *Config) ResolveRulesMode(pinnedKey string) (string, error) {
+	switch c.RulesMode {
+	case "":
+		if pinnedKey != "" {
+			return RulesBundle, nil
+		}
+		return RulesLocal, nil
+	case RulesBundle:
+		if pinnedKey == "" {
+			return "", fmt.Errorf("rules_mode = %q needs the rules_key that vigil enrol writes into the credentials; enrol the agent again, or set rules_mode = %q", RulesBundle, RulesLocal)
+		}
+	}
+	return c.RulesMode, nil
+}
 
 // Default returns the configuration of an agent with no file.
 func Default() *Config {
@@ -214,6 +243,10 @@ func Parse(filename string, src []byte) (*Config, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid view",
 				Detail: fmt.Sprintf("db.views has %q = %q; name each view or synonym with the base tables it reads, e.g. customer_directory = [\"customers\"]", view, bases)})
 		}
+	}
+	if c.RulesMode != "" && c.RulesMode != RulesLocal && c.RulesMode != RulesBundle {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid rules mode",
+			Detail: fmt.Sprintf("rules_mode = %q; write %q (signed bundles from the collector) or %q (the files of rules_dir)", c.RulesMode, RulesBundle, RulesLocal)})
 	}
 	if c.DB.CaptureBytes < 0 || c.DB.CaptureBytes > 16384 {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "invalid capture size",

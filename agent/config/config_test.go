@@ -78,3 +78,37 @@ func TestViews(t *testing.T) {
 		}
 	}
 }
+
+// The rules mode follows the enrolment unless agent.hcl sets it: a pinned
+// key means bundles, and bundle mode without a key is refused rather than
+// run with nothing to verify against.
+func TestRulesMode(t *testing.T) {
+	for _, tc := range []struct {
+		src, key, want, err string
+	}{
+		{``, "", RulesLocal, ""},
+		{``, "ed25519:k", RulesBundle, ""},
+		{`rules_mode = "local"`, "ed25519:k", RulesLocal, ""},
+		{`rules_mode = "bundle"`, "ed25519:k", RulesBundle, ""},
+		{`rules_mode = "bundle"`, "", "", "needs the rules_key"},
+		{`rules_mode = "signed"`, "", "", `rules_mode = "signed"`},
+	} {
+		c, diags := Parse("agent.hcl", []byte(tc.src))
+		if diags.HasErrors() {
+			if tc.err == "" || !strings.Contains(diags.Error(), tc.err) {
+				t.Errorf("%s: %v", tc.src, diags)
+			}
+			continue
+		}
+		got, err := c.ResolveRulesMode(tc.key)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s with key %q: %q, %v; want an error saying %s", tc.src, tc.key, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s with key %q: %q, %v; want %q", tc.src, tc.key, got, err, tc.want)
+		}
+	}
+}

@@ -25,7 +25,7 @@ var ErrPublishRefused = errors.New("the collector refuses this key a publish to 
 // the key may publish to the agent's own subjects, without storing
 // anything.
 func Check(c *Config, timeout time.Duration) (string, error) {
-	auth, err := c.authOptions()
+	auth, err := c.AuthOptions()
 	if err != nil {
 		return "", err
 	}

@@ -51,7 +51,7 @@ func TestCheckConnectsAsTheEnrolledKey(t *testing.T) {
 		t.Fatalf("Check against a server without the stream: %v", err)
 	}
 	adminCfg := &Config{Identity: &Creds{Seed: admin}}
-	auth, err := adminCfg.authOptions()
+	auth, err := adminCfg.AuthOptions()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,8 @@ type Creds struct {
 	// DeploymentKey keys identifier hashes; every agent enrolled by one
 	// collector gets the same, so hashes match across hosts and sites.
 	DeploymentKey string `hcl:"deployment_key,optional"`
+	// RulesKey is the collector's rule signing key pinned at enrolment.
+	RulesKey string `hcl:"rules_key,optional"`
 }
 
 // KeyPair returns the NKey of the credentials.
@@ -124,6 +126,9 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 		if m := deploymentKeyLine.FindSubmatch(src); m != nil {
 			c.DeploymentKey = string(m[1])
 		}
+		if m := rulesKeyLine.FindSubmatch(src); m != nil {
+			c.RulesKey = string(m[1])
+		}
 		return c, nil
 	}
 	f, diags := hclparse.NewParser().ParseHCL(src, path)
@@ -153,6 +158,9 @@ func LoadCreds(path string) (*Creds, hcl.Diagnostics) {
 // deploymentKeyLine is the deployment key vigil enrol writes after the
 // seed, where NATS tools, which read the first seed line, ignore it.
 var deploymentKeyLine = regexp.MustCompile(`(?m)^deployment_key\s*=\s*"([^"\n]*)"\s*$`)
+
+// rulesKeyLine is the rule signing key vigil enrol writes after it.
+var rulesKeyLine = regexp.MustCompile(`(?m)^rules_key\s*=\s*"([^"\n]*)"\s*$`)
 
 // legacyCreds recognises the HCL credentials file by its seed attribute.
 var legacyCreds = regexp.MustCompile(`(?m)^\s*seed\s*=`)

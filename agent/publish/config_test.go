@@ -1,11 +1,14 @@
 package publish
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nkeys"
 
 	"github.com/vigilhq/vigil/agent/config"
 	"github.com/vigilhq/vigil/collector/enrol"
@@ -126,5 +129,24 @@ func TestCredsFormats(t *testing.T) {
 	os.WriteFile(junk, []byte("not a key\n"), 0o600)
 	if _, diags := LoadCreds(junk); !diags.HasErrors() || !strings.Contains(diags.Error(), junk) {
 		t.Errorf("a file without a seed: %v", diags)
+	}
+}
+
+// The rules key vigil enrol writes after the deployment key is read from
+// the seed file, where NATS tools ignore it.
+func TestCredsRulesKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "agent.nk")
+	kp, _ := nkeys.CreateUser()
+	seed, _ := kp.Seed()
+	src := fmt.Sprintf("-----BEGIN USER NKEY SEED-----\n%s\n------END USER NKEY SEED------\n\ndeployment_key = \"0123456789abcdef0123\"\n\n# comment\nrules_key = \"ed25519:AAAA\"\n", seed)
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, diags := LoadCreds(path)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if c.RulesKey != "ed25519:AAAA" || c.DeploymentKey != "0123456789abcdef0123" {
+		t.Fatalf("rules key %q deployment key %q", c.RulesKey, c.DeploymentKey)
 	}
 }

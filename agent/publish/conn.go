@@ -28,9 +28,9 @@ func (p *Publisher) connected(nc *nats.Conn) {
 // reported.
 func (p *Publisher) online() bool { return p.reported.Load() && p.nc.IsConnected() }
 
-// authOptions are how the agent proves who it is and checks the server:
+// AuthOptions are how the agent proves who it is and checks the server:
 // its enrolled NKey and the TLS settings of the collector block.
-func (c *Config) authOptions() ([]nats.Option, error) {
+func (c *Config) AuthOptions() ([]nats.Option, error) {
 	var o []nats.Option
 	if c.Identity != nil {
 		kp, err := c.Identity.KeyPair()
@@ -88,7 +88,7 @@ func (p *Publisher) connect() error {
 			}
 		}),
 	}
-	auth, err := c.authOptions()
+	auth, err := c.AuthOptions()
 	if err != nil {
 		return err
 	}

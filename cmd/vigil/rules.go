@@ -18,12 +18,12 @@ import (
 	"github.com/vigilhq/vigil/rules"
 )
 
-// rulesCommand is vigil rules check|test|fmt.
+// rulesCommand is vigil rules check|test|fmt|publish.
 func rulesCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "rules",
-		Short: "Check, test or format HCL rule files (PATH: a directory or files)",
-		Long: `Check, test or format HCL rule files. PATH is a directory (its *.hcl files)
+		Short: "Check, test, format or publish (signed, to agents) HCL rule files (PATH: a directory or files)",
+		Long: `Check, test, format or publish HCL rule files. PATH is a directory (its *.hcl files)
 or files. docs/rules.md describes the language.`,
 	}
 	var check checkOptions
@@ -60,7 +60,7 @@ or files. docs/rules.md describes the language.`,
 	}
 	fmtCmd.Flags().BoolVar(&format.check, "check", false, "only list files that are not formatted; exit 1 if any")
 	fmtCmd.Flags().BoolVar(&format.asJSON, "json", false, "print the result as JSON")
-	c.AddCommand(checkCmd, testCmd, fmtCmd)
+	c.AddCommand(checkCmd, testCmd, fmtCmd, rulesPublishCommand())
 	return c
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigilhq/vigil/collector/enrol"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/rules/bundle"
 )
 
 // Names of the stream and the collector's durable consumers.
@@ -319,11 +320,15 @@ func (b *Bus) EnrolmentErrors() []string {
 }
 
 // AgentPermissions are what an enrolled agent may do: publish to its own
-// subjects and receive JetStream acks in its own inbox.
+// subjects, receive JetStream acks in its own inbox, and read (never
+// write) the rule bundles of its site and of every site.
 func AgentPermissions(site, agentID string) *server.Permissions {
+	keys := []string{bundle.Key(site), bundle.Key(bundle.AllSites)}
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: []string{event.AgentSubjects(site, agentID)}},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX." + agentID + ".>"}},
+		Publish: &server.SubjectPermission{Allow: []string{event.AgentSubjects(site, agentID),
+			bundle.GetSubject(keys[0]), bundle.GetSubject(keys[1])}},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX." + agentID + ".>",
+			bundle.Subject(keys[0]), bundle.Subject(keys[1])}},
 	}
 }
 

@@ -15,16 +15,20 @@ import (
 
 	"github.com/nats-io/nkeys"
 
+	"github.com/vigilhq/vigil/collector/bundles"
 	"github.com/vigilhq/vigil/event"
 )
 
 // Agent is one enrolled agent as the collector knows it.
 type Agent struct {
-	AgentID   string    `json:"agent_id"`
-	Site      string    `json:"site"`
-	Host      string    `json:"host"`
-	PublicKey string    `json:"public_key"`
-	Enrolled  time.Time `json:"enrolled"`
+	AgentID   string `json:"agent_id"`
+	Site      string `json:"site"`
+	Host      string `json:"host"`
+	PublicKey string `json:"public_key"`
+	// RulesKey is the rule signing key's public half pinned in the agent's
+	// credentials: the agent runs only bundles it verifies.
+	RulesKey string    `json:"rules_key,omitempty"`
+	Enrolled time.Time `json:"enrolled"`
 }
 
 // NewAgentID makes an agent id.
@@ -54,13 +58,17 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	rulesKey, err := bundles.PublicKey(filepath.Dir(dir))
+	if err != nil {
+		return nil, nil, err
+	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating agent key: %w", err)
 	}
 	seed, _ := kp.Seed()
 	pub, _ := kp.PublicKey()
-	a := &Agent{AgentID: agentID, Site: site, Host: host, PublicKey: pub, Enrolled: time.Now().UTC()}
+	a := &Agent{AgentID: agentID, Site: site, Host: host, PublicKey: pub, RulesKey: rulesKey, Enrolled: time.Now().UTC()}
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, nil, fmt.Errorf("creating agents directory %s: %w", dir, err)
@@ -100,7 +108,11 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 # The deployment key, the same for every agent enrolled here, keys the
 # hashes of customer identifiers: whoever holds it can test guesses.
 deployment_key = %q
-`, host, site, agentID, a.Enrolled.Format(time.RFC3339), commented(a.Settings("/etc/vigil/agent.nk")), seed, key)
+
+# The collector's rule signing key: the agent runs only rule bundles that
+# it signed (vigil rules publish), none older than the one running.
+rules_key = %q
+`, host, site, agentID, a.Enrolled.Format(time.RFC3339), commented(a.Settings("/etc/vigil/agent.nk")), seed, key, rulesKey)
 	return a, creds, nil
 }
 

@@ -23,6 +23,8 @@ const (
 	RuleIdentity       = "vigil_identity_mismatch"
 	RuleIdentifiers    = "vigil_identifiers_mismatch"
 	RulePermission     = "vigil_nats_permission_violation"
+	RuleBundleStale    = "vigil_rule_bundle_not_current"
+	RuleBundleRefused  = "vigil_rule_bundle_refused"
 )
 
 // Missed is how many heartbeat intervals may pass before an agent is silent.
@@ -42,6 +44,12 @@ type Options struct {
 	// Identifiers, if set, lists the identifier names the collector's rules
 	// read: an agent that does not hash one of them raises an alert.
 	Identifiers func() []string
+	// CurrentBundle, if set, is the rule bundle version agents at a site
+	// should run (0: none published for it).
+	CurrentBundle func(site string) uint64
+	// BundleGrace is how long an agent may run another bundle than the
+	// current one before it alerts. Default DefaultBundleGrace.
+	BundleGrace time.Duration
 }
 
 type agentState struct {
@@ -62,8 +70,12 @@ type agentState struct {
 	ruleHash   string
 	drops      uint64 // kernel drops + spool drops, this boot
 	idsMissing string // identifiers missing at the last heartbeat, joined
-	lastAlert  map[string]time.Time
-	last       *event.Heartbeat // the last heartbeat, for Health
+	// bundleBehind is since when the agent runs another bundle than its
+	// site's current one, bundleRefused the refusal it last reported.
+	bundleBehind  time.Time
+	bundleRefused string
+	lastAlert     map[string]time.Time
+	last          *event.Heartbeat // the last heartbeat, for Health
 	// skew is the last heartbeat's time less its arrival: the agent's
 	// clock against the collector's, less the heartbeat's delivery.
 	skew time.Duration
@@ -91,6 +103,9 @@ func New(opts Options) *Tracker {
 	}
 	if opts.MaxRepeat == 0 {
 		opts.MaxRepeat = time.Hour
+	}
+	if opts.BundleGrace == 0 {
+		opts.BundleGrace = DefaultBundleGrace
 	}
 	t := &Tracker{opts: opts, allowed: map[string]bool{}, agents: map[string]*agentState{},
 		violated: map[string]time.Time{}, held: map[string]int{}}
@@ -195,7 +210,13 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		add(raise(ev, RuleSensorDetached, event.SeverityHigh,
 			fmt.Sprintf("%s found its probes detached: %s", who, strings.Join(fresh, "; ")), float64(len(fresh)), now, ev.ID))
 	}
-	if known && st.ruleHash != "" && hb.RuleSetHash != st.ruleHash && !t.allowed[hb.RuleSetHash] {
+	current := uint64(0)
+	if t.opts.CurrentBundle != nil {
+		current = t.opts.CurrentBundle(ev.Site)
+	}
+	// A change to the site's current bundle is the SOC's own.
+	toCurrent := current > 0 && hb.RulesMode == RulesModeBundle && hb.BundleVersion == current
+	if known && st.ruleHash != "" && hb.RuleSetHash != st.ruleHash && !t.allowed[hb.RuleSetHash] && !toCurrent {
 		add(t.alert(ev, st, RuleRuleSetChanged, event.SeverityHigh,
 			fmt.Sprintf("%s now runs rule set %q (was %q)", who, short(hb.RuleSetHash), short(st.ruleHash)), 0, now, ev.ID))
 	}
@@ -229,6 +250,14 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 			st.sensors, st.detached = sensors, slices.Clone(hb.Detached)
 		}
 		st.interval = time.Duration(hb.IntervalS) * time.Second
+		add(t.bundleBehind(ev, st, who, current, toCurrent, now))
+	}
+	if hb.BundleRefused != st.bundleRefused {
+		st.bundleRefused = hb.BundleRefused
+		if hb.BundleRefused != "" {
+			add(raise(ev, RuleBundleRefused, event.SeverityHigh, // each new refusal is news: no cooldown
+				fmt.Sprintf("%s refused a rule bundle: %s", who, hb.BundleRefused), float64(hb.BundleVersion), now, ev.ID))
+		}
 	}
 	st.site, st.host, st.bootID = ev.Site, ev.Host, ev.BootID
 	st.lastHB, st.drops, st.last = now, drops, hb

@@ -22,6 +22,12 @@ state_dir = "/var/lib/vigil"
 # Rules evaluated on this host: the shipped pack.
 rules_dir = "/etc/vigil/rules"
 
+# Where host rules come from: "bundle" runs the signed bundles the collector
+# serves (vigil rules publish), "local" the files of rules_dir. Left out, it
+# is bundle when the credentials pin a rules_key (vigil enrol writes one),
+# else local.
+# rules_mode = "bundle"
+
 # Kernel-to-agent ring buffer, MiB (a power of two).
 ring_buffer_mib = 8
 

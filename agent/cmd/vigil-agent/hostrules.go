@@ -14,9 +14,12 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/vigilhq/vigil/agent/config"
 	"github.com/vigilhq/vigil/agent/ruleset"
+	"github.com/vigilhq/vigil/agent/rulesync"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/rules"
+	"github.com/vigilhq/vigil/rules/bundle"
 )
 
 // RuleRejected is the alert the agent raises for host rule files it did not
@@ -40,8 +43,10 @@ const (
 type hostRules struct {
 	dir, stateDir string
 	log           *slog.Logger
-	engine        *rules.Engine
-	watcher       *rules.Watcher
+	// bundles reports the bundle running, in bundle mode.
+	bundles *rulesync.Syncer
+	engine  *rules.Engine
+	watcher *rules.Watcher
 	// hashed are the identifier names this agent hashes, to say which
 	// ones its host rules read in vain.
 	hashed []string
@@ -52,9 +57,11 @@ type hostRules struct {
 	savedHash string
 	writers   map[string][]writer // rule file -> writes the file sensor saw since the last load
 	pending   []*event.Event      // rejection alerts not yet emitted
-	lastDiags string              // the last rejection reported (and the writes before it), so a lasting one alerts once
-	emit      func(*event.Event)
-	kick      chan struct{}
+	// bundleRuns says a verified bundle runs, so the files no longer count.
+	bundleRuns bool
+	lastDiags  string // the last rejection reported (and the writes before it), so a lasting one alerts once
+	emit       func(*event.Event)
+	kick       chan struct{}
 }
 
 // writer is a write to a rule file the file sensor reported.
@@ -111,6 +118,17 @@ func loadHostRules(ctx context.Context, dir, stateDir string, hashed []string, l
 	return h
 }
 
+// acceptBundle runs a verified bundle's rules, as accepted runs files that
+// compiled, and keeps them as the last good set.
+func (h *hostRules) acceptBundle(set *rules.Set, b *bundle.Bundle) {
+	h.engine.Swap(set)
+	h.mu.Lock()
+	h.state, h.lastDiags, h.bundleRuns = stateOnDisk, "", true
+	h.mu.Unlock()
+	h.keep(set)
+	h.log.Info("host rules from bundle", "version", b.Version, "site", b.Site, "rules", len(set.Names()), "hash", set.Hash())
+}
+
 // start hands the alerts raised so far, and from now on, to emit (the
 // agent's Emit) until ctx ends.
 func (h *hostRules) start(ctx context.Context, emit func(*event.Event)) {
@@ -148,6 +166,9 @@ func (h *hostRules) flush() {
 
 // accepted runs a set that compiled and keeps it as the last good one.
 func (h *hostRules) accepted(set *rules.Set, _ hcl.Diagnostics) {
+	if !h.followsFiles() {
+		return // a bundle runs: only a newer verified bundle replaces it
+	}
 	h.engine.Swap(set)
 	h.mu.Lock()
 	h.state, h.lastDiags = stateOnDisk, ""
@@ -190,6 +211,9 @@ func (h *hostRules) checkIdentifiers(set *rules.Set) {
 
 // rejected reports files that did not compile while the agent runs.
 func (h *hostRules) rejected(diags hcl.Diagnostics) {
+	if !h.followsFiles() {
+		return
+	}
 	var consequence string
 	if s := h.engine.Set(); s != nil {
 		consequence = fmt.Sprintf("the last good host rule set %.12s stays in force", s.Hash())
@@ -258,6 +282,14 @@ func (h *hostRules) ruleFile(path string) (string, bool) {
 	return path, filepath.Dir(path) == h.dir && strings.HasSuffix(base, ".hcl") && !strings.HasPrefix(base, ".")
 }
 
+// followsFiles says the files of dir are the rules: always in local mode,
+// and in bundle mode until the first verified bundle runs.
+func (h *hostRules) followsFiles() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.bundleRuns
+}
+
 // fill adds the host rules' state to a heartbeat.
 func (h *hostRules) fill(hb *event.Heartbeat) {
 	h.mu.Lock()
@@ -265,6 +297,11 @@ func (h *hostRules) fill(hb *event.Heartbeat) {
 	hb.RuleSetState = h.state
 	hb.Identifiers = h.hashed
 	hb.IdentifiersMissing = h.missing
+	hb.RulesMode = config.RulesLocal
+	if h.bundles != nil {
+		hb.RulesMode = config.RulesBundle
+		hb.BundleVersion, hb.BundleRefused = h.bundles.Status()
+	}
 }
 
 func writerOf(ev *event.Event) string {

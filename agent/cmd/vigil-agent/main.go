@@ -309,7 +309,20 @@ func run(o runOptions) error {
 	if *pprofAddr != "" {
 		go func() { log.Error("pprof server", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
+	pinned := ""
+	if pcfg != nil && pcfg.Identity != nil {
+		pinned = pcfg.Identity.RulesKey
+	}
+	mode, err := cfg.ResolveRulesMode(pinned)
+	if err != nil {
+		return err
+	}
 	host := loadHostRules(ctx, cfg.RulesDir, cfg.StateDir, config.IdentifierNames(cfg), log)
+	if mode == config.RulesBundle {
+		if err := followBundles(ctx, cfg, pcfg, *stdout, pinned, host, log); err != nil {
+			return err
+		}
+	}
 	opts := agent.Options{
 		Identity: agent.Identity{Site: cfg.Site, Host: cfg.Host, AgentID: id, Labels: cfg.Labels},
 		Version:  version,

@@ -16,8 +16,10 @@ import (
 
 	"github.com/vigilhq/vigil/agent/config"
 	"github.com/vigilhq/vigil/agent/publish"
+	"github.com/vigilhq/vigil/agent/rulesync"
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/rules"
+	"github.com/vigilhq/vigil/rules/bundle"
 )
 
 // preflight checks everything run would use, one line per check with the
@@ -100,6 +102,11 @@ func setupChecks(cfg *config.Config, timeout time.Duration) []sensor.Check {
 		out = append(out, spoolCheck(pcfg.SpoolDir, pcfg.SpoolMaxMiB<<20))
 	}
 	out = append(out, rulesCheck(cfg.RulesDir))
+	if pcfg != nil && pcfg.Identity != nil {
+		out = append(out, rulesModeCheck(cfg, pcfg.Identity.RulesKey))
+	} else {
+		out = append(out, rulesModeCheck(cfg, ""))
+	}
 	return out
 }
 
@@ -111,6 +118,37 @@ func credsDiag(diags hcl.Diagnostics) *hcl.Diagnostic {
 		}
 	}
 	return nil
+}
+
+// rulesModeCheck says where the host rules come from and, in bundle mode,
+// which bundle a start would run.
+func rulesModeCheck(cfg *config.Config, pinned string) sensor.Check {
+	c := sensor.Check{Name: "rules mode"}
+	mode, err := cfg.ResolveRulesMode(pinned)
+	if err != nil {
+		c.Detail, c.Fix = err.Error(), "enrol the agent again (vigil enrol writes rules_key), or set rules_mode = \"local\""
+		return c
+	}
+	if mode == config.RulesLocal {
+		c.OK, c.Detail = true, "local: the files of "+cfg.RulesDir
+		return c
+	}
+	key, err := bundle.ParsePublicKey(pinned)
+	if err != nil {
+		c.Detail, c.Fix = "the credentials' rules_key: "+err.Error(), "enrol the agent again"
+		return c
+	}
+	b, _, _, err := rulesync.LoadLastGood(cfg.StateDir, key, cfg.Site)
+	switch {
+	case errors.Is(err, rulesync.ErrNone):
+		c.OK, c.Detail = true, "bundle: none kept yet; the files of "+cfg.RulesDir+" run until the collector sends one"
+	case err != nil:
+		c.Detail = err.Error()
+		c.Fix = "remove it: the files of " + cfg.RulesDir + " run until the collector sends its current bundle again"
+	default:
+		c.OK, c.Detail = true, fmt.Sprintf("bundle: version %d kept (site %s, published %s)", b.Version, b.Site, b.Published.Format(time.RFC3339))
+	}
+	return c
 }
 
 // credsCheck: the file holds the agent's secret seed, so only its owner,
