@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/owner"
+
 	"github.com/vigilhq/vigil/rules"
 	"github.com/vigilhq/vigil/rules/bundle"
 )
@@ -43,7 +45,7 @@ func Publish(dataDir, site string, set *rules.Set, now time.Time) (*bundle.Bundl
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("publishing rules: creating %s: %w", dir, err)
 	}
-	if err := ownLike(dir, dataDir); err != nil {
+	if err := owner.Like(dir, dataDir); err != nil {
 		return nil, fmt.Errorf("publishing rules: %w", err)
 	}
 	// Two publishers at once must not both take the same next version.
@@ -78,7 +80,7 @@ func Publish(dataDir, site string, set *rules.Set, now time.Time) (*bundle.Bundl
 	if err := os.WriteFile(tmp, data, 0o640); err != nil {
 		return nil, fmt.Errorf("publishing rules to %s: %w", path, err)
 	}
-	if err := ownLike(tmp, dataDir); err != nil {
+	if err := owner.Like(tmp, dataDir); err != nil {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("publishing rules to %s: %w", path, err)
 	}

@@ -10,8 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/owner"
 
 	"github.com/nats-io/nkeys"
 
@@ -75,7 +76,7 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 		}
 		// A directory the first enrol makes is the collector's, as the
 		// data directory it sits in is.
-		if err := ownLike(dir, filepath.Dir(dir)); err != nil {
+		if err := owner.Like(dir, filepath.Dir(dir)); err != nil {
 			return nil, nil, fmt.Errorf("creating agents directory %s: %w", dir, err)
 		}
 	}
@@ -88,7 +89,7 @@ func Enrol(dir, site, host, agentID string) (*Agent, []byte, error) {
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
 		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
-	if err := ownLike(tmp, dir); err != nil {
+	if err := owner.Like(tmp, dir); err != nil {
 		os.Remove(tmp)
 		return nil, nil, fmt.Errorf("recording agent %s: %w", agentID, err)
 	}
@@ -179,22 +180,4 @@ func Load(dir string) ([]Agent, []error) {
 		out = append(out, a)
 	}
 	return out, errs
-}
-
-// ownLike gives path the owner of dir. An administrator enrols as root, but
-// the packaged collector runs as its own user and must read the record; the
-// agents directory is that user's, so its owner is the one to give.
-func ownLike(path, dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || os.Geteuid() != 0 {
-		return nil
-	}
-	if err := os.Chown(path, int(sys.Uid), int(sys.Gid)); err != nil {
-		return fmt.Errorf("giving %s to the owner of %s: %w", path, dir, err)
-	}
-	return nil
 }

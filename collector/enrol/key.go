@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vigilhq/vigil/internal/owner"
 )
 
 // KeyFile is the deployment key's file in the collector's data directory.
@@ -52,7 +54,7 @@ func DeploymentKey(dataDir string) (string, error) {
 	if err == nil {
 		// Root's enrol makes it in the collector's user's directory,
 		// whose later enrolments read it.
-		err = ownLike(f.Name(), dataDir)
+		err = owner.Like(f.Name(), dataDir)
 	}
 	if err != nil {
 		return "", fmt.Errorf("writing deployment key: %w", err)
