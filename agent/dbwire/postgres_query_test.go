@@ -93,9 +93,11 @@ func TestPostgresCloseReportsPending(t *testing.T) {
 	}
 }
 
-// Requests the server never answers are bounded by MaxPending: the oldest go.
-func TestPostgresPendingBounded(t *testing.T) {
-	tr, err := NewTracker(Config{Engine: EnginePostgres, Redactor: testRedactor(t), MaxPending: 4})
+// pgStarted is a PostgreSQL tracker bounded by maxPending, past the
+// connection's startup.
+func pgStarted(t *testing.T, maxPending int) (*Tracker, time.Time) {
+	t.Helper()
+	tr, err := NewTracker(Config{Engine: EnginePostgres, Redactor: testRedactor(t), MaxPending: maxPending})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +109,12 @@ func TestPostgresPendingBounded(t *testing.T) {
 		}
 		tr.Feed(dir, ts, c.Data)
 	}
+	return tr, ts
+}
+
+// Requests the server never answers are bounded by MaxPending: the oldest go.
+func TestPostgresPendingBounded(t *testing.T) {
+	tr, ts := pgStarted(t, 4)
 	tables := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
 	for _, tbl := range tables {
 		tr.Feed(ClientToServer, ts, dbwiretest.PgMessage('Q', cstr("SELECT * FROM "+tbl)))
@@ -124,18 +132,7 @@ func TestPostgresPendingBounded(t *testing.T) {
 // counted in Stats.Evicted (a statement executed after its eviction loses
 // its text), while redefining a known name forgets nothing.
 func TestPostgresPreparedBoundedAndCounted(t *testing.T) {
-	tr, err := NewTracker(Config{Engine: EnginePostgres, Redactor: testRedactor(t), MaxPending: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := time.Unix(1700000000, 0)
-	for _, c := range pgPrologue() {
-		dir := ServerToClient
-		if c.FromClient {
-			dir = ClientToServer
-		}
-		tr.Feed(dir, ts, c.Data)
-	}
+	tr, ts := pgStarted(t, 4)
 	for i := range 7 {
 		name := fmt.Sprintf("s%d", i)
 		tr.Feed(ClientToServer, ts, dbwiretest.PgMessage('P', cstr(name), cstr("SELECT 1"), []byte{0, 0}))
