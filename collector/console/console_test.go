@@ -85,6 +85,13 @@ func TestDetailAndTriageForm(t *testing.T) {
 	if w.Code != 200 || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("detail: %d %v", w.Code, w.Header())
 	}
+	// Scripts and styles only from the collector, and no framing: a
+	// summary that slipped through escaping still could not load or run
+	// anything from elsewhere, nor the page be framed to trick a click.
+	if csp := w.Header().Get("Content-Security-Policy"); csp != "default-src 'self'; frame-ancestors 'none'" ||
+		w.Header().Get("X-Frame-Options") != "DENY" {
+		t.Errorf("detail page headers: CSP %q, X-Frame-Options %q", csp, w.Header().Get("X-Frame-Options"))
+	}
 	for _, want := range []string{"mona read &lt;5000&gt; customers", "SELECT * FROM customers WHERE id = ?", "5000 rows, 2.0 KiB",
 		"b1-99"} {
 		if !strings.Contains(body, want) {
