@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,12 @@ type Users struct {
 	path  string
 	mu    sync.Mutex // serialises this process's updates
 	dummy string     // a hash to check unknown names against, so they take as long
+
+	// The file as last read, and its stamp: every console request looks
+	// its user up, and the file changes only when users are managed.
+	cacheMu sync.Mutex
+	cached  []User
+	stamp   string
 }
 
 // OpenUsers reads the users of dir, making a first admin with a random
@@ -138,11 +145,11 @@ func (u *Users) Remove(name string) error {
 }
 
 // List returns the users.
-func (u *Users) List() ([]User, error) { return u.read() }
+func (u *Users) List() ([]User, error) { return u.current() }
 
 // Lookup returns the user named name, if there is one.
 func (u *Users) Lookup(name string) (User, bool) {
-	list, err := u.read()
+	list, err := u.current()
 	if err != nil {
 		return User{}, false
 	}
@@ -167,6 +174,33 @@ func (u *Users) Check(name, password string) (User, bool) {
 		return User{}, false
 	}
 	return usr, true
+}
+
+// current returns the users, read again only when the file changed (by
+// this process or another: vigil-collector user runs apart), as its
+// inode, size and modification time tell.
+func (u *Users) current() ([]User, error) {
+	stamp := ""
+	if st, err := os.Stat(u.path); err == nil {
+		ino := uint64(0)
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino = sys.Ino
+		}
+		stamp = fmt.Sprint(ino, st.Size(), st.ModTime().UnixNano())
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading users: %w", err)
+	}
+	u.cacheMu.Lock()
+	defer u.cacheMu.Unlock()
+	if stamp != "" && stamp == u.stamp {
+		return slices.Clone(u.cached), nil
+	}
+	list, err := u.read()
+	if err != nil {
+		return nil, err
+	}
+	u.cached, u.stamp = list, stamp
+	return slices.Clone(list), nil
 }
 
 func (u *Users) read() ([]User, error) {

@@ -90,3 +90,33 @@ func TestUsers(t *testing.T) {
 		t.Error("removing an unknown user succeeded")
 	}
 }
+
+// Users are read once and again only when the file changes, whoever
+// changes it: a user another process adds, or disables, counts at this
+// collector's next request.
+func TestUsersSeeOtherProcessesChanges(t *testing.T) {
+	dir := t.TempDir()
+	console, err := OpenUsers(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := OpenUsers(dir) // vigil-collector user, another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := console.Lookup("ana"); ok {
+		t.Fatal("ana known before she was added")
+	}
+	if _, err := cli.Add("ana", RoleAnalyst, "a long enough password"); err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := console.Lookup("ana"); !ok || u.Disabled {
+		t.Fatalf("ana after another process added her: %+v, %v", u, ok)
+	}
+	if err := cli.SetDisabled("ana", true); err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := console.Lookup("ana"); !ok || !u.Disabled {
+		t.Errorf("ana after another process disabled her: %+v, %v", u, ok)
+	}
+}
