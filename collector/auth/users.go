@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -48,11 +48,11 @@ type Users struct {
 	mu    sync.Mutex // serialises this process's updates
 	dummy string     // a hash to check unknown names against, so they take as long
 
-	// The file as last read, and its stamp: every console request looks
+	// The file as last parsed, and its bytes: every console request looks
 	// its user up, and the file changes only when users are managed.
 	cacheMu sync.Mutex
 	cached  []User
-	stamp   string
+	raw     []byte
 }
 
 // OpenUsers reads the users of dir, making a first admin with a random
@@ -176,30 +176,27 @@ func (u *Users) Check(name, password string) (User, bool) {
 	return usr, true
 }
 
-// current returns the users, read again only when the file changed (by
-// this process or another: vigil-collector user runs apart), as its
-// inode, size and modification time tell.
+// current returns the users, parsed again only when the file's bytes
+// changed (by this process or another: vigil-collector user runs apart);
+// a file's times are too coarse to tell two quick rewrites apart.
 func (u *Users) current() ([]User, error) {
-	stamp := ""
-	if st, err := os.Stat(u.path); err == nil {
-		ino := uint64(0)
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			ino = sys.Ino
-		}
-		stamp = fmt.Sprint(ino, st.Size(), st.ModTime().UnixNano())
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	b, err := os.ReadFile(u.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reading users: %w", err)
 	}
 	u.cacheMu.Lock()
 	defer u.cacheMu.Unlock()
-	if stamp != "" && stamp == u.stamp {
+	if u.raw != nil && bytes.Equal(b, u.raw) {
 		return slices.Clone(u.cached), nil
 	}
-	list, err := u.read()
+	list, err := u.parse(b)
 	if err != nil {
 		return nil, err
 	}
-	u.cached, u.stamp = list, stamp
+	u.cached, u.raw = list, b
 	return slices.Clone(list), nil
 }
 
@@ -211,6 +208,10 @@ func (u *Users) read() ([]User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading users: %w", err)
 	}
+	return u.parse(b)
+}
+
+func (u *Users) parse(b []byte) ([]User, error) {
 	var list []User
 	if err := json.Unmarshal(b, &list); err != nil {
 		return nil, fmt.Errorf("reading users %s: %w", u.path, err)
