@@ -21,6 +21,7 @@ type Config struct {
 	PrintAlerts      bool
 	Verbose          bool
 	AttributionGrace time.Duration
+	BundleGrace      time.Duration
 
 	NATS       NATS
 	HTTP       HTTP
@@ -80,6 +81,7 @@ func Default() *Config {
 		DataDir:          "/var/lib/vigil-collector",
 		RulesDir:         "/etc/vigil/rules",
 		AttributionGrace: 20 * time.Second,
+		BundleGrace:      2 * time.Minute,
 		NATS: NATS{Listen: "127.0.0.1:4222", Auth: true, Replicas: 1,
 			MaxAge: 7 * 24 * time.Hour, Dedupe: 10 * time.Minute},
 		HTTP:       HTTP{Listen: "127.0.0.1:8080", Console: true},
@@ -98,6 +100,7 @@ type file struct {
 	PrintAlerts      *bool     `hcl:"print_alerts,optional"`
 	Verbose          *bool     `hcl:"verbose,optional"`
 	AttributionGrace *string   `hcl:"attribution_grace,optional"`
+	BundleGrace      *string   `hcl:"bundle_grace,optional"`
 
 	NATS *struct {
 		Listen    *string   `hcl:"listen,optional"`
@@ -196,6 +199,7 @@ func Parse(filename string, src []byte) (*Config, error) {
 	boolean(&c.PrintAlerts, f.PrintAlerts)
 	boolean(&c.Verbose, f.Verbose)
 	duration(&c.AttributionGrace, f.AttributionGrace, "", "attribution_grace", 0)
+	duration(&c.BundleGrace, f.BundleGrace, "", "bundle_grace", 0)
 	if n := f.NATS; n != nil {
 		str(&c.NATS.Listen, n.Listen)
 		if n.URLs != nil {

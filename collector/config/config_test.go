@@ -20,6 +20,7 @@ allowed_rule_sets = ["aa11", "bb22"]
 print_alerts      = true
 verbose           = true
 attribution_grace = "45s"
+bundle_grace      = "5m"
 
 nats {
   listen         = "0.0.0.0:4223"
@@ -63,7 +64,7 @@ checkpoint {
 
 // The same settings as flags.
 var everyFlags = []string{"--data", "/srv/vigil", "--rules", "/srv/rules", "--host-rules", "/srv/host-rules",
-	"--allowed-rule-sets", "aa11,bb22", "--print-alerts", "--verbose", "--attribution-grace", "45s",
+	"--allowed-rule-sets", "aa11,bb22", "--print-alerts", "--verbose", "--attribution-grace", "45s", "--bundle-grace", "5m",
 	"--nats-listen", "0.0.0.0:4223", "--nats-url", "nats://a:4222,nats://b:4222",
 	"--nats-creds", "/etc/vigil/collector-credentials/nats.creds", "--auth=false", "--tls-cert", "/c/server.pem",
 	"--tls-key", "/c/server-key.pem", "--tls-ca", "/c/ca.pem", "--tls-verify", "--replicas", "3",

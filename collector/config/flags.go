@@ -12,7 +12,8 @@ import (
 var Attributes = map[string]string{
 	"data": "data_dir", "rules": "rules_dir", "host-rules": "host_rules_dir", "allowed-rule-sets": "allowed_rule_sets",
 	"print-alerts": "print_alerts", "verbose": "verbose", "attribution-grace": "attribution_grace",
-	"nats-listen": "nats.listen", "nats-url": "nats.urls", "nats-creds": "nats.creds", "auth": "nats.auth",
+	"bundle-grace": "bundle_grace",
+	"nats-listen":  "nats.listen", "nats-url": "nats.urls", "nats-creds": "nats.creds", "auth": "nats.auth",
 	"tls-cert": "nats.tls_cert", "tls-key": "nats.tls_key", "tls-ca": "nats.tls_ca", "tls-verify": "nats.tls_verify",
 	"replicas": "nats.replicas", "stream-max-age": "nats.stream_max_age", "dedupe-window": "nats.dedupe_window",
 	"http": "http.listen", "http-tls-cert": "http.tls_cert", "http-tls-key": "http.tls_key", "no-console": "http.console",
@@ -54,6 +55,7 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Checkpoint.File, "checkpoint-file", c.Checkpoint.File, "also append each signed checkpoint as a JSON line to `file` (put it where this host cannot rewrite it)")
 	fs.StringVar(&c.Checkpoint.Command, "checkpoint-command", c.Checkpoint.Command, "also run this shell `command` with each checkpoint's JSON line on its standard input")
 	fs.DurationVar(&c.AttributionGrace, "attribution-grace", c.AttributionGrace, "how long a statement read at a database server waits for its connection's client end to be reported")
+	fs.DurationVar(&c.BundleGrace, "bundle-grace", c.BundleGrace, "how long an agent may run another rule bundle than its site's current one before it is an alert")
 	fs.BoolVarP(&c.Verbose, "verbose", "v", c.Verbose, "debug logging")
 	for name, attr := range Attributes {
 		if f := fs.Lookup(name); f != nil {

@@ -31,6 +31,10 @@ rules_dir = "/etc/vigil/collector-rules"
 # connection's client end to be reported.
 # attribution_grace = "20s"
 
+# How long an agent may run another rule bundle than its site's current one
+# (vigil rules publish) before it is an alert.
+# bundle_grace = "2m"
+
 nats {
   # The embedded NATS server. Agents on other hosts: "0.0.0.0:4222" with
   # tls_cert and tls_key. Enrol agents (as root or vigil), credentials on

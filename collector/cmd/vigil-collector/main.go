@@ -131,6 +131,7 @@ func run(c *config.Config) error {
 		Retention:       store.Retention{Events: c.Retention.Events, Alerts: c.Retention.Alerts},
 		CheckpointEvery: c.Checkpoint.Every, CheckpointFile: c.Checkpoint.File, CheckpointCommand: c.Checkpoint.Command,
 		AttributionGrace: c.AttributionGrace,
+		BundleGrace:      c.BundleGrace,
 		Logger:           log,
 	}
 	if c.OCSF.Webhook != "" {
