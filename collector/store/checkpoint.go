@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/ed25519"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -97,11 +98,19 @@ func (s *Store) AddCheckpoint(ctx context.Context, c Checkpoint) (Checkpoint, er
 // Checkpoints returns the stored checkpoints in order; only those not yet
 // published when unpublished is set.
 func (s *Store) Checkpoints(ctx context.Context, unpublished bool) ([]Checkpoint, error) {
-	q := `SELECT n, seq, hash, at, kind, sig FROM checkpoints`
+	where := ""
 	if unpublished {
-		q += ` WHERE published = 0`
+		where = ` WHERE published = 0`
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY n`)
+	return queryCheckpoints(ctx, s.db, where)
+}
+
+// queryCheckpoints reads the checkpoints that meet where, in order, from
+// the store or from a transaction (verify reads them in its snapshot).
+func queryCheckpoints(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, where string) ([]Checkpoint, error) {
+	rows, err := q.QueryContext(ctx, `SELECT n, seq, hash, at, kind, sig FROM checkpoints`+where+` ORDER BY n`)
 	if err != nil {
 		return nil, fmt.Errorf("reading checkpoints: %w", err)
 	}

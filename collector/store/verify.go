@@ -100,7 +100,7 @@ func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519
 		return nil, fmt.Errorf("store %s has schema version %d, before the hash chain (%d): start vigil-collector on it once so that it chains its rows", path, v, chainVersion)
 	}
 	r := &VerifyReport{Signatures: pub != nil, Findings: []Finding{}}
-	stored, err := readCheckpoints(ctx, tx)
+	stored, err := queryCheckpoints(ctx, tx, "")
 	if err != nil {
 		return nil, fmt.Errorf("verifying store %s: %w", path, err)
 	}
@@ -138,25 +138,6 @@ func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519
 		return 0
 	})
 	return r, nil
-}
-
-func readCheckpoints(ctx context.Context, tx *sql.Tx) ([]Checkpoint, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT n, seq, hash, at, kind, sig FROM checkpoints ORDER BY n`)
-	if err != nil {
-		return nil, fmt.Errorf("reading checkpoints: %w", err)
-	}
-	defer rows.Close()
-	var out []Checkpoint
-	for rows.Next() {
-		var c Checkpoint
-		var at int64
-		if err := rows.Scan(&c.N, &c.Seq, &c.Hash, &at, &c.Kind, &c.Sig); err != nil {
-			return nil, fmt.Errorf("reading checkpoints: %w", err)
-		}
-		c.At = fromMS(at)
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // verifyChain walks the chain from base and returns each chained row's
