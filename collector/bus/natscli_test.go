@@ -72,12 +72,7 @@ func TestNATSCLIPublishesWithTheEnrolledKey(t *testing.T) {
 	defer b.Close()
 
 	pub := func(subject string) (string, error) {
-		cmd := exec.CommandContext(ctx, nats, "--server", b.ClientURL(), "--nkey", keyFile,
-			"--inbox-prefix", "_INBOX."+a.AgentID, "--timeout", "3s",
-			"pub", "--jetstream", subject, `{"kind":"heartbeat"}`)
-		cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no nats context of this machine's
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		return natsPub(ctx, t, nats, b.ClientURL(), keyFile, a.AgentID, subject)
 	}
 	own := "vigil.leeds.ag-1." + event.ClassHeartbeat
 	if out, err := pub(own); err != nil {
@@ -97,4 +92,15 @@ func TestNATSCLIPublishesWithTheEnrolledKey(t *testing.T) {
 	if info, _ := b.stream.Info(ctx); info.State.Msgs != 1 {
 		t.Errorf("the stream holds %d messages after the refused publish, want 1", info.State.Msgs)
 	}
+}
+
+// natsPub publishes a heartbeat to subject through JetStream with the nats
+// CLI, as the agent agentID with the NKey seed file keyFile would.
+func natsPub(ctx context.Context, t *testing.T, nats, url, keyFile, agentID, subject string) (string, error) {
+	cmd := exec.CommandContext(ctx, nats, "--server", url, "--nkey", keyFile,
+		"--inbox-prefix", "_INBOX."+agentID, "--timeout", "3s",
+		"pub", "--jetstream", subject, `{"kind":"heartbeat"}`)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no nats context of this machine's
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

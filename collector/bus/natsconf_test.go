@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,11 +101,7 @@ func TestGeneratedAuthorizationHoldsAgentsToTheirSubjects(t *testing.T) {
 		if err := os.WriteFile(keyFile, keyData, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.CommandContext(ctx, natsBin, "--server", srv.ClientURL(), "--nkey", keyFile,
-			"--inbox-prefix", "_INBOX."+inbox, "--timeout", "3s", "pub", "--jetstream", subject, `{"kind":"heartbeat"}`)
-		cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		return natsPub(ctx, t, natsBin, srv.ClientURL(), keyFile, inbox, subject)
 	}
 	own := "vigil.leeds.ag-1." + event.ClassHeartbeat
 	if out, err := pub(key, a.AgentID, own); err != nil {
