@@ -74,14 +74,14 @@ func configName(path string) string {
 func setupChecks(cfg *config.Config, timeout time.Duration) []sensor.Check {
 	var out []sensor.Check
 	pcfg, diags := publish.ParseConfig(cfg.Rest, cfg.StateDir)
+	credsErr := credsDiag(diags)
 	switch {
-	case credsDiag(diags) != nil:
-		d := credsDiag(diags)
+	case credsErr != nil:
 		fix := "copy the key vigil enrol wrote to the path collector.creds names (mode 0600, owner root)"
-		if d.Summary != publish.CredsUnreadable {
+		if credsErr.Summary != publish.CredsUnreadable {
 			fix = "enrol the agent again (vigil enrol) and copy the key it writes"
 		}
-		out = append(out, sensor.Check{Name: "credentials", Detail: d.Detail, Fix: fix})
+		out = append(out, sensor.Check{Name: "credentials", Detail: credsErr.Detail, Fix: fix})
 	case diags.HasErrors():
 		out = append(out, sensor.Check{Name: "collector block", Detail: firstDiag(diags),
 			Fix: "correct the collector block; vigil enrol prints one that works"})
