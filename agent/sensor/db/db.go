@@ -127,6 +127,10 @@ type Sensor struct {
 
 	sweepMu sync.Mutex
 	gone    map[uint64]uint64 // Unix sockets found gone once: address -> inode
+	// elsewhere names, for each open Unix end another network namespace
+	// lists, the table that listed it last sweep: read first, so an open
+	// container connection does not cost a walk of /proc every sweep.
+	elsewhere map[uint64]string
 }
 
 // New returns the database sensor, not yet started.

@@ -80,9 +80,7 @@ func (s *Sensor) Sweep() ([]*Close, error) {
 			missing = append(missing, e.ino)
 		}
 	}
-	if len(missing) > 0 {
-		addOtherNamespaces(live, missing)
-	}
+	s.elsewhere = s.addOtherNamespaces(live, missing)
 	gone := make(map[uint64]uint64)
 	var out []*Close
 	now := boottime()
@@ -112,22 +110,46 @@ func (s *Sensor) Sweep() ([]*Close, error) {
 // namespaces other than the agent's, until every inode of missing is found:
 // a socket is listed in the namespace of the process that made it, so a
 // container's client end of a connection to the host's database socket is
-// in the container's table. Namespaces are found through their processes:
-// a socket whose namespace no process is in any more is taken for closed.
-func addOtherNamespaces(live map[uint64]bool, missing []uint64) {
+// in the container's table. The tables that listed them last sweep are
+// read first; only an inode still missing walks /proc for the namespaces,
+// found through their processes, so a socket whose namespace no process is
+// in any more is taken for closed. It returns where each inode was found.
+func (s *Sensor) addOtherNamespaces(live map[uint64]bool, missing []uint64) map[uint64]string {
+	found := map[uint64]string{}
+	read := map[string]bool{}
+	// add reads the table at path and says whether every missing inode is
+	// found now.
+	add := func(path string) bool {
+		read[path] = true
+		inos, err := unixInodes(path)
+		if err != nil {
+			return false // the process ended
+		}
+		for ino := range inos {
+			live[ino] = true
+		}
+		done := true
+		for _, ino := range missing {
+			if _, ok := found[ino]; !ok && inos[ino] {
+				found[ino] = path
+			}
+			done = done && live[ino]
+		}
+		return done
+	}
+	if len(missing) == 0 {
+		return found
+	}
+	for _, ino := range missing {
+		if path := s.elsewhere[ino]; path != "" && !read[path] && add(path) {
+			return found
+		}
+	}
 	own, _ := os.Readlink("/proc/self/ns/net")
 	seen := map[string]bool{own: true}
 	dir, err := os.ReadDir("/proc")
 	if err != nil {
-		return
-	}
-	found := func() bool {
-		for _, ino := range missing {
-			if !live[ino] {
-				return false
-			}
-		}
-		return true
+		return found
 	}
 	for _, d := range dir {
 		if d.Name()[0] < '0' || d.Name()[0] > '9' {
@@ -138,17 +160,11 @@ func addOtherNamespaces(live map[uint64]bool, missing []uint64) {
 			continue // gone since the listing, or a namespace already read
 		}
 		seen[ns] = true
-		inos, err := unixInodes("/proc/" + d.Name() + "/net/unix")
-		if err != nil {
-			continue
-		}
-		for ino := range inos {
-			live[ino] = true
-		}
-		if found() {
-			return
+		if path := "/proc/" + d.Name() + "/net/unix"; !read[path] && add(path) {
+			return found
 		}
 	}
+	return found
 }
 
 // unixInodes reads the inodes of the host's Unix sockets from a
