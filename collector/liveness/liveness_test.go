@@ -337,4 +337,10 @@ func TestHealthCarriesClockSkew(t *testing.T) {
 	if len(h) != 1 || h[0].ClockSkew != 90*time.Second {
 		t.Errorf("health %+v, want the agent 90 s ahead", h)
 	}
+	// Set back (to hide activity in an earlier shift): behind shows too.
+	later := arrived.Add(10 * time.Second)
+	tr.Heartbeat(heartbeat(beat{boot: "b1", interval: 10, sensors: both}, later.Add(-time.Hour)), later)
+	if h := tr.Health(); h[0].ClockSkew != -time.Hour {
+		t.Errorf("health %+v, want the agent an hour behind", h)
+	}
 }

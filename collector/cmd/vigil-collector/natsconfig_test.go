@@ -38,6 +38,18 @@ func TestNATSConfigNamesTheEnrolledAgents(t *testing.T) {
 	if !strings.Contains(one.String(), leeds.PublicKey) || strings.Contains(one.String(), manila.PublicKey) {
 		t.Errorf("configuration for leeds:\n%s", one.String())
 	}
+	// A revoked agent's key leaves the configuration printed next: its
+	// holder cannot go on publishing through the cluster once reloaded.
+	if err := enrol.Revoke(agents, "ag-2"); err != nil {
+		t.Fatal(err)
+	}
+	var revoked bytes.Buffer
+	if err := natsConfig(data, nil, &revoked); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(revoked.String(), manila.PublicKey) || !strings.Contains(revoked.String(), leeds.PublicKey) {
+		t.Errorf("configuration after revoking ag-2:\n%s", revoked.String())
+	}
 	if _, err := os.Stat(filepath.Join(data, "collector.nk")); err != nil {
 		t.Errorf("the collector's key was not made: %v", err)
 	}
