@@ -33,6 +33,18 @@ setpriv_caps() {
 	done
 	echo "$list"
 }
+# until_ok TRIES PID COMMAND...: runs COMMAND every 0.2 s until it succeeds
+# (0), TRIES have failed, or process PID (0: none) has ended (1).
+until_ok() {
+	local tries=$1 pid=$2 i
+	shift 2
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		if [ "$pid" != 0 ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+		sleep 0.2
+	done
+	return 1
+}
 run_dir=$(mktemp -d /var/tmp/vigil-run-packaged.XXXXXX)
 pids=()
 stop_packaged() {
@@ -50,16 +62,7 @@ check "the collector's unit runs it as vigil" test "$user:$group" = "vigil:vigil
 setpriv --reuid "$user" --regid "$group" --init-groups --bounding-set "$(setpriv_caps vigil-collector.service)" \
 	--inh-caps -all --no-new-privs -- "${exec_collector[@]}" >"$run_dir/collector.log" 2>&1 &
 pids+=($!)
-up=no
-for _ in $(seq 100); do
-	if curl -fsS http://127.0.0.1:8080/healthz >/dev/null 2>&1; then
-		up=yes
-		break
-	fi
-	kill -0 "${pids[0]}" 2>/dev/null || break
-	sleep 0.2
-done
-if [ $up = yes ]; then ok "the collector runs as vigil and answers /healthz"; else
+if until_ok 100 "${pids[0]}" curl -fsS -o /dev/null http://127.0.0.1:8080/healthz 2>/dev/null; then ok "the collector runs as vigil and answers /healthz"; else
 	bad "the collector runs as vigil and answers /healthz"
 	sed 's/^/     /' "$run_dir/collector.log"
 	stop_packaged
@@ -83,15 +86,8 @@ sed -i '/^site *=/d' /etc/vigil/agent.hcl
 	printf 'collector {\n  url   = "nats://127.0.0.1:4222"\n  creds = "/etc/vigil/agent.nk"\n}\n'
 } >>/etc/vigil/agent.hcl
 # The running collector takes a new record within a second or so.
-passes=no
-for _ in $(seq 50); do
-	if out=$(/usr/bin/vigil-agent preflight --config /etc/vigil/agent.hcl 2>&1); then
-		passes=yes
-		break
-	fi
-	sleep 0.2
-done
-if [ $passes = yes ]; then ok "preflight passes once enrolled"; else
+preflight() { out=$(/usr/bin/vigil-agent preflight --config /etc/vigil/agent.hcl 2>&1); }
+if until_ok 50 0 preflight; then ok "preflight passes once enrolled"; else
 	bad "preflight passes once enrolled"
 	sed 's/^/     /' <<<"$out"
 fi
@@ -104,16 +100,8 @@ setpriv --bounding-set "$(setpriv_caps vigil-agent.service)" --inh-caps -all --n
 pids+=($!)
 
 token=/var/lib/vigil-collector/api-token
-heard=no
-for _ in $(seq 150); do
-	if vigil agents list --token-file "$token" 2>/dev/null | grep -q ws-pkg; then
-		heard=yes
-		break
-	fi
-	kill -0 "${pids[1]}" 2>/dev/null || break
-	sleep 0.2
-done
-if [ $heard = yes ]; then ok "the agent's heartbeat reached the collector"; else
+listed() { vigil "$@" --token-file "$token" 2>/dev/null | grep -q ws-pkg; }
+if until_ok 150 "${pids[1]}" listed agents list; then ok "the agent's heartbeat reached the collector"; else
 	bad "the agent's heartbeat reached the collector"
 	sed 's/^/     agent: /' "$run_dir/agent.log" | tail -20
 	sed 's/^/     collector: /' "$run_dir/collector.log" | tail -20
@@ -123,15 +111,7 @@ fi
 mkdir -p "$run_dir/bin"
 cp /bin/true "$run_dir/bin/pg_dump"
 "$run_dir/bin/pg_dump"
-alerted=no
-for _ in $(seq 150); do
-	if vigil alerts list --token-file "$token" --rule db_dump_tool 2>/dev/null | grep -q ws-pkg; then
-		alerted=yes
-		break
-	fi
-	sleep 0.2
-done
-if [ $alerted = yes ]; then ok "an alert from the agent reached the collector"; else
+if until_ok 150 "${pids[1]}" listed alerts list --rule db_dump_tool; then ok "an alert from the agent reached the collector"; else
 	bad "an alert from the agent reached the collector"
 	sed 's/^/     agent: /' "$run_dir/agent.log" | tail -20
 fi
