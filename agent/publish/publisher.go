@@ -283,9 +283,13 @@ func (p *Publisher) Close() error {
 	p.beating.Wait()
 	var n uint64 = 1 << 62 // a distinct id for the farewell heartbeat
 	p.heartbeat(&n, 0)
+	// The farewell gets its own wait: a drain that used up its time must
+	// not leave it unsent, or the collector takes a clean stop for a kill.
+	farewell, cancelFarewell := context.WithTimeout(context.Background(), p.opts.DrainTimeout)
+	defer cancelFarewell()
 	select {
 	case <-p.js.PublishAsyncComplete():
-	case <-ctx.Done():
+	case <-farewell.Done():
 	}
 	close(p.stop)
 	<-p.stopped
