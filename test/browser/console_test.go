@@ -287,7 +287,10 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	var evidence string
 	run(t, ctx, "opening the alert",
-		chromedp.Click(`tr[data-id="al-new"] a`),
+		// Clicked in the page, not through a node handle: the live queue
+		// may refetch its rows (a stream reconnecting) between a lookup and
+		// a click, leaving the handle to a row that is gone.
+		chromedp.Evaluate(`document.querySelector('tr[data-id="al-new"] a').click()`, nil),
 		chromedp.WaitVisible("#evidence", chromedp.ByID),
 		chromedp.Text("#evidence", &evidence, chromedp.ByID),
 		shot("detail.png"))
