@@ -252,6 +252,7 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { in.WatchLiveness(ctx, cfg.LivenessEvery) })
 	run(func() { in.WatchHeld(ctx, time.Second) })
 	run(func() { in.WatchGaps(ctx, 10*time.Second) })
+	run(func() { in.PublishCommitted(ctx, b.NC) })
 	run(func() { corr.Watch(ctx) })
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { srvBundles.Watch(ctx, time.Second) })

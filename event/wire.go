@@ -66,6 +66,18 @@ func AgentSubjects(site, agentID string) string {
 	return SubjectRoot + "." + site + "." + agentID + ".>"
 }
 
+// CommittedRoot is the subject root of the collector's watermarks, outside
+// the events stream's vigil.>: they are core NATS messages, not stored.
+const CommittedRoot = "vigil-committed"
+
+// CommittedSubject is where the collector tells an agent what it has
+// stored: a JSON object of boot id to the highest seq of that boot stored
+// with every seq before it (or counted lost). Each agent may subscribe to
+// its own only.
+func CommittedSubject(agentID string) string {
+	return CommittedRoot + "." + agentID
+}
+
 // ParseSubject splits a vigil subject into site, agent id and class.
 func ParseSubject(subj string) (site, agentID, class string, err error) {
 	parts := strings.Split(subj, ".")

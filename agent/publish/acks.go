@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vigilhq/vigil/agent/publish/spool"
 )
 
 // reap commits the acknowledged head of the window; it returns the error
@@ -24,7 +25,7 @@ func (s *sender) reap() (err error) {
 			events += e.n
 		}
 		s.p.acked.Add(uint64(events))
-		s.p.sp.Commit(s.window[done-1].next)
+		s.acked(s.window[:done], time.Now())
 		n := copy(s.window, s.window[done:])
 		clear(s.window[n:])
 		s.window = s.window[:n]
@@ -69,9 +70,17 @@ func (s *sender) waitAcks() bool {
 func (s *sender) waitAck(i int, wake <-chan struct{}) bool {
 	p := s.p
 	i, ack := s.ackOf(i)
+	var commitDue <-chan time.Time
+	if due := s.commitDue(); !due.IsZero() {
+		s.timer.Reset(time.Until(due))
+		defer s.timer.Stop()
+		commitDue = s.timer.C
+	}
 	select {
 	case <-p.stop:
 		return false
+	case <-p.marked:
+	case <-commitDue:
 	case <-wake:
 		s.due = true
 	case <-ack:
@@ -139,6 +148,40 @@ func (s *sender) fail(err error) bool {
 	p := s.p
 	p.retries.Add(1)
 	p.log.Debug("publish failed; resending from the spool", "err", err)
+	if !s.settle() {
+		return false
+	}
+	s.rewind(p.sp.Acked())
+	return s.sleep(time.Second)
+}
+
+// resend waits for outstanding acks to settle and starts again from the
+// first record the collector has not confirmed stored.
+func (s *sender) resend() bool {
+	p := s.p
+	p.rewinds.Add(1)
+	p.log.Debug("resending what the collector has not confirmed stored", "unconfirmed", p.sp.Unconfirmed())
+	if !s.settle() {
+		return false
+	}
+	s.rewind(p.sp.Start())
+	return true
+}
+
+// rewind makes the sender go on from at, forgetting the window and, when
+// at is the first unconfirmed record, what it knew unconfirmed.
+func (s *sender) rewind(at spool.Pos) {
+	s.window = s.window[:0]
+	if at == s.p.sp.Start() {
+		s.unconfirmed = s.unconfirmed[:0]
+	}
+	s.rpos, s.behind = at, true
+}
+
+// settle waits for outstanding acks to settle and commits those that came;
+// false when the publisher stops meanwhile.
+func (s *sender) settle() bool {
+	p := s.p
 	settled := time.NewTimer(p.opts.AckTimeout + time.Second)
 	defer settled.Stop()
 wait:
@@ -155,9 +198,7 @@ wait:
 		}
 	}
 	_ = s.reap() // commit what was acknowledged after all; the rest is resent
-	s.window = s.window[:0]
-	s.rpos, s.behind = p.sp.Start(), true
-	return s.sleep(time.Second)
+	return true
 }
 
 // poll says, without waiting, whether paf was acknowledged or else failed

@@ -76,6 +76,7 @@ func (p *Publisher) connect() error {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			p.log.Info("reconnected to collector")
+			p.reconnects.Add(1)
 			p.connected(nc)
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -118,6 +119,10 @@ func (p *Publisher) connect() error {
 		return fmt.Errorf("connecting to collector %s: %w", c.URL, err)
 	}
 	p.nc, p.js = nc, js
+	if err := p.subscribeCommitted(); err != nil {
+		nc.Close()
+		return fmt.Errorf("listening for the collector's watermarks: %w", err)
+	}
 	return nil
 }
 

@@ -40,19 +40,38 @@ type Options struct {
 	// time it is lost. Nothing is published on a connection before it
 	// returns.
 	Connected func(serverAddr string)
+	// CommitTimeout is how long an acknowledged event may wait for the
+	// collector to confirm it stored it before the sender resends (or,
+	// when the collector publishes no confirmations, stops waiting for
+	// them). Zero: DefaultCommitTimeout.
+	CommitTimeout time.Duration
 	// NATSOptions are appended to the connection options (tests).
 	NATSOptions []nats.Option
 }
 
 // Stats are the publisher's counters.
 type Stats struct {
-	Spooled    uint64 // events written to the spool
-	Acked      uint64 // events JetStream acknowledged in order (duplicates included)
-	Retries    uint64 // times the in-flight window was resent after an error
-	Dropped    uint64 // events dropped from a full spool (loss records included)
-	Depth      uint64 // events waiting in the spool
-	Heartbeats uint64
-	Connected  bool
+	Spooled uint64 // events written to the spool
+	Acked   uint64 // events JetStream acknowledged in order (duplicates included)
+	// Unconfirmed counts records acknowledged but not yet confirmed
+	// stored by the collector: kept in the spool, resent if the server
+	// lost them.
+	Unconfirmed uint64
+	// UnconfirmedDropped counts such records a full spool dropped: not
+	// lost unless the server lost them too, which the collector then
+	// reports as a gap in the agent's seqs.
+	UnconfirmedDropped uint64
+	// Rewinds counts resends from the first unconfirmed record (after a
+	// reconnection, or watermarks stalled behind the acks).
+	Rewinds uint64
+	// CommitFallback says the collector sent no watermark in time, so
+	// records leave the spool at JetStream's ack.
+	CommitFallback bool
+	Retries        uint64 // times the in-flight window was resent after an error
+	Dropped        uint64 // events dropped from a full spool (loss records included)
+	Depth          uint64 // events waiting in the spool
+	Heartbeats     uint64
+	Connected      bool
 }
 
 // Publisher is an agent.Sink and agent.Spooler that delivers through the
@@ -82,7 +101,17 @@ type Publisher struct {
 	closed bool
 
 	spooled, acked, retries, beats atomic.Uint64
-	lossSeq                        atomic.Uint64
+	rewinds                        atomic.Uint64
+	// reconnects counts reconnections: the sender resends from the
+	// first unconfirmed record after each, since a server that restarted
+	// may have lost what it acknowledged.
+	reconnects atomic.Uint64
+
+	markMu        sync.Mutex
+	marks         watermarks
+	marked        chan struct{} // a watermark came
+	commitTimeout time.Duration
+	lossSeq       atomic.Uint64
 
 	// firstReported says the first connection went to Options.Connected,
 	// from connect or from the connect handler, whichever came first.
@@ -150,6 +179,9 @@ func New(cfg *Config, opts Options) (*Publisher, error) {
 	if opts.AckTimeout == 0 {
 		opts.AckTimeout = 10 * time.Second
 	}
+	if opts.CommitTimeout == 0 {
+		opts.CommitTimeout = DefaultCommitTimeout
+	}
 	c := *cfg
 	if c.SpoolMaxMiB <= 0 {
 		c.SpoolMaxMiB = DefaultSpoolMaxMiB
@@ -170,7 +202,7 @@ func New(cfg *Config, opts Options) (*Publisher, error) {
 	}
 	p := &Publisher{cfg: c, opts: opts, log: opts.Logger, sp: sp, wake: make(chan struct{}, 1),
 		urgent: make(chan struct{}, 1), pubErr: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), beatStop: make(chan struct{}), bootID: event.NewBootID(),
-		linger: linger, epoch: time.Now(),
+		linger: linger, epoch: time.Now(), marked: make(chan struct{}, 1), commitTimeout: opts.CommitTimeout,
 		subjEvents: event.Subject(opts.Site, opts.AgentID, event.ClassEvents),
 		subjAlerts: event.Subject(opts.Site, opts.AgentID, event.ClassAlerts),
 		// No retry on "no responders" inside nats.go: a retry sent later
@@ -237,8 +269,13 @@ func (p *Publisher) subject(class string) string {
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() Stats {
+	p.markMu.Lock()
+	fallback := p.marks.fallback
+	p.markMu.Unlock()
 	return Stats{Spooled: p.spooled.Load(), Acked: p.acked.Load(), Retries: p.retries.Load(),
-		Dropped: p.sp.Lost(), Depth: p.sp.Depth(), Heartbeats: p.beats.Load(), Connected: p.nc.IsConnected()}
+		Dropped: p.sp.Lost(), Depth: p.sp.Depth(), Heartbeats: p.beats.Load(), Connected: p.nc.IsConnected(),
+		Unconfirmed: p.sp.Unconfirmed(), UnconfirmedDropped: p.sp.UnconfirmedDropped(), Rewinds: p.rewinds.Load(),
+		CommitFallback: fallback}
 }
 
 // Spool says how many events wait in the spool and how many a full spool

@@ -3,6 +3,7 @@ package publish
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,6 +17,8 @@ type inflight struct {
 	paf  jetstream.PubAckFuture // nil: the fast lane had it acknowledged
 	n    int                    // events it carries
 	ok   bool                   // acknowledged
+	boot string                 // boot of its records (a message holds one boot's)
+	seq  uint64                 // seq of its last record; 0: none
 }
 
 // sender is the state of the send goroutine.
@@ -27,9 +30,14 @@ type sender struct {
 	fast     []fastAlert
 	alerts   []spool.Record
 	lastSend time.Time
-	behind   bool // the last read filled the window: do not linger
-	due      bool // woken to send (paced: by Drained or a batch's worth)
-	timer    *time.Timer
+	// unconfirmed are the acknowledged messages the collector has not
+	// yet confirmed stored, oldest first; reconnects is the publisher's
+	// count when the sender last resent from the first of them.
+	unconfirmed []unconfirmed
+	reconnects  uint64
+	behind      bool // the last read filled the window: do not linger
+	due         bool // woken to send (paced: by Drained or a batch's worth)
+	timer       *time.Timer
 
 	// The events message being filled: body, how many events it holds,
 	// the first one's id and where its last record ends.
@@ -37,6 +45,8 @@ type sender struct {
 	bodyN     int
 	bodyFirst string
 	bodyNext  spool.Pos
+	bodyBoot  string
+	bodySeq   uint64
 }
 
 // send publishes the spool in order with at most MaxInFlight unacknowledged
@@ -51,7 +61,7 @@ type sender struct {
 // meanwhile. Alerts go at once.
 func (p *Publisher) send() {
 	defer close(p.stopped)
-	s := &sender{p: p, rpos: p.sp.Start(), behind: true, timer: time.NewTimer(time.Hour)}
+	s := &sender{p: p, rpos: p.sp.Start(), behind: true, timer: time.NewTimer(time.Hour), reconnects: p.reconnects.Load()}
 	s.timer.Stop()
 	for s.step() {
 	}
@@ -71,12 +81,20 @@ func (s *sender) step() bool {
 		if !s.sleep(time.Second) {
 			return false
 		}
-		s.rpos, s.behind = p.sp.Start(), true
+		s.rewind(p.sp.Start())
 		return true
+	}
+	if n := p.reconnects.Load(); n != s.reconnects {
+		// The server may have restarted and lost what it acknowledged.
+		s.reconnects = n
+		return s.resend()
 	}
 	s.sendAlerts()
 	if err := s.reap(); err != nil {
 		return s.fail(err)
+	}
+	if s.confirm(time.Now()) {
+		return s.resend()
 	}
 	room := p.cfg.MaxInFlight - len(s.window)
 	if room <= 0 {
@@ -144,8 +162,9 @@ func (s *sender) fill(room int) (took int, full bool, err error) {
 		s.recs = recs
 		for i := range recs {
 			r := &recs[i]
+			boot, seq := seqOfID(r.ID)
 			if r.Subject == p.subjEvents {
-				if s.bodyN > 0 && (s.bodyN >= maxMsgEvents || len(s.body)+1+len(r.Data) > maxMsgBytes) {
+				if s.bodyN > 0 && (s.bodyN >= maxMsgEvents || len(s.body)+1+len(r.Data) > maxMsgBytes || boot != s.bodyBoot) {
 					if err = s.flushBody(); err != nil {
 						break
 					}
@@ -157,7 +176,7 @@ func (s *sender) fill(room int) (took int, full bool, err error) {
 					}
 					used++
 				}
-				s.addBody(r)
+				s.addBody(r, boot, seq)
 				s.rpos = r.Next
 				took++
 				continue
@@ -173,14 +192,14 @@ func (s *sender) fill(room int) (took int, full bool, err error) {
 			}
 			used++
 			if r.Subject == p.subjAlerts && s.reachAlert(r.ID) {
-				s.window = append(s.window, inflight{next: r.Next, n: 1, ok: true})
+				s.window = append(s.window, inflight{next: r.Next, n: 1, ok: true, boot: boot, seq: seq})
 			} else {
 				paf, perr := s.publish(&r.Record)
 				if perr != nil {
 					err = perr
 					break
 				}
-				s.window = append(s.window, inflight{next: r.Next, paf: paf, n: 1})
+				s.window = append(s.window, inflight{next: r.Next, paf: paf, n: 1, boot: boot, seq: seq})
 			}
 			s.rpos = r.Next
 			took++
@@ -210,12 +229,13 @@ func (s *sender) fill(room int) (took int, full bool, err error) {
 
 // addBody adds an events record to the message being filled. The data is
 // copied: a record read from the file is only valid until the next read.
-func (s *sender) addBody(r *spool.Entry) {
+func (s *sender) addBody(r *spool.Entry, boot string, seq uint64) {
 	if s.bodyN > 0 {
 		s.body = append(s.body, '\n')
 	} else {
-		s.bodyFirst = r.ID
+		s.bodyFirst, s.bodyBoot = r.ID, boot
 	}
+	s.bodySeq = seq
 	s.body = append(s.body, r.Data...)
 	s.bodyN++
 	s.bodyNext = r.Next
@@ -231,19 +251,19 @@ func (s *sender) flushBody() error {
 		id += "+" + strconv.Itoa(s.bodyN)
 	}
 	paf, err := s.publishData(s.p.subjEvents, id, s.body)
-	n := s.bodyN
+	n, boot, seq := s.bodyN, s.bodyBoot, s.bodySeq
 	s.resetBody()
 	if err != nil {
 		return err
 	}
-	s.window = append(s.window, inflight{next: s.bodyNext, paf: paf, n: n})
+	s.window = append(s.window, inflight{next: s.bodyNext, paf: paf, n: n, boot: boot, seq: seq})
 	return nil
 }
 
 // resetBody empties the message being filled (dropping one left unsent
 // after an error) and drops a buffer grown by big events.
 func (s *sender) resetBody() {
-	s.body, s.bodyN, s.bodyFirst = s.body[:0], 0, ""
+	s.body, s.bodyN, s.bodyFirst, s.bodyBoot, s.bodySeq = s.body[:0], 0, "", "", 0
 	if cap(s.body) > 2*maxMsgBytes {
 		s.body = nil
 	}
@@ -261,6 +281,20 @@ func (s *sender) publishData(subj, id string, data []byte) (jetstream.PubAckFutu
 	o := &outMsg{id: [1]string{id}}
 	o.m = nats.Msg{Subject: subj, Data: data, Header: nats.Header{jetstream.MsgIDHeader: o.id[:]}}
 	return s.p.js.PublishMsgAsync(&o.m, s.p.pubOpts...)
+}
+
+// seqOfID is the boot and seq of an event id as event.MakeID makes it
+// ("boot-seq"); seq 0 when id is not one.
+func seqOfID(id string) (boot string, seq uint64) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return "", 0
+	}
+	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0
+	}
+	return id[:i], seq
 }
 
 // outMsg is a message and its header value in one allocation.

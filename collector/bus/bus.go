@@ -328,7 +328,7 @@ func AgentPermissions(site, agentID string) *server.Permissions {
 		Publish: &server.SubjectPermission{Allow: []string{event.AgentSubjects(site, agentID),
 			bundle.GetSubject(keys[0]), bundle.GetSubject(keys[1])}},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX." + agentID + ".>",
-			bundle.Subject(keys[0]), bundle.Subject(keys[1])}},
+			bundle.Subject(keys[0]), bundle.Subject(keys[1]), event.CommittedSubject(agentID)}},
 	}
 }
 

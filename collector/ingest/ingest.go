@@ -61,6 +61,8 @@ type Ingest struct {
 
 	// retry is how long a failed batch waits for redelivery.
 	retry time.Duration
+	// committed gathers what PublishCommitted tells agents.
+	committed committedMarks
 	// Tests fail batches before or after their commit (a crash before the
 	// acks) and follow the lanes with these.
 	beforeCommit, afterCommit func(l lane, msgs int) error
@@ -288,6 +290,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	if err := b.commit(); err != nil {
 		return err
 	}
+	in.noteCommitted(b.tx, msgs)
 	for res, n := range b.results {
 		m.Messages.WithLabelValues(res).Add(float64(n))
 	}

@@ -57,6 +57,7 @@ func (s *Spool) Append(r Record, boot string, seq uint64, loss *Drop) error {
 	if _, err := s.bw.Write(r.Data); err != nil {
 		return fmt.Errorf("writing spool: %w", err)
 	}
+	s.unsynced = true
 	if loss != nil {
 		s.lossRecs = append(s.lossRecs, lossRec{seg: last.n, idx: last.count, drop: *loss})
 	}
@@ -98,6 +99,9 @@ func (s *Spool) rotate() error {
 	if err := s.flushLocked(); err != nil {
 		return err
 	}
+	if err := s.syncLocked(); err != nil {
+		return err
+	}
 	if err := s.w.Close(); err != nil {
 		return fmt.Errorf("closing spool segment: %w", err)
 	}
@@ -110,18 +114,25 @@ func (s *Spool) rotate() error {
 	s.bw.Reset(w)
 	s.flushed = 0
 	s.segs = append(s.segs, &segment{n: n})
+	s.dirSync = true
 	return nil
 }
 
 func (s *Spool) dropOldest() {
 	old := s.segs[0]
-	// Records before cut were acknowledged.
-	var cut int64
-	if s.committed.seg == old.n {
-		cut = s.committed.idx
-	} else if s.committed.seg > old.n {
-		cut = old.count
+	// Records before cut were acknowledged, those before kept confirmed
+	// stored too.
+	idxOf := func(p Pos) int64 {
+		switch {
+		case p.seg == old.n:
+			return p.idx
+		case p.seg > old.n:
+			return old.count
+		}
+		return 0
 	}
+	cut, kept := idxOf(s.acked), idxOf(s.committed)
+	s.unconfirmedDropped += uint64(max(cut-kept, 0))
 	lost := old.count - cut
 	s.lostTotal += uint64(lost)
 	for _, r := range old.runs {
@@ -135,22 +146,25 @@ func (s *Spool) dropOldest() {
 	if lost > 0 {
 		s.addDrop(Drop{Count: uint64(lost)})
 	}
-	kept := s.lossRecs[:0]
+	keptLoss := s.lossRecs[:0]
 	for _, l := range s.lossRecs {
 		switch {
 		case l.seg != old.n:
-			kept = append(kept, l)
+			keptLoss = append(keptLoss, l)
 		case l.idx >= cut:
 			s.addDrop(l.drop) // never delivered: report it again
 		}
 	}
-	s.lossRecs = kept
+	s.lossRecs = keptLoss
 	s.removeOldest()
 	for s.tailHead < len(s.tail) && s.tail[s.tailHead].At.seg <= old.n {
 		s.popTail()
 	}
 	if s.committed.seg <= old.n {
 		s.committed = Pos{seg: s.segs[0].n}
+	}
+	if s.acked.seg <= old.n {
+		s.acked = Pos{seg: s.segs[0].n}
 	}
 }
 

@@ -8,36 +8,59 @@ import (
 	"path/filepath"
 )
 
-// cursorLine is the cursor file's content for p: fixed width, so each save
-// overwrites the last in place, and checksummed, so a torn write (a power
-// cut) reads as no cursor, which only resends, rather than as a position
-// in the middle of a record.
-func cursorLine(p Pos) []byte {
+// cursorLine is the cursor file's content for the committed position c
+// and the acknowledged one a: fixed width, so each save overwrites the
+// last in place, and checksummed, so a torn write (a power cut) reads as
+// no cursor, which only resends, rather than as a position in the middle
+// of a record.
+func cursorLine(c, a Pos) []byte {
+	b := fmt.Appendf(nil, "%020d %020d %020d %020d %020d %020d", c.seg, c.off, c.idx, a.seg, a.off, a.idx)
+	return fmt.Appendf(b, " %08x\n", crc32.Checksum(b, crcTable))
+}
+
+// oneCursorLine is the cursor file as versions that kept one position
+// wrote it.
+func oneCursorLine(p Pos) []byte {
 	b := fmt.Appendf(nil, "%020d %020d %020d", p.seg, p.off, p.idx)
 	return fmt.Appendf(b, " %08x\n", crc32.Checksum(b, crcTable))
 }
 
-func (s *Spool) readCursor() Pos {
+// readCursor returns the committed and acknowledged positions the cursor
+// file holds; a file written by an older version holds one, which is both.
+func (s *Spool) readCursor() (committed, acked Pos) {
 	first := Pos{seg: s.segs[0].n}
 	b, err := os.ReadFile(filepath.Join(s.dir, "cursor"))
 	if err != nil {
-		return first
+		return first, first
 	}
-	var p Pos
+	var c, a Pos
 	var sum uint32
-	switch n, _ := fmt.Sscanf(string(b), "%d %d %d %x", &p.seg, &p.off, &p.idx, &sum); {
-	case n == 4 && bytes.Equal(b, cursorLine(p)):
+	switch n, _ := fmt.Sscanf(string(b), "%d %d %d %d %d %d %x", &c.seg, &c.off, &c.idx, &a.seg, &a.off, &a.idx, &sum); {
+	case n == 7 && bytes.Equal(b, cursorLine(c, a)):
+	case n == 4 && bytes.Equal(b, oneCursorLine(c)):
+		a = c
 	case n == 3 && !bytes.ContainsRune(b[:len(b)-1], '\n'):
-		// Written by an earlier version: "seg off idx\n", replaced whole.
+		// "seg off idx\n", replaced whole.
+		a = c
 	default:
-		return first
+		return first, first
 	}
+	c, a = s.valid(c), s.valid(a)
+	if a.before(c) {
+		a = c
+	}
+	return c, a
+}
+
+// valid returns p if it is a record boundary of a kept segment, else the
+// first record kept.
+func (s *Spool) valid(p Pos) Pos {
 	for _, sg := range s.segs {
 		if sg.n == p.seg && p.off <= sg.size && p.idx <= sg.count {
 			return p
 		}
 	}
-	return first
+	return Pos{seg: s.segs[0].n}
 }
 
 func (s *Spool) flushLocked() error {
@@ -51,8 +74,11 @@ func (s *Spool) flushLocked() error {
 	return nil
 }
 
-// Flush writes buffered records to the segment file (the page cache keeps
-// them across a crash of the agent) and saves the cursor if it moved.
+// Flush writes buffered records to the segment file and syncs it, so what
+// the spool took survives a power loss of the host, not only a crash of
+// the agent, and saves the cursor if it moved. One sync per flush bounds
+// the cost whatever the event rate; the cursor is not synced, since a lost
+// cursor only resends.
 func (s *Spool) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,14 +88,52 @@ func (s *Spool) Flush() error {
 	if err := s.flushLocked(); err != nil {
 		return err
 	}
+	if err := s.syncLocked(); err != nil {
+		return err
+	}
 	return s.saveCursorLocked()
+}
+
+// SetSync turns the sync of Flush on (the default) or off, to measure its
+// cost.
+func (s *Spool) SetSync(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noSync = !on
+}
+
+// syncLocked syncs the write segment if records were written to it since
+// it last was, and the directory if a segment was made since it last was.
+func (s *Spool) syncLocked() error {
+	if s.noSync {
+		return nil
+	}
+	if s.unsynced {
+		if err := s.w.Sync(); err != nil {
+			return fmt.Errorf("syncing spool segment: %w", err)
+		}
+		s.unsynced = false
+	}
+	if s.dirSync {
+		d, err := os.Open(s.dir)
+		if err != nil {
+			return fmt.Errorf("syncing spool directory: %w", err)
+		}
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("syncing spool directory: %w", err)
+		}
+		s.dirSync = false
+	}
+	return nil
 }
 
 // saveCursorLocked writes the cursor if it moved: one pwrite to a file
 // kept open, where a new file and a rename would cost several system
 // calls at every flush.
 func (s *Spool) saveCursorLocked() error {
-	if s.committed == s.saved {
+	if s.saved == [2]Pos{s.committed, s.acked} {
 		return nil
 	}
 	if s.cursor == nil {
@@ -79,23 +143,27 @@ func (s *Spool) saveCursorLocked() error {
 		}
 		s.cursor = f
 	}
-	c := s.committed
-	if _, err := s.cursor.WriteAt(cursorLine(c), 0); err != nil {
+	c, a := s.committed, s.acked
+	if _, err := s.cursor.WriteAt(cursorLine(c, a), 0); err != nil {
 		return fmt.Errorf("saving spool cursor: %w", err)
 	}
-	s.saved = c
+	s.saved = [2]Pos{c, a}
 	return nil
 }
 
-// Commit marks every record before p as delivered and removes segments
-// wholly behind it. The cursor file is saved on the next flush.
-func (s *Spool) Commit(p Pos) {
+// Ack marks every record before p as acknowledged by JetStream: they are
+// no longer waiting (Depth), but stay in the spool until Commit.
+func (s *Spool) Ack(p Pos) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.committed.before(p) {
+	s.ackLocked(p)
+}
+
+func (s *Spool) ackLocked(p Pos) {
+	if !s.acked.before(p) {
 		return
 	}
-	s.committed = p
+	s.acked = p
 	kept := s.lossRecs[:0]
 	for _, l := range s.lossRecs {
 		if l.seg > p.seg || l.seg == p.seg && l.idx >= p.idx {
@@ -103,10 +171,24 @@ func (s *Spool) Commit(p Pos) {
 		}
 	}
 	s.lossRecs = kept
+}
+
+// Commit marks every record before p as stored by the collector (and so
+// acknowledged too) and removes segments wholly behind it. The cursor file
+// is saved on the next flush.
+func (s *Spool) Commit(p Pos) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ackLocked(p)
+	if !s.committed.before(p) {
+		return
+	}
+	s.committed = p
 	for len(s.segs) > 1 && s.segs[0].n < p.seg {
 		s.removeOldest()
 	}
-	// Records acknowledged are never read again.
+	// Records confirmed are never read again; unconfirmed ones stay in
+	// memory for a resend, within the tail's bound.
 	for s.tailHead < len(s.tail) && !p.before(s.tail[s.tailHead].Next) {
 		s.popTail()
 	}

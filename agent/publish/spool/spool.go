@@ -21,15 +21,26 @@ type Spool struct {
 	maxBytes int64
 	segBytes int64
 
-	mu        sync.Mutex
-	segs      []*segment // oldest first; the last is written to
-	w         *os.File
-	bw        *bufio.Writer
-	flushed   int64 // bytes of the write segment on disk
-	total     int64
-	committed Pos
-	saved     Pos // committed as last written to the cursor file
-	cursor    *os.File
+	mu      sync.Mutex
+	segs    []*segment // oldest first; the last is written to
+	w       *os.File
+	bw      *bufio.Writer
+	flushed int64 // bytes of the write segment on disk
+	total   int64
+	// acked is the first record JetStream has not acknowledged, committed
+	// the first the collector has not confirmed stored: records between
+	// them are delivered but kept, since a server that loses power before
+	// syncing loses what it acknowledged. committed is never after acked.
+	acked, committed Pos
+	saved            [2]Pos // committed and acked as last written to the cursor file
+	// unsynced says records were written since the segment was last
+	// synced; dirSync that a segment file was made since the directory was.
+	unsynced, dirSync bool
+	noSync            bool
+	// unconfirmedDropped counts acknowledged, unconfirmed records a full
+	// spool dropped: not loss, JetStream has them.
+	unconfirmedDropped uint64
+	cursor             *os.File
 	// dropped are the records lost and not yet reported in a loss
 	// record, one range per boot.
 	dropped   []Drop
@@ -104,8 +115,8 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 	}
 	s.bw = bufio.NewWriterSize(s.w, 64<<10)
 	s.flushed = last.size
-	s.committed = s.readCursor()
-	s.saved = s.committed
+	s.committed, s.acked = s.readCursor()
+	s.saved = [2]Pos{s.committed, s.acked}
 	return s, nil
 }
 
@@ -116,11 +127,27 @@ func (s *Spool) Lost() uint64 {
 	return s.lostTotal
 }
 
-// Start is where reading resumes: the first unacknowledged record.
+// Start is where a resend begins: the first record the collector has not
+// confirmed stored.
 func (s *Spool) Start() Pos {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.committed
+}
+
+// Acked is the first record JetStream has not acknowledged.
+func (s *Spool) Acked() Pos {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked
+}
+
+// UnconfirmedDropped counts records a full spool dropped after JetStream
+// acknowledged them but before the collector confirmed them stored.
+func (s *Spool) UnconfirmedDropped() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unconfirmedDropped
 }
 
 // removeOldest removes the oldest segment and its file.
@@ -141,16 +168,29 @@ func (s *Spool) closeReader(n uint64) {
 	}
 }
 
-// Depth counts the records not yet delivered.
+// Depth counts the records not yet acknowledged.
 func (s *Spool) Depth() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.countFrom(s.acked)
+}
+
+// Unconfirmed counts the records acknowledged but not yet confirmed
+// stored.
+func (s *Spool) Unconfirmed() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.countFrom(s.committed) - s.countFrom(s.acked)
+}
+
+// countFrom counts the records from p on.
+func (s *Spool) countFrom(p Pos) uint64 {
 	var n int64
 	for _, sg := range s.segs {
 		switch {
-		case sg.n == s.committed.seg:
-			n += sg.count - s.committed.idx
-		case sg.n > s.committed.seg:
+		case sg.n == p.seg:
+			n += sg.count - p.idx
+		case sg.n > p.seg:
 			n += sg.count
 		}
 	}
@@ -163,7 +203,7 @@ func (s *Spool) Close() error {
 	if s.closed {
 		return nil
 	}
-	err := errors.Join(s.flushLocked(), s.saveCursorLocked())
+	err := errors.Join(s.flushLocked(), s.syncLocked(), s.saveCursorLocked())
 	s.closed = true
 	s.closeReader(s.rfSeg)
 	if s.cursor != nil {

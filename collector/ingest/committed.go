@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/event"
+)
+
+// CommittedEvery is how often, at most, the collector tells agents what it
+// has stored: watermarks are coalesced over this long.
+const CommittedEvery = 200 * time.Millisecond
+
+// committedMarks gathers the agents and boots of stored batches for
+// PublishCommitted to tell them their watermarks.
+type committedMarks struct {
+	on    atomic.Bool // PublishCommitted runs
+	mu    sync.Mutex
+	dirty map[string]map[string]struct{} // agent id -> boot ids
+	wake  chan struct{}
+}
+
+func (c *committedMarks) wakeup() chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+	}
+	return c.wake
+}
+
+// noteCommitted notes the agents and boots of a batch just committed,
+// duplicates included: an agent that resends what was stored needs the
+// watermark as much as one sending anew.
+func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg) {
+	c := &in.committed
+	if !c.on.Load() {
+		return
+	}
+	c.mu.Lock()
+	if c.dirty == nil {
+		c.dirty = map[string]map[string]struct{}{}
+	}
+	add := func(agentID, boot string) {
+		boots := c.dirty[agentID]
+		if boots == nil {
+			boots = map[string]struct{}{}
+			c.dirty[agentID] = boots
+		}
+		boots[boot] = struct{}{}
+	}
+	for _, m := range msgs {
+		_, agentID, class, err := event.ParseSubject(m.Subject)
+		if err != nil || class == event.ClassHeartbeat {
+			continue
+		}
+		if boot := bootOf(m.Data); boot != "" {
+			add(agentID, boot)
+		}
+	}
+	for _, ab := range tx.TrackedBoots() {
+		add(ab.AgentID, ab.BootID)
+	}
+	c.mu.Unlock()
+	select {
+	case c.wakeup() <- struct{}{}:
+	default:
+	}
+}
+
+// bootOf is the boot of a message's first event, read from its id
+// ("boot-seq"), which the encoder writes first; "" if it is not there.
+func bootOf(data []byte) string {
+	const prefix = `{"id":"`
+	if !bytes.HasPrefix(data, []byte(prefix)) {
+		return ""
+	}
+	rest := data[len(prefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return ""
+	}
+	dash := bytes.LastIndexByte(rest[:end], '-')
+	if dash <= 0 {
+		return ""
+	}
+	return string(rest[:dash])
+}
+
+// PublishCommitted tells each agent, after its batches are stored and at
+// most every CommittedEvery, the watermark of each boot it sent
+// (store.Committed) on event.CommittedSubject, until ctx ends. The agent
+// keeps its events until a watermark covers them, so a power loss of this
+// host, which can take what JetStream acknowledged but had not synced,
+// loses nothing. A watermark that cannot be read or sent is logged and
+// sent with the next batch; the agent resends after its commit timeout.
+func (in *Ingest) PublishCommitted(ctx context.Context, nc *nats.Conn) {
+	c := &in.committed
+	c.on.Store(true)
+	wake := c.wakeup()
+	t := time.NewTimer(CommittedEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+		c.mu.Lock()
+		dirty := c.dirty
+		c.dirty = nil
+		c.mu.Unlock()
+		for agentID, boots := range dirty {
+			list := make([]string, 0, len(boots))
+			for b := range boots {
+				list = append(list, b)
+			}
+			marks, err := in.o.Store.Committed(ctx, agentID, list)
+			if err != nil {
+				if ctx.Err() == nil {
+					in.o.Logger.Error("reading what an agent has stored", "agent_id", agentID, "err", err)
+				}
+				continue
+			}
+			if len(marks) == 0 {
+				continue
+			}
+			data, err := json.Marshal(marks)
+			if err != nil {
+				in.o.Logger.Error("encoding an agent's watermark", "agent_id", agentID, "err", err)
+				continue
+			}
+			if err := nc.Publish(event.CommittedSubject(agentID), data); err != nil {
+				in.o.Logger.Warn("publishing an agent's watermark", "agent_id", agentID, "err", err)
+			}
+		}
+		t.Reset(CommittedEvery)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
