@@ -67,12 +67,18 @@ func TestViolationsNameTheAgent(t *testing.T) {
 	nc.Publish(own, []byte("{}"))
 	nc.Publish(other, []byte("{}"))
 	nc.Subscribe(">", func(*nats.Msg) {})
+	ownMarks, err := nc.SubscribeSync(event.CommittedSubject("ag-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Subscribe(event.CommittedSubject("ag-2"), func(*nats.Msg) {})
 	nc.Request("$JS.API.STREAM.DELETE."+Stream, nil, 200*time.Millisecond)
 	nc.Flush()
 
 	want := []Violation{
 		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "publish", Subject: other},
 		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "subscribe", Subject: ">"},
+		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "subscribe", Subject: event.CommittedSubject("ag-2")},
 		{Key: a1.PublicKey, AgentID: "ag-1", Site: "leeds", Op: "jetstream", Subject: "$JS.API.STREAM.DELETE." + Stream},
 	}
 	testproc.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
@@ -85,10 +91,17 @@ func TestViolationsNameTheAgent(t *testing.T) {
 		}
 		return nil
 	})
+	// The collector's watermarks reach the agent they are for.
+	if err := b.NC.Publish(event.CommittedSubject("ag-1"), []byte(`{"b":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ownMarks.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("ag-1 did not get its watermark: %v", err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, v := range got {
-		if v.Subject == own || v.AgentID != "ag-1" || strings.Contains(v.Subject, "decoy") {
+		if v.Subject == own || v.Subject == event.CommittedSubject("ag-1") || v.AgentID != "ag-1" || strings.Contains(v.Subject, "decoy") {
 			t.Errorf("reported %+v: its own subject, another agent or the decoy", v)
 		}
 	}

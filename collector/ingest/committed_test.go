@@ -1,0 +1,124 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
+)
+
+// encoded is a message as the agent sends it (event.Encode, id first).
+func encoded(t *testing.T, evs ...*event.Event) Msg {
+	t.Helper()
+	var data []byte
+	for i, e := range evs {
+		b, err := event.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			data = append(data, '\n')
+		}
+		data = append(data, b...)
+	}
+	return Msg{Subject: event.Subject(evs[0].Site, evs[0].AgentID, event.ClassEvents), Data: data}
+}
+
+// After each stored batch the collector tells the agent the highest seq
+// of its boot stored with every seq before it: a pending gap holds it
+// back until late events fill it or it is counted lost, and a batch of
+// duplicates (an agent resending what was stored) is told it too.
+func TestCommittedWatermarks(t *testing.T) {
+	in, st, _, _ := newIngest(t, nil)
+	srv := testnats.Run(t, testnats.Options(t))
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	marks, err := nc.SubscribeSync(event.CommittedSubject("a1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := nc.SubscribeSync(event.CommittedSubject("a2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go in.PublishCommitted(ctx, nc)
+	testproc.CheckFor(t, 5*time.Second, time.Millisecond, func() error {
+		if !in.committed.on.Load() {
+			return fmt.Errorf("PublishCommitted has not started")
+		}
+		return nil
+	})
+	store := func(seqs ...uint64) {
+		t.Helper()
+		evs := make([]*event.Event, len(seqs))
+		for i, s := range seqs {
+			evs[i] = ev("leeds", "a1", s, event.KindFileWrite)
+		}
+		if err := in.Handle(ctx, []Msg{encoded(t, evs...)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(seq uint64) {
+		t.Helper()
+		m, err := marks.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no watermark for seq %d: %v", seq, err)
+		}
+		var got map[string]uint64
+		if err := json.Unmarshal(m.Data, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got["b-a1"] != seq || len(got) != 1 {
+			t.Fatalf("watermark %s, want b-a1 at %d", m.Data, seq)
+		}
+	}
+	store(1, 2, 3)
+	want(3)
+	store(6) // 4-5 pending: late, or lost
+	want(3)
+	store(2) // a resend of what was stored
+	want(3)
+	store(4, 5)
+	want(6)
+	store(9)
+	want(6)
+	if _, err := st.ConfirmGaps(ctx, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	store(9) // 7-8 now counted lost
+	want(9)
+	if m, err := other.NextMsg(100 * time.Millisecond); err == nil {
+		t.Fatalf("another agent was told a1's watermark: %s", m.Data)
+	}
+	if _, err := marks.NextMsg(300 * time.Millisecond); err == nil {
+		t.Fatal("a watermark with nothing stored")
+	}
+}
+
+func TestBootOf(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"id":"boot-1-42","kind":"x"}`: "boot-1",
+		`{"id":"42"}`:                   "",
+		`{"kind":"x","id":"b-1"}`:       "",
+		`{"id":"b-1`:                    "",
+	} {
+		if got := bootOf([]byte(in)); got != want {
+			t.Errorf("bootOf(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
