@@ -97,7 +97,7 @@ func benchEvent(seq uint64) *event.Event {
 
 // runPublish publishes b.N events, every pace apart when pace > 0, and waits
 // until JetStream has acknowledged them all.
-func runPublish(b *testing.B, pace time.Duration, noop bool) {
+func runPublish(b *testing.B, pace time.Duration, noop, sync bool) {
 	srv := startBenchServer(b)
 	p, err := New(&Config{URL: srv.url, SpoolDir: b.TempDir(), HeartbeatEvery: time.Hour},
 		Options{Site: "leeds", Host: "ws-a", AgentID: "ag-1", Logger: slog.New(slog.DiscardHandler)})
@@ -105,6 +105,7 @@ func runPublish(b *testing.B, pace time.Duration, noop bool) {
 		b.Fatal(err)
 	}
 	defer p.Close()
+	p.sp.SetSync(sync)
 	// Warm up the connection and the stream.
 	for i := range 100 {
 		if err := p.Publish(benchEvent(uint64(i + 1))); err != nil {
@@ -149,9 +150,12 @@ func runPublish(b *testing.B, pace time.Duration, noop bool) {
 
 // BenchmarkPublish publishes as fast as it can (burst) and at 1,000 events/s
 // (paced); paced-noop is the pacing loop alone, to subtract from paced.
+// The -nosync runs leave out the spool's sync at each flush, to measure it.
 // Paced runs take a millisecond an event: run them with -benchtime=3000x.
 func BenchmarkPublish(b *testing.B) {
-	b.Run("burst", func(b *testing.B) { runPublish(b, 0, false) })
-	b.Run("paced", func(b *testing.B) { runPublish(b, time.Millisecond, false) })
-	b.Run("paced-noop", func(b *testing.B) { runPublish(b, time.Millisecond, true) })
+	b.Run("burst", func(b *testing.B) { runPublish(b, 0, false, true) })
+	b.Run("burst-nosync", func(b *testing.B) { runPublish(b, 0, false, false) })
+	b.Run("paced", func(b *testing.B) { runPublish(b, time.Millisecond, false, true) })
+	b.Run("paced-nosync", func(b *testing.B) { runPublish(b, time.Millisecond, false, false) })
+	b.Run("paced-noop", func(b *testing.B) { runPublish(b, time.Millisecond, true, true) })
 }

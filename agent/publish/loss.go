@@ -18,6 +18,14 @@ func (p *Publisher) reportLoss() {
 	for _, d := range p.sp.TakeDropped() {
 		p.reportDrop(d)
 	}
+	if n := p.sp.UnconfirmedDropped(); n > p.unconfirmedDropped.Load() {
+		// Not loss unless the server lost them too, which the collector
+		// then counts as a gap in the seqs.
+		if old := p.unconfirmedDropped.Swap(n); n > old {
+			p.log.Warn("spool full: events JetStream acknowledged dropped before the collector confirmed them stored",
+				"count", n-old, "total", n)
+		}
+	}
 }
 
 // reportDrop emits one loss record for d.
@@ -37,7 +45,9 @@ func (p *Publisher) reportDrop(d spool.Drop) {
 		return
 	}
 	ev.Site, ev.Host, ev.AgentID, ev.BootID = p.opts.Site, p.opts.Host, p.opts.AgentID, boot
-	ev.ID = fmt.Sprintf("%s-loss-%d", boot, p.lossSeq.Add(1))
+	// Not "boot-seq": the record has no seq for the collector's watermarks
+	// to cover.
+	ev.ID = fmt.Sprintf("%s-loss%d", boot, p.lossSeq.Add(1))
 	if err := p.Publish(ev); err != nil {
 		p.log.Error("spooling loss record", "err", err)
 	}

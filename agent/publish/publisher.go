@@ -111,7 +111,9 @@ type Publisher struct {
 	marks         watermarks
 	marked        chan struct{} // a watermark came
 	commitTimeout time.Duration
-	lossSeq       atomic.Uint64
+	// unconfirmedDropped is the spool's count as reportLoss last logged it.
+	unconfirmedDropped atomic.Uint64
+	lossSeq            atomic.Uint64
 
 	// firstReported says the first connection went to Options.Connected,
 	// from connect or from the connect handler, whichever came first.
