@@ -6,7 +6,9 @@
 //
 // Publisher (publisher.go) is the agent's sink: Publish spools an event and
 // wakes the sender (sender.go), which publishes runs of events several to a
-// message with a window of unacknowledged messages (acks.go); alerts also go
+// message with a window of unacknowledged messages (acks.go), keeping what
+// JetStream acknowledged until the collector's watermark says it is stored
+// (committed.go); alerts also go
 // at once through a fast lane (fastlane.go). The agent's reader paces the
 // sender and the spool's flushes (pace.go); records a full spool dropped are
 // reported as agent.loss (loss.go); heartbeats go straight to JetStream

@@ -6,8 +6,12 @@
 // statement waits there for its client end's report, then its stored copy
 // is updated), runs the correlation rules and feeds heartbeats to the
 // liveness tracker. A batch commits before its messages are acknowledged,
-// so a crash redelivers and nothing is stored twice.
+// so a crash redelivers and nothing is stored twice. After each stored batch
+// it tells the agents what they may forget from their spools (their
+// watermarks, PublishCommitted), since JetStream's own acknowledgement
+// does not survive a power loss of this host.
 //
 // ingest.go is the loop and the batch, attribution.go the join's stage and
-// its ticker, warm.go what a restart reads back.
+// its ticker, warm.go what a restart reads back, committed.go the
+// watermarks.
 package ingest

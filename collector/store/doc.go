@@ -5,7 +5,8 @@
 // often JetStream delivers it.
 //
 // schema.sql is the database; write.go is a batch of writes (Tx), loss.go
-// the accounting of missing seqs, update.go what the collector learns of
+// the accounting of missing seqs, committed.go the watermark agents are
+// told (how far each boot is stored with nothing missing), update.go what the collector learns of
 // an event after storing it, query.go what the API reads and prune.go
 // retention. chain.go hash-chains every write to the evidence tables in
 // its transaction, checkpoint.go keeps the signed statements of where the
