@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,11 @@ type committedMarks struct {
 	on    atomic.Bool // PublishCommitted runs
 	mu    sync.Mutex
 	dirty map[string]map[string]struct{} // agent id -> boot ids
-	wake  chan struct{}
+	// alerts are the alerts the events lane counted in their agent's seqs
+	// and the priority lane may not have stored yet: each holds its
+	// boot's watermark below it until it is stored.
+	alerts map[store.AgentBoot]map[uint64]string // -> seq -> event id
+	wake   chan struct{}
 }
 
 func (c *committedMarks) wakeup() chan struct{} {
@@ -39,7 +44,7 @@ func (c *committedMarks) wakeup() chan struct{} {
 // noteCommitted notes the agents and boots of a batch just committed,
 // duplicates included: an agent that resends what was stored needs the
 // watermark as much as one sending anew.
-func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg) {
+func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg, l lane) {
 	c := &in.committed
 	if !c.on.Load() {
 		return
@@ -61,8 +66,20 @@ func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg) {
 		if err != nil || class == event.ClassHeartbeat {
 			continue
 		}
-		if boot := bootOf(m.Data); boot != "" {
-			add(agentID, boot)
+		id, boot, seq := idOf(m.Data)
+		if boot == "" {
+			continue
+		}
+		add(agentID, boot)
+		if l == laneEvents && class == event.ClassAlerts && seq > 0 {
+			if c.alerts == nil {
+				c.alerts = map[store.AgentBoot]map[uint64]string{}
+			}
+			k := store.AgentBoot{AgentID: agentID, BootID: boot}
+			if c.alerts[k] == nil {
+				c.alerts[k] = map[uint64]string{}
+			}
+			c.alerts[k][seq] = id
 		}
 	}
 	for _, ab := range tx.TrackedBoots() {
@@ -75,23 +92,25 @@ func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg) {
 	}
 }
 
-// bootOf is the boot of a message's first event, read from its id
-// ("boot-seq"), which the encoder writes first; "" if it is not there.
-func bootOf(data []byte) string {
+// idOf is the id of a message's first event and the boot and seq it names
+// ("boot-seq"), read from the start of the JSON, where the encoder writes
+// the id; boot "" if it is not there, seq 0 if the id has no number.
+func idOf(data []byte) (id, boot string, seq uint64) {
 	const prefix = `{"id":"`
 	if !bytes.HasPrefix(data, []byte(prefix)) {
-		return ""
+		return "", "", 0
 	}
 	rest := data[len(prefix):]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 {
-		return ""
+		return "", "", 0
 	}
 	dash := bytes.LastIndexByte(rest[:end], '-')
 	if dash <= 0 {
-		return ""
+		return "", "", 0
 	}
-	return string(rest[:dash])
+	seq, _ = strconv.ParseUint(string(rest[dash+1:end]), 10, 64)
+	return string(rest[:end]), string(rest[:dash]), seq
 }
 
 // PublishCommitted tells each agent, after its batches are stored and at
@@ -123,6 +142,9 @@ func (in *Ingest) PublishCommitted(ctx context.Context, nc *nats.Conn) {
 				list = append(list, b)
 			}
 			marks, err := in.o.Store.Committed(ctx, agentID, list)
+			if err == nil {
+				err = in.holdForAlerts(ctx, agentID, marks)
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					in.o.Logger.Error("reading what an agent has stored", "agent_id", agentID, "err", err)
@@ -148,4 +170,42 @@ func (in *Ingest) PublishCommitted(ctx context.Context, nc *nats.Conn) {
 		case <-t.C:
 		}
 	}
+}
+
+// holdForAlerts lowers each boot's watermark in marks below the first
+// alert the events lane counted and the store does not hold yet, and
+// forgets the alerts it finds stored.
+func (in *Ingest) holdForAlerts(ctx context.Context, agentID string, marks map[string]uint64) error {
+	c := &in.committed
+	for boot, w := range marks {
+		k := store.AgentBoot{AgentID: agentID, BootID: boot}
+		c.mu.Lock()
+		pending := make(map[uint64]string, len(c.alerts[k]))
+		for seq, id := range c.alerts[k] {
+			if seq <= w {
+				pending[seq] = id
+			}
+		}
+		c.mu.Unlock()
+		for seq, id := range pending {
+			stored, err := in.o.Store.HasEvent(ctx, id)
+			if err != nil {
+				return err
+			}
+			if stored {
+				c.mu.Lock()
+				delete(c.alerts[k], seq)
+				if len(c.alerts[k]) == 0 {
+					delete(c.alerts, k)
+				}
+				c.mu.Unlock()
+			} else if seq-1 < marks[boot] {
+				marks[boot] = seq - 1
+			}
+		}
+		if marks[boot] == 0 {
+			delete(marks, boot)
+		}
+	}
+	return nil
 }

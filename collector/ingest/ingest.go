@@ -290,7 +290,7 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 	if err := b.commit(); err != nil {
 		return err
 	}
-	in.noteCommitted(b.tx, msgs)
+	in.noteCommitted(b.tx, msgs, l)
 	for res, n := range b.results {
 		m.Messages.WithLabelValues(res).Add(float64(n))
 	}

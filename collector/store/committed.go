@@ -50,3 +50,16 @@ func (s *Store) Committed(ctx context.Context, agentID string, boots []string) (
 	}
 	return out, nil
 }
+
+// HasEvent says whether the event id is stored.
+func (s *Store) HasEvent(ctx context.Context, id string) (bool, error) {
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM events WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking up event %s: %w", id, err)
+	}
+	return true, nil
+}
