@@ -140,11 +140,19 @@ func (s *sender) confirm(now time.Time) (resend bool) {
 	return true
 }
 
-// commitDue is when the oldest unconfirmed message's wait ends; zero when
-// none waits.
+// commitDue is when confirm next has something to decide: the oldest
+// unconfirmed message's wait ends, or, when watermarks come, the latest
+// one's too; zero when nothing waits.
 func (s *sender) commitDue() time.Time {
 	if len(s.unconfirmed) == 0 {
 		return time.Time{}
 	}
-	return s.unconfirmed[0].at.Add(s.p.commitTimeout)
+	due := s.unconfirmed[0].at
+	p := s.p
+	p.markMu.Lock()
+	if p.marks.seen && p.marks.lastAdvance.After(due) {
+		due = p.marks.lastAdvance
+	}
+	p.markMu.Unlock()
+	return due.Add(p.commitTimeout)
 }

@@ -130,3 +130,29 @@ func TestNoWatermarksFallsBackToTheAck(t *testing.T) {
 		t.Fatalf("%d resends without watermarks", got)
 	}
 }
+
+// A collector behind but storing (its watermark moves, slower than the
+// acks) is neither resent to nor waited on in a busy loop.
+func TestSlowWatermarkIsNotAStall(t *testing.T) {
+	port := testproc.FreePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	startServer(t, port, t.TempDir())
+	p := newCommitPublisher(t, url, t.TempDir(), 300*time.Millisecond)
+	f := &fakeAgent{pub: p}
+	sendWatermark(t, url, 0)
+	emitN(f, 100)
+	waitStats(t, p, "100 acknowledged", func(st Stats) bool { return st.Acked >= 100 })
+	cpu0 := cpuTime()
+	for seq := uint64(1); seq <= 10; seq++ {
+		time.Sleep(150 * time.Millisecond) // the collector's pace, the condition under test
+		sendWatermark(t, url, seq)
+	}
+	cpu := cpuTime() - cpu0
+	t.Logf("%v of CPU while the watermark crept", cpu)
+	if cpu > 400*time.Millisecond {
+		t.Fatalf("%v of CPU in 1.5 s while the watermark crept: the sender spins", cpu)
+	}
+	if st := p.Stats(); st.Rewinds != 0 || st.CommitFallback || st.Unconfirmed == 0 {
+		t.Fatalf("a collector behind but storing: %+v", st)
+	}
+}
