@@ -30,6 +30,7 @@ type watermarks struct {
 	seen        bool              // a watermark came since the publisher started
 	seq         map[string]uint64 // highest seq of each boot stored with all before it
 	lastAdvance time.Time         // when a watermark last moved
+	lastHeard   time.Time         // when a watermark last came
 	fallback    bool              // none came in time: records leave the spool at their ack
 	warned      bool              // the fallback was logged
 }
@@ -37,8 +38,14 @@ type watermarks struct {
 // subscribeCommitted listens for the collector's watermarks on the
 // agent's own subject. The subscription lives across reconnections.
 func (p *Publisher) subscribeCommitted() error {
-	_, err := p.nc.Subscribe(event.CommittedSubject(p.opts.AgentID), p.onCommitted)
-	return err
+	if _, err := p.nc.Subscribe(event.CommittedSubject(p.opts.AgentID), p.onCommitted); err != nil {
+		return err
+	}
+	if p.nc.IsConnected() {
+		// The server has the subscription before the first publish.
+		_ = p.nc.FlushTimeout(time.Second)
+	}
+	return nil
 }
 
 // onCommitted takes a watermark message: a JSON object of boot id to the
@@ -51,7 +58,7 @@ func (p *Publisher) onCommitted(m *nats.Msg) {
 	}
 	p.markMu.Lock()
 	w := &p.marks
-	w.seen = true
+	w.seen, w.lastHeard = true, time.Now()
 	if w.fallback {
 		p.log.Info("collector publishes watermarks again; acknowledged events stay in the spool until it stored them")
 		w.fallback, w.warned = false, false
@@ -117,14 +124,15 @@ func (s *sender) confirm(now time.Time) (resend bool) {
 	if len(s.unconfirmed) == 0 || now.Sub(s.unconfirmed[0].at) < p.commitTimeout {
 		return false
 	}
-	if !w.seen {
+	if !w.seen || now.Sub(w.lastHeard) >= 2*p.commitTimeout {
 		// An older collector, or one behind a setup that does not pass
-		// watermarks on: waiting would resend forever and keep the spool
-		// full, so the spool goes back to forgetting at the ack.
+		// watermarks on, or none since a resend: waiting would resend
+		// forever and keep the spool full, so the spool goes back to
+		// forgetting at the ack until a watermark comes again.
 		w.fallback = true
 		if !w.warned {
 			w.warned = true
-			p.log.Warn("the collector published no watermark; events leave the spool once JetStream acknowledged them, and a power loss of the collector host can lose them",
+			p.log.Warn("the collector publishes no watermark; events leave the spool once JetStream acknowledged them, and a power loss of the collector host can lose them",
 				"waited", p.commitTimeout)
 		}
 		p.sp.Commit(s.unconfirmed[len(s.unconfirmed)-1].next)

@@ -156,3 +156,24 @@ func TestSlowWatermarkIsNotAStall(t *testing.T) {
 		t.Fatalf("a collector behind but storing: %+v", st)
 	}
 }
+
+// A collector that stops publishing watermarks (replaced by an older one)
+// gets one resend, then the agent forgets at the ack rather than resend
+// every commit timeout.
+func TestWatermarksThatStopFallBackToTheAck(t *testing.T) {
+	port := testproc.FreePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	startServer(t, port, t.TempDir())
+	p := newCommitPublisher(t, url, t.TempDir(), 300*time.Millisecond)
+	f := &fakeAgent{pub: p}
+	sendWatermark(t, url, 0)
+	emitN(f, 100)
+	waitStats(t, p, "the fallback", func(st Stats) bool { return st.CommitFallback && st.Unconfirmed == 0 })
+	if got := p.Stats().Rewinds; got == 0 || got > 2 {
+		t.Fatalf("%d resends before falling back, want 1 or 2", got)
+	}
+	sendWatermark(t, url, 100) // it comes back
+	waitStats(t, p, "the watermarks honoured again", func(st Stats) bool { return !st.CommitFallback })
+	emitN(f, 100)
+	waitStats(t, p, "200 acknowledged", func(st Stats) bool { return st.Acked >= 200 && st.Unconfirmed > 0 })
+}
