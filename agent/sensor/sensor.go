@@ -121,11 +121,14 @@ type Set struct {
 	ringConn  syscall.RawConn
 	ringFull  func(uintptr) bool
 	wakeBytes int
-	closed    atomic.Bool // Close was called: a wait on ring ends at once
-	idle      func()
-	running   []Sensor
-	byType    map[uint32]Sensor
-	statuses  []Status
+	// waited is false until sleep's readiness check first runs: a later
+	// run was woken by the kernel.
+	waited   bool
+	closed   atomic.Bool // Close was called: a wait on ring ends at once
+	idle     func()
+	running  []Sensor
+	byType   map[uint32]Sensor
+	statuses []Status
 
 	// Read's state: how long it sleeps next on an empty ring, and how
 	// many records it read since it last slept.
@@ -154,15 +157,18 @@ type Options struct {
 	// ring with non-blocking reads and sleeps in the Go scheduler between
 	// drains, in its network poller, which the kernel's wakeup cuts short.
 	// A steady trickle then costs one wakeup per sleep instead of one per
-	// record, records are at most MaxPoll late, and a busy ring is drained
-	// without sleeping; a thread blocked in epoll_wait would cost more
+	// record, records are at most MaxPoll late (execs and renames, which
+	// host rules alert on at once, wake the reader as they come: see
+	// submit_urgent in bpf/common.h), and a busy ring is drained without
+	// sleeping; a thread blocked in epoll_wait would cost more
 	// than the records themselves (docs/benchmarks.md, "Why the defaults are what they are").
 	// Zero means DefaultPoll; negative blocks and is woken for every record.
 	Poll time.Duration
 	// MaxPoll is the longest Read sleeps: while drains stay small it
 	// doubles its sleep from Poll up to MaxPoll, and a big drain brings it
 	// back to Poll. It bounds how late a record (and so a host alert) is
-	// read. Zero means DefaultMaxPoll; less than Poll means Poll.
+	// read (execs and renames wake the reader early). Zero means
+	// DefaultMaxPoll; less than Poll means Poll.
 	MaxPoll time.Duration
 	// Idle, if set, is called by Read, on its goroutine, each time it
 	// finds the ring empty, before it sleeps: the moment to hand on what
@@ -183,9 +189,10 @@ const (
 	// DefaultMaxPoll is how long Read sleeps on an empty ring while
 	// records trickle: every wakeup costs the agent far more than a record,
 	// so a trickle's wakeup should carry many (docs/benchmarks.md, "Why the defaults are what they are"); it bounds how late a
-	// host alert is read. A burst during the longest sleep does not wait for
-	// it: once a quarter of the ring is waiting, records wake the reader
-	// (wake_bytes in bpf/common.h).
+	// write or database call is read. Neither a burst nor an alert-worthy
+	// record waits for it: once a quarter of the ring is waiting, records
+	// wake the reader (wake_bytes in bpf/common.h), and so does every exec
+	// and rename (submit_urgent).
 	DefaultMaxPoll = 250 * time.Millisecond
 	// A drain (the records read between two sleeps) of fewer than
 	// smallDrain records lets the next sleep double; one of more than
@@ -280,10 +287,17 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 				s.ring.Close()
 				s.ring = nil
 			} else {
-				// Woken by a record that found wakeBytes waiting (or by
-				// a stale readiness from an earlier one: then the check
-				// fails and the wait goes on).
-				s.ringFull = func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes }
+				// Before waiting: only a full enough ring ends the sleep,
+				// since records keep coming without a wakeup. After a
+				// wakeup (a record that found wakeBytes waiting, or an
+				// urgent one): any record does. A readiness left from a
+				// wakeup while Read was draining ends one sleep early.
+				s.ringFull = func(uintptr) bool {
+					woken := s.waited
+					s.waited = true
+					avail := s.reader.AvailableBytes()
+					return avail >= s.wakeBytes || woken && avail > 0
+				}
 			}
 		}
 	}
@@ -311,12 +325,13 @@ func pollable(m *ebpf.Map) *os.File {
 }
 
 // sleep waits d, or less if the kernel wakes the ring's readers because
-// WakeBytes wait in it.
+// WakeBytes wait in it or an urgent record came.
 func (s *Set) sleep(d time.Duration) {
 	if s.ring == nil {
 		time.Sleep(d)
 		return
 	}
+	s.waited = false
 	err := s.ring.SetReadDeadline(time.Now().Add(d))
 	if err == nil {
 		err = s.ringConn.Read(s.ringFull)
