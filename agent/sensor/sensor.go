@@ -13,7 +13,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
@@ -110,8 +109,8 @@ type Status struct {
 type Set struct {
 	events  *ebpf.Map
 	natsPID *ebpf.Map
-	reader  *ringbuf.Reader
-	rec     ringbuf.Record // Read's buffer, reused
+	reader  *ringReader
+	raw     []byte // Read's buffer, reused
 	poll    time.Duration
 	maxPoll time.Duration
 	// ring is the ring buffer in Go's poller, for sleep (nil: not
@@ -125,6 +124,7 @@ type Set struct {
 	// run was woken by the kernel.
 	waited   bool
 	closed   atomic.Bool // Close was called: a wait on ring ends at once
+	flushed  atomic.Bool // Shutdown was called: an empty ring is drained
 	idle     func()
 	running  []Sensor
 	byType   map[uint32]Sensor
@@ -212,7 +212,7 @@ var ErrNoSensor = errors.New("no sensor could start")
 var ErrDrained = errors.New("sensors shut down and ring buffer drained")
 
 // ErrClosed is returned by Read after Close.
-var ErrClosed = ringbuf.ErrClosed
+var ErrClosed = os.ErrClosed
 
 // Start starts every sensor it can. A sensor that fails is recorded in
 // Statuses with the reason and the rest still run; only when none runs does
@@ -274,30 +274,32 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		natsPID.Close()
 		return s, fmt.Errorf("%w: %s", ErrNoSensor, s.failures())
 	}
-	s.reader, err = ringbuf.NewReader(events)
+	s.reader, err = newRingReader(events)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening ring buffer reader: %w", err)
 	}
-	if s.poll > 0 {
-		s.reader.SetDeadline(never)
-		if s.ring = pollable(events); s.ring != nil {
-			// Made once, not per sleep: each would allocate.
-			if s.ringConn, err = s.ring.SyscallConn(); err != nil {
-				s.ring.Close()
-				s.ring = nil
-			} else {
-				// Before waiting: only a full enough ring ends the sleep,
-				// since records keep coming without a wakeup. After a
-				// wakeup (a record that found wakeBytes waiting, or an
-				// urgent one): any record does. A readiness left from a
-				// wakeup while Read was draining ends one sleep early.
-				s.ringFull = func(uintptr) bool {
-					woken := s.waited
-					s.waited = true
-					avail := s.reader.AvailableBytes()
-					return avail >= s.wakeBytes || woken && avail > 0
-				}
+	if s.poll < 0 {
+		// Blocking: the kernel wakes the reader for each record that
+		// finds it caught up, and any record ends the wait.
+		s.wakeBytes = 1
+	}
+	if s.ring = pollable(events); s.ring != nil {
+		// Made once, not per sleep: each would allocate.
+		if s.ringConn, err = s.ring.SyscallConn(); err != nil {
+			s.ring.Close()
+			s.ring = nil
+		} else {
+			// Before waiting: only a full enough ring ends the sleep,
+			// since records keep coming without a wakeup. After a
+			// wakeup (a record that found wakeBytes waiting, or an
+			// urgent one): any record does. A readiness left from a
+			// wakeup while Read was draining ends one sleep early.
+			s.ringFull = func(uintptr) bool {
+				woken := s.waited
+				s.waited = true
+				avail := s.reader.available()
+				return avail >= s.wakeBytes || woken && avail > 0
 			}
 		}
 	}
@@ -325,14 +327,23 @@ func pollable(m *ebpf.Map) *os.File {
 }
 
 // sleep waits d, or less if the kernel wakes the ring's readers because
-// WakeBytes wait in it or an urgent record came.
+// WakeBytes wait in it or an urgent record came; d < 0 waits for that
+// alone. Shutdown ends it.
 func (s *Set) sleep(d time.Duration) {
 	if s.ring == nil {
-		time.Sleep(d)
+		time.Sleep(max(d, DefaultPoll))
 		return
 	}
 	s.waited = false
-	err := s.ring.SetReadDeadline(time.Now().Add(d))
+	deadline := time.Time{}
+	if d >= 0 {
+		deadline = time.Now().Add(d)
+	}
+	err := s.ring.SetReadDeadline(deadline)
+	if s.flushed.Load() {
+		// Shutdown's deadline may have come before this one.
+		return
+	}
 	if err == nil {
 		err = s.ringConn.Read(s.ringFull)
 	}
@@ -372,27 +383,31 @@ func (s *Set) Running() []string {
 // A decoded record may share the ring's bytes until the next Read; one
 // goroutine reads.
 func (s *Set) Read() (any, error) {
-	rec := &s.rec
 	for {
-		if err := s.reader.ReadInto(rec); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// The ring is empty. Shutdown's Flush and Close are
-				// seen by the next read, at most MaxPoll later.
-				s.nap = nextNap(s.nap, s.drained, s.poll, s.maxPoll)
-				s.drained = 0
-				if s.idle != nil {
-					s.idle()
-				}
-				s.sleep(s.nap)
-				continue
-			}
-			if errors.Is(err, ringbuf.ErrFlushed) {
-				return nil, ErrDrained
-			}
+		raw, ok, err := s.reader.read(s.raw)
+		if err != nil {
 			return nil, err
 		}
+		if !ok {
+			// The ring is empty (or its next record not yet
+			// committed, which a shut down sensor no longer does).
+			if s.flushed.Load() {
+				return nil, ErrDrained
+			}
+			if s.poll < 0 {
+				s.sleep(-1)
+				continue
+			}
+			s.nap = nextNap(s.nap, s.drained, s.poll, s.maxPoll)
+			s.drained = 0
+			if s.idle != nil {
+				s.idle()
+			}
+			s.sleep(s.nap)
+			continue
+		}
+		s.raw = raw
 		s.drained++
-		raw := rec.RawSample
 		if len(raw) < 4 {
 			s.countMalformed()
 			continue
@@ -414,7 +429,7 @@ func (s *Set) Read() (any, error) {
 
 // Raw is the bytes of the record Read returned last, valid until the next
 // Read: tests save them as fixtures.
-func (s *Set) Raw() []byte { return s.rec.RawSample }
+func (s *Set) Raw() []byte { return s.raw }
 
 // nextNap is how long Read sleeps on an empty ring after sleeping nap and
 // then reading drained records: twice as long (up to maxPoll) after a
@@ -472,9 +487,7 @@ func (s *Set) Shutdown() error {
 	for _, sn := range running {
 		errs = append(errs, sn.Close())
 	}
-	if s.reader != nil {
-		errs = append(errs, s.reader.Flush())
-	}
+	s.flushed.Store(true)
 	if s.ring != nil {
 		// End a sleeping Read's nap: it then reads the rest and stops.
 		_ = s.ring.SetReadDeadline(never) // fails only on a closed ring, where no Read sleeps
@@ -483,7 +496,7 @@ func (s *Set) Shutdown() error {
 }
 
 // Close detaches every program and frees the ring buffer; a blocked Read
-// returns ringbuf.ErrClosed.
+// returns ErrClosed.
 func (s *Set) Close() error {
 	errs := []error{s.Shutdown()}
 	if s.ring != nil {
@@ -493,7 +506,7 @@ func (s *Set) Close() error {
 		errs = append(errs, s.ring.Close())
 	}
 	if s.reader != nil {
-		errs = append(errs, s.reader.Close())
+		errs = append(errs, s.reader.close())
 	}
 	errs = append(errs, s.events.Close(), s.natsPID.Close())
 	return errors.Join(errs...)
