@@ -82,6 +82,7 @@ func TestExecWakesSleepingReader(t *testing.T) {
 		for j := range n {
 			select {
 			case d := <-late:
+				t.Logf("round %d exec %d read %v after it ran", i, j, d)
 				if d > urgentBound {
 					t.Errorf("round %d exec %d read %v after it ran, want at most %v (the reader sleeps %v)", i, j, d, urgentBound, urgentNap)
 				}
@@ -123,6 +124,7 @@ func TestRenameWakesSleepingReader(t *testing.T) {
 		}
 		select {
 		case d := <-late:
+			t.Logf("rename %d read %v after it ran", i, d)
 			if d > urgentBound {
 				t.Errorf("rename %d read %v after it ran, want at most %v (the reader sleeps %v)", i, d, urgentBound, urgentNap)
 			}
