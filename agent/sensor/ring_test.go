@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/file"
@@ -122,5 +126,62 @@ func TestWrappingRecordsReadWhole(t *testing.T) {
 	}
 	if d, err := in.Drops(); err != nil || d != 0 {
 		t.Errorf("%d records dropped (%v), the batches should fit", d, err)
+	}
+}
+
+// A blocking reader (negative Poll) is woken by the kernel for a record
+// as it comes, and Shutdown ends its wait on an empty ring with
+// ErrDrained instead of leaving it blocked.
+func TestBlockingReaderWakesAndDrains(t *testing.T) {
+	testkernel.RequireRoot(t)
+	set, err := sensor.Start([]sensor.Sensor{process.New()},
+		sensor.Options{AgentPID: uint32(os.Getpid()), Poll: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	marker := "vigil-blocking-marker"
+	done := make(chan error, 1)
+	late := make(chan time.Duration, 16)
+	go func() {
+		for {
+			r, err := set.Read()
+			if err != nil {
+				done <- err
+				return
+			}
+			if ex, ok := r.(*sensor.Exec); ok && len(ex.Args) > 1 && ex.Args[len(ex.Args)-1] == marker {
+				var now unix.Timespec
+				unix.ClockGettime(unix.CLOCK_BOOTTIME, &now)
+				late <- time.Duration(now.Nano() - int64(ex.TS))
+			}
+		}
+	}()
+	for i := range 3 {
+		time.Sleep(200 * time.Millisecond) // the reader is waiting on an empty ring
+		if err := exec.Command("/bin/true", marker).Run(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case d := <-late:
+			t.Logf("exec %d read %v after it ran", i, d)
+			if d > urgentBound {
+				t.Errorf("exec %d read %v after it ran, want at most %v", i, d, urgentBound)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("exec %d not read within 5 s", i)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := set.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, sensor.ErrDrained) {
+			t.Errorf("Read after Shutdown: %v, want ErrDrained", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocked 5 s after Shutdown")
 	}
 }
