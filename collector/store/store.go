@@ -84,7 +84,7 @@ func Open(path string) (*Store, error) {
 		}
 	}
 	s.chainStmts = map[string]*sql.Stmt{}
-	queries := []string{sqlChainHead, sqlPutChain}
+	queries := []string{sqlChainHead, sqlPutChain, sqlPutBatch}
 	for _, t := range chainTables {
 		queries = append(queries, t.selectSQL())
 	}

@@ -54,6 +54,9 @@ func (t *Tx) stmt(s *sql.Stmt) *sql.Stmt {
 
 // Commit writes what the batch kept in memory and commits it.
 func (t *Tx) Commit() error {
+	if err := t.ch.flush(); err != nil {
+		return err
+	}
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -108,7 +111,7 @@ func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserte
 	if err != nil {
 		return false, fmt.Errorf("chaining event %s: %w", ev.ID, err)
 	}
-	return true, t.ch.addStored("events", OpInsert, vals, n)
+	return true, t.ch.addInserted("events", vals, n)
 }
 
 // chainInserted chains the row an INSERT into a rowid table just made.
