@@ -118,7 +118,17 @@ func appendValue(b []byte, v any) []byte {
 // rowDigest is SHA-256 of a row's canonical bytes: the table name, then
 // each column's name and typed value, length-prefixed.
 func rowDigest(t chainTable, vals []any) [32]byte {
-	b := make([]byte, 0, 256)
+	size := 16 + len(t.name)
+	for i, c := range t.cols {
+		size += 24 + len(c)
+		switch v := vals[i].(type) {
+		case string:
+			size += len(v)
+		case []byte:
+			size += len(v)
+		}
+	}
+	b := make([]byte, 0, size)
 	b = append(binary.AppendUvarint(b, uint64(len(t.name))), t.name...)
 	for i, c := range t.cols {
 		b = append(binary.AppendUvarint(b, uint64(len(c))), c...)

@@ -38,6 +38,11 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting store transaction: %w", err)
 	}
+	// The transaction ends (rolls back) when ctx does; its statements run
+	// without it, since the driver starts a goroutine to watch a
+	// cancellable context for every statement, which costs more than an
+	// insert of one row.
+	ctx = context.WithoutCancel(ctx)
 	return &Tx{s: s, tx: tx, ctx: ctx, ch: newChainer(ctx, s, tx), stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{},
 		seen: map[string]*seenAgent{}, sites: map[string]int64{}}, nil
 }
