@@ -381,6 +381,9 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, ln line, site, agentID, class s
 		in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
 		return nil
 	}
+	if ok, err := in.ownNumber(b, msg, ev); !ok || err != nil {
+		return err
+	}
 	if err := tx.SeenAgent(ev, now); err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ var migrations = []string{
 	migrateTriage,        // 4: triage and the audit log
 	migrateChain,         // 5: the hash chain and its checkpoints
 	migratePersonTime,    // 6: events by person and by site over time, the audit log by time
-	migrateChainBatches,  // 7: one chain entry per batch of inserted rows
+	migrateChainBatches,  // 7: one chain entry per batch of inserted rows; boots by id
 }
 
 // chainVersion is the schema version that brought the chain: a store

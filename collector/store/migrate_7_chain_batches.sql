@@ -5,3 +5,6 @@
 -- served those lookups costs every write and serves nothing.
 ALTER TABLE chain ADD COLUMN rows BLOB;
 DROP INDEX IF EXISTS chain_row;
+
+-- Whose a boot id is (BootOwner), looked up at each boot's first event.
+CREATE INDEX IF NOT EXISTS seqs_boot ON seqs(boot_id);

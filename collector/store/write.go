@@ -21,6 +21,7 @@ type Tx struct {
 	ch    *chainer
 	stmts map[*sql.Stmt]*sql.Stmt
 	seqs  map[seqKey]*seqState
+	boots map[seqKey]string // BootOwner's answers
 	seen  map[string]*seenAgent
 	sites map[string]int64
 }
@@ -43,7 +44,7 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	// cancellable context for every statement, which costs more than an
 	// insert of one row.
 	ctx = context.WithoutCancel(ctx)
-	return &Tx{s: s, tx: tx, ctx: ctx, ch: newChainer(ctx, s, tx), stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{},
+	return &Tx{s: s, tx: tx, ctx: ctx, ch: newChainer(ctx, s, tx), stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{}, boots: map[seqKey]string{},
 		seen: map[string]*seenAgent{}, sites: map[string]int64{}}, nil
 }
 
