@@ -119,6 +119,10 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow,
 	var segment []live
 	index := map[string]int{}
 	later := map[string]chainEntry{}
+	pruned := make(map[string]bool, len(deleted))
+	for _, d := range deleted {
+		pruned[d.tbl+"\x00"+d.row] = true
+	}
 	prev, end := base.Hash, base.Seq
 	var v int
 	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
@@ -152,8 +156,13 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow,
 			entries = []live{{tbl, row, op, digest}}
 		}
 		if !inSegment {
+			// Only the rows the prune deletes or carries: the chain past
+			// the segment holds every live row.
 			for _, l := range entries {
-				later[l.tbl+"\x00"+l.row] = chainEntry{seq: seq, op: l.op, digest: l.digest}
+				k := l.tbl + "\x00" + l.row
+				if _, ok := index[k]; ok || pruned[k] {
+					later[k] = chainEntry{seq: seq, op: l.op, digest: l.digest}
+				}
 			}
 			continue
 		}
