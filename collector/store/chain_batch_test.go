@@ -67,6 +67,8 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := &chainClock{at: t0}
+	st.now = clock.now
 	write(t, st, func(tx *Tx) error {
 		for seq := range uint64(3) {
 			ev := newEvent(seq + 1)
@@ -94,7 +96,9 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	putEvents(t, st, t0, newEvent(4), newEvent(5))
+	clock.at = t0.Add(2 * time.Hour)
+	st.now = clock.now
+	putEvents(t, st, clock.at, newEvent(4), newEvent(5))
 	write(t, st, func(tx *Tx) error {
 		ev := newEvent(2)
 		ev.Process.LoginUser = "ana"
@@ -107,9 +111,32 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 	if r := verify(t, path, nil, nil); !r.OK() || r.Rows != 5 {
 		t.Fatalf("upgraded store: %d rows, %v", r.Rows, r.Findings)
 	}
-	sqlite3(t, path, `UPDATE events SET body = '{}' WHERE n = 3`)
+	sqlite3(t, path, `UPDATE events SET person = 'bob' WHERE n = 3`)
 	if r := verify(t, path, nil, nil); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Row != "3" {
 		t.Fatalf("an edit of a row chained by a row entry: %v", r.Findings)
+	}
+	sqlite3(t, path, `UPDATE events SET person = 'mona' WHERE n = 3`)
+
+	// A prune cuts the segment of row entries and deletes their events
+	// (the updated one's entry is past the segment: it gets a delete
+	// entry); the batch's events stay and verify.
+	st, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.at = t0.Add(3 * time.Hour)
+	st.now = clock.now
+	events, _, err := st.Prune(context.Background(), clock.at, retention)
+	st.Close()
+	if err != nil || events != 3 {
+		t.Fatalf("prune of the old events: %d, %v", events, err)
+	}
+	if r := verify(t, path, nil, nil); !r.OK() || r.Rows != 2 {
+		t.Fatalf("pruned store: %d rows, %v", r.Rows, r.Findings)
+	}
+	sqlite3(t, path, `UPDATE events SET person = 'bob' WHERE n = 5`)
+	if r := verify(t, path, nil, nil); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Row != "5" {
+		t.Fatalf("an edit of a batched row after the prune: %v", r.Findings)
 	}
 }
 
