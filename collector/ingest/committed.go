@@ -1,10 +1,8 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +42,7 @@ func (c *committedMarks) wakeup() chan struct{} {
 // noteCommitted notes the agents and boots of a batch just committed,
 // duplicates included: an agent that resends what was stored needs the
 // watermark as much as one sending anew.
-func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg, l lane) {
+func (in *Ingest) noteCommitted(tx *store.Tx, msgs []decoded, l lane) {
 	c := &in.committed
 	if !c.on.Load() {
 		return
@@ -62,24 +60,29 @@ func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg, l lane) {
 		boots[boot] = struct{}{}
 	}
 	for _, m := range msgs {
-		_, agentID, class, err := event.ParseSubject(m.Subject)
-		if err != nil || class == event.ClassHeartbeat {
+		if m.subjErr != nil || m.class == event.ClassHeartbeat {
 			continue
 		}
-		id, boot, seq := idOf(m.Data)
-		if boot == "" {
-			continue
-		}
-		add(agentID, boot)
-		if l == laneEvents && class == event.ClassAlerts && seq > 0 {
-			if c.alerts == nil {
-				c.alerts = map[store.AgentBoot]map[uint64]string{}
+		boot := ""
+		for _, ln := range m.lines {
+			ev := ln.ev
+			if ev == nil || ev.BootID == "" || ev.AgentID != m.agentID {
+				continue
 			}
-			k := store.AgentBoot{AgentID: agentID, BootID: boot}
-			if c.alerts[k] == nil {
-				c.alerts[k] = map[uint64]string{}
+			if ev.BootID != boot {
+				boot = ev.BootID
+				add(m.agentID, boot)
 			}
-			c.alerts[k][seq] = id
+			if l == laneEvents && m.class == event.ClassAlerts && ev.Seq > 0 {
+				if c.alerts == nil {
+					c.alerts = map[store.AgentBoot]map[uint64]string{}
+				}
+				k := store.AgentBoot{AgentID: m.agentID, BootID: boot}
+				if c.alerts[k] == nil {
+					c.alerts[k] = map[uint64]string{}
+				}
+				c.alerts[k][ev.Seq] = ev.ID
+			}
 		}
 	}
 	for _, ab := range tx.TrackedBoots() {
@@ -90,27 +93,6 @@ func (in *Ingest) noteCommitted(tx *store.Tx, msgs []Msg, l lane) {
 	case c.wakeup() <- struct{}{}:
 	default:
 	}
-}
-
-// idOf is the id of a message's first event and the boot and seq it names
-// ("boot-seq"), read from the start of the JSON, where the encoder writes
-// the id; boot "" if it is not there, seq 0 if the id has no number.
-func idOf(data []byte) (id, boot string, seq uint64) {
-	const prefix = `{"id":"`
-	if !bytes.HasPrefix(data, []byte(prefix)) {
-		return "", "", 0
-	}
-	rest := data[len(prefix):]
-	end := bytes.IndexByte(rest, '"')
-	if end < 0 {
-		return "", "", 0
-	}
-	dash := bytes.LastIndexByte(rest[:end], '-')
-	if dash <= 0 {
-		return "", "", 0
-	}
-	seq, _ = strconv.ParseUint(string(rest[dash+1:end]), 10, 64)
-	return string(rest[:end]), string(rest[:dash]), seq
 }
 
 // PublishCommitted tells each agent, after its batches are stored and at

@@ -92,7 +92,7 @@ func TestCommittedWatermarkWaitsForAlertsInTheOtherLane(t *testing.T) {
 		{[]Msg{alert}, lanePriority, 3},
 	}
 	for _, c := range lanes {
-		if err := in.handle(ctx, c.msgs, c.l); err != nil {
+		if err := in.handle(ctx, decodeAll(c.msgs), c.l); err != nil {
 			t.Fatal(err)
 		}
 		wantWatermark(t, marks, c.want)
@@ -146,20 +146,5 @@ func wantWatermark(t *testing.T, marks *nats.Subscription, seq uint64) {
 	}
 	if got["b-a1"] != seq || len(got) != 1 {
 		t.Fatalf("watermark %s, want b-a1 at %d", m.Data, seq)
-	}
-}
-
-func TestIDOf(t *testing.T) {
-	for in, want := range map[string]string{
-		`{"id":"boot-1-42","kind":"x"}`: "boot-1-42 boot-1 42",
-		`{"id":"boot-loss3"}`:           "boot-loss3 boot 0",
-		`{"id":"42"}`:                   "  0",
-		`{"kind":"x","id":"b-1"}`:       "  0",
-		`{"id":"b-1`:                    "  0",
-	} {
-		id, boot, seq := idOf([]byte(in))
-		if got := fmt.Sprintf("%s %s %d", id, boot, seq); got != want {
-			t.Errorf("idOf(%s) = %q, want %q", in, got, want)
-		}
 	}
 }
