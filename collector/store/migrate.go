@@ -22,6 +22,9 @@ var migrateChain string
 //go:embed migrate_6_person_time.sql
 var migratePersonTime string
 
+//go:embed migrate_7_alerts_time.sql
+var migrateAlertsTime string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -34,6 +37,7 @@ var migrations = []string{
 	migrateTriage,        // 4: triage and the audit log
 	migrateChain,         // 5: the hash chain and its checkpoints
 	migratePersonTime,    // 6: events by person and by site over time, the audit log by time
+	migrateAlertsTime,    // 7: alerts by time, severity and site
 }
 
 // chainVersion is the schema version that brought the chain: a store
