@@ -37,8 +37,12 @@
       width: Math.max(box.clientWidth, 300),
       height: 170,
       tzDate: utc,
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } } },
-      axes: [{}, { size: 60, values: function (u, splits) { return splits.map(label); } }],
+      scales: {
+        // Half a day either side, so the first and last days' bars show whole.
+        x: { time: true, range: function (u, min, max) { return [min - 43200, max + 43200]; } },
+        y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } }
+      },
+      axes: [{}, { size: 80, values: function (u, splits) { return splits.map(label); } }],
       legend: { live: true },
       series: [{ label: 'day', value: function (u, ts) { return ts == null ? '' : day(utc(ts)); } }].concat(order.map(function (i) {
         var s = data.series[i];
