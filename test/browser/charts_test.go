@@ -68,10 +68,12 @@ func (c drawnChart) series(t *testing.T, label string) []float64 {
 
 // The front page draws, with the real store's data, the last 30 days'
 // alerts per day stacked by severity (a low, a medium and a high alert
-// today, a critical one five days ago at manila) and the events per day of
-// each site, and lists each site's totals: the uPlot charts hold 30 days,
-// the days with alerts hold them, and today's bar is painted in the high
-// alerts' colour where the high band is.
+// about now, a critical one five days ago at manila) and the events per
+// day of each site, and lists each site's totals: the uPlot charts hold 30
+// days, each day what was stored on it, and the canvas is painted in the
+// high alerts' colour at the high alert's band and the low's at the low's.
+// Its front.png (go test -artifacts) is the README's
+// docs/img/console-queue.png.
 func TestOverviewChartsInBrowser(t *testing.T) {
 	dir := t.TempDir()
 	st, hs, _ := collectorHTTP(t, dir)
@@ -79,45 +81,84 @@ func TestOverviewChartsInBrowser(t *testing.T) {
 	crit := &event.Event{ID: "al-crit", Time: old, Kind: event.KindAlert, Site: "manila", Host: "ws2", AgentID: "ag-2", BootID: "b2",
 		Process: &event.Process{PID: 11, User: "ali", LoginUser: "ali"},
 		Alert:   &event.Alert{Rule: "db_dump_tool", Severity: event.SeverityCritical, Summary: "ali dumped a database", Evidence: []string{}}}
-	put(t, st, append(append(highAlert(), usbAlert()...), crit)...)
+	seeded := append(append(highAlert(), usbAlert()...), crit)
+	put(t, st, seeded...)
 	ctx := browser(t)
 	admin, pw := firstAdmin(t, dir)
 	run(t, ctx, "signing in to the queue",
 		signIn(hs.URL, admin, pw),
 		chromedp.WaitVisible(`tr[data-id="al-new"]`))
 
-	today, before := dayIndex(t0), dayIndex(old)
+	// What the chart should hold, from the seeded alerts' own days (the
+	// test may run across midnight): per day, each severity's count, and
+	// leeds's events.
+	alertsOn := map[int]map[string]float64{dayIndex(t0): {event.SeverityLow: 1}} // collectorHTTP's al-old
+	leedsOn := map[int]float64{}
+	var high *event.Event
+	for _, ev := range seeded {
+		d := dayIndex(ev.Time)
+		if ev.Kind != event.KindAlert {
+			if ev.Site == "leeds" {
+				leedsOn[d]++
+			}
+			continue
+		}
+		if alertsOn[d] == nil {
+			alertsOn[d] = map[string]float64{}
+		}
+		alertsOn[d][ev.Alert.Severity]++
+		if ev.Alert.Severity == event.SeverityHigh {
+			high = ev
+		}
+	}
+	// stack is the top of severity sev's band on day d: the stack is
+	// ordered from info at the bottom to critical at the top.
+	stack := func(d int, sev string) float64 {
+		top := 0.0
+		for _, s := range event.Severities {
+			top += alertsOn[d][s]
+			if s == sev {
+				break
+			}
+		}
+		return top
+	}
 	x := func(i int) float64 {
 		return float64(time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, i-29).Unix())
 	}
-	// Stacked from the bottom: low 1, medium 1, high 1; the high band is
-	// between 2 and 3.
-	alerts := readChart(t, ctx, "alerts-per-day", [][2]float64{{x(today), 2.5}, {x(today), 0.5}})
+	hd, ld := dayIndex(high.Time), dayIndex(t0) // the high alert's day, al-old's (low)
+	alerts := readChart(t, ctx, "alerts-per-day", [][2]float64{
+		{x(hd), (stack(hd, event.SeverityMedium) + stack(hd, event.SeverityHigh)) / 2},
+		{x(ld), (stack(ld, event.SeverityInfo) + stack(ld, event.SeverityLow)) / 2}})
 	if len(alerts.Data) != 6 || len(alerts.Data[0]) != 30 {
 		t.Fatalf("the alerts chart holds %d series of %d days, want 5 severities over 30 days: %v", len(alerts.Data)-1, len(alerts.Data[0]), alerts.Labels)
 	}
-	for _, c := range []struct {
-		sev  string
-		day  int
-		want float64 // the stack's top at that severity
-	}{{"low", today, 1}, {"medium", today, 2}, {"high", today, 3}, {"critical", today, 3}, {"critical", before, 1}, {"high", before, 0}} {
-		if got := alerts.series(t, c.sev)[c.day]; got != c.want {
-			t.Errorf("the alerts chart's %s stack on day %d is %v, want %v", c.sev, c.day, got, c.want)
+	for d := range 30 {
+		if alerts.Data[0][d] != x(d) {
+			t.Errorf("the alerts chart's day %d is %v, want %v", d, alerts.Data[0][d], x(d))
+		}
+		for _, sev := range event.Severities {
+			if got, want := alerts.series(t, sev)[d], stack(d, sev); got != want {
+				t.Errorf("the alerts chart's %s stack on day %d is %v, want %v (%v)", sev, d, got, want, alertsOn[d])
+			}
 		}
 	}
-	if days := alerts.Data[0]; days[today] != x(today) {
-		t.Errorf("the alerts chart's day %d is %v, want %v", today, days[today], x(today))
+	if stack(dayIndex(crit.Time), event.SeverityCritical) != 1 {
+		t.Fatal("the critical alert five days ago is not in the expectation")
 	}
 	if p := alerts.Pixels[0]; p[0] != 0xc6 || p[1] != 0x28 || p[2] != 0x28 || p[3] != 255 {
-		t.Errorf("today's bar at the high band is painted %v, want the high alerts' red", p)
+		t.Errorf("the high alert's bar is painted %v at the high band, want the high alerts' red", p)
 	}
 	if p := alerts.Pixels[1]; p[0] != 0x3d || p[1] != 0x7b || p[2] != 0xd9 {
-		t.Errorf("today's bar at the low band is painted %v, want the low alerts' blue", p)
+		t.Errorf("the low alert's bar is painted %v at the low band, want the low alerts' blue", p)
 	}
 
 	events := readChart(t, ctx, "site-events", nil)
-	if got := events.series(t, "leeds")[today]; got != 4 {
-		t.Errorf("leeds's events today: %v, want the 4 stored", got)
+	leeds := events.series(t, "leeds")
+	for d := range 30 {
+		if leeds[d] != leedsOn[d] {
+			t.Errorf("leeds's events on day %d: %v, want the %v stored", d, leeds[d], leedsOn[d])
+		}
 	}
 	var sites string
 	run(t, ctx, "reading the sites table",
