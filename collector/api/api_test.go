@@ -245,8 +245,9 @@ func TestAgents(t *testing.T) {
 }
 
 // Each agent is listed beside its site's current rule bundle, and one not
-// running it is said to be stale: ag-1 at leeds runs local rule files
-// while leeds has bundle 3; manila has none, so ag-2 is not stale.
+// running it is said to be stale: ag-1 at leeds reports no rules mode (an
+// agent too old to say) while leeds has bundle 3; manila has none, so ag-2
+// is not stale.
 func TestAgentsBundleState(t *testing.T) {
 	s, _ := newServer(t)
 	s.CurrentBundle = func(site string) uint64 { return map[string]uint64{"leeds": 3}[site] }
