@@ -105,7 +105,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 		}
 		got = append(got, typ+" "+name)
 	}
-	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "table audit",
+	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "index alerts_time", "table audit",
 		"index audit_at", "index audit_target", "table chain", "table checkpoints", "table events",
 		"index events_person_time", "index events_received", "index events_site_time", "index evidence_event", "table loss", "index loss_gap",
 		"table outputs", "table seqs", "index seqs_boot", "table sites", "table triage", "index triage_status"}
