@@ -141,6 +141,9 @@ type Set struct {
 	checkMu  sync.Mutex
 	shutting bool
 	probes   []probe
+
+	agentPID uint32
+	canary   canary
 }
 
 // Options configure a Set.
@@ -227,7 +230,7 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		events.Close()
 		return nil, fmt.Errorf("creating the NATS server pid map: %w", explain(err))
 	}
-	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
+	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle, agentPID: opts.AgentPID}
 	if opts.Created != nil {
 		opts.Created(s)
 	}
@@ -391,6 +394,9 @@ func (s *Set) Read() (any, error) {
 		out, err := sn.Decode(typ, raw)
 		if err != nil {
 			s.countMalformed()
+			continue
+		}
+		if s.canary.watching.Load() && s.take(out) {
 			continue
 		}
 		return out, nil
