@@ -19,6 +19,7 @@ const (
 	RuleRestarted      = "vigil_agent_restarted"
 	RuleLoss           = "vigil_agent_loss"
 	RuleSensorDetached = "vigil_sensor_detached"
+	RuleSensorBlind    = "vigil_sensor_blind"
 	RuleRuleSetChanged = "vigil_rule_set_changed"
 	RuleIdentity       = "vigil_identity_mismatch"
 	RuleIdentifiers    = "vigil_identifiers_mismatch"
@@ -65,7 +66,9 @@ type agentState struct {
 	silentAlerts int
 	nextSilent   time.Duration
 	// detached is the probes the last heartbeat reported detached.
-	detached   []string
+	detached []string
+	// blind is the sensor paths the last heartbeat's canary found blind.
+	blind      []string
 	sensors    []string
 	ruleHash   string
 	drops      uint64 // kernel drops + spool drops, this boot
@@ -210,6 +213,10 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		add(raise(ev, RuleSensorDetached, event.SeverityHigh,
 			fmt.Sprintf("%s found its probes detached: %s", who, strings.Join(fresh, "; ")), float64(len(fresh)), now, ev.ID))
 	}
+	if fresh := newlyDetached(hb.Blind, st.blind, newBoot); len(fresh) > 0 {
+		add(raise(ev, RuleSensorBlind, event.SeverityHigh,
+			fmt.Sprintf("%s found its sensors attached but blind to its own activity: %s", who, strings.Join(fresh, "; ")), float64(len(fresh)), now, ev.ID))
+	}
 	current := uint64(0)
 	if t.opts.CurrentBundle != nil {
 		current = t.opts.CurrentBundle(ev.Site)
@@ -247,7 +254,7 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		}
 		st.stopped, st.stoppedRunning = false, false
 		if !hb.Starting {
-			st.sensors, st.detached = sensors, slices.Clone(hb.Detached)
+			st.sensors, st.detached, st.blind = sensors, slices.Clone(hb.Detached), slices.Clone(hb.Blind)
 		}
 		st.interval = time.Duration(hb.IntervalS) * time.Second
 		add(t.bundleBehind(ev, st, who, current, toCurrent, now))
