@@ -134,6 +134,12 @@ func Run(ctx context.Context, cfg Config) error {
 				return s.Current(site)
 			}
 			return 0
+		},
+		BundleHash: func(version uint64) (string, bool) {
+			if s := served.Load(); s != nil {
+				return s.Hash(version)
+			}
+			return "", false
 		}})
 	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)

@@ -48,6 +48,9 @@ type Options struct {
 	// CurrentBundle, if set, is the rule bundle version agents at a site
 	// should run (0: none published for it).
 	CurrentBundle func(site string) uint64
+	// BundleHash, if set, is the Digest of the bundle the collector
+	// published under a version, and whether it knows it.
+	BundleHash func(version uint64) (string, bool)
 	// BundleGrace is how long an agent may run another bundle than the
 	// current one before it alerts. Default DefaultBundleGrace.
 	BundleGrace time.Duration
@@ -221,8 +224,9 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 	if t.opts.CurrentBundle != nil {
 		current = t.opts.CurrentBundle(ev.Site)
 	}
+	add(t.forgedBundle(ev, st, who, now))
 	// A change to the site's current bundle is the SOC's own.
-	toCurrent := current > 0 && hb.RulesMode == RulesModeBundle && hb.BundleVersion == current
+	toCurrent := current > 0 && hb.RulesMode == RulesModeBundle && hb.BundleVersion == current && !t.bundleDiffers(hb)
 	if known && st.ruleHash != "" && hb.RuleSetHash != st.ruleHash && !t.allowed[hb.RuleSetHash] && !toCurrent {
 		add(t.alert(ev, st, RuleRuleSetChanged, event.SeverityHigh,
 			fmt.Sprintf("%s now runs rule set %q (was %q)", who, short(hb.RuleSetHash), short(st.ruleHash)), 0, now, ev.ID))
