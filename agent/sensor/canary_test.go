@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -109,4 +110,40 @@ func TestCanaryFindsBlindedFileSensor(t *testing.T) {
 	if got := set.Canary(dir, sensor.CanaryWait); got != nil {
 		t.Fatalf("after Shutdown the canary found %q", got)
 	}
+}
+
+// BenchmarkCanary measures one heartbeat's canary with the process and
+// file sensors running: its wall time (how long it holds the heartbeat)
+// and the CPU it costs the host, the agent's and its child's together
+// (docs/benchmarks.md, "Why the defaults are what they are").
+func BenchmarkCanary(b *testing.B) {
+	testkernel.RequireRoot(b)
+	set, err := sensor.Start([]sensor.Sensor{process.New(), file.New(file.Config{SkipPrefixes: file.DefaultSkipPrefixes,
+		SkipFSMagics: file.DefaultSkipFSMagics})}, sensor.Options{AgentPID: uint32(os.Getpid())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() {
+		for {
+			if _, err := set.Read(); err != nil {
+				return
+			}
+		}
+	}()
+	defer set.Close()
+	dir := b.TempDir()
+	cpu := func() time.Duration {
+		var self, kids unix.Rusage
+		unix.Getrusage(unix.RUSAGE_SELF, &self)
+		unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
+		return time.Duration(self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano())
+	}
+	before := cpu()
+	b.ResetTimer()
+	for b.Loop() {
+		if got := set.Canary(dir, sensor.CanaryWait); got != nil {
+			b.Fatalf("canary found %q", got)
+		}
+	}
+	b.ReportMetric(float64((cpu()-before).Microseconds())/float64(b.N), "cpu-µs/op")
 }
