@@ -26,6 +26,8 @@ type canary struct {
 	// watching is true while a canary runs or its children's records may
 	// still come: Read looks at records only then.
 	watching atomic.Bool
+	// run lets one canary run at a time: they share the state below.
+	run sync.Mutex
 
 	mu     sync.Mutex
 	active bool   // a canary runs: the agent's new children are its own
@@ -104,6 +106,8 @@ func (s *Set) Canary(dir string, wait time.Duration) []string {
 	drops := s.droppedTotal()
 
 	c := &s.canary
+	c.run.Lock()
+	defer c.run.Unlock()
 	c.mu.Lock()
 	if c.pids == nil {
 		c.pids, c.seen = map[uint32]bool{}, make(chan struct{}, 1)
