@@ -62,6 +62,17 @@ static __always_inline void submit(void *rec, __u64 size)
 		count_drop(DROP_RINGBUF_FULL);
 }
 
+/* submit for a record a host rule may alert on as soon as it is read (an
+ * exec, a rename): it wakes the reader whatever the polling policy, so the
+ * alert's latency does not depend on how long the reader sleeps. Such
+ * records are rare next to writes and database calls, so their wakeups
+ * cost little. */
+static __always_inline void submit_urgent(void *rec, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, rec, size, BPF_RB_FORCE_WAKEUP) != 0)
+		count_drop(DROP_RINGBUF_FULL);
+}
+
 /* A file_rec's size in the ring: cut after its path's NUL, so a short path
  * does not carry MAX_PATH bytes (user space zero-fills the rest). */
 static __always_inline __u64 file_rec_size(const struct file_rec *r)

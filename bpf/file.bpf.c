@@ -527,7 +527,7 @@ static __always_inline void rename_exit(long ret, enum rename_call call)
 		r->old_base_len = resolve_base(olddfd, s->path, r->old_base);
 	if (r->new_name[0] != '/')
 		r->new_base_len = resolve_base(newdfd, s->path, r->new_base);
-	submit(r, sizeof(*r));
+	submit_urgent(r, sizeof(*r));
 }
 
 SYSCALL_EXIT(exit_rename, rename, rename_exit, RENAME)

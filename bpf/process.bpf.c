@@ -46,7 +46,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	if (len > 0 && bpf_probe_read_user(r->args, len, (void *)start) == 0)
 		r->args_len = len;
 
-	submit(r, sizeof(*r));
+	submit_urgent(r, sizeof(*r));
 	return 0;
 }
 

@@ -28,6 +28,8 @@ type canary struct {
 	watching atomic.Bool
 	// run lets one canary run at a time: they share the state below.
 	run sync.Mutex
+	// agentPID is the agent's: its children during a canary are the canary.
+	agentPID uint32
 
 	mu     sync.Mutex
 	active bool   // a canary runs: the agent's new children are its own
@@ -48,12 +50,12 @@ func (s *Set) take(rec any) bool {
 	ours := false
 	switch r := rec.(type) {
 	case *Exec:
-		if c.active && r.PPID == s.agentPID {
+		if c.active && r.PPID == c.agentPID {
 			c.pids[r.PID], c.execSeen, ours = true, true, true
 		}
 		ours = ours || c.pids[r.PID]
 	case *Fork:
-		if c.active && r.PPID == s.agentPID {
+		if c.active && r.PPID == c.agentPID {
 			c.pids[r.PID], ours = true, true
 		}
 	case *Exit:

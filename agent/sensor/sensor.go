@@ -12,8 +12,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
@@ -110,8 +108,8 @@ type Status struct {
 type Set struct {
 	events  *ebpf.Map
 	natsPID *ebpf.Map
-	reader  *ringbuf.Reader
-	rec     ringbuf.Record // Read's buffer, reused
+	reader  *ringReader
+	raw     []byte // Read's buffer, reused
 	poll    time.Duration
 	maxPoll time.Duration
 	// ring is the ring buffer in Go's poller, for sleep (nil: not
@@ -121,11 +119,15 @@ type Set struct {
 	ringConn  syscall.RawConn
 	ringFull  func(uintptr) bool
 	wakeBytes int
-	closed    atomic.Bool // Close was called: a wait on ring ends at once
-	idle      func()
-	running   []Sensor
-	byType    map[uint32]Sensor
-	statuses  []Status
+	// waited is false until sleep's readiness check first runs: a later
+	// run was woken by the kernel.
+	waited   bool
+	closed   atomic.Bool // Close was called: a wait on ring ends at once
+	flushed  atomic.Bool // Shutdown was called: an empty ring is drained
+	idle     func()
+	running  []Sensor
+	byType   map[uint32]Sensor
+	statuses []Status
 
 	// Read's state: how long it sleeps next on an empty ring, and how
 	// many records it read since it last slept.
@@ -141,8 +143,6 @@ type Set struct {
 	checkMu  sync.Mutex
 	shutting bool
 	probes   []probe
-
-	agentPID uint32
 	canary   canary
 }
 
@@ -157,15 +157,18 @@ type Options struct {
 	// ring with non-blocking reads and sleeps in the Go scheduler between
 	// drains, in its network poller, which the kernel's wakeup cuts short.
 	// A steady trickle then costs one wakeup per sleep instead of one per
-	// record, records are at most MaxPoll late, and a busy ring is drained
-	// without sleeping; a thread blocked in epoll_wait would cost more
+	// record, records are at most MaxPoll late (execs and renames, which
+	// host rules alert on at once, wake the reader as they come: see
+	// submit_urgent in bpf/common.h), and a busy ring is drained without
+	// sleeping; a thread blocked in epoll_wait would cost more
 	// than the records themselves (docs/benchmarks.md, "Why the defaults are what they are").
 	// Zero means DefaultPoll; negative blocks and is woken for every record.
 	Poll time.Duration
 	// MaxPoll is the longest Read sleeps: while drains stay small it
 	// doubles its sleep from Poll up to MaxPoll, and a big drain brings it
 	// back to Poll. It bounds how late a record (and so a host alert) is
-	// read. Zero means DefaultMaxPoll; less than Poll means Poll.
+	// read (execs and renames wake the reader early). Zero means
+	// DefaultMaxPoll; less than Poll means Poll.
 	MaxPoll time.Duration
 	// Idle, if set, is called by Read, on its goroutine, each time it
 	// finds the ring empty, before it sleeps: the moment to hand on what
@@ -186,9 +189,10 @@ const (
 	// DefaultMaxPoll is how long Read sleeps on an empty ring while
 	// records trickle: every wakeup costs the agent far more than a record,
 	// so a trickle's wakeup should carry many (docs/benchmarks.md, "Why the defaults are what they are"); it bounds how late a
-	// host alert is read. A burst during the longest sleep does not wait for
-	// it: once a quarter of the ring is waiting, records wake the reader
-	// (wake_bytes in bpf/common.h).
+	// write or database call is read. Neither a burst nor an alert-worthy
+	// record waits for it: once a quarter of the ring is waiting, records
+	// wake the reader (wake_bytes in bpf/common.h), and so does every exec
+	// and rename (submit_urgent).
 	DefaultMaxPoll = 250 * time.Millisecond
 	// A drain (the records read between two sleeps) of fewer than
 	// smallDrain records lets the next sleep double; one of more than
@@ -208,7 +212,7 @@ var ErrNoSensor = errors.New("no sensor could start")
 var ErrDrained = errors.New("sensors shut down and ring buffer drained")
 
 // ErrClosed is returned by Read after Close.
-var ErrClosed = ringbuf.ErrClosed
+var ErrClosed = os.ErrClosed
 
 // Start starts every sensor it can. A sensor that fails is recorded in
 // Statuses with the reason and the rest still run; only when none runs does
@@ -230,7 +234,8 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		events.Close()
 		return nil, fmt.Errorf("creating the NATS server pid map: %w", explain(err))
 	}
-	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle, agentPID: opts.AgentPID}
+	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle,
+		canary: canary{agentPID: opts.AgentPID}}
 	if opts.Created != nil {
 		opts.Created(s)
 	}
@@ -270,23 +275,32 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		natsPID.Close()
 		return s, fmt.Errorf("%w: %s", ErrNoSensor, s.failures())
 	}
-	s.reader, err = ringbuf.NewReader(events)
+	s.reader, err = newRingReader(events)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening ring buffer reader: %w", err)
 	}
-	if s.poll > 0 {
-		s.reader.SetDeadline(never)
-		if s.ring = pollable(events); s.ring != nil {
-			// Made once, not per sleep: each would allocate.
-			if s.ringConn, err = s.ring.SyscallConn(); err != nil {
-				s.ring.Close()
-				s.ring = nil
-			} else {
-				// Woken by a record that found wakeBytes waiting (or by
-				// a stale readiness from an earlier one: then the check
-				// fails and the wait goes on).
-				s.ringFull = func(uintptr) bool { return s.reader.AvailableBytes() >= s.wakeBytes }
+	if s.poll < 0 {
+		// Blocking: the kernel wakes the reader for each record that
+		// finds it caught up, and any record ends the wait.
+		s.wakeBytes = 1
+	}
+	if s.ring = pollable(events); s.ring != nil {
+		// Made once, not per sleep: each would allocate.
+		if s.ringConn, err = s.ring.SyscallConn(); err != nil {
+			s.ring.Close()
+			s.ring = nil
+		} else {
+			// Before waiting: only a full enough ring ends the sleep,
+			// since records keep coming without a wakeup. After a
+			// wakeup (a record that found wakeBytes waiting, or an
+			// urgent one): any record does. A readiness left from a
+			// wakeup while Read was draining ends one sleep early.
+			s.ringFull = func(uintptr) bool {
+				woken := s.waited
+				s.waited = true
+				avail := s.reader.available()
+				return avail >= s.wakeBytes || woken && avail > 0
 			}
 		}
 	}
@@ -314,13 +328,23 @@ func pollable(m *ebpf.Map) *os.File {
 }
 
 // sleep waits d, or less if the kernel wakes the ring's readers because
-// WakeBytes wait in it.
+// WakeBytes wait in it or an urgent record came; d < 0 waits for that
+// alone. Shutdown ends it.
 func (s *Set) sleep(d time.Duration) {
 	if s.ring == nil {
-		time.Sleep(d)
+		time.Sleep(max(d, DefaultPoll))
 		return
 	}
-	err := s.ring.SetReadDeadline(time.Now().Add(d))
+	s.waited = false
+	deadline := time.Time{}
+	if d >= 0 {
+		deadline = time.Now().Add(d)
+	}
+	err := s.ring.SetReadDeadline(deadline)
+	if s.flushed.Load() {
+		// Shutdown's deadline may have come before this one.
+		return
+	}
 	if err == nil {
 		err = s.ringConn.Read(s.ringFull)
 	}
@@ -360,27 +384,31 @@ func (s *Set) Running() []string {
 // A decoded record may share the ring's bytes until the next Read; one
 // goroutine reads.
 func (s *Set) Read() (any, error) {
-	rec := &s.rec
 	for {
-		if err := s.reader.ReadInto(rec); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// The ring is empty. Shutdown's Flush and Close are
-				// seen by the next read, at most MaxPoll later.
-				s.nap = nextNap(s.nap, s.drained, s.poll, s.maxPoll)
-				s.drained = 0
-				if s.idle != nil {
-					s.idle()
-				}
-				s.sleep(s.nap)
-				continue
-			}
-			if errors.Is(err, ringbuf.ErrFlushed) {
-				return nil, ErrDrained
-			}
+		raw, ok, err := s.reader.read(s.raw)
+		if err != nil {
 			return nil, err
 		}
+		if !ok {
+			// The ring is empty (or its next record not yet
+			// committed, which a shut down sensor no longer does).
+			if s.flushed.Load() {
+				return nil, ErrDrained
+			}
+			if s.poll < 0 {
+				s.sleep(-1)
+				continue
+			}
+			s.nap = nextNap(s.nap, s.drained, s.poll, s.maxPoll)
+			s.drained = 0
+			if s.idle != nil {
+				s.idle()
+			}
+			s.sleep(s.nap)
+			continue
+		}
+		s.raw = raw
 		s.drained++
-		raw := rec.RawSample
 		if len(raw) < 4 {
 			s.countMalformed()
 			continue
@@ -396,16 +424,15 @@ func (s *Set) Read() (any, error) {
 			s.countMalformed()
 			continue
 		}
-		if s.canary.watching.Load() && s.take(out) {
-			continue
+		if !s.canary.watching.Load() || !s.take(out) {
+			return out, nil
 		}
-		return out, nil
 	}
 }
 
 // Raw is the bytes of the record Read returned last, valid until the next
 // Read: tests save them as fixtures.
-func (s *Set) Raw() []byte { return s.rec.RawSample }
+func (s *Set) Raw() []byte { return s.raw }
 
 // nextNap is how long Read sleeps on an empty ring after sleeping nap and
 // then reading drained records: twice as long (up to maxPoll) after a
@@ -463,9 +490,7 @@ func (s *Set) Shutdown() error {
 	for _, sn := range running {
 		errs = append(errs, sn.Close())
 	}
-	if s.reader != nil {
-		errs = append(errs, s.reader.Flush())
-	}
+	s.flushed.Store(true)
 	if s.ring != nil {
 		// End a sleeping Read's nap: it then reads the rest and stops.
 		_ = s.ring.SetReadDeadline(never) // fails only on a closed ring, where no Read sleeps
@@ -474,7 +499,7 @@ func (s *Set) Shutdown() error {
 }
 
 // Close detaches every program and frees the ring buffer; a blocked Read
-// returns ringbuf.ErrClosed.
+// returns ErrClosed.
 func (s *Set) Close() error {
 	errs := []error{s.Shutdown()}
 	if s.ring != nil {
@@ -484,7 +509,7 @@ func (s *Set) Close() error {
 		errs = append(errs, s.ring.Close())
 	}
 	if s.reader != nil {
-		errs = append(errs, s.reader.Close())
+		errs = append(errs, s.reader.close())
 	}
 	errs = append(errs, s.events.Close(), s.natsPID.Close())
 	return errors.Join(errs...)
@@ -547,18 +572,6 @@ func CString[E int8 | uint8](b []E) string {
 // Bytes views b as bytes without copying.
 func Bytes[E int8 | uint8](b []E) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
-}
-
-// Links closes a group of attached programs.
-type Links []link.Link
-
-// Close detaches them all.
-func (l Links) Close() error {
-	var errs []error
-	for _, k := range l {
-		errs = append(errs, k.Close())
-	}
-	return errors.Join(errs...)
 }
 
 // explain adds what to do to the errors a user can act on.

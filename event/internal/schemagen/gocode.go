@@ -53,7 +53,7 @@ func encoder(s *schema) ([]byte, error) {
 
 func encodeField(g *gofile, f *field) {
 	x := "v." + f.goName
-	k := fmt.Sprintf("%q", f.name)
+	k := "`\"" + f.name + "\":`" // the key as enc.key writes it
 	switch f.typ {
 	case tString:
 		if f.goType != "string" {
