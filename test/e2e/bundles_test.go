@@ -160,6 +160,7 @@ func TestBundleWithPublishedVersionButOtherContentAlerts(t *testing.T) {
 		t.Fatal(err)
 	}
 	startAgentProcess(t, cfg, 4)
+	restarted := time.Now()
 	got := c.agentAlert(t, "vigil_rule_bundle_not_current", id, "", func(al *event.Alert) error {
 		if !strings.Contains(al.Summary, bundle.Digest(forged)[:12]) || !strings.Contains(al.Summary, published.BundleHash[:12]) {
 			return fmt.Errorf("alert %q names not both hashes", al.Summary)
@@ -169,4 +170,5 @@ func TestBundleWithPublishedVersionButOtherContentAlerts(t *testing.T) {
 	if got.Alert.Severity != event.SeverityHigh {
 		t.Fatalf("alert %q at %s, want high", got.Alert.Summary, got.Alert.Severity)
 	}
+	t.Logf("alert %v after the agent's sensors ran: %s", time.Since(restarted).Round(time.Millisecond), got.Alert.Summary)
 }
