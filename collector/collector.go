@@ -128,13 +128,14 @@ func Run(ctx context.Context, cfg Config) error {
 	m := metrics.New(func() float64 { return float64(corr.ReloadErrors()) })
 	// Bundles are served once NATS runs; until then no site has one.
 	var served atomic.Pointer[bundles.Server]
+	currentBundle := func(site string) uint64 {
+		if s := served.Load(); s != nil {
+			return s.Current(site)
+		}
+		return 0
+	}
 	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers, BundleGrace: cfg.BundleGrace,
-		CurrentBundle: func(site string) uint64 {
-			if s := served.Load(); s != nil {
-				return s.Current(site)
-			}
-			return 0
-		},
+		CurrentBundle: currentBundle,
 		BundleHash: func(version uint64) (string, bool) {
 			if s := served.Load(); s != nil {
 				return s.Hash(version)
@@ -218,7 +219,8 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listening for the API on %s: %w", cfg.HTTP, err)
 		}
 		httpAddr = ln.Addr().String()
-		h, err := HTTPHandler(cfg, &api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub, Enrolment: b.EnrolmentErrors}, log)
+		h, err := HTTPHandler(cfg, &api.Server{Store: st, Liveness: live, Metrics: m, Hub: hub, Enrolment: b.EnrolmentErrors,
+			CurrentBundle: currentBundle}, log)
 		if err != nil {
 			ln.Close()
 			return err
@@ -306,7 +308,8 @@ func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, e
 			return nil, fmt.Errorf("opening the console's users: %w", err)
 		}
 		srv.Users, srv.Sessions = users, auth.NewSessions()
-		c := &console.Server{Store: srv.Store, Hub: srv.Hub, Liveness: srv.Liveness, Users: users, Sessions: srv.Sessions, Log: log}
+		c := &console.Server{Store: srv.Store, Hub: srv.Hub, Liveness: srv.Liveness, CurrentBundle: srv.CurrentBundle, Users: users,
+			Sessions: srv.Sessions, Log: log}
 		if srv.Console, err = c.Handler(); err != nil {
 			return nil, err
 		}

@@ -60,7 +60,7 @@ func agentsCommand() *cobra.Command {
 
 // runAgents lists the agents, or shows the one args names.
 func runAgents(ctx context.Context, f *alertsFlags, args []string, w io.Writer) error {
-	var list []store.Agent
+	var list []api.AgentState
 	if err := f.getJSON(ctx, "/api/agents", nil, &list); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func runAgents(ctx context.Context, f *alertsFlags, args []string, w io.Writer) 
 	return listEnrolmentErrors(ctx, f, w)
 }
 
-func listAgents(w io.Writer, list []store.Agent, asJSON bool) error {
+func listAgents(w io.Writer, list []api.AgentState, asJSON bool) error {
 	if asJSON {
 		writeJSON(w, list)
 		return nil
@@ -86,24 +86,49 @@ func listAgents(w io.Writer, list []store.Agent, asJSON bool) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tHOST\tAGENT\tSTATUS\tLAST SEEN\tLAST HEARTBEAT\tVERSION\tSENSORS\tSPOOL\tDROPPED\tRULES")
+	fmt.Fprintln(tw, "SITE\tHOST\tAGENT\tSTATUS\tLAST SEEN\tLAST HEARTBEAT\tVERSION\tSENSORS\tSPOOL\tDROPPED\tRULES\tFROM\tBUNDLE\tSITE BUNDLE")
 	for _, a := range list {
-		version, sensors, spool, dropped, rules := "-", "-", "-", "-", "-"
+		version, sensors, spool, dropped, rules, mode := "-", "-", "-", "-", "-", "-"
 		if hb := a.Heartbeat; hb != nil {
 			version = orDash(hb.Version)
 			sensors = orDash(strings.Join(hb.Sensors, ","))
 			spool = fmt.Sprint(hb.SpoolDepth)
 			dropped = fmt.Sprint(hb.SpoolDropped + sum(hb.KernelDrops))
 			rules = short(hb.RuleSetHash)
+			mode = orDash(hb.RulesMode)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Site, a.Host, a.AgentID, orDash(a.Status),
-			ago(a.LastSeen), ago(a.LastHeartbeat), version, sensors, spool, dropped, rules)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Site, a.Host, a.AgentID, orDash(a.Status),
+			ago(a.LastSeen), ago(a.LastHeartbeat), version, sensors, spool, dropped, rules, mode, bundleOf(a), siteBundle(a))
 	}
 	return tw.Flush()
 }
 
-func showAgent(w io.Writer, list []store.Agent, id string, asJSON bool) error {
-	var a *store.Agent
+// bundleOf is the rule bundle a runs, marked STALE when it is not its
+// site's current one and REFUSED when it refused one.
+func bundleOf(a api.AgentState) string {
+	out := "-"
+	if hb := a.Heartbeat; hb != nil && hb.BundleVersion > 0 {
+		out = fmt.Sprint(hb.BundleVersion)
+	}
+	if a.BundleStale {
+		out += " STALE"
+	}
+	if hb := a.Heartbeat; hb != nil && hb.BundleRefused != "" {
+		out += " REFUSED"
+	}
+	return out
+}
+
+// siteBundle is the bundle a's site is served, "-" for none.
+func siteBundle(a api.AgentState) string {
+	if a.SiteBundle == 0 {
+		return "-"
+	}
+	return fmt.Sprint(a.SiteBundle)
+}
+
+func showAgent(w io.Writer, list []api.AgentState, id string, asJSON bool) error {
+	var a *api.AgentState
 	for i := range list {
 		if list[i].AgentID == id {
 			a = &list[i]
@@ -130,6 +155,12 @@ func showAgent(w io.Writer, list []store.Agent, id string, asJSON bool) error {
 		row("kernel", orDash(hb.KernelVersion))
 		row("sensors", orDash(strings.Join(hb.Sensors, ", ")))
 		row("host rules", orDash(hb.RuleSetHash))
+		row("rules from", orDash(hb.RulesMode))
+		bundle := bundleOf(*a) + ", its site's " + siteBundle(*a)
+		if hb.BundleRefused != "" {
+			bundle += "; refused the last offered: " + hb.BundleRefused
+		}
+		row("rule bundle", bundle)
 		row("events sent", fmt.Sprint(hb.Events))
 		row("spool", fmt.Sprintf("%d events waiting, %d dropped when full", hb.SpoolDepth, hb.SpoolDropped))
 		row("kernel drops", drops(hb.KernelDrops))

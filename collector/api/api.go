@@ -62,6 +62,9 @@ type Server struct {
 	Liveness *liveness.Tracker
 	Metrics  *metrics.Metrics
 	Hub      *Hub
+	// CurrentBundle is the rule bundle version served to a site (0: none);
+	// nil: no bundles are served.
+	CurrentBundle func(site string) uint64
 	// Enrolment lists the enrolment records the collector skipped.
 	Enrolment func() []string
 	// Now is the clock "since" durations count back from; default time.Now.
@@ -257,20 +260,6 @@ func (s *Server) alert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-func (s *Server) agents(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Store.Agents(r.Context())
-	if err != nil {
-		fail(w, http.StatusInternalServerError, err)
-		return
-	}
-	for i := range list {
-		if s.Liveness != nil {
-			list[i].Status = s.Liveness.Status(list[i].AgentID)
-		}
-	}
-	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) loss(w http.ResponseWriter, r *http.Request) {

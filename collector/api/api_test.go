@@ -239,8 +239,28 @@ func TestAgents(t *testing.T) {
 	bare := httptest.NewServer((&Server{Auth: s.Auth, Store: s.Store, Hub: NewHub()}).Handler())
 	defer bare.Close()
 	_, _, body := get(t, bare, "/api/agents")
-	if bytes.Contains(body, []byte(`"status"`)) {
-		t.Errorf("agents without a tracker: %s", body)
+	if bytes.Contains(body, []byte(`"status"`)) || bytes.Contains(body, []byte(`"site_bundle"`)) {
+		t.Errorf("agents without a tracker or bundles: %s", body)
+	}
+}
+
+// Each agent is listed beside its site's current rule bundle, and one not
+// running it is said to be stale: ag-1 at leeds reports no rules mode (an
+// agent too old to say) while leeds has bundle 3; manila has none, so ag-2
+// is not stale.
+func TestAgentsBundleState(t *testing.T) {
+	s, _ := newServer(t)
+	s.CurrentBundle = func(site string) uint64 { return map[string]uint64{"leeds": 3}[site] }
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	var agents []AgentState
+	getJSON(t, hs, "/api/agents", &agents)
+	var got []string
+	for _, a := range agents {
+		got = append(got, fmt.Sprintf("%s %d %v", a.AgentID, a.SiteBundle, a.BundleStale))
+	}
+	if strings.Join(got, ", ") != "ag-1 3 true, ag-2 0 false" {
+		t.Errorf("agents %v, want ag-1 beside leeds's bundle 3, stale; ag-2 with none", got)
 	}
 }
 

@@ -35,6 +35,9 @@ type Server struct {
 	Hub *api.Hub
 	// Liveness says whether each agent is running; nil leaves it unknown.
 	Liveness *liveness.Tracker
+	// CurrentBundle is the rule bundle version served to a site (0: none);
+	// nil: no bundles are served.
+	CurrentBundle func(site string) uint64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -129,8 +132,13 @@ type page struct {
 	Title string
 	User  auth.Principal
 	Admin bool
-	Data  any
+	// Charts loads uPlot and charts.js, for the pages that draw charts.
+	Charts bool
+	Data   any
 }
+
+// chartPages are the pages with charts.
+var chartPages = map[string]bool{"queue": true, "person": true}
 
 // render renders the page name (or a fragment: "rows") with data.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name, title string, data any) {
@@ -140,7 +148,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name, 
 	if name == "rows" {
 		tmpl = "rows"
 	}
-	err := s.pages[name].ExecuteTemplate(&buf, tmpl, page{Title: title, User: p, Admin: auth.Allows(p.Role, auth.RoleAdmin), Data: data})
+	err := s.pages[name].ExecuteTemplate(&buf, tmpl, page{Title: title, User: p, Admin: auth.Allows(p.Role, auth.RoleAdmin), Charts: chartPages[name], Data: data})
 	if err != nil {
 		s.log().Error("rendering a console page", "page", name, "err", err)
 		http.Error(w, "rendering the page failed: "+err.Error(), http.StatusInternalServerError)

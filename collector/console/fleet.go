@@ -3,7 +3,7 @@ package console
 import (
 	"net/http"
 
-	"github.com/vigilhq/vigil/collector/store"
+	"github.com/vigilhq/vigil/collector/api"
 )
 
 // lossLimit is how many loss records the loss view and the agents' loss
@@ -11,14 +11,14 @@ import (
 const lossLimit = 1000
 
 type agentRow struct {
-	store.Agent
+	api.AgentState
 	Lost uint64 // confirmed events lost, over every loss record kept
 }
 
 // agents shows every agent with its site, version, last heartbeat,
-// sensors, rule set, liveness and loss.
+// sensors, rule set and bundle beside its site's, liveness and loss.
 func (s *Server) agents(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Store.Agents(r.Context())
+	list, err := api.AgentStates(r, s.Store, s.Liveness, s.CurrentBundle)
 	if err != nil {
 		s.fail(w, http.StatusInternalServerError, err)
 		return
@@ -30,10 +30,7 @@ func (s *Server) agents(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]agentRow, 0, len(list))
 	for _, a := range list {
-		if s.Liveness != nil {
-			a.Status = s.Liveness.Status(a.AgentID)
-		}
-		rows = append(rows, agentRow{Agent: a, Lost: lost[a.AgentID]})
+		rows = append(rows, agentRow{AgentState: a, Lost: lost[a.AgentID]})
 	}
 	s.render(w, r, http.StatusOK, "agents", "Agents", rows)
 }

@@ -54,5 +54,5 @@ func (s *Server) person(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(kinds)
 	s.render(w, r, http.StatusOK, "person", name, personData{Person: name, Alerts: alerts, Cases: cases, Kinds: kinds, Activity: days,
-		Trend: trend, Charts: charts(trend)})
+		Trend: trend, Charts: personCharts(trend)})
 }

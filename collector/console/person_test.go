@@ -43,9 +43,10 @@ func TestPersonPage(t *testing.T) {
 	}
 }
 
-// A person's page draws, on the server, their rows, customers, uploads
-// and exports per day beside their peers' median: mona's 5000 rows on the
-// 5th are the rows chart's top, on the day before the last.
+// A person's page carries, for the charts to draw, their rows, customers,
+// uploads and exports per day beside their peers' median: mona's 5000
+// rows on the 5th are the rows chart's 13th of 14 days, and her peers'
+// line is there only once she has peers.
 func TestPersonCharts(t *testing.T) {
 	st, _ := serve(t, auth.Principal{})
 	h, err := (&Server{Store: st, Now: func() time.Time { return time.Date(2026, 1, 6, 12, 0, 0, 0, time.UTC) }}).Handler()
@@ -54,21 +55,17 @@ func TestPersonCharts(t *testing.T) {
 	}
 	page := do(h, "GET", "/people/mona", nil).Body.String()
 	for _, id := range []string{"rows", "customers", "uploads", "exports"} {
-		if !strings.Contains(page, `id="chart-`+id+`"`) {
-			t.Errorf("mona's page has no %s chart", id)
-		}
+		plotOf(t, page, id)
 	}
-	rows := page[strings.Index(page, `id="chart-rows"`):]
-	rows = rows[:strings.Index(rows, "</figure>")]
-	person := regexp.MustCompile(`class="person" points="([^"]+)"`).FindStringSubmatch(rows)
-	if person == nil || !strings.Contains(rows, ">5000</text>") {
-		t.Fatalf("the rows chart:\n%s", rows)
+	rows := plotOf(t, page, "rows")
+	if len(rows.Days) != 14 || len(rows.Series) != 1 || rows.Series[0].Label != "person" {
+		t.Fatalf("the rows chart: %+v", rows)
 	}
-	points := strings.Fields(person[1])
-	if len(points) != 14 || !strings.HasSuffix(points[12], ",18.0") || !strings.HasSuffix(points[13], ",110.0") {
-		t.Errorf("mona's rows line %v: want 14 days, the 13th at the top, the last at the baseline", points)
+	if v := rows.Series[0].Values; len(v) != 14 || v[12] != 5000 || v[13] != 0 ||
+		rows.Days[12] != time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).Unix() {
+		t.Errorf("mona's rows per day %v on %v: want 5000 on the 13th day, Jan 5", v, rows.Days)
 	}
-	if !strings.Contains(page, "No one else was seen at leeds in these days") || strings.Contains(page, `class="peers"`) {
+	if !strings.Contains(page, "No one else was seen at leeds in these days") || strings.Contains(page, "(peers ") {
 		t.Errorf("mona alone at leeds: the page draws or names peers:\n%s", page)
 	}
 
@@ -87,7 +84,23 @@ func TestPersonCharts(t *testing.T) {
 		t.Fatal(err)
 	}
 	page = do(h, "GET", "/people/mona", nil).Body.String()
-	if !strings.Contains(page, "the median of 1 other person at leeds") || strings.Count(page, `class="peers"`) != 4 {
-		t.Errorf("with ben at leeds, mona's page does not draw her peers:\n%s", page)
+	rows = plotOf(t, page, "rows")
+	if !strings.Contains(page, "the median of 1 other person at leeds") || len(rows.Series) != 2 || !rows.Series[1].Dash ||
+		rows.Series[1].Values[12] != 40 {
+		t.Errorf("with ben at leeds, mona's rows chart does not carry her peers: %+v", rows)
 	}
+}
+
+// plotOf is the data of the chart id on page, as charts.js reads it.
+func plotOf(t *testing.T, page, id string) plot {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)id="chart-` + regexp.QuoteMeta(id) + `">.*?<script type="application/json" class="chart-data">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page has no %s chart with data:\n%s", id, page)
+	}
+	var p plot
+	if err := json.Unmarshal([]byte(m[1]), &p); err != nil {
+		t.Fatalf("the %s chart's data %q: %v", id, m[1], err)
+	}
+	return p
 }

@@ -22,6 +22,9 @@ type queueData struct {
 	Since      string   // as asked: a duration or a time
 	Sinces     []string // the time filter's choices
 	Live       bool     // the page follows the live stream
+	// Overview is the fleet's pictures above the queue; the live refresh
+	// of the table leaves it as it was.
+	Overview *overview
 }
 
 type sevCount struct {
@@ -69,6 +72,10 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	d, code, err := s.queueData(r)
 	if err != nil {
 		s.fail(w, code, err)
+		return
+	}
+	if d.Overview, err = s.overview(r); err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "queue", "Alerts", d)

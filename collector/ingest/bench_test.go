@@ -58,10 +58,32 @@ func realistic(i int, seqs map[string]uint64) *event.Event {
 	return e
 }
 
-// publishRealistic puts n realistic events in the stream the way the agent
-// does (asynchronously, event id as Nats-Msg-Id) and waits for every ack.
+// publishRealistic puts n realistic events in the stream, one per message
+// (asynchronously, event id as Nats-Msg-Id), and waits for every ack.
 func publishRealistic(tb testing.TB, js jetstream.JetStream, n int) {
+	publishBatched(tb, js, n, 0)
+}
+
+// publishBatched publishes as publishRealistic does, but joins each
+// agent's consecutive events into messages of up to maxBytes, as the agent
+// does (docs/events.md); 0 sends one event per message.
+func publishBatched(tb testing.TB, js jetstream.JetStream, n, maxBytes int) {
 	tb.Helper()
+	type pending struct {
+		subject, first string
+		data           []byte
+		n              int
+	}
+	open := map[string]*pending{}
+	send := func(p *pending) {
+		id := p.first
+		if p.n > 1 {
+			id = fmt.Sprintf("%s+%d", p.first, p.n)
+		}
+		if _, err := js.PublishAsync(p.subject, p.data, jetstream.WithMsgID(id)); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	seqs := map[string]uint64{}
 	for i := range n {
 		e := realistic(i, seqs)
@@ -69,9 +91,22 @@ func publishRealistic(tb testing.TB, js jetstream.JetStream, n int) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := js.PublishAsync(event.Subject(e.Site, e.AgentID, event.ClassEvents), data, jetstream.WithMsgID(e.ID)); err != nil {
-			tb.Fatal(err)
+		p := open[e.AgentID]
+		if p != nil && len(p.data)+1+len(data) > maxBytes {
+			send(p)
+			p = nil
 		}
+		if p == nil {
+			p = &pending{subject: event.Subject(e.Site, e.AgentID, event.ClassEvents), first: e.ID}
+			open[e.AgentID] = p
+		} else {
+			p.data = append(p.data, '\n')
+		}
+		p.data = append(p.data, data...)
+		p.n++
+	}
+	for _, p := range open {
+		send(p)
 	}
 	select {
 	case <-js.PublishAsyncComplete():
@@ -101,13 +136,19 @@ func startBus(tb testing.TB) *bus.Bus {
 // BenchmarkIngest drains benchEvents realistic events from a real embedded
 // JetStream into a real store, with the shipped correlation rules, and
 // reports the stored rate and the process CPU (collector and its embedded
-// NATS) per event.
+// NATS) per event: one event per message, and in messages of up to 64 KiB
+// as the agent sends them.
 func BenchmarkIngest(b *testing.B) {
+	b.Run("message-per-event", func(b *testing.B) { benchIngest(b, 0) })
+	b.Run("agent-batches", func(b *testing.B) { benchIngest(b, 64<<10) })
+}
+
+func benchIngest(b *testing.B, maxBytes int) {
 	var stored, wall, cpu float64
 	for b.Loop() {
 		b.StopTimer()
 		bs := startBus(b)
-		publishRealistic(b, bs.JS, benchEvents)
+		publishBatched(b, bs.JS, benchEvents, maxBytes)
 		st, err := store.Open(filepath.Join(b.TempDir(), "vigil.db"))
 		if err != nil {
 			b.Fatal(err)

@@ -140,17 +140,16 @@ func (l lane) String() string {
 // lane stores a message as soon as it comes and a busy one in full batches.
 func (in *Ingest) runLane(ctx context.Context, cons jetstream.Consumer, l lane) {
 	batches := make(chan []jetstream.Msg)
+	ready := make(chan fetched)
 	go in.fetch(ctx, cons, l, batches)
-	for msgs := range batches {
-		raw := make([]Msg, len(msgs))
-		for i, m := range msgs {
-			raw[i] = Msg{Subject: m.Subject(), Data: m.Data()}
-		}
-		if err := in.handle(ctx, raw, l); err != nil {
+	go decodeStage(batches, ready)
+	for f := range ready {
+		msgs := f.msgs
+		if err := in.handle(ctx, f.decs, l); err != nil {
 			// Not acknowledged: JetStream redelivers, and the store
 			// drops what was stored.
 			in.o.Metrics.StoreErrors.Inc()
-			in.o.Logger.Error("storing batch; it will be redelivered", "err", err, "messages", len(raw), "lane", l)
+			in.o.Logger.Error("storing batch; it will be redelivered", "err", err, "messages", len(msgs), "lane", l)
 			for _, m := range msgs {
 				_ = m.NakWithDelay(in.retry) // unacknowledged, it comes back after AckWait anyway
 			}
@@ -228,10 +227,10 @@ func sleep(ctx context.Context, d time.Duration) {
 // It returns an error only when the store fails; bad messages are counted
 // and skipped.
 func (in *Ingest) Handle(ctx context.Context, msgs []Msg) error {
-	return in.handle(ctx, msgs, laneAll)
+	return in.handle(ctx, decodeAll(msgs), laneAll)
 }
 
-func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
+func (in *Ingest) handle(ctx context.Context, msgs []decoded, l lane) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	start := time.Now()
@@ -252,30 +251,28 @@ func (in *Ingest) handle(ctx context.Context, msgs []Msg, l lane) error {
 		}
 	}
 	for _, whole := range msgs {
-		// One subject for all the events a message carries: parsed once.
-		site, agentID, class, subjErr := event.ParseSubject(whole.Subject)
-		if l == laneEvents && subjErr == nil && class != event.ClassEvents {
+		if l == laneEvents && whole.subjErr == nil && whole.class != event.ClassEvents {
 			// The priority lane stores and counts these.
-			if class == event.ClassAlerts {
-				if err := in.trackAlertSeq(b, whole, site, agentID); err != nil {
+			if whole.class == event.ClassAlerts && len(whole.lines) == 1 {
+				if err := in.trackAlertSeq(b, whole.lines[0], whole.site, whole.agentID); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if len(whole.Data) > event.MaxWireSize {
+		if whole.oversized {
 			b.results["oversized"]++
 			in.o.Logger.Warn("oversized message skipped", "subject", whole.Subject, "bytes", len(whole.Data))
 			continue
 		}
 		// Each event of a batch is checked, counted and stored on its own.
-		for msg := range EventsOf(whole) {
-			if subjErr != nil {
+		for _, ln := range whole.lines {
+			if whole.subjErr != nil {
 				b.results["malformed"]++
-				in.o.Logger.Warn("message on an unknown subject skipped", "subject", msg.Subject)
+				in.o.Logger.Warn("message on an unknown subject skipped", "subject", whole.Subject)
 				continue
 			}
-			if err := in.handleEvent(b, msg, site, agentID, class); err != nil {
+			if err := in.handleEvent(b, Msg{Subject: whole.Subject, Data: ln.data}, ln, whole.site, whole.agentID, whole.class); err != nil {
 				return err
 			}
 		}
@@ -360,10 +357,10 @@ func (b *batch) putAlert(al *event.Event, source string) error {
 }
 
 // handleEvent checks, counts and stores one event of a message whose
-// subject parsed as site, agentID and class.
-func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) error {
+// subject parsed as site, agentID and class; ln is the event as decoded.
+func (in *Ingest) handleEvent(b *batch, msg Msg, ln line, site, agentID, class string) error {
 	tx, now := b.tx, b.now
-	ev, err := event.Decode(msg.Data)
+	ev, err := ln.ev, ln.err
 	if err != nil {
 		b.results["malformed"]++
 		in.o.Logger.Warn("malformed message skipped", "subject", msg.Subject, "err", err)
@@ -383,6 +380,9 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, site, agentID, class string) er
 		b.results["malformed"]++
 		in.o.Logger.Warn("event on the wrong subject skipped", "subject", msg.Subject, "kind", ev.Kind)
 		return nil
+	}
+	if ok, err := in.ownNumber(b, msg, ev); !ok || err != nil {
+		return err
 	}
 	if err := tx.SeenAgent(ev, now); err != nil {
 		return err
@@ -493,11 +493,11 @@ func (in *Ingest) putLoss(b *batch, ev *event.Event) error {
 
 // trackAlertSeq advances the seq of an alert's agent in the events lane,
 // in stream order, whether or not the priority lane stored it yet: alerts
-// are numbered with the agent's events. msg's subject parsed as site and
-// agentID. What the priority lane would refuse (Decode refuses an
-// oversized message too) is skipped here without counting.
-func (in *Ingest) trackAlertSeq(b *batch, msg Msg, site, agentID string) error {
-	ev, err := event.Decode(msg.Data)
+// are numbered with the agent's events. The message's subject parsed as
+// site and agentID; ln is its one event as decoded. What the priority lane
+// would refuse is skipped here without counting.
+func (in *Ingest) trackAlertSeq(b *batch, ln line, site, agentID string) error {
+	ev, err := ln.ev, ln.err
 	if err != nil || ev.Site != site || ev.AgentID != agentID || ev.Kind != event.KindAlert {
 		return nil
 	}

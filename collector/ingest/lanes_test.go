@@ -245,7 +245,7 @@ func TestFailedBatchesRedeliverAndStoreOnce(t *testing.T) {
 	for i := range n {
 		realistic(i, seqs)
 	}
-	al := &event.Event{ID: "b-ag-leeds-1-" + "alert", Time: t0, Kind: event.KindAlert, Site: "leeds", Host: "ws",
+	al := &event.Event{ID: event.MakeID("b-ag-leeds-1", seqs["ag-leeds-1"]+1), Time: t0, Kind: event.KindAlert, Site: "leeds", Host: "ws",
 		AgentID: "ag-leeds-1", BootID: "b-ag-leeds-1", Seq: seqs["ag-leeds-1"] + 1,
 		Alert: &event.Alert{Rule: "r", Severity: "high", Evidence: []string{}}}
 	r.publishEvent(t, al)

@@ -118,7 +118,17 @@ func appendValue(b []byte, v any) []byte {
 // rowDigest is SHA-256 of a row's canonical bytes: the table name, then
 // each column's name and typed value, length-prefixed.
 func rowDigest(t chainTable, vals []any) [32]byte {
-	b := make([]byte, 0, 256)
+	size := 16 + len(t.name)
+	for i, c := range t.cols {
+		size += 24 + len(c)
+		switch v := vals[i].(type) {
+		case string:
+			size += len(v)
+		case []byte:
+			size += len(v)
+		}
+	}
+	b := make([]byte, 0, size)
 	b = append(binary.AppendUvarint(b, uint64(len(t.name))), t.name...)
 	for i, c := range t.cols {
 		b = append(binary.AppendUvarint(b, uint64(len(c))), c...)
@@ -148,6 +158,7 @@ func entryHash(prev []byte, seq, at int64, tbl, row, op string, digest []byte) [
 const (
 	sqlChainHead = `SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1`
 	sqlPutChain  = `INSERT INTO chain (seq, at, tbl, row, op, digest, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlPutBatch  = `INSERT INTO chain (seq, at, tbl, row, op, digest, hash, rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // chainer appends entries to the chain inside one transaction. The head
@@ -161,6 +172,8 @@ type chainer struct {
 	loaded bool
 	seq    int64
 	hash   []byte
+	// batch holds the rows addStored chained that no entry holds yet.
+	batch batchList
 }
 
 func newChainer(ctx context.Context, s *Store, tx *sql.Tx) *chainer {
@@ -233,17 +246,43 @@ func (c *chainer) add(tbl, op string, key ...any) error {
 	return c.put(tbl, rowKey(key...), op, digest)
 }
 
-// addStored chains a row from the values just written to it, in the
-// table's column order, sparing the read back: the caller passes the Go
-// types the driver stores and reads back unchanged (int64, string,
-// []byte), which verify's recomputation from the file checks.
-func (c *chainer) addStored(tbl, op string, vals []any, key ...any) error {
-	d := rowDigest(chainTableOf(tbl), vals)
-	return c.put(tbl, rowKey(key...), op, d[:])
+// addInserted chains a row just inserted, from the values written to it
+// in the table's column order, sparing the read back: the caller passes
+// the Go types the driver stores and reads back unchanged (int64, string,
+// []byte), which verify's recomputation from the file checks. The row
+// joins the batch entry flush writes, before any other entry.
+func (c *chainer) addInserted(tbl string, vals []any, key ...any) error {
+	if c.batch.n > 0 && c.batch.tbl != tbl {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
+	c.batch.tbl = tbl
+	c.batch.add(rowKey(key...), rowDigest(chainTableOf(tbl), vals))
+	return nil
 }
 
-// put appends an entry with a known digest.
+// flush writes the batch entry of the rows addInserted gathered.
+func (c *chainer) flush() error {
+	if c.batch.n == 0 {
+		return nil
+	}
+	l := c.batch
+	c.batch = batchList{buf: l.buf[:0]}
+	return c.write(l.tbl, l.row(), OpBatch, l.link[:], l.buf)
+}
+
+// put appends an entry with a known digest, after the batch entry of
+// the rows chained before it.
 func (c *chainer) put(tbl, row, op string, digest []byte) error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	return c.write(tbl, row, op, digest, nil)
+}
+
+// write appends an entry; rows is a batch entry's list, nil for others.
+func (c *chainer) write(tbl, row, op string, digest, rows []byte) error {
 	if err := c.head(); err != nil {
 		return err
 	}
@@ -256,11 +295,15 @@ func (c *chainer) put(tbl, row, op string, digest []byte) error {
 	}
 	seq, at := c.seq+1, now().UnixMilli()
 	h := entryHash(c.hash, seq, at, tbl, row, op, digest)
-	st, err := c.stmt(sqlPutChain)
+	query, args := sqlPutChain, []any{seq, at, tbl, row, op, digest, h[:]}
+	if rows != nil {
+		query, args = sqlPutBatch, append(args, rows)
+	}
+	st, err := c.stmt(query)
 	if err != nil {
 		return fmt.Errorf("chaining %s row %s: %w", tbl, row, err)
 	}
-	if _, err := st.ExecContext(c.ctx, seq, at, tbl, row, op, digest, h[:]); err != nil {
+	if _, err := st.ExecContext(c.ctx, args...); err != nil {
 		return fmt.Errorf("chaining %s row %s: %w", tbl, row, err)
 	}
 	c.seq, c.hash = seq, h[:]

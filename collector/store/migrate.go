@@ -22,6 +22,12 @@ var migrateChain string
 //go:embed migrate_6_person_time.sql
 var migratePersonTime string
 
+//go:embed migrate_7_chain_batches.sql
+var migrateChainBatches string
+
+//go:embed migrate_8_alerts_time.sql
+var migrateAlertsTime string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -34,11 +40,17 @@ var migrations = []string{
 	migrateTriage,        // 4: triage and the audit log
 	migrateChain,         // 5: the hash chain and its checkpoints
 	migratePersonTime,    // 6: events by person and by site over time, the audit log by time
+	migrateChainBatches,  // 7: one chain entry per batch of inserted rows; boots by id
+	migrateAlertsTime,    // 8: alerts by time, severity and site
 }
 
 // chainVersion is the schema version that brought the chain: a store
 // migrated past it has its rows from before adopted into the chain.
 const chainVersion = 5
+
+// batchVersion is the schema version that brought batch entries (the
+// chain's rows column).
+const batchVersion = 7
 
 // SchemaVersion is the version this collector's store has once opened.
 var SchemaVersion = len(migrations)

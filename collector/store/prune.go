@@ -88,19 +88,6 @@ type prunedRow struct {
 	digest   [32]byte
 }
 
-// latestEntry is the newest chain entry of a row (ok false: none).
-func latestEntry(ctx context.Context, tx *sql.Tx, tbl, row string) (e chainEntry, ok bool, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT seq, op, digest FROM chain WHERE tbl = ? AND row = ? ORDER BY seq DESC LIMIT 1`, tbl, row).
-		Scan(&e.seq, &e.op, &e.digest)
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, false, nil
-	}
-	if err != nil {
-		return e, false, fmt.Errorf("pruning the chain: reading the entries of %s row %s: %w", tbl, row, err)
-	}
-	return e, true, nil
-}
-
 // pruneChain cuts the chain's segment of entries made before cut (in
 // milliseconds; the later of the two retention cuts): rows that outlive it
 // have their latest entry carried to the head, with the digest it
@@ -122,40 +109,76 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow,
 	}
 
 	// The segment: the entries from the base up to the first made at or
-	// after cut, with their links checked, and each row's latest in it.
+	// after cut, with their links checked, and each row's latest in it;
+	// then each row's latest entry after the segment. Batch entries stand
+	// for each row they list.
 	type live struct {
 		tbl, row, op string
 		digest       []byte
 	}
 	var segment []live
 	index := map[string]int{}
+	later := map[string]chainEntry{}
+	pruned := make(map[string]bool, len(deleted))
+	for _, d := range deleted {
+		pruned[d.tbl+"\x00"+d.row] = true
+	}
 	prev, end := base.Hash, base.Seq
-	rows, err := tx.QueryContext(ctx, `SELECT seq, at, tbl, row, op, digest, hash FROM chain WHERE seq > ? ORDER BY seq`, base.Seq)
+	var v int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("pruning the chain: reading the schema version: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, chainQuery(v >= batchVersion), base.Seq)
 	if err != nil {
 		return fmt.Errorf("pruning the chain: %w", err)
 	}
+	inSegment := true
 	for rows.Next() {
 		var seq, at int64
 		var tbl, row, op string
-		var digest, hash []byte
-		if err := rows.Scan(&seq, &at, &tbl, &row, &op, &digest, &hash); err != nil {
+		var digest, hash, list []byte
+		if err := rows.Scan(&seq, &at, &tbl, &row, &op, &digest, &hash, &list); err != nil {
 			rows.Close()
 			return fmt.Errorf("pruning the chain: %w", err)
 		}
-		if at >= cut {
-			break
+		inSegment = inSegment && at < cut
+		var entries []live
+		if op == OpBatch {
+			listed, err := decodeBatch(list)
+			if bad, whole := checkBatch(listed, digest); err != nil || bad >= 0 || !whole {
+				rows.Close()
+				return fmt.Errorf("pruning the chain: the batch entry at seq %d does not hold together; not pruning a chain that fails verification (run vigil verify)", seq)
+			}
+			for _, lr := range listed {
+				entries = append(entries, live{tbl, lr.key, OpInsert, lr.digest[:]})
+			}
+		} else {
+			entries = []live{{tbl, row, op, digest}}
+		}
+		if !inSegment {
+			// Only the rows the prune deletes or carries: the chain past
+			// the segment holds every live row.
+			for _, l := range entries {
+				k := l.tbl + "\x00" + l.row
+				if _, ok := index[k]; ok || pruned[k] {
+					later[k] = chainEntry{seq: seq, op: l.op, digest: l.digest}
+				}
+			}
+			continue
 		}
 		if h := entryHash(prev, seq, at, tbl, row, op, digest); seq != end+1 || !bytes.Equal(h[:], hash) {
 			rows.Close()
 			return fmt.Errorf("pruning the chain: the entry at seq %d does not follow from the one before; not cutting a segment that fails verification (run vigil verify)", end+1)
 		}
 		prev, end = hash, seq
-		k := tbl + "\x00" + row
-		if i, ok := index[k]; ok {
-			segment[i].op, segment[i].digest = op, digest
-		} else {
-			index[k] = len(segment)
-			segment = append(segment, live{tbl, row, op, digest})
+		for _, l := range entries {
+			k := l.tbl + "\x00" + l.row
+			if i, ok := index[k]; ok {
+				segment[i] = l
+			} else {
+				index[k] = len(segment)
+				segment = append(segment, l)
+			}
 		}
 	}
 	rows.Close()
@@ -165,14 +188,17 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow,
 
 	gone := make(map[string]bool, len(deleted))
 	for _, d := range deleted {
-		e, ok, err := latestEntry(ctx, tx, d.tbl, d.row)
-		if err != nil {
-			return err
+		k := d.tbl + "\x00" + d.row
+		e, ok := later[k]
+		if !ok {
+			if i, inSeg := index[k]; inSeg {
+				e, ok = chainEntry{seq: end, op: segment[i].op, digest: segment[i].digest}, true
+			}
 		}
 		if !ok || e.op == OpDelete || !bytes.Equal(e.digest, d.digest[:]) {
 			return fmt.Errorf("pruning the chain: %s row %s differs from what the chain recorded; not pruning it, which would hide the change (run vigil verify)", d.tbl, d.row)
 		}
-		gone[d.tbl+"\x00"+d.row] = true
+		gone[k] = true
 		if e.seq > end {
 			if err := c.put(d.tbl, d.row, OpDelete, nil); err != nil {
 				return err
@@ -183,14 +209,11 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow,
 		return nil
 	}
 	for _, l := range segment {
-		if l.op == OpDelete || gone[l.tbl+"\x00"+l.row] {
+		k := l.tbl + "\x00" + l.row
+		if l.op == OpDelete || gone[k] {
 			continue
 		}
-		e, _, err := latestEntry(ctx, tx, l.tbl, l.row)
-		if err != nil {
-			return err
-		}
-		if e.seq > end {
+		if _, ok := later[k]; ok {
 			continue // a later entry holds the row
 		}
 		if err := c.put(l.tbl, l.row, OpCarry, l.digest); err != nil {

@@ -266,7 +266,9 @@ func TestPruneRefusesABrokenSegment(t *testing.T) {
 	st := openStore(t)
 	clock := &chainClock{at: t0}
 	st.now = clock.now
-	putEvents(t, st, t0, newEvent(1), newEvent(2), newEvent(3))
+	putEvents(t, st, t0, newEvent(1))
+	putEvents(t, st, t0, newEvent(2))
+	putEvents(t, st, t0, newEvent(3))
 	if _, err := st.db.Exec(`DELETE FROM events WHERE n = 2; DELETE FROM chain WHERE seq = 2`); err != nil {
 		t.Fatal(err)
 	}

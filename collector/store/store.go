@@ -19,7 +19,7 @@ type Store struct {
 	db *sql.DB
 	// Statements every batch runs, prepared once so that a batch does not
 	// parse the same SQL for each row.
-	putEvent, updateEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite *sql.Stmt
+	putEvent, updateEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite, bootOwner *sql.Stmt
 	// chainStmts are the chain's statements (chain.go), by their SQL.
 	chainStmts map[string]*sql.Stmt
 	// sign signs a base checkpoint when Prune cuts a segment (SetSigner).
@@ -77,14 +77,15 @@ func Open(path string) (*Store, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{{&s.putEvent, sqlPutEvent}, {&s.updateEvent, sqlUpdateEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
-		{&s.readSeq, sqlReadSeq}, {&s.saveSeq, sqlSaveSeq}, {&s.seenAgent, sqlSeenAgent}, {&s.seenSite, sqlSeenSite}} {
+		{&s.readSeq, sqlReadSeq}, {&s.saveSeq, sqlSaveSeq}, {&s.seenAgent, sqlSeenAgent}, {&s.seenSite, sqlSeenSite},
+		{&s.bootOwner, sqlBootOwner}} {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("preparing store statements in %s: %w", path, err)
 		}
 	}
 	s.chainStmts = map[string]*sql.Stmt{}
-	queries := []string{sqlChainHead, sqlPutChain}
+	queries := []string{sqlChainHead, sqlPutChain, sqlPutBatch}
 	for _, t := range chainTables {
 		queries = append(queries, t.selectSQL())
 	}

@@ -105,10 +105,10 @@ func TestOpenCreatesSchema(t *testing.T) {
 		}
 		got = append(got, typ+" "+name)
 	}
-	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "table audit",
-		"index audit_at", "index audit_target", "table chain", "index chain_row", "table checkpoints", "table events",
+	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "index alerts_time", "table audit",
+		"index audit_at", "index audit_target", "table chain", "table checkpoints", "table events",
 		"index events_person_time", "index events_received", "index events_site_time", "index evidence_event", "table loss", "index loss_gap",
-		"table outputs", "table seqs", "table sites", "table triage", "index triage_status"}
+		"table outputs", "table seqs", "index seqs_boot", "table sites", "table triage", "index triage_status"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("schema objects\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

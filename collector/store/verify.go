@@ -48,8 +48,10 @@ func (f Finding) String() string {
 
 // VerifyReport is what Verify found.
 type VerifyReport struct {
-	BaseSeq     int64     `json:"base_seq"` // the chain starts after it (0: from the first write)
-	HeadSeq     int64     `json:"head_seq"`
+	BaseSeq int64 `json:"base_seq"` // the chain starts after it (0: from the first write)
+	HeadSeq int64 `json:"head_seq"`
+	// Entries counts what the chain records of rows: an entry of one row
+	// counts one, a batch entry one for each row it lists.
 	Entries     int64     `json:"entries"`
 	Rows        int64     `json:"rows"`
 	Checkpoints int       `json:"checkpoints"`         // checked against the chain
@@ -118,7 +120,7 @@ func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519
 			want[c.Seq] = nil
 		}
 	}
-	latest, err := r.verifyChain(ctx, tx, base, want)
+	latest, err := r.verifyChain(ctx, tx, base, want, v >= batchVersion)
 	if err != nil {
 		return nil, fmt.Errorf("verifying store %s: %w", path, err)
 	}
@@ -142,12 +144,12 @@ func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519
 
 // verifyChain walks the chain from base and returns each chained row's
 // latest entry, by table and row; it notes the hash at each seq of want.
-func (r *VerifyReport) verifyChain(ctx context.Context, tx *sql.Tx, base Checkpoint, want map[int64][]byte) (map[string]map[string]chainEntry, error) {
+func (r *VerifyReport) verifyChain(ctx context.Context, tx *sql.Tx, base Checkpoint, want map[int64][]byte, batches bool) (map[string]map[string]chainEntry, error) {
 	latest := map[string]map[string]chainEntry{}
 	for _, t := range chainTables {
 		latest[t.name] = map[string]chainEntry{}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT seq, at, tbl, row, op, digest, hash FROM chain WHERE seq > ? ORDER BY seq`, base.Seq)
+	rows, err := tx.QueryContext(ctx, chainQuery(batches), base.Seq)
 	if err != nil {
 		return nil, fmt.Errorf("reading the chain: %w", err)
 	}
@@ -158,11 +160,13 @@ func (r *VerifyReport) verifyChain(ctx context.Context, tx *sql.Tx, base Checkpo
 		var e chainEntry
 		var at int64
 		var tbl, row string
-		var hash []byte
-		if err := rows.Scan(&e.seq, &at, &tbl, &row, &e.op, &e.digest, &hash); err != nil {
+		var hash, list []byte
+		if err := rows.Scan(&e.seq, &at, &tbl, &row, &e.op, &e.digest, &hash, &list); err != nil {
 			return nil, fmt.Errorf("reading the chain: %w", err)
 		}
-		r.Entries++
+		if e.op != OpBatch {
+			r.Entries++
+		}
 		if e.seq != expect {
 			r.add(Finding{Kind: FindDeleted, Seq: expect, Detail: fmt.Sprintf("chain entries %d to %d are missing: they and the records they chained were deleted", expect, e.seq-1)})
 		} else if h := entryHash(prev, e.seq, at, tbl, row, e.op, e.digest); !bytes.Equal(h[:], hash) {
@@ -171,15 +175,49 @@ func (r *VerifyReport) verifyChain(ctx context.Context, tx *sql.Tx, base Checkpo
 		if _, ok := want[e.seq]; ok {
 			want[e.seq] = hash
 		}
-		if m, ok := latest[tbl]; ok {
-			m[row] = e
-		} else {
+		m, ok := latest[tbl]
+		switch {
+		case !ok:
 			r.add(Finding{Kind: FindChain, Table: tbl, Row: row, Seq: e.seq, Detail: "the entry names a table that is not chained"})
+		case e.op == OpBatch:
+			r.expandBatch(m, e, tbl, row, list)
+		default:
+			m[row] = e
 		}
 		// Carry on from the stored hash, so one change is one finding.
 		prev, expect, r.HeadSeq = hash, e.seq+1, e.seq
 	}
 	return latest, rows.Err()
+}
+
+// chainQuery reads the chain from a seq on; a store from before batch
+// entries has no rows column.
+func chainQuery(batches bool) string {
+	list := "NULL"
+	if batches {
+		list = "rows"
+	}
+	return `SELECT seq, at, tbl, row, op, digest, hash, ` + list + ` FROM chain WHERE seq > ? ORDER BY seq`
+}
+
+// expandBatch checks a batch entry's list of rows and records each row
+// it lists as inserted by the entry, for verifyRows.
+func (r *VerifyReport) expandBatch(latest map[string]chainEntry, e chainEntry, tbl, row string, list []byte) {
+	listed, err := decodeBatch(list)
+	if err != nil {
+		r.add(Finding{Kind: FindChain, Table: tbl, Row: row, Seq: e.seq, Detail: fmt.Sprintf("the batch entry's list of rows was cut or edited: %v", err)})
+	}
+	bad, whole := checkBatch(listed, e.digest)
+	if bad >= 0 {
+		r.add(Finding{Kind: FindChain, Table: tbl, Row: listed[bad].key, Seq: e.seq,
+			Detail: fmt.Sprintf("the row's place in the batch entry (rows %s) does not follow from the rows before it: its recorded digest was edited, or a row was inserted, removed or moved in the list", row)})
+	} else if err == nil && !whole {
+		r.add(Finding{Kind: FindChain, Table: tbl, Row: row, Seq: e.seq, Detail: "the batch entry's list of rows does not end in its digest: rows were added to or removed from its end"})
+	}
+	for _, lr := range listed {
+		r.Entries++
+		latest[lr.key] = chainEntry{seq: e.seq, op: OpInsert, digest: lr.digest[:]}
+	}
 }
 
 // verifyRows checks every row of t against its latest chain entry.

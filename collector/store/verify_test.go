@@ -125,7 +125,20 @@ func TestVerifyNamesTampering(t *testing.T) {
 			FindReordered, "events", "3"},
 		{"delete a row and its chain entry", `DELETE FROM events WHERE n = 3; DELETE FROM chain WHERE tbl = 'events' AND row = '3'`, FindDeleted, "", ""},
 		{"edit a row and its chain digest", `UPDATE events SET body = '{}' WHERE n = 3; UPDATE chain SET digest = x'00' WHERE tbl = 'events' AND row = '3'`,
+			FindEdited, "events", "3"},
+		// Events 1 to 4 are one batch entry, each row 66 bytes of its list:
+		// the third row's digest is bytes 135 to 166.
+		{"edit a row and its digest in its batch entry", `UPDATE events SET body = '{}' WHERE n = 3;
+			UPDATE chain SET rows = CAST(substr(rows, 1, 134) || zeroblob(32) || substr(rows, 167) AS BLOB) WHERE tbl = 'events' AND op = 'batch' AND row = '1..4'`,
 			FindChain, "events", "3"},
+		{"delete a row and its place in its batch entry", `DELETE FROM events WHERE n = 3;
+			UPDATE chain SET rows = CAST(substr(rows, 1, 132) || substr(rows, 199) AS BLOB) WHERE tbl = 'events' AND op = 'batch' AND row = '1..4'`,
+			FindChain, "events", "4"},
+		{"cut the last row of a batch entry", `DELETE FROM events WHERE n = 4;
+			UPDATE chain SET rows = CAST(substr(rows, 1, 198) AS BLOB) WHERE tbl = 'events' AND op = 'batch' AND row = '1..4'`,
+			FindChain, "events", "1..4"},
+		{"delete a batch of events and its entry", `DELETE FROM events WHERE n <= 4; DELETE FROM chain WHERE tbl = 'events' AND row = '1..4'`,
+			FindDeleted, "", ""},
 		{"swap two chain entries", `UPDATE chain SET seq = -1 WHERE seq = 2; UPDATE chain SET seq = 2 WHERE seq = 3; UPDATE chain SET seq = 3 WHERE seq = -1`,
 			FindChain, "", ""},
 	} {
@@ -226,9 +239,9 @@ func rechain(t *testing.T, path string) {
 	type entry struct {
 		seq, at      int64
 		tbl, row, op string
-		digest       []byte
+		digest, list []byte
 	}
-	rows, err := tx.Query(`SELECT seq, at, tbl, row, op, digest FROM chain ORDER BY seq`)
+	rows, err := tx.Query(`SELECT seq, at, tbl, row, op, digest, rows FROM chain ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,10 +249,20 @@ func rechain(t *testing.T, path string) {
 	last := map[string]int{}
 	for rows.Next() {
 		var e entry
-		if err := rows.Scan(&e.seq, &e.at, &e.tbl, &e.row, &e.op, &e.digest); err != nil {
+		if err := rows.Scan(&e.seq, &e.at, &e.tbl, &e.row, &e.op, &e.digest, &e.list); err != nil {
 			t.Fatal(err)
 		}
-		last[e.tbl+" "+e.row] = len(all)
+		if e.op == OpBatch {
+			listed, err := decodeBatch(e.list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range listed {
+				last[e.tbl+" "+r.key] = len(all)
+			}
+		} else {
+			last[e.tbl+" "+e.row] = len(all)
+		}
 		all = append(all, e)
 	}
 	rows.Close()
@@ -261,11 +284,21 @@ func rechain(t *testing.T, path string) {
 	}
 	prev := make([]byte, 32)
 	for i, e := range all {
-		if d, ok := current[e.tbl+" "+e.row]; ok && last[e.tbl+" "+e.row] == i {
+		if e.op == OpBatch {
+			listed, _ := decodeBatch(e.list)
+			l := batchList{tbl: e.tbl}
+			for _, r := range listed {
+				if d, ok := current[e.tbl+" "+r.key]; ok && last[e.tbl+" "+r.key] == i {
+					r.digest = [32]byte(d)
+				}
+				l.add(r.key, r.digest)
+			}
+			e.digest, e.list = l.link[:], l.buf
+		} else if d, ok := current[e.tbl+" "+e.row]; ok && last[e.tbl+" "+e.row] == i {
 			e.digest = d
 		}
 		h := entryHash(prev, e.seq, e.at, e.tbl, e.row, e.op, e.digest)
-		if _, err := tx.Exec(`UPDATE chain SET digest = ?, hash = ? WHERE seq = ?`, e.digest, h[:], e.seq); err != nil {
+		if _, err := tx.Exec(`UPDATE chain SET digest = ?, hash = ?, rows = ? WHERE seq = ?`, e.digest, h[:], e.list, e.seq); err != nil {
 			t.Fatal(err)
 		}
 		prev = h[:]

@@ -21,6 +21,7 @@ type Tx struct {
 	ch    *chainer
 	stmts map[*sql.Stmt]*sql.Stmt
 	seqs  map[seqKey]*seqState
+	boots map[seqKey]string // BootOwner's answers
 	seen  map[string]*seenAgent
 	sites map[string]int64
 }
@@ -38,7 +39,12 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting store transaction: %w", err)
 	}
-	return &Tx{s: s, tx: tx, ctx: ctx, ch: newChainer(ctx, s, tx), stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{},
+	// The transaction ends (rolls back) when ctx does; its statements run
+	// without it, since the driver starts a goroutine to watch a
+	// cancellable context for every statement, which costs more than an
+	// insert of one row.
+	ctx = context.WithoutCancel(ctx)
+	return &Tx{s: s, tx: tx, ctx: ctx, ch: newChainer(ctx, s, tx), stmts: map[*sql.Stmt]*sql.Stmt{}, seqs: map[seqKey]*seqState{}, boots: map[seqKey]string{},
 		seen: map[string]*seenAgent{}, sites: map[string]int64{}}, nil
 }
 
@@ -54,6 +60,9 @@ func (t *Tx) stmt(s *sql.Stmt) *sql.Stmt {
 
 // Commit writes what the batch kept in memory and commits it.
 func (t *Tx) Commit() error {
+	if err := t.ch.flush(); err != nil {
+		return err
+	}
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -108,7 +117,7 @@ func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserte
 	if err != nil {
 		return false, fmt.Errorf("chaining event %s: %w", ev.ID, err)
 	}
-	return true, t.ch.addStored("events", OpInsert, vals, n)
+	return true, t.ch.addInserted("events", vals, n)
 }
 
 // chainInserted chains the row an INSERT into a rowid table just made.

@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // An event id is stored once, in one batch or across batches; the body
@@ -224,5 +226,34 @@ func TestBatchIsAllOrNothing(t *testing.T) {
 		if int(n) != want || len(agents) != want || len(alerts) != want {
 			t.Fatalf("commit %v: %d events, %d agents, %d alerts; want %d of each", commit, n, len(agents), len(alerts), want)
 		}
+	}
+}
+
+// A batch whose context ends before its commit is not stored, though its
+// statements run without that context.
+func TestCancelledBatchIsNotStored(t *testing.T) {
+	st := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ev := newEvent(1)
+	if _, err := tx.PutEvent(ev, []byte(`{}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	testproc.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if _, err := tx.PutEvent(newEvent(2), []byte(`{}`), t0); err == nil {
+			return errors.New("the transaction still takes writes after its context ended")
+		}
+		return nil
+	})
+	if err := tx.Commit(); err == nil {
+		t.Fatal("a batch whose context ended committed")
+	}
+	if n, err := st.CountEvents(context.Background()); err != nil || n != 0 {
+		t.Fatalf("%d events stored (%v), want none", n, err)
 	}
 }

@@ -34,6 +34,13 @@ var t0 = time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second)
 // the ingester notifies when it stores an alert.
 func collectorHTTP(t *testing.T, dir string) (*store.Store, *httptest.Server, *api.Hub) {
 	t.Helper()
+	return collectorHTTPWith(t, dir, func(*api.Server) {})
+}
+
+// collectorHTTPWith is collectorHTTP with the API server's sources set by
+// with before it serves.
+func collectorHTTPWith(t *testing.T, dir string, with func(*api.Server)) (*store.Store, *httptest.Server, *api.Hub) {
+	t.Helper()
 	st, err := store.Open(filepath.Join(dir, "vigil.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +51,9 @@ func collectorHTTP(t *testing.T, dir string) (*store.Store, *httptest.Server, *a
 		Alert:   &event.Alert{Rule: "usb_write", Severity: event.SeverityLow, Summary: "ali wrote 2 files to a USB stick", Evidence: []string{}}}
 	put(t, st, old)
 	hub := api.NewHub()
-	h, err := collector.HTTPHandler(collector.Config{DataDir: dir},
-		&api.Server{Store: st, Liveness: liveness.New(liveness.Options{}), Metrics: metrics.New(nil), Hub: hub},
+	srv := &api.Server{Store: st, Liveness: liveness.New(liveness.Options{}), Metrics: metrics.New(nil), Hub: hub}
+	with(srv)
+	h, err := collector.HTTPHandler(collector.Config{DataDir: dir}, srv,
 		slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
@@ -424,20 +432,25 @@ func TestCasesInBrowser(t *testing.T) {
 			t.Errorf("the case's evidence lacks %q:\n%s", want, evidence)
 		}
 	}
-	var activity, rowsChart string
-	var lines int
+	var activity string
 	run(t, ctx, "following the case to mona's page",
 		chromedp.Click(`#c-person a`),
 		chromedp.WaitVisible("#activity", chromedp.ByID),
 		chromedp.Text("#activity", &activity, chromedp.ByID),
 		chromedp.Evaluate(`document.querySelectorAll('#person-alerts tr.alert').length`, &links),
-		chromedp.Evaluate(`document.querySelectorAll('svg.chart polyline.person').length`, &lines),
-		chromedp.Evaluate(`document.querySelector('#chart-rows svg text').textContent`, &rowsChart),
+		until(`document.querySelectorAll('figure.chart.drawn').length === 4`))
+	// Her 250000 rows are on her statement's day, the top of the rows
+	// chart's scale.
+	day := dayIndex(highAlert()[0].Time) - 16 // the person's 14 days end with the front page's 30
+	var top float64
+	rowsChart := readChart(t, ctx, "rows", nil)
+	run(t, ctx, "reading the rows chart's scale",
+		chromedp.Evaluate(`document.querySelector('#chart-rows').uplot.scales.y.max`, &top),
 		screenshot(t.ArtifactDir(), "person.png"),
 		chromedp.Navigate(hs.URL+"/cases/al-new"),
 		chromedp.WaitVisible("#case-alerts", chromedp.ByID))
-	if lines != 4 || !strings.Contains(rowsChart, "250000") {
-		t.Errorf("mona's page draws %d of 4 charts; the rows chart's top is %q, want her 250000 rows", lines, rowsChart)
+	if v := rowsChart.series(t, "person"); len(v) != 14 || v[day] != 250000 || top < 250000 {
+		t.Errorf("mona's rows chart %v (scale to %v), want 14 days with her 250000 rows on day %d", v, top, day)
 	}
 	for _, want := range []string{"db.query", "file.write", "net.transfer"} {
 		if !strings.Contains(activity, want) {
