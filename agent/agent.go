@@ -76,6 +76,9 @@ type Options struct {
 	// HostShutdown says, at stop, whether the host is shutting down and
 	// what said so. Nil: ShutdownCheck{}.ShuttingDown.
 	HostShutdown func() (bool, string)
+	// SelfCheckDir is where each heartbeat's canary writes (sensor.Set's
+	// Canary), in the state directory; empty: no canary runs.
+	SelfCheckDir string
 }
 
 // Agent turns kernel records into events.

@@ -14,7 +14,7 @@ import (
 )
 
 // Heartbeat describes the agent for a heartbeat sent every interval, with
-// the self-check of its probes; an interval of 0 says the agent is
+// the self-check of its probes and the canary's; an interval of 0 says the agent is
 // stopping, and whether its host is shutting down.
 func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 	st := a.Stats()
@@ -37,6 +37,12 @@ func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 		hb.Detached = set.Detached()
 		if len(hb.Detached) > 0 {
 			a.opts.Logger.Error("probes of this agent found detached", "probes", hb.Detached)
+		}
+		if a.opts.SelfCheckDir != "" {
+			hb.Blind = set.Canary(a.opts.SelfCheckDir, sensor.CanaryWait)
+			if len(hb.Blind) > 0 {
+				a.opts.Logger.Error("sensors of this agent found blind to its canary", "paths", hb.Blind)
+			}
 		}
 	}
 	if a.opts.RuleSetHash != nil {

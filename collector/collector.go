@@ -135,7 +135,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return 0
 	}
 	live := liveness.New(liveness.Options{AllowedRuleSets: allowed, Identifiers: corr.Identifiers, BundleGrace: cfg.BundleGrace,
-		CurrentBundle: currentBundle})
+		CurrentBundle: currentBundle,
+		BundleHash: func(version uint64) (string, bool) {
+			if s := served.Load(); s != nil {
+				return s.Hash(version)
+			}
+			return "", false
+		}})
 	if err := errors.Join(m.SetBuildInfo(cfg.Version), m.WatchFleet(live.Health)); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}

@@ -326,6 +326,8 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.str(&v.RulesMode)
 		case "bundle_version":
 			d.uint64(&v.BundleVersion)
+		case "bundle_hash":
+			d.str(&v.BundleHash)
 		case "bundle_refused":
 			d.str(&v.BundleRefused)
 		case "identifiers":
@@ -344,6 +346,8 @@ func (d *decoder) heartbeat(v *Heartbeat) {
 			d.bool(&v.Starting)
 		case "detached":
 			d.strings(&v.Detached)
+		case "blind":
+			d.strings(&v.Blind)
 		case "host_shutdown":
 			d.bool(&v.HostShutdown)
 		default:

@@ -342,7 +342,10 @@ type Heartbeat struct {
 	RulesMode    string            `json:"rules_mode,omitempty" doc:"Where the host rules come from: 'local' (files in 'rules_dir') or 'bundle' (signed bundles the collector publishes, 'vigil rules publish')."`
 	// BundleVersion lets the collector see an agent that runs anything but
 	// its site's current bundle.
-	BundleVersion uint64   `json:"bundle_version,omitempty" doc:"Version of the signed rule bundle the agent runs, 0 for none ('rules_mode' 'bundle' only)."`
+	BundleVersion uint64 `json:"bundle_version,omitempty" doc:"Version of the signed rule bundle the agent runs, 0 for none ('rules_mode' 'bundle' only)."`
+	// BundleHash lets the collector tell a bundle that carries the right
+	// version but not the content it published under it.
+	BundleHash    string   `json:"bundle_hash,omitempty" doc:"SHA-256 (hex) of the signed rule bundle the agent runs, as it was served ('rules_mode' 'bundle' only)."`
 	BundleRefused string   `json:"bundle_refused,omitempty" doc:"Why the agent refused the last bundle offered to it since it started (bad signature, older version, another site's, rules that do not compile), empty when it refused none."`
 	Identifiers   []string `json:"identifiers,omitempty" doc:"The identifier names the agent hashes into 'db.identifiers' ('db.identifiers' in agent.hcl)."`
 	// IdentifiersMissing makes a mismatch between the rules and the agent's
@@ -357,7 +360,11 @@ type Heartbeat struct {
 	Starting bool `json:"starting,omitempty" doc:"The agent's sensors are not started yet, so 'sensors' is empty."`
 	// Detached is the agent's own check of its probes, so a probe detached
 	// by hand is reported within one heartbeat.
-	Detached []string `json:"detached,omitempty" doc:"The agent's probes found detached from where it attached them, as 'sensor: link ID (attach type)', checked at every heartbeat."`
+	Detached []string `json:"detached,omitempty" doc:"The agent's probes found detached from where it attached them, or running another program than the agent's, as 'sensor: link ID (attach type)', checked at every heartbeat."`
+	// Blind catches what the link check cannot: programs still attached
+	// and running that no longer deliver (a map emptied or rewritten, the
+	// ring read by another).
+	Blind []string `json:"blind,omitempty" doc:"The agent's sensor paths whose records of its own canary (a child shell that writes a file in the state directory, run at every heartbeat) did not come through the ring, as 'sensor: what'; the canary's records reach no rule and no collector."`
 	// HostShutdown tells a clean host shutdown from an agent stopped on a
 	// host that keeps running.
 	HostShutdown bool `json:"host_shutdown,omitempty" doc:"On the agent's last heartbeat ('interval_s' 0): the host was shutting down or rebooting when the agent stopped (systemd's state 'stopping', or runlevel 0 or 6 without systemd)."`

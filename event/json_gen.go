@@ -193,6 +193,7 @@ func (e *enc) heartbeat(v *Heartbeat) {
 	e.str(`"rule_set_state":`, v.RuleSetState, true)
 	e.str(`"rules_mode":`, v.RulesMode, true)
 	e.uint(`"bundle_version":`, v.BundleVersion, true)
+	e.str(`"bundle_hash":`, v.BundleHash, true)
 	e.str(`"bundle_refused":`, v.BundleRefused, true)
 	e.strings(`"identifiers":`, v.Identifiers, true)
 	e.strings(`"identifiers_missing":`, v.IdentifiersMissing, true)
@@ -202,6 +203,7 @@ func (e *enc) heartbeat(v *Heartbeat) {
 	e.str(`"kernel_version":`, v.KernelVersion, true)
 	e.bool(`"starting":`, v.Starting, true)
 	e.strings(`"detached":`, v.Detached, true)
+	e.strings(`"blind":`, v.Blind, true)
 	e.bool(`"host_shutdown":`, v.HostShutdown, true)
 	e.byte('}')
 }

@@ -130,6 +130,7 @@ var schemaFields = map[string]field{
 	"heartbeat.rule_set_state":      heartbeatStr(func(v *event.Heartbeat) string { return v.RuleSetState }),
 	"heartbeat.rules_mode":          heartbeatStr(func(v *event.Heartbeat) string { return v.RulesMode }),
 	"heartbeat.bundle_version":      heartbeatNum(func(v *event.Heartbeat) float64 { return float64(v.BundleVersion) }),
+	"heartbeat.bundle_hash":         heartbeatStr(func(v *event.Heartbeat) string { return v.BundleHash }),
 	"heartbeat.bundle_refused":      heartbeatStr(func(v *event.Heartbeat) string { return v.BundleRefused }),
 	"heartbeat.identifiers":         heartbeatList(func(v *event.Heartbeat) []string { return v.Identifiers }),
 	"heartbeat.identifiers_missing": heartbeatList(func(v *event.Heartbeat) []string { return v.IdentifiersMissing }),
@@ -139,6 +140,7 @@ var schemaFields = map[string]field{
 	"heartbeat.kernel_version":      heartbeatStr(func(v *event.Heartbeat) string { return v.KernelVersion }),
 	"heartbeat.starting":            heartbeatBool(func(v *event.Heartbeat) bool { return v.Starting }),
 	"heartbeat.detached":            heartbeatList(func(v *event.Heartbeat) []string { return v.Detached }),
+	"heartbeat.blind":               heartbeatList(func(v *event.Heartbeat) []string { return v.Blind }),
 	"heartbeat.host_shutdown":       heartbeatBool(func(v *event.Heartbeat) bool { return v.HostShutdown }),
 
 	"alert.rule":        alertStr(func(v *event.Alert) string { return v.Rule }),

@@ -45,6 +45,7 @@ type Syncer struct {
 	running  uint64
 	runKey   string
 	runData  []byte
+	runHash  string
 	seen     map[string]uint64 // the highest version seen on each key
 	refused  string
 	refusals uint64
@@ -83,11 +84,18 @@ func (s *Syncer) Resume() (uint64, error) {
 		return 0, err
 	}
 	s.mu.Lock()
-	s.running, s.runKey, s.runData = b.Version, bundle.Key(b.Site), data
+	s.running, s.runKey, s.runData, s.runHash = b.Version, bundle.Key(b.Site), data, bundle.Digest(data)
 	s.seen[s.runKey] = b.Version
 	s.mu.Unlock()
 	s.opts.Apply(set, b)
 	return b.Version, nil
+}
+
+// Hash is the Digest of the bundle running ("" when none runs).
+func (s *Syncer) Hash() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runHash
 }
 
 // Status is the version running (0: none) and why the last refused bundle
@@ -138,7 +146,7 @@ func (s *Syncer) Offer(key string, data []byte) error {
 		s.opts.Logger.Error("the rule bundle runs but a restart would not find it", "err", err)
 	}
 	s.mu.Lock()
-	s.running, s.runKey, s.runData = b.Version, key, data
+	s.running, s.runKey, s.runData, s.runHash = b.Version, key, data, bundle.Digest(data)
 	s.mu.Unlock()
 	s.opts.Apply(set, b)
 	s.opts.Logger.Info("rule bundle running", "version", b.Version, "site", b.Site, "hash", set.Hash(), "rules", len(set.Names()))

@@ -176,6 +176,10 @@ func TestAgentRunsEachPublishedBundle(t *testing.T) {
 	if got := f.srv.Current("lisbon"); got != b2.Version {
 		t.Errorf("the collector's current bundle for lisbon is %d, want %d", got, b2.Version)
 	}
+	// The hash the agent reports is the one the collector checks it by.
+	if want, ok := f.srv.Hash(b2.Version); !ok || s.Hash() != want {
+		t.Errorf("the agent runs bundle %d with hash %q; the collector knows it as %q (%v)", b2.Version, s.Hash(), want, ok)
+	}
 }
 
 // An agent that starts while the collector cannot be reached runs the last

@@ -103,3 +103,15 @@ func ensureTracefs() error {
 	}
 	return nil
 }
+
+// Links closes a group of attached programs.
+type Links []link.Link
+
+// Close detaches them all.
+func (l Links) Close() error {
+	var errs []error
+	for _, k := range l {
+		errs = append(errs, k.Close())
+	}
+	return errors.Join(errs...)
+}

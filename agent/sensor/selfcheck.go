@@ -3,6 +3,7 @@ package sensor
 import (
 	"fmt"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 )
 
@@ -24,6 +25,9 @@ type probe struct {
 	// cgroup is the cgroup a cgroup link was attached to (0: another
 	// kind of link); a detached cgroup link reports none.
 	cgroup uint64
+	// prog is the program the agent attached: a link updated to another
+	// program (BPF_LINK_UPDATE) stays attached but no longer runs it.
+	prog ebpf.ProgramID
 }
 
 func (p probe) String() string {
@@ -43,7 +47,7 @@ func (s *Set) recordProbes(sn Sensor) {
 		if err != nil {
 			continue
 		}
-		p := probe{sensor: sn.Name(), link: lk, id: info.ID, typ: linkType(info)}
+		p := probe{sensor: sn.Name(), link: lk, id: info.ID, typ: linkType(info), prog: info.Program}
 		if cg := info.Cgroup(); cg != nil {
 			p.cgroup = cg.CgroupId
 		}
@@ -68,7 +72,8 @@ var linkTypes = map[link.Type]string{
 
 // Detached checks every link the running sensors attached and returns
 // those no longer attached where they were (a root user's `bpftool link
-// detach`), or whose kernel object cannot be read. It returns nil once
+// detach`), those now running another program than the agent's, or whose
+// kernel object cannot be read. It returns nil once
 // Shutdown has begun: detaching is then the agent's own doing.
 func (s *Set) Detached() []string {
 	s.checkMu.Lock()
@@ -84,6 +89,8 @@ func (s *Set) Detached() []string {
 			out = append(out, fmt.Sprintf("%s: %v", p, err))
 		case p.cgroup != 0 && (info.Cgroup() == nil || info.Cgroup().CgroupId != p.cgroup):
 			out = append(out, p.String())
+		case info.Program != p.prog:
+			out = append(out, fmt.Sprintf("%s now runs program %d, not the agent's %d", p, info.Program, p.prog))
 		}
 	}
 	return out

@@ -12,7 +12,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
@@ -144,6 +143,7 @@ type Set struct {
 	checkMu  sync.Mutex
 	shutting bool
 	probes   []probe
+	canary   canary
 }
 
 // Options configure a Set.
@@ -234,7 +234,8 @@ func Start(sensors []Sensor, opts Options) (*Set, error) {
 		events.Close()
 		return nil, fmt.Errorf("creating the NATS server pid map: %w", explain(err))
 	}
-	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle}
+	s := &Set{events: events, natsPID: natsPID, byType: map[uint32]Sensor{}, poll: opts.Poll, idle: opts.Idle,
+		canary: canary{agentPID: opts.AgentPID}}
 	if opts.Created != nil {
 		opts.Created(s)
 	}
@@ -423,7 +424,9 @@ func (s *Set) Read() (any, error) {
 			s.countMalformed()
 			continue
 		}
-		return out, nil
+		if !s.canary.watching.Load() || !s.take(out) {
+			return out, nil
+		}
 	}
 }
 
@@ -569,18 +572,6 @@ func CString[E int8 | uint8](b []E) string {
 // Bytes views b as bytes without copying.
 func Bytes[E int8 | uint8](b []E) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), len(b))
-}
-
-// Links closes a group of attached programs.
-type Links []link.Link
-
-// Close detaches them all.
-func (l Links) Close() error {
-	var errs []error
-	for _, k := range l {
-		errs = append(errs, k.Close())
-	}
-	return errors.Join(errs...)
 }
 
 // explain adds what to do to the errors a user can act on.

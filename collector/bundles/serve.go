@@ -22,6 +22,9 @@ type Server struct {
 
 	mu      sync.Mutex
 	current map[string]uint64 // site (or bundle.AllSites) -> version served
+	// hashes are the Digests of the bundles served or published, by
+	// version (versions grow across sites, so one names one bundle).
+	hashes  map[uint64]string
 	lastErr string
 }
 
@@ -43,7 +46,7 @@ func Open(ctx context.Context, js jetstream.JetStream, dataDir string, replicas 
 	if err != nil {
 		return nil, fmt.Errorf("creating the rule bundle bucket %s: %w", bundle.Bucket, err)
 	}
-	s := &Server{kv: kv, dataDir: dataDir, log: log, current: map[string]uint64{}}
+	s := &Server{kv: kv, dataDir: dataDir, log: log, current: map[string]uint64{}, hashes: map[uint64]string{}}
 	return s, s.Sync(ctx)
 }
 
@@ -59,6 +62,7 @@ func (s *Server) Sync(ctx context.Context) error {
 		if e, err := s.kv.Get(ctx, key); err == nil {
 			if cur, perr := parse(e.Value()); perr == nil {
 				served = cur.Version
+				s.noteHash(cur)
 			}
 		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			errs = append(errs, fmt.Errorf("reading served bundle %s: %w", key, err))
@@ -72,6 +76,7 @@ func (s *Server) Sync(ctx context.Context) error {
 			}
 			s.log.Info("rule bundle served", "site", site, "version", en.Version)
 			served = en.Version
+			s.noteHash(en)
 		case en.Version < served:
 			errs = append(errs, fmt.Errorf("published bundle of site %q is version %d, older than the %d served: publish again", site, en.Version, served))
 		}
@@ -106,6 +111,21 @@ func (s *Server) Watch(ctx context.Context, every time.Duration) {
 			_ = s.Sync(ctx) // logged by Sync
 		}
 	}
+}
+
+func (s *Server) noteHash(en *Entry) {
+	s.mu.Lock()
+	s.hashes[en.Version] = bundle.Digest(en.Data)
+	s.mu.Unlock()
+}
+
+// Hash is the Digest of the bundle served under version, and whether the
+// server knows it (one it served since it started, or serves now).
+func (s *Server) Hash(version uint64) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hashes[version]
+	return h, ok
 }
 
 // Current is the version of the bundle agents at site should run: the

@@ -41,3 +41,27 @@ func (t *Tracker) bundleBehind(ev *event.Event, st *agentState, who string, curr
 		fmt.Sprintf("%s runs %s, not its site's current rule bundle %d, for %s", who, running, current, now.Sub(st.bundleBehind).Round(time.Second)),
 		float64(current), now, ev.ID)
 }
+
+// bundleDiffers says the agent runs a bundle whose hash is not the one the
+// collector published under its version.
+func (t *Tracker) bundleDiffers(hb *event.Heartbeat) bool {
+	if t.opts.BundleHash == nil || hb.RulesMode != RulesModeBundle || hb.BundleVersion == 0 || hb.BundleHash == "" {
+		return false
+	}
+	want, ok := t.opts.BundleHash(hb.BundleVersion)
+	return ok && want != hb.BundleHash
+}
+
+// forgedBundle alerts, without the grace a bundle's spread needs, on an
+// agent whose bundle carries a published version but other content: a
+// copy altered and signed again, or one from another publisher.
+func (t *Tracker) forgedBundle(ev *event.Event, st *agentState, who string, now time.Time) *event.Event {
+	hb := ev.Heartbeat
+	if hb.IntervalS == 0 || !t.bundleDiffers(hb) {
+		return nil
+	}
+	want, _ := t.opts.BundleHash(hb.BundleVersion)
+	return t.alert(ev, st, RuleBundleStale, event.SeverityHigh,
+		fmt.Sprintf("%s runs a bundle numbered %d with hash %s, not the bundle %d the collector published (hash %s)",
+			who, hb.BundleVersion, short(hb.BundleHash), hb.BundleVersion, short(want)), float64(hb.BundleVersion), now, ev.ID)
+}

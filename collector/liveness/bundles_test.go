@@ -1,6 +1,7 @@
 package liveness
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,38 @@ func TestBundleRefused(t *testing.T) {
 		if got := raised(al); got != s.want {
 			t.Errorf("step %d: raised %q, want %q", i, got, s.want)
 		}
+	}
+}
+
+// An agent that reports the current bundle's version with another hash
+// than the bundle the collector published under it alerts at once, naming
+// both hashes, and its switch to that bundle counts as a rule set change;
+// the published bundle's hash, a version the collector does not know and
+// an agent that reports no hash raise nothing.
+func TestBundleHashDiffers(t *testing.T) {
+	published := map[uint64]string{3: "aaaa1111bbbb2222cccc3333"}
+	tr := New(Options{CurrentBundle: func(string) uint64 { return 3 },
+		BundleHash: func(v uint64) (string, bool) { h, ok := published[v]; return h, ok }})
+	beat := func(at time.Duration, version uint64, bundleHash, setHash string) []*event.Event {
+		ev := bundleBeat("bundle", version, setHash, "", t0.Add(at))
+		ev.Heartbeat.BundleHash = bundleHash
+		return tr.Heartbeat(ev, t0.Add(at))
+	}
+	if got := beat(0, 3, published[3], "h3"); len(got) != 0 {
+		t.Fatalf("the published bundle raised %q", raised(got))
+	}
+	if got := beat(10*time.Second, 3, "", "h3"); len(got) != 0 {
+		t.Fatalf("a heartbeat without a bundle hash raised %q", raised(got))
+	}
+	got := beat(20*time.Second, 3, "dddd4444eeee5555", "h3x")
+	if r := raised(got); r != RuleBundleStale+"=3 "+RuleRuleSetChanged {
+		t.Fatalf("a bundle numbered 3 with another hash raised %q, want %s and %s", r, RuleBundleStale, RuleRuleSetChanged)
+	}
+	if s := got[0].Alert.Summary; !strings.Contains(s, "dddd4444eeee") || !strings.Contains(s, "aaaa1111bbbb") {
+		t.Errorf("alert %q names not both hashes", s)
+	}
+	delete(published, 3)
+	if got := beat(30*time.Second, 3, "dddd4444eeee5555", "h3x"); len(got) != 0 {
+		t.Fatalf("a version the collector does not know raised %q", raised(got))
 	}
 }

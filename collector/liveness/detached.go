@@ -2,8 +2,8 @@ package liveness
 
 import "slices"
 
-// newlyDetached returns the probes of now that were not detached at the
-// last heartbeat of the same boot: each detachment alerts once.
+// newlyDetached returns the probes (or blind paths) of now that were not
+// reported at the last heartbeat of the same boot: each alerts once.
 func newlyDetached(now, before []string, newBoot bool) []string {
 	var fresh []string
 	for _, d := range now {

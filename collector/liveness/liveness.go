@@ -19,6 +19,7 @@ const (
 	RuleRestarted      = "vigil_agent_restarted"
 	RuleLoss           = "vigil_agent_loss"
 	RuleSensorDetached = "vigil_sensor_detached"
+	RuleSensorBlind    = "vigil_sensor_blind"
 	RuleRuleSetChanged = "vigil_rule_set_changed"
 	RuleIdentity       = "vigil_identity_mismatch"
 	RuleIdentifiers    = "vigil_identifiers_mismatch"
@@ -47,6 +48,9 @@ type Options struct {
 	// CurrentBundle, if set, is the rule bundle version agents at a site
 	// should run (0: none published for it).
 	CurrentBundle func(site string) uint64
+	// BundleHash, if set, is the Digest of the bundle the collector
+	// published under a version, and whether it knows it.
+	BundleHash func(version uint64) (string, bool)
 	// BundleGrace is how long an agent may run another bundle than the
 	// current one before it alerts. Default DefaultBundleGrace.
 	BundleGrace time.Duration
@@ -65,7 +69,9 @@ type agentState struct {
 	silentAlerts int
 	nextSilent   time.Duration
 	// detached is the probes the last heartbeat reported detached.
-	detached   []string
+	detached []string
+	// blind is the sensor paths the last heartbeat's canary found blind.
+	blind      []string
 	sensors    []string
 	ruleHash   string
 	drops      uint64 // kernel drops + spool drops, this boot
@@ -210,12 +216,17 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		add(raise(ev, RuleSensorDetached, event.SeverityHigh,
 			fmt.Sprintf("%s found its probes detached: %s", who, strings.Join(fresh, "; ")), float64(len(fresh)), now, ev.ID))
 	}
+	if fresh := newlyDetached(hb.Blind, st.blind, newBoot); len(fresh) > 0 {
+		add(raise(ev, RuleSensorBlind, event.SeverityHigh,
+			fmt.Sprintf("%s found its sensors attached but blind to its own activity: %s", who, strings.Join(fresh, "; ")), float64(len(fresh)), now, ev.ID))
+	}
 	current := uint64(0)
 	if t.opts.CurrentBundle != nil {
 		current = t.opts.CurrentBundle(ev.Site)
 	}
+	add(t.forgedBundle(ev, st, who, now))
 	// A change to the site's current bundle is the SOC's own.
-	toCurrent := current > 0 && hb.RulesMode == RulesModeBundle && hb.BundleVersion == current
+	toCurrent := current > 0 && hb.RulesMode == RulesModeBundle && hb.BundleVersion == current && !t.bundleDiffers(hb)
 	if known && st.ruleHash != "" && hb.RuleSetHash != st.ruleHash && !t.allowed[hb.RuleSetHash] && !toCurrent {
 		add(t.alert(ev, st, RuleRuleSetChanged, event.SeverityHigh,
 			fmt.Sprintf("%s now runs rule set %q (was %q)", who, short(hb.RuleSetHash), short(st.ruleHash)), 0, now, ev.ID))
@@ -247,7 +258,7 @@ func (t *Tracker) Heartbeat(ev *event.Event, now time.Time) []*event.Event {
 		}
 		st.stopped, st.stoppedRunning = false, false
 		if !hb.Starting {
-			st.sensors, st.detached = sensors, slices.Clone(hb.Detached)
+			st.sensors, st.detached, st.blind = sensors, slices.Clone(hb.Detached), slices.Clone(hb.Blind)
 		}
 		st.interval = time.Duration(hb.IntervalS) * time.Second
 		add(t.bundleBehind(ev, st, who, current, toCurrent, now))

@@ -208,3 +208,39 @@ func TestPermissionViolation(t *testing.T) {
 		t.Fatalf("the unknown key is tracked as an agent (%q)", s)
 	}
 }
+
+// A sensor path the agent's canary finds blind (attached, but its records
+// no longer come through) raises an alert naming it at the heartbeat that
+// reports it, once per path and boot, and again after a restart finds it
+// blind still; a path that comes back and goes blind again raises again.
+func TestSensorBlind(t *testing.T) {
+	tr := New(Options{})
+	hb := func(boot string, at time.Duration, blind ...string) []*event.Event {
+		ev := heartbeat(beat{boot, 10, both, "h1", 0}, t0.Add(at))
+		ev.Heartbeat.Blind = blind
+		return tr.Heartbeat(ev, t0.Add(at))
+	}
+	hb("b1", 0)
+	file := "file: the canary's write to /var/lib/vigil/selfcheck/canary did not come through the ring within 3s"
+	proc := "process: the canary's exec of /bin/sh did not come through the ring within 3s"
+	got := hb("b1", 10*time.Second, file)
+	if severities(got) != RuleSensorBlind+"/high" || !strings.Contains(got[0].Alert.Summary, file) {
+		t.Fatalf("raised %q (%v), want one high blindness naming %s", severities(got), got, file)
+	}
+	if got := hb("b1", 20*time.Second, file); len(got) != 0 {
+		t.Fatalf("the same blind path raised %q again", raised(got))
+	}
+	if got := hb("b1", 30*time.Second, file, proc); severities(got) != RuleSensorBlind+"/high" ||
+		!strings.Contains(got[0].Alert.Summary, proc) || strings.Contains(got[0].Alert.Summary, file) {
+		t.Fatalf("a second blind path raised %v, want one naming only %s", got, proc)
+	}
+	if got := hb("b1", 40*time.Second); len(got) != 0 {
+		t.Fatalf("paths seeing again raised %q", raised(got))
+	}
+	if got := hb("b1", 50*time.Second, file); severities(got) != RuleSensorBlind+"/high" {
+		t.Fatalf("a path blind again raised %q, want a new blindness", raised(got))
+	}
+	if got := hb("b2", 60*time.Second, file); !strings.Contains(raised(got), RuleSensorBlind) {
+		t.Fatalf("a restart still blind raised %q, want a blindness", raised(got))
+	}
+}

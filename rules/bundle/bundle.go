@@ -3,7 +3,9 @@ package bundle
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,4 +198,12 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("reading the rule bundle key %q: %d bytes, an ed25519 key has %d", s, len(b), ed25519.PublicKeySize)
 	}
 	return ed25519.PublicKey(b), nil
+}
+
+// Digest is the SHA-256 (hex) of a signed bundle's bytes as served: what an
+// agent reports of the bundle it runs and the collector checks against the
+// one it published under that version.
+func Digest(signed []byte) string {
+	sum := sha256.Sum256(signed)
+	return hex.EncodeToString(sum[:])
 }

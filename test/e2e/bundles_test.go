@@ -11,9 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/agent/rulesync"
+	"github.com/vigilhq/vigil/collector/bundles"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testkernel"
 	"github.com/vigilhq/vigil/internal/testproc"
+	"github.com/vigilhq/vigil/rules"
+	"github.com/vigilhq/vigil/rules/bundle"
 )
 
 const bundleMarkerRule = `rule "bundle_e2e_marker" {
@@ -99,4 +103,72 @@ func TestPublishedBundleRunsOnTheAgent(t *testing.T) {
 			t.Errorf("the agent's key was refused something: %s", al.Event.Alert.Summary)
 		}
 	}
+}
+
+// An agent running a bundle that carries the current version but not the
+// content the collector published under it (signed with the site's key,
+// as a leaked key or a second publisher would: the agent's check of the
+// signature passes) raises the not-current alert at once, naming both
+// hashes. Before, the collector took the agent's version at its word.
+func TestBundleWithPublishedVersionButOtherContentAlerts(t *testing.T) {
+	testkernel.RequireRoot(t)
+	data := t.TempDir()
+	port := testproc.FreePort(t)
+	c := startCollector(t, data, port)
+	creds, id := enrolCLI(t, data, "leeds", "ws-bundle-02")
+	agentDir := t.TempDir()
+	cfg := packagedAgent(t, agentDir, "leeds", "ws-bundle-02", id, t.TempDir(), c.NATS, creds)
+	a := startAgentProcess(t, cfg, 4)
+
+	bundleDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bundleDir, "marker.hcl"), []byte(bundleMarkerRule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(vigilCLI(t), "rules", "publish", "--site", "leeds", "--data", data, "--agent-config", cfg, bundleDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("vigil rules publish: %v\n%s", err, out)
+	}
+	var published *event.Heartbeat
+	c.heartbeatOf(t, id, "", func(hb *event.Heartbeat) error {
+		if hb.BundleVersion == 0 || hb.BundleHash == "" {
+			return fmt.Errorf("heartbeat bundle %d hash %q, waiting for the published bundle", hb.BundleVersion, hb.BundleHash)
+		}
+		published = hb
+		return nil
+	})
+	a.Stop(syscall.SIGTERM, 30*time.Second)
+
+	// The same version, other rules, signed with the collector's key, left
+	// where the agent keeps its last good bundle.
+	set, diags := rules.Load(rules.Source{Name: "other.hcl", Data: []byte(strings.ReplaceAll(bundleMarkerRule, "vigil-bn-mark", "vigil-bn-other"))})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	key, err := bundles.SigningKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.New("leeds", published.BundleVersion, set, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := bundle.Sign(key, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(agentDir, "state", rulesync.FileName), forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startAgentProcess(t, cfg, 4)
+	restarted := time.Now()
+	got := c.agentAlert(t, "vigil_rule_bundle_not_current", id, "", func(al *event.Alert) error {
+		if !strings.Contains(al.Summary, bundle.Digest(forged)[:12]) || !strings.Contains(al.Summary, published.BundleHash[:12]) {
+			return fmt.Errorf("alert %q names not both hashes", al.Summary)
+		}
+		return nil
+	})
+	if got.Alert.Severity != event.SeverityHigh {
+		t.Fatalf("alert %q at %s, want high", got.Alert.Summary, got.Alert.Severity)
+	}
+	t.Logf("alert %v after the agent's sensors ran: %s", time.Since(restarted).Round(time.Millisecond), got.Alert.Summary)
 }

@@ -302,3 +302,101 @@ func TestAgentKeyPermissionViolations(t *testing.T) {
 		}
 	}
 }
+
+// agentMap returns the id of the map named name that the agent process pid
+// holds, from its fdinfo and bpftool.
+func agentMap(t *testing.T, pid int, name string) string {
+	t.Helper()
+	fds, err := filepath.Glob(fmt.Sprintf("/proc/%d/fdinfo/*", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		b, err := os.ReadFile(fd)
+		if err != nil {
+			continue
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			id, ok := strings.CutPrefix(line, "map_id:\t")
+			if !ok {
+				continue
+			}
+			out, err := exec.Command("bpftool", "-j", "map", "show", "id", id).Output()
+			if err == nil && strings.Contains(string(out), `"name":"`+name+`"`) {
+				return id
+			}
+		}
+	}
+	t.Fatalf("agent %d holds no map named %s", pid, name)
+	return ""
+}
+
+// A root user rewriting a filter map of the running agent's file sensor
+// (skip_magics given the file system of its state directory, with bpftool:
+// every program stays attached and running, only its records stop) is
+// reported within one heartbeat and its canary, naming the file path;
+// a clean stop and restart and a minute of an idle host raise nothing of
+// the kind, and the canary's own activity never reaches the collector.
+func TestMapTamperBlindingASensorIsReported(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		testenv.Skip(t, "bpftool is not installed")
+	}
+	const every = 2 * time.Second
+	h := newTamperHost(t, every.String(), "process", "file")
+	ag := startAgentProcess(t, h.cfg, 2)
+	h.waitOK(t)
+	ag.Stop(syscall.SIGTERM, 30*time.Second)
+	h.waitAlerts(t, "vigil_agent_stopped", 1, 10*time.Second)
+	ag = startAgentProcess(t, h.cfg, 2)
+	h.waitOK(t)
+	idle := time.Now()
+	for time.Since(idle) < time.Minute {
+		if got := h.alerts(t, "vigil_sensor_blind"); len(got) != 0 {
+			t.Fatalf("a clean restart and an idle host raised %q", got[0].Alert.Summary)
+		}
+		time.Sleep(every) // the idle minute is what is tested: nothing to wait for
+	}
+	db, err := openStoreRO(h.c.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var leaked int
+	if err := db.QueryRow(`SELECT count(*) FROM events WHERE agent_id = ? AND (body LIKE '%vigil-selfcheck%' OR body LIKE '%selfcheck/canary%')`,
+		h.agentID).Scan(&leaked); err != nil {
+		t.Fatal(err)
+	}
+	if leaked != 0 {
+		t.Fatalf("%d events of the agent's canary reached the collector", leaked)
+	}
+
+	state := filepath.Join(filepath.Dir(h.cfg), "state")
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(state, &st); err != nil {
+		t.Fatal(err)
+	}
+	m := uint32(st.Type)
+	key := []string{"key"}
+	for i := range 4 {
+		key = append(key, fmt.Sprintf("0x%02x", byte(m>>(8*i))))
+	}
+	id := agentMap(t, ag.Pid(), "skip_magics")
+	tampered := time.Now()
+	args := append(append([]string{"map", "update", "id", id}, key...), "value", "0x01")
+	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
+	// One heartbeat, the canary's wait, delivery and the collector's 1 s.
+	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
+		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
+	}
+	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, "file: the canary's write to") {
+		t.Fatalf("alert %q at %s, want high naming the file sensor's path", a.Summary, a.Severity)
+	}
+	if n := len(h.alerts(t, "vigil_sensor_detached")); n != 0 {
+		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
+	}
+}

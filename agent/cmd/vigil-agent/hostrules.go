@@ -301,6 +301,7 @@ func (h *hostRules) fill(hb *event.Heartbeat) {
 	if h.bundles != nil {
 		hb.RulesMode = config.RulesBundle
 		hb.BundleVersion, hb.BundleRefused = h.bundles.Status()
+		hb.BundleHash = h.bundles.Hash()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -338,7 +339,8 @@ func run(o runOptions) error {
 			startAttacher(log, dbSensor, st, cfg.KeepUprobeAttach)
 			caps.DropOrExit(log, cfg.KeepUprobeAttach)
 		},
-		NATSServer: natsServer,
+		NATSServer:   natsServer,
+		SelfCheckDir: filepath.Join(cfg.StateDir, "selfcheck"),
 	}
 	opts.Rules = host
 	opts.RuleSetHash = func() string { return host.engine.Set().Hash() }
