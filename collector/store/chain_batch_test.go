@@ -89,6 +89,7 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 	st.Close()
 	sqlite3(t, path, `ALTER TABLE chain DROP COLUMN rows; CREATE INDEX chain_row ON chain(tbl, row);
 		DROP INDEX events_site_measures; CREATE INDEX events_site_time ON events(site, time); DROP INDEX alerts_time;
+		DROP INDEX events_person_measures; CREATE INDEX events_person_time ON events(person, time);
 		ALTER TABLE events DROP COLUMN db_rows; ALTER TABLE events DROP COLUMN upload_bytes;
 		ALTER TABLE events DROP COLUMN export_bytes; ALTER TABLE events DROP COLUMN idents; PRAGMA user_version = 6`)
 	if r := verify(t, path, nil, nil); !r.OK() || r.Rows != 3 || r.Entries != 3 {
