@@ -73,9 +73,17 @@ func bodyMeasures(body []byte) measures {
 }
 
 // measureMismatch names the first of vals (an events row's measure
-// columns) that differs from the measures of its body, "" for none.
-func measureMismatch(body []byte, vals []any) string {
-	want := bodyMeasures(body).values()
+// columns) that differs from the measures of its body (as read, a blob or
+// a text), "" for none.
+func measureMismatch(body any, vals []any) string {
+	var b []byte
+	switch body := body.(type) {
+	case []byte:
+		b = body
+	case string:
+		b = []byte(body)
+	}
+	want := bodyMeasures(b).values()
 	for i, c := range measureCols {
 		if string(appendValue(nil, vals[i])) != string(appendValue(nil, want[i])) {
 			return fmt.Sprintf("its column %s holds %v, but its body says %v", c, shown(vals[i]), shown(want[i]))
@@ -95,41 +103,47 @@ func shown(v any) any {
 }
 
 // fillMeasures sets the measure columns of the events stored before they
-// existed, from their bodies.
+// existed, from their bodies, a bounded run of rows at a time.
 func fillMeasures(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT n, body FROM events`)
-	if err != nil {
-		return fmt.Errorf("reading events to measure: %w", err)
-	}
-	type row struct {
-		n int64
-		m measures
-	}
-	var todo []row
-	for rows.Next() {
-		var r row
-		var body []byte
-		if err := rows.Scan(&r.n, &body); err != nil {
-			rows.Close()
-			return fmt.Errorf("reading events to measure: %w", err)
-		}
-		if r.m = bodyMeasures(body); r.m != (measures{}) {
-			todo = append(todo, r)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("reading events to measure: %w", err)
-	}
 	st, err := tx.PrepareContext(ctx, `UPDATE events SET db_rows = ?, upload_bytes = ?, export_bytes = ?, idents = ? WHERE n = ?`)
 	if err != nil {
 		return fmt.Errorf("measuring stored events: %w", err)
 	}
 	defer st.Close()
-	for _, r := range todo {
-		if _, err := st.ExecContext(ctx, append(r.m.values(), r.n)...); err != nil {
-			return fmt.Errorf("measuring stored event %d: %w", r.n, err)
+	type row struct {
+		n int64
+		m measures
+	}
+	for after := int64(math.MinInt64); ; {
+		rows, err := tx.QueryContext(ctx, `SELECT n, body FROM events WHERE n > ? ORDER BY n LIMIT 10000`, after)
+		if err != nil {
+			return fmt.Errorf("reading events to measure: %w", err)
+		}
+		var todo []row
+		read := 0
+		for rows.Next() {
+			var r row
+			var body []byte
+			if err := rows.Scan(&r.n, &body); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading events to measure after row %d: %w", after, err)
+			}
+			read, after = read+1, r.n
+			if r.m = bodyMeasures(body); r.m != (measures{}) {
+				todo = append(todo, r)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading events to measure: %w", err)
+		}
+		for _, r := range todo {
+			if _, err := st.ExecContext(ctx, append(r.m.values(), r.n)...); err != nil {
+				return fmt.Errorf("measuring stored event %d: %w", r.n, err)
+			}
+		}
+		if read == 0 {
+			return nil
 		}
 	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,15 @@ func TestMigratedStoreTrendFromBodies(t *testing.T) {
 	var stale int
 	if err := st.db.QueryRowContext(context.Background(), `SELECT count(*) FROM events WHERE kind = 'db.query' AND db_rows = 0`).Scan(&stale); err != nil || stale != 0 {
 		t.Errorf("%d statements left unmeasured (%v)", stale, err)
+	}
+}
+
+// Verify says which measure column was edited and what the body says.
+func TestVerifyNamesEditedMeasure(t *testing.T) {
+	path := chainedStore(t)
+	sqlite3(t, path, `UPDATE events SET db_rows = 3 WHERE n = 6`)
+	r := verify(t, path, nil, nil)
+	if len(r.Findings) != 1 || !strings.Contains(r.Findings[0].Detail, "column db_rows holds 3, but its body says 40") {
+		t.Fatalf("findings %v", r.Findings)
 	}
 }

@@ -267,8 +267,7 @@ func (r *VerifyReport) verifyRows(ctx context.Context, tx *sql.Tx, t chainTable,
 			}
 			r.add(Finding{Kind: FindEdited, Table: t.name, Row: key, Seq: e.seq, Detail: "its stored columns differ from what the chain recorded"})
 		case len(t.derived) > 0:
-			body, _ := vals[len(t.cols)-1].([]byte) // events' last column
-			if bad := measureMismatch(body, vals[len(t.cols):]); bad != "" {
+			if bad := measureMismatch(vals[len(t.cols)-1], vals[len(t.cols):]); bad != "" {
 				r.add(Finding{Kind: FindEdited, Table: t.name, Row: key, Seq: e.seq, Detail: bad + ": it was edited"})
 			}
 		}
