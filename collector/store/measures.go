@@ -102,6 +102,9 @@ func shown(v any) any {
 	return v
 }
 
+// fillRun is how many events fillMeasures reads at a time.
+var fillRun = 10000
+
 // fillMeasures sets the measure columns of the events stored before they
 // existed, from their bodies, a bounded run of rows at a time.
 func fillMeasures(ctx context.Context, tx *sql.Tx) error {
@@ -115,7 +118,7 @@ func fillMeasures(ctx context.Context, tx *sql.Tx) error {
 		m measures
 	}
 	for after := int64(math.MinInt64); ; {
-		rows, err := tx.QueryContext(ctx, `SELECT n, body FROM events WHERE n > ? ORDER BY n LIMIT 10000`, after)
+		rows, err := tx.QueryContext(ctx, `SELECT n, body FROM events WHERE n > ? ORDER BY n LIMIT ?`, after, fillRun)
 		if err != nil {
 			return fmt.Errorf("reading events to measure: %w", err)
 		}
