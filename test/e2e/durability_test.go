@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -39,14 +38,7 @@ func dropStreamStore(t *testing.T, data string) int {
 // last restart every event it spooled is stored exactly once and no loss
 // is reported.
 func TestCollectorPowerLossLosesNoAcknowledgedEvent(t *testing.T) {
-	data := t.TempDir()
-	port := testproc.FreePort(t)
-	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
-	c := startCollector(t, data, port)
-	e := &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: "bootpl", site: "leeds", id: cfg.Identity.AgentID}
-
-	stop := make(chan struct{})
-	done := load(t, e, stop)
+	data, port, c, e, stop, done := collectorUnderLoad(t, "bootpl")
 	const crashes = 6
 	for i := range crashes {
 		stored := storedCount(t, data, e.id)

@@ -49,6 +49,19 @@ func storedAll(t *testing.T, data string, e *emitter) error {
 	return nil
 }
 
+// collectorUnderLoad starts a collector with its embedded NATS (on port) in a
+// new data directory and an enrolled leeds agent's publisher loading it, with boot
+// id boot, until stop is closed; done closes when the load has stopped.
+func collectorUnderLoad(t *testing.T, boot string) (data string, port int, c *collector, e *emitter, stop chan struct{}, done <-chan struct{}) {
+	data = t.TempDir()
+	port = testproc.FreePort(t)
+	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
+	c = startCollector(t, data, port)
+	e = &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: boot, site: "leeds", id: cfg.Identity.AgentID}
+	stop = make(chan struct{})
+	return data, port, c, e, stop, load(t, e, stop)
+}
+
 // load publishes batches until stop closes.
 func load(t *testing.T, e *emitter, stop <-chan struct{}) <-chan struct{} {
 	done := make(chan struct{})
@@ -82,14 +95,7 @@ func newPublisher(t *testing.T, cfg *publish.Config, site, agentID string) *publ
 // kill -9 the collector (and its embedded NATS) mid-stream and start it
 // again: every event id is in the store exactly once, none lost.
 func TestCollectorKill9MidStream(t *testing.T) {
-	data := t.TempDir()
-	port := testproc.FreePort(t)
-	cfg := enrolled(t, data, "leeds", fmt.Sprintf("nats://127.0.0.1:%d", port))
-	c := startCollector(t, data, port)
-	e := &emitter{pub: newPublisher(t, cfg, "leeds", cfg.Identity.AgentID), boot: "bootk9", site: "leeds", id: cfg.Identity.AgentID}
-
-	stop := make(chan struct{})
-	done := load(t, e, stop)
+	data, port, c, e, stop, done := collectorUnderLoad(t, "bootk9")
 	testproc.CheckFor(t, 60*time.Second, poll, func() error { return storedMoreThan(t, data, e.id, 2000) })
 	c.Stop(syscall.SIGKILL, 0)
 	time.Sleep(2 * time.Second) // load continues into the agent's spool meanwhile
