@@ -462,3 +462,32 @@ func TestMapTamperBlindingTheNetSensorIsReported(t *testing.T) {
 		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
 	}
 }
+
+// A root user deleting port 5432 from the running agent's db_ports map
+// (bpftool map delete: every db program stays attached, PostgreSQL
+// connections are no longer captured) is reported within one heartbeat,
+// naming the map and the port.
+func TestDBPortsEmptiedIsReported(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		testenv.Skip(t, "bpftool is not installed")
+	}
+	const every = 2 * time.Second
+	h := newTamperHost(t, every.String(), "db")
+	ag := startAgentProcess(t, h.cfg, 2)
+	h.waitOK(t)
+	id := agentMap(t, ag.Pid(), "db_ports")
+	tampered := time.Now()
+	args := []string{"map", "delete", "id", id, "key", "0x38", "0x15"} // 5432, little-endian
+	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
+	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
+		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
+	}
+	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, "db: db_ports no longer holds port 5432") {
+		t.Fatalf("alert %q at %s, want high naming db_ports and port 5432", a.Summary, a.Severity)
+	}
+}
