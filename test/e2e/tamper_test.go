@@ -415,7 +415,7 @@ func TestMapTamperBlindingTheNetSensorIsReported(t *testing.T) {
 	}
 	const every = 2 * time.Second
 	h := newTamperHost(t, every.String(), "net")
-	ag := startAgentProcess(t, h.cfg, 2)
+	ag := startAgentProcess(t, h.cfg, 1)
 	h.waitOK(t)
 	idle := time.Now()
 	for time.Since(idle) < 5*every {
@@ -475,7 +475,7 @@ func TestDBPortsEmptiedIsReported(t *testing.T) {
 	}
 	const every = 2 * time.Second
 	h := newTamperHost(t, every.String(), "db")
-	ag := startAgentProcess(t, h.cfg, 2)
+	ag := startAgentProcess(t, h.cfg, 1)
 	h.waitOK(t)
 	id := agentMap(t, ag.Pid(), "db_ports")
 	tampered := time.Now()
