@@ -2,6 +2,7 @@ package event
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -416,4 +417,18 @@ func MakeID(bootID string, seq uint64) string {
 	var buf [64]byte // on the stack: one allocation, the string
 	b := append(append(buf[:0], bootID...), '-')
 	return string(strconv.AppendUint(b, seq, 10))
+}
+
+// SplitID is MakeID undone: the boot id and seq of an event id, seq 0 when
+// id is not one MakeID made.
+func SplitID(id string) (bootID string, seq uint64) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return "", 0
+	}
+	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0
+	}
+	return id[:i], seq
 }

@@ -121,3 +121,21 @@ func TestDecodeAcceptsEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// SplitID undoes MakeID, boot ids with dashes included, and refuses what
+// MakeID cannot have made, so a crafted id is never taken for a seq.
+func TestSplitID(t *testing.T) {
+	for _, c := range []struct {
+		boot string
+		seq  uint64
+	}{{"b1", 1}, {"2f1c-9a0e-77", 18446744073709551615}, {"x", 0}} {
+		if boot, seq := SplitID(MakeID(c.boot, c.seq)); boot != c.boot || seq != c.seq {
+			t.Errorf("SplitID(MakeID(%q, %d)) = %q, %d", c.boot, c.seq, boot, seq)
+		}
+	}
+	for _, id := range []string{"", "-5", "boot-", "boot-x", "boot-loss3", "boot-18446744073709551616", "noseq"} {
+		if boot, seq := SplitID(id); boot != "" || seq != 0 {
+			t.Errorf("SplitID(%q) = %q, %d, want nothing", id, boot, seq)
+		}
+	}
+}

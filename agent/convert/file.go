@@ -22,6 +22,13 @@ func (c *Converter) Files(recs []*sensor.FileWrite) []*event.Event {
 	return out
 }
 
+// fileEvent is a file.write and its file in one allocation, since they
+// live and die together and there is one per write the sensor reports.
+type fileEvent struct {
+	ev event.Event
+	f  event.File
+}
+
 // fileWrite makes a file.write event, sharing descriptions through s when
 // it is not nil.
 func (c *Converter) fileWrite(r *sensor.FileWrite, s *shared) *event.Event {
@@ -29,10 +36,11 @@ func (c *Converter) fileWrite(r *sensor.FileWrite, s *shared) *event.Event {
 	if r.WriterPID != 0 && r.WriterPID != h.PID {
 		h.PID, h.TID = r.WriterPID, r.WriterPID
 	}
-	f := &event.File{
+	fe := &fileEvent{f: event.File{
 		Path: r.Path, Bytes: r.Bytes, Writes: r.Writes, Flags: s.openFlags(r.OpenFlags),
 		FSType: r.FSType, Created: r.Created, Reason: fileReasons[r.Reason],
-	}
+	}}
+	f := &fe.f
 	if r.PathTruncated {
 		f.Path = "..." + f.Path
 	}
@@ -46,7 +54,8 @@ func (c *Converter) fileWrite(r *sensor.FileWrite, s *shared) *event.Event {
 		}
 	}
 	c.recent.add(f.Path)
-	return &event.Event{Time: c.clock.Time(r.TS), Kind: event.KindFileWrite, Process: s.process(c.procs.Lookup(&h)), File: f}
+	fe.ev = event.Event{Time: c.clock.Time(r.TS), Kind: event.KindFileWrite, Process: s.process(c.procs.Lookup(&h)), File: f}
+	return &fe.ev
 }
 
 // rename reports renames of files the agent saw written recently: the last

@@ -71,3 +71,14 @@ func TestJoinBase(t *testing.T) {
 		}
 	}
 }
+
+// A file.write from the reader is one allocation: the event and its file
+// together (process descriptions and flag names are shared).
+func TestFileWriteAllocatesOnce(t *testing.T) {
+	c := newConverter()
+	r := &sensor.FileWrite{Header: header(1000), Reason: sensor.FileClose, OpenFlags: 0o1101, Bytes: 512, Path: "/dev/shm/f"}
+	c.Record(r)
+	if n := testing.AllocsPerRun(100, func() { c.Record(r) }); n > 1 {
+		t.Errorf("a file.write takes %v allocations, want 1", n)
+	}
+}

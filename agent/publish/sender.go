@@ -3,12 +3,12 @@ package publish
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/vigilhq/vigil/agent/publish/spool"
+	"github.com/vigilhq/vigil/event"
 )
 
 // inflight is one message in the window.
@@ -162,7 +162,7 @@ func (s *sender) fill(room int) (took int, full bool, err error) {
 		s.recs = recs
 		for i := range recs {
 			r := &recs[i]
-			boot, seq := seqOfID(r.ID)
+			boot, seq := event.SplitID(r.ID)
 			if r.Subject == p.subjEvents {
 				if s.bodyN > 0 && (s.bodyN >= maxMsgEvents || len(s.body)+1+len(r.Data) > maxMsgBytes || boot != s.bodyBoot) {
 					if err = s.flushBody(); err != nil {
@@ -281,20 +281,6 @@ func (s *sender) publishData(subj, id string, data []byte) (jetstream.PubAckFutu
 	o := &outMsg{id: [1]string{id}}
 	o.m = nats.Msg{Subject: subj, Data: data, Header: nats.Header{jetstream.MsgIDHeader: o.id[:]}}
 	return s.p.js.PublishMsgAsync(&o.m, s.p.pubOpts...)
-}
-
-// seqOfID is the boot and seq of an event id as event.MakeID makes it
-// ("boot-seq"); seq 0 when id is not one.
-func seqOfID(id string) (boot string, seq uint64) {
-	i := strings.LastIndexByte(id, '-')
-	if i <= 0 {
-		return "", 0
-	}
-	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
-	if err != nil {
-		return "", 0
-	}
-	return id[:i], seq
 }
 
 // outMsg is a message and its header value in one allocation.

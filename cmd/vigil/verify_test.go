@@ -141,6 +141,7 @@ func TestVerifyCollectedStore(t *testing.T) {
 	for _, c := range []struct{ name, sql, want string }{
 		{"edit the alert", `UPDATE alerts SET severity = 'low', sev = 1`, "edited: alerts row 1"},
 		{"edit evidence", `UPDATE events SET body = replace(body, 'export-2', 'notes') WHERE n = 2`, "edited: events row 2"},
+		{"raise evidence's uploaded bytes", `UPDATE events SET upload_bytes = upload_bytes + 1 WHERE n = 2`, "edited: events row 2"},
 		{"delete evidence", `DELETE FROM events WHERE n = 3`, "deleted: events row 3"},
 		{"insert an event", `INSERT INTO events (id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
 			SELECT 'forged', time, received, kind, site, host, agent_id, boot_id, 99, person, body FROM events WHERE n = 1`, "inserted: events row"},

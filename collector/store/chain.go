@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,15 +32,19 @@ type chainTable struct {
 	name string
 	key  []string
 	cols []string
+	// derived are columns that follow from cols (left out of the digest,
+	// so rows chained before they existed still verify): verify derives
+	// them again, and selectAllSQL reads them after cols.
+	derived []string
 }
 
 var chainTables = []chainTable{
-	{"events", []string{"n"}, []string{"id", "time", "received", "kind", "site", "host", "agent_id", "boot_id", "seq", "person", "body"}},
-	{"alerts", []string{"n"}, []string{"id", "time", "received", "rule", "severity", "sev", "scope", "site", "host", "agent_id", "person", "summary", "body"}},
-	{"alert_evidence", []string{"alert_id", "event_id"}, []string{"alert_id", "event_id"}},
-	{"loss", []string{"n"}, []string{"time", "site", "host", "agent_id", "boot_id", "reason", "sensor", "count", "from_seq", "to_seq", "confirmed"}},
-	{"triage", []string{"alert_id"}, []string{"status", "reason", "assignee", "actor", "at"}},
-	{"audit", []string{"n"}, []string{"at", "actor", "action", "target", "detail"}},
+	{"events", []string{"n"}, []string{"id", "time", "received", "kind", "site", "host", "agent_id", "boot_id", "seq", "person", "body"}, measureCols},
+	{"alerts", []string{"n"}, []string{"id", "time", "received", "rule", "severity", "sev", "scope", "site", "host", "agent_id", "person", "summary", "body"}, nil},
+	{"alert_evidence", []string{"alert_id", "event_id"}, []string{"alert_id", "event_id"}, nil},
+	{"loss", []string{"n"}, []string{"time", "site", "host", "agent_id", "boot_id", "reason", "sensor", "count", "from_seq", "to_seq", "confirmed"}, nil},
+	{"triage", []string{"alert_id"}, []string{"status", "reason", "assignee", "actor", "at"}, nil},
+	{"audit", []string{"n"}, []string{"at", "actor", "action", "target", "detail"}, nil},
 }
 
 func chainTableOf(name string) chainTable {
@@ -62,8 +67,14 @@ func (t chainTable) selectSQL() string {
 }
 
 func (t chainTable) selectAllSQL() string {
-	return "SELECT " + strings.Join(t.key, ", ") + ", " + strings.Join(t.cols, ", ") + " FROM " + t.name +
+	return "SELECT " + strings.Join(slices.Concat(t.key, t.cols, t.derived), ", ") + " FROM " + t.name +
 		" ORDER BY " + strings.Join(t.key, ", ")
+}
+
+// withoutDerived is t for a store from before its derived columns.
+func (t chainTable) withoutDerived() chainTable {
+	t.derived = nil
+	return t
 }
 
 // rowKey names a row in the chain: its key values, text quoted, joined by
@@ -343,9 +354,10 @@ func adoptTable(ctx context.Context, tx *sql.Tx, c *chainer, t chainTable) error
 	return rows.Err()
 }
 
-// scanChainRow reads a row of selectAllSQL: its key and its columns.
+// scanChainRow reads a row of selectAllSQL: its key and its columns, the
+// derived ones after cols.
 func scanChainRow(rows *sql.Rows, t chainTable) (string, []any, error) {
-	vals := make([]any, len(t.key)+len(t.cols))
+	vals := make([]any, len(t.key)+len(t.cols)+len(t.derived))
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]

@@ -74,7 +74,7 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 			ev := newEvent(seq + 1)
 			body, _ := json.Marshal(ev)
 			vals := []any{ev.ID, ms(ev.Time), ms(t0), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq), ev.Person(), body}
-			res, err := tx.stmt(st.putEvent).ExecContext(tx.ctx, vals...)
+			res, err := tx.stmt(st.putEvent).ExecContext(tx.ctx, append(vals, eventMeasures(ev).values()...)...)
 			if err != nil {
 				return err
 			}
@@ -87,7 +87,11 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 		return nil
 	})
 	st.Close()
-	sqlite3(t, path, `ALTER TABLE chain DROP COLUMN rows; CREATE INDEX chain_row ON chain(tbl, row); PRAGMA user_version = 6`)
+	sqlite3(t, path, `ALTER TABLE chain DROP COLUMN rows; CREATE INDEX chain_row ON chain(tbl, row);
+		DROP INDEX events_site_measures; CREATE INDEX events_site_time ON events(site, time); DROP INDEX alerts_time;
+		DROP INDEX events_person_measures; CREATE INDEX events_person_time ON events(person, time);
+		ALTER TABLE events DROP COLUMN db_rows; ALTER TABLE events DROP COLUMN upload_bytes;
+		ALTER TABLE events DROP COLUMN export_bytes; ALTER TABLE events DROP COLUMN idents; PRAGMA user_version = 6`)
 	if r := verify(t, path, nil, nil); !r.OK() || r.Rows != 3 || r.Entries != 3 {
 		t.Fatalf("version 6 store: %d rows, %d entries, %v", r.Rows, r.Entries, r.Findings)
 	}

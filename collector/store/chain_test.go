@@ -59,7 +59,7 @@ func BenchmarkPutEvent(b *testing.B) {
 						_, err = tx.PutEvent(ev, body, t0)
 					} else {
 						_, err = tx.stmt(st.putEvent).ExecContext(ctx, ev.ID, ms(ev.Time), ms(t0), string(ev.Kind), ev.Site, ev.Host,
-							ev.AgentID, ev.BootID, int64(i), ev.Person(), body)
+							ev.AgentID, ev.BootID, int64(i), ev.Person(), body, int64(0), int64(0), int64(0), nil)
 					}
 					if err != nil {
 						b.Fatal(err)

@@ -28,6 +28,9 @@ var migrateChainBatches string
 //go:embed migrate_8_alerts_time.sql
 var migrateAlertsTime string
 
+//go:embed migrate_9_event_measures.sql
+var migrateEventMeasures string
+
 // migrations bring a store from its schema version (SQLite's user_version)
 // to the newest: entry i makes version i+1. A store made before versions
 // were kept reads as version 0 and takes them all; each is written so that
@@ -42,6 +45,7 @@ var migrations = []string{
 	migratePersonTime,    // 6: events by person and by site over time, the audit log by time
 	migrateChainBatches,  // 7: one chain entry per batch of inserted rows; boots by id
 	migrateAlertsTime,    // 8: alerts by time, severity and site
+	migrateEventMeasures, // 9: the person page's measures of each event as columns
 }
 
 // chainVersion is the schema version that brought the chain: a store
@@ -51,6 +55,10 @@ const chainVersion = 5
 // batchVersion is the schema version that brought batch entries (the
 // chain's rows column).
 const batchVersion = 7
+
+// measuresVersion is the schema version that brought the events' measure
+// columns: a store migrated past it has them filled from the bodies.
+const measuresVersion = 9
 
 // SchemaVersion is the version this collector's store has once opened.
 var SchemaVersion = len(migrations)
@@ -77,6 +85,11 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	}
 	if v < chainVersion && len(migrations) >= chainVersion {
 		if err := adopt(ctx, tx); err != nil {
+			return fmt.Errorf("migrating store %s: %w", path, err)
+		}
+	}
+	if v < measuresVersion && len(migrations) >= measuresVersion {
+		if err := fillMeasures(ctx, tx); err != nil {
 			return fmt.Errorf("migrating store %s: %w", path, err)
 		}
 	}

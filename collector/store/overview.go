@@ -52,7 +52,7 @@ const overviewAlertsQuery = `SELECT time / 86400000, severity, site, count(*) FR
 	WHERE time >= ? AND time < ? GROUP BY 1, 2, 3`
 
 // overviewSiteEventsQuery counts one site's events by day between two
-// times from the events_site_time index alone; asked site by site, each
+// times from the events_site_measures index alone; asked site by site, each
 // is a range of that index, where one query grouped by site would read
 // every event of the days.
 const overviewSiteEventsQuery = `SELECT time / 86400000, count(*) FROM events
@@ -136,7 +136,7 @@ func (s *Store) Overview(ctx context.Context, now time.Time) (*Overview, error) 
 }
 
 // siteNamesQuery lists the sites heard from and those of the events kept,
-// the latter by jumping from one site to the next in events_site_time
+// the latter by jumping from one site to the next in events_site_measures
 // rather than reading every event.
 const siteNamesQuery = `WITH RECURSIVE s(site) AS (
 		SELECT min(site) FROM events

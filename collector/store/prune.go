@@ -35,7 +35,7 @@ func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, 
 	alertCut, eventCut := ms(now.Add(-r.Alerts)), ms(now.Add(-r.Events))
 	var deleted []prunedRow
 	del := func(what, tbl, query string, args ...any) (int64, error) {
-		t := chainTableOf(tbl)
+		t := chainTableOf(tbl).withoutDerived()
 		rows, err := tx.QueryContext(ctx, query+` RETURNING `+strings.Join(t.key, ", ")+", "+strings.Join(t.cols, ", "), args...)
 		if err != nil {
 			return 0, fmt.Errorf("pruning %s: %w", what, err)

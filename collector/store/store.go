@@ -30,9 +30,9 @@ type Store struct {
 
 const (
 	sqlPutEvent = `INSERT OR IGNORE INTO events
-		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlUpdateEvent = `UPDATE events SET person = ?, body = ? WHERE id = ? RETURNING n`
+		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body, db_rows, upload_bytes, export_bytes, idents)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlUpdateEvent = `UPDATE events SET person = ?, body = ?, db_rows = ?, upload_bytes = ?, export_bytes = ?, idents = ? WHERE id = ? RETURNING n`
 	sqlPutAlert    = `INSERT OR IGNORE INTO alerts
 		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

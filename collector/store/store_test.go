@@ -107,7 +107,7 @@ func TestOpenCreatesSchema(t *testing.T) {
 	}
 	want := []string{"table agents", "table alert_evidence", "table alerts", "index alerts_received", "index alerts_time", "table audit",
 		"index audit_at", "index audit_target", "table chain", "table checkpoints", "table events",
-		"index events_person_time", "index events_received", "index events_site_time", "index evidence_event", "table loss", "index loss_gap",
+		"index events_person_measures", "index events_received", "index events_site_measures", "index evidence_event", "table loss", "index loss_gap",
 		"table outputs", "table seqs", "index seqs_boot", "table sites", "table triage", "index triage_status"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("schema objects\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -35,14 +35,10 @@ type Series struct {
 const trendSitesQuery = `SELECT DISTINCT site FROM events WHERE person = ? AND time >= ? AND time < ? ORDER BY site`
 
 // trendQuery sums, per person and day, the rows, uploaded bytes and bytes
-// written to removable media of the events where keeps between two times.
+// written to removable media of the events where keeps between two times:
+// the measure columns, which a site's index holds (see measures).
 func trendQuery(where string) string {
-	return `SELECT person, time / 86400000,
-		coalesce(sum(CASE WHEN kind = 'db.query' THEN json_extract(CAST(body AS TEXT), '$.db.rows') END), 0),
-		coalesce(sum(CASE WHEN kind = 'net.transfer' AND json_extract(CAST(body AS TEXT), '$.net.direction') = 'outbound'
-			THEN json_extract(CAST(body AS TEXT), '$.net.bytes_sent') END), 0),
-		coalesce(sum(CASE WHEN kind = 'file.write' AND json_extract(CAST(body AS TEXT), '$.file.removable')
-			THEN json_extract(CAST(body AS TEXT), '$.file.bytes') END), 0)
+	return `SELECT person, time / 86400000, sum(db_rows), sum(upload_bytes), sum(export_bytes)
 		FROM events WHERE ` + where + ` AND time >= ? AND time < ? GROUP BY 1, 2`
 }
 
@@ -50,8 +46,8 @@ func trendQuery(where string) string {
 // hashes the statements where keeps named between two times.
 func trendCustomersQuery(where string) string {
 	return `SELECT person, time / 86400000, count(DISTINCT h.value)
-		FROM events, json_each(CAST(body AS TEXT), '$.db.identifiers') c, json_each(c.value) h
-		WHERE ` + where + ` AND kind = 'db.query' AND time >= ? AND time < ? GROUP BY 1, 2`
+		FROM events, json_each(idents) h
+		WHERE ` + where + ` AND time >= ? AND time < ? AND idents IS NOT NULL GROUP BY 1, 2`
 }
 
 // The measures' wheres: a person's events, and their peers' at a site.

@@ -18,7 +18,7 @@ func (t *Tx) UpdateEvent(ev *event.Event) error {
 		return fmt.Errorf("updating event %s: %w", ev.ID, err)
 	}
 	var n int64
-	err = t.stmt(t.s.updateEvent).QueryRowContext(t.ctx, ev.Person(), body, ev.ID).Scan(&n)
+	err = t.stmt(t.s.updateEvent).QueryRowContext(t.ctx, append(append([]any{ev.Person(), body}, eventMeasures(ev).values()...), ev.ID)...).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("updating event %s: %w", ev.ID, ErrNotFound)
 	}

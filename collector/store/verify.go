@@ -125,6 +125,9 @@ func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519
 		return nil, fmt.Errorf("verifying store %s: %w", path, err)
 	}
 	for _, t := range chainTables {
+		if v < measuresVersion {
+			t = t.withoutDerived()
+		}
 		if err := r.verifyRows(ctx, tx, t, latest[t.name]); err != nil {
 			return nil, fmt.Errorf("verifying store %s: %w", path, err)
 		}
@@ -263,6 +266,10 @@ func (r *VerifyReport) verifyRows(ctx context.Context, tx *sql.Tx, t chainTable,
 				continue
 			}
 			r.add(Finding{Kind: FindEdited, Table: t.name, Row: key, Seq: e.seq, Detail: "its stored columns differ from what the chain recorded"})
+		case len(t.derived) > 0:
+			if bad := measureMismatch(vals[len(t.cols)-1], vals[len(t.cols):]); bad != "" {
+				r.add(Finding{Kind: FindEdited, Table: t.name, Row: key, Seq: e.seq, Detail: bad + ": it was edited"})
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {

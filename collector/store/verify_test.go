@@ -32,6 +32,9 @@ func chainedStore(t *testing.T) string {
 	for _, seq := range []uint64{1, 2, 3, 5, 6, 7} {
 		evs = append(evs, newEvent(seq))
 	}
+	// Rows 5 and 6 fill measure columns: an export and a statement.
+	evs[4].File.Removable = true
+	evs[5].Kind, evs[5].File, evs[5].DB = event.KindDBQuery, nil, &event.DB{Rows: 40, Identifiers: map[string][]string{"customers.id": {"h1"}}}
 	write(t, st, func(tx *Tx) error {
 		for _, ev := range evs {
 			body, err := json.Marshal(ev)
@@ -115,6 +118,11 @@ func TestVerifyNamesTampering(t *testing.T) {
 		{"reword a triage", `UPDATE triage SET reason = 'false_positive'`, FindEdited, "triage", `"al-1"`},
 		{"shrink a loss record", `UPDATE loss SET count = 0`, FindEdited, "loss", "1"},
 		{"edit the audit log", `UPDATE audit SET actor = 'nobody' WHERE n = 2`, FindEdited, "audit", "2"},
+		{"lower an event's exported bytes", `UPDATE events SET export_bytes = 0 WHERE n = 5`, FindEdited, "events", "5"},
+		{"lower an event's rows", `UPDATE events SET db_rows = 0 WHERE n = 6`, FindEdited, "events", "6"},
+		{"raise an event's uploaded bytes", `UPDATE events SET upload_bytes = 1 WHERE n = 3`, FindEdited, "events", "3"},
+		{"drop an event's customers", `UPDATE events SET idents = NULL WHERE n = 6`, FindEdited, "events", "6"},
+		{"add customers to an event", `UPDATE events SET idents = '["h"]' WHERE n = 3`, FindEdited, "events", "3"},
 		{"delete an event", `DELETE FROM events WHERE n = 3`, FindDeleted, "events", "3"},
 		{"delete the alert", `DELETE FROM alerts`, FindDeleted, "alerts", "1"},
 		{"unlink evidence", `DELETE FROM alert_evidence WHERE event_id = (SELECT id FROM events WHERE n = 3)`, FindDeleted, "alert_evidence", ""},

@@ -106,7 +106,7 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
 	vals := []any{ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
 		ev.Person(), body}
-	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx, vals...)
+	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx, append(vals, eventMeasures(ev).values()...)...)
 	if err != nil {
 		return false, fmt.Errorf("storing event %s: %w", ev.ID, err)
 	}

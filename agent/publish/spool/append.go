@@ -102,7 +102,9 @@ func (s *Spool) rotate() error {
 	if err := s.syncLocked(); err != nil {
 		return err
 	}
-	if err := s.w.Close(); err != nil {
+	if s.syncing {
+		s.retired = append(s.retired, s.w)
+	} else if err := s.w.Close(); err != nil {
 		return fmt.Errorf("closing spool segment: %w", err)
 	}
 	n := s.segs[len(s.segs)-1].n + 1

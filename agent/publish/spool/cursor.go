@@ -63,77 +63,11 @@ func (s *Spool) valid(p Pos) Pos {
 	return Pos{seg: s.segs[0].n}
 }
 
-func (s *Spool) flushLocked() error {
-	if s.bw.Buffered() == 0 {
-		return nil
-	}
-	if err := s.bw.Flush(); err != nil {
-		return fmt.Errorf("flushing spool: %w", err)
-	}
-	s.flushed = s.segs[len(s.segs)-1].size
-	return nil
-}
-
-// Flush writes buffered records to the segment file and syncs it, so what
-// the spool took survives a power loss of the host, not only a crash of
-// the agent, and saves the cursor if it moved. One sync per flush bounds
-// the cost whatever the event rate; the cursor is not synced, since a lost
-// cursor only resends.
-func (s *Spool) Flush() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil
-	}
-	if err := s.flushLocked(); err != nil {
-		return err
-	}
-	if err := s.syncLocked(); err != nil {
-		return err
-	}
-	return s.saveCursorLocked()
-}
-
-// SetSync turns the sync of Flush on (the default) or off, to measure its
-// cost.
-func (s *Spool) SetSync(on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.noSync = !on
-}
-
-// syncLocked syncs the write segment if records were written to it since
-// it last was, and the directory if a segment was made since it last was.
-func (s *Spool) syncLocked() error {
-	if s.noSync {
-		return nil
-	}
-	if s.unsynced {
-		if err := s.w.Sync(); err != nil {
-			return fmt.Errorf("syncing spool segment: %w", err)
-		}
-		s.unsynced = false
-	}
-	if s.dirSync {
-		d, err := os.Open(s.dir)
-		if err != nil {
-			return fmt.Errorf("syncing spool directory: %w", err)
-		}
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("syncing spool directory: %w", err)
-		}
-		s.dirSync = false
-	}
-	return nil
-}
-
 // saveCursorLocked writes the cursor if it moved: one pwrite to a file
 // kept open, where a new file and a rename would cost several system
 // calls at every flush.
-func (s *Spool) saveCursorLocked() error {
-	if s.saved == [2]Pos{s.committed, s.acked} {
+func (s *Spool) saveCursorLocked(c, a Pos) error {
+	if s.saved == [2]Pos{c, a} {
 		return nil
 	}
 	if s.cursor == nil {
@@ -143,7 +77,6 @@ func (s *Spool) saveCursorLocked() error {
 		}
 		s.cursor = f
 	}
-	c, a := s.committed, s.acked
 	if _, err := s.cursor.WriteAt(cursorLine(c, a), 0); err != nil {
 		return fmt.Errorf("saving spool cursor: %w", err)
 	}

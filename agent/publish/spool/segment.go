@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
+
+	"github.com/vigilhq/vigil/event"
 )
 
 type segment struct {
@@ -42,20 +42,6 @@ func (sg *segment) note(boot string, seq uint64, idx int64) {
 	sg.runs = append(sg.runs, seqRun{boot: boot, from: seq, idx: idx, n: 1})
 }
 
-// seqOfID is the boot and seq of an event id as event.MakeID makes it
-// ("boot-seq"); seq 0 when id is not one.
-func seqOfID(id string) (boot string, seq uint64) {
-	i := strings.LastIndexByte(id, '-')
-	if i <= 0 {
-		return "", 0
-	}
-	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
-	if err != nil {
-		return "", 0
-	}
-	return id[:i], seq
-}
-
 // scanSegment counts a segment's whole records into sg, and notes their
 // seqs; in the last segment a torn or corrupt tail is cut off so appends
 // continue from a clean end.
@@ -73,7 +59,7 @@ func scanSegment(path string, last bool, sg *segment) error {
 			break
 		}
 		if _, id, _, err := splitRecord(buf); err == nil {
-			boot, seq := seqOfID(string(id))
+			boot, seq := event.SplitID(string(id))
 			sg.note(boot, seq, sg.count)
 		}
 		sg.size += int64(recHeader + n)

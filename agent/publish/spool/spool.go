@@ -21,6 +21,8 @@ type Spool struct {
 	maxBytes int64
 	segBytes int64
 
+	// flushMu makes flushes take turns; it is taken before mu.
+	flushMu sync.Mutex
 	mu      sync.Mutex
 	segs    []*segment // oldest first; the last is written to
 	w       *os.File
@@ -37,6 +39,13 @@ type Spool struct {
 	// synced; dirSync that a segment file was made since the directory was.
 	unsynced, dirSync bool
 	noSync            bool
+	// syncing says a flush syncs the write segment outside mu: a rotation
+	// then leaves the file to it to close, in retired.
+	syncing bool
+	retired []*os.File
+	// syncFile syncs a segment file: (*os.File).Sync, which tests wrap to
+	// hold a sync in progress.
+	syncFile func(*os.File) error
 	// unconfirmedDropped counts acknowledged, unconfirmed records a full
 	// spool dropped: not loss, JetStream has them.
 	unconfirmedDropped uint64
@@ -85,7 +94,7 @@ func Open(dir string, maxBytes int64) (*Spool, error) {
 	if segBytes > maxBytes/4 {
 		segBytes = max(maxBytes/4, 4<<10)
 	}
-	s := &Spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, tailMax: DefaultTailMax, brOff: -1}
+	s := &Spool{dir: dir, maxBytes: maxBytes, segBytes: segBytes, tailMax: DefaultTailMax, brOff: -1, syncFile: (*os.File).Sync}
 	names, err := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if err != nil {
 		return nil, err
@@ -198,12 +207,14 @@ func (s *Spool) countFrom(p Pos) uint64 {
 }
 
 func (s *Spool) Close() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
 	}
-	err := errors.Join(s.flushLocked(), s.syncLocked(), s.saveCursorLocked())
+	err := errors.Join(s.flushLocked(), s.syncLocked(), s.saveCursorLocked(s.committed, s.acked))
 	s.closed = true
 	s.closeReader(s.rfSeg)
 	if s.cursor != nil {
