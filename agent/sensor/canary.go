@@ -2,6 +2,8 @@ package sensor
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +26,18 @@ const canaryBacklogWaits = 4
 // path so no PATH lookup can substitute another.
 const canaryShell = "/bin/sh"
 
+// CanaryDNSAddr is where the canary's DNS-shaped datagram goes: the net
+// sensor reports every query to port 53, loopback included, and a loopback
+// address nothing listens on keeps the datagram from any real resolver.
+var CanaryDNSAddr = netip.AddrFrom4([4]byte{127, 86, 71, 76})
+
+// IsCanaryUDP says whether a UDP total is the canary's datagram (counted
+// only when the net sensor reports loopback traffic): it is dropped, as
+// the canary's ring records are.
+func IsCanaryUDP(u *UDP) bool {
+	return u.DstPort == 53 && u.DstAddr.Unmap() == CanaryDNSAddr
+}
+
 // canary is the state of the self-check that makes activity the process
 // and file sensors must see and looks for their records in the ring.
 type canary struct {
@@ -42,6 +56,7 @@ type canary struct {
 	// records are the agent's own and reach no stage.
 	pids               map[uint32]bool
 	execSeen, fileSeen bool
+	dnsSeen            bool
 	seen               chan struct{} // a canary record was read
 }
 
@@ -73,6 +88,11 @@ func (s *Set) take(rec any) bool {
 		ours = ours || c.pids[r.PID]
 	case *Rename:
 		ours = c.pids[r.PID]
+	case *DNSQuery:
+		if c.active && r.DstPort == 53 && r.DstAddr.Unmap() == CanaryDNSAddr {
+			c.dnsSeen, ours = true, true
+		}
+		ours = ours || c.pids[r.PID]
 	}
 	if !c.active && len(c.pids) == 0 {
 		c.watching.Store(false)
@@ -86,9 +106,11 @@ func (s *Set) take(rec any) bool {
 	return ours
 }
 
-// Canary checks that the running process and file sensors still deliver:
-// a child of the agent runs a shell that writes a file in dir, and the
-// exec and the write must come through the ring within wait. It returns
+// Canary checks that the running process, file and net sensors still
+// deliver: a child of the agent runs a shell that writes a file in dir and
+// a DNS-shaped datagram to CanaryDNSAddr port 53 on a socket the agent
+// hands it, and the exec, the write and the query must come through the
+// ring within wait. It also reads back the maps checkMaps covers. It returns
 // what did not, as "sensor: what" (a program left attached but made blind
 // by a map emptied or rewritten, or the ring read by someone else). The
 // canary's records reach no stage. It returns nil when neither sensor
@@ -98,12 +120,17 @@ func (s *Set) Canary(dir string, wait time.Duration) []string {
 	s.mu.Lock()
 	_, procOn := s.byType[RecExec]
 	_, fileOn := s.byType[RecFileWrite]
+	_, netOn := s.byType[RecDNSQuery]
 	s.mu.Unlock()
-	if (!procOn && !fileOn) || s.stopping() {
+	if s.stopping() {
 		return nil
 	}
+	out := s.checkMaps()
+	if !procOn && !fileOn && !netOn {
+		return out
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return []string{fmt.Sprintf("self-check: cannot make the canary's directory: %v", err)}
+		return append(out, fmt.Sprintf("self-check: cannot make the canary's directory: %v", err))
 	}
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real // records carry the resolved path
@@ -118,7 +145,7 @@ func (s *Set) Canary(dir string, wait time.Duration) []string {
 	if c.pids == nil {
 		c.pids, c.seen = map[uint32]bool{}, make(chan struct{}, 1)
 	}
-	c.active, c.path, c.execSeen, c.fileSeen = true, path, false, false
+	c.active, c.path, c.execSeen, c.fileSeen, c.dnsSeen = true, path, false, false, false
 	c.watching.Store(true)
 	c.mu.Unlock()
 	defer func() {
@@ -130,9 +157,22 @@ func (s *Set) Canary(dir string, wait time.Duration) []string {
 		c.mu.Unlock()
 	}()
 
-	cmd := exec.Command(canaryShell, "-c", `echo vigil self-check > "$1"`, "vigil-selfcheck", path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return []string{fmt.Sprintf("self-check: the canary %s could not run: %v %s", canaryShell, err, out)}
+	script := `echo vigil self-check > "$1"`
+	var sock *os.File
+	if netOn {
+		var err error
+		if sock, err = canarySocket(); err != nil {
+			return append(out, fmt.Sprintf("self-check: %v", err))
+		}
+		defer sock.Close()
+		script += `; echo vigil self-check >&3`
+	}
+	cmd := exec.Command(canaryShell, "-c", script, "vigil-selfcheck", path)
+	if sock != nil {
+		cmd.ExtraFiles = []*os.File{sock} // fd 3
+	}
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return append(out, fmt.Sprintf("self-check: the canary %s could not run: %v %s", canaryShell, err, msg))
 	}
 	s.wake()
 	deadline := time.NewTimer(wait)
@@ -140,19 +180,22 @@ func (s *Set) Canary(dir string, wait time.Duration) []string {
 	extended := 0
 	for {
 		c.mu.Lock()
-		done := (!procOn || c.execSeen) && (!fileOn || c.fileSeen)
-		execSeen, fileSeen := c.execSeen, c.fileSeen
+		done := (!procOn || c.execSeen) && (!fileOn || c.fileSeen) && (!netOn || c.dnsSeen)
+		execSeen, fileSeen, dnsSeen := c.execSeen, c.fileSeen, c.dnsSeen
 		c.mu.Unlock()
 		if done {
-			return nil
+			return out
 		}
 		select {
 		case <-c.seen:
 			continue
 		case <-deadline.C:
 		}
-		if s.stopping() || s.droppedTotal() != drops {
+		if s.stopping() {
 			return nil
+		}
+		if s.droppedTotal() != drops {
+			return out
 		}
 		// Records still unread mean the agent is behind, not blind: the
 		// canary's may be among them, so it waits on, a bounded number
@@ -162,15 +205,33 @@ func (s *Set) Canary(dir string, wait time.Duration) []string {
 			deadline.Reset(wait)
 			continue
 		}
-		var out []string
 		if procOn && !execSeen {
 			out = append(out, fmt.Sprintf("process: the canary's exec of %s did not come through the ring within %v", canaryShell, wait*time.Duration(1+extended)))
 		}
 		if fileOn && !fileSeen {
 			out = append(out, fmt.Sprintf("file: the canary's write to %s did not come through the ring within %v", path, wait*time.Duration(1+extended)))
 		}
+		if netOn && !dnsSeen {
+			out = append(out, fmt.Sprintf("net: the canary's DNS query to %v:53 did not come through the ring within %v", CanaryDNSAddr, wait*time.Duration(1+extended)))
+		}
 		return out
 	}
+}
+
+// canarySocket is a UDP socket connected to CanaryDNSAddr port 53, for the
+// canary's child to send on: the datagram is the child's, which the net
+// sensor reports, where the agent's own would be ignored.
+func canarySocket() (*os.File, error) {
+	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(CanaryDNSAddr, 53)))
+	if err != nil {
+		return nil, fmt.Errorf("opening the canary's UDP socket: %w", err)
+	}
+	defer conn.Close()
+	f, err := conn.File()
+	if err != nil {
+		return nil, fmt.Errorf("handing over the canary's UDP socket: %w", err)
+	}
+	return f, nil
 }
 
 // stopping says Shutdown has begun.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigilhq/vigil/agent/sensor"
 	"github.com/vigilhq/vigil/agent/sensor/file"
+	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/internal/testkernel"
 )
@@ -112,14 +113,30 @@ func TestCanaryFindsBlindedFileSensor(t *testing.T) {
 	}
 }
 
-// BenchmarkCanary measures one heartbeat's canary with the process and
-// file sensors running: its wall time (how long it holds the heartbeat)
-// and the CPU it costs the host, the agent's and its child's together
-// (docs/benchmarks.md, "Why the defaults are what they are").
+// BenchmarkCanary measures one heartbeat's canary, with the process and
+// file sensors running and with the net sensor beside them (its datagram
+// and read-back being the difference): its wall time (how long it holds
+// the heartbeat) and the CPU it costs the host, the agent's and its
+// child's together (docs/benchmarks.md, "Why the defaults are what they
+// are").
 func BenchmarkCanary(b *testing.B) {
 	testkernel.RequireRoot(b)
-	set, err := sensor.Start([]sensor.Sensor{process.New(), file.New(file.Config{SkipPrefixes: file.DefaultSkipPrefixes,
-		SkipFSMagics: file.DefaultSkipFSMagics})}, sensor.Options{AgentPID: uint32(os.Getpid())})
+	for _, withNet := range []bool{false, true} {
+		name := "process+file"
+		if withNet {
+			name += "+net"
+		}
+		b.Run(name, func(b *testing.B) { benchCanary(b, withNet) })
+	}
+}
+
+func benchCanary(b *testing.B, withNet bool) {
+	sensors := []sensor.Sensor{process.New(), file.New(file.Config{SkipPrefixes: file.DefaultSkipPrefixes,
+		SkipFSMagics: file.DefaultSkipFSMagics})}
+	if withNet {
+		sensors = append(sensors, netsensor.New(netsensor.Config{}))
+	}
+	set, err := sensor.Start(sensors, sensor.Options{AgentPID: uint32(os.Getpid())})
 	if err != nil {
 		b.Fatal(err)
 	}

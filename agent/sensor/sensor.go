@@ -108,6 +108,12 @@ type Status struct {
 type Set struct {
 	events  *ebpf.Map
 	natsPID *ebpf.Map
+	// natsPIDSet is what SetNATSServerPID last wrote to natsPID, for the
+	// canary to read back.
+	natsPIDSet atomic.Uint32
+	// natsMu keeps the canary's read-back from falling between the map's
+	// update and natsPIDSet's.
+	natsMu  sync.Mutex
 	reader  *ringReader
 	raw     []byte // Read's buffer, reused
 	poll    time.Duration
@@ -519,9 +525,12 @@ func (s *Set) Close() error {
 // the NATS server the agent publishes to, when it runs on this host. Zero
 // clears it.
 func (s *Set) SetNATSServerPID(pid uint32) error {
+	s.natsMu.Lock()
+	defer s.natsMu.Unlock()
 	if err := s.natsPID.Update(uint32(0), pid, ebpf.UpdateAny); err != nil {
 		return fmt.Errorf("setting the NATS server pid: %w", err)
 	}
+	s.natsPIDSet.Store(pid)
 	return nil
 }
 

@@ -400,3 +400,94 @@ func TestMapTamperBlindingASensorIsReported(t *testing.T) {
 		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
 	}
 }
+
+// A root user writing a pid into the nats_server_pid map the agent's
+// sensors share (bpftool map update: that process is then ignored as the
+// agent's NATS server is, by the net sensor and every other, programs still
+// attached) is reported within one heartbeat and its canary, naming the
+// map; the net sensor's canary query raises nothing on an untouched agent
+// and never reaches the collector.
+func TestMapTamperBlindingTheNetSensorIsReported(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		testenv.Skip(t, "bpftool is not installed")
+	}
+	const every = 2 * time.Second
+	h := newTamperHost(t, every.String(), "net")
+	ag := startAgentProcess(t, h.cfg, 1)
+	h.waitOK(t)
+	idle := time.Now()
+	for time.Since(idle) < 5*every {
+		if got := h.alerts(t, "vigil_sensor_blind"); len(got) != 0 {
+			t.Fatalf("an untouched agent raised %q", got[0].Alert.Summary)
+		}
+		time.Sleep(every) // the idle heartbeats are what is tested: nothing to wait for
+	}
+	db, err := openStoreRO(h.c.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var leaked int
+	if err := db.QueryRow(`SELECT count(*) FROM events WHERE agent_id = ? AND body LIKE ?`,
+		h.agentID, "%127.86.71.76%").Scan(&leaked); err != nil {
+		t.Fatal(err)
+	}
+	if leaked != 0 {
+		t.Fatalf("%d events of the agent's net canary reached the collector", leaked)
+	}
+
+	hidden := os.Getpid() // the process a root user would hide
+	key := []string{"key", "0", "0", "0", "0", "value"}
+	for i := range 4 {
+		key = append(key, fmt.Sprintf("0x%02x", byte(hidden>>(8*i))))
+	}
+	id := agentMap(t, ag.Pid(), "vigil_nats_pid")
+	tampered := time.Now()
+	args := append([]string{"map", "update", "id", id}, key...)
+	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
+	// One heartbeat, the canary's wait, delivery and the collector's 1 s.
+	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
+		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
+	}
+	want := fmt.Sprintf("nats_server_pid holds pid %d", hidden)
+	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, want) {
+		t.Fatalf("alert %q at %s, want high naming %q", a.Summary, a.Severity, want)
+	}
+	if n := len(h.alerts(t, "vigil_sensor_detached")); n != 0 {
+		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
+	}
+}
+
+// A root user deleting port 5432 from the running agent's db_ports map
+// (bpftool map delete: every db program stays attached, PostgreSQL
+// connections are no longer captured) is reported within one heartbeat,
+// naming the map and the port.
+func TestDBPortsEmptiedIsReported(t *testing.T) {
+	testkernel.RequireRoot(t)
+	bpftool, err := exec.LookPath("bpftool")
+	if err != nil {
+		testenv.Skip(t, "bpftool is not installed")
+	}
+	const every = 2 * time.Second
+	h := newTamperHost(t, every.String(), "db")
+	ag := startAgentProcess(t, h.cfg, 1)
+	h.waitOK(t)
+	id := agentMap(t, ag.Pid(), "db_ports")
+	tampered := time.Now()
+	args := []string{"map", "delete", "id", id, "key", "0x38", "0x15"} // 5432, little-endian
+	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
+	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
+		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
+	}
+	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, "db: db_ports no longer holds port 5432") {
+		t.Fatalf("alert %q at %s, want high naming db_ports and port 5432", a.Summary, a.Severity)
+	}
+}

@@ -318,12 +318,15 @@ func (s *Sensor) DrainUDP() ([]sensor.UDP, error) {
 	it := full.Iterate()
 	for it.Next(&k, &v) {
 		keys = append(keys, k)
-		out = append(out, sensor.UDP{
+		u := sensor.UDP{
 			Header: sensor.Header{PID: k.Pid, TID: v.Tid, UID: v.Uid, LoginUID: v.Loginuid,
 				SessionID: v.Sessionid, TS: v.LastTs, Comm: sensor.CString(v.Comm[:])},
 			Family: k.Family, DstPort: k.Dport, DstAddr: addr(k.Family, k.Daddr),
 			FirstTS: v.FirstTs, Bytes: v.Bytes, Packets: v.Packets,
-		})
+		}
+		if !sensor.IsCanaryUDP(&u) { // the agent's self-check, not user activity
+			out = append(out, u)
+		}
 	}
 	if err := it.Err(); err != nil {
 		return out, fmt.Errorf("reading udp sums: %w", err)
