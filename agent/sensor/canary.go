@@ -113,9 +113,10 @@ func (s *Set) take(rec any) bool {
 // ring within wait. It also reads back the maps checkMaps covers. It returns
 // what did not, as "sensor: what" (a program left attached but made blind
 // by a map emptied or rewritten, or the ring read by someone else). The
-// canary's records reach no stage. It returns nil when neither sensor
-// runs, once Shutdown has begun, and when the kernel dropped records
-// meanwhile (a full ring is reported as loss, not as blindness).
+// canary's records reach no stage. It returns nil once Shutdown has begun,
+// only the maps' findings when none of the three sensors runs, and no
+// finding of the ring's when the kernel dropped records meanwhile (a full
+// ring is reported as loss, not as blindness).
 func (s *Set) Canary(dir string, wait time.Duration) []string {
 	s.mu.Lock()
 	_, procOn := s.byType[RecExec]
