@@ -38,7 +38,10 @@ func (a *Agent) Heartbeat(interval time.Duration) *event.Heartbeat {
 		if len(hb.Detached) > 0 {
 			a.opts.Logger.Error("probes of this agent found detached", "probes", hb.Detached)
 		}
-		if a.opts.SelfCheckDir != "" {
+		// With a probe detached the canary would only wait out that
+		// path's silence and hold this heartbeat's report back; the
+		// detachment is the finding.
+		if a.opts.SelfCheckDir != "" && len(hb.Detached) == 0 {
 			hb.Blind = set.Canary(a.opts.SelfCheckDir, sensor.CanaryWait)
 			if len(hb.Blind) > 0 {
 				a.opts.Logger.Error("sensors of this agent found blind to its canary", "paths", hb.Blind)
