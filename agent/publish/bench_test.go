@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testnats"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // The publish benchmarks run nats-server as its own process (built from the
@@ -66,13 +66,6 @@ func startBenchServer(b *testing.B) *benchServer {
 	return &benchServer{url: url, cmd: cmd}
 }
 
-// cpuTime is the user+system CPU this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // procCPU is the user+system CPU of another process, from /proc/pid/stat.
 func procCPU(pid int) time.Duration {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
@@ -118,7 +111,7 @@ func runPublish(b *testing.B, pace time.Duration, noop, sync bool) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	srvCPU0, cpu0, t0 := procCPU(srv.cmd.Process.Pid), cpuTime(), time.Now()
+	srvCPU0, cpu0, t0 := procCPU(srv.cmd.Process.Pid), testproc.CPUTime(), time.Now()
 	b.ResetTimer()
 	next := time.Now()
 	for i := range b.N {
@@ -139,7 +132,7 @@ func runPublish(b *testing.B, pace time.Duration, noop, sync bool) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	elapsed, cpu, srvCPU := time.Since(t0), cpuTime()-cpu0, procCPU(srv.cmd.Process.Pid)-srvCPU0
+	elapsed, cpu, srvCPU := time.Since(t0), testproc.CPUTime()-cpu0, procCPU(srv.cmd.Process.Pid)-srvCPU0
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/event")
 	b.ReportMetric(float64(srvCPU.Nanoseconds())/float64(b.N), "server-cpu-ns/event")

@@ -142,12 +142,12 @@ func TestSlowWatermarkIsNotAStall(t *testing.T) {
 	sendWatermark(t, url, 0)
 	emitN(f, 100)
 	waitStats(t, p, "100 acknowledged", func(st Stats) bool { return st.Acked >= 100 })
-	cpu0 := cpuTime()
+	cpu0 := testproc.CPUTime()
 	for seq := uint64(1); seq <= 10; seq++ {
 		time.Sleep(150 * time.Millisecond) // the collector's pace, the condition under test
 		sendWatermark(t, url, seq)
 	}
-	cpu := cpuTime() - cpu0
+	cpu := testproc.CPUTime() - cpu0
 	t.Logf("%v of CPU while the watermark crept", cpu)
 	if cpu > 400*time.Millisecond {
 		t.Fatalf("%v of CPU in 1.5 s while the watermark crept: the sender spins", cpu)

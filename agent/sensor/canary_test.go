@@ -17,6 +17,7 @@ import (
 	netsensor "github.com/vigilhq/vigil/agent/sensor/net"
 	"github.com/vigilhq/vigil/agent/sensor/process"
 	"github.com/vigilhq/vigil/internal/testkernel"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // readAll reads set's records until it closes, keeping those of pids
@@ -149,12 +150,7 @@ func benchCanary(b *testing.B, withNet bool) {
 	}()
 	defer set.Close()
 	dir := b.TempDir()
-	cpu := func() time.Duration {
-		var self, kids unix.Rusage
-		unix.Getrusage(unix.RUSAGE_SELF, &self)
-		unix.Getrusage(unix.RUSAGE_CHILDREN, &kids)
-		return time.Duration(self.Utime.Nano() + self.Stime.Nano() + kids.Utime.Nano() + kids.Stime.Nano())
-	}
+	cpu := func() time.Duration { return testproc.CPUTime() + testproc.ChildrenCPUTime() }
 	before := cpu()
 	b.ResetTimer()
 	for b.Loop() {

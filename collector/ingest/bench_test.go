@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/vigilhq/vigil/collector/metrics"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
 )
 
 // benchEvents is how many events one benchmark op drains from the stream.
@@ -115,12 +115,6 @@ func publishBatched(tb testing.TB, js jetstream.JetStream, n, maxBytes int) {
 	}
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // startBus runs the embedded JetStream the collector runs, with its
 // stream; the caller closes it.
 func startBus(tb testing.TB) *bus.Bus {
@@ -161,7 +155,7 @@ func benchIngest(b *testing.B, maxBytes int) {
 		in := New(Options{Store: st, Correlation: corr, Metrics: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		c0 := cpuTime()
+		c0 := testproc.CPUTime()
 		start := time.Now()
 		b.StartTimer()
 		go func() { done <- runIngest(ctx, in, bs) }()
@@ -170,7 +164,7 @@ func benchIngest(b *testing.B, maxBytes int) {
 		}
 		b.StopTimer()
 		el := time.Since(start)
-		cpu += float64(cpuTime() - c0)
+		cpu += float64(testproc.CPUTime() - c0)
 		wall += float64(el)
 		stored += benchEvents
 		cancel()

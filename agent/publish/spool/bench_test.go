@@ -2,17 +2,11 @@ package spool
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// cpuTime is the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/vigilhq/vigil/internal/testproc"
+)
 
 // BenchmarkFlush is one flush of the spool (flushEvery, 200 ms) at 1,000
 // events/s of 1 KiB: 200 appends, then Flush, with the segment's sync and
@@ -28,7 +22,7 @@ func BenchmarkFlush(b *testing.B) {
 			s.SetSync(sync)
 			data := make([]byte, 1024)
 			seq := uint64(0)
-			cpu0 := cpuTime()
+			cpu0 := testproc.CPUTime()
 			b.ResetTimer()
 			for range b.N {
 				for range 200 {
@@ -42,7 +36,7 @@ func BenchmarkFlush(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/flush")
+			b.ReportMetric(float64(testproc.CPUTime()-cpu0)/float64(b.N), "cpu-ns/flush")
 		})
 	}
 }
