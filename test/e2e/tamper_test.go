@@ -220,10 +220,7 @@ func cgroupLinks(t *testing.T, pid int) []string {
 // running agent's links with bpftool does, within one heartbeat.
 func TestBPFToolDetachIsReportedWithinOneHeartbeat(t *testing.T) {
 	testkernel.RequireRoot(t)
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		testenv.Skip(t, "bpftool is not installed")
-	}
+	bpftool := needBPFTool(t)
 	const every = 2 * time.Second
 	h := newTamperHost(t, every.String(), "net")
 	ag := startAgentProcess(t, h.cfg, 1)
@@ -331,6 +328,75 @@ func agentMap(t *testing.T, pid int, name string) string {
 	return ""
 }
 
+// needBPFTool is bpftool's path; a host without it skips (fails under CI).
+func needBPFTool(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("bpftool")
+	if err != nil {
+		testenv.Skip(t, "bpftool is not installed")
+	}
+	return path
+}
+
+// tamperMap runs `bpftool map OP id <the agent's map named name> ARGS...`
+// as a root user would, and returns when it did.
+func tamperMap(t *testing.T, pid int, name, op string, args ...string) time.Time {
+	t.Helper()
+	bpftool := needBPFTool(t)
+	args = append([]string{"map", op, "id", agentMap(t, pid, name)}, args...)
+	tampered := time.Now()
+	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
+		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return tampered
+}
+
+// wantBlind waits for the vigil_sensor_blind alert a map tampered with at
+// tampered must raise within one heartbeat (every), the canary's wait,
+// delivery and the collector's 1 s: high, its summary holding want, and no
+// detachment alert, since every program stays attached.
+func (h *tamperHost) wantBlind(t *testing.T, tampered time.Time, every time.Duration, want string) {
+	t.Helper()
+	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
+	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
+		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
+	}
+	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, want) {
+		t.Fatalf("alert %q at %s, want high naming %q", a.Summary, a.Severity, want)
+	}
+	if n := len(h.alerts(t, "vigil_sensor_detached")); n != 0 {
+		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
+	}
+}
+
+// idleWithoutBlindness watches heartbeats for d and fails at any
+// vigil_sensor_blind alert; then fails if any stored event of the agent's
+// body matches one of likes (SQL LIKE patterns of its canary's activity).
+func (h *tamperHost) idleWithoutBlindness(t *testing.T, d, every time.Duration, likes ...string) {
+	t.Helper()
+	idle := time.Now()
+	for time.Since(idle) < d {
+		if got := h.alerts(t, "vigil_sensor_blind"); len(got) != 0 {
+			t.Fatalf("an untouched agent raised %q", got[0].Alert.Summary)
+		}
+		time.Sleep(every) // the idle heartbeats are what is tested: nothing to wait for
+	}
+	db, err := openStoreRO(h.c.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, like := range likes {
+		var leaked int
+		if err := db.QueryRow(`SELECT count(*) FROM events WHERE agent_id = ? AND body LIKE ?`, h.agentID, like).Scan(&leaked); err != nil {
+			t.Fatal(err)
+		}
+		if leaked != 0 {
+			t.Fatalf("%d events matching %q of the agent's canary reached the collector", leaked, like)
+		}
+	}
+}
+
 // A root user rewriting a filter map of the running agent's file sensor
 // (skip_magics given the file system of its state directory, with bpftool:
 // every program stays attached and running, only its records stop) is
@@ -339,10 +405,7 @@ func agentMap(t *testing.T, pid int, name string) string {
 // the kind, and the canary's own activity never reaches the collector.
 func TestMapTamperBlindingASensorIsReported(t *testing.T) {
 	testkernel.RequireRoot(t)
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		testenv.Skip(t, "bpftool is not installed")
-	}
+	needBPFTool(t)
 	const every = 2 * time.Second
 	h := newTamperHost(t, every.String(), "process", "file")
 	ag := startAgentProcess(t, h.cfg, 2)
@@ -351,26 +414,7 @@ func TestMapTamperBlindingASensorIsReported(t *testing.T) {
 	h.waitAlerts(t, "vigil_agent_stopped", 1, 10*time.Second)
 	ag = startAgentProcess(t, h.cfg, 2)
 	h.waitOK(t)
-	idle := time.Now()
-	for time.Since(idle) < time.Minute {
-		if got := h.alerts(t, "vigil_sensor_blind"); len(got) != 0 {
-			t.Fatalf("a clean restart and an idle host raised %q", got[0].Alert.Summary)
-		}
-		time.Sleep(every) // the idle minute is what is tested: nothing to wait for
-	}
-	db, err := openStoreRO(h.c.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var leaked int
-	if err := db.QueryRow(`SELECT count(*) FROM events WHERE agent_id = ? AND (body LIKE '%vigil-selfcheck%' OR body LIKE '%selfcheck/canary%')`,
-		h.agentID).Scan(&leaked); err != nil {
-		t.Fatal(err)
-	}
-	if leaked != 0 {
-		t.Fatalf("%d events of the agent's canary reached the collector", leaked)
-	}
+	h.idleWithoutBlindness(t, time.Minute, every, "%vigil-selfcheck%", "%selfcheck/canary%")
 
 	state := filepath.Join(filepath.Dir(h.cfg), "state")
 	var st syscall.Statfs_t
@@ -382,23 +426,8 @@ func TestMapTamperBlindingASensorIsReported(t *testing.T) {
 	for i := range 4 {
 		key = append(key, fmt.Sprintf("0x%02x", byte(m>>(8*i))))
 	}
-	id := agentMap(t, ag.Pid(), "skip_magics")
-	tampered := time.Now()
-	args := append(append([]string{"map", "update", "id", id}, key...), "value", "0x01")
-	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
-		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
-	// One heartbeat, the canary's wait, delivery and the collector's 1 s.
-	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
-		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
-	}
-	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, "file: the canary's write to") {
-		t.Fatalf("alert %q at %s, want high naming the file sensor's path", a.Summary, a.Severity)
-	}
-	if n := len(h.alerts(t, "vigil_sensor_detached")); n != 0 {
-		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
-	}
+	tampered := tamperMap(t, ag.Pid(), "skip_magics", "update", append(key, "value", "0x01")...)
+	h.wantBlind(t, tampered, every, "file: the canary's write to")
 }
 
 // A root user writing a pid into the nats_server_pid map the agent's
@@ -409,58 +438,20 @@ func TestMapTamperBlindingASensorIsReported(t *testing.T) {
 // and never reaches the collector.
 func TestMapTamperBlindingTheNetSensorIsReported(t *testing.T) {
 	testkernel.RequireRoot(t)
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		testenv.Skip(t, "bpftool is not installed")
-	}
+	needBPFTool(t)
 	const every = 2 * time.Second
 	h := newTamperHost(t, every.String(), "net")
 	ag := startAgentProcess(t, h.cfg, 1)
 	h.waitOK(t)
-	idle := time.Now()
-	for time.Since(idle) < 5*every {
-		if got := h.alerts(t, "vigil_sensor_blind"); len(got) != 0 {
-			t.Fatalf("an untouched agent raised %q", got[0].Alert.Summary)
-		}
-		time.Sleep(every) // the idle heartbeats are what is tested: nothing to wait for
-	}
-	db, err := openStoreRO(h.c.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var leaked int
-	if err := db.QueryRow(`SELECT count(*) FROM events WHERE agent_id = ? AND body LIKE ?`,
-		h.agentID, "%127.86.71.76%").Scan(&leaked); err != nil {
-		t.Fatal(err)
-	}
-	if leaked != 0 {
-		t.Fatalf("%d events of the agent's net canary reached the collector", leaked)
-	}
+	h.idleWithoutBlindness(t, 5*every, every, "%127.86.71.76%")
 
 	hidden := os.Getpid() // the process a root user would hide
 	key := []string{"key", "0", "0", "0", "0", "value"}
 	for i := range 4 {
 		key = append(key, fmt.Sprintf("0x%02x", byte(hidden>>(8*i))))
 	}
-	id := agentMap(t, ag.Pid(), "vigil_nats_pid")
-	tampered := time.Now()
-	args := append([]string{"map", "update", "id", id}, key...)
-	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
-		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
-	// One heartbeat, the canary's wait, delivery and the collector's 1 s.
-	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
-		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
-	}
-	want := fmt.Sprintf("nats_server_pid holds pid %d", hidden)
-	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, want) {
-		t.Fatalf("alert %q at %s, want high naming %q", a.Summary, a.Severity, want)
-	}
-	if n := len(h.alerts(t, "vigil_sensor_detached")); n != 0 {
-		t.Fatalf("%d detachment alerts for a map rewritten under attached programs", n)
-	}
+	tampered := tamperMap(t, ag.Pid(), "vigil_nats_pid", "update", key...)
+	h.wantBlind(t, tampered, every, fmt.Sprintf("nats_server_pid holds pid %d", hidden))
 }
 
 // A root user deleting port 5432 from the running agent's db_ports map
@@ -469,25 +460,11 @@ func TestMapTamperBlindingTheNetSensorIsReported(t *testing.T) {
 // naming the map and the port.
 func TestDBPortsEmptiedIsReported(t *testing.T) {
 	testkernel.RequireRoot(t)
-	bpftool, err := exec.LookPath("bpftool")
-	if err != nil {
-		testenv.Skip(t, "bpftool is not installed")
-	}
+	needBPFTool(t)
 	const every = 2 * time.Second
 	h := newTamperHost(t, every.String(), "db")
 	ag := startAgentProcess(t, h.cfg, 1)
 	h.waitOK(t)
-	id := agentMap(t, ag.Pid(), "db_ports")
-	tampered := time.Now()
-	args := []string{"map", "delete", "id", id, "key", "0x38", "0x15"} // 5432, little-endian
-	if out, err := exec.Command(bpftool, args...).CombinedOutput(); err != nil {
-		t.Fatalf("bpftool %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	got := h.waitAlerts(t, "vigil_sensor_blind", 1, 30*time.Second)
-	if after := time.Since(tampered); after > every+3*time.Second+2*time.Second {
-		t.Fatalf("blindness alert %v after bpftool, more than one %v heartbeat and the canary's wait", after, every)
-	}
-	if a := got[0].Alert; a.Severity != event.SeverityHigh || !strings.Contains(a.Summary, "db: db_ports no longer holds port 5432") {
-		t.Fatalf("alert %q at %s, want high naming db_ports and port 5432", a.Summary, a.Severity)
-	}
+	tampered := tamperMap(t, ag.Pid(), "db_ports", "delete", "key", "0x38", "0x15") // 5432, little-endian
+	h.wantBlind(t, tampered, every, "db: db_ports no longer holds port 5432")
 }
