@@ -32,6 +32,11 @@ type Options struct {
 	// MaxFanout bounds the elements of a list-valued key or distinct value
 	// taken from one event. Default 64.
 	MaxFanout int
+	// Keep, when set, says whether this engine holds the group of rule
+	// whose by-key values, joined by NUL bytes in the rule's order, are
+	// key: several engines then share a rule's groups between them. The
+	// engine must not keep key.
+	Keep func(rule string, key []byte) bool
 }
 
 func (o Options) withDefaults() Options {
@@ -283,15 +288,23 @@ func (e *Engine) match(a *active, out []event.Event) []event.Event {
 		return out
 	}
 	var group map[string]string
+	e.keyBuf = e.keyBuf[:0]
 	if len(a.r.by) > 0 {
 		group = map[string]string{}
-		for _, k := range a.r.by {
+		for i, k := range a.r.by {
 			if k.n.typ == tList {
 				group[k.name] = strings.Join(k.n.l(&e.env), ",")
 			} else {
 				group[k.name] = k.n.s(&e.env)
 			}
+			if i > 0 {
+				e.keyBuf = append(e.keyBuf, 0)
+			}
+			e.keyBuf = append(e.keyBuf, group[k.name]...)
 		}
+	}
+	if e.opts.Keep != nil && !e.opts.Keep(a.r.name, e.keyBuf) {
+		return out
 	}
 	var evidence []string
 	if id := e.env.ev.ID; id != "" {
@@ -371,8 +384,9 @@ func (e *Engine) evalKeys(a *active, by []keyExpr, ks *keySet) (combos int, ok b
 }
 
 // keyFor builds combination i's map key in e.keyBuf; it returns false for
-// an empty list element.
-func (e *Engine) keyFor(ks *keySet, i int) bool {
+// an empty list element and for a group Options.Keep leaves to another
+// engine.
+func (e *Engine) keyFor(a *active, ks *keySet, i int) bool {
 	e.keyBuf = e.keyBuf[:0]
 	for j := 0; j < ks.n; j++ {
 		v := ks.vals[j]
@@ -387,7 +401,7 @@ func (e *Engine) keyFor(ks *keySet, i int) bool {
 		}
 		e.keyBuf = append(e.keyBuf, v...)
 	}
-	return true
+	return e.opts.Keep == nil || e.opts.Keep(a.r.name, e.keyBuf)
 }
 
 func (ks *keySet) values(i int) []string {

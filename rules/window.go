@@ -76,7 +76,7 @@ func (e *Engine) threshold(a *active, out []event.Event) []event.Event {
 		}
 	}
 	for i := 0; i < combos; i++ {
-		if !e.keyFor(&ks, i) {
+		if !e.keyFor(a, &ks, i) {
 			continue
 		}
 		g := e.lookup(a, &ks, i, horizon, true)
@@ -305,7 +305,7 @@ func (e *Engine) sequence(a *active, steps []int, out []event.Event) []event.Eve
 			continue
 		}
 		for i := 0; i < combos; i++ {
-			if !e.keyFor(&ks, i) {
+			if !e.keyFor(a, &ks, i) {
 				continue
 			}
 			g := e.lookup(a, &ks, i, w, k == 0)
