@@ -77,6 +77,13 @@ type Config struct {
 	// BundleGrace is how long an agent may run another rule bundle than its
 	// site's current one before it alerts (liveness.DefaultBundleGrace).
 	BundleGrace time.Duration
+	// Partitions, when above 0, shares the correlation rules' groups with
+	// the other collectors on the same NATS (correlate.Partitioned) under
+	// CollectorID (default: the host name); 0 runs every group here.
+	Partitions        int
+	CollectorID       string
+	LeaseTTL          time.Duration
+	CorrelationReplay time.Duration
 	// Ready, when set, is called with the NATS URL and API address once
 	// everything runs.
 	Ready  func(natsURL, httpAddr string)
@@ -168,12 +175,29 @@ func Run(ctx context.Context, cfg Config) error {
 			outMu.Unlock()
 		}
 	}
-	in := ingest.New(ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert,
-		Attribution: attribute.Options{Grace: cfg.AttributionGrace}})
-	if n, err := in.Warm(ctx, 24*time.Hour, 200000); err != nil {
-		log.Warn("warming correlation windows", "err", err)
-	} else if n > 0 {
-		log.Info("correlation windows warmed from the store", "events", n)
+	io := ingest.Options{Store: st, Correlation: corr, Liveness: live, Metrics: m, Logger: log, OnAlert: onAlert,
+		Attribution: attribute.Options{Grace: cfg.AttributionGrace}}
+	// Partitioned, the collectors owning the groups rebuild their windows
+	// from the correlation stream, and the store warms the join only.
+	var router correlate.Router
+	if cfg.Partitions > 0 {
+		if cfg.CollectorID, err = collectorID(cfg.CollectorID); err != nil {
+			return err
+		}
+		io.Correlation, io.Route = nil, router.Route
+	} else if cfg.Partitions < 0 {
+		return fmt.Errorf("partitions %d: use 0 (this collector runs every group) or more", cfg.Partitions)
+	}
+	in := ingest.New(io)
+	warm := func() {
+		if n, err := in.Warm(ctx, 24*time.Hour, 200000); err != nil {
+			log.Warn("warming correlation windows", "err", err)
+		} else if n > 0 {
+			log.Info("correlation windows warmed from the store", "events", n)
+		}
+	}
+	if cfg.Partitions == 0 {
+		warm()
 	}
 
 	// A refused operation is raised with the next liveness check.
@@ -209,6 +233,18 @@ func Run(ctx context.Context, cfg Config) error {
 	prio, err := b.PriorityConsumer(ctx)
 	if err != nil {
 		return err
+	}
+	var parted *correlate.Partitioned
+	if cfg.Partitions > 0 {
+		router.JS = b.JS
+		warm()
+		parted, err = correlate.NewPartitioned(ctx, correlate.PartitionedOptions{Engine: corr, JS: b.JS, ID: cfg.CollectorID,
+			Partitions: cfg.Partitions, TTL: cfg.LeaseTTL, Replicas: cfg.NATS.Replicas, Replay: cfg.CorrelationReplay,
+			Store: in.PutAlerts, Logger: log})
+		if err != nil {
+			return err
+		}
+		log.Info("correlation shared among collectors", "collector_id", cfg.CollectorID, "partitions", cfg.Partitions)
 	}
 
 	var httpAddr string
@@ -262,6 +298,13 @@ func Run(ctx context.Context, cfg Config) error {
 	run(func() { in.WatchGaps(ctx, 10*time.Second) })
 	run(func() { in.PublishCommitted(ctx, b.NC) })
 	run(func() { corr.Watch(ctx) })
+	if parted != nil {
+		run(func() {
+			if err := parted.Run(ctx); err != nil {
+				log.Error("correlation partitions stopped; this collector correlates nothing until restarted", "err", err)
+			}
+		})
+	}
 	run(func() { watchAgents(ctx, b, log) })
 	run(func() { srvBundles.Watch(ctx, time.Second) })
 	run(func() { prune(ctx, st, cfg.Retention, log) })
@@ -289,6 +332,23 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	wg.Wait()
 	return err
+}
+
+// collectorID is id, or the host name made a valid partition lease key.
+func collectorID(id string) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("naming this collector after its host (set --collector-id): %w", err)
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '-'
+	}, host), nil
 }
 
 // HTTPHandler is the API srv (whose store and sources are set) and, unless

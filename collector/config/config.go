@@ -23,11 +23,25 @@ type Config struct {
 	AttributionGrace time.Duration
 	BundleGrace      time.Duration
 
-	NATS       NATS
-	HTTP       HTTP
-	OCSF       OCSF
-	Retention  Retention
-	Checkpoint Checkpoint
+	NATS        NATS
+	HTTP        HTTP
+	OCSF        OCSF
+	Retention   Retention
+	Checkpoint  Checkpoint
+	Correlation Correlation
+}
+
+// Correlation is the correlation block: several collectors sharing the
+// correlation rules' groups (docs/deploy.md, Several collectors).
+type Correlation struct {
+	// CollectorID names this collector among the others (default: the
+	// host name).
+	CollectorID string
+	// Partitions splits the rules' groups among the collectors; 0 runs
+	// every group in this collector, as one collector alone does.
+	Partitions int
+	LeaseTTL   time.Duration
+	Replay     time.Duration
 }
 
 // NATS is the nats block: the embedded server, or an external cluster.
@@ -84,9 +98,10 @@ func Default() *Config {
 		BundleGrace:      2 * time.Minute,
 		NATS: NATS{Listen: "127.0.0.1:4222", Auth: true, Replicas: 1,
 			MaxAge: 7 * 24 * time.Hour, Dedupe: 10 * time.Minute},
-		HTTP:       HTTP{Listen: "127.0.0.1:8080", Console: true},
-		Retention:  Retention{Events: 30 * 24 * time.Hour, Alerts: 365 * 24 * time.Hour},
-		Checkpoint: Checkpoint{Every: time.Minute},
+		HTTP:        HTTP{Listen: "127.0.0.1:8080", Console: true},
+		Retention:   Retention{Events: 30 * 24 * time.Hour, Alerts: 365 * 24 * time.Hour},
+		Checkpoint:  Checkpoint{Every: time.Minute},
+		Correlation: Correlation{LeaseTTL: 10 * time.Second, Replay: 24 * time.Hour},
 	}
 }
 
@@ -136,6 +151,12 @@ type file struct {
 		File    *string `hcl:"file,optional"`
 		Command *string `hcl:"command,optional"`
 	} `hcl:"checkpoint,block"`
+	Correlation *struct {
+		CollectorID *string `hcl:"collector_id,optional"`
+		Partitions  *int    `hcl:"partitions,optional"`
+		LeaseTTL    *string `hcl:"lease_ttl,optional"`
+		Replay      *string `hcl:"replay,optional"`
+	} `hcl:"correlation,block"`
 }
 
 // Load reads collector.hcl at path over the defaults. Its error names
@@ -242,11 +263,28 @@ func Parse(filename string, src []byte) (*Config, error) {
 		str(&c.Checkpoint.File, cp.File)
 		str(&c.Checkpoint.Command, cp.Command)
 	}
+	if cr := f.Correlation; cr != nil {
+		str(&c.Correlation.CollectorID, cr.CollectorID)
+		if cr.Partitions != nil {
+			if *cr.Partitions < 0 || *cr.Partitions > MaxPartitions {
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid partitions",
+					Detail:  fmt.Sprintf("correlation.partitions = %d; use 0 (one collector runs every group) to %d", *cr.Partitions, MaxPartitions),
+					Subject: attrRange(body, "correlation", "partitions")})
+			}
+			c.Correlation.Partitions = *cr.Partitions
+		}
+		duration(&c.Correlation.LeaseTTL, cr.LeaseTTL, "correlation", "lease_ttl", time.Second)
+		duration(&c.Correlation.Replay, cr.Replay, "correlation", "replay", time.Minute)
+	}
 	if errs.HasErrors() {
 		return nil, diagError(errs)
 	}
 	return c, nil
 }
+
+// MaxPartitions bounds correlation.partitions: each owned partition runs
+// its own engines over every input.
+const MaxPartitions = 256
 
 func qualified(block, name string) string {
 	if block == "" {

@@ -60,6 +60,13 @@ checkpoint {
   file    = "/mnt/worm/vigil-checkpoints.jsonl"
   command = "logger -t vigil-checkpoint"
 }
+
+correlation {
+  collector_id = "soc-a"
+  partitions   = 16
+  lease_ttl    = "20s"
+  replay       = "12h"
+}
 `
 
 // The same settings as flags.
@@ -72,7 +79,8 @@ var everyFlags = []string{"--data", "/srv/vigil", "--rules", "/srv/rules", "--ho
 	"--http-tls-key", "/c/http-key.pem", "--no-console", "--ocsf", "/var/log/vigil/ocsf.jsonl",
 	"--ocsf-webhook", "https://siem.example/hook", "--ocsf-webhook-secret", "/c/hook.secret",
 	"--ocsf-syslog", "tls://siem.example:6514", "--retain-events", "240h", "--retain-alerts", "4380h",
-	"--checkpoint-every", "30s", "--checkpoint-file", "/mnt/worm/vigil-checkpoints.jsonl", "--checkpoint-command", "logger -t vigil-checkpoint"}
+	"--checkpoint-every", "30s", "--checkpoint-file", "/mnt/worm/vigil-checkpoints.jsonl", "--checkpoint-command", "logger -t vigil-checkpoint",
+	"--collector-id", "soc-a", "--partitions", "16", "--lease-ttl", "20s", "--correlation-replay", "12h"}
 
 func parseFlags(t *testing.T, args ...string) (*Config, *pflag.FlagSet) {
 	t.Helper()
@@ -183,6 +191,8 @@ func TestParseBadInput(t *testing.T) {
 		{"checkpoint too often", "checkpoint {\n  every = \"10ms\"\n}\n", `collector.hcl:2:3: Invalid duration: checkpoint.every = "10ms": it is at least 1s`},
 		{"replicas out of range", "nats {\n  replicas = 0\n}\n", "collector.hcl:2:3: Invalid replicas: nats.replicas = 0"},
 		{"block twice", "http {\n}\nhttp {\n}\n", "collector.hcl:3:1: Duplicate http block"},
+		{"partitions out of range", "correlation {\n  partitions = -1\n}\n", "collector.hcl:2:3: Invalid partitions: correlation.partitions = -1"},
+		{"lease too short", "correlation {\n  lease_ttl = \"100ms\"\n}\n", `collector.hcl:2:3: Invalid duration: correlation.lease_ttl = "100ms": it is at least 1s`},
 		{"attribute twice", "data_dir = \"a\"\ndata_dir = \"b\"\n", "collector.hcl:2:1: Attribute redefined"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

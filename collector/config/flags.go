@@ -19,6 +19,8 @@ var Attributes = map[string]string{
 	"http": "http.listen", "http-tls-cert": "http.tls_cert", "http-tls-key": "http.tls_key", "no-console": "http.console",
 	"ocsf": "ocsf.file", "ocsf-webhook": "ocsf.webhook", "ocsf-webhook-secret": "ocsf.webhook_secret_file",
 	"ocsf-syslog": "ocsf.syslog", "retain-events": "retention.events", "retain-alerts": "retention.alerts",
+	"collector-id": "correlation.collector_id", "partitions": "correlation.partitions",
+	"lease-ttl": "correlation.lease_ttl", "correlation-replay": "correlation.replay",
 	"checkpoint-every": "checkpoint.every", "checkpoint-file": "checkpoint.file", "checkpoint-command": "checkpoint.command",
 }
 
@@ -56,6 +58,10 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Checkpoint.Command, "checkpoint-command", c.Checkpoint.Command, "also run this shell `command` with each checkpoint's JSON line on its standard input")
 	fs.DurationVar(&c.AttributionGrace, "attribution-grace", c.AttributionGrace, "how long a statement read at a database server waits for its connection's client end to be reported")
 	fs.DurationVar(&c.BundleGrace, "bundle-grace", c.BundleGrace, "how long an agent may run another rule bundle than its site's current one before it is an alert")
+	fs.StringVar(&c.Correlation.CollectorID, "collector-id", c.Correlation.CollectorID, "this collector's `name` among several (default: the host name)")
+	fs.IntVar(&c.Correlation.Partitions, "partitions", c.Correlation.Partitions, "share the correlation rules' groups among the collectors in this many partitions (0: this collector runs them all; the same number on every collector)")
+	fs.DurationVar(&c.Correlation.LeaseTTL, "lease-ttl", c.Correlation.LeaseTTL, "how long a dead collector's partitions wait before moving to the others")
+	fs.DurationVar(&c.Correlation.Replay, "correlation-replay", c.Correlation.Replay, "how far back a collector taking a partition rebuilds its windows (the longest window or more)")
 	fs.BoolVarP(&c.Verbose, "verbose", "v", c.Verbose, "debug logging")
 	for name, attr := range Attributes {
 		if f := fs.Lookup(name); f != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,7 +26,15 @@ type Engine struct {
 	host   *rules.Engine
 	watch  *rules.Watcher // nil with no rule directory
 	errors atomic.Uint64
+
+	// pairs are the engines of the partitions this collector owns, which
+	// a reload swaps too.
+	mu    sync.Mutex
+	pairs map[*pair]struct{}
 }
+
+// pair is a global and a host engine sharing one Keep.
+type pair struct{ glob, host *rules.Engine }
 
 // Load compiles the rules in dir; errors are returned as diagnostics text
 // and leave no engine. An empty dir runs no rules.
@@ -40,6 +49,12 @@ func Load(dir string, log *slog.Logger) (*Engine, error) {
 			OnLoad: func(set *rules.Set, _ hcl.Diagnostics) {
 				e.eng.Swap(set)
 				e.host.Swap(set)
+				e.mu.Lock()
+				for p := range e.pairs {
+					p.glob.Swap(set)
+					p.host.Swap(set)
+				}
+				e.mu.Unlock()
 				e.log.Info("correlation rules reloaded", "hash", set.Hash(), "rules", len(set.Names()))
 			},
 			OnReject: func(diags hcl.Diagnostics) {
@@ -94,18 +109,45 @@ func stampAlert(al *event.Event) {
 // it read the statement; their alerts then pass the global rules like an
 // agent's.
 func (e *Engine) Process(ev *event.Event) []event.Event {
-	out := e.eng.Process(ev)
+	return (&pair{e.eng, e.host}).process(ev)
+}
+
+func (p *pair) process(ev *event.Event) []event.Event {
+	out := p.glob.Process(ev)
 	if a := ev.Attribution; a.Joined() && a.By == event.AttributedByCollector {
-		for _, al := range e.host.Process(ev) {
+		for _, al := range p.host.Process(ev) {
 			al.AgentID = ev.AgentID
 			out = append(out, al)
-			out = append(out, e.eng.Process(&al)...)
+			out = append(out, p.glob.Process(&al)...)
 		}
 	}
 	for i := range out {
 		out[i].AgentID = ev.AgentID
 	}
 	return out
+}
+
+// newPair returns engines over the running rules that hold only the groups
+// keep accepts, swapped with the others on reload until dropPair.
+func (e *Engine) newPair(keep func(rule string, key []byte) bool) *pair {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	set := e.eng.Set()
+	p := &pair{
+		glob: rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal, NewAlert: stampAlert, Keep: keep}),
+		host: rules.NewEngine(set, rules.Options{Scope: rules.ScopeHost, NewAlert: stampAlert, Keep: keep}),
+	}
+	if e.pairs == nil {
+		e.pairs = map[*pair]struct{}{}
+	}
+	e.pairs[p] = struct{}{}
+	return p
+}
+
+func (e *Engine) dropPair(p *pair) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.pairs, p)
 }
 
 // Hash is the running rule set's hash ("" with no rules).

@@ -35,6 +35,10 @@ func (in *Ingest) handOn(b *batch, outs []attribute.Out) error {
 			a := o.Event.Attribution
 			b.attributed[[2]string{a.Status, a.Reason}]++
 		}
+		if in.o.Route != nil {
+			b.routed = append(b.routed, o.Event.AsClient())
+			continue
+		}
 		if in.o.Correlation == nil {
 			continue
 		}
@@ -100,7 +104,7 @@ func (in *Ingest) CheckHeld(ctx context.Context) error {
 	}
 	in.countAttribution(b)
 	in.announce(b.alerts)
-	return nil
+	return in.route(ctx, b)
 }
 
 // WatchHeld runs CheckHeld every interval until ctx ends.

@@ -34,6 +34,11 @@ type Msg struct {
 type Options struct {
 	Store       *store.Store
 	Correlation Correlator // may be nil
+	// Route, when set, takes the correlation inputs of each stored batch
+	// instead of Correlation (correlate.Router: the collectors owning
+	// their groups run the rules); the batch is acknowledged only once it
+	// returns nil.
+	Route func(ctx context.Context, inputs []*event.Event) error
 	Liveness    *liveness.Tracker
 	Metrics     *metrics.Metrics
 	Logger      *slog.Logger
@@ -288,6 +293,9 @@ func (in *Ingest) handle(ctx context.Context, msgs []decoded, l lane) error {
 		return err
 	}
 	in.noteCommitted(b.tx, msgs, l)
+	if err := in.route(ctx, b); err != nil {
+		return err
+	}
 	for res, n := range b.results {
 		m.Messages.WithLabelValues(res).Add(float64(n))
 	}
@@ -331,6 +339,8 @@ type batch struct {
 	attributed map[[2]string]int
 	judged     []*event.Event
 	committed  bool
+	// routed are the correlation inputs for Options.Route.
+	routed []*event.Event
 }
 
 func (b *batch) commit() error {
@@ -412,6 +422,7 @@ func (in *Ingest) handleEvent(b *batch, msg Msg, ln line, site, agentID, class s
 	}
 	if !inserted {
 		b.results["duplicate"]++
+		in.reroute(b, ev)
 		return nil
 	}
 	b.results["stored"]++

@@ -70,5 +70,5 @@ func (in *Ingest) Warm(ctx context.Context, since time.Duration, limit int) (int
 	}
 	in.countAttribution(b)
 	in.announce(b.alerts)
-	return n, nil
+	return n, in.route(ctx, b)
 }

@@ -46,8 +46,8 @@ type Options struct {
 	// nil, and an error gives the lease back.
 	Acquire func(ctx context.Context, p int, progress uint64) error
 	// Release is called when p stops being owned: given back (lost false),
-	// or found taken or expired (lost true), when the caller must not save
-	// its progress any more.
+	// when p still counts as owned during the call so its progress may be
+	// saved, or found taken or expired (lost true), when it may not.
 	Release func(p int, lost bool)
 }
 
@@ -209,10 +209,17 @@ func (l *Leases) renew(ctx context.Context) {
 func (l *Leases) drop(p int, lost bool) {
 	l.mu.Lock()
 	_, ok := l.owned[p]
-	delete(l.owned, p)
+	if lost {
+		delete(l.owned, p)
+	}
 	l.mu.Unlock()
 	if ok && l.o.Release != nil {
 		l.o.Release(p, lost)
+	}
+	if !lost {
+		l.mu.Lock()
+		delete(l.owned, p)
+		l.mu.Unlock()
 	}
 }
 
@@ -265,17 +272,21 @@ func (l *Leases) take(ctx context.Context, share int) error {
 		if rev == 0 {
 			continue
 		}
+		// Owned while it is acquired, so that the caller may save progress.
+		l.mu.Lock()
+		l.owned[p] = &lease{rev: rev, renewed: time.Now()}
+		l.mu.Unlock()
 		progress, err := l.Progress(ctx, p)
 		if err == nil && l.o.Acquire != nil {
 			err = l.o.Acquire(ctx, p, progress)
 		}
 		if err != nil {
+			l.mu.Lock()
+			delete(l.owned, p)
+			l.mu.Unlock()
 			_ = l.leases.Delete(ctx, leaseKey(p), jetstream.LastRevision(rev))
 			return fmt.Errorf("taking correlation partition %d: %w", p, err)
 		}
-		l.mu.Lock()
-		l.owned[p] = &lease{rev: rev, renewed: time.Now()}
-		l.mu.Unlock()
 		l.o.Logger.Info("correlation partition taken", "partition", p, "progress", progress)
 	}
 	return nil

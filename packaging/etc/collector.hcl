@@ -104,3 +104,16 @@ checkpoint {
   # file    = "/mnt/audit/vigil-checkpoints.jsonl"
   # command = "logger -n siem.example -T -P 514 -t vigil-checkpoint"
 }
+
+correlation {
+  # Several collectors on one NATS cluster share the correlation rules'
+  # groups in partitions, each partition owned by one live collector at a
+  # time (docs/deploy.md, Several collectors). Every collector sets the
+  # same partitions; 0 runs every group here, as one collector alone does.
+  # collector_id = "soc-a"   # default: the host name
+  # partitions   = 16
+  # A dead collector's partitions move after lease_ttl; the taker rebuilds
+  # their windows from the last replay of correlation inputs.
+  # lease_ttl    = "10s"
+  # replay       = "24h"
+}

@@ -132,7 +132,9 @@ func run(c *config.Config) error {
 		CheckpointEvery: c.Checkpoint.Every, CheckpointFile: c.Checkpoint.File, CheckpointCommand: c.Checkpoint.Command,
 		AttributionGrace: c.AttributionGrace,
 		BundleGrace:      c.BundleGrace,
-		Logger:           log,
+		Partitions:       c.Correlation.Partitions, CollectorID: c.Correlation.CollectorID,
+		LeaseTTL: c.Correlation.LeaseTTL, CorrelationReplay: c.Correlation.Replay,
+		Logger: log,
 	}
 	if c.OCSF.Webhook != "" {
 		if c.OCSF.WebhookSecretFile == "" {

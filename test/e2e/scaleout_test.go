@@ -1,0 +1,255 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testproc"
+	"github.com/vigilhq/vigil/rules"
+)
+
+// A global threshold by person, as the correlation rules count a person's
+// work across hosts and sites.
+const scaleoutRule = `
+threshold "bulk_exports" {
+  scope    = "global"
+  severity = "high"
+  when     = kind == "file.write"
+  by       = [person]
+  window   = "1h"
+  limit    = 40
+  summary  = "${person} wrote ${value} files"
+}
+`
+
+// scaleoutAgent numbers one agent's events, each for one of several
+// persons.
+type scaleoutAgent struct {
+	*emitter
+	host string
+}
+
+func (a *scaleoutAgent) write(t *testing.T, person string) *event.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seq++
+	ev := &event.Event{ID: event.MakeID(a.boot, a.seq), Time: time.Now().UTC(), Kind: event.KindFileWrite,
+		Site: a.site, Host: a.host, AgentID: a.id, BootID: a.boot, Seq: a.seq,
+		Process: &event.Process{PID: 42, User: person, LoginUser: person, LoginUID: 1013},
+		File:    &event.File{Path: fmt.Sprintf("/home/%s/export-%d.csv", person, a.seq), Bytes: 4096}}
+	if err := a.pub.Publish(ev); err != nil {
+		t.Error(err)
+	}
+	return ev
+}
+
+// Two collectors share one NATS: both read the agents' stream, each into
+// its own store, and the correlation rules' groups are split between them
+// by partition. Two agents at two sites write files for six persons, whose
+// counts cross the global threshold several times each (and one never),
+// while one collector is killed -9 and later restarted under the same id.
+// Across the two stores every event is stored once, and each person's
+// threshold fires exactly as often as one engine seeing every event fires
+// it: none missed while the dead collector's partitions moved, none fired
+// twice when they were rebuilt or handed back.
+func TestTwoCollectorsShareCorrelation(t *testing.T) {
+	natsPort := testproc.FreePort(t)
+	startNATSServer(t, "-js", "-sd", t.TempDir(), "-a", "127.0.0.1", "-p", fmt.Sprint(natsPort))
+	url := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
+	rulesDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(rulesDir, "scaleout.hcl"), []byte(scaleoutRule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	share := []string{"--nats-url", url, "--rules", rulesDir, "--partitions", "8", "--lease-ttl", "2s"}
+	dataA, dataB := t.TempDir(), t.TempDir()
+	a := startCollector(t, dataA, 0, append(share, "--collector-id", "soc-a")...)
+	b := startCollector(t, dataB, 0, append(share, "--collector-id", "soc-b")...)
+
+	var agents []*scaleoutAgent
+	for i, site := range []string{"leeds", "porto"} {
+		cfg := enrolled(t, t.TempDir(), site, url)
+		id := cfg.Identity.AgentID
+		cfg.Identity = nil // the external NATS here is open
+		agents = append(agents, &scaleoutAgent{host: fmt.Sprintf("ws-%s-%d", site, i),
+			emitter: &emitter{pub: newPublisher(t, cfg, site, id), boot: "bootscale" + site, site: site, id: id}})
+	}
+	// What each person writes, in rounds; the totals are whatever they
+	// are, and one engine seeing every event says how often each fires.
+	writes := map[string]int{"ana": 130, "ben": 275, "cho": 61, "dev": 449, "eli": 24, "fay": 333}
+	want := map[string]int{}
+	set, diags := rules.LoadDir(rulesDir)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	oracle := rules.NewEngine(set, rules.Options{Scope: rules.ScopeGlobal})
+	const rounds = 10
+	emitRound := func(r int) {
+		n := 0
+		for person, total := range writes {
+			for i := total * r / rounds; i < total*(r+1)/rounds; i++ {
+				ev := agents[n%len(agents)].write(t, person)
+				n++
+				for _, al := range oracle.Process(ev) {
+					want[al.Alert.Group["person"]]++
+				}
+			}
+		}
+	}
+	emitted := func() int {
+		n := 0
+		for _, ag := range agents {
+			n += int(ag.seq)
+		}
+		return n
+	}
+	stored := func(datas ...string) (int, error) {
+		n := 0
+		for _, d := range datas {
+			for _, ag := range agents {
+				c := storedCount(t, d, ag.id)
+				if c < 0 {
+					return 0, fmt.Errorf("reading the store in %s", d)
+				}
+				n += c
+			}
+		}
+		return n, nil
+	}
+	for r := range 4 {
+		emitRound(r)
+	}
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
+		n, err := stored(dataA, dataB)
+		if err != nil {
+			return err
+		}
+		if n < emitted()/2 {
+			return fmt.Errorf("%d of %d events stored", n, emitted())
+		}
+		return nil
+	})
+	emitRound(4)
+	a.Stop(syscall.SIGKILL, 0)
+	t.Logf("killed collector soc-a with %d events emitted", emitted())
+	for r := 5; r < 8; r++ {
+		emitRound(r)
+	}
+	// soc-b alone stores what was left and takes soc-a's partitions.
+	testproc.CheckFor(t, 60*time.Second, poll, func() error {
+		n, err := stored(dataA, dataB)
+		if err != nil {
+			return err
+		}
+		if n < emitted() {
+			return fmt.Errorf("%d of %d events stored with soc-a dead", n, emitted())
+		}
+		return nil
+	})
+	a = startCollector(t, dataA, 0, append(share, "--collector-id", "soc-a")...)
+	for r := 8; r < rounds; r++ {
+		emitRound(r)
+	}
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	alerts := func() (map[string]int, map[string]int, error) {
+		byPerson, byID := map[string]int{}, map[string]int{}
+		for _, d := range []string{dataA, dataB} {
+			db, err := openStoreRO(d)
+			if err != nil {
+				return nil, nil, err
+			}
+			rows, err := db.QueryContext(context.Background(), `SELECT id, person FROM alerts WHERE rule = 'bulk_exports'`)
+			if err != nil {
+				db.Close()
+				return nil, nil, err
+			}
+			for rows.Next() {
+				var id, person string
+				if err := rows.Scan(&id, &person); err != nil {
+					rows.Close()
+					db.Close()
+					return nil, nil, err
+				}
+				byPerson[person]++
+				byID[id]++
+			}
+			rows.Close()
+			db.Close()
+		}
+		return byPerson, byID, nil
+	}
+	testproc.CheckFor(t, 90*time.Second, poll, func() error {
+		n, err := stored(dataA, dataB)
+		if err != nil {
+			return err
+		}
+		if n != emitted() {
+			return fmt.Errorf("%d of %d events stored", n, emitted())
+		}
+		got, _, err := alerts()
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("alerts by person %v, want %v", got, want)
+		}
+		return nil
+	})
+	a.Stop(syscall.SIGTERM, 5*time.Second)
+	b.Stop(syscall.SIGTERM, 5*time.Second)
+
+	// Stopped: nothing more arrives. Every event once across the stores,
+	// every alert once.
+	for _, ag := range agents {
+		seen := map[string]int{}
+		for _, d := range []string{dataA, dataB} {
+			db, err := openStoreRO(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.QueryContext(context.Background(), `SELECT id FROM events WHERE agent_id = ?`, ag.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				seen[id]++
+			}
+			rows.Close()
+			db.Close()
+		}
+		var wrong []string
+		for i := uint64(1); i <= ag.seq; i++ {
+			if id := event.MakeID(ag.boot, i); seen[id] != 1 {
+				wrong = append(wrong, fmt.Sprintf("%s×%d", id, seen[id]))
+			}
+		}
+		if len(wrong) > 0 || len(seen) != int(ag.seq) {
+			t.Errorf("agent %s: %d distinct events stored of %d; not stored once: %v", ag.site, len(seen), ag.seq, wrong[:min(5, len(wrong))])
+		}
+	}
+	got, byID, err := alerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var twice []string
+	for id, n := range byID {
+		if n > 1 {
+			twice = append(twice, id)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || len(twice) > 0 {
+		t.Errorf("alerts by person %v, want %v; in both stores: %s", got, want, strings.Join(twice, ", "))
+	}
+	t.Logf("%d events, %d alerts across two collectors, one killed -9 and restarted", emitted(), total)
+}
