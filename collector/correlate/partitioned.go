@@ -256,7 +256,8 @@ func (c *Partitioned) replay(ctx context.Context, parts map[int]*part) (int, err
 	}
 	n := 0
 	for {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
+		// What is there now: everything up to pos is stored already.
+		batch, err := cons.FetchNoWait(500)
 		if err != nil {
 			return n, fmt.Errorf("replaying stream %s: %w", Stream, err)
 		}
@@ -281,8 +282,17 @@ func (c *Partitioned) replay(ctx context.Context, parts map[int]*part) (int, err
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			return n, fmt.Errorf("replaying stream %s: %w", Stream, err)
 		}
-		if done || got == 0 {
+		if done {
 			return n, nil
+		}
+		if got == 0 {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				return n, fmt.Errorf("replaying stream %s: %w", Stream, err)
+			}
+			if info.NumPending == 0 {
+				return n, nil
+			}
 		}
 	}
 }

@@ -38,10 +38,10 @@ type Options struct {
 	// instead of Correlation (correlate.Router: the collectors owning
 	// their groups run the rules); the batch is acknowledged only once it
 	// returns nil.
-	Route func(ctx context.Context, inputs []*event.Event) error
-	Liveness    *liveness.Tracker
-	Metrics     *metrics.Metrics
-	Logger      *slog.Logger
+	Route    func(ctx context.Context, inputs []*event.Event) error
+	Liveness *liveness.Tracker
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
 	// OnAlert is called for each newly stored alert after its batch commits.
 	OnAlert func(al *event.Event)
 	// GapGrace is how long a gap in an agent's seqs may stay open before

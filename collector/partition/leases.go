@@ -288,6 +288,9 @@ func (l *Leases) take(ctx context.Context, share int) error {
 			return fmt.Errorf("taking correlation partition %d: %w", p, err)
 		}
 		l.o.Logger.Info("correlation partition taken", "partition", p, "progress", progress)
+		// Rebuilding a partition takes time the others' leases must not
+		// run out in.
+		l.renew(ctx)
 	}
 	return nil
 }
