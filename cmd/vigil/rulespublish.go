@@ -30,7 +30,7 @@ func publishRules(dataDir, site, agentConfig string, paths []string, out io.Writ
 			return nil, err
 		}
 	}
-	return bundles.CheckAndPublish(dataDir, site, set, diags, hashed, time.Now(), out)
+	return bundles.CheckAndPublish(dataDir, site, set, diags, nil, hashed, time.Now(), out)
 }
 
 // rulesPublishCommand is vigil rules publish.

@@ -19,9 +19,10 @@ var ErrRejected = errors.New("rules rejected; nothing published")
 // its diagnostics) as vigil rules check and test do, against the
 // identifiers the agents hash, and publishes it as site's bundle from
 // dataDir only when it compiles, reads only hashed identifiers and passes
-// its tests. Diagnostics (file:line:col) and failed tests go to out; a
+// its tests. Diagnostics (file and line, with a snippet from srcs, or from
+// the files they name when srcs is nil) and failed tests go to out; a
 // refusal is ErrRejected.
-func CheckAndPublish(dataDir, site string, set *rules.Set, diags hcl.Diagnostics, hashed []string, now time.Time, out io.Writer) (*bundle.Bundle, error) {
+func CheckAndPublish(dataDir, site string, set *rules.Set, diags hcl.Diagnostics, srcs []rules.Source, hashed []string, now time.Time, out io.Writer) (*bundle.Bundle, error) {
 	if set != nil {
 		more := set.CheckIdentifiers(hashed)
 		diags = append(diags, more...)
@@ -29,7 +30,12 @@ func CheckAndPublish(dataDir, site string, set *rules.Set, diags hcl.Diagnostics
 			set = nil
 		}
 	}
-	_ = rules.WriteDiagnostics(out, diags, 100, false) // out is a buffer or the terminal: nothing to do on a failed write
+	// out is a buffer or the terminal: nothing to do on a failed write.
+	if srcs != nil {
+		_ = rules.WriteDiagnosticsOf(out, diags, srcs, 100, false)
+	} else {
+		_ = rules.WriteDiagnostics(out, diags, 100, false)
+	}
 	if set == nil {
 		fmt.Fprintf(out, "rejected: %d error(s)\n", countErrors(diags))
 		return nil, ErrRejected
