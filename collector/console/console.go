@@ -119,6 +119,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /alerts", s.queue)
 	mux.HandleFunc("GET /alerts/rows", s.rows)
 	mux.HandleFunc("GET /alerts/stream", s.stream)
+	mux.HandleFunc("GET /alerts/charts", s.overviewData)
 	mux.HandleFunc("GET /alerts/{id}", s.detail)
 	mux.HandleFunc("POST /alerts/{id}/triage", s.triage)
 	mux.HandleFunc("GET /cases", s.cases)
