@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/enrol"
+	"github.com/vigilhq/vigil/event"
 )
 
 // An admin enrols an agent from the agents page, sees its credentials
@@ -50,7 +52,26 @@ func TestAgentEnrolAndRevoke(t *testing.T) {
 		t.Errorf("an analyst's agents page shows the admin forms, or not the enrolled agent")
 	}
 
+	// ag-9 starts and reports: its row says it is enrolled.
+	tx, err := st.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.SeenAgent(&event.Event{ID: "hb-9", Kind: event.KindHeartbeat, Site: "leeds", Host: "ws-9", AgentID: "ag-9", BootID: "b9",
+		Heartbeat: &event.Heartbeat{IntervalS: 10}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if page := do(admin, "GET", "/agents", nil).Body.String(); !strings.Contains(page, `<td class="enrolment enrolment-enrolled">enrolled`) {
+		t.Errorf("the reporting ag-9's row does not say it is enrolled")
+	}
+
 	w = do(admin, "POST", "/admin/agents", url.Values{"action": {"revoke"}, "agent_id": {"ag-9"}})
+	if !regexp.MustCompile(`<td class="enrolment enrolment-revoked">revoked <span class="revoked-by">by root, \d{4}-`).MatchString(w.Body.String()) {
+		t.Errorf("ag-9's row does not say who revoked it and when")
+	}
 	if w.Code != 200 || !regexp.MustCompile(`<tr><td>agent:ag-9</td><td>root</td><td>\d{4}-`).MatchString(w.Body.String()) {
 		t.Errorf("revoke: %d, the page does not say who revoked ag-9 and when:\n%s", w.Code, w.Body)
 	}
