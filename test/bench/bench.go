@@ -459,10 +459,14 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 	if err := b.startSite(false); err != nil {
 		return st, err
 	}
+	// On an error part-way, whichever of the two still runs is stopped.
 	defer func() {
 		if b.agent != nil {
-			b.stopSite()
+			b.agent.stop()
+			b.agent = nil
 		}
+		b.col.stop()
+		b.col = nil
 	}()
 	pid := b.agent.Pid()
 	cpid := b.col.Pid()
@@ -504,8 +508,6 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 	if st.drained, st.drainTime, st.drainCPU, err = b.collectorDrain(); err != nil {
 		return st, err
 	}
-	b.col.stop()
-	b.col = nil
 	st.classify()
 	return st, nil
 }
