@@ -69,7 +69,7 @@ type stepData struct {
 	Round, Target                 int
 	Source, Lost, Verdict         string
 	Offered, Stored, SharePercent float64
-	Acked                         float64
+	Acked                         string
 	AgentCPU, CollectorCPU        float64
 	Records                       int64
 	KernelDrops, Spooled          uint64
@@ -148,7 +148,7 @@ func (r *report) markdownData(rows []row) markdownData {
 		d.Steps = append(d.Steps, stepData{Round: s.round, Source: s.source, Target: s.target, Offered: s.offered, Records: s.ops,
 			KernelDrops: s.kernelDrops, Spooled: s.spooled, Stored: s.stored, SharePercent: 100 * s.collectorShare(),
 			Lost: lostByReason(s.lost), AgentCPU: s.agentCPU, CollectorCPU: s.collectorCPU, Verdict: s.verdict,
-			Acked: s.ackedRate(), Uncommitted: s.uncommitted, Drain: drainText(s)})
+			Acked: ackedText(s), Uncommitted: s.uncommitted, Drain: drainText(s)})
 	}
 	if pr := r.probe; pr != nil {
 		d.Probe = &probeData{Target: pr.target, SpoolMiB: pr.spoolMiB, Offered: pr.offered, Source: sourceText(pr.source),
@@ -200,6 +200,15 @@ func (r *report) markdownData(rows []row) markdownData {
 		d.Profiles = append(d.Profiles, profileData{Label: pr.label, Top: trimProfile(pr.top)})
 	}
 	return d
+}
+
+// ackedText is the rate JetStream acknowledged in a step, or "?" when the
+// agent was killed before it said how many events it emitted.
+func ackedText(s stepSample) string {
+	if a := s.ackedRate(); !math.IsNaN(a) {
+		return fmt.Sprintf("%.0f", a)
+	}
+	return "?"
 }
 
 // drainText is the collector's rate alone after a step, or "—" when the

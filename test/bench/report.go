@@ -145,9 +145,14 @@ func (s *stepSample) classify() {
 
 // acked is the records JetStream acknowledged by 1.5 s after the step:
 // those offered, less those dropped in the kernel and those still waiting
-// in the spool.
+// in the spool, and no more than the agent says it emitted, since records
+// it never read are in neither count. NaN when the agent had to be killed
+// and so never said.
 func (s *stepSample) acked() float64 {
-	return max(0, float64(s.ops)-float64(s.kernelDrops)-float64(s.spooled))
+	if s.events == 0 {
+		return math.NaN()
+	}
+	return max(0, min(float64(s.ops)-float64(s.kernelDrops), float64(s.events))-float64(s.spooled))
 }
 
 // ackedRate is the offered rate scaled by the share of the records
@@ -673,7 +678,9 @@ func (r *report) pipelineFigures(src string) (best, loss []float64) {
 			}
 			seen = true
 			if s.verdict == stepOK || s.verdict == stepGen {
-				b = max(b, s.ackedRate())
+				if a := s.ackedRate(); !math.IsNaN(a) {
+					b = max(b, a)
+				}
 			} else if math.IsNaN(l) {
 				l = s.offered
 			}

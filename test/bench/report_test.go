@@ -137,9 +137,9 @@ time=y level=WARN msg="spool full: oldest events dropped" count=150 total=200
 // figure, and a source with no steps has no row.
 func TestPipelineFiguresPerSource(t *testing.T) {
 	r := &report{o: options{reps: 1, figures: map[string]bool{"3": true}}, steps: []stepSample{
-		{round: 1, source: srcFiles, target: 30000, offered: 29990, ops: 149950, verdict: stepOK},
-		{round: 1, source: srcFiles, target: 40000, offered: 33000, ops: 165000, verdict: stepGen},
-		{round: 1, source: srcRing, target: 100000, offered: 99000, ops: 495000, verdict: stepOK},
+		{round: 1, source: srcFiles, target: 30000, offered: 29990, ops: 149950, events: 149960, verdict: stepOK},
+		{round: 1, source: srcFiles, target: 40000, offered: 33000, ops: 165000, events: 165010, verdict: stepGen},
+		{round: 1, source: srcRing, target: 100000, offered: 99000, ops: 495000, events: 495010, verdict: stepOK},
 		{round: 1, source: srcRing, target: 150000, offered: 149000, ops: 745000, kernelDrops: 5, verdict: stepLoss},
 	}}
 	best, loss := r.pipelineFigures(srcFiles)
@@ -271,10 +271,10 @@ func goldenReport() *report {
 				lost: map[string]float64{}, agentCPU: 12.5, collectorCPU: 40, verdict: stepOK},
 			stepSample{round: round, source: srcFiles, target: 40000, offered: 36562 - 10*f, ops: 182810, events: 182800,
 				stored: 150000, lost: map[string]float64{}, agentCPU: 22.4, collectorCPU: 71.3, verdict: stepGen},
-			stepSample{round: round, source: srcRing, target: 50000, offered: 49990, ops: 249950, stored: 140000, uncommitted: 109950,
+			stepSample{round: round, source: srcRing, target: 50000, offered: 49990, ops: 249950, events: 249980, stored: 140000, uncommitted: 109950,
 				drained: 109950, drainTime: 3*time.Second + 100*time.Millisecond*time.Duration(round), drainCPU: 5.1,
 				lost: map[string]float64{}, agentCPU: 22.9, collectorCPU: 88.1, verdict: stepOK},
-			stepSample{round: round, source: srcRing, target: 100000, offered: 93000 + 1000*f, ops: 470000, spooled: 60000, uncommitted: 329000,
+			stepSample{round: round, source: srcRing, target: 100000, offered: 93000 + 1000*f, ops: 470000, events: 470020, spooled: 60000, uncommitted: 329000,
 				stored: 141000, drained: 230000, drainTime: drainLimit, drainCPU: 14.2,
 				lost: map[string]float64{}, agentCPU: 45.5, collectorCPU: 96, verdict: stepBehind},
 			stepSample{round: round, source: srcRing, target: 150000, offered: 123871 + 20000*f, ops: 700000, kernelDrops: 69055,
@@ -395,7 +395,7 @@ func TestFixedRateOverhead(t *testing.T) {
 // its rate alone after a step, not while the step shared the cores.
 func TestPipelineEndsApart(t *testing.T) {
 	r := &report{o: options{reps: 1, stepSecs: 5 * time.Second, figures: map[string]bool{"3": true}}, steps: []stepSample{
-		{round: 1, source: srcRing, target: 200000, offered: 200000, ops: 1000000, spooled: 100000, stored: 150000,
+		{round: 1, source: srcRing, target: 200000, offered: 200000, ops: 1000000, events: 1000020, spooled: 100000, stored: 150000,
 			drained: 400000, drainTime: 4 * time.Second, verdict: stepOK},
 		{round: 1, source: srcRing, target: 300000, offered: 300000, ops: 1500000, kernelDrops: 10, stored: 150000,
 			drained: 100, drainTime: 100 * time.Millisecond, verdict: stepLoss},
@@ -403,6 +403,17 @@ func TestPipelineEndsApart(t *testing.T) {
 	best, _ := r.pipelineFigures(srcRing)
 	if fmt.Sprint(best) != "[180000]" {
 		t.Errorf("ring → JetStream acked = %v, want [180000] (offered × the share acked)", best)
+	}
+	// Records the agent never read are neither dropped nor spooled: what
+	// it emitted bounds what was acknowledged, and a killed agent says
+	// nothing.
+	r.steps[0].events = 500000
+	if best, _ := r.pipelineFigures(srcRing); fmt.Sprint(best) != "[80000]" {
+		t.Errorf("ring → JetStream acked with 500000 events emitted = %v, want [80000]", best)
+	}
+	r.steps[0].events = 0
+	if best, _ := r.pipelineFigures(srcRing); fmt.Sprint(best) != "[0]" {
+		t.Errorf("ring → JetStream acked with the agent killed = %v, want [0]", best)
 	}
 	alone, during := r.collectorRates()
 	if fmt.Sprint(alone, during) != "[100000] [23076.923076923078]" {
