@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,8 +29,9 @@ import (
 // (bpf_stats) divided by the operations, and the records each operation
 // puts in the ring. A pipe and a TCP connection that is no database's show
 // what every other process pays; a real PostgreSQL connection, what a
-// database client pays per statement, for a one-row answer and for an answer
-// long enough to take many reads.
+// database client pays per pgbench transaction (select-only and the
+// default TPC-B-like script) and per statement, for a one-row answer and
+// for an answer long enough to take many reads.
 func BenchmarkSyscallCost(b *testing.B) {
 	if os.Geteuid() != 0 {
 		testenv.Skip(b, "loading eBPF programs needs root")
@@ -94,13 +98,12 @@ func BenchmarkSyscallCost(b *testing.B) {
 		return n
 	}
 
-	measure := func(b *testing.B, op func(b *testing.B)) {
+	// measureAll measures run, which does b.N operations.
+	measureAll := func(b *testing.B, run func(b *testing.B)) {
 		n0 := mark(b)
 		before := runTime(b, progs)
 		b.ResetTimer()
-		for range b.N {
-			op(b)
-		}
+		run(b)
 		b.StopTimer()
 		after := runTime(b, progs)
 		n1 := mark(b)
@@ -108,6 +111,13 @@ func BenchmarkSyscallCost(b *testing.B) {
 		b.ReportMetric(float64(after.runs-before.runs)/float64(b.N), "runs/op")
 		// The first marker's own records land after n0.
 		b.ReportMetric(float64(n1-n0-markerRecords)/float64(b.N), "records/op")
+	}
+	measure := func(b *testing.B, op func(b *testing.B)) {
+		measureAll(b, func(b *testing.B) {
+			for range b.N {
+				op(b)
+			}
+		})
 	}
 
 	b.Run("pipe", func(b *testing.B) {
@@ -153,6 +163,19 @@ func BenchmarkSyscallCost(b *testing.B) {
 			}
 		})
 	})
+	if bin, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench"); len(bin) > 0 {
+		init := exec.Command(bin[len(bin)-1], "-i", "-q", "-s", "1", "-h", pg.Host, "-p", strconv.Itoa(pg.Port),
+			"-U", pg.User, pg.Database)
+		if out, err := init.CombinedOutput(); err != nil {
+			b.Fatalf("pgbench -i: %v\n%s", err, out)
+		}
+	}
+	b.Run("pgbench-select-only", func(b *testing.B) {
+		measureAll(b, func(b *testing.B) { pgbench(b, pg, "-S") })
+	})
+	b.Run("pgbench-tpcb", func(b *testing.B) {
+		measureAll(b, func(b *testing.B) { pgbench(b, pg) })
+	})
 	for _, q := range []struct{ name, sql string }{
 		{"postgres-one-row", "SELECT 1"},
 		{"postgres-20000-rows", "SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g"},
@@ -160,6 +183,21 @@ func BenchmarkSyscallCost(b *testing.B) {
 		b.Run(q.name, func(b *testing.B) {
 			measure(b, func(b *testing.B) { query(b, q.sql) })
 		})
+	}
+}
+
+// pgbench runs b.N transactions of pgbench (the built-in script named by
+// its flags) on one connection to pg over TCP; an operation is a
+// transaction, and both ends of the connection are captured.
+func pgbench(b *testing.B, pg *testdb.Server, flags ...string) {
+	bin, err := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if err != nil || len(bin) == 0 {
+		testenv.Skip(b, "pgbench is not installed (postgresql-contrib or postgresql)")
+	}
+	args := append([]string{"-h", pg.Host, "-p", strconv.Itoa(pg.Port), "-U", pg.User, "-n", "-c", "1",
+		"-t", strconv.Itoa(b.N)}, flags...)
+	if out, err := exec.Command(bin[len(bin)-1], append(args, pg.Database)...).CombinedOutput(); err != nil {
+		b.Fatalf("pgbench %v: %v\n%s", flags, err, out)
 	}
 }
 
