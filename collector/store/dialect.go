@@ -52,6 +52,15 @@ var sqliteDialect = &dialect{
 	snapshot:  &sql.TxOptions{ReadOnly: true},
 }
 
+// TargetName is a store target as messages show it: a postgres:// URL
+// without its password.
+func TargetName(target string) string {
+	if isPostgres(target) {
+		return redactDSN(target)
+	}
+	return target
+}
+
 // isPostgres says whether a store target names a PostgreSQL database
 // (a postgres:// URL) rather than a SQLite file.
 func isPostgres(target string) bool {
