@@ -25,6 +25,10 @@ type dialect struct {
 	// eachIdent is the FROM item yielding h.value for each identifier
 	// hash of an events row's idents (a JSON list of strings).
 	eachIdent string
+	// putEventReturning ends the event insert: " RETURNING n" where the
+	// driver has no LastInsertId, "" where it does (SQLite, whose insert
+	// then skips reading a row: the hot path of every batch).
+	putEventReturning string
 	// snapshot is how verify reads every table in one snapshot.
 	snapshot *sql.TxOptions
 }

@@ -51,9 +51,10 @@ var postgresDialect = &dialect{
 		_, err := tx.ExecContext(ctx, `DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (`+fmt.Sprint(v)+`)`)
 		return err
 	},
-	lock:      fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, chainLockKey),
-	eachIdent: `jsonb_array_elements_text(idents::jsonb) h(value)`,
-	snapshot:  &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+	putEventReturning: " RETURNING n",
+	lock:              fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, chainLockKey),
+	eachIdent:         `jsonb_array_elements_text(idents::jsonb) h(value)`,
+	snapshot:          &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
 }
 
 // openPostgres opens the PostgreSQL database dsn names; readOnly makes

@@ -33,7 +33,7 @@ type Store struct {
 const (
 	sqlPutEvent = `INSERT INTO events
 		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body, db_rows, upload_bytes, export_bytes, idents)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING n`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlUpdateEvent = `UPDATE events SET person = ?, body = ?, db_rows = ?, upload_bytes = ?, export_bytes = ?, idents = ? WHERE id = ? RETURNING n`
 	sqlPutAlert    = `INSERT INTO alerts
 		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
@@ -73,7 +73,7 @@ func Open(target string) (*Store, error) {
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
-	}{{&s.putEvent, sqlPutEvent}, {&s.updateEvent, sqlUpdateEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
+	}{{&s.putEvent, sqlPutEvent + d.putEventReturning}, {&s.updateEvent, sqlUpdateEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
 		{&s.readSeq, sqlReadSeq}, {&s.saveSeq, sqlSaveSeq}, {&s.seenAgent, sqlSeenAgent}, {&s.seenSite, sqlSeenSite},
 		{&s.bootOwner, sqlBootOwner}} {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {

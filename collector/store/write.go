@@ -107,10 +107,21 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
 	vals := []any{ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
 		ev.Person(), body}
+	args := append(vals, eventMeasures(ev).values()...)
 	var n int64
-	err = t.stmt(t.s.putEvent).QueryRowContext(t.ctx, append(vals, eventMeasures(ev).values()...)...).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // stored before
+	if t.s.d.putEventReturning != "" {
+		err = t.stmt(t.s.putEvent).QueryRowContext(t.ctx, args...).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil // stored before
+		}
+	} else {
+		var res sql.Result
+		if res, err = t.stmt(t.s.putEvent).ExecContext(t.ctx, args...); err == nil {
+			if k, _ := res.RowsAffected(); k != 1 {
+				return false, nil // stored before
+			}
+			n, err = res.LastInsertId()
+		}
 	}
 	if err != nil {
 		return false, fmt.Errorf("storing event %s: %w", ev.ID, err)
