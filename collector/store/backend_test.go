@@ -89,6 +89,7 @@ var sharedTests = []struct {
 	{"TestPutEventStoresAnIDOnce", TestPutEventStoresAnIDOnce}, {"TestPutAlert", TestPutAlert}, {"TestSeenAgent", TestSeenAgent},
 	{"TestBatchIsAllOrNothing", TestBatchIsAllOrNothing}, {"TestCancelledBatchIsNotStored", TestCancelledBatchIsNotStored},
 	{"TestConcurrentWritersKeepOneChain", TestConcurrentWritersKeepOneChain},
+	{"TestAuditByAction", TestAuditByAction}, {"TestQueueAlertsByEventTime", TestQueueAlertsByEventTime},
 }
 
 // TestPostgres runs sharedTests against a PostgreSQL server of its own.
