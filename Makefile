@@ -76,7 +76,7 @@ cover: ## run the tests (as make test) with a coverage profile in coverage.out; 
 	GO='$(GO)' PKGS='$(PKGS)' TESTFLAGS='$(TESTFLAGS)' COVERPROFILE='$(COVERPROFILE)' bash tools/cover.sh
 
 .PHONY: bench
-bench: ## measure overhead beside auditd, pipeline rate, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~20 min)
+bench: ## measure overhead (max and fixed-rate pgbench) beside auditd, the pipeline to JetStream and to the store, rules, latency, CPU/RSS; writes docs/benchmarks.md and .csv (root, ~30 min)
 	$(SUDO) env "PATH=$(PATH)" $(GO) run ./test/bench -out docs
 
 # golangci-lint is pinned in tools/go.mod, apart from the module's own

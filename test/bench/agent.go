@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -76,6 +77,14 @@ func (b *bench) startAgent(withPprof bool) (*agent, error) {
 	a, err := testproc.StartAgent(b.ctx, o)
 	if err != nil {
 		return nil, err
+	}
+	// The sensors run before the agent has finished starting: probing the
+	// TLS libraries of every program found (seconds on a machine full of
+	// Go binaries) comes first, and a load offered meanwhile measures
+	// that. Dropping its capabilities is the agent's last start-up step.
+	if err := a.WaitLog(b.ctx, time.Minute, func(s string) bool { return strings.Contains(s, `msg="capabilities dropped"`) }); err != nil {
+		a.Stop(syscall.SIGKILL, 0)
+		return nil, fmt.Errorf("waiting for the agent to finish starting: %w", err)
 	}
 	if n := a.SensorsNotRunning(); n > 0 {
 		log.Printf("warning: %d agent sensors cannot run here: %s", n, a.LogPath)

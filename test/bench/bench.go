@@ -164,10 +164,25 @@ func (b *bench) run() error {
 	return b.rep.write(b.o.out)
 }
 
-// Figures 1 and 2: pgbench, the write loop and the transfer loop with no
-// monitor, with vigil-agent and with auditd, in alternating rounds.
+// fixedRateShare is the part of the machine's no-monitor pgbench rate that
+// the fixed-rate runs ask for: enough load to measure, with idle left so
+// that a monitor's cost shows as CPU and latency, not as a lower rate.
+const fixedRateShare = 0.7
+
+// Figures 1 and 2: pgbench (as fast as it goes, then at a fixed rate), the
+// write loop and the transfer loop with no monitor, with vigil-agent (its
+// collector on the same host, then apart) and with auditd, in alternating
+// rounds.
 func (b *bench) overheads() error {
-	modes := []string{modeBaseline, modeAgent, modeAuditd}
+	if b.o.figures["1"] {
+		tps, err := b.pg.pgbench(b.o.pgSeconds)
+		if err != nil {
+			return fmt.Errorf("measuring pgbench's rate with no monitor: %w", err)
+		}
+		b.rep.calibrationTPS, b.rep.fixedRate = tps, max(1, int(fixedRateShare*tps))
+		log.Printf("pgbench with no monitor: %.0f tps; the fixed-rate runs ask for %d/s", tps, b.rep.fixedRate)
+	}
+	modes := []string{modeBaseline, modeAgent, modeAgentApart, modeAuditd}
 	for round := 1; round <= b.o.reps; round++ {
 		for _, mode := range modes {
 			s, err := b.overheadRound(round, mode)
@@ -175,8 +190,9 @@ func (b *bench) overheads() error {
 				return err
 			}
 			b.rep.overheads = append(b.rep.overheads, s)
-			log.Printf("round %d %-11s pgbench %.0f tps, write loop %.0f files/s, transfer loop %.0f conns/s %s",
-				round, mode, s.tps, s.files, s.tcp, s.note())
+			log.Printf("round %d %-11s pgbench %.0f tps, at %d/s: %.0f µs CPU/transaction, latency avg %.2f ms p99 %.2f ms; "+
+				"write loop %.0f files/s, transfer loop %.0f conns/s %s",
+				round, mode, s.tps, b.rep.fixedRate, s.cpuPerTx(), s.fixed.latAvgMs, s.fixed.latP99Ms, s.files, s.tcp, s.note())
 		}
 	}
 	if b.o.figures["1"] {
@@ -188,16 +204,23 @@ func (b *bench) overheads() error {
 func (b *bench) overheadRound(round int, mode string) (s overheadSample, err error) {
 	// Named results: the deferred stops below record what they report.
 	s = overheadSample{round: round, mode: mode}
+	var apart *cgroup
 	switch mode {
-	case modeAgent:
-		// A fresh collector each time, niced to stand in for one on another
-		// machine; it is stopped with the agent, so no backlog it still
-		// has to store steals CPU from the next set-up.
+	case modeAgent, modeAgentApart:
+		// A fresh collector each time, stopped with the agent, so no
+		// backlog it still has to store steals CPU from the next set-up.
+		// Apart, it is niced and in a cgroup of its own, its CPU taken
+		// out of the machine's: a collector on another machine.
 		if err := b.newSite(); err != nil {
 			return s, err
 		}
-		if b.col, err = b.startCollector(true); err != nil {
+		if b.col, err = b.startCollector(mode == modeAgentApart); err != nil {
 			return s, err
+		}
+		if mode == modeAgentApart {
+			if apart, err = newCgroup(fmt.Sprintf("vigil-bench-collector-%d", b.sites), b.col.Pid()); err != nil {
+				return s, err
+			}
 		}
 		if b.agent, err = b.startAgent(false); err != nil {
 			return s, err
@@ -210,6 +233,9 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 			s.agentEvents, s.agentDrops = st.events, drops
 			if derr != nil && err == nil {
 				err = fmt.Errorf("reading the agent's kernel drop counters: %w", derr)
+			}
+			if rerr := apart.remove(); rerr != nil {
+				log.Printf("warning: %v", rerr)
 			}
 		}()
 	case modeAuditd:
@@ -224,12 +250,11 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 		}()
 	}
 	// With the agent, each workload also records the agent's CPU and the
-	// collector's: niced, the collector stands in for one on another
-	// machine, but it still takes what the workload leaves idle. Each
-	// workload starts once the collector has stored the previous one's
-	// events (up to 30 s), so that its backlog does not run into the next.
+	// collector's. Each workload starts once the collector has stored the
+	// previous one's events (up to 30 s), so that its backlog does not run
+	// into the next.
 	var agentPid, colPid int
-	if mode == modeAgent {
+	if b.agent != nil {
 		agentPid, colPid = b.agent.Pid(), b.col.Pid()
 		s.measured = true
 	}
@@ -252,23 +277,29 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 			return nil
 		}
 		s.agentCPU[i], s.collectorCPU[i] = cpuPercent(a0, a1), cpuPercent(c0, c1)
+		if i == 1 {
+			s.agentFixedSec = float64(a1.cpuTicks-a0.cpuTicks) / clockTicks
+		}
 		return nil
 	}
 	if b.o.figures["1"] {
 		if err := measure(0, func() (err error) { s.tps, err = b.pg.pgbench(b.o.pgSeconds); return err }); err != nil {
 			return s, err
 		}
+		if err := measure(1, func() error { return b.fixedRate(&s, apart) }); err != nil {
+			return s, err
+		}
 	}
 	if b.o.figures["2"] {
 		secs := b.o.loopSecs.String()
-		if err := measure(1, func() error {
+		if err := measure(2, func() error {
 			r, err := b.loadgen("-mode", "files", "-dir", "/dev/shm", "-workers", "2", "-writes", "4", "-size", "128", "-duration", secs)
 			s.files = r.rate
 			return err
 		}); err != nil {
 			return s, err
 		}
-		if err := measure(2, func() error {
+		if err := measure(3, func() error {
 			r, err := b.loadgen("-mode", "tcp", "-workers", "2", "-size", "128", "-duration", secs)
 			s.tcp = r.rate
 			return err
@@ -277,6 +308,37 @@ func (b *bench) overheadRound(round int, mode string) (s overheadSample, err err
 		}
 	}
 	return s, nil
+}
+
+// fixedRate runs pgbench at the fixed rate and takes the machine's busy
+// CPU time over it, less the collector's cgroup when it is kept apart.
+func (b *bench) fixedRate(s *overheadSample, apart *cgroup) error {
+	var u0, u1 time.Duration
+	var err error
+	if apart != nil {
+		if u0, err = apart.usage(); err != nil {
+			return err
+		}
+	}
+	m0, err := sampleSystem()
+	if err != nil {
+		return err
+	}
+	if s.fixed, err = b.pg.pgbenchFixed(b.tmp, b.rep.fixedRate, b.o.fixedSeconds); err != nil {
+		return err
+	}
+	m1, err := sampleSystem()
+	if err != nil {
+		return err
+	}
+	if apart != nil {
+		if u1, err = apart.usage(); err != nil {
+			return err
+		}
+		s.apartSec = (u1 - u0).Seconds()
+	}
+	s.busySec = busySeconds(m0, m1)
+	return nil
 }
 
 // Figure 3: step the file-write rate up until the agent loses events or
@@ -340,12 +402,25 @@ func (b *bench) lossProbe() error {
 	}
 	b.spoolMaxMiB = lossProbeSpoolMiB
 	defer func() { b.spoolMaxMiB = 0 }()
-	if err := b.startSite(false); err != nil {
+	if err := b.startSite(true); err != nil {
 		return err
 	}
 	defer func() { b.rep.noteStop(b.stopSite()) }()
 	pid := b.agent.Pid()
+	// The agent's profile at the rate where it stopped keeping up is what
+	// the pipeline's closer reads.
+	profiled := make(chan error, 1)
+	go func() {
+		if err := sleep(b.ctx, 2*time.Second); err != nil {
+			profiled <- err
+			return
+		}
+		profiled <- b.agentProfile(fmt.Sprintf("%s at %d/s (the loss probe)", src, target), "pipeline-"+src)
+	}()
 	r, err := b.offer(src, pid, target, 15*time.Second)
+	if perr := <-profiled; perr != nil {
+		log.Printf("profiling the agent in the loss probe: %v", perr)
+	}
 	if err != nil {
 		return err
 	}
@@ -358,9 +433,11 @@ func (b *bench) lossProbe() error {
 	}
 	p.kernelDrops += r.ringFull
 	p.spoolDropped = spoolDropped(b.agent.Log())
-	if p.backlog, p.backlogBytes, err = spoolBacklogBytes(filepath.Join(b.site, "agent", "spool")); err != nil {
+	bl, err := readSpoolBacklogs(filepath.Join(b.site, "agent", "spool"))
+	if err != nil {
 		return err
 	}
+	p.backlog, p.backlogBytes = bl.unacked, bl.unackedBytes
 	c, err := b.col.counters()
 	if err != nil {
 		return err
@@ -372,12 +449,25 @@ func (b *bench) lossProbe() error {
 	return nil
 }
 
+// pipelineStep offers rate from src for a step to a fresh agent and
+// collector and measures the two ends apart: at the agent, the records
+// JetStream acknowledged (its spool's ack cursor) and the loss counters;
+// then, the agent stopped, the collector storing what waits in JetStream
+// with the cores to itself.
 func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error) {
 	st := stepSample{round: round, source: src, target: rate, lost: map[string]float64{}}
 	if err := b.startSite(false); err != nil {
 		return st, err
 	}
-	defer b.stopSite()
+	// On an error part-way, whichever of the two still runs is stopped.
+	defer func() {
+		if b.agent != nil {
+			b.agent.stop()
+			b.agent = nil
+		}
+		b.col.stop()
+		b.col = nil
+	}()
 	pid := b.agent.Pid()
 	cpid := b.col.Pid()
 	s0, _ := sampleProc(pid)
@@ -400,22 +490,50 @@ func (b *bench) pipelineStep(round int, src string, rate int) (stepSample, error
 		return st, fmt.Errorf("reading the agent's kernel drop counters: %w", err)
 	}
 	st.kernelDrops += r.ringFull
-	backlog, err := spoolBacklog(filepath.Join(b.site, "agent", "spool"))
+	bl, err := readSpoolBacklogs(filepath.Join(b.site, "agent", "spool"))
 	if err != nil {
 		return st, err
 	}
-	stop := b.stopSite()
+	stop := b.agent.stop()
+	b.agent = nil
 	b.rep.noteStop(stop)
 	st.offered, st.ops = r.rate, r.ops
-	st.events, st.spooled = stop.events, uint64(backlog)
+	st.events, st.spooled, st.uncommitted = stop.events, uint64(bl.unacked), uint64(bl.uncommitted)
 	st.stored, st.agentCPU, st.collectorCPU = c.stored, cpuPercent(s0, s1), cpuPercent(c0, c1)
 	for k, v := range c.lost {
 		if v > 0 {
 			st.lost[k] = v
 		}
 	}
+	if st.drained, st.drainTime, st.drainCPU, err = b.collectorDrain(); err != nil {
+		return st, err
+	}
 	st.classify()
 	return st, nil
+}
+
+// drainLimit bounds how long a step's collector is watched storing its
+// backlog alone.
+const drainLimit = 6 * time.Second
+
+// collectorDrain measures the collector storing, with the agent stopped,
+// what waits for it in JetStream: the events it stored and the time from
+// the first sample to the last change, and its CPU seconds meanwhile.
+func (b *bench) collectorDrain() (stored float64, d time.Duration, cpu float64, err error) {
+	c0, err := b.col.counters()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	p0, perr0 := sampleProc(b.col.Pid())
+	c1, d, err := b.drain(b.col, time.Second, drainLimit)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	p1, perr1 := sampleProc(b.col.Pid())
+	if perr0 == nil && perr1 == nil {
+		cpu = float64(p1.cpuTicks-p0.cpuTicks) / clockTicks
+	}
+	return c1.stored - c0.stored, d, cpu, nil
 }
 
 // Figures 5 and 6: at a steady 1,000 and 10,000 file writes a second, the
@@ -556,7 +674,13 @@ func (b *bench) profile(rate int) error {
 	if err := sleep(b.ctx, 1500*time.Millisecond); err != nil {
 		return err
 	}
-	path := filepath.Join(b.tmp, fmt.Sprintf("agent-cpu-%d.pprof", rate))
+	return b.agentProfile(fmt.Sprintf("%d files/s", rate), fmt.Sprintf("files-%d", rate))
+}
+
+// agentProfile takes an 8 s CPU profile of the running agent and keeps
+// its top for the report, under key for the closers.
+func (b *bench) agentProfile(label, key string) error {
+	path := filepath.Join(b.site, "agent-cpu-"+key+".pprof")
 	if _, err := run("curl", "-fsS", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=8", b.agent.Pprof)); err != nil {
 		return err
 	}
@@ -564,7 +688,7 @@ func (b *bench) profile(rate int) error {
 	if err != nil {
 		return err
 	}
-	b.rep.profiles = append(b.rep.profiles, profileTop{label: fmt.Sprintf("%d files/s", rate), top: out})
+	b.rep.profiles = append(b.rep.profiles, profileTop{label: label, key: key, top: out})
 	return nil
 }
 
@@ -588,16 +712,7 @@ func (b *bench) pgbenchProfile() error {
 		return err
 	}
 	stats, window, err := bpfRunTime(b.agent.Pid(), func() error {
-		path := filepath.Join(b.site, "agent-cpu-pgbench.pprof")
-		if _, err := run("curl", "-fsS", "-o", path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=8", b.agent.Pprof)); err != nil {
-			return err
-		}
-		out, err := run("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", filepath.Join(b.bin, "vigil-agent"), path)
-		if err != nil {
-			return err
-		}
-		b.rep.profiles = append(b.rep.profiles, profileTop{label: "pgbench (-c 4 -j 2)", top: out})
-		return nil
+		return b.agentProfile("pgbench (-c 4 -j 2)", "pgbench")
 	})
 	if err != nil {
 		log.Printf("profiling under pgbench: %v", err)

@@ -23,6 +23,10 @@ type markdownData struct {
 	Started                        time.Time
 	Elapsed                        time.Duration
 	Reps, PgbenchSeconds           int
+	FixedSeconds, FixedRate        int
+	FixedShare                     float64
+	CalibrationTPS                 float64
+	DrainLimit                     time.Duration
 	LoopTime, StepTime, SteadyTime time.Duration
 	Rates, RingRates               string
 	AuditRules                     string
@@ -48,23 +52,29 @@ type machineData struct {
 
 type rowData struct {
 	Figure, Metric, Setup, Value, Unit, Note, Target, Verdict string
-	// Closer is the key of the closers.md.tmpl entry for a missed target.
+	// Closer is what closers.md.tmpl says of a missed target.
 	Closer string
 }
 
 type overheadData struct {
-	Round           int
-	Mode, Note      string
-	TPS, Files, TCP float64
+	Round              int
+	Mode, Note         string
+	TPS, Files, TCP    float64
+	FixedTPS, CPUPerTx float64
+	AgentPerTx         float64
+	LatAvg, LatP99     float64
 }
 
 type stepData struct {
 	Round, Target                 int
 	Source, Lost, Verdict         string
 	Offered, Stored, SharePercent float64
+	Acked                         string
 	AgentCPU, CollectorCPU        float64
 	Records                       int64
 	KernelDrops, Spooled          uint64
+	Uncommitted                   uint64
+	Drain                         string
 }
 
 type probeData struct {
@@ -112,7 +122,8 @@ func (r *report) markdown(rows []row) (string, error) {
 func (r *report) markdownData(rows []row) markdownData {
 	m := r.machine
 	d := markdownData{Started: m.started, Elapsed: r.elapsed.Round(time.Second), Reps: r.o.reps, PgbenchSeconds: r.o.pgSeconds,
-		LoopTime: r.o.loopSecs, StepTime: r.o.stepSecs, SteadyTime: r.o.steadySec,
+		FixedSeconds: r.o.fixedSeconds, FixedRate: r.fixedRate, FixedShare: 100 * fixedRateShare, CalibrationTPS: r.calibrationTPS,
+		DrainLimit: drainLimit, LoopTime: r.o.loopSecs, StepTime: r.o.stepSecs, SteadyTime: r.o.steadySec,
 		Rates: join(intsToFloats(r.o.rates), "%.0f"), RingRates: join(intsToFloats(r.o.ringRates), "%.0f"), AuditRules: auditRulesText(),
 		Machine: machineData{CPU: m.cpu, Kernel: m.kernel, OS: m.osRelease, Go: m.goVer, Postgres: m.postgres, Auditd: m.auditd,
 			NProc: m.nproc, MemGiB: m.memGiB, LoadStart: m.loadStart, LoadEnd: m.loadEnd},
@@ -125,20 +136,19 @@ func (r *report) markdownData(rows []row) markdownData {
 			if g := x.gap(); g != "" {
 				rd.Verdict = g
 			}
-			if x.status() == "missed" {
-				rd.Closer = x.figure + "/" + x.metric
-			}
 		}
 		d.Rows = append(d.Rows, rd)
 	}
 	for _, s := range r.overheads {
 		d.Overheads = append(d.Overheads, overheadData{Round: s.round, Mode: s.mode, TPS: s.tps, Files: s.files, TCP: s.tcp,
+			FixedTPS: s.fixed.tps, CPUPerTx: s.cpuPerTx(), AgentPerTx: s.agentPerTx(), LatAvg: s.fixed.latAvgMs, LatP99: s.fixed.latP99Ms,
 			Note: strings.Trim(s.note(), "()")})
 	}
 	for _, s := range r.steps {
 		d.Steps = append(d.Steps, stepData{Round: s.round, Source: s.source, Target: s.target, Offered: s.offered, Records: s.ops,
 			KernelDrops: s.kernelDrops, Spooled: s.spooled, Stored: s.stored, SharePercent: 100 * s.collectorShare(),
-			Lost: lostByReason(s.lost), AgentCPU: s.agentCPU, CollectorCPU: s.collectorCPU, Verdict: s.verdict})
+			Lost: lostByReason(s.lost), AgentCPU: s.agentCPU, CollectorCPU: s.collectorCPU, Verdict: s.verdict,
+			Acked: ackedText(s), Uncommitted: s.uncommitted, Drain: drainText(s)})
 	}
 	if pr := r.probe; pr != nil {
 		d.Probe = &probeData{Target: pr.target, SpoolMiB: pr.spoolMiB, Offered: pr.offered, Source: sourceText(pr.source),
@@ -153,6 +163,16 @@ func (r *report) markdownData(rows []row) markdownData {
 				NsPerRun: float64(st.ns) / float64(max(st.runs, 1))})
 		}
 		d.BPF = bd
+	}
+	for i, x := range rows {
+		if x.target != nil && x.status() == "missed" {
+			var b strings.Builder
+			if err := reportTemplate.ExecuteTemplate(&b, "closer", r.closer(x, d.BPF)); err != nil {
+				d.Rows[i].Closer = "(rendering this closer failed: " + err.Error() + ")"
+				continue
+			}
+			d.Rows[i].Closer = strings.TrimSpace(b.String())
+		}
 	}
 	if len(r.triggers) > 0 {
 		for _, rate := range []int{1000, 10000} {
@@ -180,6 +200,24 @@ func (r *report) markdownData(rows []row) markdownData {
 		d.Profiles = append(d.Profiles, profileData{Label: pr.label, Top: trimProfile(pr.top)})
 	}
 	return d
+}
+
+// ackedText is the rate JetStream acknowledged in a step, or "?" when the
+// agent was killed before it said how many events it emitted.
+func ackedText(s stepSample) string {
+	if a := s.ackedRate(); !math.IsNaN(a) {
+		return fmt.Sprintf("%.0f", a)
+	}
+	return "?"
+}
+
+// drainText is the collector's rate alone after a step, or "—" when the
+// step left it less than a second's storing.
+func drainText(s stepSample) string {
+	if r := s.drainRate(); !math.IsNaN(r) {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return "—"
 }
 
 // msText prints milliseconds, and an alert never stored as "> grace".

@@ -78,3 +78,52 @@ func parseStatusKiB(status, key string) uint64 {
 	}
 	return 0
 }
+
+// systemSample is the whole machine's CPU time at one moment, from the
+// "cpu" line of /proc/stat, in clock ticks.
+type systemSample struct {
+	at         time.Time
+	busy, idle uint64
+}
+
+func sampleSystem() (systemSample, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return systemSample{}, fmt.Errorf("reading the machine's CPU time: %w", err)
+	}
+	s, err := parseProcStat(string(b))
+	s.at = time.Now()
+	return s, err
+}
+
+// parseProcStat splits the aggregate "cpu" line into busy and idle time.
+// Idle is idle plus iowait; steal (time the hypervisor gave another guest)
+// is neither, since no process here spent it; guest time is already in
+// user and nice.
+func parseProcStat(stat string) (systemSample, error) {
+	for _, l := range strings.Split(stat, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "cpu" {
+			continue
+		}
+		if len(f) < 9 {
+			return systemSample{}, fmt.Errorf("/proc/stat: the cpu line has %d fields, want at least 9: %q", len(f), l)
+		}
+		var v [8]uint64
+		for i := range v {
+			n, err := strconv.ParseUint(f[i+1], 10, 64)
+			if err != nil {
+				return systemSample{}, fmt.Errorf("/proc/stat: the cpu line's field %d: %w", i+2, err)
+			}
+			v[i] = n
+		}
+		// user nice system idle iowait irq softirq steal
+		return systemSample{busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3] + v[4]}, nil
+	}
+	return systemSample{}, errors.New("/proc/stat has no aggregate cpu line")
+}
+
+// busySeconds is the CPU time all cores spent busy between two samples.
+func busySeconds(a, b systemSample) float64 {
+	return float64(b.busy-a.busy) / clockTicks
+}

@@ -108,15 +108,15 @@ func TestClassifyStep(t *testing.T) {
 }
 
 func TestRowVerdict(t *testing.T) {
-	r := row{value: 0.95, format: "%.3f", target: &target{0.97, true, "≥ 0.97"}}
+	r := row{value: 0.95, format: "%.3f", target: &target{0.97, true, "≥ 0.97", false}}
 	if r.status() != "missed" || r.gap() != "missed by 0.020 (-2%)" {
 		t.Errorf("status %q gap %q", r.status(), r.gap())
 	}
-	r = row{value: 400, format: "%.0f", target: &target{1000, false, "< 1 µs"}}
+	r = row{value: 400, format: "%.0f", target: &target{1000, false, "< 1 µs", false}}
 	if r.status() != "met" || r.gap() != "met, margin 600 (-60%)" {
 		t.Errorf("status %q gap %q", r.status(), r.gap())
 	}
-	r = row{value: math.Inf(1), format: "%.0f", target: &target{1000, false, "< 1 s"}}
+	r = row{value: math.Inf(1), format: "%.0f", target: &target{1000, false, "< 1 s", false}}
 	if r.status() != "missed" || r.fmt(r.value) != "> 15000" {
 		t.Errorf("status %q value %q", r.status(), r.fmt(r.value))
 	}
@@ -137,10 +137,10 @@ time=y level=WARN msg="spool full: oldest events dropped" count=150 total=200
 // figure, and a source with no steps has no row.
 func TestPipelineFiguresPerSource(t *testing.T) {
 	r := &report{o: options{reps: 1, figures: map[string]bool{"3": true}}, steps: []stepSample{
-		{round: 1, source: srcFiles, target: 30000, offered: 29990, verdict: stepOK},
-		{round: 1, source: srcFiles, target: 40000, offered: 33000, verdict: stepGen},
-		{round: 1, source: srcRing, target: 100000, offered: 99000, verdict: stepOK},
-		{round: 1, source: srcRing, target: 150000, offered: 149000, kernelDrops: 5, verdict: stepLoss},
+		{round: 1, source: srcFiles, target: 30000, offered: 29990, ops: 149950, events: 149960, verdict: stepOK},
+		{round: 1, source: srcFiles, target: 40000, offered: 33000, ops: 165000, events: 165010, verdict: stepGen},
+		{round: 1, source: srcRing, target: 100000, offered: 99000, ops: 495000, events: 495010, verdict: stepOK},
+		{round: 1, source: srcRing, target: 150000, offered: 149000, ops: 745000, kernelDrops: 5, verdict: stepLoss},
 	}}
 	best, loss := r.pipelineFigures(srcFiles)
 	if fmt.Sprint(best, loss) != "[33000] []" {
@@ -244,14 +244,24 @@ func goldenReport() *report {
 		osRelease: "Debian GNU/Linux 12 (bookworm)"}
 	r.elapsed = 19*time.Minute + 55*time.Second + 300*time.Millisecond
 	r.agentStops, r.agentKilled = 12, 2
+	r.calibrationTPS, r.fixedRate = 3650, 2555
+	fixed := func(f, lat float64) fixedRun {
+		return fixedRun{tps: 2554 - f, transactions: 38300, latAvgMs: lat, latP99Ms: 4 * lat}
+	}
 	for round := 1; round <= 2; round++ {
 		f := float64(round)
 		r.overheads = append(r.overheads,
-			overheadSample{round: round, mode: modeBaseline, tps: 3600 + 40*f, files: 57000 + 500*f, tcp: 14000 + 100*f},
+			overheadSample{round: round, mode: modeBaseline, tps: 3600 + 40*f, files: 57000 + 500*f, tcp: 14000 + 100*f,
+				fixed: fixed(f, 1.5+0.1*f), busySec: 19.15 + 0.1*f},
 			overheadSample{round: round, mode: modeAgent, tps: 3050 + 20*f, files: 37000 + 300*f, tcp: 10800 + 50*f,
 				agentEvents: uint64(900000 * (2 - round)), agentDrops: uint64(round - 1), measured: round == 1,
-				agentCPU: [3]float64{6.8, 35.2, 28.1}, collectorCPU: [3]float64{2.1, 27.5, 9.9}},
+				fixed: fixed(f, 1.9+0.1*f), busySec: 21.5 + 0.1*f, agentFixedSec: 0.61,
+				agentCPU: [4]float64{6.8, 4.1, 35.2, 28.1}, collectorCPU: [4]float64{2.1, 1.5, 27.5, 9.9}},
+			overheadSample{round: round, mode: modeAgentApart, tps: 3400 + 20*f, files: 40000 + 300*f, tcp: 11800 + 50*f,
+				agentEvents: 880000, measured: true, fixed: fixed(f, 1.7+0.1*f), busySec: 20.9 + 0.1*f, apartSec: 1.1,
+				agentFixedSec: 0.58, agentCPU: [4]float64{6.5, 3.8, 33.1, 27.0}, collectorCPU: [4]float64{2.0, 2.9, 26.0, 9.5}},
 			overheadSample{round: round, mode: modeAuditd, tps: 3300 + 10*f, files: 10700 + 100*f, tcp: 8900 + 30*f,
+				fixed: fixed(f, 1.6+0.1*f), busySec: 19.9 + 0.1*f,
 				auditRecords: 1200000 + round, auditLost: uint64(3 * (round - 1))})
 	}
 	for round := 1; round <= 2; round++ {
@@ -261,12 +271,14 @@ func goldenReport() *report {
 				lost: map[string]float64{}, agentCPU: 12.5, collectorCPU: 40, verdict: stepOK},
 			stepSample{round: round, source: srcFiles, target: 40000, offered: 36562 - 10*f, ops: 182810, events: 182800,
 				stored: 150000, lost: map[string]float64{}, agentCPU: 22.4, collectorCPU: 71.3, verdict: stepGen},
-			stepSample{round: round, source: srcRing, target: 50000, offered: 49990, ops: 249950, stored: 140000,
+			stepSample{round: round, source: srcRing, target: 50000, offered: 49990, ops: 249950, events: 249980, stored: 140000, uncommitted: 109950,
+				drained: 109950, drainTime: 3*time.Second + 100*time.Millisecond*time.Duration(round), drainCPU: 5.1,
 				lost: map[string]float64{}, agentCPU: 22.9, collectorCPU: 88.1, verdict: stepOK},
-			stepSample{round: round, source: srcRing, target: 100000, offered: 93000 + 1000*f, ops: 470000, spooled: 60000,
-				stored: 141000, lost: map[string]float64{}, agentCPU: 45.5, collectorCPU: 96, verdict: stepBehind},
+			stepSample{round: round, source: srcRing, target: 100000, offered: 93000 + 1000*f, ops: 470000, events: 470020, spooled: 60000, uncommitted: 329000,
+				stored: 141000, drained: 230000, drainTime: drainLimit, drainCPU: 14.2,
+				lost: map[string]float64{}, agentCPU: 45.5, collectorCPU: 96, verdict: stepBehind},
 			stepSample{round: round, source: srcRing, target: 150000, offered: 123871 + 20000*f, ops: 700000, kernelDrops: 69055,
-				spooled: 5, stored: 139000, lost: map[string]float64{"seq_gap": 12, "spool_full": 0}, agentCPU: 51,
+				spooled: 5, stored: 139000, drained: 500, drainTime: 200 * time.Millisecond, lost: map[string]float64{"seq_gap": 12, "spool_full": 0}, agentCPU: 51,
 				collectorCPU: 97.5, verdict: stepLoss})
 	}
 	r.probe = &lossProbeResult{source: srcRing, target: 100000, offered: 96270, ops: 1444050, spoolMiB: lossProbeSpoolMiB,
@@ -299,8 +311,11 @@ func goldenReport() *report {
 		{name: "BenchmarkNonMatching", nsPerOp: []float64{346, 350}, bPerOp: []float64{0, 0}, allocsPer: []float64{0, 0}},
 	}
 	r.profiles = []profileTop{
-		{label: "pgbench (-c 4 -j 2)", top: "File: vigil-agent\nBuild ID: abc\nType: cpu\nMain binary: /tmp/x\n      flat  flat%   sum%        cum   cum%\n     0.10s  5.00%  5.00%      1.20s 60.00%  runtime.main\n"},
-		{label: "1000 files/s", top: "Type: cpu\n     0.01s  1.00%  1.00%      0.50s 50.00%  agent.(*Agent).Run\n"},
+		{label: "pgbench (-c 4 -j 2)", key: "pgbench", top: "File: vigil-agent\nBuild ID: abc\nType: cpu\nMain binary: /tmp/x\n      flat  flat%   sum%        cum   cum%\n" +
+			"     0.10s  5.00%  5.00%      1.20s 60.00%  runtime.main\n     0.30s 15.00% 20.00%      0.40s 20.00%  github.com/vigilhq/vigil/agent/db.(*folder).add\n"},
+		{label: "1000 files/s", key: "files-1000", top: "Type: cpu\n     0.01s  1.00%  1.00%      0.50s 50.00%  agent.(*Agent).Run\n"},
+		{label: "10000 files/s", key: "files-10000", top: "Type: cpu\n     0.20s 20.00% 20.00%      0.30s 30.00%  event.AppendJSON\n"},
+		{label: "ring at 100000/s (the loss probe)", key: "pipeline-ring", top: "Type: cpu\n     0.40s 12.00% 12.00%      0.90s 27.00%  syscall.Syscall6\n"},
 	}
 	return r
 }
@@ -315,4 +330,93 @@ func sparseReport() *report {
 	r.machine, r.elapsed, r.agentStops = full.machine, 3*time.Minute, 4
 	r.steps, r.rules = full.steps[:2], full.rules
 	return r
+}
+
+// The targets the bench prints are the product's goals, each on the row
+// that measures it.
+func TestTargetsAreTheGoals(t *testing.T) {
+	want := map[string]string{
+		"1/pgbench max TPS ratio/" + modeAgent:                                       "≥ 0.97 of baseline",
+		"1/pgbench max TPS ratio/" + modeAgentApart:                                  "≥ 0.97 of baseline",
+		"1/pgbench fixed-rate CPU overhead/" + modeAgent:                             "≤ 3%",
+		"1/pgbench fixed-rate CPU overhead/" + modeAgentApart:                        "≤ 3%",
+		"2/write loop ratio/" + modeAgent:                                            "≥ 0.90 of baseline",
+		"3/ring → JetStream acknowledged with zero loss/" + modeAgent + ", injected": "≥ 200,000 events/s",
+		"3/collector stored/vigil-collector":                                         "≥ 100,000 events/s on 2 cores",
+		"4/BenchmarkPack/host time/rules":                                            "< 0.5 µs/event",
+		"5/syscall to stored alert p99/agent at 1000/s":                              "< 250 ms",
+		"6/agent CPU/agent at 1000/s":                                                "< 1% of a core",
+		"6/agent RSS/agent at 1000/s":                                                "< 40 MiB",
+	}
+	got := map[string]string{}
+	for _, x := range goldenReport().rows() {
+		if x.target != nil {
+			got[x.figure+"/"+x.metric+"/"+x.setup] = x.target.text
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: target %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// At a fixed rate the overhead is per round against that round's
+// baseline, and the collector kept apart does not count.
+func TestFixedRateOverhead(t *testing.T) {
+	r := &report{o: options{reps: 1, figures: map[string]bool{"1": true}}, fixedRate: 100, calibrationTPS: 143, overheads: []overheadSample{
+		{round: 1, mode: modeBaseline, busySec: 10, fixed: fixedRun{transactions: 1000}},
+		{round: 1, mode: modeAgent, busySec: 10.5, fixed: fixedRun{transactions: 1000}, measured: true, agentFixedSec: 0.2},
+		{round: 1, mode: modeAgentApart, busySec: 11.2, apartSec: 0.9, fixed: fixedRun{transactions: 1000}, measured: true},
+	}}
+	got := map[string]row{}
+	for _, x := range r.fixedRateRows() {
+		got[x.metric+"/"+x.setup] = x
+	}
+	for k, want := range map[string]float64{
+		"pgbench fixed-rate CPU per transaction/" + modeBaseline:    10000,
+		"pgbench fixed-rate CPU overhead/" + modeAgent:              5,
+		"pgbench fixed-rate CPU overhead/" + modeAgentApart:         3,
+		"pgbench fixed-rate agent CPU per transaction/" + modeAgent: 200,
+	} {
+		if x, ok := got[k]; !ok || math.Abs(x.value-want) > 1e-9 {
+			t.Errorf("%s = %v (row found %v), want %v", k, x.value, ok, want)
+		}
+	}
+	if x := got["pgbench fixed-rate CPU overhead/"+modeAgentApart]; x.status() != "met" {
+		t.Errorf("3%% against ≤ 3%%: %s", x.status())
+	}
+	if x := got["pgbench fixed-rate CPU overhead/"+modeAgent]; x.status() != "missed" {
+		t.Errorf("5%% against ≤ 3%%: %s", x.status())
+	}
+}
+
+// The ring's figure is what JetStream acknowledged, and the collector's is
+// its rate alone after a step, not while the step shared the cores.
+func TestPipelineEndsApart(t *testing.T) {
+	r := &report{o: options{reps: 1, stepSecs: 5 * time.Second, figures: map[string]bool{"3": true}}, steps: []stepSample{
+		{round: 1, source: srcRing, target: 200000, offered: 200000, ops: 1000000, events: 1000020, spooled: 100000, stored: 150000,
+			drained: 400000, drainTime: 4 * time.Second, verdict: stepOK},
+		{round: 1, source: srcRing, target: 300000, offered: 300000, ops: 1500000, kernelDrops: 10, stored: 150000,
+			drained: 100, drainTime: 100 * time.Millisecond, verdict: stepLoss},
+	}}
+	best, _ := r.pipelineFigures(srcRing)
+	if fmt.Sprint(best) != "[180000]" {
+		t.Errorf("ring → JetStream acked = %v, want [180000] (offered × the share acked)", best)
+	}
+	// Records the agent never read are neither dropped nor spooled: what
+	// it emitted bounds what was acknowledged, and a killed agent says
+	// nothing.
+	r.steps[0].events = 500000
+	if best, _ := r.pipelineFigures(srcRing); fmt.Sprint(best) != "[80000]" {
+		t.Errorf("ring → JetStream acked with 500000 events emitted = %v, want [80000]", best)
+	}
+	r.steps[0].events = 0
+	if best, _ := r.pipelineFigures(srcRing); fmt.Sprint(best) != "[0]" {
+		t.Errorf("ring → JetStream acked with the agent killed = %v, want [0]", best)
+	}
+	alone, during := r.collectorRates()
+	if fmt.Sprint(alone, during) != "[100000] [23076.923076923078]" {
+		t.Errorf("collector alone %v during %v", alone, during)
+	}
 }
