@@ -14,6 +14,7 @@ import (
 // every sets every attribute to something other than its default.
 const every = `
 data_dir          = "/srv/vigil"
+store             = "postgres://vigil@db.example:5432/vigil"
 rules_dir         = "/srv/rules"
 host_rules_dir    = "/srv/host-rules"
 allowed_rule_sets = ["aa11", "bb22"]
@@ -63,7 +64,7 @@ checkpoint {
 `
 
 // The same settings as flags.
-var everyFlags = []string{"--data", "/srv/vigil", "--rules", "/srv/rules", "--host-rules", "/srv/host-rules",
+var everyFlags = []string{"--data", "/srv/vigil", "--store", "postgres://vigil@db.example:5432/vigil", "--rules", "/srv/rules", "--host-rules", "/srv/host-rules",
 	"--allowed-rule-sets", "aa11,bb22", "--print-alerts", "--verbose", "--attribution-grace", "45s", "--bundle-grace", "5m",
 	"--nats-listen", "0.0.0.0:4223", "--nats-url", "nats://a:4222,nats://b:4222",
 	"--nats-creds", "/etc/vigil/collector-credentials/nats.creds", "--auth=false", "--tls-cert", "/c/server.pem",
@@ -184,6 +185,8 @@ func TestParseBadInput(t *testing.T) {
 		{"replicas out of range", "nats {\n  replicas = 0\n}\n", "collector.hcl:2:3: Invalid replicas: nats.replicas = 0"},
 		{"block twice", "http {\n}\nhttp {\n}\n", "collector.hcl:3:1: Duplicate http block"},
 		{"attribute twice", "data_dir = \"a\"\ndata_dir = \"b\"\n", "collector.hcl:2:1: Attribute redefined"},
+		// The password stays out of the message.
+		{"store of another database", "store = \"mysql://u:secret@h/db\"\n", `collector.hcl:1:1: Invalid store: store = "mysql://u:xxxxx@h/db": a store is a postgres:// URL or a SQLite file path, not mysql://`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := Parse("collector.hcl", []byte(c.src))

@@ -321,7 +321,7 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 		limit = 1000
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed
-		FROM loss WHERE ? = '' OR agent_id = ? ORDER BY n DESC LIMIT ?`, agentID, agentID, limit)
+		FROM loss WHERE agent_id = ? OR ? ORDER BY n DESC LIMIT ?`, agentID, agentID == "", limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing loss: %w", err)
 	}
@@ -344,7 +344,7 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 // when each was received, to warm the correlation windows after a restart.
 func (s *Store) RecentEvents(ctx context.Context, since time.Time, limit int, fn func(ev *event.Event, received time.Time)) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT body, received FROM (SELECT n, body, received FROM events WHERE received >= ? AND kind != ?
-		ORDER BY n DESC LIMIT ?) ORDER BY n`, ms(since), string(event.KindHeartbeat), limit)
+		ORDER BY n DESC LIMIT ?) AS recent ORDER BY n`, ms(since), string(event.KindHeartbeat), limit)
 	if err != nil {
 		return fmt.Errorf("reading recent events: %w", err)
 	}
