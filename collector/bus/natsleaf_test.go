@@ -22,8 +22,9 @@ import (
 )
 
 // startFromFiles runs a nats-server from main, written beside the files
-// (name -> content) it includes, as an operator's server does.
-func startFromFiles(t *testing.T, main string, files map[string][]byte) *server.Server {
+// (name -> content) it includes, as an operator's server does, and returns
+// it and that directory.
+func startFromFiles(t *testing.T, main string, files map[string][]byte) (*server.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, b := range files {
@@ -49,7 +50,7 @@ func startFromFiles(t *testing.T, main string, files map[string][]byte) *server.
 		t.Fatal("nats-server did not start")
 	}
 	t.Cleanup(srv.Shutdown)
-	return srv
+	return srv, dir
 }
 
 // A core node with the core block and a leaf node with its site's file:
@@ -89,15 +90,15 @@ func TestLeafNodeKeyHoldsTheLeafToItsSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	leafPort := testproc.FreePort(t)
-	hub := startFromFiles(t, fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\n"+
+	hub, _ := startFromFiles(t, fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\n"+
 		"leafnodes { listen: 127.0.0.1:%d }\ninclude ./vigil-core.conf\n", t.TempDir(), leafPort),
 		map[string][]byte{"vigil-core.conf": core})
 	remote := fmt.Sprintf(`"nats://127.0.0.1:%d"`, leafPort)
-	site := startFromFiles(t, "listen: 127.0.0.1:-1\ninclude ./vigil-leaf.conf\n"+
+	site, _ := startFromFiles(t, "listen: 127.0.0.1:-1\ninclude ./vigil-leaf.conf\n"+
 		"leafnodes { remotes = [ { urls: ["+remote+"], nkey: $"+LeafNKeyVariable+" } ] }\n",
 		map[string][]byte{"vigil-leaf.conf": leafConf})
 	seed, _ := leaf.Seed()
-	open := startFromFiles(t, fmt.Sprintf("listen: 127.0.0.1:-1\nleafnodes { remotes = [ { urls: [%s], nkey: %q } ] }\n", remote, seed), nil)
+	open, _ := startFromFiles(t, fmt.Sprintf("listen: 127.0.0.1:-1\nleafnodes { remotes = [ { urls: [%s], nkey: %q } ] }\n", remote, seed), nil)
 	testproc.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
 		if n := hub.NumLeafNodes(); n != 2 {
 			return fmt.Errorf("the core node has %d leaf nodes, want 2", n)

@@ -34,7 +34,9 @@ keys only, and the leaf's seed as the variable $VIGIL_LEAF_NKEY for its remote
 (leafnodes { remotes = [ { urls: [...], nkey: $VIGIL_LEAF_NKEY } ] }).
 
 Write it again after each vigil enrol or --revoke (--out replaces the file at
-once, mode 0600) and reload the servers (nats-server --signal reload).`,
+once, mode 0600) and reload the servers (nats-server --signal reload); after an
+enrolment at a site with a leaf node, restart that leaf node too, since its
+link to the core keeps the permissions it connected with.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var b bytes.Buffer
