@@ -116,6 +116,20 @@ if until_ok 150 "${pids[1]}" listed alerts list --rule db_dump_tool; then ok "an
 	sed 's/^/     agent: /' "$run_dir/agent.log" | tail -20
 fi
 
+# The self-check runs at every heartbeat once the sensors are up: the
+# canary child must come through every sensor under the unit's capability
+# set and no-new-privs, or the packaged agent would report itself blinded.
+running() { vigil agents list --token-file "$token" 2>/dev/null | grep ws-pkg | grep -qE '(^|[ ,])process(,| )'; }
+if until_ok 150 "${pids[1]}" running; then ok "a heartbeat with the sensors running reached the collector"; else
+	bad "a heartbeat with the sensors running reached the collector"
+	vigil agents list --token-file "$token" 2>&1 | sed 's/^/     /'
+fi
+check "the packaged agent finds no probe detached" sh -c "! grep -q 'found detached' '$run_dir/agent.log'"
+check "the packaged agent's canary finds no sensor blind" sh -c "! grep -q 'found blind' '$run_dir/agent.log'"
+for rule in vigil_sensor_blind vigil_sensor_detached; do
+	check "no $rule alert about the packaged agent" sh -c "! vigil alerts list --rule $rule --token-file '$token' 2>&1 | grep -q ws-pkg"
+done
+
 stop_packaged
 rm -rf "$run_dir"
 if dpkg -P vigil-agent vigil-collector vigil-cli >/dev/null; then ok "dpkg -P all three"; else bad "dpkg -P all three"; fi

@@ -9,7 +9,8 @@ import (
 // seq make, and the boot must be its agent's. Otherwise an agent could
 // store the same seq twice under two ids, or take another agent's boot id
 // and have that agent's events dropped as duplicates of its own. An event
-// that fails is counted (malformed or rejected) and not stored.
+// that fails is counted (malformed or rejected) and not stored; a taken
+// boot also raises an identity alert, once per cooldown.
 func (in *Ingest) ownNumber(b *batch, msg Msg, ev *event.Event) (bool, error) {
 	if ev.Seq == 0 {
 		return true, nil
@@ -26,6 +27,9 @@ func (in *Ingest) ownNumber(b *batch, msg Msg, ev *event.Event) (bool, error) {
 	if owner != "" {
 		b.results["rejected"]++
 		in.o.Logger.Warn("event claiming another agent's boot rejected", "subject", msg.Subject, "boot_id", ev.BootID, "boot_of", owner)
+		if al := in.o.Liveness.BootClaim(ev, owner, b.now); al != nil {
+			return false, b.putAlert(al, "liveness")
+		}
 		return false, nil
 	}
 	return true, nil

@@ -2,8 +2,11 @@ package ingest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/vigilhq/vigil/collector/liveness"
+	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 )
 
@@ -34,10 +37,10 @@ func TestSameSeqUnderAnotherIDIsNotStoredTwice(t *testing.T) {
 // An agent that takes another agent's boot id (so that its event ids are
 // the other's) is refused, in the same batch or a later one, and the
 // other agent's own events are still stored rather than dropped as
-// duplicates.
+// duplicates; the SOC hears of it, since the forger's events are lost.
 func TestAnotherAgentsBootIsRejected(t *testing.T) {
 	for _, sameBatch := range []bool{false, true} {
-		in, st, m, _ := newIngest(t, nil)
+		in, st, m, alerts := newIngest(t, nil)
 		ctx := context.Background()
 		victim := ev("leeds", "ag-1", 1, event.KindFileWrite)
 		forged := ev("leeds", "ag-2", 2, event.KindFileWrite)
@@ -64,6 +67,13 @@ func TestAnotherAgentsBootIsRejected(t *testing.T) {
 		}
 		if got := count(m, "rejected"); got != 1 {
 			t.Fatalf("same batch %v: %d rejected, want 1", sameBatch, got)
+		}
+		if len(*alerts) != 1 || (*alerts)[0].Alert.Rule != liveness.RuleIdentity || (*alerts)[0].AgentID != "ag-2" ||
+			!strings.Contains((*alerts)[0].Alert.Summary, victim.BootID) {
+			t.Fatalf("same batch %v: alerts %v, want one %s about ag-2 naming the boot it took", sameBatch, *alerts, liveness.RuleIdentity)
+		}
+		if stored, err := st.Alerts(ctx, store.AlertFilter{Rule: liveness.RuleIdentity}); err != nil || len(stored) != 1 {
+			t.Fatalf("same batch %v: stored identity alerts %v (%v), want 1", sameBatch, stored, err)
 		}
 	}
 }

@@ -366,12 +366,32 @@ func statusOf(st *agentState) string {
 func (t *Tracker) Identity(subjSite, subjAgent string, ev *event.Event, now time.Time) *event.Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st, ok := t.agents[subjAgent]
-	if !ok {
-		st = &agentState{site: subjSite, lastAlert: map[string]time.Time{}, interval: 10 * time.Second, lastHB: now}
-		t.agents[subjAgent] = st
-	}
+	st := t.sender(subjSite, subjAgent, now)
 	sender := &event.Event{AgentID: subjAgent, Site: subjSite, Host: st.host, BootID: st.bootID}
 	return t.alert(sender, st, RuleIdentity, event.SeverityHigh,
 		fmt.Sprintf("agent %s at %s published an event claiming to be agent %s at %s", subjAgent, subjSite, ev.AgentID, ev.Site), 0, now)
+}
+
+// sender is the state of an agent that published something refused,
+// made if the agent was never heard of, so its alerts keep a cooldown.
+// The caller holds t.mu.
+func (t *Tracker) sender(site, agent string, now time.Time) *agentState {
+	st, ok := t.agents[agent]
+	if !ok {
+		st = &agentState{site: site, lastAlert: map[string]time.Time{}, interval: 10 * time.Second, lastHB: now}
+		t.agents[agent] = st
+	}
+	return st
+}
+
+// BootClaim returns the alert for an agent whose events carry a boot id
+// another agent's events used (owner), or nil within the cooldown: those
+// events are refused, so the agent is as good as silent.
+func (t *Tracker) BootClaim(ev *event.Event, owner string, now time.Time) *event.Event {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.sender(ev.Site, ev.AgentID, now)
+	sender := &event.Event{AgentID: ev.AgentID, Site: ev.Site, Host: ev.Host, BootID: st.bootID}
+	return t.alert(sender, st, RuleIdentity, event.SeverityHigh,
+		fmt.Sprintf("agent %s at %s published events under boot %s, which agent %s's events used; they are refused", ev.AgentID, ev.Site, ev.BootID, owner), 0, now)
 }
