@@ -302,7 +302,7 @@ func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, e
 	if err != nil {
 		return nil, fmt.Errorf("opening the API's tokens: %w", err)
 	}
-	srv.Auth = tokens
+	srv.Auth, srv.DataDir = tokens, cfg.DataDir
 	if !cfg.NoConsole {
 		users, err := auth.OpenUsers(cfg.DataDir)
 		if err != nil {
@@ -310,7 +310,14 @@ func HTTPHandler(cfg Config, srv *api.Server, log *slog.Logger) (http.Handler, e
 		}
 		srv.Users, srv.Sessions = users, auth.NewSessions()
 		c := &console.Server{Store: srv.Store, Hub: srv.Hub, Liveness: srv.Liveness, CurrentBundle: srv.CurrentBundle, Users: users,
-			Sessions: srv.Sessions, Log: log}
+			Sessions: srv.Sessions, Log: log, DataDir: cfg.DataDir}
+		if cfg.NATS.Auth {
+			// Agents are enrolled where the NATS server reads them.
+			c.AgentsDir = cfg.NATS.AgentsDir
+			if c.AgentsDir == "" {
+				c.AgentsDir = filepath.Join(cfg.DataDir, "agents")
+			}
+		}
 		if srv.Console, err = c.Handler(); err != nil {
 			return nil, err
 		}

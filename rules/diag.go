@@ -27,6 +27,16 @@ func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, width uint, color bool
 	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
 }
 
+// WriteDiagnosticsOf renders diagnostics with source snippets taken from
+// srcs, for rules that are not files on this host (a form's text).
+func WriteDiagnosticsOf(w io.Writer, diags hcl.Diagnostics, srcs []Source, width uint, color bool) error {
+	files := map[string]*hcl.File{}
+	for _, s := range srcs {
+		files[s.Name] = &hcl.File{Bytes: s.Data}
+	}
+	return hcl.NewDiagnosticTextWriter(w, files, width, color).WriteDiagnostics(diags)
+}
+
 // DiagnosticJSON is the machine-readable form of one diagnostic.
 type DiagnosticJSON struct {
 	Severity string `json:"severity"` // error or warning

@@ -10,61 +10,27 @@ import (
 
 	"github.com/vigilhq/vigil/collector/bundles"
 	"github.com/vigilhq/vigil/internal/cli"
-	"github.com/vigilhq/vigil/rules"
 	"github.com/vigilhq/vigil/rules/bundle"
 )
 
 // errRejected says the rules were refused and why has been written out.
-var errRejected = errors.New("rules rejected; nothing published")
+var errRejected = bundles.ErrRejected
 
-// publishRules checks and tests the host rules of paths as vigil rules
-// check and test do, and publishes them as the signed bundle of site
-// (bundle.AllSites: every site) from the collector's data directory. Only
-// rules that compile, read identifiers the agents hash and pass their
-// tests are published; diagnostics and failures go to out.
+// publishRules loads the host rules of paths and publishes them as the
+// signed bundle of site (bundle.AllSites: every site) from the collector's
+// data directory after the checks of vigil rules check and test, against
+// the identifiers agentConfig's agents hash; diagnostics and failures go
+// to out.
 func publishRules(dataDir, site, agentConfig string, paths []string, out io.Writer) (*bundle.Bundle, error) {
 	set, diags, _ := loadForCLI(paths, out)
+	var hashed []string
 	if set != nil {
-		hashed, err := agentIdentifiers(agentConfig)
-		if err != nil {
+		var err error
+		if hashed, err = agentIdentifiers(agentConfig); err != nil {
 			return nil, err
 		}
-		more := set.CheckIdentifiers(hashed)
-		diags = append(diags, more...)
-		if more.HasErrors() {
-			set = nil
-		}
 	}
-	_ = rules.WriteDiagnostics(out, diags, 100, false)
-	if set == nil {
-		fmt.Fprintf(out, "rejected: %d error(s)\n", countErrors(diags))
-		return nil, errRejected
-	}
-	failed := 0
-	for _, r := range set.RunTests() {
-		if r.Passed {
-			continue
-		}
-		failed++
-		fmt.Fprintf(out, "FAIL  %s (%s)\n", r.Name, r.Pos)
-		for _, f := range r.Failures {
-			fmt.Fprintf(out, "      %s\n", f)
-		}
-	}
-	if failed > 0 {
-		fmt.Fprintf(out, "rejected: %d test(s) failed\n", failed)
-		return nil, errRejected
-	}
-	for _, r := range set.Rules() {
-		if r.Scope == rules.ScopeGlobal {
-			fmt.Fprintf(out, "warning: rule %s is global: agents run host rules only; the collector's rules directory runs global ones\n", r.Name)
-		}
-	}
-	b, err := bundles.Publish(dataDir, site, set, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
+	return bundles.CheckAndPublish(dataDir, site, set, diags, nil, hashed, time.Now(), out)
 }
 
 // rulesPublishCommand is vigil rules publish.

@@ -65,6 +65,9 @@ type Server struct {
 	// CurrentBundle is the rule bundle version served to a site (0: none);
 	// nil: no bundles are served.
 	CurrentBundle func(site string) uint64
+	// DataDir is the collector's data directory, whose published rule
+	// bundles GET /api/bundles lists; "": none.
+	DataDir string
 	// Enrolment lists the enrolment records the collector skipped.
 	Enrolment func() []string
 	// Now is the clock "since" durations count back from; default time.Now.
@@ -94,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/agents", s.agents)
 	mux.HandleFunc("GET /api/loss", s.loss)
 	mux.HandleFunc("GET /api/enrolment", s.enrolment)
+	mux.HandleFunc("GET /api/bundles", s.bundles)
 	mux.HandleFunc("GET /api/ocsf", s.ocsf)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	if s.Metrics != nil {

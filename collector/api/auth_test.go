@@ -28,7 +28,7 @@ func request(t *testing.T, hs *httptest.Server, path, token string) int {
 // allows; a revoked token stops working at once.
 func TestEveryPathNeedsAToken(t *testing.T) {
 	s, hs := newServer(t)
-	paths := []string{"/api/alerts", "/api/alerts/al-1", "/api/cases", "/api/cases/al-1", "/api/agents", "/api/loss", "/api/ocsf", "/metrics", "/api/nothing", "/"}
+	paths := []string{"/api/alerts", "/api/alerts/al-1", "/api/cases", "/api/cases/al-1", "/api/agents", "/api/loss", "/api/ocsf", "/api/bundles", "/metrics", "/api/nothing", "/"}
 	for _, p := range paths {
 		for _, tok := range []string{"", "vgl_0000", "Basic x"} {
 			if code := request(t, hs, p, tok); code != http.StatusUnauthorized {

@@ -38,6 +38,13 @@ type Server struct {
 	// CurrentBundle is the rule bundle version served to a site (0: none);
 	// nil: no bundles are served.
 	CurrentBundle func(site string) uint64
+	// AgentsDir is the collector's directory of enrolled agents when its
+	// NATS server admits enrolled agents only: the agents page says who is
+	// enrolled and admins enrol and revoke there; "": no enrolment.
+	AgentsDir string
+	// DataDir is the collector's data directory, whose signing key signs
+	// the rule bundles admins publish on the rules page; "": no publishing.
+	DataDir string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -62,7 +69,7 @@ func (s *Server) log() *slog.Logger {
 
 // pageNames are the templates rendered as whole pages, each inside
 // layout.html.
-var pageNames = []string{"login", "queue", "detail", "cases", "case", "person", "audit", "agents", "loss", "password", "users"}
+var pageNames = []string{"login", "queue", "detail", "cases", "case", "person", "audit", "agents", "loss", "password", "users", "rules"}
 
 var funcs = template.FuncMap{
 	"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
@@ -112,6 +119,7 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /alerts", s.queue)
 	mux.HandleFunc("GET /alerts/rows", s.rows)
 	mux.HandleFunc("GET /alerts/stream", s.stream)
+	mux.HandleFunc("GET /alerts/charts", s.overviewData)
 	mux.HandleFunc("GET /alerts/{id}", s.detail)
 	mux.HandleFunc("POST /alerts/{id}/triage", s.triage)
 	mux.HandleFunc("GET /cases", s.cases)
@@ -122,6 +130,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	mux.HandleFunc("GET /admin/audit", s.audit)
 	mux.HandleFunc("GET /admin/users", s.users)
 	mux.HandleFunc("POST /admin/users", s.userAction)
+	mux.HandleFunc("POST /admin/agents", s.agentAction)
+	mux.HandleFunc("GET /admin/rules", s.rulesPage)
+	mux.HandleFunc("POST /admin/rules", s.publishRules)
 	mux.HandleFunc("GET "+api.ChangePasswordPath, s.passwordPage)
 	mux.HandleFunc("POST "+api.ChangePasswordPath, s.changePassword)
 	return mux, nil

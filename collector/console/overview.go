@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/vigilhq/vigil/collector/store"
@@ -63,4 +64,29 @@ func (s *Server) overview(r *http.Request) (*overview, error) {
 		out.Sites = append(out.Sites, *rows[site])
 	}
 	return out, nil
+}
+
+// chartData is one chart's data as the front page fetches it anew.
+type chartData struct {
+	ID   string `json:"id"`
+	Plot plot   `json:"plot"`
+}
+
+// overviewData is the front page's charts' data, which the page fetches
+// to redraw them when the live stream says alerts changed.
+func (s *Server) overviewData(w http.ResponseWriter, r *http.Request) {
+	o, err := s.overview(r)
+	if err != nil {
+		s.fail(w, http.StatusInternalServerError, err)
+		return
+	}
+	out := make([]chartData, 0, len(o.Charts))
+	for _, c := range o.Charts {
+		out = append(out, chartData{ID: c.ID, Plot: c.Plot})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := json.NewEncoder(w).Encode(out); err != nil {
+		s.log().Debug("sending the overview's charts", "err", err) // the client went away
+	}
 }

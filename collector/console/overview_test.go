@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/collector/auth"
 	"github.com/vigilhq/vigil/collector/liveness"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
@@ -107,5 +108,22 @@ func TestQueueOverview(t *testing.T) {
 		if m == nil || !strings.Contains(strings.Join(strings.Fields(m[1]), " "), want) {
 			t.Errorf("the sites table's %s row, want %s:\n%v", site, want, m)
 		}
+	}
+}
+
+// The front page's charts' data, as the live page fetches it, is each
+// overview chart's plot by id, over the overview's 30 days, not cached.
+func TestOverviewChartsData(t *testing.T) {
+	_, h := serve(t, auth.Principal{Name: "ana", Role: auth.RoleAnalyst, Person: true})
+	w := do(h, "GET", "/alerts/charts", nil)
+	var got []chartData
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("/alerts/charts: %d %v %s", w.Code, err, w.Body)
+	}
+	if len(got) != 2 || got[0].ID != "alerts-per-day" || got[1].ID != "site-events" {
+		t.Fatalf("charts %+v", got)
+	}
+	if len(got[0].Plot.Days) != 30 || len(got[0].Plot.Series) != len(event.Severities) {
+		t.Errorf("the alerts chart's data: %d days, %d series", len(got[0].Plot.Days), len(got[0].Plot.Series))
 	}
 }

@@ -1,8 +1,13 @@
 package console
 
 import (
+	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/vigilhq/vigil/collector/api"
 	"github.com/vigilhq/vigil/collector/store"
@@ -22,6 +27,8 @@ type queueData struct {
 	Since      string   // as asked: a duration or a time
 	Sinces     []string // the time filter's choices
 	Live       bool     // the page follows the live stream
+	// Older is the next page's address, "" on the last one.
+	Older template.URL
 	// Overview is the fleet's pictures above the queue; the live refresh
 	// of the table leaves it as it was.
 	Overview *overview
@@ -41,7 +48,11 @@ func (s *Server) queueData(r *http.Request) (queueData, int, error) {
 	if f.Limit == 0 || f.Limit > queueLimit {
 		f.Limit = queueLimit
 	}
-	list, err := s.Store.Alerts(r.Context(), f)
+	before, err := parseCursor(r.URL.Query().Get("before"))
+	if err != nil {
+		return queueData{}, http.StatusBadRequest, err
+	}
+	list, err := s.Store.QueueAlerts(r.Context(), f, before)
 	if err != nil {
 		return queueData{}, http.StatusInternalServerError, err
 	}
@@ -62,8 +73,39 @@ func (s *Server) queueData(r *http.Request) (queueData, int, error) {
 			q.Set(k, v)
 		}
 	}
+	if len(list) == f.Limit {
+		last := list[len(list)-1]
+		older := url.Values{}
+		for k, v := range q {
+			older[k] = v
+		}
+		older.Set("before", formatCursor(store.QueueCursor{Time: last.Event.Time, N: last.N}))
+		d.Older = template.URL("/alerts?" + older.Encode()) // encoded here: safe as it is
+	}
+	if before != nil {
+		q.Set("before", formatCursor(*before))
+	}
 	d.Query = q.Encode()
 	return d, http.StatusOK, nil
+}
+
+// formatCursor writes a queue page's end as "MILLISECONDS.NUMBER".
+func formatCursor(c store.QueueCursor) string {
+	return strconv.FormatInt(c.Time.UnixMilli(), 10) + "." + strconv.FormatInt(c.N, 10)
+}
+
+// parseCursor reads what formatCursor wrote; "" is the first page.
+func parseCursor(v string) (*store.QueueCursor, error) {
+	if v == "" {
+		return nil, nil
+	}
+	at, n, ok := strings.Cut(v, ".")
+	msec, err1 := strconv.ParseInt(at, 10, 64)
+	num, err2 := strconv.ParseInt(n, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, errors.New("before must be a queue position like 1767600000000.42 (from the Older alerts link)")
+	}
+	return &store.QueueCursor{Time: time.UnixMilli(msec), N: num}, nil
 }
 
 // queue is the alert queue page; its table refreshes itself from rows

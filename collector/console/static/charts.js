@@ -1,7 +1,9 @@
 // The console's charts: each figure.chart holds its data as JSON (see
 // chart.go's plot), drawn here with uPlot. Days are UTC, as the server
 // counts them. Each figure keeps its uPlot as figure.uplot and its data as
-// figure.plot, for whoever wants to read what is drawn.
+// figure.plot, for whoever wants to read what is drawn. vigilCharts.update
+// redraws charts with new data (the live queue's), and a resized window
+// resizes every chart to its box.
 (function () {
   if (!window.uPlot) { return; }
   var count = function (v) { return v == null ? '' : String(Math.round(v * 100) / 100); };
@@ -15,8 +17,7 @@
   var utc = function (ts) { return uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'); };
   var day = uPlot.fmtDate('{YYYY}-{MM}-{DD}');
 
-  var draw = function (fig) {
-    var data = JSON.parse(fig.querySelector('script.chart-data').textContent);
+  var draw = function (fig, data) {
     var box = fig.querySelector('.plot');
     var label = data.unit === 'bytes' ? bytes : count;
     var raw = data.series.map(function (s) { return s.values; });
@@ -61,18 +62,52 @@
         return serie;
       }))
     };
+    if (fig.uplot) { fig.uplot.destroy(); }
     fig.plot = data;
     fig.uplot = new uPlot(opts, [data.days].concat(order.map(function (i) { return ys[i]; })), box);
     fig.classList.add('drawn');
   };
-  document.querySelectorAll('figure.chart').forEach(function (fig) {
+  var drawSafely = function (fig, data) {
+    var old = fig.querySelector('p.error');
+    if (old) { old.remove(); }
     try {
-      draw(fig);
+      draw(fig, data);
     } catch (e) {
       var p = document.createElement('p');
       p.className = 'error';
       p.textContent = 'drawing this chart failed: ' + e.message;
       fig.appendChild(p);
     }
+  };
+  document.querySelectorAll('figure.chart').forEach(function (fig) {
+    var data;
+    try {
+      data = JSON.parse(fig.querySelector('script.chart-data').textContent);
+    } catch (e) {
+      data = null;
+    }
+    drawSafely(fig, data);
+  });
+  window.vigilCharts = {
+    // update redraws each chart named in list ([{id, plot}]) whose data changed.
+    update: function (list) {
+      list.forEach(function (c) {
+        var fig = document.getElementById('chart-' + c.id);
+        if (fig && JSON.stringify(fig.plot) !== JSON.stringify(c.plot)) { drawSafely(fig, c.plot); }
+      });
+    }
+  };
+  // Resizing redraws at most once per animation frame.
+  var pending = false;
+  window.addEventListener('resize', function () {
+    if (pending) { return; }
+    pending = true;
+    requestAnimationFrame(function () {
+      pending = false;
+      document.querySelectorAll('figure.chart').forEach(function (fig) {
+        var box = fig.querySelector('.plot');
+        if (fig.uplot) { fig.uplot.setSize({ width: Math.max(box.clientWidth, 300), height: 170 }); }
+      });
+    });
   });
 })();

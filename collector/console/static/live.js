@@ -8,7 +8,25 @@
   if (!live || !window.EventSource) { return; }
   var state = document.getElementById('live-state');
   var show = function (text, cls) { if (state) { state.textContent = text; state.className = cls; } };
-  var refresh = function () { htmx.trigger(live, 'refresh'); };
+  // The charts are fetched at most once per chartsEvery: a burst of alerts
+  // redraws them once, at its end as well as its start.
+  var chartsEvery = 5000;
+  var chartsLast = 0;
+  var chartsTimer = null;
+  var fetchCharts = function () {
+    chartsTimer = null;
+    chartsLast = Date.now();
+    if (!window.vigilCharts || !document.querySelector('figure.chart')) { return; }
+    fetch('/alerts/charts', { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+      .then(function (list) { window.vigilCharts.update(list); })
+      .catch(function () { show('charts not refreshed', 'live-off'); });
+  };
+  var refreshCharts = function () {
+    if (chartsTimer) { return; }
+    chartsTimer = setTimeout(fetchCharts, Math.max(0, chartsLast + chartsEvery - Date.now()));
+  };
+  var refresh = function () { htmx.trigger(live, 'refresh'); refreshCharts(); };
   var src = new EventSource('/alerts/stream');
   src.addEventListener('change', refresh);
   src.onopen = function () {
