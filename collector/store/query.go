@@ -130,15 +130,19 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.Tail {
 		order = "n ASC"
 	}
-	q := "SELECT n, received, person, body, COALESCE(t.status, 'open')" + from
 	limit := f.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	return s.listAlerts(ctx, "listing alerts", from+fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit), args)
+}
+
+// listAlerts runs the alert query whose FROM clause and what follows it is
+// rest, with the columns every list of alerts reads.
+func (s *Store) listAlerts(ctx context.Context, what, rest string, args []any) ([]Alert, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT n, received, person, body, COALESCE(t.status, 'open')"+rest, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	out := []Alert{}
@@ -147,7 +151,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		var rec int64
 		var body []byte
 		if err := rows.Scan(&a.N, &rec, &a.Person, &body, &a.Status); err != nil {
-			return nil, fmt.Errorf("listing alerts: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		a.Received = fromMS(rec)
 		a.Event = new(event.Event)
@@ -157,7 +161,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
