@@ -22,29 +22,8 @@ import (
 // includes the generated authorization, as an operator's cluster node does.
 func startConfigured(t *testing.T, authorization []byte) *server.Server {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "vigil-agents.conf"), authorization, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "server.conf")
-	body := fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\ninclude ./vigil-agents.conf\n", filepath.Join(dir, "js"))
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatalf("nats-server refuses the generated configuration: %v\n%s", err, authorization)
-	}
-	opts.NoSigs = true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(srv.Shutdown)
+	main := fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\ninclude ./vigil-agents.conf\n", t.TempDir())
+	srv, _ := startFromFiles(t, main, map[string][]byte{"vigil-agents.conf": authorization})
 	return srv
 }
 
