@@ -68,7 +68,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// DB configures database capture (used when a db sensor runs).
 	DB dbconn.Options
-	// Started, if set, is called once the sensors run.
+	// Started, if set, is called once the sensors run, on a goroutine of
+	// its own while their records are read.
 	Started func(statuses []sensor.Status)
 	// NATSServer, if set, finds the NATS server on this host that the
 	// agent publishes to, whose activity the sensors ignore.
@@ -157,7 +158,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.opts.Logger.Warn("seeding process table from /proc", "err", err)
 	}
 	if a.opts.Started != nil {
-		a.opts.Started(set.Statuses())
+		// Records are read while it runs: it may wait out the scan of every
+		// running process for TLS libraries, and the ring would fill unread.
+		go a.opts.Started(set.Statuses())
 	}
 
 	// Loss is watched until shutdown, fold windows end until the ring is

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"os/user"
 	"path/filepath"
@@ -176,4 +177,54 @@ func ensureUser(t *testing.T, name string) *user.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// What Started does (the TLS scan and the capability drop take seconds on
+// a busy host) does not hold the sensors' records unread in the ring.
+func TestRecordsAreReadWhileStartedRuns(t *testing.T) {
+	testkernel.RequireRoot(t)
+	sink := make(chanSink, 1<<16)
+	seen := make(chan error, 1)
+	a := agent.New(agent.Options{
+		Identity: agent.Identity{Site: "test-site", Host: "test-host", AgentID: "ag-test"},
+		Sensors:  []sensor.Sensor{process.New()},
+		Sink:     sink,
+		Started: func([]sensor.Status) {
+			cmd := exec.Command("/bin/true")
+			if err := cmd.Run(); err != nil {
+				seen <- err
+				return
+			}
+			timeout := time.After(10 * time.Second)
+			for {
+				select {
+				case ev := <-sink:
+					if ev.Kind == event.KindProcessExec && ev.Process.PID == uint32(cmd.Process.Pid) {
+						seen <- nil
+						return
+					}
+				case <-timeout:
+					seen <- errors.New("the exec run from Started was not read while Started ran")
+					return
+				}
+			}
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	}()
+	select {
+	case err := <-seen:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case err := <-errc:
+		t.Fatalf("agent stopped: %v", err)
+	}
 }

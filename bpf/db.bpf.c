@@ -870,11 +870,74 @@ static __always_inline bool go_tls_tie(struct task_struct *t, struct pt_regs *re
 	return true;
 }
 
+/* Go's layout from 1.17 to 1.26 (TestGoConnLayout checks it against a
+ * program's DWARF): a tls.Conn starts with its net.Conn, an interface whose
+ * second word is the value; a *net.TCPConn or *net.UnixConn points first at
+ * its netFD, which starts with its poll.FD, whose Sysfd follows a 16-byte
+ * mutex. */
+#define GO_IFACE_DATA 8
+#define GO_NETFD_SYSFD 16
+/* The words of a wrapping net.Conn searched for the connection it wraps: a
+ * net.Conn field's value word, or a *net.TCPConn field. */
+#define GO_WRAP_WORDS 8
+
+/* The database connection under Go connection c, if c is a *net.TCPConn or
+ * *net.UnixConn whose descriptor is one the sensor tracks in this process;
+ * a word that merely looks like one finds no tracked socket. */
+static __always_inline __u64 go_conn_sock(struct task_struct *t, __u64 c)
+{
+	__u64 netfd = 0;
+	long fd = -1;
+	if (!c || bpf_probe_read_user(&netfd, sizeof(netfd), (void *)c) != 0 || !netfd)
+		return 0;
+	if (bpf_probe_read_user(&fd, sizeof(fd), (void *)(netfd + GO_NETFD_SYSFD)) != 0)
+		return 0;
+	__u64 ino = 0;
+	__u64 sk = (__u64)fd_sock(t, fd, &ino);
+	if (!sk || !plaintext_state(sk))
+		return 0;
+	return sk;
+}
+
+/* Ties the tls.Conn at conn to its socket through the net.Conn it runs
+ * over, so that its plaintext is read whichever goroutine or thread moves
+ * the ciphertext (a relay, a tunnel, a multiplexer): the net.Conn itself,
+ * or one a wrapper holds in its first GO_WRAP_WORDS words. The wrapper is
+ * searched only while the tls.Conn has no live tie, since a direct
+ * connection is found at the first try. */
+static __always_inline void go_tls_tie_conn(__u32 tgid, __u64 conn)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 data = 0;
+	if (bpf_probe_read_user(&data, sizeof(data), (void *)(conn + GO_IFACE_DATA)) != 0 || !data)
+		return;
+	struct go_key ck = {.tgid = tgid, .id = conn};
+	__u64 *cur = bpf_map_lookup_elem(&go_conns, &ck);
+	__u64 sk = go_conn_sock(t, data);
+	if (!sk) {
+		if (cur && plaintext_state(*cur))
+			return;
+		__u64 words[GO_WRAP_WORDS] = {};
+		if (bpf_probe_read_user(words, sizeof(words), (void *)data) != 0)
+			return;
+		for (int i = 0; i < GO_WRAP_WORDS && !sk; i++)
+			sk = go_conn_sock(t, words[i]);
+		if (!sk)
+			return;
+	}
+	if (!cur || *cur != sk)
+		bpf_map_update_elem(&go_conns, &ck, &sk, BPF_ANY);
+	struct sock_state *st = plaintext_state(sk);
+	if (st)
+		st->tls = 1;
+}
+
 static __always_inline void go_tls_enter(struct pt_regs *ctx, __u8 dir)
 {
 	if (is_vigil())
 		return;
 	struct go_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .id = ctx->r14};
+	go_tls_tie_conn(key.tgid, ctx->ax);
 	/* func (c *Conn) Write(b []byte) (int, error): c in RAX, b's data in RBX. */
 	struct go_call call = {.conn = ctx->ax, .buf = ctx->bx, .dir = dir};
 	if (bpf_map_update_elem(&go_calls, &key, &call, BPF_ANY) != 0)

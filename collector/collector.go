@@ -39,7 +39,10 @@ type Config struct {
 	// Version is the collector's, for vigil_build_info.
 	Version string
 	DataDir string
-	NATS    bus.Config
+	// Store is where alerts and events are kept: a postgres:// URL or a
+	// SQLite file; empty is vigil.db in DataDir.
+	Store string
+	NATS  bus.Config
 	// HTTP is the API's and console's listen address; empty turns it off.
 	HTTP string
 	// HTTPCert and HTTPKey, when set, serve HTTP over TLS.
@@ -123,7 +126,10 @@ func Run(ctx context.Context, cfg Config) error {
 		allowed = append(allowed, set.Hash())
 	}
 
-	st, err := store.Open(filepath.Join(cfg.DataDir, "vigil.db"))
+	if cfg.Store == "" {
+		cfg.Store = filepath.Join(cfg.DataDir, "vigil.db")
+	}
+	st, err := store.Open(cfg.Store)
 	if err != nil {
 		return err
 	}

@@ -85,3 +85,14 @@ func FormatDiagnostic(d *hcl.Diagnostic) string {
 func errDiag(rng hcl.Range, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()}
 }
+
+// ErrorCount is how many of diags are errors, not warnings.
+func ErrorCount(diags hcl.Diagnostics) int {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
+}

@@ -155,23 +155,13 @@ func rulesCheck(o checkOptions, paths []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "ok: %d rules (%d host, %d global), %d tests, hash %.12s\n",
 				host+global, host, global, set.TestCount(), set.Hash())
 		} else {
-			fmt.Fprintf(stdout, "rejected: %d error(s)\n", countErrors(diags))
+			fmt.Fprintf(stdout, "rejected: %d error(s)\n", rules.ErrorCount(diags))
 		}
 	}
 	if !ok {
 		return exitFail
 	}
 	return exitOK
-}
-
-func countErrors(diags hcl.Diagnostics) int {
-	n := 0
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			n++
-		}
-	}
-	return n
 }
 
 type testJSON struct {
@@ -233,7 +223,7 @@ func rulesTest(o testOptions, paths []string, stdout, stderr io.Writer) int {
 		}
 		switch {
 		case set == nil:
-			fmt.Fprintf(stdout, "rejected: %d error(s); no tests ran\n", countErrors(diags))
+			fmt.Fprintf(stdout, "rejected: %d error(s); no tests ran\n", rules.ErrorCount(diags))
 		case out.Failed > 0:
 			fmt.Fprintf(stdout, "FAIL: %d passed, %d failed\n", out.Passed, out.Failed)
 		default:

@@ -25,7 +25,7 @@ func verifyCommand() *cobra.Command {
 		Use:   "verify [flags] STORE",
 		Short: "Check the collector's store against its hash chain and checkpoints",
 		Long: `Check the collector's store file (e.g. /var/lib/vigil-collector/vigil.db),
-read-only: every chain entry follows from the one before, every alert,
+or its PostgreSQL database (postgres://user@host/db), read-only: every chain entry follows from the one before, every alert,
 event, evidence link, loss record, triage and audit row is as it was
 chained, nothing chained is missing, and the chain agrees with the
 checkpoints (those in the store, and those published elsewhere given with
@@ -102,10 +102,11 @@ func verifyStore(ctx context.Context, o verifyOptions, w io.Writer) (int, error)
 }
 
 func printVerify(w io.Writer, o verifyOptions, r *store.VerifyReport) {
+	name := store.TargetName(o.Store)
 	if r.OK() {
-		fmt.Fprintf(w, "ok: %s verifies: %d rows, chain seq %d to %d, %d checkpoints agree\n", o.Store, r.Rows, r.BaseSeq+1, r.HeadSeq, r.Checkpoints)
+		fmt.Fprintf(w, "ok: %s verifies: %d rows, chain seq %d to %d, %d checkpoints agree\n", name, r.Rows, r.BaseSeq+1, r.HeadSeq, r.Checkpoints)
 	} else {
-		fmt.Fprintf(w, "FAILED: %s does not verify; first: %s\n", o.Store, r.Findings[0])
+		fmt.Fprintf(w, "FAILED: %s does not verify; first: %s\n", name, r.Findings[0])
 		for _, f := range r.Findings[1:] {
 			fmt.Fprintf(w, "  %s\n", f)
 		}

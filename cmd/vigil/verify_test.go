@@ -30,13 +30,23 @@ import (
 // data directory and the file the collector appended its checkpoints to.
 func collectedStore(t *testing.T) (data, published string) {
 	t.Helper()
+	return collectedStoreIn(t, "")
+}
+
+// collectedStoreIn is collectedStore with the collector's store at target
+// ("" for the file in its data directory, which it then stores to).
+func collectedStoreIn(t *testing.T, target string) (data, published string) {
+	t.Helper()
 	data = t.TempDir()
+	if target == "" {
+		target = filepath.Join(data, "vigil.db")
+	}
 	published = filepath.Join(t.TempDir(), "checkpoints.jsonl")
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- collector.Run(ctx, collector.Config{DataDir: data, NATS: bus.Config{Listen: "127.0.0.1:-1"},
+		done <- collector.Run(ctx, collector.Config{DataDir: data, Store: target, NATS: bus.Config{Listen: "127.0.0.1:-1"},
 			CheckpointFile: published, CheckpointEvery: 50 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Ready:  func(natsURL, _ string) { ready <- natsURL }})
@@ -74,7 +84,7 @@ func collectedStore(t *testing.T) (data, published string) {
 			t.Fatal(err)
 		}
 	}
-	st, err := store.Open(filepath.Join(data, "vigil.db"))
+	st, err := store.Open(target)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func CheckAndPublish(dataDir, site string, set *rules.Set, diags hcl.Diagnostics
 		_ = rules.WriteDiagnostics(out, diags, 100, false)
 	}
 	if set == nil {
-		fmt.Fprintf(out, "rejected: %d error(s)\n", countErrors(diags))
+		fmt.Fprintf(out, "rejected: %d error(s)\n", rules.ErrorCount(diags))
 		return nil, ErrRejected
 	}
 	failed := 0
@@ -61,14 +61,4 @@ func CheckAndPublish(dataDir, site string, set *rules.Set, diags hcl.Diagnostics
 		}
 	}
 	return Publish(dataDir, site, set, now)
-}
-
-func countErrors(diags hcl.Diagnostics) int {
-	n := 0
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			n++
-		}
-	}
-	return n
 }

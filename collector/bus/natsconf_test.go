@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/vigilhq/vigil/collector/enrol"
 	"github.com/vigilhq/vigil/event"
@@ -21,37 +22,16 @@ import (
 // includes the generated authorization, as an operator's cluster node does.
 func startConfigured(t *testing.T, authorization []byte) *server.Server {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "vigil-agents.conf"), authorization, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "server.conf")
-	body := fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\ninclude ./vigil-agents.conf\n", filepath.Join(dir, "js"))
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatalf("nats-server refuses the generated configuration: %v\n%s", err, authorization)
-	}
-	opts.NoSigs = true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(srv.Shutdown)
+	main := fmt.Sprintf("listen: 127.0.0.1:-1\njetstream { store_dir: %q }\ninclude ./vigil-agents.conf\n", t.TempDir())
+	srv, _ := startFromFiles(t, main, map[string][]byte{"vigil-agents.conf": authorization})
 	return srv
 }
 
 // A NATS server configured with what AuthorizationConfig writes holds each
 // agent to its own subjects as the embedded server does: the collector
 // connects with its key and makes its stream, an agent's key publishes to
-// its own subjects and is refused on another agent's, and an agent of a
-// site left out (a leaf node's configuration for one site) cannot connect.
+// its own subjects and is refused on another agent's, and a key never
+// enrolled cannot connect.
 func TestGeneratedAuthorizationHoldsAgentsToTheirSubjects(t *testing.T) {
 	natsBin := natsCLIBinary(t)
 	data := t.TempDir()
@@ -63,10 +43,11 @@ func TestGeneratedAuthorizationHoldsAgentsToTheirSubjects(t *testing.T) {
 	if _, _, err := enrol.Enrol(agents, "leeds", "ws-2", "ag-2"); err != nil {
 		t.Fatal(err)
 	}
-	_, manilaKey, err := enrol.Enrol(agents, "manila", "ws-3", "ag-3")
+	unknown, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
 	}
+	unknownSeed, _ := unknown.Seed()
 	recs, errs := enrol.Load(agents)
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -81,7 +62,7 @@ func TestGeneratedAuthorizationHoldsAgentsToTheirSubjects(t *testing.T) {
 	if info, err := os.Stat(filepath.Join(data, CollectorKeyFile)); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("collector key file: %v, %v; want mode 0600", info, err)
 	}
-	conf, err := AuthorizationConfig(collectorPub, recs, []string{"leeds"})
+	conf, err := CoreConfig(collectorPub, nil, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +92,9 @@ func TestGeneratedAuthorizationHoldsAgentsToTheirSubjects(t *testing.T) {
 	if out, err := pub(key, a.AgentID, other); err == nil {
 		t.Errorf("nats pub with ag-1's key to %s was accepted:\n%s", other, out)
 	}
-	if out, err := pub(manilaKey, "ag-3", "vigil.manila.ag-3."+event.ClassHeartbeat); err == nil ||
+	if out, err := pub(unknownSeed, "ag-3", "vigil.leeds.ag-3."+event.ClassHeartbeat); err == nil ||
 		!strings.Contains(strings.ToLower(out), "authorization") {
-		t.Errorf("an agent of a site left out of the configuration: %v\n%s", err, out)
+		t.Errorf("a key never enrolled: %v\n%s", err, out)
 	}
 	info, err := b.stream.Info(ctx)
 	if err != nil {
@@ -131,11 +112,14 @@ func TestAuthorizationConfigRefusesBadKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AuthorizationConfig("nope", nil, nil); err == nil {
+	if _, err := CoreConfig("nope", nil, nil); err == nil {
 		t.Error("a bad collector key was accepted")
 	}
 	bad := []enrol.Agent{{AgentID: "ag-1", Site: "leeds", Host: "ws", PublicKey: `U" } ] } authorization { users = [ {nkey: "U`}}
-	if _, err := AuthorizationConfig(pub, bad, nil); err == nil || !strings.Contains(err.Error(), "ag-1") {
+	if _, err := CoreConfig(pub, nil, bad); err == nil || !strings.Contains(err.Error(), "ag-1") {
 		t.Errorf("a bad agent key: %v, want an error naming ag-1", err)
+	}
+	if _, err := CoreConfig(pub, map[string]string{"leeds": "nope"}, nil); err == nil || !strings.Contains(err.Error(), "leeds") {
+		t.Errorf("a bad leaf key: %v, want an error naming the site", err)
 	}
 }

@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -14,7 +16,10 @@ import (
 // Config is what vigil-collector run is set to, from collector.hcl and
 // flags.
 type Config struct {
-	DataDir          string
+	DataDir string
+	// Store is where the collector keeps alerts and events: a
+	// postgres:// URL, or a SQLite file; empty is vigil.db in DataDir.
+	Store            string
 	RulesDir         string
 	HostRulesDir     string
 	AllowedRuleSets  []string
@@ -109,6 +114,7 @@ func Default() *Config {
 // the default.
 type file struct {
 	DataDir          *string   `hcl:"data_dir,optional"`
+	Store            *string   `hcl:"store,optional"`
 	RulesDir         *string   `hcl:"rules_dir,optional"`
 	HostRulesDir     *string   `hcl:"host_rules_dir,optional"`
 	AllowedRuleSets  *[]string `hcl:"allowed_rule_sets,optional"`
@@ -212,6 +218,10 @@ func Parse(filename string, src []byte) (*Config, error) {
 		*dst = d
 	}
 	str(&c.DataDir, f.DataDir)
+	str(&c.Store, f.Store)
+	if err := checkStore(c.Store); err != nil {
+		errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid store", Detail: err.Error(), Subject: attrRange(body, "", "store")})
+	}
 	str(&c.RulesDir, f.RulesDir)
 	str(&c.HostRulesDir, f.HostRulesDir)
 	if f.AllowedRuleSets != nil {
@@ -285,6 +295,32 @@ func Parse(filename string, src []byte) (*Config, error) {
 // MaxPartitions bounds correlation.partitions: each owned partition runs
 // its own engines over every input.
 const MaxPartitions = 256
+
+// checkStore says what is wrong with a store setting, if anything.
+func checkStore(s string) error {
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok {
+		return nil // a file
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return fmt.Errorf("store = %q: a store is a postgres:// URL or a SQLite file path, not %s://", redactedURL(s), scheme)
+	}
+	if _, err := url.Parse(s); err != nil {
+		return fmt.Errorf("store = %q is not a URL: write postgres://user@host:5432/database?sslmode=verify-full", redactedURL(s))
+	}
+	return nil
+}
+
+// redactedURL is u without its password, for messages.
+func redactedURL(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Redacted()
+	}
+	if at := strings.LastIndex(u, "@"); at >= 0 {
+		return "…" + u[at:]
+	}
+	return u
+}
 
 func qualified(block, name string) string {
 	if block == "" {

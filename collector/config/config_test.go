@@ -14,6 +14,7 @@ import (
 // every sets every attribute to something other than its default.
 const every = `
 data_dir          = "/srv/vigil"
+store             = "postgres://vigil@db.example:5432/vigil"
 rules_dir         = "/srv/rules"
 host_rules_dir    = "/srv/host-rules"
 allowed_rule_sets = ["aa11", "bb22"]
@@ -70,7 +71,7 @@ correlation {
 `
 
 // The same settings as flags.
-var everyFlags = []string{"--data", "/srv/vigil", "--rules", "/srv/rules", "--host-rules", "/srv/host-rules",
+var everyFlags = []string{"--data", "/srv/vigil", "--store", "postgres://vigil@db.example:5432/vigil", "--rules", "/srv/rules", "--host-rules", "/srv/host-rules",
 	"--allowed-rule-sets", "aa11,bb22", "--print-alerts", "--verbose", "--attribution-grace", "45s", "--bundle-grace", "5m",
 	"--nats-listen", "0.0.0.0:4223", "--nats-url", "nats://a:4222,nats://b:4222",
 	"--nats-creds", "/etc/vigil/collector-credentials/nats.creds", "--auth=false", "--tls-cert", "/c/server.pem",
@@ -194,6 +195,8 @@ func TestParseBadInput(t *testing.T) {
 		{"partitions out of range", "correlation {\n  partitions = -1\n}\n", "collector.hcl:2:3: Invalid partitions: correlation.partitions = -1"},
 		{"lease too short", "correlation {\n  lease_ttl = \"100ms\"\n}\n", `collector.hcl:2:3: Invalid duration: correlation.lease_ttl = "100ms": it is at least 1s`},
 		{"attribute twice", "data_dir = \"a\"\ndata_dir = \"b\"\n", "collector.hcl:2:1: Attribute redefined"},
+		// The password stays out of the message.
+		{"store of another database", "store = \"mysql://u:secret@h/db\"\n", `collector.hcl:1:1: Invalid store: store = "mysql://u:xxxxx@h/db": a store is a postgres:// URL or a SQLite file path, not mysql://`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := Parse("collector.hcl", []byte(c.src))

@@ -10,7 +10,7 @@ import (
 // Attributes maps each run flag to the collector.hcl attribute it
 // overrides; --no-console sets http.console to its opposite.
 var Attributes = map[string]string{
-	"data": "data_dir", "rules": "rules_dir", "host-rules": "host_rules_dir", "allowed-rule-sets": "allowed_rule_sets",
+	"data": "data_dir", "store": "store", "rules": "rules_dir", "host-rules": "host_rules_dir", "allowed-rule-sets": "allowed_rule_sets",
 	"print-alerts": "print_alerts", "verbose": "verbose", "attribution-grace": "attribution_grace",
 	"bundle-grace": "bundle_grace",
 	"nats-listen":  "nats.listen", "nats-url": "nats.urls", "nats-creds": "nats.creds", "auth": "nats.auth",
@@ -27,6 +27,7 @@ var Attributes = map[string]string{
 // Flags binds run's flags to c, whose values are their defaults.
 func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data `directory`: JetStream store, database, enrolled agents")
+	fs.StringVar(&c.Store, "store", c.Store, "alerts and events `store`: postgres://user@host/db, or a SQLite file (default vigil.db in --data)")
 	fs.StringVar(&c.NATS.Listen, "nats-listen", c.NATS.Listen, "embedded NATS listen `address` (0.0.0.0:4222 for remote agents)")
 	fs.StringSliceVar(&c.NATS.URLs, "nats-url", c.NATS.URLs, "external NATS cluster `URL`s, comma separated (no embedded server)")
 	fs.StringVar(&c.NATS.Creds, "nats-creds", c.NATS.Creds, "credentials `file` for the external cluster")

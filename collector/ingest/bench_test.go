@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/vigilhq/vigil/collector/metrics"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
+	"github.com/vigilhq/vigil/internal/testdb"
 	"github.com/vigilhq/vigil/internal/testproc"
 )
 
@@ -133,17 +136,39 @@ func startBus(tb testing.TB) *bus.Bus {
 // NATS) per event: one event per message, and in messages of up to 64 KiB
 // as the agent sends them.
 func BenchmarkIngest(b *testing.B) {
-	b.Run("message-per-event", func(b *testing.B) { benchIngest(b, 0) })
-	b.Run("agent-batches", func(b *testing.B) { benchIngest(b, 64<<10) })
+	inFile := func(b *testing.B) string { return filepath.Join(b.TempDir(), "vigil.db") }
+	b.Run("message-per-event", func(b *testing.B) { benchIngest(b, 0, inFile) })
+	b.Run("agent-batches", func(b *testing.B) { benchIngest(b, 64<<10, inFile) })
+	// The same collector storing to PostgreSQL (--store postgres://), on
+	// this host, with fsync on as SQLite's commits are synced.
+	b.Run("agent-batches-postgres", func(b *testing.B) {
+		srv := testdb.StartPostgres(b, testdb.Options{Settings: map[string]string{"fsync": "on"}})
+		dbs := 0
+		benchIngest(b, 64<<10, func(b *testing.B) string {
+			dbs++
+			name := fmt.Sprintf("vigil_%d", dbs)
+			db, err := sql.Open("pgx", srv.DSN)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+				b.Fatal(err)
+			}
+			return strings.Replace(srv.DSN, "/postgres?", "/"+name+"?", 1)
+		})
+	})
 }
 
-func benchIngest(b *testing.B, maxBytes int) {
+// benchIngest stores benchEvents through one collector's ingest into the
+// store at the target each run gets.
+func benchIngest(b *testing.B, maxBytes int, target func(*testing.B) string) {
 	var stored, wall, cpu float64
 	for b.Loop() {
 		b.StopTimer()
 		bs := startBus(b)
 		publishBatched(b, bs.JS, benchEvents, maxBytes)
-		st, err := store.Open(filepath.Join(b.TempDir(), "vigil.db"))
+		st, err := store.Open(target(b))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ func chainEntries(t *testing.T, st *Store) (entries, batches int) {
 // event updated in the same transaction gets its entry after the batch
 // that holds its insert, so the update is the row's latest.
 func TestBatchIsOneChainEntry(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +50,7 @@ func TestBatchIsOneChainEntry(t *testing.T) {
 	if !r.OK() || r.Rows != 501 || r.Entries != 502 {
 		t.Fatalf("batched store: %d rows, %d entries, %v", r.Rows, r.Entries, r.Findings)
 	}
-	sqlite3(t, path, `UPDATE events SET person = 'bob' WHERE n = 501`)
+	tamper(t, path, `UPDATE events SET person = 'bob' WHERE n = 501`)
 	if r := verify(t, path, nil, nil); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Row != "501" {
 		t.Fatalf("an edit of a row updated after its batch: %v", r.Findings)
 	}
@@ -62,7 +61,7 @@ func TestBatchIsOneChainEntry(t *testing.T) {
 // its old entries still hold its rows beside the new batches: an edit of
 // an old row is still named.
 func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +86,7 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 		return nil
 	})
 	st.Close()
-	sqlite3(t, path, `ALTER TABLE chain DROP COLUMN rows; CREATE INDEX chain_row ON chain(tbl, row);
+	tamper(t, path, `ALTER TABLE chain DROP COLUMN rows; CREATE INDEX chain_row ON chain(tbl, row);
 		DROP INDEX events_site_measures; CREATE INDEX events_site_time ON events(site, time); DROP INDEX alerts_time;
 		DROP INDEX events_person_measures; CREATE INDEX events_person_time ON events(person, time);
 		ALTER TABLE events DROP COLUMN db_rows; ALTER TABLE events DROP COLUMN upload_bytes;
@@ -115,11 +114,11 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 	if r := verify(t, path, nil, nil); !r.OK() || r.Rows != 5 {
 		t.Fatalf("upgraded store: %d rows, %v", r.Rows, r.Findings)
 	}
-	sqlite3(t, path, `UPDATE events SET person = 'bob' WHERE n = 3`)
+	tamper(t, path, `UPDATE events SET person = 'bob' WHERE n = 3`)
 	if r := verify(t, path, nil, nil); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Row != "3" {
 		t.Fatalf("an edit of a row chained by a row entry: %v", r.Findings)
 	}
-	sqlite3(t, path, `UPDATE events SET person = 'mona' WHERE n = 3`)
+	tamper(t, path, `UPDATE events SET person = 'mona' WHERE n = 3`)
 
 	// A prune cuts the segment of row entries and deletes their events
 	// (the updated one's entry is past the segment: it gets a delete
@@ -138,7 +137,7 @@ func TestStoreWithRowEntriesVerifiesAfterUpgrade(t *testing.T) {
 	if r := verify(t, path, nil, nil); !r.OK() || r.Rows != 2 {
 		t.Fatalf("pruned store: %d rows, %v", r.Rows, r.Findings)
 	}
-	sqlite3(t, path, `UPDATE events SET person = 'bob' WHERE n = 5`)
+	tamper(t, path, `UPDATE events SET person = 'bob' WHERE n = 5`)
 	if r := verify(t, path, nil, nil); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Row != "5" {
 		t.Fatalf("an edit of a batched row after the prune: %v", r.Findings)
 	}
@@ -155,8 +154,12 @@ func TestPruneChecksBatchEntries(t *testing.T) {
 		putEvents(t, st, t0, newEvent(1), newEvent(2), newEvent(3))
 		putAlerts(t, st, t0, newAlert("al-1", "csv_export", event.SeverityHigh, event.MakeID("b1", 2)))
 		if tampered {
+			blob := "BLOB"
+			if onPostgres(t) {
+				blob = "BYTEA"
+			}
 			if _, err := st.db.Exec(`DELETE FROM events WHERE n = 2;
-				UPDATE chain SET rows = CAST(substr(rows, 1, 66) || substr(rows, 133) AS BLOB) WHERE op = 'batch'`); err != nil {
+				UPDATE chain SET rows = CAST(substr(rows, 1, 66) || substr(rows, 133) AS ` + blob + `) WHERE op = 'batch'`); err != nil {
 				t.Fatal(err)
 			}
 		}

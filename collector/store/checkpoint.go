@@ -86,12 +86,11 @@ func (s *Store) SetSigner(sign func(msg []byte) []byte) { s.sign = sign }
 
 // AddCheckpoint stores c, unpublished, and returns it with its row.
 func (s *Store) AddCheckpoint(ctx context.Context, c Checkpoint) (Checkpoint, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO checkpoints (seq, hash, at, kind, sig) VALUES (?, ?, ?, ?, ?)`,
-		c.Seq, c.Hash, ms(c.At), c.Kind, c.Sig)
+	err := s.db.QueryRowContext(ctx, `INSERT INTO checkpoints (seq, hash, at, kind, sig) VALUES (?, ?, ?, ?, ?) RETURNING n`,
+		c.Seq, c.Hash, ms(c.At), c.Kind, c.Sig).Scan(&c.N)
 	if err != nil {
 		return c, fmt.Errorf("storing checkpoint at chain seq %d: %w", c.Seq, err)
 	}
-	c.N, _ = res.LastInsertId()
 	return c, nil
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -38,28 +37,5 @@ func (s *Store) QueueAlerts(ctx context.Context, f AlertFilter, before *QueueCur
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	q := "SELECT n, received, person, body, COALESCE(t.status, 'open')" + from + fmt.Sprintf(" ORDER BY time DESC, n DESC LIMIT %d", limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing the alert queue: %w", err)
-	}
-	defer rows.Close()
-	out := []Alert{}
-	for rows.Next() {
-		var a Alert
-		var rec int64
-		var body []byte
-		if err := rows.Scan(&a.N, &rec, &a.Person, &body, &a.Status); err != nil {
-			return nil, fmt.Errorf("listing the alert queue: %w", err)
-		}
-		a.Received = fromMS(rec)
-		if err := json.Unmarshal(body, &a.Event); err != nil {
-			return nil, fmt.Errorf("decoding alert %d: %w", a.N, err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing the alert queue: %w", err)
-	}
-	return out, nil
+	return s.listAlerts(ctx, "listing the alert queue", from+fmt.Sprintf(" ORDER BY time DESC, n DESC LIMIT %d", limit), args)
 }

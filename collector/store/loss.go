@@ -35,13 +35,12 @@ const ReasonSeqGap = "seq_gap"
 // AddLoss records loss. A gap in the seqs is recorded unconfirmed
 // (ConfirmGaps); loss an agent reported is confirmed.
 func (t *Tx) AddLoss(l Loss) error {
-	confirmed := l.Reason != ReasonSeqGap
-	res, err := t.stmt(t.s.addLoss).ExecContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
-		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq), confirmed)
-	if err != nil {
-		return fmt.Errorf("recording loss of %s: %w", l.AgentID, err)
+	confirmed := int64(1)
+	if l.Reason == ReasonSeqGap {
+		confirmed = 0
 	}
-	return t.chainInserted("loss", res)
+	return t.chainInserted("loss", t.stmt(t.s.addLoss).QueryRowContext(t.ctx, ms(l.Time), l.Site, l.Host, l.AgentID, l.BootID, l.Reason, l.Sensor,
+		int64(l.Count), int64(l.FromSeq), int64(l.ToSeq), confirmed))
 }
 
 type seqKey struct{ agentID, bootID string }
@@ -155,13 +154,8 @@ func (t *Tx) ExplainLoss(l Loss, now time.Time) (explained uint64, gap *Loss, er
 			if rest[0] > rest[1] {
 				continue
 			}
-			res, err := t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
-				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ?`,
-				rest[1]-rest[0]+1, rest[0], rest[1], g.n)
-			if err != nil {
-				return 0, nil, fmt.Errorf("splitting gap: %w", err)
-			}
-			if err := t.chainInserted("loss", res); err != nil {
+			row := t.tx.QueryRowContext(t.ctx, sqlSplitGap, rest[1]-rest[0]+1, rest[0], rest[1], g.n)
+			if err := t.chainInserted("loss", row); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -177,6 +171,10 @@ func (t *Tx) ExplainLoss(l Loss, now time.Time) (explained uint64, gap *Loss, er
 	return explained, gap, nil
 }
 
+// sqlSplitGap copies gap row n as a gap of its own over a range of seqs.
+const sqlSplitGap = `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
+	SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ? RETURNING n`
+
 // fillGap removes seq from the gap record that holds it: a late event. A
 // gap an agent's report explained (ExplainLoss) is one too.
 func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
@@ -191,7 +189,7 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 		return fmt.Errorf("reading gap: %w", err)
 	}
 	op := OpUpdate
-	var split sql.Result
+	var split int64
 	switch {
 	case from == to:
 		op = OpDelete
@@ -202,8 +200,7 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 		_, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = to_seq - 1, count = count - 1 WHERE n = ?`, n)
 	default:
 		if _, err = t.tx.ExecContext(t.ctx, `UPDATE loss SET to_seq = ?, count = ? WHERE n = ?`, seq-1, seq-from, n); err == nil {
-			split, err = t.tx.ExecContext(t.ctx, `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
-				SELECT time, site, host, agent_id, boot_id, reason, sensor, ?, ?, ?, confirmed FROM loss WHERE n = ?`, to-seq, seq+1, to, n)
+			err = t.tx.QueryRowContext(t.ctx, sqlSplitGap, to-seq, seq+1, to, n).Scan(&split)
 		}
 	}
 	if err != nil {
@@ -212,8 +209,8 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 	if err := t.ch.add("loss", op, n); err != nil {
 		return err
 	}
-	if split != nil {
-		return t.chainInserted("loss", split)
+	if split != 0 {
+		return t.ch.add("loss", OpInsert, split)
 	}
 	return nil
 }
@@ -223,7 +220,7 @@ func (t *Tx) fillGap(agentID, bootID string, seq int64) error {
 // overtaking the events queued before it, a resend after a reconnection),
 // so only one that stays open means events were lost.
 func (s *Store) ConfirmGaps(ctx context.Context, before time.Time) ([]Loss, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("confirming gaps: %w", err)
 	}
@@ -287,7 +284,7 @@ func scanLoss(rows *sql.Rows) (Loss, error) {
 
 // LostByAgent sums each agent's confirmed loss, over every record kept.
 func (s *Store) LostByAgent(ctx context.Context) (map[string]uint64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT agent_id, SUM(count) FROM loss WHERE confirmed GROUP BY agent_id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT agent_id, SUM(count) FROM loss WHERE confirmed = 1 GROUP BY agent_id`)
 	if err != nil {
 		return nil, fmt.Errorf("summing loss: %w", err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -311,7 +310,7 @@ func formatLoss(l Loss) string {
 
 // An agent's loss is summed over every record, confirmed ones only.
 func TestLostByAgent(t *testing.T) {
-	st, err := Open(filepath.Join(t.TempDir(), "vigil.db"))
+	st, err := Open(storeTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}

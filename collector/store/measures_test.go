@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func TestEventMeasures(t *testing.T) {
 // with bodies only) gives the person page the same figures once opened:
 // the migration fills the columns from the bodies.
 func TestMigratedStoreTrendFromBodies(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +88,7 @@ func TestMigratedStoreTrendFromBodies(t *testing.T) {
 // Verify says which measure column was edited and what the body says.
 func TestVerifyNamesEditedMeasure(t *testing.T) {
 	path := chainedStore(t)
-	sqlite3(t, path, `UPDATE events SET db_rows = 3 WHERE n = 6`)
+	tamper(t, path, `UPDATE events SET db_rows = 3 WHERE n = 6`)
 	r := verify(t, path, nil, nil)
 	if len(r.Findings) != 1 || !strings.Contains(r.Findings[0].Detail, "column db_rows holds 3, but its body says 40") {
 		t.Fatalf("findings %v", r.Findings)

@@ -64,38 +64,46 @@ const measuresVersion = 9
 var SchemaVersion = len(migrations)
 
 // migrate applies the migrations a store lacks, all in one transaction.
-func migrate(ctx context.Context, db *sql.DB, path string) error {
+func migrate(ctx context.Context, db *sql.DB, d *dialect, path string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrating store %s: %w", path, err)
 	}
 	defer tx.Rollback()
-	var v int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+	if d.lock != "" {
+		// Two collectors starting on one database migrate it once.
+		if _, err := tx.ExecContext(ctx, d.lock); err != nil {
+			return fmt.Errorf("migrating store %s: %w", path, err)
+		}
+	}
+	v, err := d.version(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("reading the schema version of %s: %w", path, err)
 	}
-	if v > len(migrations) {
+	if v > len(d.migrations) {
 		return fmt.Errorf("store %s has schema version %d, written by a newer vigil-collector; this one knows up to %d: upgrade it, or restore a backup",
-			path, v, len(migrations))
+			path, v, len(d.migrations))
 	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+	for i := v; i < len(d.migrations); i++ {
+		if d.migrations[i] == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, d.migrations[i]); err != nil {
 			return fmt.Errorf("migrating store %s to schema version %d: %w", path, i+1, err)
 		}
 	}
-	if v < chainVersion && len(migrations) >= chainVersion {
+	if v < chainVersion && len(d.migrations) >= chainVersion {
 		if err := adopt(ctx, tx); err != nil {
 			return fmt.Errorf("migrating store %s: %w", path, err)
 		}
 	}
-	if v < measuresVersion && len(migrations) >= measuresVersion {
+	if v < measuresVersion && len(d.migrations) >= measuresVersion {
 		if err := fillMeasures(ctx, tx); err != nil {
 			return fmt.Errorf("migrating store %s: %w", path, err)
 		}
 	}
-	if v < len(migrations) {
-		// PRAGMA takes no parameters; the version is this package's number.
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+	if v < len(d.migrations) {
+		if err := d.setVersion(ctx, tx, len(d.migrations)); err != nil {
 			return fmt.Errorf("recording the schema version of %s: %w", path, err)
 		}
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,7 +25,7 @@ func userVersion(t *testing.T, path string) int {
 
 // A new store is at the newest schema version.
 func TestNewStoreIsCurrent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +40,7 @@ func TestNewStoreIsCurrent(t *testing.T) {
 // migration, user_version 0, with data) upgrades in place: its data stays,
 // what later migrations add is there, and opening again changes nothing.
 func TestUpgradeFromUnversionedStore(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +77,7 @@ func TestUpgradeFromUnversionedStore(t *testing.T) {
 // A store a newer collector wrote is refused with what to do, not opened
 // and misread.
 func TestNewerStoreRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)

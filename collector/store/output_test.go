@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -10,7 +9,7 @@ import (
 // An output's cursor is absent until set, moves when set, and outlives
 // the store being closed and opened again.
 func TestOutputCursor(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

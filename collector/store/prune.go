@@ -27,7 +27,7 @@ const pruneAuditQuery = `DELETE FROM audit WHERE at < ?`
 // about to be pruned that differs from what the chain recorded stops the
 // prune: deleting it would hide the change.
 func (s *Store) Prune(ctx context.Context, now time.Time, r Retention) (events, alerts int64, err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("starting to prune: %w", err)
 	}
@@ -124,8 +124,8 @@ func (s *Store) pruneChain(ctx context.Context, tx *sql.Tx, deleted []prunedRow,
 		pruned[d.tbl+"\x00"+d.row] = true
 	}
 	prev, end := base.Hash, base.Seq
-	var v int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+	v, err := s.d.version(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("pruning the chain: reading the schema version: %w", err)
 	}
 	rows, err := tx.QueryContext(ctx, chainQuery(v >= batchVersion), base.Seq)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +176,7 @@ func prunedStore(t *testing.T, beforePrune string) (string, ed25519.PublicKey) {
 func prunedStoreSigned(t *testing.T, beforePrune string, signed bool) (string, ed25519.PublicKey) {
 	t.Helper()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +235,7 @@ func TestPrunedStoreVerifies(t *testing.T) {
 		t.Fatalf("base seq %d, %d rows; want a base and 9 rows", r.BaseSeq, r.Rows)
 	}
 	var n int
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, _, err := openDB(path, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +243,7 @@ func TestPrunedStoreVerifies(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM chain WHERE seq <= ?`, r.BaseSeq).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d chain entries at or before the base (%v), want the segment cut", n, err)
 	}
-	sqlite3(t, path, `UPDATE alerts SET severity = 'low'`)
+	tamper(t, path, `UPDATE alerts SET severity = 'low'`)
 	if r := verify(t, path, nil, pub); r.OK() || r.Findings[0].Kind != FindEdited || r.Findings[0].Table != "alerts" {
 		t.Fatalf("an edit of a row carried past the segment: %v", r.Findings)
 	}

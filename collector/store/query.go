@@ -130,15 +130,19 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.Tail {
 		order = "n ASC"
 	}
-	q := "SELECT n, received, person, body, COALESCE(t.status, 'open')" + from
 	limit := f.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 10000
 	}
-	q += fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	return s.listAlerts(ctx, "listing alerts", from+fmt.Sprintf(" ORDER BY %s LIMIT %d", order, limit), args)
+}
+
+// listAlerts runs the alert query whose FROM clause and what follows it is
+// rest, with the columns every list of alerts reads.
+func (s *Store) listAlerts(ctx context.Context, what, rest string, args []any) ([]Alert, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT n, received, person, body, COALESCE(t.status, 'open')"+rest, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	out := []Alert{}
@@ -147,7 +151,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		var rec int64
 		var body []byte
 		if err := rows.Scan(&a.N, &rec, &a.Person, &body, &a.Status); err != nil {
-			return nil, fmt.Errorf("listing alerts: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		a.Received = fromMS(rec)
 		a.Event = new(event.Event)
@@ -157,7 +161,7 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
@@ -321,7 +325,7 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 		limit = 1000
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed
-		FROM loss WHERE ? = '' OR agent_id = ? ORDER BY n DESC LIMIT ?`, agentID, agentID, limit)
+		FROM loss WHERE agent_id = ? OR ? ORDER BY n DESC LIMIT ?`, agentID, agentID == "", limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing loss: %w", err)
 	}
@@ -344,7 +348,7 @@ func (s *Store) Losses(ctx context.Context, agentID string, limit int) ([]Loss, 
 // when each was received, to warm the correlation windows after a restart.
 func (s *Store) RecentEvents(ctx context.Context, since time.Time, limit int, fn func(ev *event.Event, received time.Time)) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT body, received FROM (SELECT n, body, received FROM events WHERE received >= ? AND kind != ?
-		ORDER BY n DESC LIMIT ?) ORDER BY n`, ms(since), string(event.KindHeartbeat), limit)
+		ORDER BY n DESC LIMIT ?) AS recent ORDER BY n`, ms(since), string(event.KindHeartbeat), limit)
 	if err != nil {
 		return fmt.Errorf("reading recent events: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -17,6 +18,7 @@ var schema string
 // Store is the collector's database.
 type Store struct {
 	db *sql.DB
+	d  *dialect
 	// Statements every batch runs, prepared once so that a batch does not
 	// parse the same SQL for each row.
 	putEvent, updateEvent, putAlert, putEvidence, addLoss, readSeq, saveSeq, seenAgent, seenSite, bootOwner *sql.Stmt
@@ -29,16 +31,16 @@ type Store struct {
 }
 
 const (
-	sqlPutEvent = `INSERT OR IGNORE INTO events
+	sqlPutEvent = `INSERT INTO events
 		(id, time, received, kind, site, host, agent_id, boot_id, seq, person, body, db_rows, upload_bytes, export_bytes, idents)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlUpdateEvent = `UPDATE events SET person = ?, body = ?, db_rows = ?, upload_bytes = ?, export_bytes = ?, idents = ? WHERE id = ? RETURNING n`
-	sqlPutAlert    = `INSERT OR IGNORE INTO alerts
+	sqlPutAlert    = `INSERT INTO alerts
 		(id, time, received, rule, severity, sev, scope, site, host, agent_id, person, summary, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlPutEvidence = `INSERT OR IGNORE INTO alert_evidence (alert_id, event_id) VALUES (?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING n`
+	sqlPutEvidence = `INSERT INTO alert_evidence (alert_id, event_id) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	sqlAddLoss     = `INSERT INTO loss (time, site, host, agent_id, boot_id, reason, sensor, count, from_seq, to_seq, confirmed)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING n`
 	sqlReadSeq = `SELECT max_seq FROM seqs WHERE agent_id = ? AND boot_id = ?`
 	sqlSaveSeq = `INSERT INTO seqs (agent_id, boot_id, max_seq) VALUES (?, ?, ?)
 		ON CONFLICT (agent_id, boot_id) DO UPDATE SET max_seq = excluded.max_seq`
@@ -52,31 +54,26 @@ const (
 		ON CONFLICT (site) DO UPDATE SET last_seen = excluded.last_seen`
 )
 
-// Open opens (or creates) the database at path.
-func Open(path string) (*Store, error) {
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	// A batch is acknowledged to JetStream once committed, and JetStream
-	// then forgets it: the commit must be on disk, not in the page cache.
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(OFF)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+// Open opens (or creates) the store at target: a SQLite file, or the
+// PostgreSQL database a postgres:// URL names.
+func Open(target string) (*Store, error) {
+	db, d, err := openDB(target, false)
 	if err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", path, err)
+		return nil, err
 	}
-	// One writer; readers (the API) use their own connections under WAL.
-	db.SetMaxOpenConns(4)
-	if err := migrate(context.Background(), db, path); err != nil {
+	path := target
+	if d == postgresDialect {
+		path = redactDSN(target)
+	}
+	if err := migrate(context.Background(), db, d, path); err != nil {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, d: d, now: time.Now}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
-	}{{&s.putEvent, sqlPutEvent}, {&s.updateEvent, sqlUpdateEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
+	}{{&s.putEvent, sqlPutEvent + d.putEventReturning}, {&s.updateEvent, sqlUpdateEvent}, {&s.putAlert, sqlPutAlert}, {&s.putEvidence, sqlPutEvidence}, {&s.addLoss, sqlAddLoss},
 		{&s.readSeq, sqlReadSeq}, {&s.saveSeq, sqlSaveSeq}, {&s.seenAgent, sqlSeenAgent}, {&s.seenSite, sqlSeenSite},
 		{&s.bootOwner, sqlBootOwner}} {
 		if *p.stmt, err = db.Prepare(p.sql); err != nil {
@@ -96,6 +93,58 @@ func Open(path string) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// openDB opens target's database with its dialect; readOnly opens it
+// for verify.
+func openDB(target string, readOnly bool) (*sql.DB, *dialect, error) {
+	if scheme, _, ok := strings.Cut(target, "://"); ok && !isPostgres(target) {
+		return nil, nil, fmt.Errorf("opening store: %s:// is not a store; give a postgres:// URL or a SQLite file", scheme)
+	}
+	if isPostgres(target) {
+		db, err := openPostgres(target, readOnly)
+		if err != nil {
+			return nil, nil, err
+		}
+		// A batch's writer, the API's readers, the checkpointer.
+		db.SetMaxOpenConns(8)
+		return db, postgresDialect, nil
+	}
+	q := url.Values{}
+	if readOnly {
+		q.Set("mode", "ro")
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		// A batch is acknowledged to JetStream once committed, and JetStream
+		// then forgets it: the commit must be on disk, not in the page cache.
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(OFF)")
+		q.Set("_txlock", "immediate")
+	}
+	q.Add("_pragma", "busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+target+"?"+q.Encode())
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening store %s: %w", target, err)
+	}
+	// One writer; readers (the API) use their own connections under WAL.
+	db.SetMaxOpenConns(4)
+	return db, sqliteDialect, nil
+}
+
+// beginWrite starts a transaction that writes to the chained tables.
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if s.d.lock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lock); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("waiting for the store's write lock: %w", err)
+		}
+	}
+	return tx, nil
 }
 
 // Close closes the database.

@@ -21,7 +21,7 @@ var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 // openStore opens a fresh store in the test's temporary directory.
 func openStore(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open(filepath.Join(t.TempDir(), "vigil.db"))
+	st, err := Open(storeTarget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestOpenSettingsOnEveryConnection(t *testing.T) {
 // Opening an existing store keeps what it holds: the schema only creates
 // what is missing.
 func TestReopenKeepsData(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -44,9 +44,9 @@ func trendQuery(where string) string {
 
 // trendCustomersQuery counts, per person and day, the distinct identifier
 // hashes the statements where keeps named between two times.
-func trendCustomersQuery(where string) string {
+func trendCustomersQuery(d *dialect, where string) string {
 	return `SELECT person, time / 86400000, count(DISTINCT h.value)
-		FROM events, json_each(idents) h
+		FROM events, ` + d.eachIdent + `
 		WHERE ` + where + ` AND time >= ? AND time < ? AND idents IS NOT NULL GROUP BY 1, 2`
 }
 
@@ -113,7 +113,7 @@ func (s *Store) PersonTrend(ctx context.Context, person string, now time.Time) (
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = s.db.QueryContext(ctx, trendCustomersQuery(where),
+		rows, err = s.db.QueryContext(ctx, trendCustomersQuery(s.d, where),
 			append(args, ms(from), ms(to))...)
 		if err != nil {
 			return err

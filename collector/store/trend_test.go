@@ -112,9 +112,9 @@ func TestPersonQueriesUseTheIndex(t *testing.T) {
 		{activityQuery, []any{"mona", 1, 2}, "events_person_measures"},
 		{trendSitesQuery, []any{"mona", 1, 2}, "events_person_measures"},
 		{trendQuery(wherePerson), []any{"mona", 1, 2}, "events_person_measures"},
-		{trendCustomersQuery(wherePerson), []any{"mona", 1, 2}, "events_person_measures"},
+		{trendCustomersQuery(sqliteDialect, wherePerson), []any{"mona", 1, 2}, "events_person_measures"},
 		{trendQuery(wherePeers), []any{"leeds", "mona", 1, 2}, "events_site_measures"},
-		{trendCustomersQuery(wherePeers), []any{"leeds", "mona", 1, 2}, "events_site_measures"},
+		{trendCustomersQuery(sqliteDialect, wherePeers), []any{"leeds", "mona", 1, 2}, "events_site_measures"},
 		{pruneAuditQuery, []any{1}, "audit_at"},
 	} {
 		rows, err := st.db.Query(`EXPLAIN QUERY PLAN `+c.query, c.args...)

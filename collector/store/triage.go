@@ -99,7 +99,7 @@ func (s *Store) Triage(ctx context.Context, alertID, actor string, a TriageActio
 	if !validActor(actor) {
 		return Triage{}, fmt.Errorf("triage of %s: no one to record it as", alertID)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return Triage{}, fmt.Errorf("triaging alert %s: %w", alertID, err)
 	}
@@ -178,7 +178,7 @@ func triageOf(ctx context.Context, q querier, alertID string) (Triage, error) {
 
 // Audit records e (a read of evidence, a sign-in).
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
 	}
@@ -193,12 +193,9 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 }
 
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`,
-		ms(e.At), e.Actor, e.Action, e.Target, e.Detail)
-	if err != nil {
-		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
-	}
-	n, err := res.LastInsertId()
+	var n int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?) RETURNING n`,
+		ms(e.At), e.Actor, e.Action, e.Target, e.Detail).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("recording %s of %s by %s in the audit log: %w", e.Action, e.Target, e.Actor, err)
 	}

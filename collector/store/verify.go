@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"slices"
 	"time"
@@ -68,34 +67,35 @@ type chainEntry struct {
 	digest []byte
 }
 
-// Verify checks the store at path, opened read-only: that each chain entry
+// Verify checks the store at path (a SQLite file or a postgres:// URL),
+// opened read-only: that each chain entry
 // follows from the one before, from the base a prune left; that each row of
 // the chained tables has the digest its latest entry recorded, and each
 // chained row is still there; and that the chain agrees with the stored
 // checkpoints and the ones given (published elsewhere). With pub, every
 // checkpoint's signature is checked too.
 func Verify(ctx context.Context, path string, external []Checkpoint, pub ed25519.PublicKey) (*VerifyReport, error) {
-	if _, err := os.Stat(path); err != nil {
+	name := path
+	if isPostgres(path) {
+		name = redactDSN(path)
+	} else if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("verifying store: %w", err)
 	}
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Add("_pragma", "query_only(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, d, err := openDB(path, true)
 	if err != nil {
-		return nil, fmt.Errorf("opening store %s read-only: %w", path, err)
+		return nil, fmt.Errorf("opening store %s read-only: %w", name, err)
 	}
 	defer db.Close()
+	path = name
 	// One connection: every read sees the same snapshot.
 	db.SetMaxOpenConns(1)
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.BeginTx(ctx, d.snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("reading store %s: %w", path, err)
 	}
 	defer tx.Rollback()
-	var v int
-	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+	v, err := d.version(ctx, tx)
+	if err != nil {
 		return nil, fmt.Errorf("reading the schema version of %s: %w", path, err)
 	}
 	if v < chainVersion {

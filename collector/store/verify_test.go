@@ -5,14 +5,11 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilhq/vigil/event"
-	"github.com/vigilhq/vigil/internal/testenv"
 )
 
 // chainedStore builds a store through the write path the collector uses:
@@ -21,7 +18,7 @@ import (
 // its evidence. It returns the closed store's path.
 func chainedStore(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "vigil.db")
+	path := storeTarget(t)
 	st, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -67,21 +64,6 @@ func chainedStore(t *testing.T) string {
 	return path
 }
 
-// sqlite3 runs SQL on the store with the sqlite3 command-line tool, as
-// someone with write access to the file would.
-func sqlite3(t *testing.T, path, sql string) {
-	t.Helper()
-	bin, err := exec.LookPath("sqlite3")
-	if err != nil {
-		testenv.Skip(t, "sqlite3 is not installed (apt install sqlite3)")
-	}
-	cmd := exec.Command(bin, "-bail", path)
-	cmd.Stdin = strings.NewReader(sql)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sqlite3 %s: %v: %s", sql, err, out)
-	}
-}
-
 func verify(t *testing.T, path string, cps []Checkpoint, pub ed25519.PublicKey) *VerifyReport {
 	t.Helper()
 	r, err := Verify(context.Background(), path, cps, pub)
@@ -108,6 +90,17 @@ func TestUntouchedStoreVerifies(t *testing.T) {
 // Each change made to the file behind the collector's back is named:
 // kind, table and row.
 func TestVerifyNamesTampering(t *testing.T) {
+	// The changes whose SQL differs on PostgreSQL (bytea, not blob).
+	pgSQL := map[string]string{
+		"edit an event's body":            `UPDATE events SET body = convert_to(replace(convert_from(body, 'UTF8'), '/tmp/x.csv', '/tmp/y.csv'), 'UTF8') WHERE n = 3`,
+		"edit a row and its chain digest": `UPDATE events SET body = '{}' WHERE n = 3; UPDATE chain SET digest = '\x00' WHERE tbl = 'events' AND row = '3'`,
+		"edit a row and its digest in its batch entry": `UPDATE events SET body = '{}' WHERE n = 3;
+			UPDATE chain SET rows = substr(rows, 1, 134) || decode(repeat('00', 32), 'hex') || substr(rows, 167) WHERE tbl = 'events' AND op = 'batch' AND row = '1..4'`,
+		"delete a row and its place in its batch entry": `DELETE FROM events WHERE n = 3;
+			UPDATE chain SET rows = substr(rows, 1, 132) || substr(rows, 199) WHERE tbl = 'events' AND op = 'batch' AND row = '1..4'`,
+		"cut the last row of a batch entry": `DELETE FROM events WHERE n = 4;
+			UPDATE chain SET rows = substr(rows, 1, 198) WHERE tbl = 'events' AND op = 'batch' AND row = '1..4'`,
+	}
 	for _, c := range []struct {
 		name, sql      string
 		kind, tbl, row string
@@ -152,7 +145,10 @@ func TestVerifyNamesTampering(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := chainedStore(t)
-			sqlite3(t, path, c.sql)
+			if q, ok := pgSQL[c.name]; ok && onPostgres(t) {
+				c.sql = q
+			}
+			tamper(t, path, c.sql)
 			r := verify(t, path, nil, nil)
 			if r.OK() {
 				t.Fatal("tampered store verified")
@@ -192,7 +188,7 @@ func TestVerifyNamesTruncatedTail(t *testing.T) {
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	path := chainedStore(t)
 	cp := checkpoint(t, path, key)
-	sqlite3(t, path, `DELETE FROM audit WHERE n = 2;
+	tamper(t, path, `DELETE FROM audit WHERE n = 2;
 		DELETE FROM chain WHERE seq = (SELECT max(seq) FROM chain);
 		DELETE FROM checkpoints`)
 	if r := verify(t, path, nil, pub); !r.OK() {
@@ -211,7 +207,7 @@ func TestVerifyNamesRewrittenChain(t *testing.T) {
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	path := chainedStore(t)
 	cp := checkpoint(t, path, key)
-	sqlite3(t, path, `UPDATE events SET body = '{}' WHERE n = 3; DELETE FROM checkpoints`)
+	tamper(t, path, `UPDATE events SET body = '{}' WHERE n = 3; DELETE FROM checkpoints`)
 	rechain(t, path)
 	if r := verify(t, path, nil, pub); !r.OK() {
 		t.Fatalf("a rewritten chain with no published checkpoint is expected to verify (what a local root can hide): %v", r.Findings)
@@ -319,8 +315,8 @@ func rechain(t *testing.T, path string) {
 // A store made before the chain has its rows adopted as it is migrated,
 // and verifies.
 func TestUpgradedStoreVerifies(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
-	sqlite3(t, path, schema+`INSERT INTO events (id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
+	path := storeTarget(t)
+	tamper(t, path, schema+`INSERT INTO events (id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
 		VALUES ('b-1', 1, 1, 'file.write', 'leeds', 'ws', 'ag', 'b', 1, 'ana', '{}')`)
 	st, err := Open(path)
 	if err != nil {
@@ -331,15 +327,15 @@ func TestUpgradedStoreVerifies(t *testing.T) {
 	if !r.OK() || r.Rows != 1 {
 		t.Fatalf("upgraded store: %d rows, %v", r.Rows, r.Findings)
 	}
-	sqlite3(t, path, `UPDATE events SET person = 'bob'`)
+	tamper(t, path, `UPDATE events SET person = 'bob'`)
 	if r := verify(t, path, nil, nil); r.OK() || r.Findings[0].Kind != FindEdited {
 		t.Fatalf("an edit of an adopted row: %v", r.Findings)
 	}
 }
 
 func TestVerifyRefusesAStoreWithoutChain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
-	sqlite3(t, path, schema)
+	path := storeTarget(t)
+	tamper(t, path, schema)
 	_, err := Verify(context.Background(), path, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "before the hash chain") {
 		t.Fatalf("verify of an unchained store: %v", err)
@@ -348,8 +344,8 @@ func TestVerifyRefusesAStoreWithoutChain(t *testing.T) {
 
 // Adoption reads and chains a big table in one pass.
 func TestAdoptManyRows(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vigil.db")
-	sqlite3(t, path, schema+`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 5000)
+	path := storeTarget(t)
+	tamper(t, path, schema+`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 5000)
 		INSERT INTO events (id, time, received, kind, site, host, agent_id, boot_id, seq, person, body)
 		SELECT 'b-' || i, i, i, 'file.write', 'leeds', 'ws', 'ag', 'b', i, 'ana', '{}' FROM c`)
 	st, err := Open(path)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,7 +36,7 @@ type seenAgent struct {
 
 // Begin starts a write batch.
 func (s *Store) Begin(ctx context.Context) (*Tx, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting store transaction: %w", err)
 	}
@@ -106,25 +107,34 @@ func (t *Tx) Rollback() error { return t.tx.Rollback() }
 func (t *Tx) PutEvent(ev *event.Event, body []byte, received time.Time) (inserted bool, err error) {
 	vals := []any{ev.ID, ms(ev.Time), ms(received), string(ev.Kind), ev.Site, ev.Host, ev.AgentID, ev.BootID, int64(ev.Seq),
 		ev.Person(), body}
-	res, err := t.stmt(t.s.putEvent).ExecContext(t.ctx, append(vals, eventMeasures(ev).values()...)...)
+	args := append(vals, eventMeasures(ev).values()...)
+	var n int64
+	if t.s.d.putEventReturning != "" {
+		err = t.stmt(t.s.putEvent).QueryRowContext(t.ctx, args...).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil // stored before
+		}
+	} else {
+		var res sql.Result
+		if res, err = t.stmt(t.s.putEvent).ExecContext(t.ctx, args...); err == nil {
+			if k, _ := res.RowsAffected(); k != 1 {
+				return false, nil // stored before
+			}
+			n, err = res.LastInsertId()
+		}
+	}
 	if err != nil {
 		return false, fmt.Errorf("storing event %s: %w", ev.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return false, nil
-	}
-	n, err := res.LastInsertId()
-	if err != nil {
-		return false, fmt.Errorf("chaining event %s: %w", ev.ID, err)
 	}
 	return true, t.ch.addInserted("events", vals, n)
 }
 
-// chainInserted chains the row an INSERT into a rowid table just made.
-func (t *Tx) chainInserted(tbl string, res sql.Result) error {
-	n, err := res.LastInsertId()
-	if err != nil {
-		return fmt.Errorf("chaining a new %s row: %w", tbl, err)
+// chainInserted chains the row an INSERT ... RETURNING n just made,
+// reading n from row.
+func (t *Tx) chainInserted(tbl string, row *sql.Row) error {
+	var n int64
+	if err := row.Scan(&n); err != nil {
+		return fmt.Errorf("storing a new %s row: %w", tbl, err)
 	}
 	return t.ch.add(tbl, OpInsert, n)
 }
@@ -157,16 +167,17 @@ func (t *Tx) PutAlert(ev *event.Event, received time.Time) (inserted bool, err e
 		return false, fmt.Errorf("storing alert %s: %w", ev.ID, err)
 	}
 	a := ev.Alert
-	res, err := t.stmt(t.s.putAlert).ExecContext(t.ctx,
-		ev.ID, ms(ev.Time), ms(received), a.Rule, a.Severity, event.SeverityRank(a.Severity), a.Scope, ev.Site, ev.Host,
-		ev.AgentID, alertPerson(ev), a.Summary, body)
+	var n int64
+	err = t.stmt(t.s.putAlert).QueryRowContext(t.ctx,
+		ev.ID, ms(ev.Time), ms(received), a.Rule, a.Severity, int64(event.SeverityRank(a.Severity)), a.Scope, ev.Site, ev.Host,
+		ev.AgentID, alertPerson(ev), a.Summary, body).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // stored before
+	}
 	if err != nil {
 		return false, fmt.Errorf("storing alert %s: %w", ev.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
-	}
-	if err := t.chainInserted("alerts", res); err != nil {
+	if err := t.ch.add("alerts", OpInsert, n); err != nil {
 		return false, err
 	}
 	for _, id := range a.Evidence {

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigilhq/vigil/collector/bus"
+	"github.com/vigilhq/vigil/collector/enrol"
 	"github.com/vigilhq/vigil/collector/store"
 	"github.com/vigilhq/vigil/event"
 	"github.com/vigilhq/vigil/internal/testproc"
@@ -29,94 +28,47 @@ type natsNode struct {
 	url  string
 }
 
-func startNATS(t *testing.T, name, conf string) *natsNode {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name+".conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &natsNode{Proc: startNATSServer(t, "-c", path), name: name}
-}
-
 // The deployment of docs/deploy.md: three nats-server nodes with JetStream
 // at the SOC, a leaf node (no JetStream of its own) at the site, the
 // collector on the cluster with three replicas, and agents connected only
 // to the leaf: a publisher (the agent's publish package) numbering a steady
-// load, and as root the real vigil-agent. Events cross the leaf node into
-// the replicated stream exactly once; killing one cluster node (the
-// stream's leader) mid-stream loses nothing: every numbered event is stored
-// once, every process the real agent saw before and during the election is
-// stored, and no gap remains in its seq.
+// load, and as root the real vigil-agent. Every server includes what
+// vigil-collector nats-config writes: the core nodes know the collector,
+// the agents and the leaf node's own key, the leaf node only leeds's
+// agents; the real agent, enrolled while the servers run, is let in by
+// writing the files again, reloading the core and restarting the leaf. Events cross the leaf
+// node into the replicated stream exactly once; killing one cluster node
+// (the stream's leader) mid-stream loses nothing: every numbered event is
+// stored once, every process the real agent saw before and during the
+// election is stored, and no gap remains in its seq. The ways around the
+// keys are refused on this cluster (TestClusterWithLeafNode's identity
+// checks below): a key publishing on another agent's subjects, a payload
+// claiming another agent, a key never enrolled, an agent of another site at
+// this site's leaf node, and a leaf node that lets anyone in using the
+// site's key, which can neither speak for another site nor read the
+// collector's deliveries; and once an agent is revoked and the servers
+// reloaded, its key is refused.
 func TestClusterWithLeafNode(t *testing.T) {
-	const n = 3
-	client, route, leaf := make([]int, n), make([]int, n), make([]int, n)
-	var routes, leafURLs, clientURLs []string
-	for i := range n {
-		client[i], route[i], leaf[i] = testproc.FreePort(t), testproc.FreePort(t), testproc.FreePort(t)
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", route[i]))
-		leafURLs = append(leafURLs, fmt.Sprintf(`"nats://127.0.0.1:%d"`, leaf[i]))
-		clientURLs = append(clientURLs, fmt.Sprintf("nats://127.0.0.1:%d", client[i]))
-	}
-	nodes := map[string]*natsNode{}
-	for i := range n {
-		name := fmt.Sprintf("soc-%d", i+1)
-		nodes[name] = startNATS(t, name, fmt.Sprintf(`server_name: %s
-listen: 127.0.0.1:%d
-jetstream { store_dir: %q }
-cluster {
-  name: vigil-soc
-  listen: 127.0.0.1:%d
-  routes: [%s]
-}
-leafnodes { listen: 127.0.0.1:%d }
-`, name, client[i], t.TempDir(), route[i], strings.Join(routes, ", "), leaf[i]))
-		nodes[name].url = clientURLs[i]
-	}
-	leafPort, leafMon := testproc.FreePort(t), testproc.FreePort(t)
-	startNATS(t, "leaf-leeds", fmt.Sprintf(`server_name: leaf-leeds
-listen: 127.0.0.1:%d
-http: 127.0.0.1:%d
-leafnodes { remotes = [ { urls: [%s] } ] }
-`, leafPort, leafMon, strings.Join(leafURLs, ", ")))
-	// leafz reports the agents connected to the leaf and its links to the
-	// cluster.
-	leafz := func() (agents, links int) {
-		var connz struct {
-			Conns []struct {
-				Name string `json:"name"`
-			} `json:"connections"`
-		}
-		var lz struct {
-			N int `json:"leafnodes"`
-		}
-		for path, into := range map[string]any{"/connz": &connz, "/leafz": &lz} {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", leafMon, path))
-			if err != nil {
-				return -1, -1
-			}
-			json.NewDecoder(resp.Body).Decode(into)
-			resp.Body.Close()
-		}
-		for _, c := range connz.Conns {
-			if strings.HasPrefix(c.Name, "vigil-agent ") {
-				agents++
-			}
-		}
-		return agents, lz.N
-	}
-	testproc.CheckFor(t, 30*time.Second, poll, func() error {
-		if _, links := leafz(); links != 1 {
-			return fmt.Errorf("the leaf node has %d links to the cluster, want 1", links)
-		}
-		return nil
-	})
-	leafURL := fmt.Sprintf("nats://127.0.0.1:%d", leafPort)
-
 	data := t.TempDir()
-	c := startCollector(t, data, 0, "--nats-url", strings.Join(clientURLs, ","), "--replicas", "3")
+	// The agents known before the servers start: the publisher, a leeds
+	// agent whose identity the others try to borrow, and a manila agent.
+	cfg := enrolled(t, data, "leeds", "")
+	id := cfg.Identity.AgentID
+	pubSeed := []byte(cfg.Identity.Seed)
+	victim, _ := agentSeed(t, data, "leeds", "ws-leeds-03")
+	manila, manilaSeed := agentSeed(t, data, "manila", "ws-manila-01")
+	soc := startSOCCluster(t, data)
+	nodes, clientURLs, leafURL := soc.core, soc.clientURLs, soc.leafURL
 
-	// Watch the stream from the cluster's side.
-	nc, err := nats.Connect(strings.Join(clientURLs, ","), nats.MaxReconnects(-1))
+	c := startCollector(t, data, 0, "--nats-url", strings.Join(clientURLs, ","),
+		"--nats-creds", filepath.Join(data, bus.CollectorKeyFile), "--replicas", "3")
+
+	// Watch the stream from the cluster's side, with the collector's key.
+	collectorKey, err := nats.NkeyOptionFromSeed(filepath.Join(data, bus.CollectorKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(strings.Join(clientURLs, ","), nats.MaxReconnects(-1), collectorKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,16 +103,16 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 		t.Fatalf("stream has %d replicas, want 3", info.Config.Replicas)
 	}
 
+	ids := identities{pub: id, pubSeed: pubSeed, victim: victim, manila: manila, manilaSeed: manilaSeed}
+	eav := checkIdentities(t, soc, c, nc, ids)
+
 	// The agent's publisher knows only the leaf node, which has no
 	// JetStream: every ack comes from the cluster through the leaf.
-	cfg := enrolled(t, data, "leeds", leafURL)
-	id := cfg.Identity.AgentID
-	cfg.Identity = nil // the external cluster is open in this test (docs/deploy.md shows its accounts)
 	cfg.URL = leafURL
 	e := &emitter{pub: newPublisher(t, cfg, "leeds", id), boot: "bootcluster", site: "leeds", id: id}
 
 	// As root, the real agent too, watching processes, publishes through
-	// the leaf without credentials (the cluster here has no accounts).
+	// the leaf with the key it is enrolled with while the servers run.
 	var ag *agentProc
 	marked := 0
 	mark := func(n int) {
@@ -172,8 +124,9 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 		}
 	}
 	if os.Geteuid() == 0 {
-		ag = startAgent(t, c, data, leafURL, agentOpts{site: "leeds", host: "ws-leeds-02", open: true,
-			rulesDir: filepath.Join(t.TempDir(), "none"), sensors: []string{"process"}})
+		ag = startAgent(t, c, data, leafURL, agentOpts{site: "leeds", host: "ws-leeds-02",
+			rulesDir: filepath.Join(t.TempDir(), "none"), sensors: []string{"process"},
+			enrolled: func() { soc.natsConfig(t); soc.reload(t); soc.restartLeaf(t) }})
 	} else {
 		t.Log("not root: the real agent's part of the test is skipped")
 	}
@@ -198,15 +151,18 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 	close(stop)
 	<-done
 	testproc.CheckFor(t, 120*time.Second, poll, func() error { return storedAll(t, data, e) })
+	markStored := func(i int) {
+		cond := fmt.Sprintf("json_extract(body, '$.process.cmdline') LIKE '%% vigil-cluster-mark-%d-'", i)
+		testproc.CheckFor(t, 60*time.Second, poll, func() error {
+			if n := storedEvents(t, data, ag.id, event.KindProcessExec, "", cond); n != 1 {
+				return fmt.Errorf("the agent's marked exec %d of %d is stored %d times, want once", i, marked, n)
+			}
+			return nil
+		})
+	}
 	if ag != nil {
 		for i := 1; i <= marked; i++ {
-			cond := fmt.Sprintf("json_extract(body, '$.process.cmdline') LIKE '%% vigil-cluster-mark-%d-'", i)
-			testproc.CheckFor(t, 60*time.Second, poll, func() error {
-				if n := storedEvents(t, data, ag.id, event.KindProcessExec, "", cond); n != 1 {
-					return fmt.Errorf("the agent's marked exec %d of %d is stored %d times, want once", i, marked, n)
-				}
-				return nil
-			})
+			markStored(i)
 		}
 		testproc.CheckFor(t, 30*time.Second, poll, func() error {
 			var losses []store.Loss
@@ -219,20 +175,47 @@ leafnodes { remotes = [ { urls: [%s] } ] }
 			return nil
 		})
 	}
-	c.Stop(syscall.SIGTERM, 0)
-	checkExactlyOnce(t, data, e)
+	checkNothingBeyondTheSite(t, data, eav, ids)
 	// The agents are connected to the leaf, and the leaf is linked to the
 	// cluster again after losing a node.
 	want := 1
 	if ag != nil {
 		want = 2
 	}
-	if agents, links := leafz(); agents != want || links != 1 {
+	if agents, links := soc.leafz(); agents != want || links != 1 {
 		t.Errorf("leaf node has %d agents and %d links to the cluster, want %d and 1", agents, links, want)
 	}
 	if st := e.pub.Stats(); st.Depth != 0 {
 		t.Errorf("spool depth %d after everything was stored", st.Depth)
 	}
+
+	// Revoked, the files written again and the servers reloaded, the
+	// publisher's key is cut off and refused at the leaf node and the
+	// core; the real agent carries on.
+	if err := enrol.Revoke(filepath.Join(data, "agents"), id); err != nil {
+		t.Fatal(err)
+	}
+	soc.natsConfig(t)
+	soc.reload(t)
+	refusedAt(t, leafURL, pubSeed, "the revoked publisher's key")
+	for _, n := range nodes {
+		if !n.Exited() {
+			refusedAt(t, n.url, pubSeed, "the revoked publisher's key")
+			break
+		}
+	}
+	testproc.CheckFor(t, 30*time.Second, poll, func() error {
+		if agents, _ := soc.leafz(); agents != want-1 {
+			return fmt.Errorf("the leaf node has %d agents after the revocation, want %d", agents, want-1)
+		}
+		return nil
+	})
+	if ag != nil {
+		mark(1)
+		markStored(marked)
+	}
+	c.Stop(syscall.SIGTERM, 0)
+	checkExactlyOnce(t, data, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if s, err := js.Stream(ctx, bus.Stream); err != nil {

@@ -72,6 +72,9 @@ type agentOpts struct {
 	under []string
 	// dbExtra is more settings for the db block, one per line.
 	dbExtra []string
+	// enrolled, if set, runs once the agent is enrolled and before it
+	// starts, as an operator lets an external NATS know the new key.
+	enrolled func()
 }
 
 type agentProc struct {
@@ -88,6 +91,9 @@ func startAgent(t *testing.T, c *collector, data, natsURL string, o agentOpts) *
 	a, creds, err := enrol.Enrol(filepath.Join(data, "agents"), o.site, o.host, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.enrolled != nil {
+		o.enrolled()
 	}
 	dir := t.TempDir()
 	credsPath := filepath.Join(dir, "agent.creds")

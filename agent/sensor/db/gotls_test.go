@@ -1,6 +1,7 @@
 package db
 
 import (
+	"debug/dwarf"
 	"debug/elf"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ func TestFindGoTLS(t *testing.T) {
 		defer f.Close()
 		return inspect(f)
 	}
+	checkGoConnLayout(t, plain)
 	kind, want, err := find(plain)
 	if err != nil || kind != kindGoTLS || len(want) != len(goTLSFuncs) {
 		t.Fatalf("%s: kind %q, %d functions, %v", plain, kind, len(want), err)
@@ -82,5 +84,68 @@ func TestFindGoTLS(t *testing.T) {
 			t.Errorf("without section headers %s: entry %#x RETs %#x; with symbols: entry %#x RETs %#x",
 				want[i].name, got[i].entry, got[i].rets, want[i].entry, want[i].rets)
 		}
+	}
+}
+
+// checkGoConnLayout checks, against the DWARF of a program built with this
+// Go, the layout bpf/db.bpf.c walks from a tls.Conn to its descriptor
+// (GO_IFACE_DATA, GO_NETFD_SYSFD): the net.Conn first in tls.Conn, the
+// netFD first in net.conn (TCPConn's and UnixConn's), the poll.FD first in
+// netFD, and Sysfd 16 bytes into poll.FD.
+func checkGoConnLayout(t *testing.T, path string) {
+	t.Helper()
+	ef, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	dw, err := ef.DWARF()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	want := map[[2]string]int64{
+		{"crypto/tls.Conn", "conn"}:   0,
+		{"net.conn", "fd"}:            0,
+		{"net.netFD", "pfd"}:          0,
+		{"internal/poll.FD", "Sysfd"}: 16,
+	}
+	found := 0
+	r := dw.Reader()
+	for {
+		e, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e == nil {
+			break
+		}
+		if e.Tag != dwarf.TagStructType {
+			continue
+		}
+		name, _ := e.Val(dwarf.AttrName).(string)
+		typ, err := dw.Type(e.Offset)
+		if err != nil {
+			continue
+		}
+		st, ok := typ.(*dwarf.StructType)
+		if !ok {
+			continue
+		}
+		for _, f := range st.Field {
+			off, ok := want[[2]string{name, f.Name}]
+			if !ok {
+				continue
+			}
+			found++
+			if f.ByteOffset != off {
+				t.Errorf("%s.%s is at %d, bpf/db.bpf.c reads it at %d", name, f.Name, f.ByteOffset, off)
+			}
+		}
+		if e.Children {
+			r.SkipChildren()
+		}
+	}
+	if found != len(want) {
+		t.Errorf("%s: found %d of the %d fields walked to a tls.Conn's descriptor", path, found, len(want))
 	}
 }

@@ -122,6 +122,7 @@ func run(c *config.Config) error {
 	cfg := collector.Config{
 		Version: version,
 		DataDir: c.DataDir,
+		Store:   c.Store,
 		NATS: bus.Config{URL: strings.Join(n.URLs, ","), Creds: n.Creds, Listen: n.Listen, Auth: n.Auth,
 			AgentsDir: filepath.Join(c.DataDir, "agents"), TLSCert: n.TLSCert, TLSKey: n.TLSKey, TLSCA: n.TLSCA, TLSVerify: n.TLSVerify,
 			Replicas: n.Replicas, MaxAge: n.MaxAge, Duplicates: n.Dedupe},
