@@ -89,6 +89,7 @@ var sharedTests = []struct {
 	{"TestPutEventStoresAnIDOnce", TestPutEventStoresAnIDOnce}, {"TestPutAlert", TestPutAlert}, {"TestSeenAgent", TestSeenAgent},
 	{"TestBatchIsAllOrNothing", TestBatchIsAllOrNothing}, {"TestCancelledBatchIsNotStored", TestCancelledBatchIsNotStored},
 	{"TestConcurrentWritersKeepOneChain", TestConcurrentWritersKeepOneChain},
+	{"TestTwoWritersShareOneAgentsSeqs", TestTwoWritersShareOneAgentsSeqs},
 	{"TestAuditByAction", TestAuditByAction}, {"TestQueueAlertsByEventTime", TestQueueAlertsByEventTime},
 }
 
