@@ -176,7 +176,12 @@ func (c *Partitioned) read(ctx context.Context) error {
 		}
 		c.mu.Lock()
 		if seq := meta.Sequence.Stream; seq > c.pos {
-			c.handle(ctx, seq, m.Data(), c.parts)
+			if !c.handle(ctx, seq, m.Data(), c.parts) {
+				// Stopped before its alerts were stored: the progress
+				// given back with the partitions stays below it.
+				c.mu.Unlock()
+				return nil
+			}
 			c.pos = seq
 		}
 		c.mu.Unlock()
@@ -184,13 +189,14 @@ func (c *Partitioned) read(ctx context.Context) error {
 }
 
 // handle runs one input through parts; alerts of inputs after a part's
-// progress are stored and move its progress.
-func (c *Partitioned) handle(ctx context.Context, seq uint64, data []byte, parts map[int]*part) {
+// progress are stored and move its progress. It says false when ctx ended
+// before the alerts were stored.
+func (c *Partitioned) handle(ctx context.Context, seq uint64, data []byte, parts map[int]*part) bool {
 	ev, err := event.Decode(data)
 	if err != nil {
 		c.malformed.Add(1)
 		c.o.Logger.Warn("malformed correlation input skipped", "stream", Stream, "seq", seq, "err", err)
-		return
+		return true
 	}
 	var alerts []event.Event
 	var fired []int
@@ -203,7 +209,7 @@ func (c *Partitioned) handle(ctx context.Context, seq uint64, data []byte, parts
 		fired = append(fired, p)
 	}
 	if len(alerts) == 0 {
-		return
+		return true
 	}
 	for {
 		err := c.o.Store(ctx, alerts)
@@ -213,7 +219,7 @@ func (c *Partitioned) handle(ctx context.Context, seq uint64, data []byte, parts
 		c.o.Logger.Error("storing correlation alerts; retrying", "err", err, "alerts", len(alerts))
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-time.After(time.Second):
 		}
 	}
@@ -223,6 +229,7 @@ func (c *Partitioned) handle(ctx context.Context, seq uint64, data []byte, parts
 			c.o.Logger.Warn("saving correlation progress; a new owner may fire these alerts again", "partition", p, "err", err)
 		}
 	}
+	return true
 }
 
 // acquire rebuilds partition p's windows from the inputs up to what the
@@ -273,7 +280,9 @@ func (c *Partitioned) replay(ctx context.Context, parts map[int]*part) (int, err
 				done = true
 				continue
 			}
-			c.handle(ctx, seq, m.Data(), parts)
+			if !c.handle(ctx, seq, m.Data(), parts) {
+				return n, fmt.Errorf("replaying stream %s: stopped before the alerts of input %d were stored: %w", Stream, seq, context.Cause(ctx))
+			}
 			n++
 			if seq == c.pos {
 				done = true

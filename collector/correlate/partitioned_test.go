@@ -2,6 +2,7 @@ package correlate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -135,4 +136,86 @@ func TestPartitionHandoverFiresOnce(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A collector stopping while its store does not answer (the alerts may
+// or may not have been written) gives its partitions back with the
+// progress below those alerts: the taker fires them, under the same ids,
+// so a store that did write them keeps each once.
+func TestAlertsNotConfirmedStoredFireAgainUnderTheirIDs(t *testing.T) {
+	s := testnats.RunJetStream(t)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "w.hcl"), []byte(writes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func(ctx context.Context, id string, store func(context.Context, []event.Event) error) (*Partitioned, chan error) {
+		eng, err := Load(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPartitioned(ctx, PartitionedOptions{Engine: eng, JS: js, ID: id, Partitions: 4, TTL: time.Second, Store: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		return p, done
+	}
+	// a's store takes the alerts and its answer never comes back.
+	written := &alertLog{ids: map[string]int{}}
+	actx, stopA := context.WithCancel(t.Context())
+	a, aDone := start(actx, "a", func(ctx context.Context, alerts []event.Event) error {
+		written.store(ctx, alerts)
+		return errors.New("the store's answer was lost")
+	})
+	testproc.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if got := a.Owned(); len(got) != 4 {
+			return fmt.Errorf("a owns %v", got)
+		}
+		return nil
+	})
+	var evs []*event.Event
+	for i := range 6 { // the 6th write of a person fires
+		evs = append(evs, &event.Event{ID: event.MakeID("b1", uint64(i+1)), Time: time.Now().UTC(), Kind: event.KindFileWrite,
+			Site: "leeds", Host: "ws-1", AgentID: "ag-1", BootID: "b1", Seq: uint64(i + 1),
+			Process: &event.Process{PID: 1, User: "ana", LoginUser: "ana", LoginUID: 1000}, File: &event.File{Path: "/x"}})
+	}
+	if err := (&Router{JS: js}).Route(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	testproc.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n, _ := written.count(); n != 1 {
+			return fmt.Errorf("a tried to store %d alerts, want 1", n)
+		}
+		return nil
+	})
+	stopA()
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	stored := &alertLog{ids: map[string]int{}}
+	b, _ := start(t.Context(), "b", stored.store)
+	testproc.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if got := b.Owned(); len(got) != 4 {
+			return fmt.Errorf("b owns %v", got)
+		}
+		if n, _ := stored.count(); n != 1 {
+			return fmt.Errorf("b stored %d alerts, want the 1 a could not confirm", n)
+		}
+		return nil
+	})
+	for id := range stored.ids {
+		if written.ids[id] == 0 {
+			t.Errorf("b fired %s, a fired %v: the same alert under another id is kept twice", id, written.ids)
+		}
+	}
 }
