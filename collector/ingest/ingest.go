@@ -524,6 +524,12 @@ func (in *Ingest) CheckLiveness(ctx context.Context) error {
 	if len(raised) == 0 {
 		return nil
 	}
+	return in.storeAlerts(ctx, raised, "liveness")
+}
+
+// storeAlerts stores alerts the collector raised itself (source says
+// which part) in one transaction, and hands on those not stored before.
+func (in *Ingest) storeAlerts(ctx context.Context, alerts []*event.Event, source string) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	tx, err := in.o.Store.Begin(ctx)
@@ -532,12 +538,12 @@ func (in *Ingest) CheckLiveness(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	b := newBatch(tx, in.o.Now().UTC(), lanePriority)
-	for _, al := range raised {
-		if err := b.putAlert(al, "liveness"); err != nil {
+	for _, al := range alerts {
+		if err := b.putAlert(al, source); err != nil {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := b.commit(); err != nil {
 		return err
 	}
 	in.announce(b.alerts)

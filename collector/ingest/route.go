@@ -34,22 +34,9 @@ func (in *Ingest) reroute(b *batch, ev *event.Event) {
 // PutAlerts stores alerts raised by the correlation of the partitions
 // this collector owns, and hands on those not stored before.
 func (in *Ingest) PutAlerts(ctx context.Context, alerts []event.Event) error {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	tx, err := in.o.Store.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	b := newBatch(tx, in.o.Now().UTC(), lanePriority)
+	ptrs := make([]*event.Event, len(alerts))
 	for i := range alerts {
-		if err := b.putAlert(&alerts[i], "correlation"); err != nil {
-			return err
-		}
+		ptrs[i] = &alerts[i]
 	}
-	if err := b.commit(); err != nil {
-		return err
-	}
-	in.announce(b.alerts)
-	return nil
+	return in.storeAlerts(ctx, ptrs, "correlation")
 }
