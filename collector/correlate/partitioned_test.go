@@ -57,16 +57,16 @@ func (l *alertLog) count() (n, twice int) {
 	return n, twice
 }
 
-// A collector handing its partitions to another (stopping) loses no
-// window: the taker rebuilds them from the stream, and fires neither what
-// the first fired nor less than one engine seeing every input would.
-func TestPartitionHandoverFiresOnce(t *testing.T) {
+// partitionedSetup starts a JetStream server and a rules directory
+// holding the writes rule, for collectors to share.
+func partitionedSetup(t *testing.T) (jetstream.JetStream, string) {
+	t.Helper()
 	s := testnats.RunJetStream(t)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +75,14 @@ func TestPartitionHandoverFiresOnce(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "w.hcl"), []byte(writes), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return js, dir
+}
+
+// A collector handing its partitions to another (stopping) loses no
+// window: the taker rebuilds them from the stream, and fires neither what
+// the first fired nor less than one engine seeing every input would.
+func TestPartitionHandoverFiresOnce(t *testing.T) {
+	js, dir := partitionedSetup(t)
 	log := &alertLog{ids: map[string]int{}}
 	start := func(ctx context.Context, id string) *Partitioned {
 		eng, err := Load(dir, nil)
@@ -143,20 +151,7 @@ func TestPartitionHandoverFiresOnce(t *testing.T) {
 // progress below those alerts: the taker fires them, under the same ids,
 // so a store that did write them keeps each once.
 func TestAlertsNotConfirmedStoredFireAgainUnderTheirIDs(t *testing.T) {
-	s := testnats.RunJetStream(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "w.hcl"), []byte(writes), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	js, dir := partitionedSetup(t)
 	start := func(ctx context.Context, id string, store func(context.Context, []event.Event) error) (*Partitioned, chan error) {
 		eng, err := Load(dir, nil)
 		if err != nil {
